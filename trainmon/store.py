@@ -1,0 +1,259 @@
+"""The metric history: one growable series per metric name, on the shared step axis.
+
+Values live in `array('d')` (8 bytes each, appends in C) rather than lists of floats (40 bytes
+each). Readers get numpy copies, because a live numpy view would pin the array's buffer and
+make the next append fail. The store is single-threaded: in the dashboard only the UI thread
+touches it; workers hand it immutable `MetricRecord`s.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from trainmon.records import MetricRecord, Progress, RecordKind
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesStats:
+    """Summary of one series, as `trainmon report` prints it."""
+
+    count: int
+    nonfinite: int
+    first: float | None
+    last: float | None
+    min: float | None
+    max: float | None
+
+    def as_json(self) -> dict[str, object]:
+        """The stats in the `trainmon report --json` schema."""
+        return {
+            "count": self.count,
+            "nonfinite": self.nonfinite,
+            "first": self.first,
+            "last": self.last,
+            "min": self.min,
+            "max": self.max,
+        }
+
+
+class Series:
+    """The history of one metric: its values, and for each the index of its record.
+
+    Only two C-level appends happen per value (value, record index): a gigabyte of log holds
+    millions of values. Steps and times are looked up through the record index on read.
+    """
+
+    __slots__ = ("_owner", "name", "record_index", "values")
+
+    def __init__(self, name: str, owner: MetricStore) -> None:
+        self.name = name
+        self._owner = owner
+        self.values: array[float] = array("d")
+        self.record_index: array[int] = array("q")
+        """Index into the store's per-record arrays (kind, step, time) for each point."""
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def last(self) -> float | None:
+        """The newest value (finite or not), or None when empty."""
+        return self.values[-1] if self.values else None
+
+    def last_step(self) -> int | None:
+        """The step of the newest value, or None when empty."""
+        if not self.record_index:
+            return None
+        return self._owner.record_steps[self.record_index[-1]]
+
+    def values_np(self, start: int = 0) -> FloatArray:
+        """Values from point `start` on, as a numpy copy (NaN/inf included)."""
+        import numpy as np
+
+        return np.array(self.values[start:], dtype=np.float64)
+
+    def steps_np(self, start: int = 0) -> FloatArray:
+        """Steps of the points from `start` on, as a float64 numpy array."""
+        import numpy as np
+
+        index = np.frombuffer(self.record_index, dtype=np.int64)[start:]
+        steps = np.frombuffer(self._owner.record_steps, dtype=np.int64)
+        return steps[index].astype(np.float64)
+
+    def times_np(self, start: int = 0) -> FloatArray:
+        """Timestamps (printed, else arrival) of the points from `start` on."""
+        import numpy as np
+
+        index = np.frombuffer(self.record_index, dtype=np.int64)[start:]
+        return np.frombuffer(self._owner.record_times, dtype=np.float64)[index].copy()
+
+    @property
+    def nonfinite(self) -> int:
+        """How many points are NaN or ±inf."""
+        import numpy as np
+
+        if not self.values:
+            return 0
+        return int(np.count_nonzero(~np.isfinite(np.frombuffer(self.values, dtype=np.float64))))
+
+    def stats(self) -> SeriesStats:
+        """count / nonfinite / first / last / min / max, the last four over finite values."""
+        import numpy as np
+
+        values = np.frombuffer(self.values, dtype=np.float64)
+        finite_mask = np.isfinite(values)
+        finite = values[finite_mask]
+        nonfinite = len(values) - len(finite)
+        if not len(finite):
+            return SeriesStats(len(values), nonfinite, None, None, None, None)
+        return SeriesStats(
+            count=len(values),
+            nonfinite=nonfinite,
+            first=float(finite[0]),
+            last=float(finite[-1]),
+            min=float(finite.min()),
+            max=float(finite.max()),
+        )
+
+
+class MetricStore:
+    """All metric history of one run (one followed log), plus what it reveals about progress.
+
+    A truncated or replaced log starts a new segment: the history is cleared and
+    `segment` increases, because the records that follow belong to a restarted run.
+    """
+
+    def __init__(self) -> None:
+        self._series: dict[str, Series] = {}
+        self.segment = 0
+        """0 for the first segment; +1 each time the log was truncated or replaced."""
+        self.record_kinds: list[RecordKind] = []
+        self.record_steps: array[int] = array("q")
+        self.record_times: array[float] = array("d")
+        """Per record: the timestamp printed in the log, else the time it arrived."""
+        self.kind_counts: dict[RecordKind, int] = {"train": 0, "eval": 0, "summary": 0}
+        self.total_steps: int | None = None
+        self.last_arrival_s: float | None = None
+        """When the newest record arrived (the caller's clock)."""
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def extend(self, records: Iterable[MetricRecord], arrival_s: float) -> int:
+        """Append records in order; returns how many were added.
+
+        Args:
+            records: parsed records, oldest first.
+            arrival_s: when they arrived, on the caller's clock (used when a record carries
+                no timestamp of its own).
+        """
+        series = self._series
+        kinds = self.record_kinds
+        rsteps = self.record_steps
+        rtimes = self.record_times
+        counts = self.kind_counts
+        index = len(kinds)
+        start = index
+        for record in records:
+            step = record.step
+            kinds.append(record.kind)
+            rsteps.append(step)
+            rtimes.append(arrival_s if record.time_s is None else record.time_s)
+            counts[record.kind] += 1
+            for name, value in record.values.items():
+                s = series.get(name)
+                if s is None:
+                    s = series[name] = Series(name, self)
+                s.values.append(value)
+                s.record_index.append(index)
+            index += 1
+        if index != start:
+            self.last_arrival_s = arrival_s
+        return index - start
+
+    def new_segment(self) -> None:
+        """Forget the history: the log was truncated or replaced by a restarted run."""
+        total = self.total_steps
+        self.__init__()  # type: ignore[misc]
+        self.total_steps = total
+        self.segment += 1
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._series and len(self._series[name]) > 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._series)
+
+    def get(self, name: str) -> Series | None:
+        """The series called `name`, or None if no record carried it."""
+        return self._series.get(name)
+
+    def names(self) -> list[str]:
+        """Every metric name seen, in order of first appearance."""
+        return list(self._series)
+
+    @property
+    def records(self) -> int:
+        """Number of records stored (train + eval + summary)."""
+        return len(self.record_kinds)
+
+    @property
+    def first_step(self) -> int | None:
+        """The lowest step of any record, or None when empty."""
+        return min(self.record_steps) if self.record_steps else None
+
+    @property
+    def last_step(self) -> int | None:
+        """The highest step of any record, or None when empty."""
+        return max(self.record_steps) if self.record_steps else None
+
+    def stats(self) -> dict[str, SeriesStats]:
+        """Per-series statistics for the report."""
+        return {name: s.stats() for name, s in self._series.items() if len(s)}
+
+    def progress(self, now_s: float | None = None) -> Progress:
+        """Step, total, epoch, steps/s and ETA, from what the log revealed.
+
+        Steps per second come from the timestamps of the train records (printed or arrival)
+        over the recent window, so a log read all at once (no spread in arrival times and no
+        printed timestamps) honestly reports None rather than an absurd rate.
+        """
+        del now_s  # reserved: a future version may extrapolate the current step
+        step = self.last_step
+        epoch_series = self._series.get("epoch")
+        epoch = epoch_series.last() if epoch_series is not None else None
+        rate = self._steps_per_second()
+        eta = None
+        if rate and step is not None and self.total_steps and self.total_steps > step:
+            eta = (self.total_steps - step) / rate
+        return Progress(
+            step=step, total_steps=self.total_steps, epoch=epoch, steps_per_s=rate, eta_s=eta
+        )
+
+    def _steps_per_second(self, window: int = 50) -> float | None:
+        """Median-free rate over the last `window` train records: Δstep / Δtime."""
+        steps: list[int] = []
+        times: list[float] = []
+        kinds = self.record_kinds
+        i = len(kinds) - 1
+        while i >= 0 and len(steps) < window:
+            if kinds[i] == "train":
+                steps.append(self.record_steps[i])
+                times.append(self.record_times[i])
+            i -= 1
+        if len(steps) < 2:
+            return None
+        d_step = steps[0] - steps[-1]
+        d_time = times[0] - times[-1]
+        if d_step <= 0 or d_time <= 1e-6:
+            return None
+        return d_step / d_time
