@@ -1,0 +1,96 @@
+"""The metric store: appends, statistics over finite values, segments and progress."""
+
+from __future__ import annotations
+
+import math
+
+from trainmon.records import MetricRecord
+from trainmon.store import MetricStore
+
+
+def _train(step: int, **values: float) -> MetricRecord:
+    return MetricRecord("train", step, values)
+
+
+def test_extend_keeps_series_in_order_on_the_step_axis() -> None:
+    store = MetricStore()
+    added = store.extend([_train(10, loss=2.0), _train(20, loss=1.5, grad_norm=0.9)], arrival_s=5.0)
+
+    assert added == 2
+    loss = store.get("loss")
+    assert loss is not None
+    assert list(loss.values_np()) == [2.0, 1.5]
+    assert list(loss.steps_np()) == [10.0, 20.0]
+    grad = store.get("grad_norm")
+    assert grad is not None and list(grad.steps_np()) == [20.0]
+    assert store.records == 2 and store.kind_counts["train"] == 2
+    assert store.first_step == 10 and store.last_step == 20
+    assert store.last_arrival_s == 5.0
+
+
+def test_stats_count_nonfinite_but_take_extremes_over_finite_values() -> None:
+    store = MetricStore()
+    store.extend(
+        [
+            _train(1, loss=math.nan),
+            _train(2, loss=3.0),
+            _train(3, loss=math.inf),
+            _train(4, loss=1.0),
+        ],
+        arrival_s=0.0,
+    )
+    stats = store.stats()["loss"]
+    assert (stats.count, stats.nonfinite) == (4, 2)
+    assert (stats.first, stats.last, stats.min, stats.max) == (3.0, 1.0, 1.0, 3.0)
+    assert store.get("loss").nonfinite == 2  # type: ignore[union-attr]
+
+
+def test_stats_of_an_all_nan_series_are_null_not_nan() -> None:
+    store = MetricStore()
+    store.extend([_train(1, grad_norm=math.nan)], arrival_s=0.0)
+    stats = store.stats()["grad_norm"]
+    assert stats.as_json() == {
+        "count": 1,
+        "nonfinite": 1,
+        "first": None,
+        "last": None,
+        "min": None,
+        "max": None,
+    }
+
+
+def test_new_segment_forgets_history_but_keeps_the_known_total() -> None:
+    store = MetricStore()
+    store.total_steps = 1000
+    store.extend([_train(5, loss=1.0)], arrival_s=0.0)
+    store.new_segment()
+    assert store.records == 0 and "loss" not in store and store.segment == 1
+    assert store.total_steps == 1000
+    store.extend([_train(1, loss=2.0)], arrival_s=1.0)
+    assert store.get("loss").last() == 2.0  # type: ignore[union-attr]
+
+
+def test_progress_rate_comes_from_record_times_and_gives_an_eta() -> None:
+    store = MetricStore()
+    store.total_steps = 100
+    for i in range(1, 6):  # 10 steps every 2 s
+        store.extend(
+            [MetricRecord("train", i * 10, {"loss": 1.0, "epoch": i / 10})], arrival_s=i * 2.0
+        )
+    progress = store.progress()
+    assert progress.step == 50 and progress.epoch == 0.5
+    assert progress.steps_per_s is not None and math.isclose(progress.steps_per_s, 5.0)
+    assert progress.eta_s is not None and math.isclose(progress.eta_s, 10.0)
+    assert progress.fraction == 0.5
+
+
+def test_progress_has_no_rate_when_everything_arrived_at_once() -> None:
+    store = MetricStore()
+    store.extend([_train(i, loss=1.0) for i in range(1, 50)], arrival_s=3.0)
+    assert store.progress().steps_per_s is None
+
+
+def test_printed_timestamps_win_over_arrival_time() -> None:
+    store = MetricStore()
+    store.extend([MetricRecord("train", 1, {"loss": 1.0}, time_s=100.0)], arrival_s=7.0)
+    assert list(store.get("loss").times_np()) == [100.0]  # type: ignore[union-attr]
