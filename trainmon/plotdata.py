@@ -1,0 +1,538 @@
+"""From the metric store to what the plot widgets draw: immutable, finite, decimated values.
+
+The widgets never see the history itself. Each redraw asks for at most a few points per
+screen column, so the cost of drawing does not grow with the run: the only work that grows
+is a handful of vectorised numpy passes over the stored arrays, read in place (no copy).
+Work that would otherwise be repeated over the whole history on every redraw (the smoothing
+EMA, the check that steps only grow) is cached per store and extended with the new points.
+
+Everything returned is a frozen dataclass of tuples, safe to hand to the UI thread and cheap
+to compare, so a widget can skip a redraw when its input did not change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Literal
+from weakref import WeakKeyDictionary
+
+import numpy as np
+
+from trainmon.decimate import NO_NONFINITE, NonFinite, minmax_indices, summarize_nonfinite
+from trainmon.smoothing import IncrementalEma, clamp_weight
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from trainmon.store import MetricStore, Series
+
+    FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.int64]
+
+XAxis = Literal["step", "epoch", "time"]
+X_AXES: Final[tuple[XAxis, ...]] = ("step", "epoch", "time")
+"""The x axes in the order the `x` key cycles through them."""
+
+LOSS: Final = "loss"
+EVAL_LOSS: Final = "eval_loss"
+LEARNING_RATE: Final = "learning_rate"
+GRAD_NORM: Final = "grad_norm"
+EPOCH: Final = "epoch"
+
+POINTS_PER_COLUMN: Final = 4
+"""Min/max buckets at two per screen column (braille draws two dot columns per cell)."""
+
+SPIKE_RATIO: Final = 10.0
+SPIKE_SIGMAS: Final = 10.0
+"""A grad-norm value is a spike above max(10 x median, median + 10 sigma): the same test as
+the advice engine's grad-norm spike rule, so what the sparkline marks is what it reports."""
+
+MEDIAN_WINDOW: Final = 1000
+"""The grad-norm median is taken over the newest finite values: a median over the whole
+history would cost a partition of every value on every redraw."""
+
+
+@dataclass(frozen=True, slots=True)
+class XY:
+    """Points to draw: finite, x non-decreasing."""
+
+    x: tuple[float, ...] = ()
+    y: tuple[float, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __bool__(self) -> bool:
+        return bool(self.x)
+
+    @classmethod
+    def of(cls, x: FloatArray, y: FloatArray) -> XY:
+        """Freeze two numpy arrays into tuples of Python floats."""
+        return cls(tuple(x.tolist()), tuple(y.tolist()))
+
+
+EMPTY_XY: Final = XY()
+
+
+@dataclass(frozen=True, slots=True)
+class LossPlotData:
+    """Everything the loss/LR plot shows for one run."""
+
+    x_axis: XAxis = "step"
+    x_label: str = "step"
+    y_label: str = "loss"
+    log_y: bool = False
+    smoothing: float = 0.0
+    train_raw: XY = EMPTY_XY
+    """Train loss, decimated (log10 values when `log_y`)."""
+    train_smooth: XY = EMPTY_XY
+    """The debiased EMA of the train loss, decimated; empty when smoothing is 0."""
+    eval: XY = EMPTY_XY
+    """Eval loss points (empty when eval is hidden)."""
+    lr: XY = EMPTY_XY
+    """Learning rate, for the right-hand axis (never log-transformed)."""
+    train_nonfinite: NonFinite = NO_NONFINITE
+    eval_nonfinite: NonFinite = NO_NONFINITE
+    nonpositive: int = 0
+    """Loss values <= 0 left out because the y axis is logarithmic."""
+    train_count: int = 0
+    eval_count: int = 0
+    lr_count: int = 0
+    step_map: XY = EMPTY_XY
+    """A sample of (step, x) pairs, to place markers given by step on epoch or time axes."""
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to draw at all."""
+        return not (
+            self.train_raw or self.eval or self.lr or self.train_nonfinite or self.eval_nonfinite
+        )
+
+    def x_for_step(self, step: float) -> float | None:
+        """Where `step` falls on this plot's x axis (None when it cannot be placed)."""
+        if self.x_axis == "step":
+            return float(step)
+        xs, ys = self.step_map.x, self.step_map.y
+        if not xs:
+            return None
+        if len(xs) == 1:
+            return ys[0] if step == xs[0] else None
+        if step < xs[0] or step > xs[-1]:
+            return None
+        return float(np.interp(step, xs, ys))
+
+
+@dataclass(frozen=True, slots=True)
+class GradNormData:
+    """What the grad-norm pane shows: one finite value per cell and summary numbers."""
+
+    present: bool = False
+    """False when the log carries no grad_norm at all."""
+    values: tuple[float, ...] = ()
+    """One value per cell, oldest first: the largest finite value of each bucket."""
+    spikes: tuple[int, ...] = ()
+    """Indices into `values` of cells that hold a spike."""
+    count: int = 0
+    nonfinite: int = 0
+    last: float | None = None
+    min: float | None = None
+    max: float | None = None
+    median: float | None = None
+    """Median of the newest `MEDIAN_WINDOW` finite values."""
+    spike_threshold: float | None = None
+    clip: float | None = None
+    """`max_grad_norm` when known: values above it were clipped by the trainer."""
+    clipped: int = 0
+    """How many finite values exceed `clip`."""
+
+
+# -- per-store caches --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _SeriesState:
+    checked: int = 0
+    """Points whose step order has been checked."""
+    last_step: int = -(2**63)
+    steps_sorted: bool = True
+    ema: IncrementalEma | None = None
+
+
+@dataclass(slots=True)
+class _StoreState:
+    segment: int
+    series: dict[str, _SeriesState] = field(default_factory=dict)
+
+
+_STATES: WeakKeyDictionary[MetricStore, _StoreState] = WeakKeyDictionary()
+
+
+def _state(store: MetricStore, name: str, length: int) -> _SeriesState:
+    """The cached state of one series; reset on a new segment or a series that shrank."""
+    st = _STATES.get(store)
+    if st is None or st.segment != store.segment:
+        st = _STATES[store] = _StoreState(store.segment)
+    s = st.series.get(name)
+    if s is None or s.checked > length or (s.ema is not None and len(s.ema) > length):
+        s = st.series[name] = _SeriesState()
+    return s
+
+
+def _steps_sorted(store: MetricStore, series: Series, state: _SeriesState) -> bool:
+    """Whether the series' steps never decrease, checking only points not seen before."""
+    n = len(series)
+    if state.checked < n and state.steps_sorted:
+        rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
+        ri = np.frombuffer(series.record_index, dtype=np.int64)[state.checked : n]
+        new = rsteps[ri]
+        del ri, rsteps
+        ok = new[0] >= state.last_step and bool(np.all(new[1:] >= new[:-1]))
+        state.steps_sorted = ok
+        state.last_step = int(new[-1])
+    state.checked = n
+    return state.steps_sorted
+
+
+def _smoothed(series: Series, state: _SeriesState, weight: float) -> FloatArray:
+    """The debiased EMA of the whole series, extending the cached one with new points."""
+    ema = state.ema
+    if ema is None or ema.weight != weight:
+        ema = state.ema = IncrementalEma(weight)
+    n = len(series)
+    if len(ema) < n:
+        ema.extend(series.values_np(len(ema)))
+    return ema.view()
+
+
+# -- x axes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Axis:
+    """How to turn record indices into x positions on the chosen axis."""
+
+    kind: XAxis
+    label: str
+    t0: float = 0.0
+    time_unit_s: float = 1.0
+    epoch_index: IntArray | None = None
+    epoch_values: FloatArray | None = None
+
+    def x_of(self, store: MetricStore, record_index: IntArray) -> FloatArray:
+        """x positions (float, maybe NaN where unknown) of the given records."""
+        if self.kind == "step":
+            rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
+            return rsteps[record_index].astype(np.float64)
+        if self.kind == "time":
+            rtimes = np.frombuffer(store.record_times, dtype=np.float64)
+            return (rtimes[record_index] - self.t0) / self.time_unit_s
+        assert self.epoch_index is not None and self.epoch_values is not None
+        return _interp_sorted(record_index, self.epoch_index, self.epoch_values)
+
+
+def _interp_sorted(at: IntArray, xp: IntArray, fp: FloatArray) -> FloatArray:
+    """Linear interpolation at integer positions over sorted integer `xp` (NaN outside)."""
+    out = np.full(len(at), np.nan)
+    if not len(xp):
+        return out
+    pos = np.searchsorted(xp, at)
+    inside = (pos < len(xp)) & (at >= xp[0])
+    p = pos[inside]
+    a = at[inside]
+    exact = xp[np.minimum(p, len(xp) - 1)] == a
+    res = np.empty(len(p))
+    res[exact] = fp[p[exact]]
+    q = p[~exact]
+    lo_x = xp[q - 1].astype(np.float64)
+    hi_x = xp[q].astype(np.float64)
+    frac = (a[~exact] - lo_x) / (hi_x - lo_x)
+    res[~exact] = fp[q - 1] + frac * (fp[q] - fp[q - 1])
+    out[inside] = res
+    return out
+
+
+def _time_unit(span_s: float) -> tuple[float, str]:
+    if span_s >= 3 * 3600:
+        return 3600.0, "time (h)"
+    if span_s >= 3 * 60:
+        return 60.0, "time (min)"
+    return 1.0, "time (s)"
+
+
+def _axis(store: MetricStore, x_axis: XAxis) -> _Axis:
+    if x_axis == "time":
+        times = store.record_times
+        if not times:
+            return _Axis("time", "time (s)")
+        t0 = times[0]
+        unit, label = _time_unit(float(np.frombuffer(times, dtype=np.float64).max()) - t0)
+        return _Axis("time", label, t0=t0, time_unit_s=unit)
+    if x_axis == "epoch":
+        epoch = store.get(EPOCH)
+        if epoch is None or not len(epoch):
+            # Saying so beats an empty plot: the log simply never printed an epoch.
+            return _Axis("step", "step (no epoch in log)")
+        # Views, not copies: the axis lives only for one call (non-finite epochs give NaN x,
+        # and those points are dropped).
+        index = np.frombuffer(epoch.record_index, dtype=np.int64)
+        values = np.frombuffer(epoch.values, dtype=np.float64)
+        return _Axis("epoch", "epoch", epoch_index=index, epoch_values=values)
+    return _Axis("step", "step")
+
+
+# -- one series --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Points:
+    xy: XY = EMPTY_XY
+    nonfinite: NonFinite = NO_NONFINITE
+    count: int = 0
+    nonpositive: int = 0
+    steps: tuple[float, ...] = ()
+
+
+_NO_POINTS: Final = _Points()
+
+
+def _points(
+    store: MetricStore,
+    series: Series,
+    values: FloatArray,
+    axis: _Axis,
+    max_points: int,
+    *,
+    log_y: bool,
+    sorted_steps: bool,
+    want_steps: bool = False,
+) -> _Points:
+    """Decimate one series (given as `values`, aligned with `series`) for drawing."""
+    n = len(values)
+    if n == 0:
+        return _NO_POINTS
+    ri_all = np.frombuffer(series.record_index, dtype=np.int64)[:n]
+    try:
+        drawable = np.isfinite(values)
+        nonpositive = 0
+        if log_y:
+            positive = values > 0
+            nonpositive = int(np.count_nonzero(drawable & ~positive))
+            drawable &= positive
+        all_drawable = bool(drawable.all())
+        keep: IntArray | None = None
+        bad_idx = np.empty(0, np.int64)
+        if not all_drawable:
+            keep = np.flatnonzero(drawable)
+            bad_idx = np.flatnonzero(~np.isfinite(values))
+        order: IntArray | None = None
+        if not sorted_steps and axis.kind == "step":
+            # Steps went backwards (a resumed run appended to the same log): draw by step.
+            x_full = axis.x_of(store, ri_all if keep is None else ri_all[keep])
+            order = np.argsort(x_full, kind="stable")
+            keep = order if keep is None else keep[order]
+        y = values if keep is None else values[keep]
+        chosen = minmax_indices(y, max_points)
+        idx = chosen if keep is None else keep[chosen]
+        ri = ri_all[idx]
+        x = axis.x_of(store, ri)
+        yv = values[idx]
+        ok = np.isfinite(x)
+        if not ok.all():
+            x, yv, ri = x[ok], yv[ok], ri[ok]
+        if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
+            o = np.argsort(x, kind="stable")
+            x, yv, ri = x[o], yv[o], ri[o]
+        if log_y:
+            yv = np.log10(yv)
+        nonfinite = NO_NONFINITE
+        if len(bad_idx):
+            bx = axis.x_of(store, ri_all[bad_idx])
+            lo = float(x[0]) if len(x) else float(np.nanmin(bx)) if np.isfinite(bx).any() else 0.0
+            hi = float(x[-1]) if len(x) else float(np.nanmax(bx)) if np.isfinite(bx).any() else 0.0
+            nonfinite = summarize_nonfinite(bx, values[bad_idx], lo, hi, max(1, max_points // 4))
+        steps: tuple[float, ...] = ()
+        if want_steps and len(ri):
+            rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
+            steps = tuple(rsteps[ri].astype(np.float64).tolist())
+            del rsteps
+        return _Points(XY.of(x, yv), nonfinite, n, nonpositive, steps)
+    finally:
+        # Views of the store's arrays must not outlive this call: they would pin the
+        # buffers and make the next append raise BufferError.
+        del ri_all
+
+
+def _series_values(series: Series) -> FloatArray:
+    """A zero-copy view of the series' values; callers must drop it before returning."""
+    return np.frombuffer(series.values, dtype=np.float64)
+
+
+# -- public API --------------------------------------------------------------------------------
+
+
+def loss_plot_data(
+    store: MetricStore,
+    *,
+    width: int,
+    x_axis: XAxis = "step",
+    smoothing: float = 0.6,
+    log_y: bool = False,
+    show_eval: bool = True,
+) -> LossPlotData:
+    """The loss/LR plot's input for one run, decimated to the plot's width.
+
+    Args:
+        store: the run's metric history.
+        width: the plot's width in cells; at most 4 points per cell are returned per series.
+        x_axis: `step`, `epoch` (from the log's `epoch` metric) or `time` (since the first
+            record, in s / min / h depending on the span).
+        smoothing: weight of the debiased EMA drawn over the train loss (0 = none).
+        log_y: plot log10 of the losses (values <= 0 are left out and counted).
+        show_eval: include the eval loss.
+
+    Returns:
+        A frozen `LossPlotData`; every number in it is finite.
+    """
+    max_points = max(8, int(width) * POINTS_PER_COLUMN)
+    weight = clamp_weight(smoothing)
+    axis = _axis(store, x_axis)
+    y_label = "log10 loss" if log_y else "loss"
+    train = smooth = evals = lr = _NO_POINTS
+
+    series = store.get(LOSS)
+    if series is not None and len(series):
+        state = _state(store, LOSS, len(series))
+        sorted_steps = _steps_sorted(store, series, state)
+        values = _series_values(series)
+        try:
+            train = _points(
+                store,
+                series,
+                values,
+                axis,
+                max_points,
+                log_y=log_y,
+                sorted_steps=sorted_steps,
+                want_steps=axis.kind != "step",
+            )
+        finally:
+            del values
+        if weight > 0.0:
+            smoothed = _smoothed(series, state, weight)
+            try:
+                smooth = _points(
+                    store,
+                    series,
+                    smoothed,
+                    axis,
+                    max_points,
+                    log_y=log_y,
+                    sorted_steps=sorted_steps,
+                )
+            finally:
+                del smoothed
+
+    if show_eval:
+        evals = _named_points(store, EVAL_LOSS, axis, max_points, log_y=log_y)
+    lr = _named_points(store, LEARNING_RATE, axis, max_points, log_y=False)
+
+    step_map = EMPTY_XY
+    if train.steps:
+        step_map = XY(train.steps, train.xy.x)
+
+    return LossPlotData(
+        x_axis=axis.kind,
+        x_label=axis.label,
+        y_label=y_label,
+        log_y=log_y,
+        smoothing=weight,
+        train_raw=train.xy,
+        train_smooth=smooth.xy,
+        eval=evals.xy,
+        lr=lr.xy,
+        train_nonfinite=train.nonfinite,
+        eval_nonfinite=evals.nonfinite,
+        nonpositive=train.nonpositive + evals.nonpositive,
+        train_count=train.count,
+        eval_count=evals.count,
+        lr_count=lr.count,
+        step_map=step_map,
+    )
+
+
+def _named_points(
+    store: MetricStore, name: str, axis: _Axis, max_points: int, *, log_y: bool
+) -> _Points:
+    series = store.get(name)
+    if series is None or not len(series):
+        return _NO_POINTS
+    state = _state(store, name, len(series))
+    sorted_steps = _steps_sorted(store, series, state)
+    values = _series_values(series)
+    try:
+        return _points(
+            store, series, values, axis, max_points, log_y=log_y, sorted_steps=sorted_steps
+        )
+    finally:
+        del values
+
+
+def grad_norm_data(
+    store: MetricStore,
+    width: int,
+    *,
+    max_grad_norm: float | None = None,
+    median_window: int = MEDIAN_WINDOW,
+) -> GradNormData:
+    """The grad-norm pane's input: one value per cell (bucket maxima) and summary numbers.
+
+    Args:
+        store: the run's metric history.
+        width: cells available for the sparkline; fewer values come back for short runs.
+        max_grad_norm: the trainer's clipping threshold, when known.
+        median_window: how many of the newest finite values the median covers.
+    """
+    clip = max_grad_norm if max_grad_norm is not None and math.isfinite(max_grad_norm) else None
+    series = store.get(GRAD_NORM)
+    if series is None or not len(series):
+        return GradNormData(present=False, clip=clip)
+    values = _series_values(series)
+    try:
+        return _grad_norm(values, max(1, int(width)), clip, max(1, median_window))
+    finally:
+        del values
+
+
+def _grad_norm(
+    values: FloatArray, width: int, clip: float | None, median_window: int
+) -> GradNormData:
+    n = len(values)
+    finite_mask = np.isfinite(values)
+    finite = values if finite_mask.all() else values[finite_mask]
+    m = len(finite)
+    if m == 0:
+        return GradNormData(present=True, count=n, nonfinite=n, clip=clip)
+    cells = min(width, m)
+    starts = (np.arange(cells, dtype=np.int64) * m) // cells
+    cell_max = np.maximum.reduceat(finite, starts)
+    recent = finite[-median_window:]
+    median = float(np.median(recent))
+    sigma = 1.4826 * float(np.median(np.abs(recent - median)))
+    threshold = max(SPIKE_RATIO * median, median + SPIKE_SIGMAS * sigma)
+    spikes = np.flatnonzero(cell_max > threshold) if threshold > 0 else np.empty(0, np.int64)
+    clipped = int(np.count_nonzero(finite > clip)) if clip is not None else 0
+    return GradNormData(
+        present=True,
+        values=tuple(cell_max.tolist()),
+        spikes=tuple(int(i) for i in spikes),
+        count=n,
+        nonfinite=n - m,
+        last=float(finite[-1]),
+        min=float(finite.min()),
+        max=float(finite.max()),
+        median=median,
+        spike_threshold=threshold if threshold > 0 else None,
+        clip=clip,
+        clipped=clipped,
+    )
