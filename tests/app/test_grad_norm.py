@@ -1,0 +1,133 @@
+"""GradNormPane in a tiny host app: sparkline, summary, spikes, clip, absent and odd data."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from trainmon.plotdata import GradNormData, grad_norm_data
+from trainmon.records import MetricRecord
+from trainmon.store import MetricStore
+from trainmon.ui.widgets.grad_norm import ABSENT_TEXT, GradNormPane
+from trainmon.ui.widgets.spark import BLOCKS, rebucket_max, spark_rows, styled_rows
+
+
+class Host(App[None]):
+    CSS = "GradNormPane { height: 4; }"
+
+    def compose(self) -> ComposeResult:
+        yield GradNormPane()
+
+
+def store_of(norms: list[float]) -> MetricStore:
+    store = MetricStore()
+    store.extend([MetricRecord("train", i, {"grad_norm": v}) for i, v in enumerate(norms, 1)], 0)
+    return store
+
+
+def rendered(pane: GradNormPane) -> Text:
+    result = pane.render()
+    assert isinstance(result, Text)
+    return result
+
+
+async def test_absent_grad_norm_is_one_dim_line() -> None:
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(GradNormPane)
+        pane.show(grad_norm_data(MetricStore(), 40))
+        await pilot.pause()
+        text = rendered(pane)
+        assert text.plain == ABSENT_TEXT
+        assert text.style == pane.get_component_rich_style("grad-norm--dim", partial=True)
+
+
+async def test_sparkline_and_summary() -> None:
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(GradNormPane)
+        norms = [1.0 + (i % 5) / 10 for i in range(500)]
+        data = grad_norm_data(store_of(norms), pane.content_size.width, max_grad_norm=1.3)
+        assert pane.show(data) is True
+        assert pane.show(data) is False  # equal input: no repaint
+        await pilot.pause()
+        lines = rendered(pane).plain.split("\n")
+        assert len(lines) == 4  # 3 sparkline rows + summary
+        assert all(len(row) == pane.content_size.width for row in lines[:3])
+        summary = lines[-1]
+        assert "last 1.4" in summary and "min 1" in summary and "max 1.4" in summary
+        assert "med 1.2" in summary and "clip 1.3 (20% above)" in summary
+
+
+async def test_spike_cell_gets_the_spike_style() -> None:
+    app = Host()
+    async with app.run_test(size=(40, 10)) as pilot:
+        pane = app.query_one(GradNormPane)
+        norms = [1.0] * 4000
+        norms[2000] = 90.0
+        pane.show(grad_norm_data(store_of(norms), pane.content_size.width))
+        await pilot.pause()
+        text = rendered(pane)
+        spike_style = pane.get_component_rich_style("grad-norm--spike", partial=True)
+        col = pane.data.spikes[0]
+        top_row = text.plain.split("\n")[0]
+        assert top_row[col] == BLOCKS[8]
+        spans = [s for s in text.spans if s.style == spike_style and s.start <= col < s.end]
+        assert spans, "the spike column must carry the spike style"
+        assert "1 spike" in text.plain.split("\n")[-1]
+
+
+async def test_nan_only_and_single_point() -> None:
+    app = Host()
+    async with app.run_test(size=(40, 10)) as pilot:
+        pane = app.query_one(GradNormPane)
+        pane.show(grad_norm_data(store_of([math.nan, math.inf, -math.inf]), 30))
+        await pilot.pause()
+        text = rendered(pane).plain
+        assert "3 NaN/inf" in text and "last –" in text
+        pane.show(grad_norm_data(store_of([0.5]), 30))
+        await pilot.pause()
+        assert "last 0.5" in rendered(pane).plain
+
+
+async def test_resize_to_tiny_sizes_never_crashes() -> None:
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(GradNormPane)
+        pane.show(grad_norm_data(store_of([1.0, 2.0, math.nan, 3.0] * 50), 60, max_grad_norm=2))
+        for size in ((20, 5), (5, 2), (1, 1), (120, 40)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            rendered(pane)
+        pane.show(GradNormData())
+        await pilot.pause()
+
+
+def test_one_style_span_per_run_of_cells() -> None:
+    """The point of the custom renderer: styles change per run of cells, not per cell."""
+    rows = spark_rows([float(i % 9) for i in range(160)], 3)
+    plain = "a"
+    styles = [plain] * 160
+    styles[80] = "b"
+    text = styled_rows(rows, styles)  # type: ignore[arg-type]
+    assert len(text.spans) == 3 * 3  # per row: run, the spike cell, run
+    assert all(len(row) == 160 for row in text.plain.split("\n"))
+
+
+def test_spark_rows_levels_and_nonfinite() -> None:
+    rows = spark_rows([0.0, 1.0, math.nan, 0.5], 1)
+    assert rows == [BLOCKS[1] + BLOCKS[8] + " " + BLOCKS[4]]
+    rows2 = spark_rows([0.0, 1.0], 2)
+    assert rows2 == [" " + BLOCKS[8], BLOCKS[1] + BLOCKS[8]]
+    assert spark_rows([math.nan], 2) == [" ", " "]
+    assert spark_rows([2.0, 2.0], 1) == [BLOCKS[4] * 2]
+
+
+def test_rebucket_keeps_maxima() -> None:
+    assert rebucket_max([1.0, 5.0, 2.0, 3.0], 2) == [5.0, 3.0]
+    assert rebucket_max([1.0, 2.0], 5) == [1.0, 2.0]
+    assert rebucket_max([1.0], 0) == []
+    out = rebucket_max([math.nan, math.nan, 1.0], 2)
+    assert math.isnan(out[0]) and out[1] == 1.0

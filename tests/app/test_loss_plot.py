@@ -1,0 +1,158 @@
+"""LossPlot in a tiny host app: draws runs, skips unchanged input, survives odd data and sizes."""
+
+from __future__ import annotations
+
+import math
+
+from textual.app import App, ComposeResult
+
+from trainmon.plotdata import LossPlotData, loss_plot_data
+from trainmon.records import Finding, MetricRecord
+from trainmon.store import MetricStore
+from trainmon.ui.widgets.loss_plot import LossPlot, as_markers, log_ticks
+
+
+class Host(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LossPlot(id="plot")
+
+
+def store_with(losses: list[float], *, lr: bool = True, evals: bool = True) -> MetricStore:
+    store = MetricStore()
+    for i, loss in enumerate(losses, start=1):
+        values = {"loss": loss}
+        if lr:
+            values["learning_rate"] = 1e-4 * i / len(losses)
+        store.extend([MetricRecord("train", i, values)], float(i))
+        if evals and i % 5 == 0:
+            store.extend([MetricRecord("eval", i, {"eval_loss": loss * 1.1})], float(i))
+    return store
+
+
+def text_of(plot: LossPlot) -> str:
+    return plot.render().plain  # type: ignore[union-attr]
+
+
+async def test_empty_plot_says_it_is_waiting() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(LossPlot)
+        await pilot.pause()
+        assert "waiting for loss records" in text_of(plot)
+        assert plot.show([("run.log", LossPlotData())]) is True
+        assert plot.show([("run.log", LossPlotData())]) is False
+        assert "waiting for loss records" in text_of(plot)
+
+
+async def test_redraws_only_when_input_changes() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([2.0 / math.sqrt(i) for i in range(1, 200)])
+        data = loss_plot_data(store, width=plot.data_width)
+        before = plot.builds
+        assert plot.show([("run.log", data)]) is True
+        await pilot.pause()
+        assert plot.builds == before + 1
+        same = loss_plot_data(store, width=plot.data_width)
+        assert plot.show([("run.log", same)]) is False
+        assert plot.builds == before + 1
+        store.extend([MetricRecord("train", 500, {"loss": 0.1})], 0.0)
+        assert plot.show([("run.log", loss_plot_data(store, width=plot.data_width))]) is True
+        assert plot.builds == before + 2
+        shown = text_of(plot)
+        assert "eval" in shown and "lr (right)" in shown
+
+
+async def test_nan_and_inf_only_data_is_counted_not_drawn() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([math.nan, math.inf, -math.inf, math.nan], lr=False, evals=False)
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        assert "4 NaN/inf" in text_of(plot)
+
+
+async def test_mixed_nonfinite_and_single_point() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(LossPlot)
+        plot.show([("run.log", loss_plot_data(store_with([1.5]), width=plot.data_width))])
+        await pilot.pause()
+        text_of(plot)
+        store = store_with([3.0, math.nan, 2.0, math.inf, 1.0, 0.5])
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        assert "2 NaN/inf" in text_of(plot)
+
+
+async def test_log_y_labels_show_original_values() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([100.0 * 0.9**i for i in range(80)], lr=False, evals=False)
+        data = loss_plot_data(store, width=plot.data_width, log_y=True)
+        plot.show([("run.log", data)])
+        await pilot.pause()
+        shown = text_of(plot)
+        assert "log10 loss" in shown
+        assert "100" in shown and "0.1" in shown
+        # a second build (resize) must not crash, unlike plotext's own log scale
+        await pilot.resize_terminal(90, 25)
+        await pilot.pause()
+        text_of(plot)
+
+
+async def test_several_runs_get_a_legend_and_labels_are_not_markup() -> None:
+    app = Host()
+    async with app.run_test(size=(120, 30)) as pilot:
+        plot = app.query_one(LossPlot)
+        a = loss_plot_data(store_with([2.0, 1.5, 1.2, 1.0, 0.9]), width=plot.data_width)
+        b = loss_plot_data(store_with([2.5, 2.0, 1.6, 1.4, 1.3]), width=plot.data_width)
+        plot.show([("a.log", a), ("[bold]b.log[/]", b)])
+        await pilot.pause()
+        shown = text_of(plot)
+        assert "a.log" in shown
+        assert "[bold]b.log[/]" in shown
+
+
+async def test_markers_and_axes() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([2.0 / math.sqrt(i) for i in range(1, 60)])
+        data = loss_plot_data(store, width=plot.data_width, x_axis="time")
+        finding = Finding("loss-spike", "warning", 30, "spike", "x", "y")
+        assert plot.show([("run.log", data)], [finding, (10, "critical")]) is True
+        assert plot.show([("run.log", data)], [finding, (10, "critical")]) is False
+        await pilot.pause()
+        assert "time (s)" in text_of(plot)
+
+
+def test_as_markers_skips_findings_without_a_step() -> None:
+    f1 = Finding("gpu-idle", "info", None, "t", "e", "a")
+    f2 = Finding("nan-loss", "critical", 12, "t", "e", "a")
+    assert as_markers([f1, f2, (3, "warning")]) == ((12.0, "critical"), (3.0, "warning"))
+
+
+def test_log_ticks() -> None:
+    ticks, labels = log_ticks(-2.0, 2.0)
+    assert labels[0] == "0.01" and labels[-1] == "100"
+    ticks, labels = log_ticks(0.1, 0.3)
+    assert len(ticks) == 5 and all(0.1 <= t <= 0.3 for t in ticks)
+    assert log_ticks(1.0, 1.0) == ([1.0], ["10"])
+    assert log_ticks(math.nan, 1.0) == ([], [])
+
+
+async def test_resize_to_tiny_sizes_never_crashes() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([2.0 / math.sqrt(i) for i in range(1, 100)])
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width, log_y=True))])
+        for size in ((40, 12), (12, 5), (3, 2), (1, 1), (200, 60)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+            await pilot.pause()

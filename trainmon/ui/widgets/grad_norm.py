@@ -1,0 +1,151 @@
+"""The grad-norm pane: a cheap sparkline plus last / min / max / median.
+
+Spikes (the same test as the advice engine's grad-norm spike rule) are drawn in the error
+colour, values above the trainer's clip threshold in the warning colour, so both show at a
+glance without a legend. Colours come from component classes styled with theme variables.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import RenderResult
+from textual.widget import Widget
+
+from trainmon.plotdata import GradNormData
+from trainmon.ui.widgets.spark import rebucket_max, spark_rows, styled_rows
+
+ABSENT_TEXT = "no grad_norm in this log"
+
+
+def fmt(value: float | None) -> str:
+    """A grad-norm value for the summary line: short, and `–` when unknown."""
+    if value is None:
+        return "–"
+    return f"{value:.3g}"
+
+
+class GradNormPane(Widget):
+    """Sparkline of the grad norm over the run, and its summary numbers on the last line."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "grad-norm--bar",
+        "grad-norm--spike",
+        "grad-norm--clipped",
+        "grad-norm--label",
+        "grad-norm--dim",
+    }
+
+    DEFAULT_CSS = """
+    GradNormPane {
+        height: 3;
+        min-height: 1;
+    }
+    GradNormPane > .grad-norm--bar { color: $primary; }
+    GradNormPane > .grad-norm--spike { color: $error; text-style: bold; }
+    GradNormPane > .grad-norm--clipped { color: $warning; }
+    GradNormPane > .grad-norm--label { color: $text-muted; }
+    GradNormPane > .grad-norm--dim { color: $text-muted; text-style: italic; }
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._data = GradNormData()
+        self.updates = 0
+        """How many times new data caused a repaint (for tests and benches)."""
+
+    @property
+    def data(self) -> GradNormData:
+        """What is shown now."""
+        return self._data
+
+    def show(self, data: GradNormData) -> bool:
+        """Show new data; returns False (and repaints nothing) when it equals the current."""
+        if data == self._data:
+            return False
+        self._data = data
+        self.updates += 1
+        self.refresh()
+        return True
+
+    def summary(self) -> Text:
+        """The one-line summary under the sparkline (plain text, never markup)."""
+        d = self._data
+        label = self.get_component_rich_style("grad-norm--label", partial=True)
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append("grad_norm ", style=label)
+        for name, value in (("last", d.last), ("min", d.min), ("max", d.max), ("med", d.median)):
+            text.append(f"{name} ", style=label)
+            text.append(f"{fmt(value)}  ")
+        if d.spikes:
+            spike = self.get_component_rich_style("grad-norm--spike", partial=True)
+            n = len(d.spikes)
+            text.append(f"{n} spike{'s' if n > 1 else ''}  ", style=spike)
+        if d.clip is not None:
+            clipped = self.get_component_rich_style("grad-norm--clipped", partial=True)
+            finite = d.count - d.nonfinite
+            share = f" ({100 * d.clipped / finite:.0f}% above)" if finite else ""
+            text.append(f"clip {fmt(d.clip)}{share}  ", style=clipped if d.clipped else label)
+        if d.nonfinite:
+            spike = self.get_component_rich_style("grad-norm--spike", partial=True)
+            text.append(f"{d.nonfinite} NaN/inf", style=spike)
+        text.rstrip()
+        return text
+
+    def render(self) -> RenderResult:
+        """The sparkline rows (height - 1 of them) and the summary line."""
+        d = self._data
+        width = self.content_size.width
+        height = self.content_size.height
+        if width <= 0 or height <= 0:
+            return Text("")
+        if not d.present:
+            dim = self.get_component_rich_style("grad-norm--dim", partial=True)
+            return Text(ABSENT_TEXT, style=dim, no_wrap=True, overflow="ellipsis", end="")
+        summary = self.summary()
+        spark_height = height - 1
+        if spark_height <= 0 or not d.values:
+            return summary
+        values = rebucket_max(d.values, width)
+        spikes = self._cell_flags(d.spikes, len(d.values), len(values))
+        bar = self.get_component_rich_style("grad-norm--bar", partial=True)
+        spike = self.get_component_rich_style("grad-norm--spike", partial=True)
+        clipped = self.get_component_rich_style("grad-norm--clipped", partial=True)
+        styles: list[Style | None] = []
+        for i, v in enumerate(values):
+            if spikes[i]:
+                styles.append(spike)
+            elif d.clip is not None and v > d.clip:
+                styles.append(clipped)
+            else:
+                styles.append(bar)
+        text = styled_rows(spark_rows(values, spark_height), styles)
+        text.append("\n")
+        text.append_text(summary)
+        return text
+
+    @staticmethod
+    def _cell_flags(indices: tuple[int, ...], n_in: int, n_out: int) -> list[bool]:
+        """Map flagged input cells onto the (possibly fewer) output cells."""
+        flags = [False] * n_out
+        if n_out <= 0 or n_in <= 0:
+            return flags
+        if n_in <= n_out:
+            for i in indices:
+                if 0 <= i < n_out:
+                    flags[i] = True
+            return flags
+        flagged = set(indices)
+        for j in range(n_out):  # the same buckets as rebucket_max
+            lo = j * n_in // n_out
+            hi = max(lo + 1, (j + 1) * n_in // n_out)
+            flags[j] = any(k in flagged for k in range(lo, hi))
+        return flags

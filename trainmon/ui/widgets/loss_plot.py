@@ -1,0 +1,224 @@
+"""The loss / learning-rate plot: one or more runs overlaid, drawn by plotext.
+
+Input arrives as immutable `LossPlotData` (already finite and decimated to the plot's width),
+so a redraw costs the same at 10^6 records as at 10^3. The figure is rebuilt only when that
+input changes: `show()` compares the new values with the previous ones and does nothing when
+they are equal.
+
+plotext pitfalls worked around here:
+- `yscale("log")` raises `ValueError: math domain error` on the second `build()` (listed under
+  known problems in the textual-plotext README), and the widget builds on every render. Log-y
+  is therefore log10 data on a linear axis, with tick labels written as the original values.
+- `build()` raises on inf: non-finite values never reach plotext; they are markers and counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from textual.color import Color
+from textual_plotext import PlotextPlot
+
+from trainmon.plotdata import LossPlotData
+from trainmon.records import Finding, Severity
+
+RunPlot = tuple[str, LossPlotData]
+"""A run's display name (usually the log file name) and its plot data."""
+
+Marker = tuple[float, Severity]
+"""A finding to mark on the plot: its step and severity."""
+
+RUN_COLOURS: Final[tuple[str, ...]] = ("primary", "accent", "success", "secondary", "foreground")
+"""Theme variables used for runs 1, 2, 3...: colours follow the Textual theme, and a run
+keeps its colour however many runs are shown (colour = position on the command line)."""
+
+SEVERITY_COLOURS: Final[dict[Severity, str]] = {
+    "info": "secondary",
+    "warning": "warning",
+    "critical": "error",
+}
+
+Rgb = tuple[int, int, int]
+
+
+def as_markers(items: Iterable[Finding | Marker]) -> tuple[Marker, ...]:
+    """Findings (or `(step, severity)` pairs) as plot markers; findings without a step skip."""
+    out: list[Marker] = []
+    for item in items:
+        if isinstance(item, Finding):
+            if item.step is not None:
+                out.append((float(item.step), item.severity))
+        else:
+            out.append((float(item[0]), item[1]))
+    return tuple(out)
+
+
+def log_ticks(lo: float, hi: float, count: int = 5) -> tuple[list[float], list[str]]:
+    """Tick positions on a log10 axis and labels showing the original values."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [], []
+    if hi - lo < 1e-12:
+        return [lo], [_fmt(10**lo)]
+    first, last = math.ceil(lo), math.floor(hi)
+    if last - first >= 1:
+        step = max(1, math.ceil((last - first + 1) / count))
+        ticks = [float(t) for t in range(first, last + 1, step)]
+    else:
+        ticks = [lo + (hi - lo) * i / (count - 1) for i in range(count)]
+    return ticks, [_fmt(10**t) for t in ticks]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}"
+
+
+class LossPlot(PlotextPlot):
+    """Train loss (raw, faint, and smoothed), eval loss and the learning rate (right axis)."""
+
+    DEFAULT_CSS = """
+    LossPlot {
+        min-height: 5;
+        min-width: 10;
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._runs: tuple[RunPlot, ...] = ()
+        self._markers: tuple[Marker, ...] = ()
+        self.builds = 0
+        """How many times the figure was rebuilt from new input (for tests and benches)."""
+
+    def on_mount(self) -> None:
+        """Follow theme changes: run and severity colours come from theme variables."""
+        # PlotextPlot's own on_mount also runs (Textual calls handlers along the MRO).
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._replot())
+        self._replot()
+
+    @property
+    def data_width(self) -> int:
+        """The width (cells) to request plot data for: the plot area without its axes."""
+        return max(8, self.size.width - 12)
+
+    def show(self, runs: Sequence[RunPlot], markers: Iterable[Finding | Marker] = ()) -> bool:
+        """Draw these runs and markers; returns False (and does nothing) when unchanged."""
+        new_runs = tuple((str(label), data) for label, data in runs)
+        new_markers = as_markers(markers)
+        if new_runs == self._runs and new_markers == self._markers:
+            return False
+        self._runs = new_runs
+        self._markers = new_markers
+        if self.is_mounted:
+            self._replot()
+        return True
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def _colour(self, variable: str, fallback: Rgb = (128, 128, 128)) -> Rgb:
+        try:
+            value = self.app.theme_variables.get(variable)
+            return Color.parse(value).rgb if value else fallback
+        except Exception:  # a theme without the variable, or an unparsable value
+            return fallback
+
+    def _faint(self, rgb: Rgb) -> Rgb:
+        surface = Color(*self._colour("surface", (0, 0, 0)))
+        return Color(*rgb).blend(surface, 0.55).rgb
+
+    def _replot(self) -> None:
+        plt = self.plt
+        plt.clear_figure()
+        plt.clear_data()
+        runs = self._runs
+        several = len(runs) > 1
+        first = runs[0][1] if runs else LossPlotData()
+        plt.xlabel(first.x_label)
+        notes: list[str] = []
+        y_lo = math.inf
+        y_hi = -math.inf
+        has_lr = False
+        for index, (label, data) in enumerate(runs):
+            colour = self._colour(RUN_COLOURS[index % len(RUN_COLOURS)])
+            prefix = f"{label} " if several else ""
+            if data.train_raw:
+                plt.plot(
+                    list(data.train_raw.x),
+                    list(data.train_raw.y),
+                    color=self._faint(colour),
+                    label=f"{prefix}loss" if not data.train_smooth else None,
+                )
+                y_lo = min(y_lo, *data.train_raw.y)
+                y_hi = max(y_hi, *data.train_raw.y)
+            if data.train_smooth:
+                plt.plot(
+                    list(data.train_smooth.x),
+                    list(data.train_smooth.y),
+                    color=colour,
+                    label=f"{prefix}loss (EMA {data.smoothing:g})",
+                )
+            if data.eval:
+                eval_colour = colour if several else self._colour("accent")
+                # Evals are few: points, not a line (a plotted line would put the marker on
+                # every cell between them). Many evals read better as a line.
+                draw = plt.scatter if len(data.eval) <= 100 else plt.plot
+                draw(
+                    list(data.eval.x),
+                    list(data.eval.y),
+                    color=eval_colour,
+                    marker="●" if len(data.eval) <= 100 else "braille",
+                    label=f"{prefix}eval",
+                )
+                y_lo = min(y_lo, *data.eval.y)
+                y_hi = max(y_hi, *data.eval.y)
+            if data.lr:
+                has_lr = True
+                lr_colour = self._faint(colour) if several else self._colour("secondary")
+                plt.plot(
+                    list(data.lr.x),
+                    list(data.lr.y),
+                    color=lr_colour,
+                    yside="right",
+                    label=None if several else "lr (right)",
+                )
+            nonfinite = data.train_nonfinite.total + data.eval_nonfinite.total
+            if nonfinite:
+                notes.append(f"{prefix}{nonfinite} NaN/inf")
+            if data.nonpositive:
+                notes.append(f"{prefix}{data.nonpositive} ≤0 hidden (log)")
+        if not math.isfinite(y_lo):
+            y_lo, y_hi = 0.0, 1.0
+        for _label, data in runs:
+            positions = (*data.train_nonfinite.positions, *data.eval_nonfinite.positions)
+            if positions:
+                plt.scatter(
+                    list(positions),
+                    [y_hi] * len(positions),
+                    marker="×",
+                    color=self._colour("error"),
+                )
+        for step, severity in self._markers:
+            x = first.x_for_step(step)
+            if x is not None:
+                plt.vline(x, color=self._colour(SEVERITY_COLOURS[severity]))
+        plt.ylabel(first.y_label)
+        if first.log_y:
+            ticks, labels = log_ticks(y_lo, y_hi)
+            if ticks:
+                plt.yticks(ticks, labels)
+        if has_lr:
+            # The bundled stub names the parameter xside; plotext itself takes yside.
+            plt.ylabel("lr", yside="right")  # type: ignore[call-arg]
+        if not runs or all(data.empty for _label, data in runs):
+            plt.title("waiting for loss records")
+        elif notes:
+            plt.title(" · ".join(notes))
+        self.builds += 1
+        self.refresh()
