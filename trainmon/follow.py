@@ -1,0 +1,354 @@
+"""Follow a log like `tail -F`: complete lines only, bounded reads, truncation and rotation.
+
+The follower is a plain object with a non-blocking `poll()` step and no threads of its own,
+so the dashboard's worker thread, `trainmon stream` and `trainmon report` drive the same
+code and tests can drive it one step at a time.
+
+`poll()` returns a list whose items are either a `FollowEvent` or a `bytes` blob holding one
+or more COMPLETE lines, each ending in `\\n` or `\\r` (tqdm redraws end in `\\r`; `\\r\\n` is a
+line followed by an empty one). A partial last line is held back until its terminator
+arrives. Each poll reads at most one chunk (`chunk_bytes`, into one reused buffer), so memory
+does not grow with the file: a 1 GB history arrives as about a thousand 1 MiB polls.
+`caught_up` tells the caller whether to sleep `poll_interval_s` before the next poll.
+
+Bytes pass through untouched: decoding (and replacing invalid UTF-8) is the parser's job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import select
+import stat
+import sys
+import time
+from collections.abc import Iterator
+from typing import Final
+
+from trainmon.records import FollowEvent
+
+CHUNK_BYTES: Final = 1 << 20
+"""Bytes read per poll: large enough for throughput, small enough to keep memory flat."""
+MAX_LINE_BYTES: Final = 1 << 20
+"""Longer lines are skipped (and counted): no metric line is that long, and a binary file or
+a runaway print must not make the follower buffer without bound."""
+POLL_INTERVAL_S: Final = 0.25
+"""Sleep between polls that found nothing new: latency stays under 0.5 s, idle cost is one
+`os.stat` per poll."""
+
+STDIN: Final = "-"
+
+
+def _last_terminator(data: bytes | bytearray, end: int) -> int:
+    """Index just past the last `\\n` or `\\r` in data[:end], or 0 when there is none."""
+    return max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
+
+
+class Follower:
+    """Reads `path` from its start (or its end with `from_end`), then follows appends.
+
+    With `follow=False` it reads what is there, yields a final unterminated line as if it
+    ended in `\\n`, emits `FollowEvent("eof")` and sets `finished` (the report's mode).
+
+    Events: `waiting` (path missing, once; again with a detail when a followed file is
+    deleted), `opened`, `truncated` (the file shrank: a new segment starts at offset 0),
+    `rotated` (the path names another file, or a deleted file reappeared: the old file was
+    read to its end first), `error` (a directory, no permission; retried quietly), `eof`.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        from_end: bool = False,
+        follow: bool = True,
+        chunk_bytes: int = CHUNK_BYTES,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        poll_interval_s: float = POLL_INTERVAL_S,
+    ) -> None:
+        if chunk_bytes < 1 or max_line_bytes < 1:
+            raise ValueError("chunk_bytes and max_line_bytes must be positive")
+        self.path = path
+        self.from_end = from_end
+        self.follow = follow
+        self.chunk_bytes = chunk_bytes
+        self.max_line_bytes = max_line_bytes
+        self.poll_interval_s = poll_interval_s
+        self._buf = bytearray(chunk_bytes)
+        self._view = memoryview(self._buf)
+        self._long_re = re.compile(rb"[^\r\n]{%d,}" % (max_line_bytes + 1))
+        self._fd: int | None = None
+        self._ident: tuple[int, int] | None = None
+        self._offset = 0
+        self._pending = b""
+        self._skipping = False
+        """Inside an over-long line: drop bytes until its terminator."""
+        self._had_file = False
+        self._was_missing = False
+        """The path did not exist at first: when it appears, all of it is new (no from_end)."""
+        self._last_problem: str | None = None
+        self._stdin = path == STDIN
+        self.caught_up = False
+        """True when the last poll found nothing more to read right now."""
+        self.finished = False
+        """True when nothing more will ever come (eof without follow, stdin closed)."""
+        self.bytes_read = 0
+        self.long_lines = 0
+        """Lines longer than `max_line_bytes`, skipped."""
+        self.max_blob_bytes = 0
+        """Largest blob handed out so far (bounded by chunk_bytes + max_line_bytes)."""
+
+    # -- public ------------------------------------------------------------------------------
+
+    @property
+    def offset(self) -> int:
+        """Bytes consumed from the current file."""
+        return self._offset
+
+    def poll(self) -> list[FollowEvent | bytes]:
+        """One non-blocking step: at most one chunk read, plus any events noticed."""
+        out: list[FollowEvent | bytes] = []
+        self.caught_up = False
+        if self.finished:
+            self.caught_up = True
+            return out
+        if self._stdin:
+            self._poll_stdin(out)
+        elif self._fd is None:
+            self._poll_closed(out)
+        else:
+            self._poll_open(out)
+        return out
+
+    def close(self) -> None:
+        """Release the file descriptor (never closes standard input)."""
+        if self._fd is not None and not self._stdin:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._fd = None
+
+    def __iter__(self) -> Iterator[FollowEvent | bytes]:
+        """Blocking helper: poll forever (or to the end), sleeping only when caught up."""
+        return follow_iter(self)
+
+    # -- states ------------------------------------------------------------------------------
+
+    def _poll_closed(self, out: list[FollowEvent | bytes]) -> None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            if not self._had_file:  # a deleted file was reported as such already
+                self._was_missing = True
+                self._problem(out, "waiting", f"waiting for {self.path}")
+            if not self.follow:
+                self.finished = True
+            self.caught_up = True
+            return
+        except OSError as exc:
+            self._fail(out, exc)
+            return
+        if stat.S_ISDIR(st.st_mode):
+            self._fail(out, IsADirectoryError(errno.EISDIR, "is a directory", self.path))
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            self._fail(out, exc)
+            return
+        st = os.fstat(fd)
+        self._fd = fd
+        self._ident = (st.st_dev, st.st_ino)
+        self._pending = b""
+        self._skipping = False
+        self._last_problem = None
+        seekable = stat.S_ISREG(st.st_mode)
+        if self._had_file:
+            self._offset = 0
+            out.append(FollowEvent("rotated", self.path, "the file reappeared"))
+        else:
+            skip = self.from_end and seekable and not self._was_missing
+            self._offset = st.st_size if skip else 0
+            if self._offset:
+                os.lseek(fd, self._offset, os.SEEK_SET)
+            where = "its end" if self._offset else "its start"
+            out.append(FollowEvent("opened", self.path, f"reading from {where}"))
+        self._had_file = True
+
+    def _poll_open(self, out: list[FollowEvent | bytes]) -> None:
+        assert self._fd is not None
+        try:
+            st: os.stat_result | None = os.stat(self.path)
+        except OSError:
+            st = None
+        if st is None or (st.st_dev, st.st_ino) != self._ident:
+            # Rotated, replaced or deleted: finish the old file before anything else.
+            if self._read_chunk(out) > 0:
+                return
+            self._flush_pending(out)
+            self.close()
+            if st is None:
+                self._problem(
+                    out, "waiting", f"{self.path} was deleted; waiting for it to reappear"
+                )
+                self.caught_up = True
+            else:
+                self._poll_closed(out)  # emits "rotated" and opens the new file
+            return
+        if st.st_size < self._offset:
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            self._offset = 0
+            self._pending = b""
+            self._skipping = False
+            out.append(FollowEvent("truncated", self.path, "the file shrank; reading it again"))
+            return
+        if st.st_size == self._offset and stat.S_ISREG(st.st_mode):
+            self._at_end(out)
+            return
+        if self._read_chunk(out) == 0:
+            self._at_end(out)
+
+    def _at_end(self, out: list[FollowEvent | bytes]) -> None:
+        self.caught_up = True
+        if not self.follow:
+            self._flush_pending(out)
+            out.append(FollowEvent("eof", self.path))
+            self.finished = True
+            self.close()
+
+    def _poll_stdin(self, out: list[FollowEvent | bytes]) -> None:
+        if self._fd is None:
+            self._fd = sys.stdin.fileno()
+            out.append(FollowEvent("opened", self.path, "reading standard input"))
+        try:
+            ready, _, _ = select.select([self._fd], [], [], 0)
+        except (OSError, ValueError):
+            ready = [self._fd]
+        if not ready:
+            self.caught_up = True
+            return
+        if self._read_chunk(out) == 0:
+            self._flush_pending(out)
+            out.append(FollowEvent("eof", self.path, "standard input closed"))
+            self.finished = True
+            self.caught_up = True
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _read_chunk(self, out: list[FollowEvent | bytes]) -> int:
+        """Read one chunk into the reused buffer and emit its complete lines."""
+        assert self._fd is not None
+        try:
+            n = os.readv(self._fd, [self._view])
+        except OSError as exc:
+            self._fail(out, exc)
+            return 0
+        if n <= 0:
+            return 0
+        self._offset += n
+        self.bytes_read += n
+        cut = _last_terminator(self._buf, n)
+        if cut == 0:
+            # No terminator: the whole chunk extends the pending partial line.
+            if self._skipping:
+                return n
+            if len(self._pending) + n > self.max_line_bytes:
+                self._skipping = True
+                self._pending = b""
+                self.long_lines += 1
+            else:
+                self._pending += bytes(self._view[:n])
+            return n
+        head = bytes(self._view[:cut])
+        tail = bytes(self._view[cut:n])
+        if self._skipping:
+            # Drop the rest of the over-long line, up to and including its terminator.
+            first = _first_terminator(head)
+            head = head[first:]
+            self._skipping = False
+        elif self._pending:
+            first = _first_terminator(head)
+            if len(self._pending) + first - 1 > self.max_line_bytes:
+                self.long_lines += 1
+                head = head[first:]
+            else:
+                head = self._pending + head
+        self._pending = b""
+        if len(tail) > self.max_line_bytes:
+            self._skipping = True
+            self.long_lines += 1
+        else:
+            self._pending = tail
+        if len(head) > self.max_line_bytes:
+            head = self._drop_long_lines(head)
+        if head:
+            self.max_blob_bytes = max(self.max_blob_bytes, len(head))
+            out.append(head)
+        return n
+
+    def _drop_long_lines(self, blob: bytes) -> bytes:
+        """Remove complete lines longer than max_line_bytes (with their terminators)."""
+        parts: list[bytes] = []
+        pos = 0
+        for match in self._long_re.finditer(blob):
+            parts.append(blob[pos : match.start()])
+            pos = match.end() + 1  # the terminator that ends the long line
+            self.long_lines += 1
+        if not parts:
+            return blob
+        parts.append(blob[pos:])
+        return b"".join(parts)
+
+    def _flush_pending(self, out: list[FollowEvent | bytes]) -> None:
+        """A finished file's unterminated last line still counts: hand it out with `\\n`."""
+        if self._pending and not self._skipping:
+            out.append(self._pending + b"\n")
+        self._pending = b""
+        self._skipping = False
+
+    # -- problems ----------------------------------------------------------------------------
+
+    def _problem(self, out: list[FollowEvent | bytes], kind: str, detail: str) -> None:
+        """Emit an event once per distinct problem, not once per poll."""
+        if detail != self._last_problem:
+            self._last_problem = detail
+            out.append(FollowEvent(kind, self.path, detail))  # type: ignore[arg-type]
+
+    def _fail(self, out: list[FollowEvent | bytes], exc: OSError) -> None:
+        self._problem(out, "error", describe_os_error(self.path, exc))
+        self.caught_up = True
+        if not self.follow:
+            self.finished = True
+
+
+def _first_terminator(blob: bytes) -> int:
+    """Index just past the first `\\n` or `\\r` (the blob is known to contain one)."""
+    n = blob.find(b"\n")
+    r = blob.find(b"\r")
+    if n < 0:
+        return r + 1
+    if r < 0:
+        return n + 1
+    return min(n, r) + 1
+
+
+def describe_os_error(path: str, exc: OSError) -> str:
+    """One plain line naming the path and the problem, for events and exit-2 messages."""
+    if isinstance(exc, IsADirectoryError) or exc.errno == errno.EISDIR:
+        return f"{path}: is a directory, not a log file"
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied (cannot read it)"
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: no such file"
+    reason = exc.strerror or type(exc).__name__
+    return f"{path}: {reason}"
+
+
+def follow_iter(follower: Follower) -> Iterator[FollowEvent | bytes]:
+    """Poll `follower` until it finishes, sleeping `poll_interval_s` only when caught up."""
+    while not follower.finished:
+        yield from follower.poll()
+        if follower.caught_up and not follower.finished:
+            time.sleep(follower.poll_interval_s)
+    follower.close()
