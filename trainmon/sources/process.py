@@ -1,0 +1,308 @@
+"""Find the training process (the writer of the followed log) and measure its process tree.
+
+The writer is found from `/proc/*/fd`: the process holding the log open for writing. When
+that is `tee` (`python train.py | tee run.log`), the real writer is whoever holds the write
+end of tee's stdin pipe. Forked DataLoader workers inherit those descriptors too, so among
+the holders the root of the tree wins. A scan reads a few thousand symlinks (milliseconds),
+so it runs at start and then at most every `rescan_s` while nothing is found or after the
+trainer exits; the per-tick work is one `children()` walk and a `oneshot()` per process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from trainmon.sources.samples import FoundBy, TrainingProcess
+
+PIPE_RELAYS: Final = frozenset({"tee", "stdbuf", "unbuffer", "script", "ts", "cat"})
+"""Processes that only copy a pipe into the log: the trainer is on the other end."""
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """The outcome of one search: a pid and how it was found, or why there is none."""
+
+    pid: int | None
+    found_by: FoundBy | None = None
+    reason: str = ""
+
+
+def _fd_targets(proc: Path) -> Iterable[tuple[str, str]]:
+    """(fd number, link target) for each open descriptor; empty when not readable."""
+    fd_dir = proc / "fd"
+    try:
+        names = os.listdir(fd_dir)
+    except OSError:
+        return ()
+    out: list[tuple[str, str]] = []
+    for name in names:
+        try:
+            out.append((name, os.readlink(fd_dir / name)))
+        except OSError:
+            continue
+    return out
+
+
+def _opened_for_writing(proc: Path, fd: str) -> bool:
+    """True when the descriptor's open flags include O_WRONLY or O_RDWR."""
+    try:
+        text = (proc / "fdinfo" / fd).read_text()
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags:"):
+            try:
+                return int(line.split()[1], 8) & 0o3 in (1, 2)
+            except (IndexError, ValueError):
+                return False
+    return False
+
+
+def _comm(proc: Path) -> str:
+    try:
+        return (proc / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _ppid_and_start(proc: Path) -> tuple[int, int]:
+    """Parent pid and start time (clock ticks) from /proc/PID/stat."""
+    try:
+        text = (proc / "stat").read_text()
+    except OSError:
+        return (0, 0)
+    fields = text[text.rfind(")") + 2 :].split()
+    try:
+        return (int(fields[1]), int(fields[19]))
+    except (IndexError, ValueError):
+        return (0, 0)
+
+
+def _holders(proc_root: Path, targets: set[str], exclude: set[int]) -> tuple[list[int], int]:
+    """Pids holding one of `targets` open for writing, and the count of unreadable pids."""
+    found: list[int] = []
+    unreadable = 0
+    try:
+        entries = os.listdir(proc_root)
+    except OSError:
+        return ([], 0)
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        if pid in exclude:
+            continue
+        proc = proc_root / entry
+        fds = _fd_targets(proc)
+        if not fds:
+            if not os.access(proc / "fd", os.R_OK):
+                unreadable += 1
+            continue
+        for fd, target in fds:
+            if target in targets and _opened_for_writing(proc, fd):
+                found.append(pid)
+                break
+    return (found, unreadable)
+
+
+def _tree_root(proc_root: Path, pids: Sequence[int]) -> int:
+    """The holder that is not a descendant of another holder (forked workers inherit fds)."""
+    info = {pid: _ppid_and_start(proc_root / str(pid)) for pid in pids}
+    roots = [pid for pid in pids if info[pid][0] not in info]
+    return min(roots or list(pids), key=lambda p: (info[p][1], p))
+
+
+def find_log_writer(
+    log_paths: Sequence[str],
+    proc_root: str | Path = "/proc",
+    exclude: Iterable[int] = (),
+) -> Discovery:
+    """Search /proc for the process writing one of the logs, walking past `tee`."""
+    root = Path(proc_root)
+    paths = [p for p in log_paths if p != "-"]
+    if not paths:
+        return Discovery(None, reason="the log is read from standard input: use --pid")
+    skip = {os.getpid(), *exclude}
+    targets: set[str] = set()
+    for p in paths:
+        real = os.path.realpath(p)
+        targets.update({real, real + " (deleted)"})
+    holders, unreadable = _holders(root, targets, skip)
+    names = ", ".join(os.path.basename(p) for p in paths)
+    if not holders:
+        why = f"no process has {names} open for writing"
+        if unreadable:
+            why += f" ({unreadable} processes of other users not readable)"
+        return Discovery(None, reason=why + "; use --pid")
+    writer = _tree_root(root, holders)
+    if _comm(root / str(writer)) not in PIPE_RELAYS:
+        return Discovery(writer, "log-writer")
+    return _behind_relay(root, writer, skip)
+
+
+def _behind_relay(root: Path, relay: int, skip: set[int]) -> Discovery:
+    """The process feeding `relay`'s stdin pipe (`python train.py | tee run.log`)."""
+    name = _comm(root / str(relay)) or "tee"
+    try:
+        stdin = os.readlink(root / str(relay) / "fd" / "0")
+    except OSError:
+        return Discovery(
+            relay, "log-writer", f"{name} {relay} writes the log; its input is unknown"
+        )
+    if not stdin.startswith("pipe:"):
+        return Discovery(relay, "log-writer", f"{name} {relay} writes the log from {stdin}")
+    feeders, _ = _holders(root, {stdin}, skip | {relay})
+    if not feeders:
+        return Discovery(
+            None,
+            reason=f"the log is written by {name} {relay}, but nothing visible feeds its pipe "
+            "(another user or container?); use --pid",
+        )
+    return Discovery(_tree_root(root, feeders), "tee")
+
+
+class TrainingTracker:
+    """Keeps track of the training process and samples its whole tree on each `sample()`.
+
+    psutil `Process` objects are cached across ticks: `cpu_percent()` measures since the
+    previous call on the same object, and psutil checks create times against PID reuse.
+    """
+
+    def __init__(
+        self,
+        log_paths: Sequence[str],
+        pid: int | None = None,
+        *,
+        rescan_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        proc_root: str | Path = "/proc",
+    ) -> None:
+        self._paths = tuple(log_paths)
+        self._explicit = pid
+        self._rescan_s = rescan_s
+        self._clock = clock
+        self._proc_root = proc_root
+        self._root: Any = None
+        self._found_by: FoundBy | None = None
+        self._reason = "not searched yet"
+        self._next_scan = 0.0
+        self._procs: dict[int, Any] = {}
+        self._tree: frozenset[int] = frozenset()
+        self._last_iowait: tuple[float, float] | None = None
+        self.scans = 0
+        """How many /proc scans ran (tests assert that they are rare)."""
+
+    def tree_pids(self) -> frozenset[int]:
+        """Pids of the training process tree at the last sample (for GPU highlighting)."""
+        return self._tree
+
+    def _discover(self, now: float) -> None:
+        import psutil
+
+        self._next_scan = now + self._rescan_s
+        if self._explicit is not None:
+            try:
+                self._root = psutil.Process(self._explicit)
+                self._found_by = "pid"
+            except psutil.Error:
+                self._reason = f"--pid {self._explicit}: no such process"
+            return
+        self.scans += 1
+        found = find_log_writer(self._paths, self._proc_root)
+        if found.pid is None:
+            self._reason = found.reason
+            return
+        try:
+            self._root = psutil.Process(found.pid)
+            self._found_by = found.found_by
+        except psutil.Error:
+            self._reason = f"the log writer {found.pid} exited"
+
+    def sample(self) -> tuple[TrainingProcess | None, str]:
+        """The tree's numbers now, or None and why it is not known. Never raises."""
+        import psutil
+
+        now = self._clock()
+        if self._root is None and now >= self._next_scan:
+            self._discover(now)
+        root = self._root
+        if root is None:
+            self._tree = frozenset()
+            return (None, self._reason)
+        try:
+            with root.oneshot():
+                cmdline = tuple(root.cmdline())
+                status = root.status()
+                try:
+                    affinity: int | None = len(root.cpu_affinity())
+                except (psutil.Error, AttributeError, OSError):
+                    affinity = None
+            children = root.children(recursive=True)
+        except psutil.Error as err:
+            self._lost(err, now)
+            return (None, self._reason)
+        members = [root, *children]
+        cpu = 0.0
+        rss = 0
+        threads = 0
+        iowait = 0.0
+        denied = 0
+        alive: dict[int, Any] = {}
+        for proc in members:
+            cached = self._procs.get(proc.pid)
+            if cached is not None and cached.is_running():
+                proc = cached
+            try:
+                with proc.oneshot():
+                    cpu += proc.cpu_percent()
+                    rss += proc.memory_info().rss
+                    threads += proc.num_threads()
+                    iowait += float(getattr(proc.cpu_times(), "iowait", 0.0))
+            except psutil.NoSuchProcess:
+                continue  # a worker that just exited
+            except psutil.Error:
+                denied += 1
+            alive[proc.pid] = proc
+        self._procs = alive
+        self._tree = frozenset(alive)
+        io_pct: float | None = None
+        if self._last_iowait is not None and now > self._last_iowait[0]:
+            delta = iowait - self._last_iowait[1]
+            io_pct = max(0.0, min(100.0, 100.0 * delta / (now - self._last_iowait[0])))
+        self._last_iowait = (now, iowait)
+        assert self._found_by is not None
+        return (
+            TrainingProcess(
+                pid=root.pid,
+                cmdline=cmdline,
+                found_by=self._found_by,
+                cpu_pct=cpu,
+                rss_bytes=rss,
+                threads=threads,
+                workers=len(children),
+                status=status,
+                io_wait_pct=io_pct,
+                allowed_cores=affinity,
+                note=f"{denied} processes not readable" if denied else "",
+            ),
+            "",
+        )
+
+    def _lost(self, err: BaseException, now: float) -> None:
+        import psutil
+
+        pid = self._root.pid if self._root is not None else "?"
+        if isinstance(err, psutil.NoSuchProcess):
+            self._reason = f"training process {pid} exited"
+        else:
+            self._reason = f"training process {pid} not readable ({type(err).__name__})"
+        self._root = None
+        self._procs = {}
+        self._tree = frozenset()
+        self._last_iowait = None
+        self._next_scan = now  # look for a restarted run at once, then every rescan_s
