@@ -1,0 +1,76 @@
+"""Drives the GPU and CPU sources on their cadence, without owning a thread.
+
+The dashboard's worker thread calls `step()` in a loop (sleeping `seconds_until_due()`
+between calls) and posts the immutable snapshots it returns to the UI thread. Keeping the
+thread outside makes the cadence testable with a fake clock, and a slow NVML call can only
+stretch the interval, never overlap two samples.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from trainmon.sources import CpuSource, GpuSource
+from trainmon.sources.history import SystemHistory
+from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
+
+MIN_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class SystemUpdate:
+    """What one `step()` produced; None for a source that was not due."""
+
+    gpu: GpuSnapshot | None = None
+    cpu: CpuSnapshot | None = None
+
+
+class SamplerRunner:
+    """Calls each source when it is due; feeds the history; links trainer pids to GPUs."""
+
+    def __init__(
+        self,
+        gpu: GpuSource,
+        cpu: CpuSource | None,
+        *,
+        gpu_interval_s: float = 2.0,
+        cpu_interval_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        history: SystemHistory | None = None,
+    ) -> None:
+        self.gpu = gpu
+        self.cpu = cpu
+        self._gpu_every = max(MIN_INTERVAL_S, gpu_interval_s)
+        self._cpu_every = max(MIN_INTERVAL_S, cpu_interval_s)
+        self._clock = clock
+        self.history = history if history is not None else SystemHistory()
+        self._gpu_due = 0.0
+        self._cpu_due = 0.0
+
+    def step(self) -> SystemUpdate:
+        """Sample whatever is due now. Never raises: sources turn failures into states."""
+        now = self._clock()
+        cpu_snap: CpuSnapshot | None = None
+        gpu_snap: GpuSnapshot | None = None
+        if self.cpu is not None and now >= self._cpu_due:
+            cpu_snap = self.cpu.sample()
+            self.history.add_cpu(cpu_snap)
+            self.gpu.set_training_pids(self.cpu.tree_pids())
+            self._cpu_due = max(now, self._clock()) + self._cpu_every
+        if now >= self._gpu_due:
+            gpu_snap = self.gpu.sample()
+            self.history.add_gpu(gpu_snap)
+            # A slow driver stretches the cadence rather than piling up calls.
+            self._gpu_due = self._clock() + max(self._gpu_every, gpu_snap.took_s)
+        return SystemUpdate(gpu_snap, cpu_snap)
+
+    def seconds_until_due(self) -> float:
+        """How long the worker may sleep before the next `step()` has work."""
+        due = self._gpu_due if self.cpu is None else min(self._gpu_due, self._cpu_due)
+        return max(0.0, due - self._clock())
+
+    def close(self) -> None:
+        """Release NVML (call once, from the thread that sampled)."""
+        self.gpu.close()
