@@ -1,0 +1,767 @@
+"""The dashboard: layout, worker threads, keys, and the one timer that decides redraws.
+
+Data flow: follower threads post `RecordsParsed` / `FollowStateChanged`, sampler threads post
+`GpuSampled` / `CpuSampled`. Handlers only update the UI-thread state (stores, counters) and
+mark what changed. The UI timer (default 1 Hz) then redraws only the widgets whose input
+changed, inside `batch_update()`, so a burst of records never causes a burst of redraws and
+an idle log costs a status-line check per second. Clock, sources, follower and parser are
+injected, which makes tests and snapshots deterministic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Final, Literal, Protocol
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from trainmon.config import DashboardOptions
+from trainmon.plotdata import X_AXES, XAxis, grad_norm_data, loss_plot_data
+from trainmon.records import Finding, FollowEvent, MetricRecord
+from trainmon.store import MetricStore
+from trainmon.ui.help import HelpScreen, help_rows
+from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
+from trainmon.ui.widgets.advice_panel import AdviceItem, AdvicePanel
+from trainmon.ui.widgets.grad_norm import GradNormPane
+from trainmon.ui.widgets.loss_plot import RUN_COLOURS, LossPlot
+from trainmon.ui.widgets.status_bar import Level, RunStatus, StatusBar, round_age
+from trainmon.ui.workers import (
+    POLL_INTERVAL_S,
+    SAMPLE_INTERVAL_S,
+    Follower,
+    FollowStep,
+    Parser,
+    Sampler,
+    sample_message,
+)
+
+Layout = Literal["wide", "medium", "narrow", "tiny"]
+
+WIDE_MIN_COLS: Final = 120
+MEDIUM_MIN_COLS: Final = 80
+MIN_COLS: Final = 40
+MIN_ROWS: Final = 12
+"""Below 40x12 not even the compact stack fits: the screen asks to be enlarged instead."""
+
+SMOOTHING_LEVELS: Final[tuple[float, ...]] = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
+"""The weights `s` / `S` step through (TensorBoard's slider, in the steps people use)."""
+
+TRANSIENT_STATE_S: Final = 30.0
+"""How long "file truncated: new segment" and similar notes stay in the status line."""
+
+ADVICE_EVERY_TICKS: Final = 5
+"""Advice is re-evaluated on new records, and at least this often for time-based rules."""
+
+
+def layout_for(width: int, height: int) -> Layout:
+    """The layout for a terminal (or pane) of this size."""
+    if width < MIN_COLS or height < MIN_ROWS:
+        return "tiny"
+    if width >= WIDE_MIN_COLS:
+        return "wide"
+    if width >= MEDIUM_MIN_COLS:
+        return "medium"
+    return "narrow"
+
+
+def run_label(path: str) -> str:
+    """The name a run goes by on screen: its file name (`stdin` for `-`)."""
+    if path == "-":
+        return "stdin"
+    return Path(path).name or path
+
+
+class AdviceState(Protocol):
+    """What `AdviceEngine.update()` returns."""
+
+    @property
+    def active(self) -> Iterable[Finding]: ...
+
+    @property
+    def history(self) -> Iterable[Any]: ...
+
+    @property
+    def new_critical(self) -> Iterable[Finding]: ...
+
+
+class AdviceEngineLike(Protocol):
+    """What the app needs from `trainmon.advice.AdviceEngine`."""
+
+    def update(self, store: MetricStore, now_s: float) -> AdviceState: ...
+
+    def mute(self, rule: str) -> None: ...
+
+
+FollowerFactory = Callable[[str, bool], Follower]
+"""(path, from_end) -> a follower."""
+ParserFactory = Callable[[], Parser]
+AdviceFactory = Callable[[Mapping[str, object], tuple[str, ...]], AdviceEngineLike]
+"""(run context, muted rules) -> an advice engine for one run."""
+
+
+def _history_finding(item: object) -> Finding | None:
+    if isinstance(item, Finding):
+        return item
+    inner = getattr(item, "finding", None)
+    return inner if isinstance(inner, Finding) else None
+
+
+@dataclass(slots=True)
+class RunState:
+    """One followed log, owned by the UI thread."""
+
+    index: int
+    path: str
+    label: str
+    colour: str
+    store: MetricStore = field(default_factory=MetricStore)
+    log_format: str | None = None
+    lines: int = 0
+    unparsed: int = 0
+    context: dict[str, object] = field(default_factory=dict)
+    state: str = ""
+    level: Level = "ok"
+    state_since_s: float | None = None
+    transient: bool = False
+    engine: AdviceEngineLike | None = None
+    engine_context: dict[str, object] | None = None
+    active: tuple[Finding, ...] = ()
+    history: tuple[Finding, ...] = ()
+    data_version: int = 0
+    """Bumped whenever the store changed (records, or a new segment)."""
+    advised_version: int = -1
+
+
+def _default_parser_factory() -> ParserFactory:
+    module = importlib.import_module("trainmon.parsing")
+    parser_class = getattr(module, "LogParser", None)
+    if parser_class is None:  # the package may not re-export it
+        parser_class = importlib.import_module("trainmon.parsing.parser").LogParser
+    return lambda: parser_class()
+
+
+def _default_follower_factory() -> FollowerFactory:
+    module = importlib.import_module("trainmon.follow")
+    follower_class = module.Follower
+
+    def make(path: str, from_end: bool) -> Follower:
+        try:
+            return follower_class(path, from_end=from_end)  # type: ignore[no-any-return]
+        except TypeError:  # a follower without the from_end option
+            return follower_class(path)  # type: ignore[no-any-return]
+
+    return make
+
+
+def _default_advice_factory() -> AdviceFactory | None:
+    try:
+        module = importlib.import_module("trainmon.advice")
+        engine_class = module.AdviceEngine
+    except (ImportError, AttributeError):
+        return None
+
+    def make(context: Mapping[str, object], muted: tuple[str, ...]) -> AdviceEngineLike:
+        return engine_class(context, muted)  # type: ignore[no-any-return]
+
+    return make
+
+
+class SystemLine(Static):
+    """A GPU or CPU pane's text until the system widgets are mounted in its place."""
+
+
+class TrainmonApp(App[None]):
+    """The live training dashboard."""
+
+    CSS_PATH = "trainmon.tcss"
+    TITLE = "trainmon"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "quit"),
+        Binding("question_mark", "help", "help"),
+        Binding("space,p", "pause", "pause"),
+        Binding("s", "smoothing(-1)", "less smoothing", show=False),
+        Binding("S", "smoothing(1)", "more smoothing", show=False),
+        Binding("l", "toggle_log_y", "log-y"),
+        Binding("x", "cycle_x_axis", "x axis"),
+        Binding("e", "toggle_eval", "eval"),
+        Binding("g", "toggle_gpu", "GPU pane", show=False),
+        Binding("a", "toggle_advice", "advice pane", show=False),
+        Binding("m", "mute", "mute rule", show=False),
+        Binding("ctrl+s", "save_screenshot", "save SVG screenshot", show=False),
+    ]
+
+    def __init__(
+        self,
+        options: DashboardOptions,
+        *,
+        clock: Callable[[], float] = time.time,
+        gpu_source: Sampler | None = None,
+        cpu_source: Sampler | None = None,
+        follower_factory: FollowerFactory | None = None,
+        parser_factory: ParserFactory | None = None,
+        advice_factory: AdviceFactory | None = None,
+        start_workers: bool = True,
+        poll_interval_s: float = POLL_INTERVAL_S,
+        sample_interval_s: float = SAMPLE_INTERVAL_S,
+        description: str = "",
+        labels: tuple[str, ...] | None = None,
+    ) -> None:
+        """Build the dashboard; nothing is read before it is mounted.
+
+        Args:
+            options: what the command line asked for.
+            clock: wall-clock seconds (record arrival times, ages, advice); injectable.
+            gpu_source: a GPU sampler (None: no GPU sampling, the pane says why).
+            cpu_source: a CPU sampler (None: no CPU pane data).
+            follower_factory: builds a follower for a path (default `trainmon.follow`).
+            parser_factory: builds a log parser (default `trainmon.parsing.LogParser`).
+            advice_factory: builds an advice engine (default `trainmon.advice`).
+            start_workers: False for snapshot tests: data is injected with messages.
+            poll_interval_s: follower sleep after an empty poll.
+            sample_interval_s: GPU / CPU sampling period.
+            description: what is being shown, e.g. the demo's description (sub-title).
+            labels: run names to show instead of the file names (the demo's temp file).
+        """
+        super().__init__()
+        self.options = options
+        self._clock = clock
+        self._gpu_source = gpu_source
+        self._cpu_source = cpu_source
+        self._follower_factory = follower_factory
+        self._parser_factory = parser_factory
+        self._advice_factory = (
+            advice_factory if advice_factory is not None else _default_advice_factory()
+        )
+        self._start_workers = start_workers
+        self._poll_interval_s = poll_interval_s
+        self._sample_interval_s = sample_interval_s
+        self.sub_title = description
+        paths = options.paths or ()
+        self.runs: list[RunState] = [
+            RunState(
+                index=i,
+                path=path,
+                label=labels[i] if labels and i < len(labels) else run_label(path),
+                colour=RUN_COLOURS[i % len(RUN_COLOURS)],
+            )
+            for i, path in enumerate(paths)
+        ]
+        self.smoothing = options.smoothing
+        self.log_y = False
+        self.x_axis: XAxis = "step"
+        self.show_eval = True
+        self.layout_mode: Layout = "wide"
+        self._following = threading.Event()
+        """Set while following; cleared by pause (the follower threads then stop polling)."""
+        self._following.set()
+        self.muted: list[str] = list(options.muted_rules)
+        self.gpu_snapshot: object | None = None
+        self.cpu_snapshot: object | None = None
+        self._gpu_dirty = False
+        self._cpu_dirty = False
+        self._plot_key: tuple[object, ...] | None = None
+        self._ticks = 0
+        self.bells = 0
+        """How many times the bell rang (for tests)."""
+        self.redraws = 0
+        """How many timer ticks redrew the plots (for tests and benches)."""
+        self._rung: set[tuple[int, str]] = set()
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Status rows, the plot column, the side column, and the too-small notice."""
+        yield StatusBar(id="status")
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield LossPlot(id="loss")
+                yield GradNormPane(id="grad-norm")
+            with Vertical(id="side"):
+                advice = AdvicePanel(id="advice")
+                advice.border_title = "advice"
+                yield advice
+                with Vertical(id="system"):
+                    yield SystemLine(self._gpu_text(), id="gpu")
+                    yield SystemLine(self._cpu_text(), id="cpu")
+        yield Static(Text(""), id="too-small")
+        yield Footer()
+
+    @property
+    def paused(self) -> bool:
+        """True while following is paused."""
+        return not self._following.is_set()
+
+    def on_mount(self) -> None:
+        """Pick the layout, draw once, start the timer and (unless disabled) the workers."""
+        self.query_one("#loss", LossPlot).border_title = "loss · lr"
+        self.query_one("#grad-norm", GradNormPane).border_title = "grad norm"
+        self.query_one("#system", Vertical).border_title = "system"
+        self._apply_layout(self.size.width, self.size.height)
+        self.refresh_now()
+        self.set_interval(max(0.05, self.options.refresh_s), self.tick, name="redraw")
+        if self._start_workers:
+            self._start_all_workers()
+
+    def on_resize(self, event: Resize) -> None:
+        """Switch layouts at the breakpoints; the plot is re-decimated for its new width."""
+        self._apply_layout(event.size.width, event.size.height)
+        self.call_after_refresh(self.refresh_now)
+
+    def _apply_layout(self, width: int, height: int) -> None:
+        mode = layout_for(width, height)
+        self.layout_mode = mode
+        for name in ("wide", "medium", "narrow", "tiny"):
+            self.set_class(name == mode, f"-{name}")
+        if mode == "tiny":
+            self.query_one("#too-small", Static).update(
+                Text(
+                    f"enlarge to at least {MIN_COLS}×{MIN_ROWS}\n(now {width}×{height})",
+                    justify="center",
+                )
+            )
+
+    # -- workers -------------------------------------------------------------------------------
+
+    def _start_all_workers(self) -> None:
+        try:
+            parser_factory = self._parser_factory or _default_parser_factory()
+            follower_factory = self._follower_factory or _default_follower_factory()
+        except (ImportError, AttributeError) as exc:
+            for run in self.runs:
+                self._set_state(run, f"cannot follow: {exc}", "error", transient=False)
+            parser_factory = None
+            follower_factory = None
+        if parser_factory is not None and follower_factory is not None:
+            for run in self.runs:
+                self._follow(run.index, run.path, parser_factory, follower_factory)
+        if self._gpu_source is not None or self._cpu_source is not None:
+            self._sample_system(self._gpu_source, self._cpu_source)
+
+    @work(thread=True, exit_on_error=False, group="follow")
+    def _follow(
+        self,
+        run: int,
+        path: str,
+        parser_factory: ParserFactory,
+        follower_factory: FollowerFactory,
+    ) -> None:
+        """Follow one log on a thread; hand parsed records to the UI thread."""
+        worker = get_current_worker()
+        try:
+            follower = follower_factory(path, self.options.from_end)
+        except Exception as exc:  # a path that cannot be followed is a state, not a crash
+            self.post_message(FollowStateChanged(run, FollowEvent("error", path, str(exc))))
+            return
+        step = FollowStep(run, follower, parser_factory)
+        try:
+            while not worker.is_cancelled:
+                if not self._following.is_set():
+                    worker.cancelled_event.wait(self._poll_interval_s)
+                    continue
+                for message in step.step():
+                    self.post_message(message)
+                if step.finished:
+                    break
+                if step.caught_up:
+                    worker.cancelled_event.wait(self._poll_interval_s)
+        finally:
+            close = getattr(follower, "close", None)
+            if callable(close):
+                close()
+
+    @work(thread=True, exit_on_error=False, group="sample")
+    def _sample_system(self, gpu: Sampler | None, cpu: Sampler | None) -> None:
+        """Sample CPU then GPU on one thread, so a slow driver never blocks the keys."""
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            if cpu is not None:
+                message = sample_message(cpu, "cpu")
+                if message is not None:
+                    self.post_message(message)
+                # Tell the GPU sampler which processes are the trainer's (row highlight).
+                pids = getattr(cpu, "tree_pids", None)
+                setter = getattr(gpu, "set_training_pids", None)
+                if pids is not None and callable(setter):
+                    with contextlib.suppress(Exception):
+                        setter(pids)
+            if gpu is not None:
+                message = sample_message(gpu, "gpu")
+                if message is not None:
+                    self.post_message(message)
+            worker.cancelled_event.wait(self._sample_interval_s)
+
+    # -- messages (UI thread: update state, mark dirty, never redraw here) ---------------------
+
+    @on(RecordsParsed)
+    def _records_parsed(self, message: RecordsParsed) -> None:
+        if not 0 <= message.run < len(self.runs):
+            return
+        run = self.runs[message.run]
+        if message.records:
+            run.store.extend(message.records, self._clock())
+            run.data_version += 1
+        if message.log_format:
+            run.log_format = message.log_format
+        if message.total_steps:
+            run.store.total_steps = message.total_steps
+        run.lines = message.lines
+        run.unparsed = message.unparsed_lines
+        if message.context:
+            run.context.update(message.context)
+
+    @on(FollowStateChanged)
+    def _follow_state_changed(self, message: FollowStateChanged) -> None:
+        if not 0 <= message.run < len(self.runs):
+            return
+        run = self.runs[message.run]
+        event = message.event
+        detail = f": {event.detail}" if event.detail else ""
+        if event.kind == "waiting":
+            self._set_state(run, f"waiting for {run.label}", "info", transient=False)
+        elif event.kind == "opened":
+            self._set_state(run, "", "ok", transient=False)
+        elif event.kind in ("truncated", "rotated"):
+            run.store.new_segment()
+            run.data_version += 1
+            run.engine = None  # a restarted run: advice starts over
+            run.active = ()
+            what = "file truncated" if event.kind == "truncated" else "file replaced"
+            self._set_state(run, f"{what}: new segment", "warning", transient=True)
+        elif event.kind == "error":
+            self._set_state(run, f"error{detail}", "error", transient=False)
+        elif event.kind == "eof":
+            self._set_state(run, "end of input", "info", transient=False)
+
+    def _set_state(self, run: RunState, state: str, level: Level, *, transient: bool) -> None:
+        run.state = state
+        run.level = level
+        run.transient = transient
+        run.state_since_s = self._clock()
+
+    @on(GpuSampled)
+    def _gpu_sampled(self, message: GpuSampled) -> None:
+        self.gpu_snapshot = message.snapshot
+        self._gpu_dirty = True
+
+    @on(CpuSampled)
+    def _cpu_sampled(self, message: CpuSampled) -> None:
+        self.cpu_snapshot = message.snapshot
+        self._cpu_dirty = True
+
+    # -- the timer: decide what to redraw ------------------------------------------------------
+
+    def tick(self) -> None:
+        """Redraw what changed since the last tick (called by the UI timer)."""
+        self._ticks += 1
+        self.refresh_now()
+
+    def refresh_now(self) -> None:
+        """Bring every widget up to date with the state; unchanged widgets are not touched."""
+        if not self.is_running or self.layout_mode == "tiny":
+            return
+        now = self._clock()
+        with self.batch_update():
+            self._update_plots()
+            self._update_advice(now)
+            self._update_status(now)
+            self._update_system()
+
+    def _update_plots(self) -> None:
+        plot = self.query_one("#loss", LossPlot)
+        grad = self.query_one("#grad-norm", GradNormPane)
+        width = plot.data_width
+        key = (
+            tuple(r.data_version for r in self.runs),
+            width,
+            grad.content_size.width,
+            self.smoothing,
+            self.log_y,
+            self.x_axis,
+            self.show_eval,
+            tuple((r.index, f.rule, f.step) for r in self.runs for f in r.active),
+        )
+        if key == self._plot_key:
+            return
+        self._plot_key = key
+        self.redraws += 1
+        runs = [
+            (
+                run.label,
+                loss_plot_data(
+                    run.store,
+                    width=width,
+                    x_axis=self.x_axis,
+                    smoothing=self.smoothing,
+                    log_y=self.log_y,
+                    show_eval=self.show_eval,
+                ),
+            )
+            for run in self.runs
+        ]
+        markers = [f for run in self.runs for f in run.active]
+        plot.show(runs, markers)
+        if self.runs:
+            first = self.runs[0]
+            grad.show(
+                grad_norm_data(
+                    first.store,
+                    max(1, grad.content_size.width),
+                    max_grad_norm=_as_float(self._run_context(first).get("max_grad_norm")),
+                )
+            )
+
+    def _run_context(self, run: RunState) -> dict[str, object]:
+        context = dict(run.context)
+        context.update(dict(self.options.context))
+        return context
+
+    def _update_advice(self, now: float) -> None:
+        factory = self._advice_factory
+        for run in self.runs:
+            if factory is None:
+                break
+            stale = run.advised_version != run.data_version
+            if not stale and self._ticks % ADVICE_EVERY_TICKS:
+                continue
+            context = self._run_context(run)
+            if run.engine is None or context != run.engine_context:
+                try:
+                    run.engine = factory(context, tuple(self.muted))
+                except Exception:  # a broken engine must not take the dashboard down
+                    run.engine = None
+                    continue
+                run.engine_context = context
+            try:
+                state = run.engine.update(run.store, now)
+            except Exception:  # bad data never crashes the dashboard; keep the last advice
+                continue
+            run.advised_version = run.data_version
+            run.active = tuple(f for f in state.active if f.rule not in self.muted)
+            history = [_history_finding(item) for item in state.history]
+            run.history = tuple(f for f in history if f is not None)
+            for finding in state.new_critical:
+                key = (run.index, finding.rule)
+                if key in self._rung or finding.rule in self.muted:
+                    continue
+                self._rung.add(key)
+                if self.options.bell:
+                    self.bells += 1
+                    self.bell()
+        self._show_advice()
+
+    def _show_advice(self) -> None:
+        several = len(self.runs) > 1
+        active: list[AdviceItem] = []
+        history: list[AdviceItem] = []
+        for run in self.runs:
+            label = run.label if several else ""
+            active.extend((label, f) for f in run.active)
+            history.extend((label, f) for f in reversed(run.history))
+        panel = self.query_one("#advice", AdvicePanel)
+        panel.show(active, history, self.muted)
+        counts = len(active)
+        panel.border_title = f"advice ({counts})" if counts else "advice"
+
+    def run_status(self, run: RunState, now: float) -> RunStatus:
+        """The status row of one run at time `now`."""
+        expired = run.state_since_s is not None and now - run.state_since_s > TRANSIENT_STATE_S
+        if run.transient and expired:
+            run.state, run.level, run.transient = "", "ok", False
+        store = run.store
+        last = store.last_arrival_s
+        return RunStatus(
+            label=run.label,
+            colour=run.colour,
+            log_format=run.log_format,
+            progress=store.progress(now),
+            state=run.state,
+            level=run.level,
+            paused=self.paused,
+            age_s=round_age(now - last) if last is not None else None,
+            finished=store.kind_counts.get("summary", 0) > 0,
+            records=store.records,
+            unparsed=run.unparsed,
+        )
+
+    def _update_status(self, now: float) -> None:
+        rows = tuple(self.run_status(run, now) for run in self.runs)
+        self.query_one("#status", StatusBar).show(rows)
+
+    def _gpu_text(self) -> Text:
+        snapshot = self.gpu_snapshot
+        if snapshot is None and self.options.no_gpu:
+            return Text("GPU: off (--no-gpu)")
+        if snapshot is None:
+            if self._gpu_source is None:
+                return Text("GPU: not sampled")
+            return Text("GPU: waiting for the first sample")
+        status = getattr(snapshot, "status", "ok")
+        if status != "ok":
+            reason = getattr(snapshot, "reason", "") or str(status)
+            return Text(reason if status == "disabled" else f"no GPU: {reason}")
+        lines = []
+        for device in getattr(snapshot, "devices", ()):
+            util = getattr(device, "util_pct", None)
+            used = getattr(device, "mem_used_bytes", None)
+            total = getattr(device, "mem_total_bytes", None)
+            parts = [f"{device.index}"]
+            parts.append(f"U{util:.0f}%" if util is not None else "U n/a")
+            if used is not None and total:
+                parts.append(f"M {used / 2**30:.1f}/{total / 2**30:.0f}G")
+            lines.append(" ".join(parts))
+        return Text("\n".join(lines) or "GPU: none")
+
+    def _cpu_text(self) -> Text:
+        snapshot = self.cpu_snapshot
+        if snapshot is None:
+            return Text("CPU: not sampled" if self._cpu_source is None else "CPU: …")
+        total = getattr(snapshot, "total_pct", 0.0)
+        used = getattr(snapshot, "ram_used_bytes", 0)
+        ram = getattr(snapshot, "ram_total_bytes", 0)
+        return Text(f"CPU {total:.0f}%  MEM {used / 2**30:.1f}/{ram / 2**30:.0f}G")
+
+    def _update_system(self) -> None:
+        if self._gpu_dirty:
+            self._gpu_dirty = False
+            self.query_one("#gpu", SystemLine).update(self._gpu_text())
+        if self._cpu_dirty:
+            self._cpu_dirty = False
+            self.query_one("#cpu", SystemLine).update(self._cpu_text())
+        gpu_off = self.gpu_snapshot is None or getattr(self.gpu_snapshot, "status", "ok") != "ok"
+        self.query_one("#gpu", SystemLine).set_class(gpu_off, "-unavailable")
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show every key."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        self.push_screen(HelpScreen(help_rows(bindings)))
+
+    def action_pause(self) -> None:
+        """Pause or resume following (records written meanwhile show on resume)."""
+        if self._following.is_set():
+            self._following.clear()
+        else:
+            self._following.set()
+        self._update_status(self._clock())
+
+    def action_smoothing(self, direction: int) -> None:
+        """Step the EMA weight down (-1) or up (+1) through the usual values."""
+        levels = SMOOTHING_LEVELS
+        current = min(range(len(levels)), key=lambda i: abs(levels[i] - self.smoothing))
+        index = max(0, min(len(levels) - 1, current + (1 if direction > 0 else -1)))
+        self.smoothing = levels[index]
+        self.notify(f"smoothing {self.smoothing:g}", timeout=1.5)
+        self.refresh_now()
+
+    def action_toggle_log_y(self) -> None:
+        """Plot log10 of the losses, or the losses."""
+        self.log_y = not self.log_y
+        self.refresh_now()
+
+    def action_cycle_x_axis(self) -> None:
+        """Step, epoch, wall time, and back."""
+        self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
+        self.notify(f"x axis: {self.x_axis}", timeout=1.5)
+        self.refresh_now()
+
+    def action_toggle_eval(self) -> None:
+        """Show or hide the eval loss."""
+        self.show_eval = not self.show_eval
+        self.refresh_now()
+
+    def action_toggle_gpu(self) -> None:
+        """Show or hide the system (GPU / CPU) pane."""
+        system = self.query_one("#system", Vertical)
+        system.display = not system.display
+        self._sync_side()
+        self.call_after_refresh(self.refresh_now)
+
+    def action_toggle_advice(self) -> None:
+        """Show or hide the advice pane."""
+        advice = self.query_one("#advice", AdvicePanel)
+        advice.display = not advice.display
+        self._sync_side()
+        self.call_after_refresh(self.refresh_now)
+
+    def _sync_side(self) -> None:
+        side = self.query_one("#side", Vertical)
+        any_shown = self.query_one("#advice").display or self.query_one("#system").display
+        side.display = any_shown
+
+    def action_mute(self) -> None:
+        """Mute the rule of the selected finding (for every run)."""
+        selected = self.query_one("#advice", AdvicePanel).selected
+        if selected is None:
+            self.notify("no finding selected", timeout=2)
+            return
+        rule = selected[1].rule
+        if rule not in self.muted:
+            self.muted.append(rule)
+        for run in self.runs:
+            if run.engine is not None:
+                # The engine refusing a mute must not crash the dashboard.
+                with contextlib.suppress(Exception):
+                    run.engine.mute(rule)
+            run.active = tuple(f for f in run.active if f.rule != rule)
+        self.notify(f"muted {rule}", timeout=2, markup=False)
+        self._show_advice()
+        self.refresh_now()
+
+    def action_save_screenshot(self) -> None:
+        """Save an SVG screenshot in the current directory and say where it went."""
+        try:
+            path = self.save_screenshot(path=os.getcwd())
+        except OSError as exc:
+            self.notify(f"screenshot failed: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"screenshot saved to {path}", timeout=4, markup=False)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands plus every dashboard action, for the command palette."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Pause / resume following", "space or p", self.action_pause)
+        yield SystemCommand("Toggle log-y", "plot log10 of the loss (l)", self.action_toggle_log_y)
+        yield SystemCommand("Cycle x axis", "step / epoch / time (x)", self.action_cycle_x_axis)
+        yield SystemCommand("Toggle eval loss", "show or hide eval (e)", self.action_toggle_eval)
+        yield SystemCommand("Toggle system pane", "GPU / CPU (g)", self.action_toggle_gpu)
+        yield SystemCommand("Toggle advice pane", "findings (a)", self.action_toggle_advice)
+        yield SystemCommand("Mute selected rule", "advice (m)", self.action_mute)
+        yield SystemCommand(
+            "Save SVG screenshot", "to the current directory (ctrl+s)", self.action_save_screenshot
+        )
+
+    # -- test and screenshot helpers -------------------------------------------------------------
+
+    def inject(self, run: int, records: Iterable[MetricRecord], **counters: Any) -> None:
+        """Post records for `run` as a follower thread would (tests, snapshots, screenshots)."""
+        self.post_message(RecordsParsed(run, tuple(records), **counters))
+
+
+def _as_float(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None

@@ -1,0 +1,80 @@
+"""The help screen: every key the dashboard answers to, generated from the bindings.
+
+Generated rather than written out, so the list can never drift from what the keys do.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+EXTRA_KEYS: tuple[tuple[str, str], ...] = (
+    ("↑ / ↓", "select a finding in the advice pane"),
+    ("ctrl+p", "command palette (themes, screenshots, every action)"),
+    ("escape / ? / q", "close this help"),
+)
+"""Keys handled by Textual itself or by focused widgets, not by the app's bindings."""
+
+
+def key_label(binding: Binding) -> str:
+    """A binding's keys as people type them (`space / p`)."""
+    keys = [k.strip() for k in binding.key.split(",")]
+    display = {"question_mark": "?", "space": "space", "ctrl+s": "ctrl+s"}
+    return " / ".join(display.get(k, k) for k in keys)
+
+
+def help_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
+    """(keys, what they do) for every binding with a description, then the extra keys."""
+    rows = [(key_label(b), b.description) for b in bindings if b.description]
+    rows.extend(EXTRA_KEYS)
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    """A modal list of keys; any of escape, `?` or `q` closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss_help", "close help", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > VerticalScroll {
+        width: auto;
+        max-width: 90%;
+        height: auto;
+        max-height: 90%;
+        border: round $primary;
+        border-title-color: $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        """The key table."""
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for keys, description in self.rows:
+            table.add_row(Text(keys), Text(description))
+        with VerticalScroll() as scroll:
+            scroll.border_title = "trainmon keys"
+            yield Static(table, id="help-table")
+
+    def action_dismiss_help(self) -> None:
+        """Close the help screen."""
+        self.dismiss(None)

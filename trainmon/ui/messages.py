@@ -1,0 +1,76 @@
+"""Messages that worker threads post to the app: past-tense facts carrying immutable values.
+
+Workers never touch widgets or stores; they post one of these (thread-safe) and the UI
+thread applies it. Data messages (`RecordsParsed`) are never coalesced; sample messages
+(`GpuSampled`, `CpuSampled`) are: only the latest sample matters.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from trainmon.records import FollowEvent, MetricRecord
+
+
+class RecordsParsed(Message):
+    """A worker parsed new complete lines of run `run` into records."""
+
+    def __init__(
+        self,
+        run: int,
+        records: tuple[MetricRecord, ...],
+        *,
+        log_format: str | None = None,
+        total_steps: int | None = None,
+        lines: int = 0,
+        unparsed_lines: int = 0,
+        context: tuple[tuple[str, object], ...] = (),
+    ) -> None:
+        super().__init__()
+        self.run = run
+        """Index of the run (position on the command line)."""
+        self.records = records
+        """The new records, oldest first (may be empty when only counters changed)."""
+        self.log_format = log_format
+        """The format the parser detected so far, if any."""
+        self.total_steps = total_steps
+        """The run's total optimizer steps, when the log revealed it."""
+        self.lines = lines
+        """Lines read so far in the current segment."""
+        self.unparsed_lines = unparsed_lines
+        """Lines that looked like metrics but could not be parsed (counted, skipped)."""
+        self.context = context
+        """Run facts the log revealed (e.g. `max_grad_norm`), as sorted key/value pairs."""
+
+
+class FollowStateChanged(Message):
+    """The follower noticed something about run `run`'s file (waiting, truncated, ...)."""
+
+    def __init__(self, run: int, event: FollowEvent) -> None:
+        super().__init__()
+        self.run = run
+        self.event = event
+
+
+class GpuSampled(Message):
+    """A new GPU snapshot; only the newest one matters, so queued ones are replaced."""
+
+    def __init__(self, snapshot: object) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer sample supersedes an older one still in the queue."""
+        return isinstance(message, GpuSampled)
+
+
+class CpuSampled(Message):
+    """A new CPU snapshot; only the newest one matters, so queued ones are replaced."""
+
+    def __init__(self, snapshot: object) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer sample supersedes an older one still in the queue."""
+        return isinstance(message, CpuSampled)

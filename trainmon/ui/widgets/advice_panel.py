@@ -1,0 +1,231 @@
+"""The advice pane: active findings by severity, the selected one's evidence and remedy, history.
+
+Findings arrive as immutable values from the advice engine (run on the UI thread by the
+app). The list keeps the selection on the same rule across updates, so `m` mutes what the
+user is looking at even while findings come and go. Titles and evidence quote log text, so
+they are rendered as plain `Text`, never markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.color import Color
+from textual.containers import Vertical
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from trainmon.records import SEVERITY_RANK, Finding, Severity
+
+AdviceItem = tuple[str, Finding]
+"""A finding and the label of the run it is about ("" when only one run is shown)."""
+
+SEVERITY_ICONS: Final[dict[Severity, str]] = {"critical": "✖", "warning": "▲", "info": "●"}
+SEVERITY_VARS: Final[dict[Severity, str]] = {
+    "critical": "error",
+    "warning": "warning",
+    "info": "secondary",
+}
+EMPTY_TEXT: Final = "no findings: the run looks healthy so far"
+HISTORY_SHOWN: Final = 5
+
+
+def sort_items(items: Sequence[AdviceItem]) -> tuple[AdviceItem, ...]:
+    """Most severe first, then earliest step, then rule id (stable for equal findings)."""
+    return tuple(
+        sorted(
+            items,
+            key=lambda item: (
+                -SEVERITY_RANK[item[1].severity],
+                item[1].step if item[1].step is not None else -1,
+                item[1].rule,
+                item[0],
+            ),
+        )
+    )
+
+
+class AdvicePanel(Vertical):
+    """Active findings (selectable), the selected finding's detail, and the history."""
+
+    DEFAULT_CSS = """
+    AdvicePanel {
+        height: 1fr;
+    }
+    AdvicePanel > #advice-list {
+        height: auto;
+        max-height: 60%;
+        border: none;
+        padding: 0;
+        background: transparent;
+    }
+    AdvicePanel > #advice-detail {
+        height: auto;
+    }
+    AdvicePanel > #advice-history {
+        height: auto;
+        color: $text-muted;
+    }
+    AdvicePanel > #advice-empty {
+        color: $text-muted;
+        text-style: italic;
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._active: tuple[AdviceItem, ...] = ()
+        self._history: tuple[AdviceItem, ...] = ()
+        self._muted: tuple[str, ...] = ()
+        self.updates = 0
+        """How many times new findings caused a repaint (for tests and benches)."""
+
+    def compose(self) -> ComposeResult:
+        """The list, the detail of the selection, the history, and the empty state."""
+        yield Static(Text(EMPTY_TEXT), id="advice-empty")
+        option_list = OptionList(id="advice-list")
+        option_list.display = False
+        yield option_list
+        yield Static(Text(""), id="advice-detail")
+        yield Static(Text(""), id="advice-history")
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def active(self) -> tuple[AdviceItem, ...]:
+        """The active findings as shown, most severe first."""
+        return self._active
+
+    @property
+    def history(self) -> tuple[AdviceItem, ...]:
+        """Findings that were active earlier, newest first."""
+        return self._history
+
+    @property
+    def selected(self) -> AdviceItem | None:
+        """The highlighted finding (the first one when nothing was highlighted yet)."""
+        if not self._active:
+            return None
+        index = self.query_one("#advice-list", OptionList).highlighted if self.is_mounted else None
+        if index is None or not 0 <= index < len(self._active):
+            index = 0
+        return self._active[index]
+
+    def show(
+        self,
+        active: Sequence[AdviceItem],
+        history: Sequence[AdviceItem] = (),
+        muted: Sequence[str] = (),
+    ) -> bool:
+        """Show these findings; returns False (and repaints nothing) when nothing changed."""
+        new_active = sort_items(active)
+        new_history = tuple(history)
+        new_muted = tuple(muted)
+        if (new_active, new_history, new_muted) == (self._active, self._history, self._muted):
+            return False
+        previous = self.selected
+        self._active, self._history, self._muted = new_active, new_history, new_muted
+        self.updates += 1
+        if self.is_mounted:
+            self._rebuild(previous)
+        return True
+
+    def on_mount(self) -> None:
+        """Draw what was given before mounting, and follow theme changes."""
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._rebuild(self.selected))
+        self._rebuild(None)
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def _severity_style(self, severity: Severity) -> Style:
+        try:
+            value = self.app.theme_variables.get(SEVERITY_VARS[severity])
+            if value:
+                return Style(color=Color.parse(value).rich_color, bold=severity != "info")
+        except Exception:  # an unparsable theme value: fall back to plain bold
+            pass
+        return Style(bold=True)
+
+    def finding_line(self, item: AdviceItem) -> Text:
+        """One list line: icon, title, run and step (plain text, never markup)."""
+        run, finding = item
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(
+            SEVERITY_ICONS[finding.severity] + " ", style=self._severity_style(finding.severity)
+        )
+        text.append(finding.title)
+        where = []
+        if run:
+            where.append(run)
+        if finding.step is not None:
+            where.append(f"step {finding.step}")
+        if where:
+            text.append("  " + " · ".join(where), style="dim")
+        return text
+
+    def detail_text(self, item: AdviceItem | None) -> Text:
+        """Evidence and remedy of the selected finding."""
+        if item is None:
+            return Text("")
+        _run, finding = item
+        text = Text(end="")
+        if finding.evidence:
+            text.append(finding.evidence, style="italic")
+        if finding.advice:
+            if text.plain:
+                text.append("\n")
+            text.append("→ " + finding.advice)
+        text.append(f"\n[{finding.rule}] m: mute this rule", style="dim")
+        return text
+
+    def history_text(self) -> Text:
+        """The newest resolved findings, and how many rules are muted."""
+        text = Text(end="")
+        if self._history:
+            text.append(f"earlier ({len(self._history)}):", style="bold")
+            for run, finding in self._history[:HISTORY_SHOWN]:
+                step = f" @ {finding.step}" if finding.step is not None else ""
+                prefix = f"{run}: " if run else ""
+                text.append(f"\n  {prefix}{finding.title}{step}")
+        if self._muted:
+            if text.plain:
+                text.append("\n")
+            text.append("muted: " + ", ".join(self._muted))
+        return text
+
+    def _rebuild(self, previous: AdviceItem | None) -> None:
+        option_list = self.query_one("#advice-list", OptionList)
+        empty = self.query_one("#advice-empty", Static)
+        option_list.clear_options()
+        option_list.add_options([Option(self.finding_line(item)) for item in self._active])
+        has_findings = bool(self._active)
+        option_list.display = has_findings
+        empty.display = not has_findings
+        if has_findings:
+            index = 0
+            if previous is not None:
+                for i, (run, finding) in enumerate(self._active):
+                    if finding.rule == previous[1].rule and run == previous[0]:
+                        index = i
+                        break
+            option_list.highlighted = index
+        self._show_detail()
+        self.query_one("#advice-history", Static).update(self.history_text())
+
+    def _show_detail(self) -> None:
+        self.query_one("#advice-detail", Static).update(self.detail_text(self.selected))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """Follow the selection with the detail text."""
+        event.stop()
+        self._show_detail()
