@@ -1,0 +1,371 @@
+"""Loss-dynamics rules: spikes, instability, rising trend, plateaus, oscillation, end state.
+
+All of them wait out burn-in (warm-up plus a few records), judge the loss in log space
+against the run's own median and MAD, and look at bounded windows: the newest points, or
+the newest K points thinned to at most a few hundred.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from trainmon.advice.base import EVAL_LOSS, GRAD, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
+from trainmon.advice.evalmetrics import eval_improved_since
+from trainmon.advice.stats import fmt, frac_greater, median, robust_sigma, safe_log
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+
+THIN = 256
+
+
+def post_burn_in(view: View, facts: Facts) -> int | None:
+    """Number of loss points after burn-in, None before burn-in ends."""
+    if facts.burn_in_pos is None:
+        return None
+    return max(0, view.count(LOSS) - facts.burn_in_pos)
+
+
+class LossSpike(Rule):
+    info = RuleInfo("loss-spike", "dynamics", "info", "isolated loss spike (hard batch)")
+    clear = 4
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        spikes = [s for s in facts.spike_positions if s[0] < view.count(LOSS)]
+        new = [s for s in spikes if s[0] >= self.seen]
+        self.seen = view.count(LOSS)
+        if not new:
+            return None
+        pos, value, base = max(new, key=lambda s: s[1] / s[2])
+        step = view.step_of(LOSS, pos)
+        after = view.values(LOSS, pos + 1, pos + 6)
+        recovered = bool(len(after)) and bool(np.all(after[-2:] < 1.2 * base))
+        how = "recovered" if recovered else "not yet back to the median"
+        return Hit(
+            "info",
+            step,
+            f"Loss spike at step {step} (x{value / base:.1f} the local median)",
+            f"loss {fmt(value)} vs median {fmt(base)} of the previous 20 records; {how}",
+            "Usually a hard or atypical batch; no action unless spikes repeat "
+            "(see loss-instability).",
+        )
+
+
+class LossInstability(Rule):
+    info = RuleInfo("loss-instability", "dynamics", "warning", "repeated or sustained spikes")
+    clear = 6
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        n = view.count(LOSS)
+        spikes = [s for s in facts.spike_positions if s[0] < n]
+        recent = [s for s in spikes if s[0] >= n - 100]
+        sustained = [s for s in spikes if s[0] >= n - 5]
+        if len(sustained) < 3 and len(recent) < 4:
+            return None
+        chosen = sustained if len(sustained) >= 3 else recent
+        step = view.step_of(LOSS, chosen[0][0])
+        ratios = ", ".join(f"x{v / b:.1f}" for _, v, b in chosen[:5])
+        return Hit(
+            "warning",
+            step,
+            "Training is unstable: loss spikes keep coming",
+            f"{len(chosen)} spikes in the last {100 if chosen is recent else 5} records "
+            f"since step {step} ({ratios})",
+            "Lower the peak LR ~2x, lengthen the warm-up, clip near the 90th-percentile grad "
+            "norm; for transformers consider AdamW beta2=0.95, qk-layernorm or z-loss.",
+        )
+
+
+def halves(view: View, facts: Facts, name: str, start: int) -> tuple[FloatArray, FloatArray, int]:
+    """The two newest K-point windows A, B of log values of `name` from position `start`."""
+    n = view.count(name)
+    m = n - start
+    k = max(10, round(0.05 * m))
+    if m < 2 * k:
+        return np.empty(0), np.empty(0), 0
+    a = view.sampled(name, n - 2 * k, n - k, THIN)
+    b = view.sampled(name, n - k, n, THIN)
+    a = safe_log(a[np.isfinite(a)])
+    b = safe_log(b[np.isfinite(b)])
+    return a, b, n - k
+
+
+class LossRising(Rule):
+    info = RuleInfo("loss-rising", "dynamics", "warning", "training loss trending up")
+    persist = 3
+    clear = 3
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        if facts.burn_in_pos is None:
+            return None
+        a, b, b_start = halves(view, facts, LOSS, facts.burn_in_pos)
+        if len(a) < 5 or len(b) < 5:
+            return None
+        med_a, med_b = math.exp(float(np.median(a))), math.exp(float(np.median(b)))
+        floor = max(0.02, 0.01 * (facts.loss0 or 0.0))
+        if frac_greater(b, a) <= 0.85 or med_b <= 1.15 * med_a or med_b - med_a <= floor:
+            return None
+        step = view.step_of(LOSS, b_start)
+        evidence = f"loss median {fmt(med_a)} → {fmt(med_b)} since step {step}"
+        lr = view.last(LR)
+        severity = "warning"
+        if facts.loss0 is not None and med_b > 1.05 * facts.loss0:
+            severity = "critical"
+            evidence += f"; above L0 {fmt(facts.loss0)} after warm-up"
+        improved = eval_improved_since(view, step)
+        if improved:
+            severity = "info"
+            evidence += f"; but {improved}"
+        if lr is not None:
+            evidence += f"; LR {fmt(lr)}"
+        decaying = lr is not None and facts.peak_lr > 0 and lr < 0.9 * facts.peak_lr
+        advice = (
+            "Loss rising while the LR decays is abnormal: check the newest data shard, the "
+            "labels and the loss computation (accumulating state, loss scaling)."
+            if decaying
+            else "The LR is likely too high for this phase: lower it or add decay "
+            "(ReduceLROnPlateau, factor 0.1-0.5)."
+        )
+        return Hit(severity, step, "Training loss is trending up", evidence, advice)  # type: ignore[arg-type]
+
+
+def improvement(values: FloatArray) -> float:
+    """Relative fall of the median from the first to the second half of a window."""
+    f = values[np.isfinite(values)]
+    if len(f) < 6:
+        return float("inf")
+    half = len(f) // 2
+    first, second = float(np.median(f[:half])), float(np.median(f[half:]))
+    if first <= 0:
+        return float("inf")
+    return (first - second) / abs(first)
+
+
+class NotLearning(Rule):
+    info = RuleInfo("not-learning", "plateau", "warning", "loss barely moved from its start")
+    persist = 3
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        n = view.count(LOSS)
+        if facts.burn_in_pos is None or n < facts.burn_in_pos + 10 or n < 20:
+            return None
+        planned = facts.planned()
+        if planned and view.step < 0.1 * planned:
+            return None
+        ref = facts.loss_init
+        if ref is None or not math.isfinite(ref):
+            ref = median(view.values(LOSS, 0, 5))
+        if not math.isfinite(ref) or ref <= 0:
+            return None
+        now = median(view.tail(LOSS, 10))
+        span = max(10, n // 5)
+        window = view.sampled(LOSS, n - span, n, THIN)
+        if not now > 0.9 * ref or improvement(window) >= 0.01:
+            return None
+        lr = view.last(LR)
+        if lr is not None and facts.peak_lr > 0 and lr < 1e-3 * facts.peak_lr:
+            return None  # lr-zero-early explains it
+        tail5 = view.tail(LOSS, 5)
+        frozen = len(tail5) == 5 and float(np.ptp(tail5)) == 0.0
+        step = view.step_of(LOSS, n - span)
+        return Hit(
+            "warning",
+            step,
+            "Loss is not decreasing" + (" (identical values: frozen)" if frozen else ""),
+            f"loss {fmt(ref)} at start, {fmt(now)} now (median of last 10); "
+            f"<1% improvement over the last {span} records",
+            "Overfit one batch first; check labels, inputs and that parameters are trainable. "
+            "A smooth curve with small grad norms means the LR is too low (try 3-10x); a noisy "
+            "one means it is too high.",
+        )
+
+
+class LatePlateau(Rule):
+    info = RuleInfo("late-plateau", "plateau", "info", "progress stalled at a high constant LR")
+    persist = 3
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        post = post_burn_in(view, facts)
+        if post is None or post < 50:
+            return None
+        planned = facts.planned()
+        if planned and view.step < 0.3 * planned:
+            return None
+        n = view.count(LOSS)
+        span = max(20, n // 5)
+        if improvement(view.sampled(LOSS, n - span, n, THIN)) >= 0.005:
+            return None
+        n_lr = view.count(LR)
+        lrs = view.sampled(LR, n_lr - max(20, n_lr // 5), n_lr, THIN)
+        if not len(lrs) or facts.peak_lr <= 0:
+            return None
+        if float(lrs[-1]) < 0.5 * facts.peak_lr or float(np.max(lrs)) > 1.01 * float(np.min(lrs)):
+            return None
+        evals = view.tail(EVAL_LOSS, 4)
+        if len(evals) >= 2 and float(np.min(evals[1:])) < 0.995 * float(evals[0]):
+            return None
+        step = view.step_of(LOSS, n - span)
+        return Hit(
+            "info",
+            step,
+            "Progress has stalled at a high, constant LR",
+            f"loss median change <0.5% over the last {span} records; LR constant at "
+            f"{fmt(float(lrs[-1]))}",
+            "Decay the LR (cosine/linear, or ReduceLROnPlateau with factor 0.1-0.5): it "
+            "usually unlocks further progress.",
+        )
+
+
+class EarlyOscillation(Rule):
+    info = RuleInfo("early-oscillation", "dynamics", "warning", "loss swings wildly early on")
+    persist = 2
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        n = view.count(LOSS)
+        planned = facts.planned()
+        horizon = 30
+        if planned:
+            horizon = max(30, int(0.1 * planned / max(1, facts.ctx.logging_steps or 1)))
+        horizon = min(horizon, 200)
+        if n < 15:
+            return None
+        window = view.values(LOSS, 5, min(n, 5 + horizon))
+        logs = safe_log(window[np.isfinite(window)])
+        if len(logs) < 10:
+            return None
+        d = np.diff(logs)
+        signs = np.sign(d)
+        alternation = float(np.mean(signs[1:] * signs[:-1] < 0))
+        sigma = robust_sigma(d) / math.sqrt(2)
+        if alternation < 0.6 or sigma <= 0.25:
+            return None
+        step = view.step_of(LOSS, 5)
+        facts.early_unstable_step = step
+        return Hit(
+            "warning",
+            step,
+            "Loss is swinging wildly early in training",
+            f"{alternation:.0%} of consecutive changes flip sign; typical swing "
+            f"x{math.exp(sigma):.2f} per record over the first {len(logs)} records",
+            "Use a longer warm-up (1-5% of steps, at most 10%) or a lower peak LR.",
+        )
+
+
+class StillImproving(Rule):
+    info = RuleInfo("still-improving", "dynamics", "info", "still improving when the run ended")
+    clear = 10**9
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        planned = facts.planned()
+        ended = view.has_summary() or (planned is not None and view.step >= 0.98 * planned)
+        if not ended:
+            return None
+        evals = view.values(EVAL_LOSS)
+        evals = evals[np.isfinite(evals)]
+        if len(evals) >= 4:
+            last4 = evals[-4:]
+            if np.all(last4[1:] < 0.99 * last4[:-1]) and last4[-1] <= float(np.min(evals)):
+                return Hit(
+                    "info",
+                    view.step,
+                    "Still improving at the end of training",
+                    "eval_loss " + " → ".join(fmt(v) for v in last4) + " over the last evals",
+                    "The run is compute-bound: more steps or epochs will likely help.",
+                )
+            return None
+        n = view.count(LOSS)
+        if n < 20:
+            return None
+        tenth = max(5, n // 10)
+        prev = median(view.sampled(LOSS, n - 2 * tenth, n - tenth, THIN))
+        last = median(view.sampled(LOSS, n - tenth, n, THIN))
+        if not (prev > 0 and last < 0.98 * prev):
+            return None
+        return Hit(
+            "info",
+            view.step,
+            "Still improving at the end of training",
+            f"train loss median {fmt(prev)} → {fmt(last)} over the last {2 * tenth} records",
+            "The run is compute-bound: more steps or epochs will likely help.",
+        )
+
+
+class InitialLoss(Rule):
+    info = RuleInfo("initial-loss", "dynamics", "warning", "initial loss far above ln(classes)")
+    clear = 10**9
+    suppressed_by_numerics = False
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        ln_c = facts.ctx.ln_classes
+        init = facts.loss_init
+        if ln_c is None or init is None or not math.isfinite(init):
+            return None
+        label = facts.ctx.classes_label
+        if init > 1.5 * ln_c:
+            sev = "warning"
+            title = "Initial loss is far above a uniform guess"
+        elif init > 1.05 * ln_c:
+            sev = "info"
+            title = "Initial loss is worse than a uniform guess"
+        else:
+            return None
+        return Hit(
+            sev,  # type: ignore[arg-type]
+            facts.first_loss_step,
+            title,
+            f"initial loss {fmt(init)} vs {label} = {fmt(ln_c)}",
+            "From scratch: logits are too large at init (zero the output bias, check the loss "
+            "is a mean, not a sum). Fine-tuning: check the tokenizer/model match, the chat "
+            "template, label shift and the embeddings of newly added tokens.",
+        )
+
+
+class StuckAtChance(Rule):
+    info = RuleInfo("stuck-at-chance", "plateau", "critical", "loss stays at ln(classes)")
+    persist = 3
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        ln_c = facts.ctx.ln_classes
+        n = view.count(LOSS)
+        if ln_c is None or facts.burn_in_pos is None or n < facts.burn_in_pos + 20:
+            return None
+        planned = facts.planned()
+        if view.step < max(200, 0.05 * planned if planned else 0):
+            return None
+        last = view.tail(LOSS, 20)
+        med = median(last)
+        if not (abs(med - ln_c) < 0.02 * ln_c and np.all(np.abs(last - ln_c) < 0.05 * ln_c)):
+            return None
+        step = view.step_of(LOSS, n - 20)
+        return Hit(
+            "critical",
+            step,
+            "Loss is stuck at chance level: the model predicts a uniform distribution",
+            f"median loss {fmt(med)} over the last 20 records vs {facts.ctx.classes_label} = "
+            f"{fmt(ln_c)}",
+            "LR far too high or too low, shuffled or misaligned labels, softmax applied before "
+            "CrossEntropyLoss, or dead activations. Try overfitting one batch.",
+        )
+
+
+DYNAMICS_RULES: tuple[type[Rule], ...] = (
+    InitialLoss,
+    StuckAtChance,
+    LossSpike,
+    LossInstability,
+    LossRising,
+    NotLearning,
+    LatePlateau,
+    EarlyOscillation,
+    StillImproving,
+)
+
+_ = GRAD

@@ -1,0 +1,308 @@
+"""The advice engine: runs the rules over the store at checkpoints and tracks findings.
+
+Determinism: findings depend only on the record sequence. Windowed rules run at checkpoints
+that are a function of the record count alone (every record up to 128, then 32 per doubling
+of the run), and the per-record numerics rules are fed the records in order, interleaved
+with the checkpoints. However `update` is called (one record at a time live, the whole log
+at once in a report), the same checkpoints see the same records. The cost stays bounded:
+about 32 x log2(records) checkpoints, each looking at fixed-size windows.
+
+The one clock rule (`no-progress`) is evaluated against `now_s` and only when given one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from trainmon.advice.base import Facts, Hit, Rule, View
+from trainmon.advice.context import parse_context
+from trainmon.advice.facts import FactsUpdater
+from trainmon.advice.numerics import SCAN_RULES, Event, ScanRule
+from trainmon.records import SEVERITY_RANK, Finding
+
+if TYPE_CHECKING:
+    from trainmon.store import MetricStore
+
+DENSE_CHECKPOINTS = 128
+PER_DOUBLING = 32
+
+
+def next_checkpoint(count: int) -> int:
+    """The first checkpoint after `count` records (a pure function of the count)."""
+    if count < DENSE_CHECKPOINTS:
+        return count + 1
+    doubling = count.bit_length() - 1  # floor(log2(count))
+    stride = 1 << max(0, doubling - (PER_DOUBLING.bit_length() - 1))
+    return (count // stride + 1) * stride
+
+
+@dataclass(frozen=True, slots=True)
+class AdviceState:
+    """What the dashboard shows: immutable, safe to hand to the UI thread."""
+
+    active: tuple[Finding, ...] = ()
+    """Sorted by severity (critical first), then step."""
+    history: tuple[Finding, ...] = ()
+    """Findings that fired and cleared, oldest first."""
+    new_critical: bool = False
+    """A critical finding appeared in this update (ring the bell once)."""
+    schedule: str = ""
+    """The recognised LR schedule, e.g. `LR: warm-up to 5e-05 by step 500, then decaying`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """When a finding became active: its onset step and the step at which it was detected."""
+
+    finding: Finding
+    detected_step: int
+    detected_record: int
+
+
+class _Track:
+    __slots__ = ("finding", "neg", "onset", "pos")
+
+    def __init__(self) -> None:
+        self.finding: Finding | None = None
+        self.pos = 0
+        self.neg = 0
+        self.onset: int | None = None
+
+
+def _finding(rule_id: str, hit: Hit, step: int | None) -> Finding:
+    return Finding(rule_id, hit.severity, step, hit.title, hit.evidence, hit.advice)
+
+
+def _sort_key(f: Finding) -> tuple[int, int, str]:
+    return (-SEVERITY_RANK[f.severity], f.step if f.step is not None else -1, f.rule)
+
+
+class AdviceEngine:
+    """Incremental, deterministic rule evaluation over one run's metric store."""
+
+    def __init__(
+        self, context: Mapping[str, object] | None = None, muted: frozenset[str] = frozenset()
+    ) -> None:
+        from trainmon.advice.registry import WINDOW_RULES
+        from trainmon.advice.throughput import NoProgress
+
+        self._raw_context = dict(context or {})
+        self.muted: set[str] = set(muted)
+        self._window_classes = WINDOW_RULES
+        self._clock = NoProgress()
+        self._reset()
+
+    def _reset(self, segment: int = 0) -> None:
+        self.facts = Facts(parse_context(self._raw_context))
+        self._updater = FactsUpdater(self.facts)
+        self._rules: list[Rule] = [cls() for cls in self._window_classes]
+        self._scans: list[ScanRule] = [cls() for cls in SCAN_RULES]
+        self._tracks: dict[str, _Track] = {}
+        self._history: list[Finding] = []
+        self.detections: list[Detection] = []
+        self._scanned = 0
+        self._next = next_checkpoint(0)
+        self._segment = segment
+        self.checkpoints = 0
+        """How many checkpoints have been evaluated (bounded; asserted by tests)."""
+        self._last_checkpoint = 0
+        self._clock_finding: Finding | None = None
+        self._hw_rules: list[object] = []
+
+    # -- public API ----------------------------------------------------------------------
+
+    def mute(self, rule_id: str) -> None:
+        """Hide a rule's findings (it keeps being evaluated, so unmuting is instant)."""
+        self.muted.add(rule_id)
+
+    def unmute(self, rule_id: str) -> None:
+        self.muted.discard(rule_id)
+
+    def update(self, store: MetricStore, now_s: float | None = None) -> AdviceState:
+        """Evaluate every checkpoint reached since the last call, in record order."""
+        if store.segment != self._segment:
+            self._reset(store.segment)
+        self._store_ref = store
+        before = self._critical_keys()
+        n = store.records
+        if n < self._scanned:  # the store shrank without a new segment: start over
+            self._reset(store.segment)
+        while self._next <= n:
+            c = self._next
+            view = View(store, c)
+            self._scan(view)
+            self._checkpoint(view)
+            self._last_checkpoint = c
+            self._next = next_checkpoint(c)
+        if self._scanned < n:
+            self._scan(View(store, n))
+        self._clock_update(store, now_s)
+        after = self._critical_keys()
+        return self._state(new_critical=bool(after - before))
+
+    def finish(self, store: MetricStore) -> AdviceState:
+        """Evaluate one last checkpoint at the end of a finished log (report, replay end)."""
+        self.update(store)
+        n = store.records
+        if n and self._last_checkpoint != n:
+            self._checkpoint(View(store, n))
+            self._last_checkpoint = n
+        return self._state(new_critical=False)
+
+    def observe_hardware(self, sample: object) -> None:
+        """Feed one GPU/CPU sample to the hardware rules."""
+        from trainmon.advice.hardware import HardwareRules
+
+        if not self._hw_rules:
+            self._hw_rules.append(HardwareRules())
+        hw = self._hw_rules[0]
+        assert isinstance(hw, HardwareRules)
+        for rule_id, hit in hw.observe(sample):
+            if hit is None:
+                self._miss(rule_id, clear=3)
+            else:
+                self._apply(rule_id, hit, persist=1, clear=3, step=None, record=0)
+
+    def findings(self) -> list[Finding]:
+        """Every finding that fired (cleared or still active), by onset step."""
+        everything = list(self._history)
+        everything += [t.finding for t in self._tracks.values() if t.finding is not None]
+        return sorted(everything, key=lambda f: (f.step if f.step is not None else -1, f.rule))
+
+    @property
+    def state(self) -> AdviceState:
+        return self._state(new_critical=False)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _critical_keys(self) -> set[tuple[str, int | None]]:
+        return {
+            (rid, t.finding.step)
+            for rid, t in self._tracks.items()
+            if t.finding is not None and t.finding.severity == "critical" and rid not in self.muted
+        }
+
+    def _state(self, new_critical: bool) -> AdviceState:
+        active = [
+            t.finding
+            for rid, t in self._tracks.items()
+            if t.finding is not None and rid not in self.muted
+        ]
+        if self._clock_finding is not None and self._clock_finding.rule not in self.muted:
+            active.append(self._clock_finding)
+        active.sort(key=_sort_key)
+        history = tuple(f for f in self._history if f.rule not in self.muted)
+        return AdviceState(tuple(active), history, new_critical, self.facts.schedule)
+
+    def _scan(self, view: View) -> None:
+        start = self._scanned
+        if view.end <= start:
+            return
+        for rule in self._scans:
+            events: list[Event] = rule.scan(view, start, self.facts)
+            for event in events:
+                rid = rule.info.id
+                if event.kind == "fire" and event.hit is not None:
+                    self._apply(rid, event.hit, 1, 1, event.hit.step, view.end)
+                else:
+                    self._clear(rid)
+        self._scanned = view.end
+        self.facts.numerics_active = any(
+            t.finding is not None and t.finding.severity == "critical"
+            for rid, t in self._tracks.items()
+            if rid in _NUMERIC_IDS
+        )
+
+    def _checkpoint(self, view: View) -> None:
+        self.checkpoints += 1
+        self._updater.advance(view)
+        for rule in self._rules:
+            if rule.suppressed_by_numerics and self.facts.numerics_active:
+                continue
+            hit = rule.check(view, self.facts)
+            rid = rule.info.id
+            if hit is None:
+                self._miss(rid, rule.clear)
+            else:
+                self._apply(rid, hit, rule.persist, rule.clear, hit.step, view.end)
+
+    def _apply(
+        self, rid: str, hit: Hit, persist: int, clear: int, step: int | None, record: int
+    ) -> None:
+        track = self._tracks.setdefault(rid, _Track())
+        track.neg = 0
+        track.pos += 1
+        if track.onset is None:
+            track.onset = step
+        if track.finding is None:
+            if track.pos >= persist:
+                f = _finding(rid, hit, track.onset)
+                track.finding = f
+                self.detections.append(Detection(f, self._record_step(record), record))
+            return
+        old = track.finding
+        if SEVERITY_RANK[hit.severity] > SEVERITY_RANK[old.severity]:
+            track.finding = _finding(rid, hit, old.step)
+            self.detections.append(Detection(track.finding, self._record_step(record), record))
+        elif hit.severity == old.severity:
+            track.finding = _finding(rid, hit, old.step)
+
+    def _record_step(self, record: int) -> int:
+        store = self._store_ref
+        if store is None or record <= 0:
+            return 0
+        return int(store.record_steps[min(record, len(store.record_steps)) - 1])
+
+    _store_ref: MetricStore | None = None
+
+    def _miss(self, rid: str, clear: int) -> None:
+        track = self._tracks.get(rid)
+        if track is None:
+            return
+        track.pos = 0
+        if track.finding is None:
+            track.onset = None
+            return
+        track.neg += 1
+        if track.neg >= clear:
+            self._clear(rid)
+
+    def _clear(self, rid: str) -> None:
+        track = self._tracks.get(rid)
+        if track is None:
+            return
+        if track.finding is not None:
+            self._history.append(track.finding)
+        track.finding = None
+        track.pos = track.neg = 0
+        track.onset = None
+
+    def _clock_update(self, store: MetricStore, now_s: float | None) -> None:
+        if now_s is None:
+            return
+        hit = self._clock.check(store, now_s)
+        if hit is None:
+            if self._clock_finding is not None:
+                self._history.append(self._clock_finding)
+            self._clock_finding = None
+        elif self._clock_finding is None:
+            self._clock_finding = _finding(self._clock.info.id, hit, hit.step)
+        else:
+            self._clock_finding = _finding(self._clock.info.id, hit, self._clock_finding.step)
+
+
+_NUMERIC_IDS = frozenset(
+    {"nan-loss", "nan-eval-loss", "nan-grad-norm", "zero-loss", "loss-explosion"}
+)
+
+
+def analyze(store: MetricStore, context: Mapping[str, object] | None = None) -> list[Finding]:
+    """Every finding that fired over the whole run, by onset step (deterministic).
+
+    The clock rule is left out: a finished log has no "now".
+    """
+    engine = AdviceEngine(context)
+    engine.finish(store)
+    return engine.findings()

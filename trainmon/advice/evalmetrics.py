@@ -1,0 +1,87 @@
+"""Which eval metric tells the task story, and in which direction it improves.
+
+Rising eval loss is not proof of a worse model (a model can grow over-confident while its
+accuracy or WER still improves), so eval rules consult the task metric when the log has one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trainmon.advice.base import EVAL_LOSS, View
+from trainmon.advice.stats import fmt
+
+_SKIP = ("runtime", "per_second", "loss", "epoch", "step", "mem", "flos", "time")
+_LOWER = ("wer", "cer", "perplexity", "ppl", "error", "mae", "mse", "rmse", "ter")
+_HIGHER = (
+    "acc",
+    "f1",
+    "mcc",
+    "matthews",
+    "rouge",
+    "bleu",
+    "exact",
+    "auc",
+    "precision",
+    "recall",
+    "pearson",
+    "spearman",
+    "map",
+    "iou",
+    "score",
+    "meteor",
+    "chrf",
+    "sacrebleu",
+)
+
+
+def task_metric(view: View) -> tuple[str, bool] | None:
+    """The first eval metric with a known direction: (name, higher_is_better)."""
+    for name in view.names():
+        if not name.startswith("eval_") or name == EVAL_LOSS:
+            continue
+        low = name[5:].lower()
+        if any(s in low for s in _SKIP):
+            continue
+        if any(s in low for s in _LOWER):
+            return name, False
+        if any(s in low for s in _HIGHER):
+            return name, True
+    return None
+
+
+def metric_change(view: View, since_step: float) -> tuple[str, float, float, bool] | None:
+    """(name, value at/after `since_step`, newest value, improved?) for the task metric."""
+    found = task_metric(view)
+    if found is None:
+        return None
+    name, higher = found
+    values = view.values(name)
+    steps = view.steps(name)
+    ok = np.isfinite(values)
+    values, steps = values[ok], steps[ok]
+    if len(values) < 2:
+        return None
+    i = int(np.searchsorted(steps, since_step, side="left"))
+    i = min(i, len(values) - 1)
+    first, last = float(values[i]), float(values[-1])
+    if i == len(values) - 1:
+        return None
+    scale = max(abs(first), 1e-12)
+    better = (last - first) / scale > 0.005 if higher else (first - last) / scale > 0.005
+    return name, first, last, better
+
+
+def eval_improved_since(view: View, step: float) -> str:
+    """A short phrase when eval loss or the task metric improved since `step`, else ''."""
+    change = metric_change(view, step)
+    if change is not None and change[3]:
+        return f"{change[0]} {fmt(change[1])}→{fmt(change[2])} improving"
+    values = view.values(EVAL_LOSS)
+    steps = view.steps(EVAL_LOSS)
+    ok = np.isfinite(values)
+    values, steps = values[ok], steps[ok]
+    i = int(np.searchsorted(steps, step, side="left"))
+    if len(values) - i >= 2 and values[-1] < 0.99 * values[i]:
+        return f"eval_loss {fmt(float(values[i]))}→{fmt(float(values[-1]))} improving"
+    return ""

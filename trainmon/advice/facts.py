@@ -1,0 +1,130 @@
+"""Run facts the rules share, updated at each checkpoint: warm-up, burn-in, L0, spikes.
+
+Kept in one place so every rule agrees on when warm-up ended and what "the loss after
+warm-up" was; computed incrementally (new points only) so the cost per checkpoint is bounded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trainmon.advice.base import LOSS, LR, Facts, View
+from trainmon.advice.stats import fmt, rolling_median, rolling_sigma, safe_log
+
+SPIKE_WINDOW = 20
+SPIKE_Z = 6.0
+SPIKE_RATIO = 1.5
+SPIKE_KEEP = 256
+
+
+class FactsUpdater:
+    """Advances `Facts` to a checkpoint, looking only at points added since the last one."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self._lr_seen = 0
+        self._spike_seen = 0
+
+    def advance(self, view: View) -> None:
+        f = self.facts
+        f.total_steps = view.store.total_steps
+        self._learning_rate(view)
+        self._loss_anchors(view)
+        self._spikes(view)
+
+    def _learning_rate(self, view: View) -> None:
+        f = self.facts
+        n = view.count(LR)
+        if n <= self._lr_seen:
+            return
+        values = view.values(LR, self._lr_seen, n)
+        if f.first_lr is None and len(values):
+            f.first_lr = float(values[0])
+        finite = np.where(np.isfinite(values), values, -np.inf)
+        k = int(np.argmax(finite))
+        if finite[k] > f.peak_lr * (1 + 1e-9):
+            f.peak_lr = float(finite[k])
+            f.peak_lr_pos = self._lr_seen + k
+        self._lr_seen = n
+        if f.warmup_end_pos is None and f.peak_lr > 0 and n >= f.peak_lr_pos + 3:
+            f.warmup_end_pos = f.peak_lr_pos
+            f.warmup_end_step = view.step_of(LR, f.peak_lr_pos)
+            f.has_warmup = f.first_lr is not None and f.first_lr < 0.5 * f.peak_lr
+        if f.warmup_end_pos is not None:
+            last = float(values[-1])
+            kind = "constant" if last >= 0.98 * f.peak_lr else "decaying"
+            if f.has_warmup:
+                f.schedule = (
+                    f"LR: warm-up to {fmt(f.peak_lr)} by step {f.warmup_end_step}, then {kind}"
+                    f" (now {fmt(last)}): normal"
+                )
+            else:
+                f.schedule = f"LR: no warm-up, peak {fmt(f.peak_lr)}, {kind} (now {fmt(last)})"
+
+    def _loss_anchors(self, view: View) -> None:
+        f = self.facts
+        n = view.count(LOSS)
+        if f.first_loss_step is None and n:
+            f.first_loss_step = view.step_of(LOSS, 0)
+        if f.loss_init is None and n >= 3:
+            planned = f.planned()
+            early = max(50, int(0.01 * planned)) if planned else 50
+            head = view.values(LOSS, 0, 3)
+            if f.first_loss_step is not None and f.first_loss_step <= early:
+                if np.isfinite(head).all():
+                    f.loss_init = float(np.median(head))
+            else:
+                f.loss_init = float("nan")  # unknown: the log starts late
+        if f.burn_in_pos is None:
+            f.burn_in_pos = self._burn_in(view, n)
+        if f.loss0 is None and f.burn_in_pos is not None and n >= f.burn_in_pos + 5:
+            head = view.values(LOSS, f.burn_in_pos, f.burn_in_pos + 5)
+            head = head[np.isfinite(head)]
+            if len(head):
+                f.loss0 = float(np.median(head))
+
+    def _burn_in(self, view: View, n: int) -> int | None:
+        f = self.facts
+        if n < 5:
+            return None
+        planned = f.planned()
+        min_step = int(0.01 * planned) if planned else 0
+        if view.count(LR):
+            if f.warmup_end_step is None:
+                return None
+            min_step = max(min_step, f.warmup_end_step)
+        elif n < 8:
+            return None  # give a late LR series a chance to show up
+        steps = view.steps(LOSS, 0, n)
+        first = int(np.searchsorted(steps, min_step, side="left"))
+        pos = max(5, first + 5)
+        return pos if pos <= n else None
+
+    def _spikes(self, view: View) -> None:
+        f = self.facts
+        n = view.count(LOSS)
+        if f.burn_in_pos is None or n <= f.burn_in_pos:
+            return
+        start = max(self._spike_seen, f.burn_in_pos)
+        if start >= n:
+            return
+        lo = start - SPIKE_WINDOW
+        if lo < 0:
+            start, lo = SPIKE_WINDOW, 0
+            if start >= n:
+                return
+        values = view.values(LOSS, lo, n)
+        logs = safe_log(values)
+        med = rolling_median(logs, SPIKE_WINDOW)
+        sig = rolling_sigma(logs, SPIKE_WINDOW, med)
+        new = slice(start - lo, None)
+        z = (logs[new] - med[new]) / (sig[new] + 1e-3)
+        base = np.exp(med[new])
+        floor = max(0.05, 0.02 * (f.loss0 or 0.0))
+        is_spike = (z > SPIKE_Z) & (values[new] > SPIKE_RATIO * base) & (values[new] - base > floor)
+        is_spike &= np.isfinite(values[new])
+        for k in np.flatnonzero(is_spike).tolist():
+            f.spike_positions.append((start + k, float(values[new][k]), float(base[k])))
+        if len(f.spike_positions) > SPIKE_KEEP:
+            del f.spike_positions[: len(f.spike_positions) - SPIKE_KEEP]
+        self._spike_seen = n

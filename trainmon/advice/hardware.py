@@ -1,0 +1,275 @@
+"""Hardware rules over the GPU and CPU samplers' snapshots.
+
+Judged over time windows (seconds on the samplers' clock), never on one sample: a single
+low-utilisation reading is an eval or a checkpoint save, not a bottleneck. Memory "used"
+near full is only information, because caching allocators keep freed memory reserved.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+
+from trainmon.advice.base import Hit, RuleInfo
+from trainmon.advice.stats import fmt
+from trainmon.sources.samples import CpuSnapshot, GpuDeviceSample, GpuSnapshot
+
+WINDOW_S = 60.0
+SHORT_S = 30.0
+HISTORY = 600
+
+HARDWARE_RULES: tuple[RuleInfo, ...] = (
+    RuleInfo("gpu-memory-pressure", "hardware", "info", "GPU memory nearly full"),
+    RuleInfo("gpu-idle", "hardware", "info", "GPU idle while training: input pipeline"),
+    RuleInfo("gpu-throttle", "hardware", "warning", "thermal or power-brake throttling"),
+    RuleInfo("gpu-ecc", "hardware", "critical", "uncorrectable GPU memory errors"),
+    RuleInfo("gpu-lost", "hardware", "critical", "a GPU fell off the bus"),
+    RuleInfo("ram-pressure", "hardware", "warning", "host RAM nearly exhausted"),
+    RuleInfo("swapping", "hardware", "warning", "host swapping"),
+    RuleInfo("cpu-bound", "hardware", "warning", "CPU saturated while the GPU waits"),
+)
+
+_SLOW = ("hw slowdown", "thermal (sw)", "thermal (hw)", "power brake")
+
+
+def _devices(snapshot: GpuSnapshot) -> list[GpuDeviceSample]:
+    """The GPUs the trainer uses when the process lists say so, else all live GPUs."""
+    live = [d for d in snapshot.devices if not d.lost]
+    used = [d for d in live if d.processes and any(p.is_training for p in d.processes)]
+    return used or live
+
+
+class HardwareRules:
+    """Bounded sample history and the hardware verdicts after each new sample."""
+
+    def __init__(self) -> None:
+        self.gpu: deque[GpuSnapshot] = deque(maxlen=HISTORY)
+        self.cpu: deque[CpuSnapshot] = deque(maxlen=HISTORY)
+        self.ecc_base: dict[str, int] = {}
+
+    def observe(self, sample: object) -> list[tuple[str, Hit | None]]:
+        """Add a sample; return (rule id, hit or None) for every hardware rule it informs."""
+        if isinstance(sample, GpuSnapshot):
+            if sample.status != "ok":
+                return []
+            self.gpu.append(sample)
+            return [
+                ("gpu-memory-pressure", self._memory()),
+                ("gpu-idle", self._idle()),
+                ("gpu-throttle", self._throttle()),
+                ("gpu-ecc", self._ecc(sample)),
+                ("gpu-lost", self._lost(sample)),
+                ("cpu-bound", self._cpu_bound()),
+            ]
+        if isinstance(sample, CpuSnapshot):
+            self.cpu.append(sample)
+            return [
+                ("ram-pressure", self._ram()),
+                ("swapping", self._swap()),
+                ("cpu-bound", self._cpu_bound()),
+            ]
+        return []
+
+    # -- windows ---------------------------------------------------------------------------
+
+    def _gpu_window(self, seconds: float) -> list[GpuSnapshot]:
+        if not self.gpu:
+            return []
+        end = self.gpu[-1].time_s
+        return [s for s in self.gpu if s.time_s >= end - seconds]
+
+    def _cpu_window(self, seconds: float) -> list[CpuSnapshot]:
+        if not self.cpu:
+            return []
+        end = self.cpu[-1].time_s
+        return [s for s in self.cpu if s.time_s >= end - seconds]
+
+    @staticmethod
+    def _spans(samples: list[GpuSnapshot] | list[CpuSnapshot], seconds: float) -> bool:
+        return len(samples) >= 3 and samples[-1].time_s - samples[0].time_s >= 0.8 * seconds
+
+    def _utils(self, seconds: float) -> list[float]:
+        out: list[float] = []
+        for snap in self._gpu_window(seconds):
+            vals = [d.util_pct for d in _devices(snap) if d.util_pct is not None]
+            if vals:
+                out.append(sum(vals) / len(vals))
+        return out
+
+    # -- rules -----------------------------------------------------------------------------
+
+    def _memory(self) -> Hit | None:
+        window = self._gpu_window(SHORT_S)
+        if not self._spans(window, SHORT_S):
+            return None
+        worst: tuple[float, GpuDeviceSample] | None = None
+        for snap in window:
+            fracs = [(d.mem_fraction, d) for d in _devices(snap) if d.mem_fraction is not None]
+            if not fracs or (min(f for f, _ in fracs) <= 0.97 and max(f for f, _ in fracs) <= 0.97):
+                return None
+            top = max(fracs, key=lambda fd: fd[0] or 0.0)
+            worst = (top[0] or 0.0, top[1])
+        assert worst is not None
+        frac, dev = worst
+        return Hit(
+            "info",
+            None,
+            f"GPU {dev.index} memory is {frac:.0%} used",
+            f"GPU {dev.index} {frac:.1%} of memory used for {SHORT_S:.0f} s",
+            "Often normal (caching allocators keep memory reserved). If you hit OOM: smaller "
+            "per-device batch with gradient accumulation, gradient checkpointing, bf16, shorter "
+            "sequences, or PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True.",
+        )
+
+    def _idle(self) -> Hit | None:
+        window = self._gpu_window(WINDOW_S)
+        utils = self._utils(WINDOW_S)
+        if not self._spans(window, WINDOW_S) or len(utils) < 3:
+            return None
+        utils_sorted = sorted(utils)
+        med = utils_sorted[len(utils_sorted) // 2]
+        if med >= 50 or not self._training_running():
+            return None
+        cpu = self.cpu[-1] if self.cpu else None
+        why = ""
+        if cpu is not None and cpu.training is not None:
+            t = cpu.training
+            if t.cpu_pct >= 90 and t.workers == 0:
+                why = f"trainer at {t.cpu_pct:.0f}% of a core with no worker processes"
+            elif t.io_wait_pct is not None and t.io_wait_pct > 20:
+                why = f"trainer blocked on I/O {t.io_wait_pct:.0f}% of the time"
+        if not why and cpu is not None and cpu.iowait_pct is not None and cpu.iowait_pct > 20:
+            why = f"host iowait {cpu.iowait_pct:.0f}%"
+        return Hit(
+            "warning" if why else "info",
+            None,
+            f"GPU busy only {med:.0f}% of the time while training",
+            f"median GPU utilisation {med:.0f}% over {WINDOW_S:.0f} s"
+            + (f"; {why}" if why else ""),
+            "The input pipeline is the bottleneck: DataLoader num_workers > 0, pin_memory=True, "
+            "persistent_workers=True; pre-tokenise or cache the data.",
+        )
+
+    def _training_running(self) -> bool:
+        """Whether the trainer is known and alive (unknown counts as running)."""
+        if not self.cpu:
+            return True
+        t = self.cpu[-1].training
+        return t is None or t.status not in ("zombie", "stopped", "dead")
+
+    def _throttle(self) -> Hit | None:
+        window = self._gpu_window(WINDOW_S)
+        if not self._spans(window, WINDOW_S):
+            return None
+        slowed = 0
+        reasons: set[str] = set()
+        temp: float | None = None
+        for snap in window:
+            hit = False
+            for d in _devices(snap):
+                active = [r for r in (d.throttle_reasons or ()) if r in _SLOW]
+                if active:
+                    hit = True
+                    reasons.update(active)
+                    temp = d.temperature_c
+            slowed += hit
+        if slowed < 0.5 * len(window):
+            return None
+        return Hit(
+            "warning",
+            None,
+            "GPU is being throttled: " + ", ".join(sorted(reasons)),
+            f"{slowed} of {len(window)} samples over {WINDOW_S:.0f} s throttled"
+            + (f"; {fmt(temp)} °C" if temp is not None else ""),
+            "Clocks are cut: check airflow, fans, ambient temperature and power limits; expect "
+            "slower steps.",
+        )
+
+    def _ecc(self, snap: GpuSnapshot) -> Hit | None:
+        new: list[str] = []
+        for d in snap.devices:
+            if d.ecc_errors is None:
+                continue
+            base = self.ecc_base.setdefault(d.uuid, d.ecc_errors)
+            if d.ecc_errors > base:
+                new.append(f"GPU {d.index}: {base}→{d.ecc_errors}")
+        if not new:
+            return None
+        return Hit(
+            "critical",
+            None,
+            "GPU reported uncorrectable memory errors",
+            "volatile uncorrected ECC errors " + "; ".join(new),
+            "Results after this point may be corrupted: checkpoint, stop, and move the job off "
+            "this GPU.",
+        )
+
+    @staticmethod
+    def _lost(snap: GpuSnapshot) -> Hit | None:
+        lost = snap.lost
+        if not lost:
+            return None
+        return Hit(
+            "critical",
+            None,
+            "A GPU is lost (fell off the bus)",
+            "lost GPU index " + ", ".join(str(i) for i in lost),
+            "The job on it is dead or will hang: stop, check `dmesg` for Xid errors, reset or "
+            "drain the node, and restart from the last checkpoint.",
+        )
+
+    def _ram(self) -> Hit | None:
+        window = self._cpu_window(SHORT_S)
+        if not self._spans(window, SHORT_S):
+            return None
+        if any(not s.ram_total_bytes for s in window):
+            return None
+        fracs = [s.ram_available_bytes / s.ram_total_bytes for s in window]
+        if max(fracs) >= 0.05:
+            return None
+        return Hit(
+            "warning",
+            None,
+            "Host RAM nearly exhausted",
+            f"available RAM {min(fracs):.1%}–{max(fracs):.1%} of total for {SHORT_S:.0f} s",
+            "The OOM killer may end the run: fewer DataLoader workers and less prefetch, "
+            "memory-mapped or streamed datasets, no per-worker copies of Python-object data.",
+        )
+
+    def _swap(self) -> Hit | None:
+        window = self._cpu_window(SHORT_S)
+        if not self._spans(window, SHORT_S):
+            return None
+        rates = [(s.swap_in_bps or 0.0) + (s.swap_out_bps or 0.0) for s in window[1:]]
+        if not rates or min(rates) <= 10e6:
+            return None
+        return Hit(
+            "warning",
+            None,
+            "The host is swapping",
+            f"swap traffic {min(rates) / 1e6:.0f}–{max(rates) / 1e6:.0f} MB/s for {SHORT_S:.0f} s",
+            "Every step slows down: free RAM with fewer workers or a smaller in-memory dataset "
+            "or cache.",
+        )
+
+    def _cpu_bound(self) -> Hit | None:
+        cpus = self._cpu_window(WINDOW_S)
+        utils = self._utils(WINDOW_S)
+        if not self._spans(cpus, WINDOW_S) or len(utils) < 3:
+            return None
+        if min(s.total_pct for s in cpus) <= 90 or max(utils) >= 70:
+            return None
+        return Hit(
+            "warning",
+            None,
+            "CPU is saturated while the GPU waits",
+            f"CPU ≥{min(s.total_pct for s in cpus):.0f}% and GPU ≤{max(utils):.0f}% busy for "
+            f"{WINDOW_S:.0f} s",
+            "Data preprocessing is the bottleneck: move transforms to the GPU, pre-process "
+            "offline, use faster decoders.",
+        )
+
+
+def iter_rules() -> Iterator[RuleInfo]:
+    """The hardware rules' descriptions."""
+    yield from HARDWARE_RULES

@@ -1,0 +1,415 @@
+"""Numerics rules, checked on every record: NaN/inf, exact zeros, negative loss, explosion.
+
+They are cheap (one vectorised mask per new chunk of records) and must fire within one
+record, so the engine feeds them every record in order rather than at checkpoints. Each
+keeps a per-record state machine (`FlagRun`), so the result does not depend on how the
+records were batched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import numpy as np
+
+from trainmon.advice.base import EVAL_LOSS, GRAD, LOSS, Facts, Hit, RuleInfo, View
+from trainmon.advice.stats import fmt
+from trainmon.records import SEVERITY_RANK, Severity
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    BoolArray = npt.NDArray[np.bool_]
+    FloatArray = npt.NDArray[np.float64]
+
+EventKind = Literal["fire", "clear"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A scan rule's verdict at one record: a finding starts (or escalates) or clears."""
+
+    kind: EventKind
+    hit: Hit | None = None
+
+
+class FlagRun:
+    """Persistence and clearing for a per-record condition, independent of chunking."""
+
+    __slots__ = ("active", "clean", "clear", "persist", "run")
+
+    def __init__(self, persist: int, clear: int) -> None:
+        self.persist = persist
+        self.clear = clear
+        self.run = 0
+        self.clean = 0
+        self.active = False
+
+    def feed(self, mask: BoolArray) -> list[tuple[EventKind, int]]:
+        """Events (kind, chunk position) for one chunk; `fire` positions are run starts."""
+        events: list[tuple[EventKind, int]] = []
+        prev = -1
+        for i in np.flatnonzero(mask).tolist():
+            self._gap(i - prev - 1, prev, events)
+            self.run += 1
+            self.clean = 0
+            if not self.active and self.run >= self.persist:
+                self.active = True
+                events.append(("fire", i - self.persist + 1))
+            prev = i
+        self._gap(len(mask) - prev - 1, prev, events)
+        return events
+
+    def _gap(self, gap: int, prev: int, events: list[tuple[EventKind, int]]) -> None:
+        if gap <= 0:
+            return
+        self.run = 0
+        if self.active:
+            need = self.clear - self.clean
+            if gap >= need:
+                self.active = False
+                events.append(("clear", prev + need))
+                self.clean = 0
+            else:
+                self.clean += gap
+
+
+class ScanRule:
+    """A rule fed every new record (in chunks); emits fire/clear events in record order."""
+
+    info: ClassVar[RuleInfo]
+
+    def scan(self, view: View, start: int, facts: Facts) -> list[Event]:  # pragma: no cover
+        """Process records [start, view.end)."""
+        raise NotImplementedError
+
+
+def _chunk(view: View, name: str, start: int) -> tuple[int, FloatArray]:
+    lo = view.count_at(name, start)
+    return lo, view.values(name, lo)
+
+
+def _precision(facts: Facts) -> str:
+    if facts.ctx.fp16:
+        return "fp16"
+    if facts.ctx.bf16:
+        return "bf16"
+    return "unknown"
+
+
+class _MaskRule(ScanRule):
+    """A scan rule on one series: a boolean mask per value, persistence, clearing."""
+
+    series: ClassVar[str] = LOSS
+    persist: ClassVar[int] = 1
+    clear_after: ClassVar[int] = 5
+
+    def __init__(self) -> None:
+        self.flags = FlagRun(self.persist, self.clear_after)
+
+    def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
+        raise NotImplementedError  # pragma: no cover
+
+    def hit(self, view: View, pos: int, facts: Facts) -> Hit:
+        raise NotImplementedError  # pragma: no cover
+
+    def scan(self, view: View, start: int, facts: Facts) -> list[Event]:
+        lo, values = _chunk(view, self.series, start)
+        if not len(values):
+            return []
+        out: list[Event] = []
+        for kind, i in self.flags.feed(self.mask(view, lo, values, facts)):
+            if kind == "fire":
+                out.append(Event("fire", self.hit(view, lo + i, facts)))
+            else:
+                out.append(Event("clear"))
+        return out
+
+
+_NAN_ADVICE = (
+    "Resume from the last good checkpoint with a 2-10x lower peak LR and gradient clipping "
+    "at 1.0; check the data for empty or NaN targets."
+)
+
+
+class NanLoss(_MaskRule):
+    info = RuleInfo("nan-loss", "numerics", "critical", "train loss is NaN or infinite")
+
+    def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
+        return ~np.isfinite(values)
+
+    def hit(self, view: View, pos: int, facts: Facts) -> Hit:
+        value = view.values(LOSS, pos, pos + 1)[0]
+        prev = view.values(LOSS, max(0, pos - 3), pos)
+        before = ", ".join(fmt(v) for v in prev) or "none"
+        extra = ""
+        if facts.ctx.fp16:
+            extra = " fp16 overflow is the usual cause (max 65504): prefer bf16 or fp32."
+        return Hit(
+            "critical",
+            view.step_of(LOSS, pos),
+            f"Train loss became {value}",
+            f"loss {value} at step {view.step_of(LOSS, pos)}; previous values {before}",
+            _NAN_ADVICE + extra,
+        )
+
+
+class NanEvalLoss(_MaskRule):
+    info = RuleInfo("nan-eval-loss", "numerics", "critical", "eval loss is NaN or infinite")
+    series = EVAL_LOSS
+    clear_after = 2
+
+    def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
+        return ~np.isfinite(values)
+
+    def hit(self, view: View, pos: int, facts: Facts) -> Hit:
+        value = view.values(EVAL_LOSS, pos, pos + 1)[0]
+        train = view.last(LOSS)
+        return Hit(
+            "critical",
+            view.step_of(EVAL_LOSS, pos),
+            f"Eval loss became {value}",
+            f"eval_loss {value} at step {view.step_of(EVAL_LOSS, pos)}; last train loss "
+            f"{fmt(train)}",
+            "If the train loss is finite, compute the eval loss in fp32 (disable "
+            "fp16_full_eval) and check the eval set for empty targets; otherwise see nan-loss.",
+        )
+
+
+class NanGradNorm(ScanRule):
+    info = RuleInfo(
+        "nan-grad-norm", "numerics", "critical", "grad norm is NaN/inf (rare fp16 skips: info)"
+    )
+
+    clear_after: ClassVar[int] = 20
+
+    def __init__(self) -> None:
+        self.severity: Severity | None = None
+        self.clean = 0
+
+    def scan(self, view: View, start: int, facts: Facts) -> list[Event]:
+        lo, values = _chunk(view, GRAD, start)
+        if not len(values):
+            return []
+        out: list[Event] = []
+        prev = -1
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            self._gap(i - prev - 1, out)
+            self.clean = 0
+            sev = self._severity(view, lo + i, facts)
+            if self.severity is None or SEVERITY_RANK[sev] > SEVERITY_RANK[self.severity]:
+                self.severity = sev
+                out.append(Event("fire", self._hit(view, lo + i, sev, facts)))
+            prev = i
+        self._gap(len(values) - prev - 1, out)
+        return out
+
+    def _gap(self, gap: int, out: list[Event]) -> None:
+        if gap <= 0 or self.severity is None:
+            return
+        self.clean += gap
+        if self.clean >= self.clear_after:
+            self.severity = None
+            self.clean = 0
+            out.append(Event("clear"))
+
+    def _severity(self, view: View, pos: int, facts: Facts) -> Severity:
+        recent = view.values(GRAD, pos - 9, pos + 1)
+        recent50 = view.values(GRAD, pos - 49, pos + 1)
+        loss = view.last_before(LOSS, view.record_of(GRAD, pos) + 1)
+        repeated = int(np.count_nonzero(~np.isfinite(recent))) >= 3
+        if repeated or (loss is not None and (not np.isfinite(loss) or loss == 0.0)):
+            return "critical"
+        if facts.ctx.bf16 or (facts.ctx.fp16 is False and facts.ctx.bf16 is False):
+            return "critical"
+        if facts.ctx.fp16 and int(np.count_nonzero(~np.isfinite(recent50))) <= 2:
+            return "info"
+        return "warning"
+
+    def _hit(self, view: View, pos: int, sev: Severity, facts: Facts) -> Hit:
+        recent = view.values(GRAD, pos - 9, pos + 1)
+        n_bad = int(np.count_nonzero(~np.isfinite(recent)))
+        step = view.step_of(GRAD, pos)
+        evidence = (
+            f"grad_norm {view.values(GRAD, pos, pos + 1)[0]} at step {step}; {n_bad} of the "
+            f"last {len(recent)} grad norms non-finite; precision {_precision(facts)}"
+        )
+        if sev == "info":
+            return Hit(
+                sev,
+                step,
+                "Occasional non-finite grad norm (fp16 loss scaler skipping a step)",
+                evidence,
+                "Harmless if rare: the fp16 loss scaler skips the step and lowers its scale.",
+            )
+        return Hit(
+            sev,
+            step,
+            "Gradient norm is NaN/inf: updates are invalid or skipped",
+            evidence,
+            "Switch fp16 to bf16, lower the LR, look for log(0) or division by zero in custom "
+            "losses, and resume from a good checkpoint.",
+        )
+
+
+class ZeroLoss(ScanRule):
+    info = RuleInfo("zero-loss", "numerics", "critical", "train loss exactly 0.0")
+
+    def __init__(self) -> None:
+        self.flags = FlagRun(2, 3)
+        self.strong = FlagRun(1, 3)
+        self.active = False
+
+    def scan(self, view: View, start: int, facts: Facts) -> list[Event]:
+        lo, values = _chunk(view, LOSS, start)
+        if not len(values):
+            return []
+        zero = values == 0.0
+        grad_bad = np.zeros(len(values), dtype=bool)
+        if zero.any() and view.count(GRAD):
+            recs = view.record_positions(LOSS, lo, lo + len(values))
+            glo = 0
+            grecs = view.record_positions(GRAD, glo, view.count(GRAD))
+            gvals = view.values(GRAD)
+            idx = np.searchsorted(grecs, recs)
+            ok = idx < len(grecs)
+            match = np.zeros(len(values), dtype=bool)
+            match[ok] = grecs[idx[ok]] == recs[ok]
+            gv = np.full(len(values), 1.0)
+            gv[match] = gvals[idx[match]]
+            grad_bad = ~np.isfinite(gv)
+        weak = self.flags.feed(zero)
+        strong = self.strong.feed(zero & grad_bad)
+        out: list[Event] = []
+        merged = sorted([(p, k, "weak") for k, p in weak] + [(p, k, "strong") for k, p in strong])
+        for p, kind, _src in merged:
+            if kind == "fire" and not self.active:
+                self.active = True
+                out.append(Event("fire", self._hit(view, lo + p, bool(grad_bad[p]))))
+            elif kind == "clear" and self.active and not (self.flags.active or self.strong.active):
+                self.active = False
+                out.append(Event("clear"))
+        return out
+
+    def _hit(self, view: View, pos: int, grad_nan: bool) -> Hit:
+        step = view.step_of(LOSS, pos)
+        n = view.count(LOSS)
+        zeros = int(np.count_nonzero(view.values(LOSS, pos, n) == 0.0))
+        prev = view.values(LOSS, max(0, pos - 1), pos)
+        evidence = f"loss 0.0 on {zeros} record(s) from step {step}"
+        if len(prev):
+            evidence += f" (previous {fmt(float(prev[0]))})"
+        if grad_nan:
+            evidence += "; grad_norm non-finite at the same step"
+        return Hit(
+            "critical",
+            step,
+            "Train loss is exactly 0.0: almost never real convergence",
+            evidence,
+            "Inspect one collated batch's labels: all tokens masked (-100) by truncation or a "
+            "wrong chat template is common; fp16 overflow (use bf16) and attention-kernel bugs "
+            "(try disabling flash-attention) are the other usual causes.",
+        )
+
+
+class ZeroGradNorm(_MaskRule):
+    info = RuleInfo(
+        "zero-grad-norm", "gradients", "critical", "grad norm exactly 0: nothing is training"
+    )
+    series = GRAD
+    persist = 3
+
+    def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
+        m: BoolArray = np.equal(values, 0.0)
+        if lo == 0 and len(m):
+            m = m.copy()
+            m[0] = False  # the very first step may legitimately log 0
+        return m
+
+    def hit(self, view: View, pos: int, facts: Facts) -> Hit:
+        step = view.step_of(GRAD, pos)
+        prev = view.values(GRAD, max(0, pos - 3), pos)
+        return Hit(
+            "critical",
+            step,
+            "Gradient norm is exactly 0: the weights are not being updated",
+            f"grad_norm 0.0 for {self.persist}+ records from step {step}; before: "
+            + (", ".join(fmt(v) for v in prev) or "none"),
+            "Check that parameters have requires_grad (PEFT/LoRA targets exist), that the loss "
+            "is not detached, and that the labels are not all masked.",
+        )
+
+
+class NegativeLoss(_MaskRule):
+    info = RuleInfo("negative-loss", "numerics", "warning", "negative loss where impossible")
+    persist = 2
+
+    def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
+        if _signed_objective(view):
+            return np.zeros(len(values), dtype=bool)
+        return values < 0
+
+    def hit(self, view: View, pos: int, facts: Facts) -> Hit:
+        step = view.step_of(LOSS, pos)
+        vals = view.values(LOSS, pos, pos + self.persist)
+        return Hit(
+            "warning",
+            step,
+            "Loss is negative: impossible for cross-entropy or MSE",
+            f"loss {', '.join(fmt(v) for v in vals)} from step {step}",
+            "Check for a sign error, an unnormalised probability, or an added reward or "
+            "regulariser term; ignore if the objective can be negative (ELBO, contrastive, RL).",
+        )
+
+
+def _signed_objective(view: View) -> bool:
+    """Logs of objectives that can go negative (RL, preference, contrastive)."""
+    return any(("reward" in n or "logps" in n or n == "kl") for n in view.store.names())
+
+
+class LossExplosion(_MaskRule):
+    info = RuleInfo("loss-explosion", "numerics", "critical", "loss blew up far above its start")
+    persist = 2
+
+    def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
+        m = values >= 1e3
+        if lo < 3:
+            m = m.copy()
+            m[: 3 - lo] = False
+        if facts.loss0 is not None and facts.burn_in_pos is not None:
+            l0 = facts.loss0
+            limit = max(3.0 * l0, l0 + 2.0)
+            ln_c = facts.ctx.ln_classes
+            if ln_c is not None:
+                limit = min(limit, max(ln_c + 1.0, l0 + 1.0))
+            after = (np.arange(lo, lo + len(values)) >= facts.burn_in_pos + 5) & (values > limit)
+            m = m | after
+        return m & np.isfinite(values)
+
+    def hit(self, view: View, pos: int, facts: Facts) -> Hit:
+        step = view.step_of(LOSS, pos)
+        vals = view.values(LOSS, pos, pos + 2)
+        ref = f"L0 {fmt(facts.loss0)} after warm-up" if facts.loss0 is not None else "cap 1e3"
+        grads = view.values(GRAD)
+        g90 = float(np.percentile(grads[np.isfinite(grads)], 90)) if len(grads) > 5 else None
+        clip = f" and clip near the 90th-percentile grad norm ({fmt(g90)})" if g90 else ""
+        return Hit(
+            "critical",
+            step,
+            "Loss has blown up: the run has diverged",
+            f"loss {' → '.join(fmt(v) for v in vals)} at step {step}; {ref}",
+            "Stop and restart from a checkpoint before the blow-up with ~2x lower peak LR, "
+            f"a longer warm-up{clip}.",
+        )
+
+
+SCAN_RULES: tuple[type[ScanRule], ...] = (
+    NanLoss,
+    NanEvalLoss,
+    NanGradNorm,
+    ZeroLoss,
+    ZeroGradNorm,
+    NegativeLoss,
+    LossExplosion,
+)

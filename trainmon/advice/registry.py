@@ -1,0 +1,30 @@
+"""The rule list, in evaluation order, and its public description (`RULES`)."""
+
+from __future__ import annotations
+
+from trainmon.advice.base import Rule, RuleInfo
+from trainmon.advice.dynamics import DYNAMICS_RULES
+from trainmon.advice.evaluation import EVAL_RULES
+from trainmon.advice.gradients import GRADIENT_RULES
+from trainmon.advice.hardware import HARDWARE_RULES
+from trainmon.advice.numerics import SCAN_RULES
+from trainmon.advice.schedule import SCHEDULE_RULES
+from trainmon.advice.throughput import THROUGHPUT_RULES, NoProgress
+
+WINDOW_RULES: tuple[type[Rule], ...] = (
+    *DYNAMICS_RULES,
+    *EVAL_RULES,
+    *GRADIENT_RULES,
+    *THROUGHPUT_RULES,
+    *SCHEDULE_RULES,  # after dynamics: no-warmup-instability reads early-oscillation's fact
+)
+
+RULES: tuple[RuleInfo, ...] = (
+    *(r.info for r in SCAN_RULES),
+    *(r.info for r in WINDOW_RULES),
+    NoProgress.info,
+    *HARDWARE_RULES,
+)
+"""Every rule: id, family, default severity, one-line description (for --help and README)."""
+
+RULE_IDS: frozenset[str] = frozenset(r.id for r in RULES)

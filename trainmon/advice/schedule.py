@@ -1,0 +1,142 @@
+"""Learning-rate schedule rules: LR at ~0 long before the end, LR jumping up after warm-up,
+and a missing warm-up when training is unstable early.
+
+Warm-up followed by decay is the normal shape and never alerts: it is recognised in
+`Facts.schedule` and shown as a status line instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trainmon.advice.base import LR, Facts, Hit, Rule, RuleInfo, View
+from trainmon.advice.stats import fmt
+
+ZERO_FRACTION = 1e-3
+
+
+class LrZeroEarly(Rule):
+    info = RuleInfo("lr-zero-early", "schedule", "warning", "LR reaches ~0 long before the end")
+    persist = 1
+    clear = 2
+
+    def __init__(self) -> None:
+        self.zero_since: int | None = None
+        self.seen = 0
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        n = view.count(LR)
+        if facts.warmup_end_pos is None or facts.peak_lr <= 0:
+            return None
+        start = max(self.seen, facts.warmup_end_pos + 1)
+        values = view.values(LR, start, n)
+        tiny = values < ZERO_FRACTION * facts.peak_lr
+        if len(values):
+            clean = np.flatnonzero(~tiny)
+            if len(clean):
+                last = int(clean[-1])
+                self.zero_since = start + last + 1 if last + 1 < len(values) else None
+            elif self.zero_since is None:
+                self.zero_since = start
+        self.seen = max(self.seen, n)
+        if self.zero_since is None or n - self.zero_since < 3:
+            return None
+        zero_step = view.step_of(LR, self.zero_since)
+        planned = facts.planned()
+        now = view.step
+        if planned:
+            if zero_step >= 0.95 * planned:
+                return None
+            where = f"{zero_step / planned:.0%} into a {planned}-step run"
+        else:
+            if n - self.zero_since < 10 or now - zero_step < 0.2 * max(now, 1):
+                return None
+            where = f"and has stayed there for {now - zero_step} steps"
+        return Hit(
+            "warning",
+            zero_step,
+            "Learning rate is ~0 long before the end: the rest of the run will not learn",
+            f"LR {fmt(float(values[-1]) if len(values) else 0.0)} (peak {fmt(facts.peak_lr)}) "
+            f"since step {zero_step}, {where}",
+            "The scheduler's num_training_steps/max_steps is too small, or the scheduler is "
+            "stepped every micro-batch with gradient accumulation (decays k times too fast).",
+        )
+
+
+class LrJump(Rule):
+    info = RuleInfo("lr-jump", "schedule", "warning", "LR jumps up after warm-up")
+    clear = 8
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.jumps = 0
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        n = view.count(LR)
+        if facts.warmup_end_pos is None:
+            return None
+        start = max(self.seen, facts.warmup_end_pos + 2)
+        self.seen = max(self.seen, n)
+        if start >= n:
+            return None
+        values = view.values(LR, start - 1, n)
+        prev, cur = values[:-1], values[1:]
+        jumped = np.flatnonzero((prev > 0) & (cur > 1.2 * prev))
+        if not len(jumped):
+            return None
+        self.jumps += len(jumped)
+        if self.jumps > 2:
+            return None  # cyclic / restart schedule: by design
+        k = int(jumped[0])
+        step = view.step_of(LR, start + k)
+        return Hit(
+            "warning",
+            step,
+            "Learning rate jumped up after warm-up",
+            f"LR {fmt(float(prev[k]))} → {fmt(float(cur[k]))} at step {step} "
+            f"(x{cur[k] / prev[k]:.1f})",
+            "Often right after a resume: the scheduler state was not restored or is replayed "
+            "at the wrong rate. Expect a loss bump; check the resume code.",
+        )
+
+
+class NoWarmupInstability(Rule):
+    info = RuleInfo(
+        "no-warmup-instability", "schedule", "warning", "no warm-up and unstable early training"
+    )
+    suppressed_by_numerics = False
+    clear = 10**9
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        if facts.warmup_end_pos is None or facts.has_warmup or facts.first_lr is None:
+            return None
+        if facts.first_lr < 0.9 * facts.peak_lr:
+            return None
+        planned = facts.planned()
+        horizon = 0.1 * planned if planned else None
+        n_loss = view.count("loss")
+        early_spikes = [
+            s
+            for s in facts.spike_positions
+            if s[0] < n_loss
+            and (s[0] < 60 if horizon is None else view.step_of("loss", s[0]) <= horizon)
+        ]
+        cause = ""
+        step = facts.early_unstable_step
+        if step is not None:
+            cause = "loss swinging wildly"
+        elif len(early_spikes) >= 2:
+            cause = f"{len(early_spikes)} loss spikes"
+            step = view.step_of("loss", early_spikes[0][0])
+        else:
+            return None
+        return Hit(
+            "warning",
+            step,
+            "Training starts at full LR without warm-up and is unstable early",
+            f"first LR {fmt(facts.first_lr)} = peak {fmt(facts.peak_lr)}; {cause} from step {step}",
+            "Add a warm-up (1-5% of the steps, at most 10%).",
+        )
+
+
+SCHEDULE_RULES: tuple[type[Rule], ...] = (LrZeroEarly, LrJump, NoWarmupInstability)

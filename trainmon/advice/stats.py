@@ -1,0 +1,99 @@
+"""Robust statistics shared by the rules: medians and MADs instead of means and deviations.
+
+Training curves carry heavy-tailed noise (one bad batch, one clipped step), so every rule
+judges a value against the run's own median and median absolute deviation, usually in log
+space for the loss, whose noise is multiplicative.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+
+MAD_SCALE: Final = 1.4826
+"""Makes the MAD an estimate of the standard deviation for Gaussian noise."""
+
+TINY: Final = 1e-12
+
+
+def finite(values: FloatArray) -> FloatArray:
+    """The finite values only, in order."""
+    return values[np.isfinite(values)]
+
+
+def safe_log(values: FloatArray) -> FloatArray:
+    """Natural log with zero and negative values floored (they are numerics findings)."""
+    return np.log(np.maximum(values, TINY))
+
+
+def median(values: FloatArray) -> float:
+    """Median of the finite values, NaN when there are none."""
+    f = finite(values)
+    return float(np.median(f)) if len(f) else float("nan")
+
+
+def robust_sigma(values: FloatArray) -> float:
+    """1.4826 x MAD of the finite values (0 when fewer than two)."""
+    f = finite(values)
+    if len(f) < 2:
+        return 0.0
+    return float(MAD_SCALE * np.median(np.abs(f - np.median(f))))
+
+
+def frac_greater(b: FloatArray, a: FloatArray) -> float:
+    """Share of pairs (x in b, y in a) with x > y: the Mann-Whitney effect size, O(n log n)."""
+    if not len(a) or not len(b):
+        return 0.5
+    sa = np.sort(a)
+    below = np.searchsorted(sa, b, side="left")
+    ties = np.searchsorted(sa, b, side="right") - below
+    return float((below.sum() + 0.5 * ties.sum()) / (len(a) * len(b)))
+
+
+def thin(values: FloatArray, limit: int) -> FloatArray:
+    """Every k-th value so that at most `limit` remain: keeps window costs bounded."""
+    if len(values) <= limit:
+        return values
+    stride = -(-len(values) // limit)
+    return values[::stride]
+
+
+def rolling_median(values: FloatArray, window: int) -> FloatArray:
+    """Median of each value's `window` predecessors (NaN for the first `window` values)."""
+    out = np.full(len(values), np.nan)
+    if len(values) <= window:
+        return out
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    windows = sliding_window_view(values, window)[:-1]
+    out[window:] = np.median(windows, axis=1)
+    return out
+
+
+def rolling_sigma(values: FloatArray, window: int, medians: FloatArray) -> FloatArray:
+    """Robust sigma of each value's `window` predecessors, given their rolling medians."""
+    out = np.full(len(values), np.nan)
+    if len(values) <= window:
+        return out
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    windows = sliding_window_view(values, window)[:-1]
+    dev = np.abs(windows - medians[window:, None])
+    out[window:] = MAD_SCALE * np.median(dev, axis=1)
+    return out
+
+
+def fmt(value: float | None) -> str:
+    """A number for evidence text: 4 significant digits, no exponent below 1e4 when avoidable."""
+    if value is None or not np.isfinite(value):
+        return str(value)
+    a = abs(value)
+    if a != 0 and (a < 1e-3 or a >= 1e5):
+        return f"{value:.3g}"
+    return f"{value:.4g}"
