@@ -1,0 +1,618 @@
+"""`LogParser`: bytes of a training log in, `MetricRecord`s on one step axis out.
+
+Why it is shaped this way (figures in the performance notes, §2-3):
+
+* A gigabyte of Hugging Face log is mostly tqdm redraws; Python must not look at them one
+  by one. The dict lines are found with `find(b"{")` (memchr) and parsed with orjson, with a
+  regex fallback (`dicts.py`). The step of a dict comes from the tqdm `N/TOTAL` counter in a
+  bounded look-back window, never from a pass over every `\\r` segment.
+* Everything else goes through the line path (`lines.py`, `tables.py`): every `\\r` or `\\n`
+  terminated segment is offered to the format matchers. Once a log has shown itself to be a
+  dict log (dict records and nothing else), the text between dicts is only searched for
+  `loss` at C speed, and the line path sees just those segments.
+* `feed()` takes any bytes. Text after the last `\\r`/`\\n` is held until its terminator
+  arrives (or `finish()`), so every chunking of the same text gives the same records.
+* Nothing here evaluates log text, and nothing recurses on its nesting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final
+
+from trainmon.parsing import lines as line_formats
+from trainmon.parsing.dicts import numeric_items, parse_json_object, parse_repr_dict
+from trainmon.parsing.names import canonical_name
+from trainmon.parsing.tables import TableReader
+from trainmon.records import MetricRecord, RecordKind
+
+MAX_PARTIAL: Final = 8 << 20
+"""An unterminated line longer than this is dropped (and counted) instead of buffered."""
+MAX_SEGMENT: Final = 64 << 10
+"""The line path reads at most this many bytes of one segment (a 10 MB line stays cheap)."""
+MAX_BLOCK: Final = 256 << 20
+"""A pretty-printed JSON document (trainer_state.json) larger than this is read as lines."""
+LOOKBACK: Final = 640
+"""Bytes before a dict that are searched for the tqdm counter that gives its step."""
+
+_SQ: Final = 39  # '
+_DQ: Final = 34  # "
+_NL: Final = 10
+_CR: Final = 13
+
+_TQDM_COUNT: Final = re.compile(rb"(\d+)/(\d+)\s*$")
+_ANSI_END: Final = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z][ \t]*$")
+_BLOCK_TAIL: Final = re.compile(rb"\}[ \t]*(?:\r\n|\r|\n|$)")
+
+_STEP_KEYS: Final = ("step", "global_step", "current_steps", "iteration", "iter", "_step")
+_TOTAL_KEYS: Final = ("total_steps", "max_steps")
+_METRIC_WORDS: Final = (
+    "loss",
+    "acc",
+    "epoch",
+    "learning_rate",
+    "grad_norm",
+    "perplexity",
+    "ppl",
+    "reward",
+    "f1",
+    "bleu",
+    "rouge",
+    "wer",
+    "map",
+    "score",
+)
+_CONTEXT_KEYS: Final = (
+    "max_steps",
+    "logging_steps",
+    "eval_steps",
+    "save_steps",
+    "num_train_epochs",
+    "train_batch_size",
+)
+
+# Per key-tuple of a parsed dict: kind (None: not a metrics dict), renames, step and total key.
+_Plan = tuple[RecordKind | None, tuple[tuple[str, str], ...] | None, str | None, str | None]
+
+
+def _plan_for(keys: tuple[str, ...]) -> _Plan:
+    """Decide once per key signature what a dict with those keys means."""
+    kind: RecordKind = "train"
+    metric = False
+    step_key = next((k for k in _STEP_KEYS if k in keys), None)
+    total_key = next((k for k in _TOTAL_KEYS if k in keys), None)
+    for key in keys:
+        low = key.lower()
+        if low.startswith(("eval_", "eval/", "val_", "valid_", "test_", "predict_")):
+            if kind == "train":
+                kind = "eval"
+            metric = True
+        elif low in ("train_runtime", "train_samples_per_second"):
+            kind = "summary"
+            metric = True
+        elif any(word in low for word in _METRIC_WORDS):
+            metric = True
+    if not metric:
+        return (None, None, None, None)
+    renames: list[tuple[str, str]] = []
+    identity = True
+    taken: set[str] = set()
+    for key in keys:
+        if key in (step_key, total_key):
+            identity = False
+            continue
+        name = canonical_name(key, kind)
+        if name in taken:
+            name = key
+        taken.add(name)
+        renames.append((key, name))
+        if name != key:
+            identity = False
+    return (kind, None if identity else tuple(renames), step_key, total_key)
+
+
+class LogParser:
+    """Incremental, format-detecting parser for one log (reuse it across segments).
+
+    `feed(data)` takes bytes, ideally complete lines ending in `\\n` or `\\r`; any
+    unterminated tail is held for the next call. `finish(data=b"")` ends a segment (or the
+    file): it parses the held tail and `data` as a last line, flushes a half-read JSON
+    document, and resets the per-segment state (line numbers, step axis). The counters
+    `lines`, `unparsed_lines`, `records` and the revealed `context` accumulate over segments.
+    """
+
+    def __init__(self) -> None:
+        self.lines = 0
+        """Lines seen (`\\n`-terminated, plus a final unterminated one at `finish`)."""
+        self.records = 0
+        self._nonblank = 0
+        self._record_lines = 0
+        self.total_steps: int | None = None
+        self.context: dict[str, object] = {}
+        self.format_counts: dict[str, int] = {}
+        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._partial = b""
+        self._discard = False
+        self._tables = TableReader()
+        self._reset_segment()
+
+    # ------------------------------------------------------------------ public
+    @property
+    def unparsed_lines(self) -> int:
+        """Non-blank lines that yielded no record (text between dicts counts as non-blank)."""
+        return max(0, self._nonblank - self._record_lines)
+
+    @property
+    def format(self) -> str:
+        """The format that produced most records so far ("unknown" before any)."""
+        if not self.format_counts:
+            return "unknown"
+        return max(self.format_counts.items(), key=lambda item: item[1])[0]
+
+    def feed(self, data: bytes) -> list[MetricRecord]:
+        """Parse `data`; return the records completed by it."""
+        out: list[MetricRecord] = []
+        if self._discard:
+            cut = _first_terminator(data)
+            if cut == -1:
+                return out
+            if data[cut] == _NL:
+                self._close_lines(1, nonblank=1)
+            self._discard = False
+            data = data[cut + 1 :]
+        if self._partial:
+            data = self._partial + data
+            self._partial = b""
+        end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        if end < len(data):
+            tail = data[end:]
+            if len(tail) > MAX_PARTIAL:
+                self._discard = True
+            else:
+                self._partial = tail
+            data = data[:end]
+        if data:
+            self._process(data, out)
+        return out
+
+    def finish(self, data: bytes = b"") -> list[MetricRecord]:
+        """End of a segment or file: parse what is held (plus `data`) and reset the step axis."""
+        out = self.feed(data) if data else []
+        tail = self._partial
+        self._partial = b""
+        if self._discard:
+            self._discard = False
+            self._close_lines(1, nonblank=1)
+        if tail:
+            self._process(tail + b"\n", out)
+        if self._block is not None:
+            self._flush_block(out)
+        self._reset_segment()
+        return out
+
+    # ----------------------------------------------------------------- helpers
+    def _reset_segment(self) -> None:
+        self._partial = b""
+        self._discard = False
+        self._line_base = 0
+        self._last_record_line = -1
+        self._tail = b""
+        self._block: list[bytes] | None = None
+        self._block_size = 0
+        self._last_step: int | None = None
+        self._last_exact: int | None = None
+        self._interval: int | None = None
+        self._ordinal = 0
+        self._other_records = 0
+        self._dict_records = 0
+        self._tables.reset()
+        self._line_state = line_formats.LineState()
+
+    def _count(self, fmt: str) -> None:
+        counts = self.format_counts
+        counts[fmt] = counts.get(fmt, 0) + 1
+
+    def _close_lines(self, n: int, nonblank: int) -> None:
+        self.lines += n
+        self._line_base += n
+        self._nonblank += nonblank
+
+    def _emit(self, out: list[MetricRecord], record: MetricRecord) -> None:
+        out.append(record)
+        self.records += 1
+        if record.line_no != self._last_record_line:
+            self._last_record_line = record.line_no
+            self._record_lines += 1
+
+    def place(self, kind: RecordKind, step: int | None, exact: bool = True) -> tuple[int, bool]:
+        """Put a record on the step axis: the printed step, or a reconstructed one."""
+        if step is not None:
+            if kind == "train":
+                last = self._last_exact
+                if exact and last is not None and step > last:
+                    self._interval = step - last
+                if exact:
+                    self._last_exact = step
+                self._last_step = step
+            return step, exact
+        if kind != "train":
+            return (self._last_step if self._last_step is not None else 0), False
+        interval = self._interval
+        if interval is None:
+            logging_steps = self.context.get("logging_steps")
+            interval = logging_steps if isinstance(logging_steps, int) and logging_steps > 0 else 1
+        new = interval if self._last_step is None else self._last_step + interval
+        self._last_step = new
+        return new, False
+
+    def set_total(self, total: int | None) -> None:
+        if total is not None and total > 0:
+            self.total_steps = total
+
+    # ------------------------------------------------------------- main loop
+    def _process(self, data: bytes, out: list[MetricRecord]) -> None:
+        """Parse `data`, which ends with a terminator and starts after one."""
+        pos = 0
+        size = len(data)
+        while pos < size:
+            if self._block is not None:
+                pos = self._consume_block(data, pos, out)
+            else:
+                pos = self._scan(data, pos, out, allow_block=True)
+        self._tail = data[-LOOKBACK:] if len(data) >= LOOKBACK else (self._tail + data)[-LOOKBACK:]
+
+    def _scan(self, data: bytes, pos: int, out: list[MetricRecord], allow_block: bool) -> int:
+        """Dict scan from `pos`: regions between dicts go to the line path."""
+        find = data.find
+        size = len(data)
+        region = pos  # start of text not yet handed to the line path
+        prev_end = -1  # end of the previous dict in this buffer (bounds the look-back)
+        s = find(b"{", pos)
+        while s != -1:
+            nxt = data[s + 1] if s + 1 < size else _NL
+            if nxt in (_SQ, _DQ):
+                seg_start = self._dict_start(data, s, region)
+                if seg_start >= 0:
+                    close = self._dict_end(data, s, nxt)
+                    if close != -1:
+                        self._region(data, region, seg_start, out)
+                        self._dict(data, s, close, nxt, prev_end, out)
+                        prev_end = close
+                        # glued dicts on the same segment
+                        term = _next_terminator(data, close)
+                        g = find(b"{", close, term)
+                        while g != -1:
+                            c2 = data[g + 1] if g + 1 < size else _NL
+                            if c2 in (_SQ, _DQ):
+                                close2 = self._dict_end(data, g, c2)
+                                if close2 != -1 and close2 < term:
+                                    self._dict(data, g, close2, c2, prev_end, out)
+                                    prev_end = close2
+                                    g = find(b"{", close2, term)
+                                    continue
+                            g = find(b"{", g + 1, term)
+                        region = term + 1
+                        if data[term] == _CR and term + 1 < size and data[term + 1] == _NL:
+                            region = term + 2
+                        if data[region - 1] == _NL:
+                            self._close_lines(1, nonblank=1)
+                        s = find(b"{", region)
+                        continue
+            elif allow_block and (nxt in (_NL, _CR) or nxt in b" \t"):
+                seg_start = _segment_start(data, s, region)
+                if (
+                    data[seg_start:s].strip() == b""
+                    and data[s + 1 : _next_terminator(data, s)].strip() == b""
+                    and self._block_allowed()
+                ):
+                    self._region(data, region, seg_start, out)
+                    self._block = []
+                    self._block_size = 0
+                    return seg_start
+            s = find(b"{", s + 1)
+        self._region(data, region, size, out)
+        return size
+
+    def _block_allowed(self) -> bool:
+        return self.records == 0 or self.format_counts.get("trainer-state", 0) > 0
+
+    def _dict_start(self, data: bytes, s: int, region: int) -> int:
+        """Start of the segment holding a dict at `s`, or -1 when the `{` is mid-text."""
+        if s == 0:
+            return 0
+        prev = data[s - 1]
+        if prev in (_NL, _CR):
+            return s
+        # glued to a tqdm bar (`...it/s]{'loss'`), to another dict, or after an ANSI escape
+        lo = max(0, s - 200)
+        head = data[lo:s].rstrip(b" \t")
+        if not head:
+            if lo > 0:
+                return -1
+            return _segment_start(data, s, region)
+        last = head[-1]
+        if last == 93 or last == 125 or last in (_NL, _CR):  # ] }
+            return _segment_start(data, s, region)
+        if b"\x1b" in head[-24:] and _ANSI_END.search(head[-24:]):
+            return _segment_start(data, s, region)
+        return -1
+
+    @staticmethod
+    def _dict_end(data: bytes, s: int, quote: int) -> int:
+        """Index of the closing brace of a dict at `s` on the same segment, or -1."""
+        if quote == _SQ:
+            close = data.find(b"}", s)
+            if close == -1:
+                return -1
+            if data.find(b"\n", s, close) != -1 or data.find(b"\r", s, close) != -1:
+                return -1
+            return close
+        term = _next_terminator(data, s)
+        return data.rfind(b"}", s, term)
+
+    def _dict(
+        self, data: bytes, s: int, close: int, quote: int, prev_end: int, out: list[MetricRecord]
+    ) -> None:
+        text = data[s : close + 1]
+        if quote == _DQ:
+            obj = parse_json_object(text)
+            if obj is None:
+                values = parse_repr_dict(text)
+            elif "log_history" in obj:
+                self._trainer_state(obj, self._line_base + 1, out)
+                return
+            else:
+                values = numeric_items(obj)
+            fmt = "jsonl"
+        else:
+            values = parse_repr_dict(text)
+            fmt = "hf-trainer"
+        if not values:
+            return
+        keys = tuple(values)
+        plan = self._plans.get(keys)
+        if plan is None:
+            plan = _plan_for(keys)
+            if len(self._plans) < 4096:
+                self._plans[keys] = plan
+        kind, renames, step_key, total_key = plan
+        if kind is None:
+            return
+        step: int | None = None
+        if step_key is not None:
+            raw = values[step_key]
+            if raw == raw and abs(raw) < 1e18:
+                step = int(raw)
+        if total_key is not None:
+            raw = values[total_key]
+            if raw == raw and 0 < raw < 1e18:
+                self.set_total(int(raw))
+        if renames is not None:
+            values = {name: values[key] for key, name in renames}
+        if step is None and kind == "train":
+            step = self._tqdm_step(data, s, prev_end)
+        placed, exact = self.place(kind, step)
+        line_no = self._line_base + 1
+        self._dict_records += 1
+        self._count(fmt)
+        self._emit(out, MetricRecord(kind, placed, values, exact, line_no, None))
+
+    def _tqdm_step(self, data: bytes, s: int, prev_end: int) -> int | None:
+        """The training bar's `N/TOTAL` just before a dict, if one is in the look-back."""
+        lo = max(prev_end + 1, s - LOOKBACK)
+        if prev_end < 0 and s < LOOKBACK and self._tail:
+            window = (self._tail + data[:s])[-LOOKBACK:]
+            lo, s, data = 0, len(window), window
+        k = data.rfind(b"<", lo, s)
+        if k == -1:
+            return None
+        j = data.rfind(b" [", lo, k)
+        if j == -1:
+            return None
+        m = _TQDM_COUNT.search(data, max(lo, j - 40), j)
+        if m is None:
+            return None
+        n, total = int(m.group(1)), int(m.group(2))
+        known = self.total_steps
+        if known is not None and total != known:
+            return None  # an eval bar, or another progress bar
+        if known is None:
+            self.set_total(total)
+        return n
+
+    # ------------------------------------------------------------ line path
+    def _region(self, data: bytes, a: int, b: int, out: list[MetricRecord]) -> None:
+        """Hand the text in [a, b) (whole segments) to the line formats."""
+        if a >= b:
+            return
+        if self._dict_records and not self._other_records and self._block is None:
+            self._skim(data, a, b, out)
+        else:
+            self._lines(data, a, b, out)
+
+    def _skim(self, data: bytes, a: int, b: int, out: list[MetricRecord]) -> None:
+        """Dict-log fast path: only segments that mention `loss` reach the line path."""
+        while True:
+            k = data.find(b"loss", a, b)
+            if k == -1:
+                n = data.count(b"\n", a, b)
+                self._close_lines(n, nonblank=n)
+                return
+            seg_a = _segment_start(data, k, a)
+            n = data.count(b"\n", a, seg_a)
+            self._close_lines(n, nonblank=n)
+            seg_b = _next_terminator(data, k) + 1
+            self._lines(data, seg_a, seg_b, out)
+            a = seg_b
+            if self._other_records:
+                self._lines(data, a, b, out)
+                return
+
+    def _lines(self, data: bytes, a: int, b: int, out: list[MetricRecord]) -> None:
+        text = data[a:b]
+        pieces = text.split(b"\n")
+        last = len(pieces) - 1
+        for i, line in enumerate(pieces):
+            if i == last and not line:
+                break
+            nonblank = False
+            line_no = self._line_base + 1
+            for seg in line.split(b"\r") if b"\r" in line else (line,):
+                if not seg or seg.isspace():
+                    continue
+                nonblank = True
+                if self._segment(seg, line_no, out):
+                    pass
+            if i < last:
+                self._line_base += 1
+                self.lines += 1
+                if nonblank:
+                    self._nonblank += 1
+
+    def _segment(self, seg: bytes, line_no: int, out: list[MetricRecord]) -> bool:
+        """Offer one segment to the line formats; True when it produced a record."""
+        if len(seg) > MAX_SEGMENT:
+            seg = seg[:MAX_SEGMENT]
+        hits = line_formats.parse_segment(seg, self._line_state, self._tables, self.context)
+        if not hits:
+            if self.total_steps is None:
+                max_steps = self.context.get("max_steps")
+                if isinstance(max_steps, int):
+                    self.set_total(max_steps)
+            return False
+        for hit in hits:
+            kind = hit.kind
+            placed, exact = self.place(kind, hit.step, hit.exact)
+            if hit.total is not None:
+                self.set_total(hit.total)
+            values: dict[str, float] = {}
+            for raw, value in hit.values.items():
+                name = canonical_name(raw, kind)
+                if name in values:
+                    name = raw
+                    if name in values:
+                        continue
+                values[name] = value
+            if not values:
+                continue
+            self._other_records += 1
+            self._count(hit.fmt)
+            self._emit(out, MetricRecord(kind, placed, values, exact, line_no, hit.time_s))
+        return True
+
+    # ------------------------------------------------------- JSON documents
+    def _consume_block(self, data: bytes, pos: int, out: list[MetricRecord]) -> int:
+        """Collect a pretty-printed JSON document until its closing `}` line."""
+        block = self._block
+        assert block is not None
+        search = pos
+        while True:
+            if search == 0 and block and data.startswith(b"}"):
+                line_start = 0
+            else:
+                k = data.find(b"\n}", search)
+                if k == -1:
+                    break
+                line_start = k + 1
+            m = _BLOCK_TAIL.match(data, line_start)
+            if m is None:
+                search = line_start + 1
+                continue
+            end = m.end()
+            block.append(data[pos:end])
+            self._close_lines(data.count(b"\n", pos, end), nonblank=0)
+            self._finish_block(out)
+            return end
+        block.append(data[pos:])
+        self._block_size += len(data) - pos
+        self._close_lines(data.count(b"\n", pos), nonblank=0)
+        if self._block_size > MAX_BLOCK:
+            self._flush_block(out)
+        return len(data)
+
+    def _finish_block(self, out: list[MetricRecord]) -> None:
+        block = self._block or []
+        text = b"".join(block)
+        self._block = None
+        obj = parse_json_object(text)
+        if obj is not None and "log_history" in obj:
+            self._nonblank += 1  # the document counts as one line, parsed when it has records
+            before = self.records
+            self._trainer_state(obj, self._line_base, out)
+            if self.records == before:
+                self._record_lines += 1
+                self._last_record_line = self._line_base
+            return
+        self._reparse(text, out)
+
+    def _flush_block(self, out: list[MetricRecord]) -> None:
+        block = self._block or []
+        text = b"".join(block)
+        self._block = None
+        if text.strip():
+            self._reparse(text, out)
+
+    def _reparse(self, text: bytes, out: list[MetricRecord]) -> None:
+        """A `{` line that did not open a trainer_state: read its lines the ordinary way."""
+        n = text.count(b"\n")
+        self._line_base -= n
+        self.lines -= n
+        if not text.endswith((b"\n", b"\r")):
+            text += b"\n"
+        pos = 0
+        while pos < len(text):
+            pos = self._scan(text, pos, out, allow_block=False)
+
+    def _trainer_state(
+        self, obj: Mapping[str, object], line_no: int, out: list[MetricRecord]
+    ) -> None:
+        for key in _CONTEXT_KEYS:
+            value = obj.get(key)
+            if type(value) is int and value > 0 and value < 1 << 62:
+                self.context[key] = value
+        max_steps = obj.get("max_steps")
+        if type(max_steps) is int:
+            self.set_total(max_steps)
+        history = obj.get("log_history")
+        if not isinstance(history, list):
+            return
+        for entry in history:
+            if type(entry) is not dict:
+                continue
+            values = numeric_items(entry)
+            raw_step = values.pop("step", None)
+            step = int(raw_step) if raw_step is not None and raw_step == raw_step else None
+            if not values:
+                continue
+            kind: RecordKind = "train"
+            if "train_runtime" in values:
+                kind = "summary"
+            elif any(k.startswith(("eval_", "predict_", "test_")) for k in values):
+                kind = "eval"
+            placed, exact = self.place(kind, step)
+            named = {canonical_name(k, kind): v for k, v in values.items()}
+            self._count("trainer-state")
+            self._emit(out, MetricRecord(kind, placed, named, exact, line_no, None))
+
+
+def _first_terminator(data: bytes) -> int:
+    n = data.find(b"\n")
+    r = data.find(b"\r", 0, n if n != -1 else len(data))
+    return r if r != -1 else n
+
+
+def _next_terminator(data: bytes, i: int) -> int:
+    """Index of the next `\\r` or `\\n` at or after `i` (the buffer always ends with one)."""
+    n = data.find(b"\n", i)
+    if n == -1:
+        n = len(data) - 1
+    r = data.find(b"\r", i, n)
+    return r if r != -1 else n
+
+
+def _segment_start(data: bytes, i: int, lo: int) -> int:
+    """Start of the `\\r`/`\\n`-delimited segment holding index `i` (not before `lo`)."""
+    n = data.rfind(b"\n", lo, i)
+    r = data.rfind(b"\r", max(lo, n + 1), i)
+    return max(n, r) + 1 if max(n, r) >= lo else lo
