@@ -97,7 +97,8 @@ class AdviceState(Protocol):
     def history(self) -> Iterable[Any]: ...
 
     @property
-    def new_critical(self) -> Iterable[Finding]: ...
+    def new_critical(self) -> Any:
+        """True (or the new critical findings) when a critical finding just appeared."""
 
 
 class AdviceEngineLike(Protocol):
@@ -111,7 +112,7 @@ class AdviceEngineLike(Protocol):
 FollowerFactory = Callable[[str, bool], Follower]
 """(path, from_end) -> a follower."""
 ParserFactory = Callable[[], Parser]
-AdviceFactory = Callable[[Mapping[str, object], tuple[str, ...]], AdviceEngineLike]
+AdviceFactory = Callable[[Mapping[str, object], frozenset[str]], AdviceEngineLike]
 """(run context, muted rules) -> an advice engine for one run."""
 
 
@@ -143,6 +144,8 @@ class RunState:
     engine_context: dict[str, object] | None = None
     active: tuple[Finding, ...] = ()
     history: tuple[Finding, ...] = ()
+    schedule: str = ""
+    """The LR schedule the advice engine recognised, shown under the findings."""
     data_version: int = 0
     """Bumped whenever the store changed (records, or a new segment)."""
     advised_version: int = -1
@@ -176,7 +179,7 @@ def _default_advice_factory() -> AdviceFactory | None:
     except (ImportError, AttributeError):
         return None
 
-    def make(context: Mapping[str, object], muted: tuple[str, ...]) -> AdviceEngineLike:
+    def make(context: Mapping[str, object], muted: frozenset[str]) -> AdviceEngineLike:
         return engine_class(context, muted)  # type: ignore[no-any-return]
 
     return make
@@ -388,24 +391,49 @@ class TrainmonApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="sample")
     def _sample_system(self, gpu: Sampler | None, cpu: Sampler | None) -> None:
-        """Sample CPU then GPU on one thread, so a slow driver never blocks the keys."""
+        """Sample CPU and GPU on one thread, so a slow driver never blocks the keys.
+
+        With a GPU source, `trainmon.sources.runner.SamplerRunner` sets the cadence (a slow
+        driver stretches it) and links the trainer's processes to GPU rows.
+        """
         worker = get_current_worker()
-        while not worker.is_cancelled:
-            if cpu is not None:
-                message = sample_message(cpu, "cpu")
-                if message is not None:
-                    self.post_message(message)
-                # Tell the GPU sampler which processes are the trainer's (row highlight).
-                pids = getattr(cpu, "tree_pids", None)
-                setter = getattr(gpu, "set_training_pids", None)
-                if pids is not None and callable(setter):
-                    with contextlib.suppress(Exception):
-                        setter(pids)
-            if gpu is not None:
-                message = sample_message(gpu, "gpu")
-                if message is not None:
-                    self.post_message(message)
-            worker.cancelled_event.wait(self._sample_interval_s)
+        runner: Any = None
+        if gpu is not None:
+            try:
+                runner_module = importlib.import_module("trainmon.sources.runner")
+                runner = runner_module.SamplerRunner(
+                    gpu,
+                    cpu,
+                    gpu_interval_s=self._sample_interval_s,
+                    cpu_interval_s=self._sample_interval_s,
+                )
+            except Exception:  # no runner: fall back to the plain loop below
+                runner = None
+        try:
+            while not worker.is_cancelled:
+                if runner is not None:
+                    try:
+                        update = runner.step()
+                    except Exception:  # sources never raise; a bug must not kill the loop
+                        update = None
+                    if update is not None and update.cpu is not None:
+                        self.post_message(CpuSampled(update.cpu))
+                    if update is not None and update.gpu is not None:
+                        self.post_message(GpuSampled(update.gpu))
+                    wait = max(0.05, min(runner.seconds_until_due(), self._sample_interval_s))
+                else:
+                    for source, kind in ((cpu, "cpu"), (gpu, "gpu")):
+                        if source is not None:
+                            message = sample_message(source, kind)
+                            if message is not None:
+                                self.post_message(message)
+                    wait = self._sample_interval_s
+                worker.cancelled_event.wait(wait)
+        finally:
+            close = getattr(gpu, "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):  # NVML shutdown from the sampling thread
+                    close()
 
     # -- messages (UI thread: update state, mark dirty, never redraw here) ---------------------
 
@@ -459,11 +487,22 @@ class TrainmonApp(App[None]):
     def _gpu_sampled(self, message: GpuSampled) -> None:
         self.gpu_snapshot = message.snapshot
         self._gpu_dirty = True
+        self._observe_hardware(message.snapshot)
 
     @on(CpuSampled)
     def _cpu_sampled(self, message: CpuSampled) -> None:
         self.cpu_snapshot = message.snapshot
         self._cpu_dirty = True
+        self._observe_hardware(message.snapshot)
+
+    def _observe_hardware(self, snapshot: object) -> None:
+        """Feed a system sample to each run's hardware rules (GPU idle, host-bound, ...)."""
+        for run in self.runs:
+            observe = getattr(run.engine, "observe_hardware", None)
+            if callable(observe):
+                with contextlib.suppress(Exception):  # a rule bug must not stop the samples
+                    observe(snapshot)
+                    run.advised_version = -1
 
     # -- the timer: decide what to redraw ------------------------------------------------------
 
@@ -478,8 +517,9 @@ class TrainmonApp(App[None]):
             return
         now = self._clock()
         with self.batch_update():
-            self._update_plots()
+            # Advice first: its findings are the plot's markers.
             self._update_advice(now)
+            self._update_plots()
             self._update_status(now)
             self._update_system()
 
@@ -543,7 +583,7 @@ class TrainmonApp(App[None]):
             context = self._run_context(run)
             if run.engine is None or context != run.engine_context:
                 try:
-                    run.engine = factory(context, tuple(self.muted))
+                    run.engine = factory(context, frozenset(self.muted))
                 except Exception:  # a broken engine must not take the dashboard down
                     run.engine = None
                     continue
@@ -556,15 +596,23 @@ class TrainmonApp(App[None]):
             run.active = tuple(f for f in state.active if f.rule not in self.muted)
             history = [_history_finding(item) for item in state.history]
             run.history = tuple(f for f in history if f is not None)
-            for finding in state.new_critical:
-                key = (run.index, finding.rule)
-                if key in self._rung or finding.rule in self.muted:
-                    continue
-                self._rung.add(key)
-                if self.options.bell:
-                    self.bells += 1
-                    self.bell()
+            run.schedule = str(getattr(state, "schedule", "") or "")
+            if self._is_new_critical(run, state.new_critical) and self.options.bell:
+                self.bells += 1
+                self.bell()
         self._show_advice()
+
+    def _is_new_critical(self, run: RunState, new_critical: Any) -> bool:
+        """Whether to ring: the engine says a critical finding just appeared (once each)."""
+        if isinstance(new_critical, bool):
+            return new_critical
+        fresh = False
+        for finding in new_critical or ():
+            key = (run.index, getattr(finding, "rule", ""))
+            if key not in self._rung and key[1] not in self.muted:
+                self._rung.add(key)
+                fresh = True
+        return fresh
 
     def _show_advice(self) -> None:
         several = len(self.runs) > 1
@@ -574,8 +622,13 @@ class TrainmonApp(App[None]):
             label = run.label if several else ""
             active.extend((label, f) for f in run.active)
             history.extend((label, f) for f in reversed(run.history))
+        notes = tuple(
+            (f"{run.label}: " if several else "") + run.schedule
+            for run in self.runs
+            if run.schedule
+        )
         panel = self.query_one("#advice", AdvicePanel)
-        panel.show(active, history, self.muted)
+        panel.show(active, history, self.muted, notes)
         counts = len(active)
         panel.border_title = f"advice ({counts})" if counts else "advice"
 

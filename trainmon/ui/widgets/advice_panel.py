@@ -87,6 +87,7 @@ class AdvicePanel(Vertical):
         self._active: tuple[AdviceItem, ...] = ()
         self._history: tuple[AdviceItem, ...] = ()
         self._muted: tuple[str, ...] = ()
+        self._notes: tuple[str, ...] = ()
         self.updates = 0
         """How many times new findings caused a repaint (for tests and benches)."""
 
@@ -126,15 +127,21 @@ class AdvicePanel(Vertical):
         active: Sequence[AdviceItem],
         history: Sequence[AdviceItem] = (),
         muted: Sequence[str] = (),
+        notes: Sequence[str] = (),
     ) -> bool:
-        """Show these findings; returns False (and repaints nothing) when nothing changed."""
-        new_active = sort_items(active)
-        new_history = tuple(history)
-        new_muted = tuple(muted)
-        if (new_active, new_history, new_muted) == (self._active, self._history, self._muted):
+        """Show these findings; returns False (and repaints nothing) when nothing changed.
+
+        Args:
+            active: the active findings with their run labels.
+            history: findings that fired and cleared, newest first.
+            muted: muted rule ids (listed, so a mute can be noticed and undone).
+            notes: context lines such as the recognised LR schedule.
+        """
+        new = (sort_items(active), tuple(history), tuple(muted), tuple(notes))
+        if new == (self._active, self._history, self._muted, self._notes):
             return False
         previous = self.selected
-        self._active, self._history, self._muted = new_active, new_history, new_muted
+        self._active, self._history, self._muted, self._notes = new
         self.updates += 1
         if self.is_mounted:
             self._rebuild(previous)
@@ -191,7 +198,13 @@ class AdvicePanel(Vertical):
     def history_text(self) -> Text:
         """The newest resolved findings, and how many rules are muted."""
         text = Text(end="")
+        for note in self._notes:
+            if text.plain:
+                text.append("\n")
+            text.append(note)
         if self._history:
+            if text.plain:
+                text.append("\n")
             text.append(f"earlier ({len(self._history)}):", style="bold")
             for run, finding in self._history[:HISTORY_SHOWN]:
                 step = f" @ {finding.step}" if finding.step is not None else ""

@@ -1,0 +1,328 @@
+"""Pilot-driven tests of the dashboard: real tmp logs through the real follower and parser.
+
+Each test polls the app's state with a generous timeout (never a fixed sleep as the
+assertion), so a slow shared machine makes them slower, not flaky.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from trainmon.config import DashboardOptions
+from trainmon.records import Finding, FollowEvent, MetricRecord
+from trainmon.store import MetricStore
+from trainmon.ui.app import TrainmonApp, layout_for
+from trainmon.ui.messages import FollowStateChanged
+from trainmon.ui.widgets.loss_plot import LossPlot
+from trainmon.ui.widgets.status_bar import StatusBar
+
+TIMEOUT_S = 20.0
+
+
+async def wait_until(pilot: Pilot[Any], predicate: Callable[[], bool], what: str) -> None:
+    """Poll `predicate` while letting the app run; fail with `what` after a generous timeout."""
+    loop_time = 0.0
+    while not predicate():
+        if loop_time > TIMEOUT_S:
+            pytest.fail(f"timed out after {TIMEOUT_S:.0f} s waiting for {what}")
+        await pilot.pause(0.05)
+        loop_time += 0.05
+
+
+def jsonl(step: int, loss: float, **extra: float) -> str:
+    """One JSON-lines metric record, as many custom loops print them."""
+    values: dict[str, float | int] = {"step": step, "loss": loss, **extra}
+    return json.dumps(values) + "\n"
+
+
+def write_steps(path: Path, steps: Iterable[int], mode: str = "a") -> None:
+    with path.open(mode) as f:
+        for step in steps:
+            f.write(jsonl(step, 2.0 / (1 + 0.01 * step), learning_rate=1e-4, grad_norm=1.0))
+
+
+def status_lines(app: TrainmonApp) -> list[str]:
+    return app.query_one("#status", StatusBar).plain_lines(300)
+
+
+def screen_text(app: TrainmonApp) -> str:
+    """What the terminal shows, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def make_app(paths: Iterable[Path | str], **kwargs: Any) -> TrainmonApp:
+    options = DashboardOptions(
+        paths=tuple(str(p) for p in paths),
+        refresh_s=kwargs.pop("refresh_s", 0.1),
+        bell=kwargs.pop("bell", True),
+    )
+    kwargs.setdefault("poll_interval_s", 0.05)
+    return TrainmonApp(options, **kwargs)
+
+
+class _State:
+    def __init__(self, active: tuple[Finding, ...], new_critical: tuple[Finding, ...]) -> None:
+        self.active = active
+        self.history: tuple[Finding, ...] = ()
+        self.new_critical = new_critical
+
+
+class NanEngine:
+    """An advice-engine double: a critical finding once the loss holds a NaN."""
+
+    def __init__(self, context: Mapping[str, object], muted: frozenset[str]) -> None:
+        self.muted = set(muted)
+        self.reported: set[str] = set()
+
+    def update(self, store: MetricStore, now_s: float) -> _State:
+        series = store.get("loss")
+        active: list[Finding] = []
+        if series is not None and any(math.isnan(v) for v in series.values):
+            active.append(Finding("nan-loss", "critical", 3, "loss is NaN", "loss nan", "lower lr"))
+        active = [f for f in active if f.rule not in self.muted]
+        new = tuple(f for f in active if f.severity == "critical" and f.rule not in self.reported)
+        self.reported.update(f.rule for f in new)
+        return _State(tuple(active), new)
+
+    def mute(self, rule: str) -> None:
+        self.muted.add(rule)
+
+
+# -- following real files ----------------------------------------------------------------------
+
+
+async def test_records_appended_to_the_log_show_in_the_status_line(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    write_steps(log, range(10, 60, 10), mode="w")
+    app = make_app([log])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: "step 50" in status_lines(app)[0], "the first records")
+        assert "jsonl" in status_lines(app)[0]
+        write_steps(log, [60, 70])
+        await wait_until(pilot, lambda: "step 70" in status_lines(app)[0], "appended records")
+        assert app.runs[0].store.records == 7
+        assert app.runs[0].store.get("loss") is not None
+
+
+async def test_a_file_that_appears_after_start_is_picked_up(tmp_path: Path) -> None:
+    log = tmp_path / "later.log"
+    app = make_app([log])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(
+            pilot, lambda: "waiting for later.log" in status_lines(app)[0], "the waiting state"
+        )
+        write_steps(log, [5, 10], mode="w")
+        await wait_until(
+            pilot, lambda: "step 10" in status_lines(app)[0], "records of the new file"
+        )
+        assert "waiting" not in status_lines(app)[0]
+
+
+async def test_pause_holds_new_records_until_resumed(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    write_steps(log, [1, 2, 3], mode="w")
+    app = make_app([log])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.runs[0].store.records == 3, "the first records")
+        await pilot.press("space")
+        assert app.paused
+        await wait_until(pilot, lambda: "paused" in status_lines(app)[0], "the paused state")
+        write_steps(log, [4, 5])
+        # The follower does not poll while paused: give it many poll intervals to misbehave.
+        for _ in range(10):
+            await pilot.pause(0.05)
+        assert app.runs[0].store.records == 3
+        assert "step 3" in status_lines(app)[0]
+        await pilot.press("p")
+        assert not app.paused
+        await wait_until(pilot, lambda: app.runs[0].store.records == 5, "records after resume")
+        await wait_until(pilot, lambda: "paused" not in status_lines(app)[0], "resumed state")
+
+
+async def test_truncation_starts_a_new_segment(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    write_steps(log, range(1, 21), mode="w")
+    app = make_app([log])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.runs[0].store.records == 20, "the first segment")
+        write_steps(log, [1, 2], mode="w")  # the trainer restarted and rewrote the log
+        await wait_until(
+            pilot,
+            lambda: "file truncated: new segment" in status_lines(app)[0],
+            "the truncation notice",
+        )
+        await wait_until(pilot, lambda: app.runs[0].store.records == 2, "the new segment")
+        assert app.runs[0].store.segment == 1
+        await wait_until(pilot, lambda: "step 2" in status_lines(app)[0], "the new step")
+
+
+async def test_markup_in_a_file_name_is_shown_literally(tmp_path: Path) -> None:
+    log = tmp_path / "run[bold]x[red].log"
+    write_steps(log, [1, 2], mode="w")
+    app = make_app([log])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: "step 2" in status_lines(app)[0], "records")
+        await pilot.pause()
+        assert "run[bold]x[red].log" in status_lines(app)[0]
+        assert "run[bold]x[red].log" in screen_text(app)
+
+
+async def test_nan_loss_is_shown_not_crashed_on_and_rings_the_bell_once(tmp_path: Path) -> None:
+    log = tmp_path / "nan.log"
+    log.write_text(
+        jsonl(1, 2.0, grad_norm=1.0)
+        + '{"step": 2, "loss": NaN, "grad_norm": NaN}\n'
+        + jsonl(3, 1.9, grad_norm=1.0)
+    )
+    app = make_app([log], advice_factory=NanEngine)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.runs[0].store.records == 3, "three records")
+        await wait_until(pilot, lambda: "loss is NaN" in screen_text(app), "the NaN finding")
+        series = app.runs[0].store.get("loss")
+        assert series is not None and series.nonfinite == 1
+        assert "NaN" in screen_text(app)  # the plot's count of non-finite values
+        write_steps(log, [4, 5])
+        await wait_until(pilot, lambda: app.runs[0].store.records == 5, "more records")
+        await pilot.pause(0.3)
+        assert app.bells == 1
+
+
+async def test_no_bell_when_disabled(tmp_path: Path) -> None:
+    log = tmp_path / "nan.log"
+    log.write_text('{"step": 1, "loss": NaN}\n')
+    app = make_app([log], advice_factory=NanEngine, bell=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: "loss is NaN" in screen_text(app), "the NaN finding")
+        assert app.bells == 0
+
+
+async def test_two_runs_get_a_status_row_each(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.log", tmp_path / "b.log"
+    write_steps(a, [1, 2, 3], mode="w")
+    write_steps(b, [10, 20], mode="w")
+    app = make_app([a, b])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: len(status_lines(app)) == 2 and "step 20" in status_lines(app)[1],
+            "both runs",
+        )
+        rows = status_lines(app)
+        assert rows[0].startswith("● a.log") and "step 3" in rows[0]
+        assert rows[1].startswith("● b.log") and "step 20" in rows[1]
+        assert app.runs[0].colour != app.runs[1].colour
+
+
+async def test_a_directory_is_an_error_state_not_a_crash(tmp_path: Path) -> None:
+    app = make_app([tmp_path])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: "error" in status_lines(app)[0], "the error state")
+        assert "directory" in status_lines(app)[0]
+
+
+# -- injected data (workers off) ------------------------------------------------------------------
+
+
+async def test_a_burst_of_records_causes_one_redraw_per_tick() -> None:
+    app = make_app(["burst.log"], start_workers=False, refresh_s=3600)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        plot = app.query_one("#loss", LossPlot)
+        shown: list[int] = []
+        original_show = plot.show
+
+        def counting_show(runs: Any, markers: Any = ()) -> bool:
+            shown.append(runs[0][1].train_count)
+            return original_show(runs, markers)
+
+        plot.show = counting_show  # type: ignore[method-assign]
+        before_redraws = app.redraws
+        for start in range(0, 5000, 10):
+            app.inject(
+                0, [MetricRecord("train", s, {"loss": 1.0}) for s in range(start, start + 10)]
+            )
+        await pilot.pause()
+        assert app.runs[0].store.records == 5000
+        assert app.redraws == before_redraws  # handlers never redraw
+        app.tick()
+        await pilot.pause()
+        assert app.redraws == before_redraws + 1
+        assert shown == [5000]  # one plot update carrying the whole burst
+        app.tick()  # nothing new: nothing redrawn
+        await pilot.pause()
+        assert app.redraws == before_redraws + 1
+
+
+async def test_truncation_event_resets_history_and_advice() -> None:
+    app = make_app(["t.log"], start_workers=False, refresh_s=3600, advice_factory=NanEngine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.inject(0, [MetricRecord("train", 1, {"loss": math.nan})])
+        await pilot.pause()
+        app.tick()
+        await pilot.pause()
+        assert app.runs[0].active
+        app.post_message(FollowStateChanged(0, FollowEvent("truncated", "t.log")))
+        await pilot.pause()
+        app.tick()
+        await pilot.pause()
+        assert app.runs[0].store.records == 0
+        assert not app.runs[0].active
+        assert "file truncated: new segment" in status_lines(app)[0]
+
+
+@pytest.mark.parametrize(
+    ("size", "layout"),
+    [
+        ((160, 48), "wide"),
+        ((120, 40), "wide"),
+        ((119, 40), "medium"),
+        ((80, 30), "medium"),
+        ((79, 48), "narrow"),
+        ((60, 48), "narrow"),
+        ((40, 12), "narrow"),
+        ((39, 30), "tiny"),
+        ((60, 11), "tiny"),
+    ],
+)
+async def test_every_layout_breakpoint(size: tuple[int, int], layout: str) -> None:
+    app = make_app(["x.log"], start_workers=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.inject(0, [MetricRecord("train", s, {"loss": 1.0 / s}) for s in range(1, 50)])
+        await pilot.pause()
+        await pilot.resize_terminal(*size)
+        await wait_until(pilot, lambda: app.layout_mode == layout, f"the {layout} layout")
+        assert app.has_class(f"-{layout}")
+        app.tick()
+        await pilot.pause()
+        text = screen_text(app)
+        if layout == "tiny":
+            assert "enlarge to at least 40×12" in text
+        else:
+            assert "x.log" in text
+            assert "enlarge" not in text
+        await pilot.resize_terminal(160, 48)  # and back: resizing never crashes
+        await wait_until(pilot, lambda: app.layout_mode == "wide", "the wide layout again")
+        assert "x.log" in screen_text(app)
+
+
+def test_layout_thresholds() -> None:
+    assert layout_for(120, 12) == "wide"
+    assert layout_for(80, 12) == "medium"
+    assert layout_for(40, 12) == "narrow"
+    assert layout_for(39, 50) == "tiny"
+
+
+async def test_narrow_layout_shows_one_line_per_gpu_state() -> None:
+    app = make_app(["x.log"], start_workers=False)
+    async with app.run_test(size=(60, 40)) as pilot:
+        await pilot.pause()
+        assert app.layout_mode == "narrow"
+        system = app.query_one("#gpu")
+        assert system.region.height == 1  # "GPU: not sampled": one dim line, not a box
