@@ -1,0 +1,81 @@
+"""Property tests: the follower never raises on arbitrary bytes in arbitrary chunks, and what
+it yields is exactly the written bytes up to the last terminator (minus over-long lines)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trainmon.follow import Follower
+from trainmon.records import FollowEvent
+
+LINES = re.compile(rb"[^\r\n]*[\r\n]")
+
+
+def follow_writes(chunks: list[bytes], **kwargs: int) -> tuple[bytes, Follower]:
+    """Append each chunk, then poll until caught up; return everything yielded."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "run.log"
+        log.write_bytes(b"")
+        f = Follower(str(log), **kwargs)  # type: ignore[arg-type]
+        got: list[bytes] = []
+        with log.open("ab") as w:
+            for chunk in chunks:
+                w.write(chunk)
+                w.flush()
+                for _ in range(10_000):
+                    for item in f.poll():
+                        if isinstance(item, bytes):
+                            got.append(item)
+                        else:
+                            assert isinstance(item, FollowEvent)
+                            assert item.kind == "opened"
+                    if f.caught_up:
+                        break
+        f.close()
+        return b"".join(got), f
+
+
+def up_to_last_terminator(data: bytes) -> bytes:
+    return data[: max(data.rfind(b"\n"), data.rfind(b"\r")) + 1]
+
+
+alphabet = st.sampled_from([b"\n", b"\r", b"a", b"{", b"'", b"\xe2\x96\x88", b"\xff", b"\x00"])
+payload = st.lists(st.one_of(st.binary(max_size=40), alphabet), max_size=60).map(b"".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=payload, cuts=st.lists(st.integers(0, 2000), max_size=8), chunk=st.integers(1, 64))
+def test_yields_exactly_the_complete_lines(data: bytes, cuts: list[int], chunk: int) -> None:
+    bounds = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
+    chunks = [data[a:b] for a, b in itertools.pairwise(bounds)]
+    got, f = follow_writes(chunks, chunk_bytes=chunk, max_line_bytes=1 << 20)
+    assert got == up_to_last_terminator(data)
+    assert f.long_lines == 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=payload,
+    cuts=st.lists(st.integers(0, 2000), max_size=8),
+    chunk=st.integers(1, 64),
+    cap=st.integers(1, 30),
+)
+def test_long_lines_are_dropped_and_nothing_else(
+    data: bytes, cuts: list[int], chunk: int, cap: int
+) -> None:
+    bounds = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
+    chunks = [data[a:b] for a, b in itertools.pairwise(bounds)]
+    got, f = follow_writes(chunks, chunk_bytes=chunk, max_line_bytes=cap)
+    complete = LINES.findall(up_to_last_terminator(data))
+    kept = [line for line in complete if len(line) - 1 <= cap]
+    assert got == b"".join(kept)
+    # An unterminated last line over the cap is already skipped (and counted) too.
+    trailing = len(data) - len(up_to_last_terminator(data))
+    assert f.long_lines == len(complete) - len(kept) + (trailing > cap)
+    assert f.max_blob_bytes <= chunk + cap + 1
