@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from textual.app import App, ComposeResult
 
 from trainmon.plotdata import LossPlotData, loss_plot_data
@@ -13,8 +14,12 @@ from trainmon.ui.widgets.loss_plot import LossPlot, as_markers, log_ticks
 
 
 class Host(App[None]):
+    def __init__(self, cpu_budget: float | None = None) -> None:
+        super().__init__()
+        self.cpu_budget = cpu_budget
+
     def compose(self) -> ComposeResult:
-        yield LossPlot(id="plot")
+        yield LossPlot(id="plot", cpu_budget=self.cpu_budget)
 
 
 def store_with(losses: list[float], *, lr: bool = True, evals: bool = True) -> MetricStore:
@@ -156,3 +161,37 @@ async def test_resize_to_tiny_sizes_never_crashes() -> None:
             await pilot.pause()
             plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
             await pilot.pause()
+
+
+async def test_cpu_budget_coalesces_changes_and_draws_the_newest() -> None:
+    app = Host(cpu_budget=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([2.0, 1.0, 0.5])
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        plot.render_cost_s = 0.01  # as if a build cost 10 ms: at 1 %, one build per second
+        assert plot.min_interval_s == pytest.approx(1.0)
+        builds = plot.builds
+        for step in (10, 11, 12):
+            store.extend([MetricRecord("train", step, {"loss": 0.1 * step})], 0.0)
+            assert plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        assert plot.pending and plot.builds == builds  # deferred, not dropped
+        await pilot.pause(1.5)
+        assert not plot.pending
+        assert plot.builds == builds + 1  # three changes, one build
+        newest = loss_plot_data(store, width=plot.data_width)
+        assert plot.show([("run.log", newest)]) is False  # what is drawn is the newest input
+
+
+async def test_no_budget_means_every_change_is_drawn() -> None:
+    app = Host(cpu_budget=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(LossPlot)
+        plot.render_cost_s = 10.0
+        assert plot.min_interval_s == 0.0
+        builds = plot.builds
+        plot.show([("run.log", loss_plot_data(store_with([1.0]), width=plot.data_width))])
+        plot.show([("run.log", loss_plot_data(store_with([2.0]), width=plot.data_width))])
+        assert plot.builds == builds + 2 and not plot.pending
+        await pilot.pause()

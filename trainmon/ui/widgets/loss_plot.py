@@ -15,10 +15,13 @@ plotext pitfalls worked around here:
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+from textual.app import RenderResult
 from textual.color import Color
+from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
 from trainmon.plotdata import LossPlotData
@@ -41,6 +44,10 @@ SEVERITY_COLOURS: Final[dict[Severity, str]] = {
 }
 
 Rgb = tuple[int, int, int]
+
+CPU_BUDGET: Final = 0.01
+"""Default share of one core for rebuilding the plot: 1 %, so that a log with a record every
+second stays within the dashboard's 2 % while the text panes still update every second."""
 
 
 def as_markers(items: Iterable[Finding | Marker]) -> tuple[Marker, ...]:
@@ -87,13 +94,31 @@ class LossPlot(PlotextPlot):
     def __init__(
         self,
         *,
+        cpu_budget: float | None = CPU_BUDGET,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """Create the plot.
+
+        Args:
+            cpu_budget: the share of one core that rebuilding the figure may use on average
+                (None: rebuild on every change). A rebuild at 160x48 costs tens of ms, so at
+                one new record per second an unthrottled plot alone would use several % of
+                a core; with a budget, changes that arrive sooner than `render_cost_s /
+                cpu_budget` after the last build are drawn together when that time is up.
+            name: as for any widget.
+            id: as for any widget.
+            classes: as for any widget.
+        """
         super().__init__(name=name, id=id, classes=classes)
+        self.cpu_budget = cpu_budget
         self._runs: tuple[RunPlot, ...] = ()
         self._markers: tuple[Marker, ...] = ()
+        self._deferred: Timer | None = None
+        self._last_render_at = -math.inf
+        self.render_cost_s = 0.0
+        """Smoothed CPU seconds of one build of the figure, as measured in `render()`."""
         self.builds = 0
         """How many times the figure was rebuilt from new input (for tests and benches)."""
 
@@ -108,8 +133,24 @@ class LossPlot(PlotextPlot):
         """The width (cells) to request plot data for: the plot area without its axes."""
         return max(8, self.size.width - 12)
 
+    @property
+    def min_interval_s(self) -> float:
+        """The shortest time between two rebuilds that keeps within the CPU budget."""
+        if not self.cpu_budget or self.cpu_budget <= 0:
+            return 0.0
+        return self.render_cost_s / self.cpu_budget
+
+    @property
+    def pending(self) -> bool:
+        """True when new input waits for its turn to be drawn (CPU budget)."""
+        return self._deferred is not None
+
     def show(self, runs: Sequence[RunPlot], markers: Iterable[Finding | Marker] = ()) -> bool:
-        """Draw these runs and markers; returns False (and does nothing) when unchanged."""
+        """Draw these runs and markers; returns False (and does nothing) when unchanged.
+
+        The newest input is always the one drawn; within the CPU budget it is drawn at once,
+        otherwise as soon as the budget allows.
+        """
         new_runs = tuple((str(label), data) for label, data in runs)
         new_markers = as_markers(markers)
         if new_runs == self._runs and new_markers == self._markers:
@@ -117,8 +158,33 @@ class LossPlot(PlotextPlot):
         self._runs = new_runs
         self._markers = new_markers
         if self.is_mounted:
-            self._replot()
+            self._schedule()
         return True
+
+    def render(self) -> RenderResult:
+        """Build the figure (plotext), measuring its cost for the CPU budget."""
+        started = time.process_time()
+        result = super().render()
+        cost = time.process_time() - started
+        self.render_cost_s = (
+            cost if not self.render_cost_s else 0.7 * self.render_cost_s + 0.3 * cost
+        )
+        self._last_render_at = time.monotonic()
+        return result
+
+    def _schedule(self) -> None:
+        wait = self._last_render_at + self.min_interval_s - time.monotonic()
+        if wait <= 0:
+            if self._deferred is not None:
+                self._deferred.stop()
+                self._deferred = None
+            self._replot()
+        elif self._deferred is None:
+            self._deferred = self.set_timer(wait, self._draw_deferred)
+
+    def _draw_deferred(self) -> None:
+        self._deferred = None
+        self._replot()
 
     # -- drawing -------------------------------------------------------------------------------
 
