@@ -1,0 +1,300 @@
+"""The command line, through real subprocesses: exit codes, one-line errors, report schema."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from trainmon import cli
+from trainmon.config import DashboardOptions
+
+HF_LOG = (
+    "{'loss': 2.5, 'grad_norm': 1.5, 'learning_rate': 1e-05, 'epoch': 0.1}\n"
+    " 20%|██        | 2/10 [00:01<00:04,  2.00it/s]\r"
+    "{'loss': 2.25, 'grad_norm': nan, 'learning_rate': 2e-05, 'epoch': 0.2}\n"
+    "{'eval_loss': 2.4, 'eval_runtime': 1.5, 'epoch': 0.2}\n"
+    "{'loss': 2.0, 'grad_norm': 1.25, 'learning_rate': 3e-05, 'epoch': 0.3}\n"
+    "{'train_runtime': 12.5, 'train_samples_per_second': 3.2, 'epoch': 0.3}\n"
+)
+
+NAN_LOG = "".join(
+    f"step={i} loss={'nan' if i >= 30 else 3 - i / 20} lr=1e-4\n" for i in range(1, 60)
+)
+
+
+def trainmon(*args: str, timeout: float = 60, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trainmon", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+@pytest.fixture
+def hf_log(tmp_path: Path) -> Path:
+    path = tmp_path / "run.log"
+    path.write_text(HF_LOG, encoding="utf-8")
+    return path
+
+
+def test_version_names_trainmon_and_textual() -> None:
+    r = trainmon("--version")
+    assert r.returncode == 0
+    assert r.stdout.startswith("trainmon 0.")
+    assert "textual" in r.stdout
+
+
+def test_help_has_examples() -> None:
+    r = trainmon("--help")
+    assert r.returncode == 0
+    assert "examples:" in r.stdout
+    assert "trainmon report" in r.stdout
+    assert "--from-end" in r.stdout
+
+
+def test_report_json_schema_exactly(hf_log: Path) -> None:
+    r = trainmon("report", str(hf_log), "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("\n") == 1  # exactly one JSON object on one line
+    doc = json.loads(r.stdout)
+    assert set(doc) == {
+        "path", "format", "records", "lines", "unparsed_lines", "series", "steps", "findings",
+    }  # fmt: skip
+    assert doc["path"] == str(hf_log)
+    assert isinstance(doc["format"], str) and doc["format"] != "unknown"
+    assert doc["records"] == 5
+    assert isinstance(doc["lines"], int) and doc["lines"] >= 5
+    assert isinstance(doc["unparsed_lines"], int)
+    assert set(doc["steps"]) == {"first", "last", "total"}
+    for value in doc["steps"].values():
+        assert value is None or isinstance(value, int)
+    for name, stats in doc["series"].items():
+        assert isinstance(name, str)
+        assert set(stats) == {"count", "nonfinite", "first", "last", "min", "max"}
+        assert isinstance(stats["count"], int) and isinstance(stats["nonfinite"], int)
+        for key in ("first", "last", "min", "max"):
+            assert stats[key] is None or (
+                isinstance(stats[key], float) and math.isfinite(stats[key])
+            )
+    assert doc["series"]["loss"] == {
+        "count": 3, "nonfinite": 0, "first": 2.5, "last": 2.0, "min": 2.0, "max": 2.5,
+    }  # fmt: skip
+    assert doc["series"]["grad_norm"]["count"] == 3
+    assert doc["series"]["grad_norm"]["nonfinite"] == 1
+    assert doc["series"]["eval_loss"]["count"] == 1
+    assert isinstance(doc["findings"], list)
+    for finding in doc["findings"]:
+        assert set(finding) == {"rule", "severity", "step", "title", "evidence", "advice"}
+        assert finding["severity"] in ("info", "warning", "critical")
+    # No NaN/Infinity tokens (invalid JSON) anywhere: json refuses them here.
+    json.loads(r.stdout, parse_constant=lambda token: pytest.fail(f"non-JSON {token}"))
+
+
+def test_report_text_summary(hf_log: Path) -> None:
+    r = trainmon("report", str(hf_log))
+    assert r.returncode == 0, r.stderr
+    assert "format" in r.stdout and "records   5" in r.stdout
+    assert "loss" in r.stdout and "eval_loss" in r.stdout
+    assert "findings" in r.stdout
+
+
+def test_report_no_metrics_exits_1_and_lists_formats(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\nnothing to see here\n")
+    r = trainmon("report", str(path))
+    assert r.returncode == 1
+    assert "no recognisable metrics" in r.stderr
+    assert "hf-trainer" in r.stderr and "nanogpt" in r.stderr
+    r = trainmon("report", str(path), "--json")
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["records"] == 0
+
+
+def test_report_binary_garbage_is_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.bin"
+    path.write_bytes(bytes(range(256)) * 400 + b"\x00" * 5000 + b"{'loss': [[[[[[" * 2000)
+    r = trainmon("report", str(path), "--json")
+    assert r.returncode in (0, 1)
+    assert "Traceback" not in r.stderr
+    json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("sub", ["report", "replay"])
+def test_missing_path_exit_2_one_line(tmp_path: Path, sub: str) -> None:
+    r = trainmon(sub, str(tmp_path / "nope.log"))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1
+    assert "nope.log" in r.stderr and "no such file" in r.stderr
+
+
+@pytest.mark.parametrize("sub", [["report"], ["stream"], []])
+def test_directory_exit_2_one_line(tmp_path: Path, sub: list[str]) -> None:
+    r = trainmon(*sub, str(tmp_path))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1
+    assert "is a directory" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files without permission")
+def test_unreadable_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "secret.log"
+    path.write_text(HF_LOG)
+    path.chmod(0)
+    r = trainmon("report", str(path))
+    assert r.returncode == 2
+    assert "permission denied" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--bogus", "x.log"],
+        ["--refresh", "0", "x.log"],
+        ["--smoothing", "1.5", "x.log"],
+        ["--context", "novalue", "x.log"],
+        ["--pid", "abc", "x.log"],
+        [],
+        ["--demo", "x.log"],
+        ["report"],
+        ["report", "x.log", "--fail-on", "sometimes"],
+        ["replay", "x.log", "--speed", "-1"],
+    ],
+)
+def test_usage_errors_exit_2_one_line(args: list[str]) -> None:
+    r = trainmon(*args)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert "error" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_fail_on(tmp_path: Path) -> None:
+    path = tmp_path / "nan.log"
+    path.write_text(NAN_LOG)
+    r = trainmon("report", str(path), "--json")
+    assert r.returncode == 0
+    severities = {f["severity"] for f in json.loads(r.stdout)["findings"]}
+    assert "critical" in severities  # a NaN loss is critical
+    assert trainmon("report", str(path), "--fail-on", "critical").returncode == 3
+    assert trainmon("report", str(path), "--fail-on", "warning").returncode == 3
+
+
+def test_fail_on_clean_log_exits_0(tmp_path: Path, hf_log: Path) -> None:
+    r = trainmon("report", str(hf_log), "--json", "--fail-on", "critical")
+    critical = [f for f in json.loads(r.stdout)["findings"] if f["severity"] == "critical"]
+    assert r.returncode == (3 if critical else 0)
+
+
+def test_file_named_like_a_subcommand(tmp_path: Path) -> None:
+    (tmp_path / "report").write_text(HF_LOG)
+    r = trainmon("report", "./report", "--json", cwd=tmp_path)
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["records"] == 5
+
+
+# -- stream --------------------------------------------------------------------------------
+
+
+def test_stream_records_and_ctrl_c(hf_log: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trainmon", "stream", str(hf_log)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    rows = [json.loads(proc.stdout.readline()) for _ in range(5)]
+    assert [r["kind"] for r in rows] == ["train", "train", "eval", "train", "summary"]
+    assert rows[0]["loss"] == 2.5 and rows[1]["grad_norm"] is None  # NaN → null
+    assert all(isinstance(r["step"], int) for r in rows)
+    with hf_log.open("a") as f:
+        f.write("{'loss': 1.5, 'grad_norm': 1.0, 'learning_rate': 4e-05, 'epoch': 0.4}\n")
+    appended = json.loads(proc.stdout.readline())
+    assert appended["loss"] == 1.5
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "Traceback" not in err
+
+
+def test_stream_waits_for_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "later.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trainmon", "stream", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline()) == {"event": "waiting"}
+    path.write_text("step=7 loss=1.25\n")
+    assert json.loads(proc.stdout.readline()) == {"step": 7, "kind": "train", "loss": 1.25}
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_stream_stdin_and_closed_pipe(tmp_path: Path) -> None:
+    r = trainmon("stream", "-", input="step=3 loss=0.5\nstep=4 loss=0.25\n")
+    assert r.returncode == 0
+    assert [json.loads(x)["step"] for x in r.stdout.splitlines()] == [3, 4]
+    big = tmp_path / "big.log"
+    big.write_text("".join(f"step={i} loss={1 / i}\n" for i in range(1, 30_000)))
+    # `trainmon stream big.log | head -1`: the reader goes away; no traceback, no hang.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trainmon", "stream", str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        big.open("a").write("step=1 loss=1\n")  # keep it writing into the closed pipe
+    assert proc.returncode == 0
+    assert proc.stderr is not None
+    assert b"Traceback" not in proc.stderr.read()
+
+
+# -- dashboard options (no Textual needed: the launcher is replaced) -------------------------
+
+
+def test_dashboard_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[DashboardOptions] = []
+    monkeypatch.setattr(cli, "_run_dashboard", lambda o: seen.append(o) or 0)
+    log = str(tmp_path / "run.log")
+    argv = [log, "-", "--from-end", "--refresh", "0.5", "--smoothing", "0.9", "--no-gpu"]
+    argv += ["--pid", "42", "--no-bell", "--mute", "lr-zero", "--mute", "nan-loss"]
+    argv += ["--context", "vocab_size=32000", "--context", "task = lm"]
+    assert cli.main(argv) == 0
+    assert seen[-1] == DashboardOptions(
+        paths=(log, "-"),
+        mode="dashboard",
+        from_end=True,
+        refresh_s=0.5,
+        smoothing=0.9,
+        no_gpu=True,
+        pid=42,
+        bell=False,
+        muted_rules=("lr-zero", "nan-loss"),
+        context=(("vocab_size", "32000"), ("task", "lm")),
+    )
+    assert cli.main(["--demo"]) == 0
+    assert seen[-1].mode == "demo" and seen[-1].paths == ()
+    (tmp_path / "old.log").write_text(HF_LOG)
+    assert cli.main(["replay", str(tmp_path / "old.log"), "--speed", "200"]) == 0
+    assert seen[-1].mode == "replay" and seen[-1].replay_speed == 200.0
+    assert seen[-1].paths == (str(tmp_path / "old.log"),)

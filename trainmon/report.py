@@ -1,0 +1,315 @@
+"""`trainmon report`: read a whole log once (no following) and summarise it.
+
+Reading is split across two processes for big files, because the parse and the store are
+pure Python: one process tops out near 1 GB/s on the best case, and the machine this runs
+beside a trainer on usually has a spare core. The file is cut at a `\\n` after its middle;
+each part fills its own `MetricStore` and parser counters, and the parts are merged in file
+order. A record's step must not depend on the part it was read in: the second part is
+trusted only when every one of its records carries a step the log printed (tqdm counter,
+explicit field). Otherwise the whole file is read again in one process, so the result always
+equals a single-process read.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from trainmon.ingest import Ingest, apply
+from trainmon.parsing import LogParser
+from trainmon.records import SEVERITY_RANK, Finding, FollowEvent, Severity
+from trainmon.store import MetricStore
+
+SPLIT_BYTES: Final = 64 << 20
+"""Files at least this big are read by two processes (below it, a fork costs more than it
+saves)."""
+READ_CHUNK_BYTES: Final = 4 << 20
+"""Bytes per parser feed when reading a whole file: fewer, larger feeds cost less."""
+
+
+@dataclass(slots=True)
+class LogSummary:
+    """Everything `report` knows after reading a file."""
+
+    path: str
+    store: MetricStore
+    format_counts: dict[str, int] = field(default_factory=dict)
+    lines: int = 0
+    unparsed_lines: int = 0
+    long_lines: int = 0
+    """Lines over the follower's length cap, skipped."""
+    total_steps: int | None = None
+    context: dict[str, object] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    parts: int = 1
+    """How many processes read the file (1, or 2 for a big file)."""
+
+    @property
+    def format(self) -> str:
+        """The format that produced the most records ("unknown" when none did)."""
+        if not self.format_counts:
+            return "unknown"
+        return max(self.format_counts.items(), key=lambda item: item[1])[0]
+
+
+@dataclass(slots=True)
+class _Part:
+    store: MetricStore
+    parser: LogParser
+    long_lines: int
+    inexact: int
+    errors: list[str]
+
+
+def _read_part(path: str, start: int, stop: int | None, arrival_s: float) -> _Part:
+    """Read bytes [start, stop) of `path` into a store; count records with inferred steps."""
+    ingest = Ingest(path, follow=False, start=start, stop=stop, chunk_bytes=READ_CHUNK_BYTES)
+    store = MetricStore()
+    inexact = 0
+    errors: list[str] = []
+    while not ingest.finished:
+        items = ingest.poll()
+        for item in items:
+            if isinstance(item, FollowEvent):
+                if item.kind == "error":
+                    errors.append(item.detail)
+            else:
+                inexact += sum(1 for r in item if not r.step_exact)
+        apply(store, items, arrival_s)
+    ingest.close()
+    store.total_steps = ingest.parser.total_steps or store.total_steps
+    return _Part(store, ingest.parser, ingest.follower.long_lines, inexact, errors)
+
+
+def split_point(path: str, size: int) -> int | None:
+    """Offset just past the first `\\n` at or after the middle, or None when there is none."""
+    with open(path, "rb") as f:
+        pos = size // 2
+        f.seek(pos)
+        while True:
+            block = f.read(1 << 16)
+            if not block:
+                return None
+            hit = block.find(b"\n")
+            if hit >= 0:
+                cut = pos + hit + 1
+                return cut if cut < size else None
+            pos += len(block)
+
+
+def _fork_part(path: str, start: int, arrival_s: float) -> tuple[int, int] | None:
+    """Read [start, end) in a forked child; returns (pid, pipe fd) for `_collect`."""
+    if not hasattr(os, "fork"):
+        return None
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: parse, pickle, exit without running the parent's cleanup
+        code = 1
+        try:
+            os.close(read_fd)
+            part = _read_part(path, start, None, arrival_s)
+            payload = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(payload)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    return pid, read_fd
+
+
+def _collect(child: tuple[int, int]) -> _Part | None:
+    pid, read_fd = child
+    with os.fdopen(read_fd, "rb") as f:
+        payload = f.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not payload:
+        return None
+    try:
+        part = pickle.loads(payload)
+    except Exception:  # a broken child result: the caller re-reads that part itself
+        return None
+    return part if isinstance(part, _Part) else None
+
+
+def read_log(path: str, *, split_bytes: int = SPLIT_BYTES) -> LogSummary:
+    """Read the whole file at `path` (no following) into a summary.
+
+    Args:
+        path: a regular file (callers check readability first for a clear exit code).
+        split_bytes: files of at least this size are read by two processes (0: never).
+    """
+    arrival_s = time.time()
+    size = os.path.getsize(path)
+    cut = split_point(path, size) if 0 < split_bytes <= size else None
+    child = _fork_part(path, cut, arrival_s) if cut is not None else None
+    first = _read_part(path, 0, cut if child is not None else None, arrival_s)
+    parser = first.parser
+    summary = LogSummary(
+        path=path,
+        store=first.store,
+        format_counts=dict(parser.format_counts),
+        lines=parser.lines,
+        unparsed_lines=parser.unparsed_lines,
+        long_lines=first.long_lines,
+        total_steps=parser.total_steps,
+        context=dict(parser.context),
+        errors=list(first.errors),
+    )
+    if child is not None and cut is not None:
+        second = _collect(child)
+        if second is not None and second.inexact == 0 and not second.errors:
+            summary.store.absorb(second.store)
+            _merge_counts(summary, second)
+            summary.parts = 2
+        else:
+            # Steps were inferred in the second part (they depend on what came before), or
+            # the child failed: read the file in one process, which is always right.
+            return read_log(path, split_bytes=0)
+    if summary.total_steps is None:
+        summary.total_steps = summary.store.total_steps
+    summary.store.total_steps = summary.total_steps
+    return summary
+
+
+def _merge_counts(summary: LogSummary, part: _Part) -> None:
+    """Add a later part's parser counters to the summary."""
+    parser = part.parser
+    summary.lines += parser.lines
+    summary.unparsed_lines += parser.unparsed_lines
+    summary.long_lines += part.long_lines
+    for name, count in parser.format_counts.items():
+        summary.format_counts[name] = summary.format_counts.get(name, 0) + count
+    if summary.total_steps is None:
+        summary.total_steps = parser.total_steps
+    for key, value in parser.context.items():
+        summary.context.setdefault(key, value)
+
+
+# -- findings ------------------------------------------------------------------------------
+
+
+def findings_for(store: MetricStore, context: Mapping[str, object]) -> list[Finding]:
+    """The advice engine's findings over the whole run."""
+    from trainmon.advice.engine import analyze
+
+    return analyze(store, context)
+
+
+def fails(findings: list[Finding], threshold: Severity | None) -> bool:
+    """True when a finding at `threshold` severity or above exists (`--fail-on`)."""
+    if threshold is None:
+        return False
+    floor = SEVERITY_RANK[threshold]
+    return any(SEVERITY_RANK[f.severity] >= floor for f in findings)
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+def as_json(summary: LogSummary, findings: list[Finding]) -> dict[str, object]:
+    """The `trainmon report --json` object (NaN never appears: stats are over finite values)."""
+    store = summary.store
+    return {
+        "path": summary.path,
+        "format": summary.format,
+        "records": store.records,
+        "lines": summary.lines,
+        "unparsed_lines": summary.unparsed_lines,
+        "series": {name: stats.as_json() for name, stats in store.stats().items()},
+        "steps": {
+            "first": store.first_step,
+            "last": store.last_step,
+            "total": summary.total_steps,
+        },
+        "findings": [f.as_json() for f in findings],
+    }
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.6g}"
+
+
+def as_text(summary: LogSummary, findings: list[Finding]) -> str:
+    """A readable summary: format, records, series ranges, progress, findings."""
+    store = summary.store
+    counts = store.kind_counts
+    lines = [
+        f"log       {summary.path}",
+        f"format    {summary.format}",
+        f"lines     {summary.lines:,} ({summary.unparsed_lines:,} without metrics"
+        + (f", {summary.long_lines:,} over-long skipped" if summary.long_lines else "")
+        + ")",
+        f"records   {store.records:,} (train {counts['train']:,}, eval {counts['eval']:,}, "
+        f"summary {counts['summary']:,})",
+    ]
+    progress = store.progress()
+    if progress.step is not None:
+        step = f"steps     {store.first_step:,} → {progress.step:,}"
+        if progress.total_steps:
+            step += f" of {progress.total_steps:,}"
+            if progress.fraction is not None:
+                step += f" ({progress.fraction:.0%})"
+        if progress.epoch is not None and progress.epoch == progress.epoch:
+            step += f", epoch {progress.epoch:.4g}"
+        lines.append(step)
+    stats = store.stats()
+    if stats:
+        width = max(12, *(len(n) for n in stats))
+        lines.append("")
+        lines.append(
+            f"{'series':<{width}} {'count':>8} {'nonfin':>6} {'first':>11} {'last':>11} "
+            f"{'min':>11} {'max':>11}"
+        )
+        for name, s in stats.items():
+            lines.append(
+                f"{name:<{width}} {s.count:>8,} {s.nonfinite:>6,} {_num(s.first):>11} "
+                f"{_num(s.last):>11} {_num(s.min):>11} {_num(s.max):>11}"
+            )
+    lines.append("")
+    if not findings:
+        lines.append("findings  none")
+    else:
+        lines.append(f"findings  {len(findings)}")
+        for f in findings:
+            at = f" at step {f.step:,}" if f.step is not None else ""
+            lines.append(f"  [{f.severity}] {f.rule}{at}: {f.title}")
+            if f.evidence:
+                lines.append(f"      evidence: {f.evidence}")
+            if f.advice:
+                lines.append(f"      advice:   {f.advice}")
+    for error in summary.errors:
+        lines.append(f"error     {error}")
+    return "\n".join(lines) + "\n"
+
+
+def no_metrics_message(summary: LogSummary, known_formats: tuple[str, ...]) -> str:
+    """What `report` says when nothing in the file looked like a metric."""
+    known = "".join(f"\n  - {name}" for name in known_formats)
+    return (
+        f"trainmon: no recognisable metrics in {summary.path} "
+        f"({summary.lines:,} lines read). Formats trainmon knows:{known}"
+    )
+
+
+def write_stdout(text: str) -> None:
+    """Write to stdout; a closed pipe (`| head`) ends quietly."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
