@@ -196,18 +196,26 @@ class TrainmonApp(App[None]):
     TITLE = "trainmon"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "quit"),
-        Binding("question_mark", "help", "help"),
-        Binding("space,p", "pause", "pause"),
-        Binding("s", "smoothing(-1)", "less smoothing", show=False),
-        Binding("S", "smoothing(1)", "more smoothing", show=False),
-        Binding("l", "toggle_log_y", "log-y"),
-        Binding("x", "cycle_x_axis", "x axis"),
-        Binding("e", "toggle_eval", "eval"),
-        Binding("g", "toggle_gpu", "GPU pane", show=False),
-        Binding("a", "toggle_advice", "advice pane", show=False),
-        Binding("m", "mute", "mute rule", show=False),
-        Binding("ctrl+s", "save_screenshot", "save SVG screenshot", show=False),
+        Binding("q", "quit", "quit", tooltip="quit trainmon"),
+        Binding("question_mark", "help", "help", tooltip="this list of keys"),
+        Binding("space,p", "pause", "pause", tooltip="pause / resume following the logs"),
+        Binding("s", "smoothing(-1)", "less smoothing", show=False, tooltip="less smoothing"),
+        Binding("S", "smoothing(1)", "more smoothing", show=False, tooltip="more smoothing"),
+        Binding("l", "toggle_log_y", "log-y", tooltip="log-y: plot log10 of the loss"),
+        Binding("x", "cycle_x_axis", "x axis", tooltip="x axis: step / epoch / time"),
+        Binding("e", "toggle_eval", "eval", tooltip="show / hide the eval loss"),
+        Binding("g", "toggle_gpu", "GPU pane", show=False, tooltip="show / hide the GPU pane"),
+        Binding(
+            "a", "toggle_advice", "advice pane", show=False, tooltip="show / hide the advice pane"
+        ),
+        Binding("m", "mute", "mute rule", show=False, tooltip="mute rule of the selected finding"),
+        Binding(
+            "ctrl+s",
+            "save_screenshot",
+            "save SVG screenshot",
+            show=False,
+            tooltip="save SVG screenshot to the current directory",
+        ),
     ]
 
     def __init__(

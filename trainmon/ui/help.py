@@ -32,7 +32,7 @@ def key_label(binding: Binding) -> str:
 
 def help_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
     """(keys, what they do) for every binding with a description, then the extra keys."""
-    rows = [(key_label(b), b.description) for b in bindings if b.description]
+    rows = [(key_label(b), b.tooltip or b.description) for b in bindings if b.description]
     rows.extend(EXTRA_KEYS)
     return rows
 
@@ -49,14 +49,18 @@ class HelpScreen(ModalScreen[None]):
         align: center middle;
     }
     HelpScreen > VerticalScroll {
-        width: auto;
-        max-width: 90%;
+        width: 76;
+        max-width: 100%;
         height: auto;
-        max-height: 90%;
+        max-height: 100%;
         border: round $primary;
         border-title-color: $primary;
         background: $surface;
         padding: 0 1;
+    }
+    HelpScreen #help-table {
+        width: 1fr;
+        height: auto;
     }
     """
 
