@@ -8,7 +8,6 @@ by a speed factor; the thread sleeps on an event, so `stop()` ends it at once.
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 import threading
@@ -22,7 +21,7 @@ from typing import Final
 TimedLine = tuple[float, str]
 """(seconds since the start of the run, the text to write)."""
 
-DEMO_STEPS: Final = 1200
+DEMO_STEPS: Final = 3000
 """Steps of the simulated demo run."""
 DEMO_SECONDS: Final = 150.0
 """Wall-clock length of the demo: long enough to watch, short enough to finish."""
@@ -273,23 +272,20 @@ def start_replay(source: str | Path, speed: float, directory: str | Path) -> Pla
 def start_demo(
     directory: str | Path,
     *,
-    seed: int = 0,
+    seed: int = 7,
     steps: int = DEMO_STEPS,
     seconds: float = DEMO_SECONDS,
 ) -> Playback:
     """Start the simulated fine-tuning run of `trainmon --demo`, written into `directory`.
 
-    The run (warm-up then cosine LR, noisy loss with a spike, evals that start to overfit,
-    tqdm redraws) comes from `trainmon.simulate`; its timeline is compressed to last about
-    `seconds` of wall time.
+    The run comes from `trainmon.simulate.demo_run`: warm-up then cosine LR, a noisy loss
+    with one spike, evals that start to overfit, and tqdm redraws. Its timeline is
+    compressed to last about `seconds` of wall time.
     """
-    # Imported by name at call time: the simulator is a sibling module that the demo needs
-    # only when it runs, and importing it here keeps `import trainmon.playback` light.
-    simulate = importlib.import_module("trainmon.simulate")
-    spike_at = max(1, steps * 2 // 5)
-    fault = simulate.Fault("spike", at_step=spike_at)
-    run = simulate.SimulatedRun(seed, steps, faults=(fault,))
-    lines: list[TimedLine] = list(run.lines())
+    # Imported here: only the demo needs the simulator (and its numpy import).
+    from trainmon.simulate import demo_run
+
+    lines = list(demo_run(seed=seed, steps=steps).lines())
     duration = max((t for t, _ in lines), default=0.0)
     speed = duration / seconds if duration > 0 and seconds > 0 else 1.0
     target = Path(directory) / DEMO_LOG_NAME

@@ -166,14 +166,27 @@ def test_replaying_real_logs_reproduces_them(shared_logs: Path, tmp_path: Path) 
 
 
 def test_demo_writes_a_log_that_grows(tmp_path: Path) -> None:
-    pytest.importorskip("trainmon.simulate")
-    from trainmon.playback import start_demo
+    from trainmon.playback import DEMO_LOG_NAME, start_demo
 
-    playback = start_demo(tmp_path, steps=60, seconds=1e-9)
+    playback = start_demo(tmp_path, steps=200, seconds=1e-9)
     try:
+        assert playback.path == tmp_path / DEMO_LOG_NAME
         assert playback.player.join(30.0)
-        text = playback.path.read_text()
-        assert "loss" in text and "eval_loss" in text
-        assert "\r" in text  # tqdm redraws
+        data = playback.path.read_bytes()
+        assert b"'loss'" in data and b"'eval_loss'" in data and b"'learning_rate'" in data
+        assert b"it/s]\r" in data  # tqdm redraws
+        assert data.endswith(b"}\n")
     finally:
         playback.stop()
+
+
+def test_demo_is_paced_to_the_requested_length(tmp_path: Path) -> None:
+    from trainmon.playback import start_demo
+
+    playback = start_demo(tmp_path, steps=100, seconds=3600.0)
+    try:
+        assert playback.running  # an hour-long demo is still writing
+        assert playback.player.speed < 1.0  # 100 simulated steps stretched to an hour
+    finally:
+        playback.stop()
+    assert not playback.running
