@@ -303,3 +303,27 @@ def test_real_pynvml_without_a_driver_is_unavailable_not_a_crash() -> None:
     assert snap.status in ("ok", "unavailable")
     if snap.status == "unavailable":
         assert snap.reason.startswith("no GPU")
+
+
+def test_process_user_and_command_looked_up_once_per_pid() -> None:
+    seen: list[int] = []
+
+    def info(pid: int) -> tuple[str | None, str | None]:
+        seen.append(pid)
+        return ("alice", f"cmd {pid}")
+
+    dev = FakeDevice(processes=[(11, GIB), (12, GIB)])
+    fake = FakeNvml([dev, FakeDevice(processes=[(11, GIB)])])
+    clock = Clock()
+    src = NvmlGpuSource(fake, clock=clock, process_info=info)
+    for _ in range(3):
+        src.sample()
+        clock.now += 6.0
+    assert sorted(seen) == [11, 12]
+    dev.processes = [(11, GIB)]  # 12 exits ...
+    src.sample()
+    clock.now += 6.0
+    dev.processes = [(11, GIB), (12, GIB)]  # ... and the pid is reused: looked up afresh
+    procs = src.sample().devices[0].processes
+    assert sorted(seen) == [11, 12, 12]
+    assert procs is not None and procs[1].command == "cmd 12"

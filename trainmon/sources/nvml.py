@@ -156,6 +156,7 @@ class NvmlGpuSource:
         self._training_pids: frozenset[int] = frozenset()
         self._driver: str | None = None
         self._cuda: str | None = None
+        self._pid_info: dict[int, tuple[str | None, str | None] | None] = {}
         self.calls = 0
         """NVML calls made so far (for the benchmark and tests)."""
 
@@ -176,6 +177,8 @@ class NvmlGpuSource:
             self._last_slow = start
         try:
             devices = tuple(self._sample_device(d, slow_due, wall) for d in self._devices)
+            if slow_due:
+                self._prune_pid_cache(devices)
         except _Reinit as err:
             self._drop(f"NVML stopped answering ({err}); retrying", start)
             return GpuSnapshot(wall, "unavailable", self._reason, took_s=self._clock() - start)
@@ -435,6 +438,15 @@ class NvmlGpuSource:
             parent_index=dev.parent_index,
         )
 
+    def _prune_pid_cache(self, devices: tuple[GpuDeviceSample, ...]) -> None:
+        """Forget pids no GPU lists any more (a reused pid is looked up afresh)."""
+        live: set[int] = set()
+        for dev in devices:
+            for d in (dev, *dev.mig_devices):
+                live.update(p.pid for p in d.processes or ())
+        for pid in [pid for pid in self._pid_info if pid not in live]:
+            del self._pid_info[pid]
+
     def _throttle_mask(self, handle: Any) -> int:
         nv = self._nvml
         fn = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None)
@@ -464,10 +476,15 @@ class NvmlGpuSource:
                 dev.processes_note = "process list not supported"
             return
         procs: list[GpuProcess] = []
+        cache = self._pid_info
         for p in raw:
             pid = int(p.pid)
             mem = getattr(p, "usedGpuMemory", None)
-            info = self._process_info(pid)
+            # User and command do not change while a pid lives: look each pid up once.
+            if pid in cache:
+                info = cache[pid]
+            else:
+                info = cache[pid] = self._process_info(pid)
             if info is None:
                 procs.append(GpuProcess(pid, _mem(mem), visible=False))
             else:

@@ -166,6 +166,48 @@ def _behind_relay(root: Path, relay: int, skip: set[int]) -> Discovery:
     return Discovery(_tree_root(root, feeders), "tee")
 
 
+FULL_WALK_EVERY: Final = 10
+"""Every this many ticks, walk every thread's children list, not only the main thread's."""
+
+
+def _walk_children(proc_root: str, root: int, *, all_threads: bool) -> list[int] | None:
+    """Descendants of `root`; None when the kernel offers no children lists."""
+    out: list[int] = []
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        task = f"{proc_root}/{pid}/task"
+        if all_threads:
+            try:
+                tids = os.listdir(task)
+            except OSError:
+                continue  # exited meanwhile
+        else:
+            tids = [str(pid)]
+        for tid in tids:
+            try:
+                with open(f"{task}/{tid}/children", "rb") as fh:
+                    text = fh.read()
+            except FileNotFoundError:
+                if pid == root and not os.path.isdir(task):
+                    return [] if out else _exists_or_none(proc_root, root)
+                if pid == root and tid == str(root):
+                    return None  # no children lists in this kernel
+                continue
+            except OSError:
+                continue
+            for word in text.split():
+                child = int(word)
+                out.append(child)
+                stack.append(child)
+    return out
+
+
+def _exists_or_none(proc_root: str, pid: int) -> list[int] | None:
+    """The root vanished: an empty tree (psutil will report the exit) or no /proc at all."""
+    return [] if os.path.isdir(proc_root) else None
+
+
 class TrainingTracker:
     """Keeps track of the training process and samples its whole tree on each `sample()`.
 
@@ -194,6 +236,10 @@ class TrainingTracker:
         self._procs: dict[int, Any] = {}
         self._tree: frozenset[int] = frozenset()
         self._last_iowait: tuple[float, float] | None = None
+        self._cmdline: tuple[str, ...] | None = None
+        self._affinity: int | None = None
+        self._walks = 0
+        self._known_children: tuple[int, ...] = ()
         self.scans = 0
         """How many /proc scans ran (tests assert that they are rare)."""
 
@@ -235,17 +281,18 @@ class TrainingTracker:
             self._tree = frozenset()
             return (None, self._reason)
         try:
-            with root.oneshot():
-                cmdline = tuple(root.cmdline())
-                status = root.status()
+            if self._cmdline is None:
+                self._cmdline = tuple(root.cmdline())
                 try:
-                    affinity: int | None = len(root.cpu_affinity())
+                    self._affinity = len(root.cpu_affinity())
                 except (psutil.Error, AttributeError, OSError):
-                    affinity = None
-            children = root.children(recursive=True)
+                    self._affinity = None
+            status = root.status()
+            children = self._children(root)
         except psutil.Error as err:
             self._lost(err, now)
             return (None, self._reason)
+        cmdline, affinity = self._cmdline, self._affinity
         members = [root, *children]
         cpu = 0.0
         rss = 0
@@ -253,10 +300,14 @@ class TrainingTracker:
         iowait = 0.0
         denied = 0
         alive: dict[int, Any] = {}
-        for proc in members:
-            cached = self._procs.get(proc.pid)
-            if cached is not None and cached.is_running():
-                proc = cached
+        for member in members:
+            pid = member if isinstance(member, int) else member.pid
+            proc = self._procs.get(pid)
+            if proc is None:
+                try:
+                    proc = member if not isinstance(member, int) else psutil.Process(pid)
+                except psutil.Error:
+                    continue  # exited between the listing and now
             try:
                 with proc.oneshot():
                     cpu += proc.cpu_percent()
@@ -275,12 +326,11 @@ class TrainingTracker:
             delta = iowait - self._last_iowait[1]
             io_pct = max(0.0, min(100.0, 100.0 * delta / (now - self._last_iowait[0])))
         self._last_iowait = (now, iowait)
-        assert self._found_by is not None
         return (
             TrainingProcess(
                 pid=root.pid,
                 cmdline=cmdline,
-                found_by=self._found_by,
+                found_by=self._found_by or "pid",
                 cpu_pct=cpu,
                 rss_bytes=rss,
                 threads=threads,
@@ -293,6 +343,26 @@ class TrainingTracker:
             "",
         )
 
+    def _children(self, root: Any) -> list[int]:
+        """Descendant pids, from the kernel's /proc/PID/task/TID/children lists.
+
+        psutil's `children(recursive=True)` reads the parent of every process on the host
+        (about 1 ms). Here each tick reads only the main thread's list of each tree member
+        (workers are forked from it), and every `FULL_WALK_EVERY` ticks every thread's
+        list, which also drops pids that left the tree. Falls back to psutil where the
+        kernel has no such lists (CONFIG_PROC_CHILDREN).
+        """
+        self._walks += 1
+        full = self._walks % FULL_WALK_EVERY == 1
+        found = _walk_children(str(self._proc_root), root.pid, all_threads=full)
+        if found is None:
+            return [p.pid for p in root.children(recursive=True)]
+        if not full:
+            # Keep children an earlier full walk saw (started from other threads).
+            found.extend(pid for pid in self._known_children if pid not in set(found))
+        self._known_children = tuple(found)
+        return found
+
     def _lost(self, err: BaseException, now: float) -> None:
         import psutil
 
@@ -302,6 +372,8 @@ class TrainingTracker:
         else:
             self._reason = f"training process {pid} not readable ({type(err).__name__})"
         self._root = None
+        self._cmdline = None
+        self._known_children = ()
         self._procs = {}
         self._tree = frozenset()
         self._last_iowait = None
