@@ -5,9 +5,11 @@ pure Python: one process tops out near 1 GB/s on the best case, and the machine 
 beside a trainer on usually has a spare core. The file is cut at a `\\n` after its middle;
 each part fills its own `MetricStore` and parser counters, and the parts are merged in file
 order. A record's step must not depend on the part it was read in: the second part is
-trusted only when every one of its records carries a step the log printed (tqdm counter,
-explicit field). Otherwise the whole file is read again in one process, so the result always
-equals a single-process read.
+trusted only when every one of its train records carries a step the log printed (tqdm
+counter, explicit field) and it starts with one (eval records sit on the step before
+them). Otherwise the whole file is read again in one process, so records and steps always
+equal a single-process read. (`unparsed_lines` can differ by a few lines where the parser
+counts blank-looking lines differently in its dict-only mode.)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Final
 
 from trainmon.ingest import Ingest, apply
 from trainmon.parsing import LogParser
-from trainmon.records import SEVERITY_RANK, Finding, FollowEvent, Severity
+from trainmon.records import SEVERITY_RANK, Finding, FollowEvent, MetricRecord, Severity
 from trainmon.store import MetricStore
 
 SPLIT_BYTES: Final = 64 << 20
@@ -62,7 +64,8 @@ class _Part:
     store: MetricStore
     parser: LogParser
     long_lines: int
-    inexact: int
+    untrusted: int
+    """Records whose step depends on what came before this part (see `_untrusted`)."""
     errors: list[str]
 
 
@@ -70,7 +73,8 @@ def _read_part(path: str, start: int, stop: int | None, arrival_s: float) -> _Pa
     """Read bytes [start, stop) of `path` into a store; count records with inferred steps."""
     ingest = Ingest(path, follow=False, start=start, stop=stop, chunk_bytes=READ_CHUNK_BYTES)
     store = MetricStore()
-    inexact = 0
+    untrusted = 0
+    first = True
     errors: list[str] = []
     while not ingest.finished:
         items = ingest.poll()
@@ -79,11 +83,25 @@ def _read_part(path: str, start: int, stop: int | None, arrival_s: float) -> _Pa
                 if item.kind == "error":
                     errors.append(item.detail)
             else:
-                inexact += sum(1 for r in item if not r.step_exact)
+                untrusted += _untrusted(item, first)
+                first = False
         apply(store, items, arrival_s)
     ingest.close()
     store.total_steps = ingest.parser.total_steps or store.total_steps
-    return _Part(store, ingest.parser, ingest.follower.long_lines, inexact, errors)
+    return _Part(store, ingest.parser, ingest.follower.long_lines, untrusted, errors)
+
+
+def _untrusted(batch: tuple[MetricRecord, ...], first: bool) -> int:
+    """Records whose step a reader starting mid-file could get wrong.
+
+    A train record's step is safe when the log printed it (`step_exact`). Eval and summary
+    records sit on the step of the train record before them, which is safe once the part
+    starts with an exact train record. Anything else (reconstructed train steps) is not.
+    """
+    bad = sum(1 for r in batch if r.kind == "train" and not r.step_exact)
+    if first and batch and not (batch[0].kind == "train" and batch[0].step_exact):
+        bad += 1
+    return bad
 
 
 def split_point(path: str, size: int) -> int | None:
@@ -163,7 +181,7 @@ def read_log(path: str, *, split_bytes: int = SPLIT_BYTES) -> LogSummary:
     )
     if child is not None and cut is not None:
         second = _collect(child)
-        if second is not None and second.inexact == 0 and not second.errors:
+        if second is not None and second.untrusted == 0 and not second.errors:
             summary.store.absorb(second.store)
             _merge_counts(summary, second)
             summary.parts = 2
