@@ -9,8 +9,6 @@ import math
 import re
 from pathlib import Path
 
-import pytest
-
 from trainmon.parsing import LogParser
 from trainmon.records import MetricRecord
 
@@ -53,7 +51,7 @@ def test_manifest_tables_are_read(shared_logs: Path, shared_trainer_states: Path
 def test_every_real_log_gives_the_manifest_record_count(shared_logs: Path) -> None:
     wrong = []
     for name, _fmt, count in _log_rows(shared_logs):
-        parser, records = _parse(shared_logs / name)
+        _parser, records = _parse(shared_logs / name)
         if len(records) != count:
             wrong.append(f"{name}: {len(records)} records, manifest says {count}")
         assert all(r.values for r in records), name

@@ -48,7 +48,9 @@ NUM: Final = rb"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|Na
 _END: Final = rb"(?![\w.:])"
 
 _ANSI: Final = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|[\x08]")
-_STAMP: Final = re.compile(rb"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[,.](\d{1,6}))?")
+_STAMP: Final = re.compile(
+    rb"(\d{4})[-/](\d\d)[-/](\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[,.](\d{1,6}))?"
+)
 _KV: Final = re.compile(
     rb"(?<![\w./@-])([A-Za-z_][\w./@()\-]*(?: [A-Za-z_][\w./@()\-]*){0,5}?)\s*[:=]\s*\[?\s*("
     + NUM
@@ -96,7 +98,9 @@ _DEIT_TEST: Final = re.compile(rb"Test:\s+\[\s*(\d+)\s*/\s*(\d+)\]")
 _DEIT_ACC: Final = re.compile(
     rb"\* Acc@1 (" + NUM + rb") Acc@5 (" + NUM + rb") loss (" + NUM + rb")"
 )
-_DEIT_KV: Final = re.compile(rb"([A-Za-z_][\w@]*): (" + NUM + rb")(?: \(" + NUM + rb"\))?" + _END)
+_DEIT_KV: Final = re.compile(
+    rb"([A-Za-z_][\w@]*(?: [a-z]+)?): (" + NUM + rb")(?: \(" + NUM + rb"\))?" + _END
+)
 _KERAS_EPOCH: Final = re.compile(rb"^Epoch (\d+)/(\d+)\s*$")
 _KERAS_COUNT: Final = re.compile(rb"^(\d+)/(\d+)\b")
 _KERAS_KV: Final = re.compile(rb"-\s+([\w/@.]+):\s+(" + NUM + rb")" + _END)
@@ -111,10 +115,14 @@ _ST_HEADER: Final = re.compile(
     rb"(?: in epoch (\d+) after (\d+) steps| after epoch (\d+))?"
 )
 _ST_CORR: Final = re.compile(
-    rb"^([A-Za-z][\w\- ]*?)\s*:\s*Pearson:\s*(" + NUM + rb")\s+Spearman:\s*(" + NUM + rb")"
+    rb"([A-Za-z][\w\-]*(?: [A-Za-z][\w\-]*)*)\s*:\s*Pearson:\s*("
+    + NUM
+    + rb")\s+Spearman:\s*("
+    + NUM
+    + rb")"
 )
 _ST_METRIC: Final = re.compile(
-    rb"^((?:Accuracy|F1|Precision|Recall|Average Precision|MRR|NDCG|MAP)(?:@\d+)?"
+    rb"(?:^|- )((?:Accuracy|F1|Precision|Recall|Average Precision|MRR|NDCG|MAP)(?:@\d+)?"
     rb"(?: with [A-Za-z\- ]+)?)\s*:\s*(" + NUM + rb")%?"
 )
 
@@ -162,7 +170,7 @@ def _key(raw: bytes) -> str:
 
 def _stamp(seg: bytes) -> float | None:
     """Unix time of a `YYYY-MM-DD HH:MM:SS[,mmm]` prefix (read as UTC), if the line has one."""
-    if not (b"-" in seg[:40] and b":" in seg[:40]):
+    if b":" not in seg[:40]:
         return None
     m = _STAMP.search(seg, 0, 48)
     if m is None:
@@ -221,6 +229,7 @@ def _specific(s: bytes, state: LineState) -> list[Hit] | None:
         m = _D2_ITER.search(s)
         if m is not None:
             values = _kv(s)
+            values.pop("iter", None)
             if values:
                 return [Hit("detectron2", "train", values, int(m.group(1)))]
     if s.startswith(b"Step ") and b"|" in s:
@@ -259,6 +268,7 @@ def _specific(s: bytes, state: LineState) -> list[Hit] | None:
             epoch, i, n = int(m.group(1)), int(m.group(2)), int(m.group(3))
             values = {_key(k): _num(v) for k, v in _DEIT_KV.findall(s, m.end())}
             values.pop("eta", None)
+            values.pop("max_mem", None)
             if values:
                 values["epoch"] = float(epoch)
                 return [Hit("metric-logger", "train", values, epoch * n + i, exact=False)]
@@ -459,7 +469,7 @@ def _lightning(s: bytes) -> list[Hit]:
 
 
 def _sentence_transformers(s: bytes, state: LineState) -> list[Hit] | None:
-    m = _ST_CORR.match(s)
+    m = _ST_CORR.search(s)
     values: dict[str, float] = {}
     if m is not None:
         name = _key(m.group(1).lower().replace(b"-", b"_"))
@@ -467,7 +477,7 @@ def _sentence_transformers(s: bytes, state: LineState) -> list[Hit] | None:
         values[f"{name}_pearson"] = _num(m.group(2))
         values[f"{name}_spearman"] = _num(m.group(3))
     else:
-        m2 = _ST_METRIC.match(s)
+        m2 = _ST_METRIC.search(s)
         if m2 is None:
             return None
         name = _key(m2.group(1).lower().replace(b"-", b"_"))
@@ -506,7 +516,7 @@ def _generic(s: bytes, state: LineState) -> list[Hit]:
             values[key] = _num(v)
             if raw_total:
                 totals[key] = int(raw_total)
-    if b"{'" in s:
+    if values and b"{'" in s:
         start = s.find(b"{'")
         for key, value in parse_pairs(s[start:]).items():
             values.setdefault(key, value)
@@ -576,4 +586,5 @@ def _context(s: bytes, context: MutableMapping[str, object]) -> None:
             number = float(raw)
         except ValueError:
             continue
-        context[key] = int(number) if number.is_integer() and "rate" not in key else number
+        integral = key.endswith(("steps", "epochs", "size", "classes", "labels"))
+        context[key] = int(number) if integral and number.is_integer() else number

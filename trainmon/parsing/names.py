@@ -98,6 +98,9 @@ def canonical_name(raw: str, kind: NameKind = "train") -> str:
 def _canonical(raw: str, kind: str) -> str:
     printed = "_".join(raw.strip().split())
     norm = printed.lower().replace("-", "_")
+    if kind == "summary":
+        # end-of-run averages (`train_loss`) are not points of the train series
+        return "epoch" if norm == "epoch" else printed
     if kind == "eval":
         hit = _EVAL_ALIASES.get(norm)
         if hit is not None:

@@ -21,8 +21,16 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
+from orjson import JSONDecodeError
+from orjson import loads as _loads
+
 from trainmon.parsing import lines as line_formats
-from trainmon.parsing.dicts import numeric_items, parse_json_object, parse_repr_dict
+from trainmon.parsing.dicts import (
+    numeric_items,
+    parse_json_object,
+    parse_pairs,
+    parse_repr_dict,
+)
 from trainmon.parsing.names import canonical_name
 from trainmon.parsing.tables import TableReader
 from trainmon.records import MetricRecord, RecordKind
@@ -37,11 +45,12 @@ LOOKBACK: Final = 640
 """Bytes before a dict that are searched for the tqdm counter that gives its step."""
 
 _SQ: Final = 39  # '
+_TERMINATORS: Final = (10, 13)
+_new_record = tuple.__new__
 _DQ: Final = 34  # "
 _NL: Final = 10
 _CR: Final = 13
 
-_TQDM_COUNT: Final = re.compile(rb"(\d+)/(\d+)\s*$")
 _ANSI_END: Final = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z][ \t]*$")
 _BLOCK_TAIL: Final = re.compile(rb"\}[ \t]*(?:\r\n|\r|\n|$)")
 
@@ -195,9 +204,10 @@ class LogParser:
     def _reset_segment(self) -> None:
         self._partial = b""
         self._discard = False
-        self._line_base = 0
+        self._seg_lines = self.lines
         self._last_record_line = -1
         self._tail = b""
+        self._scan_prev_end = -1
         self._block: list[bytes] | None = None
         self._block_size = 0
         self._last_step: int | None = None
@@ -215,7 +225,6 @@ class LogParser:
 
     def _close_lines(self, n: int, nonblank: int) -> None:
         self.lines += n
-        self._line_base += n
         self._nonblank += nonblank
 
     def _emit(self, out: list[MetricRecord], record: MetricRecord) -> None:
@@ -260,7 +269,11 @@ class LogParser:
                 pos = self._consume_block(data, pos, out)
             else:
                 pos = self._scan(data, pos, out, allow_block=True)
-        self._tail = data[-LOOKBACK:] if len(data) >= LOOKBACK else (self._tail + data)[-LOOKBACK:]
+        last = self._scan_prev_end
+        if last >= 0:
+            self._tail = data[max(last + 1, len(data) - LOOKBACK) :]
+        else:
+            self._tail = (self._tail + data[-LOOKBACK:])[-LOOKBACK:]
 
     def _scan(self, data: bytes, pos: int, out: list[MetricRecord], allow_block: bool) -> int:
         """Dict scan from `pos`: regions between dicts go to the line path."""
@@ -268,9 +281,75 @@ class LogParser:
         size = len(data)
         region = pos  # start of text not yet handed to the line path
         prev_end = -1  # end of the previous dict in this buffer (bounds the look-back)
+        count = data.count
+        plans = self._plans
+        hf_count = 0  # inlined train dicts, added to format_counts on the way out
         s = find(b"{", pos)
         while s != -1:
             nxt = data[s + 1] if s + 1 < size else _NL
+            # Hot path: a `{'...}` dict alone at the end of its segment, followed by `\n`.
+            if nxt == _SQ and (s == 0 or data[s - 1] in _TERMINATORS):
+                close = find(b"}", s)
+                if close != -1 and close + 1 < size and data[close + 1] == _NL:
+                    text = data[s : close + 1]
+                    if _NL not in text and _CR not in text:
+                        if s > region:
+                            if self._dict_records and not self._other_records:
+                                # memchr for "l" first: tqdm bars hold no "l" at all
+                                ell = find(b"l", region, s)
+                                if ell == -1 or find(b"loss", ell, s) == -1:
+                                    n = count(b"\n", region, s)
+                                    self.lines += n
+                                    self._nonblank += n
+                                else:
+                                    self._skim(data, region, s, out)
+                            else:
+                                self._lines(data, region, s, out)
+                        try:
+                            obj = _loads(text.replace(b"'", b'"'))
+                            if text.count(b"'") == 2 * len(obj) and b"[" not in text:
+                                values = obj
+                            else:
+                                values = numeric_items(obj)
+                        except JSONDecodeError:
+                            values = parse_pairs(text)
+                        if values:
+                            keys = tuple(values)
+                            plan = plans.get(keys)
+                            if plan is None:
+                                plan = _plan_for(keys)
+                                if len(plans) < 4096:
+                                    plans[keys] = plan
+                            if plan[0] == "train" and plan[1] is None and plan[2] is None:
+                                # the common train dict, inlined: step from the bar, or +interval
+                                step = self._tqdm_step(data, s, prev_end)
+                                if step is not None:
+                                    last = self._last_exact
+                                    if last is not None and step > last:
+                                        self._interval = step - last
+                                    self._last_exact = self._last_step = step
+                                    exact = True
+                                else:
+                                    step, exact = self.place("train", None)
+                                line_no = self.lines - self._seg_lines + 1
+                                self._dict_records += 1
+                                hf_count += 1
+                                out.append(
+                                    _new_record(
+                                        MetricRecord, ("train", step, values, exact, line_no, None)
+                                    )
+                                )
+                                self.records += 1
+                                self._last_record_line = line_no
+                                self._record_lines += 1
+                            elif plan[0] is not None:
+                                self._hf_record(data, s, prev_end, values, plan, out)
+                        prev_end = close
+                        region = close + 2
+                        self.lines += 1
+                        self._nonblank += 1
+                        s = find(b"{", region)
+                        continue
             if nxt in (_SQ, _DQ):
                 seg_start = self._dict_start(data, s, region)
                 if seg_start >= 0:
@@ -309,10 +388,18 @@ class LogParser:
                     self._region(data, region, seg_start, out)
                     self._block = []
                     self._block_size = 0
+                    self._scan_prev_end = prev_end
+                    self._add_format("hf-trainer", hf_count)
                     return seg_start
             s = find(b"{", s + 1)
         self._region(data, region, size, out)
+        self._scan_prev_end = prev_end
+        self._add_format("hf-trainer", hf_count)
         return size
+
+    def _add_format(self, fmt: str, n: int) -> None:
+        if n:
+            self.format_counts[fmt] = self.format_counts.get(fmt, 0) + n
 
     def _block_allowed(self) -> bool:
         return self.records == 0 or self.format_counts.get("trainer-state", 0) > 0
@@ -360,14 +447,12 @@ class LogParser:
             if obj is None:
                 values = parse_repr_dict(text)
             elif "log_history" in obj:
-                self._trainer_state(obj, self._line_base + 1, out)
+                self._trainer_state(obj, self.lines - self._seg_lines + 1, out)
                 return
             else:
                 values = numeric_items(obj)
-            fmt = "jsonl"
         else:
             values = parse_repr_dict(text)
-            fmt = "hf-trainer"
         if not values:
             return
         keys = tuple(values)
@@ -376,9 +461,22 @@ class LogParser:
             plan = _plan_for(keys)
             if len(self._plans) < 4096:
                 self._plans[keys] = plan
+        if plan[0] is not None:
+            self._hf_record(data, s, prev_end, values, plan, out, quote == _DQ)
+
+    def _hf_record(
+        self,
+        data: bytes,
+        s: int,
+        prev_end: int,
+        values: dict[str, float],
+        plan: _Plan,
+        out: list[MetricRecord],
+        json_line: bool = False,
+    ) -> None:
+        """Emit the record of one parsed dict (its plan says it is a metrics dict)."""
         kind, renames, step_key, total_key = plan
-        if kind is None:
-            return
+        assert kind is not None
         step: int | None = None
         if step_key is not None:
             raw = values[step_key]
@@ -393,32 +491,52 @@ class LogParser:
         if step is None and kind == "train":
             step = self._tqdm_step(data, s, prev_end)
         placed, exact = self.place(kind, step)
-        line_no = self._line_base + 1
+        line_no = self.lines - self._seg_lines + 1
         self._dict_records += 1
-        self._count(fmt)
-        self._emit(out, MetricRecord(kind, placed, values, exact, line_no, None))
+        fmt = "jsonl" if json_line else "hf-trainer"
+        counts = self.format_counts
+        counts[fmt] = counts.get(fmt, 0) + 1
+        out.append(_new_record(MetricRecord, (kind, placed, values, exact, line_no, None)))
+        self.records += 1
+        if line_no != self._last_record_line:
+            self._last_record_line = line_no
+            self._record_lines += 1
 
     def _tqdm_step(self, data: bytes, s: int, prev_end: int) -> int | None:
-        """The training bar's `N/TOTAL` just before a dict, if one is in the look-back."""
-        lo = max(prev_end + 1, s - LOOKBACK)
-        if prev_end < 0 and s < LOOKBACK and self._tail:
-            window = (self._tail + data[:s])[-LOOKBACK:]
-            lo, s, data = 0, len(window), window
+        """The training bar's `N/TOTAL` just before a dict, if one is in the look-back.
+
+        tqdm draws `| N/TOTAL [elapsed<remaining, rate]`: find the last `<`, the ` [` before
+        it and the number pair before that, with a few bounded C-level searches.
+        """
+        lo = s - LOOKBACK
+        if lo <= prev_end:
+            lo = prev_end + 1
+        elif lo < 0:
+            if prev_end < 0 and self._tail:
+                window = (self._tail + data[:s])[-LOOKBACK:]
+                return self._tqdm_step(window, len(window), -1)
+            lo = 0
         k = data.rfind(b"<", lo, s)
         if k == -1:
             return None
         j = data.rfind(b" [", lo, k)
         if j == -1:
             return None
-        m = _TQDM_COUNT.search(data, max(lo, j - 40), j)
-        if m is None:
+        lo2 = j - 24 if j - 24 > lo else lo
+        slash = data.rfind(b"/", lo2, j)
+        if slash == -1:
             return None
-        n, total = int(m.group(1)), int(m.group(2))
+        space = data.rfind(b" ", lo2, slash)
+        try:
+            n = int(data[space + 1 if space != -1 else lo2 : slash])
+            total = int(data[slash + 1 : j])
+        except ValueError:
+            return None
         known = self.total_steps
-        if known is not None and total != known:
-            return None  # an eval bar, or another progress bar
         if known is None:
             self.set_total(total)
+        elif total != known:
+            return None  # an eval bar, or another progress bar
         return n
 
     # ------------------------------------------------------------ line path
@@ -457,7 +575,7 @@ class LogParser:
             if i == last and not line:
                 break
             nonblank = False
-            line_no = self._line_base + 1
+            line_no = self.lines - self._seg_lines + 1
             for seg in line.split(b"\r") if b"\r" in line else (line,):
                 if not seg or seg.isspace():
                     continue
@@ -465,7 +583,6 @@ class LogParser:
                 if self._segment(seg, line_no, out):
                     pass
             if i < last:
-                self._line_base += 1
                 self.lines += 1
                 if nonblank:
                     self._nonblank += 1
@@ -539,10 +656,10 @@ class LogParser:
         if obj is not None and "log_history" in obj:
             self._nonblank += 1  # the document counts as one line, parsed when it has records
             before = self.records
-            self._trainer_state(obj, self._line_base, out)
+            self._trainer_state(obj, self.lines - self._seg_lines, out)
             if self.records == before:
                 self._record_lines += 1
-                self._last_record_line = self._line_base
+                self._last_record_line = self.lines - self._seg_lines
             return
         self._reparse(text, out)
 
@@ -556,7 +673,6 @@ class LogParser:
     def _reparse(self, text: bytes, out: list[MetricRecord]) -> None:
         """A `{` line that did not open a trainer_state: read its lines the ordinary way."""
         n = text.count(b"\n")
-        self._line_base -= n
         self.lines -= n
         if not text.endswith((b"\n", b"\r")):
             text += b"\n"
