@@ -17,9 +17,10 @@ from textual.pilot import Pilot
 
 from trainmon.config import DashboardOptions
 from trainmon.records import Finding, FollowEvent, MetricRecord
+from trainmon.sources.samples import GpuDeviceSample, GpuSnapshot
 from trainmon.store import MetricStore
 from trainmon.ui.app import TrainmonApp, layout_for
-from trainmon.ui.messages import FollowStateChanged
+from trainmon.ui.messages import FollowStateChanged, GpuSampled
 from trainmon.ui.widgets.loss_plot import LossPlot
 from trainmon.ui.widgets.status_bar import StatusBar
 
@@ -319,10 +320,44 @@ def test_layout_thresholds() -> None:
     assert layout_for(39, 50) == "tiny"
 
 
-async def test_narrow_layout_shows_one_line_per_gpu_state() -> None:
+async def test_no_gpu_is_one_line_and_no_sampler_means_no_box() -> None:
     app = make_app(["x.log"], start_workers=False)
     async with app.run_test(size=(60, 40)) as pilot:
         await pilot.pause()
         assert app.layout_mode == "narrow"
-        system = app.query_one("#gpu")
-        assert system.region.height == 1  # "GPU: not sampled": one dim line, not a box
+        assert not app.query_one("#system").display  # nothing sampled: no empty box
+        app.post_message(GpuSampled(GpuSnapshot(1.0, "no_library", "no GPU: NVML not found")))
+        await pilot.pause()
+        app.tick()
+        await pilot.pause()
+        gpu = app.query_one("#gpu")
+        assert app.query_one("#system").display
+        assert gpu.region.height == 1  # one dim line, not a big empty box
+        assert "no GPU: NVML not found" in screen_text(app)
+        assert "no GPU: no GPU" not in screen_text(app)
+
+
+async def test_narrow_layout_shows_one_line_per_gpu() -> None:
+    devices = tuple(
+        GpuDeviceSample(
+            i,
+            "NVIDIA H100 80GB HBM3",
+            f"GPU-{i}",
+            util_pct=90.0 - i,
+            mem_used_bytes=(40 + i) * 2**30,
+            mem_total_bytes=80 * 2**30,
+            temperature_c=60.0,
+            power_w=500.0,
+            power_limit_w=700.0,
+        )
+        for i in range(4)
+    )
+    app = make_app(["x.log"], start_workers=False)
+    async with app.run_test(size=(60, 48)) as pilot:
+        app.post_message(GpuSampled(GpuSnapshot(1.0, "ok", devices=devices)))
+        await pilot.pause()
+        app.tick()
+        await pilot.pause()
+        gpu = app.query_one("#gpu")
+        assert gpu.has_class("-compact")
+        assert gpu.region.height == 4

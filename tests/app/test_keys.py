@@ -13,9 +13,11 @@ from textual.pilot import Pilot
 
 from trainmon.config import DashboardOptions
 from trainmon.records import Finding, MetricRecord
+from trainmon.sources.samples import CpuSnapshot
 from trainmon.store import MetricStore
 from trainmon.ui.app import SMOOTHING_LEVELS, TrainmonApp
 from trainmon.ui.help import HelpScreen
+from trainmon.ui.messages import CpuSampled
 from trainmon.ui.widgets.advice_panel import AdvicePanel
 from trainmon.ui.widgets.loss_plot import LossPlot
 
@@ -78,6 +80,7 @@ def make_app(**kwargs: Any) -> TrainmonApp:
 
 
 async def started(app: TrainmonApp, pilot: Pilot[Any]) -> None:
+    app.post_message(CpuSampled(CpuSnapshot(2000.0, (50.0, 30.0), 40.0, (1.0, 1.0, 1.0))))
     app.inject(0, records())
     await pilot.pause()
     app.tick()
@@ -190,6 +193,7 @@ async def test_g_and_a_hide_and_show_the_panes() -> None:
             app.query_one("#advice"),
             app.query_one("#side"),
         )
+        assert system.display  # a CPU sample was received
         await pilot.press("g")
         assert not system.display and advice.display
         await pilot.press("a")

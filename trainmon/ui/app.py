@@ -34,10 +34,13 @@ from textual.worker import get_current_worker
 from trainmon.config import DashboardOptions
 from trainmon.plotdata import X_AXES, XAxis, grad_norm_data, loss_plot_data
 from trainmon.records import Finding, FollowEvent, MetricRecord
+from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 from trainmon.store import MetricStore
 from trainmon.ui.help import HelpScreen, help_rows
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
 from trainmon.ui.widgets.advice_panel import AdviceItem, AdvicePanel
+from trainmon.ui.widgets.cpu_panel import CpuPanel
+from trainmon.ui.widgets.gpu_panel import GpuPanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
 from trainmon.ui.widgets.loss_plot import RUN_COLOURS, LossPlot
 from trainmon.ui.widgets.status_bar import Level, RunStatus, StatusBar, round_age
@@ -185,10 +188,6 @@ def _default_advice_factory() -> AdviceFactory | None:
     return make
 
 
-class SystemLine(Static):
-    """A GPU or CPU pane's text until the system widgets are mounted in its place."""
-
-
 class TrainmonApp(App[None]):
     """The live training dashboard."""
 
@@ -278,6 +277,9 @@ class TrainmonApp(App[None]):
         self.log_y = False
         self.x_axis: XAxis = "step"
         self.show_eval = True
+        self.show_system = True
+        """The user's choice (`g`); the pane also stays hidden while nothing is sampled."""
+        self.show_advice = True
         self.layout_mode: Layout = "wide"
         self._following = threading.Event()
         """Set while following; cleared by pause (the follower threads then stop polling)."""
@@ -309,8 +311,12 @@ class TrainmonApp(App[None]):
                 advice.border_title = "advice"
                 yield advice
                 with Vertical(id="system"):
-                    yield SystemLine(self._gpu_text(), id="gpu")
-                    yield SystemLine(self._cpu_text(), id="cpu")
+                    gpu = GpuPanel(id="gpu")
+                    gpu.display = self._gpu_source is not None
+                    yield gpu
+                    cpu = CpuPanel(id="cpu")
+                    cpu.display = self._cpu_source is not None
+                    yield cpu
         yield Static(Text(""), id="too-small")
         yield Footer()
 
@@ -325,6 +331,7 @@ class TrainmonApp(App[None]):
         self.query_one("#grad-norm", GradNormPane).border_title = "grad norm"
         self.query_one("#system", Vertical).border_title = "system"
         self._apply_layout(self.size.width, self.size.height)
+        self._sync_side()
         self.refresh_now()
         self.set_interval(max(0.05, self.options.refresh_s), self.tick, name="redraw")
         if self._start_workers:
@@ -340,6 +347,8 @@ class TrainmonApp(App[None]):
         self.layout_mode = mode
         for name in ("wide", "medium", "narrow", "tiny"):
             self.set_class(name == mode, f"-{name}")
+        for panel in self.query("#gpu, #cpu"):
+            panel.set_class(mode == "narrow", "-compact")
         if mode == "tiny":
             self.query_one("#too-small", Static).update(
                 Text(
@@ -665,48 +674,18 @@ class TrainmonApp(App[None]):
         rows = tuple(self.run_status(run, now) for run in self.runs)
         self.query_one("#status", StatusBar).show(rows)
 
-    def _gpu_text(self) -> Text:
-        snapshot = self.gpu_snapshot
-        if snapshot is None and self.options.no_gpu:
-            return Text("GPU: off (--no-gpu)")
-        if snapshot is None:
-            if self._gpu_source is None:
-                return Text("GPU: not sampled")
-            return Text("GPU: waiting for the first sample")
-        status = getattr(snapshot, "status", "ok")
-        if status != "ok":
-            reason = getattr(snapshot, "reason", "") or str(status)
-            return Text(reason if status == "disabled" else f"no GPU: {reason}")
-        lines = []
-        for device in getattr(snapshot, "devices", ()):
-            util = getattr(device, "util_pct", None)
-            used = getattr(device, "mem_used_bytes", None)
-            total = getattr(device, "mem_total_bytes", None)
-            parts = [f"{device.index}"]
-            parts.append(f"U{util:.0f}%" if util is not None else "U n/a")
-            if used is not None and total:
-                parts.append(f"M {used / 2**30:.1f}/{total / 2**30:.0f}G")
-            lines.append(" ".join(parts))
-        return Text("\n".join(lines) or "GPU: none")
-
-    def _cpu_text(self) -> Text:
-        snapshot = self.cpu_snapshot
-        if snapshot is None:
-            return Text("CPU: not sampled" if self._cpu_source is None else "CPU: …")
-        total = getattr(snapshot, "total_pct", 0.0)
-        used = getattr(snapshot, "ram_used_bytes", 0)
-        ram = getattr(snapshot, "ram_total_bytes", 0)
-        return Text(f"CPU {total:.0f}%  MEM {used / 2**30:.1f}/{ram / 2**30:.0f}G")
-
     def _update_system(self) -> None:
-        if self._gpu_dirty:
+        gpu = self.query_one("#gpu", GpuPanel)
+        cpu = self.query_one("#cpu", CpuPanel)
+        if self._gpu_dirty and isinstance(self.gpu_snapshot, GpuSnapshot):
             self._gpu_dirty = False
-            self.query_one("#gpu", SystemLine).update(self._gpu_text())
-        if self._cpu_dirty:
+            gpu.display = True
+            gpu.update_snapshot(self.gpu_snapshot)
+        if self._cpu_dirty and isinstance(self.cpu_snapshot, CpuSnapshot):
             self._cpu_dirty = False
-            self.query_one("#cpu", SystemLine).update(self._cpu_text())
-        gpu_off = self.gpu_snapshot is None or getattr(self.gpu_snapshot, "status", "ok") != "ok"
-        self.query_one("#gpu", SystemLine).set_class(gpu_off, "-unavailable")
+            cpu.display = True
+            cpu.update_snapshot(self.cpu_snapshot)
+        self._sync_side()
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -752,22 +731,24 @@ class TrainmonApp(App[None]):
 
     def action_toggle_gpu(self) -> None:
         """Show or hide the system (GPU / CPU) pane."""
-        system = self.query_one("#system", Vertical)
-        system.display = not system.display
+        self.show_system = not self.show_system
         self._sync_side()
         self.call_after_refresh(self.refresh_now)
 
     def action_toggle_advice(self) -> None:
         """Show or hide the advice pane."""
-        advice = self.query_one("#advice", AdvicePanel)
-        advice.display = not advice.display
+        self.show_advice = not self.show_advice
         self._sync_side()
         self.call_after_refresh(self.refresh_now)
 
     def _sync_side(self) -> None:
-        side = self.query_one("#side", Vertical)
-        any_shown = self.query_one("#advice").display or self.query_one("#system").display
-        side.display = any_shown
+        """Show the panes the user wants, and no empty box where nothing was sampled."""
+        sampled = self.query_one("#gpu").display or self.query_one("#cpu").display
+        system = self.query_one("#system", Vertical)
+        advice = self.query_one("#advice", AdvicePanel)
+        system.display = self.show_system and sampled
+        advice.display = self.show_advice
+        self.query_one("#side", Vertical).display = system.display or advice.display
 
     def action_mute(self) -> None:
         """Mute the rule of the selected finding (for every run)."""

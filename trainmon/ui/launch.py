@@ -108,10 +108,6 @@ def run(options: DashboardOptions) -> int:
             _stderr("no log to follow (try `trainmon --demo`)")
             return 2
         gpu, cpu = make_sources(options, options.paths)
-        for source in (gpu, cpu):
-            close = getattr(source, "close", None)
-            if callable(close):
-                stack.callback(close)
         gpu_source: Sampler | None = gpu
         cpu_source: Sampler | None = cpu
         stack.enter_context(_stdin_from_tty(options.paths))
