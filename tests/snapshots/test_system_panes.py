@@ -207,3 +207,52 @@ def test_cpu_pane_many_cores_narrow(snap_compare: SnapCompare) -> None:
 
 def test_cpu_pane_many_cores_wide(snap_compare: SnapCompare) -> None:
     assert snap_compare(PaneApp(cpu=cpu(TRAINER, cores=96)), terminal_size=(80, 10))
+
+
+def _plain(panel: GpuPanel | CpuPanel) -> str:
+    rendered = panel.render()
+    assert hasattr(rendered, "plain")
+    return str(rendered.plain)
+
+
+async def test_command_lines_are_never_markup() -> None:
+    app = PaneApp([GPU_CASES["one"]], cpu(TRAINER))
+    async with app.run_test(size=(120, 20)):
+        assert "--config [bold]x[/]" in _plain(app.query_one(GpuPanel))
+        assert "--lr [red]3e-4[/red]" in _plain(app.query_one(CpuPanel))
+
+
+async def test_eight_gpus_fit_eight_rows_in_a_narrow_pane() -> None:
+    app = PaneApp([GPU_CASES["eight"]], width=52)
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.query_one(GpuPanel)
+        await pilot.pause()
+        assert panel.size.height == 8
+        assert all(line.startswith(str(i)) for i, line in enumerate(_plain(panel).split("\n")))
+
+
+async def test_compact_toggle_changes_the_layout() -> None:
+    app = PaneApp([GPU_CASES["two"]])
+    async with app.run_test(size=(120, 30)) as pilot:
+        panel = app.query_one(GpuPanel)
+        await pilot.pause()
+        wide = panel.size.height
+        panel.compact = True
+        await pilot.pause()
+        assert panel.size.height == 2 < wide
+        panel.add_class("-compact")
+        panel.compact = False
+        await pilot.pause()
+        assert panel.size.height == 2  # the CSS class alone keeps it compact
+
+
+async def test_unavailable_is_one_line_and_lost_is_loud() -> None:
+    app = PaneApp([GPU_CASES["no_gpu"]])
+    async with app.run_test(size=(120, 30)) as pilot:
+        panel = app.query_one(GpuPanel)
+        await pilot.pause()
+        assert panel.size.height == 1
+        assert _plain(panel) == "no GPU: NVML not found (no NVIDIA driver)"
+        panel.update_snapshot(GPU_CASES["lost"])
+        await pilot.pause()
+        assert "GPU 1 LOST" in _plain(panel)

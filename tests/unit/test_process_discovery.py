@@ -181,3 +181,46 @@ def test_stdin_and_dead_pid_reasons() -> None:
     assert "standard input" in find_log_writer(["-"]).reason
     tp, reason = TrainingTracker([], pid=2**22 + 777).sample()
     assert tp is None and "no such process" in reason
+
+
+THREADED = """\
+import os, subprocess, sys, threading, time
+def spawn():
+    kids.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]))
+    time.sleep(120)  # the child stays on this thread's children list while it lives
+kids = []
+threading.Thread(target=spawn, daemon=True).start()
+while len(kids) < 1:
+    time.sleep(0.01)
+log = open(sys.argv[1], "a")
+time.sleep(0.3)
+open(sys.argv[2], "w").write(str(os.getpid()))
+while True:
+    print("step", file=log, flush=True)
+    time.sleep(0.05)
+"""
+
+
+@pytest.fixture
+def threaded_run(tmp_path: Path) -> Iterator[Run]:
+    """A trainer whose worker was started from a non-main thread."""
+    (tmp_path / "threaded.py").write_text(THREADED)
+    proc = subprocess.Popen(
+        [sys.executable, "threaded.py", "run.log", "pid"], cwd=tmp_path, start_new_session=True
+    )
+    try:
+        pid = int(_wait_for(tmp_path / "pid"))
+        yield Run(proc, tmp_path / "run.log", pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def test_worker_started_from_a_thread_is_in_the_tree(threaded_run: Run) -> None:
+    tracker = TrainingTracker([str(threaded_run.log)])
+    for _ in range(3):  # the first tick walks every thread; later ticks keep what it found
+        tp, reason = tracker.sample()
+        assert tp is not None, reason
+        assert tp.pid == threaded_run.pid
+        assert tp.workers == 1
