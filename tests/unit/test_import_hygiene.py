@@ -27,7 +27,8 @@ def core_modules() -> list[str]:
 
 
 def loaded_after(code: str) -> set[str]:
-    probe = f"{code}\nimport sys\nprint('LOADED:' + ' '.join(m for m in {UI_MODULES!r} if m in sys.modules))"
+    check = f"' '.join(m for m in {UI_MODULES!r} if m in sys.modules)"
+    probe = f"{code}\nimport sys\nprint('LOADED:' + {check})"
     r = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
