@@ -49,8 +49,15 @@ def h100(index: int, util: float = 87.0, **changes: object) -> GpuDeviceSample:
     return replace(dev, **changes)  # type: ignore[arg-type]
 
 
-def gpus(*devices: GpuDeviceSample) -> GpuSnapshot:
-    return GpuSnapshot(1000.0, "ok", devices=devices, driver_version="550.54.14")
+def gpus(*devices: GpuDeviceSample, took_s: float = 0.01) -> GpuSnapshot:
+    return GpuSnapshot(
+        1000.0,
+        "ok",
+        devices=devices,
+        driver_version="550.54.14",
+        cuda_version="12.4",
+        took_s=took_s,
+    )
 
 
 def geforce() -> GpuDeviceSample:
@@ -96,7 +103,7 @@ GPU_CASES: dict[str, GpuSnapshot] = {
     "one": gpus(h100(0)),
     "two": gpus(h100(0), geforce()),
     "eight": gpus(*(h100(i, util=10.0 * i + 5) for i in range(8))),
-    "lost": gpus(h100(0), LOST, h100(2)),
+    "lost": gpus(h100(0), LOST, h100(2), took_s=0.8),
     "mig": gpus(mig_parent()),
     "no_gpu": GpuSnapshot(1000.0, "unavailable", "no GPU: NVML not found (no NVIDIA driver)"),
     "disabled": GpuSnapshot(1000.0, "disabled", "GPU panel off (--no-gpu)"),

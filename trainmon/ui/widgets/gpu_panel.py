@@ -31,8 +31,13 @@ STRIP: Final = 40
 """Below this width: one aggregate line and a heat strip."""
 HISTORY: Final = 60
 """Samples kept per GPU for the sparklines (2 min at the default 2 s)."""
+PROCESS_ROWS_UP_TO: Final = 4
+"""With more GPUs than this, the full layout counts processes instead of listing them."""
 MAX_PROCS: Final = 4
 """Process rows shown per GPU in the full layout; the rest are counted."""
+
+SLOW_SAMPLE_S: Final = 0.5
+"""A sample slower than this is flagged: NVML is contending for the driver lock."""
 
 GIB: Final = 1024**3
 FULL: Final = "█"
@@ -154,10 +159,24 @@ class GpuPanel(Widget):
         elif compact or width < WIDE:
             lines = [self._line(dev, width) for dev in snap.devices]
         else:
-            lines = []
+            lines = [self._header(snap)]
+            rows = len(snap.devices) <= PROCESS_ROWS_UP_TO
             for dev in snap.devices:
-                lines.extend(self._full(dev, width))
+                lines.extend(self._full(dev, width, process_rows=rows))
         return Text("\n", no_wrap=True, overflow="ellipsis", end="").join(lines)
+
+    def _header(self, snap: GpuSnapshot) -> Text:
+        """Driver and CUDA versions, and a hint when NVML itself is slow to answer."""
+        label = self._style("label")
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(f"{len(snap.devices)} GPU{'s' if len(snap.devices) > 1 else ''}", style=label)
+        if snap.driver_version:
+            text.append(f"  driver {snap.driver_version}", style=label)
+        if snap.cuda_version:
+            text.append(f"  CUDA {snap.cuda_version}", style=label)
+        if snap.took_s >= SLOW_SAMPLE_S:
+            text.append(f"  slow NVML ({snap.took_s * 1000:.0f} ms)", style=self._style("warn"))
+        return text
 
     # The lost row is the same everywhere: loud, and sticky because `lost` is.
     def _lost(self, dev: GpuDeviceSample, width: int) -> Text:
@@ -214,7 +233,7 @@ class GpuPanel(Widget):
         if short and any(p.is_training for p in dev.processes or ()):
             text.append(" ◆train", style=self._style("training"))
 
-    def _full(self, dev: GpuDeviceSample, width: int) -> list[Text]:
+    def _full(self, dev: GpuDeviceSample, width: int, *, process_rows: bool) -> list[Text]:
         """nvidia-smi style: a gauge line, a details line, processes and MIG devices."""
         if dev.lost:
             return [self._lost(dev, width)]
@@ -248,6 +267,11 @@ class GpuPanel(Widget):
         if dev.throttle_reasons:
             two.append("  throttled: ", style=self._style("warn"))
             two.append(", ".join(dev.throttle_reasons), style=self._style("warn"))
+        if not process_rows and dev.processes is not None:
+            two.append("  procs ", style=label)
+            two.append(str(len(dev.processes)))
+            if any(p.is_training for p in dev.processes):
+                two.append(" ◆train", style=self._style("training"))
         key = dev.uuid or f"#{dev.index}"
         spark_w = max(0, min(HISTORY, (width - two.cell_len - 12) // 2))
         if spark_w >= 8:
@@ -256,7 +280,8 @@ class GpuPanel(Widget):
             two.append(" m", style=label)
             self._spark(two, self._mem.get(key, ()), spark_w)
         lines = [one, two]
-        lines.extend(self._procs(dev, width))
+        if process_rows:
+            lines.extend(self._procs(dev, width))
         for child in dev.mig_devices:
             mig = Text(no_wrap=True, overflow="ellipsis", end="")
             mig.append(f"  └ MIG {dev.index}:{child.index} ", style=label)
