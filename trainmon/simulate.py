@@ -182,11 +182,14 @@ class SimulatedRun:
         divergence = 0.0
         last_clean = self.initial_loss
         stalled = False
+        eval_at_onset: float | None = None
         for step in range(1, self.steps + 1):
             lr = self._lr(step - 1)
             if frozen is None or step < frozen.at_step:
                 progress += lr / self.peak_lr if x10 is None or step < x10.at_step else 1.0
             clean = self.final_loss + spread * math.exp(-progress / tau)
+            if overfit is not None and step == overfit.at_step:
+                eval_at_onset = clean * 1.15 + 0.05
             if overfit is not None and step >= overfit.at_step:
                 clean *= math.exp(-3.0 * (step - overfit.at_step) / self.steps)
             if x10 is not None and step >= x10.at_step:
@@ -206,7 +209,11 @@ class SimulatedRun:
                 continue
             loss = float(np.mean(window_losses))
             window_losses.clear()
-            grad = 0.8 * (0.4 + loss / self.initial_loss) * math.exp(0.25 * rng.standard_normal())
+            grad = (
+                0.5
+                * (0.4 + min(loss, 1e3) / self.initial_loss)
+                * math.exp(0.25 * rng.standard_normal())
+            )
             if step < self.warmup_steps:
                 grad *= 1.5
             if x10 is not None and step >= x10.at_step:
@@ -217,7 +224,7 @@ class SimulatedRun:
             if boom is not None and step >= boom.at_step:
                 k = (step - boom.at_step) // self.logging_steps + 1
                 loss = min(loss * (4.0**k), 1e6)
-                grad *= 10.0**k
+                grad *= 10.0 ** min(k, 8)
             if frozen is not None and step >= frozen.at_step:
                 grad = 0.0
             if nan is not None and step >= nan.at_step:
@@ -233,9 +240,10 @@ class SimulatedRun:
                 e = last_clean * 1.15 + 0.05
                 acc = accuracy0 + (0.95 - accuracy0) * (1 - math.exp(-progress / tau))
                 if overfit is not None and step >= overfit.at_step:
-                    e = (last_clean * 1.15 + 0.05) + 1.2 * spread * (step - overfit.at_step) / (
-                        self.steps
-                    )
+                    if eval_at_onset is None:
+                        eval_at_onset = last_clean * 1.15 + 0.05
+                    rise = 1.5 * spread * (step - overfit.at_step) / self.steps
+                    e = eval_at_onset + rise
                     acc -= 0.1 * (step - overfit.at_step) / self.steps
                 if nan is not None and step >= nan.at_step:
                     e = float("nan")

@@ -98,20 +98,67 @@ def halves(view: View, facts: Facts, name: str, start: int) -> tuple[FloatArray,
     return a, b, n - k
 
 
+def span_start(view: View, name: str, start: int) -> int:
+    """Position where window A of `halves` begins."""
+    n = view.count(name)
+    k = max(10, round(0.05 * (n - start)))
+    return max(0, n - 2 * k)
+
+
 class LossRising(Rule):
     info = RuleInfo("loss-rising", "dynamics", "warning", "training loss trending up")
     persist = 3
     clear = 3
 
+    def __init__(self) -> None:
+        self.best_median = math.inf
+        self.best_window: FloatArray = np.empty(0)
+        self.best_pos = 0
+
+    def _track_best(self, view: View, start: int, k: int) -> None:
+        """Remember the lowest K-record window seen at a checkpoint (rises are judged from it)."""
+        n = view.count(LOSS)
+        if n - start < k:
+            return
+        window = view.sampled(LOSS, n - k, n, THIN)
+        window = window[np.isfinite(window)]
+        if len(window) < 5:
+            return
+        med = float(np.median(window))
+        if med < self.best_median:
+            self.best_median, self.best_window, self.best_pos = med, safe_log(window), n - k
+
     def check(self, view: View, facts: Facts) -> Hit | None:
         if facts.burn_in_pos is None:
             return None
+        n = view.count(LOSS)
+        m = n - facts.burn_in_pos
+        k = max(8, round(0.05 * m))
+        self._track_best(view, facts.burn_in_pos, k)
+        floor = max(1e-3, 0.01 * (facts.loss0 or 0.0))
+        # test 1: the newest K records against the K before them
         a, b, b_start = halves(view, facts, LOSS, facts.burn_in_pos)
-        if len(a) < 5 or len(b) < 5:
-            return None
-        med_a, med_b = math.exp(float(np.median(a))), math.exp(float(np.median(b)))
-        floor = max(0.02, 0.01 * (facts.loss0 or 0.0))
-        if frac_greater(b, a) <= 0.85 or med_b <= 1.15 * med_a or med_b - med_a <= floor:
+        rising = False
+        med_a = med_b = math.nan
+        if len(a) >= 5 and len(b) >= 5:
+            med_a, med_b = math.exp(float(np.median(a))), math.exp(float(np.median(b)))
+            rising = frac_greater(b, a) > 0.85 and med_b > 1.15 * med_a and med_b - med_a > floor
+        a_start = span_start(view, LOSS, facts.burn_in_pos)
+        # test 2: the newest K records against the best K-record stretch so far
+        if not rising and len(self.best_window) >= 5 and n - k >= self.best_pos + k:
+            recent = view.sampled(LOSS, n - k, n, THIN)
+            recent = safe_log(recent[np.isfinite(recent)])
+            if len(recent) >= 5:
+                med_r = math.exp(float(np.median(recent)))
+                if (
+                    frac_greater(recent, self.best_window) > 0.9
+                    and med_r > 1.5 * self.best_median
+                    and med_r - self.best_median > floor
+                ):
+                    rising = True
+                    med_a, med_b, b_start = self.best_median, med_r, n - k
+                    a_start = self.best_pos
+        if not rising:
             return None
         step = view.step_of(LOSS, b_start)
         evidence = f"loss median {fmt(med_a)} → {fmt(med_b)} since step {step}"
@@ -120,7 +167,7 @@ class LossRising(Rule):
         if facts.loss0 is not None and med_b > 1.05 * facts.loss0:
             severity = "critical"
             evidence += f"; above L0 {fmt(facts.loss0)} after warm-up"
-        improved = eval_improved_since(view, step)
+        improved = eval_improved_since(view, view.step_of(LOSS, a_start))
         if improved:
             severity = "info"
             evidence += f"; but {improved}"
@@ -166,9 +213,9 @@ class NotLearning(Rule):
         if not math.isfinite(ref) or ref <= 0:
             return None
         now = median(view.tail(LOSS, 10))
-        span = max(10, n // 5)
+        span = max(10, n // 2)  # half the run: a slow but steady fine-tune is learning
         window = view.sampled(LOSS, n - span, n, THIN)
-        if not now > 0.9 * ref or improvement(window) >= 0.01:
+        if not now > 0.95 * ref or improvement(window) >= 0.01:
             return None
         lr = view.last(LR)
         if lr is not None and facts.peak_lr > 0 and lr < 1e-3 * facts.peak_lr:
@@ -245,8 +292,8 @@ class EarlyOscillation(Rule):
         signs = np.sign(d)
         alternation = float(np.mean(signs[1:] * signs[:-1] < 0))
         sigma = robust_sigma(d) / math.sqrt(2)
-        if alternation < 0.6 or sigma <= 0.25:
-            return None
+        if alternation < 0.7 or sigma <= 0.5 or improvement(window) > 0.2:
+            return None  # a fast-falling noisy loss is learning, not oscillating
         step = view.step_of(LOSS, 5)
         facts.early_unstable_step = step
         return Hit(

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from trainmon.store import MetricStore
 
 DENSE_CHECKPOINTS = 128
+COOLDOWN_RECORDS = 20
+"""After a windowed finding clears, the same rule stays quiet for max(20, 10%) records."""
 PER_DOUBLING = 32
 
 
@@ -108,6 +110,7 @@ class AdviceEngine:
         self.checkpoints = 0
         """How many checkpoints have been evaluated (bounded; asserted by tests)."""
         self._last_checkpoint = 0
+        self._cooldown: dict[str, int] = {}
         self._clock_finding: Finding | None = None
         self._hw_rules: list[object] = []
 
@@ -224,8 +227,10 @@ class AdviceEngine:
             hit = rule.check(view, self.facts)
             rid = rule.info.id
             if hit is None:
-                self._miss(rid, rule.clear)
-            else:
+                if self._miss(rid, rule.clear):
+                    # cooldown: one episode per stretch of the run, not a flicker
+                    self._cooldown[rid] = view.end + max(COOLDOWN_RECORDS, view.end // 10)
+            elif view.end >= self._cooldown.get(rid, 0):
                 self._apply(rid, hit, rule.persist, rule.clear, hit.step, view.end)
 
     def _apply(
@@ -257,17 +262,20 @@ class AdviceEngine:
 
     _store_ref: MetricStore | None = None
 
-    def _miss(self, rid: str, clear: int) -> None:
+    def _miss(self, rid: str, clear: int) -> bool:
+        """Count a negative check; True when it cleared an active finding."""
         track = self._tracks.get(rid)
         if track is None:
-            return
+            return False
         track.pos = 0
         if track.finding is None:
             track.onset = None
-            return
+            return False
         track.neg += 1
         if track.neg >= clear:
             self._clear(rid)
+            return True
+        return False
 
     def _clear(self, rid: str) -> None:
         track = self._tracks.get(rid)

@@ -109,6 +109,9 @@ class Memorisation(Rule):
         if not (e > 3 * t_now and e > float(values[-2]) and e > 1.02 * float(np.min(values))):
             return None
         best_i = int(np.argmin(values))
+        change = metric_change(view, steps[best_i])
+        if change is not None and change[3]:
+            return None  # the task metric still improves: overfitting's info covers it
         return Hit(
             "warning",
             int(steps[-1]),

@@ -6,15 +6,18 @@ warm-up" was; computed incrementally (new points only) so the cost per checkpoin
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from trainmon.advice.base import LOSS, LR, Facts, View
-from trainmon.advice.stats import fmt, rolling_median, rolling_sigma, safe_log
+from trainmon.advice.stats import block_baseline, fmt, safe_log
 
 SPIKE_WINDOW = 20
 SPIKE_Z = 6.0
 SPIKE_RATIO = 1.5
 SPIKE_KEEP = 256
+MIN_SPIKE_WINDOW = 8
 
 
 class FactsUpdater:
@@ -108,15 +111,16 @@ class FactsUpdater:
         start = max(self._spike_seen, f.burn_in_pos)
         if start >= n:
             return
-        lo = start - SPIKE_WINDOW
-        if lo < 0:
-            start, lo = SPIKE_WINDOW, 0
+        if start < SPIKE_WINDOW:
+            self._early_spikes(view, start, min(n, SPIKE_WINDOW))
+            start = SPIKE_WINDOW
+            self._spike_seen = min(n, SPIKE_WINDOW)
             if start >= n:
                 return
+        lo = (start // SPIKE_WINDOW - 1) * SPIKE_WINDOW  # the block before start's block
         values = view.values(LOSS, lo, n)
         logs = safe_log(values)
-        med = rolling_median(logs, SPIKE_WINDOW)
-        sig = rolling_sigma(logs, SPIKE_WINDOW, med)
+        med, sig = block_baseline(logs, SPIKE_WINDOW)
         new = slice(start - lo, None)
         z = (logs[new] - med[new]) / (sig[new] + 1e-3)
         base = np.exp(med[new])
@@ -125,6 +129,26 @@ class FactsUpdater:
         is_spike &= np.isfinite(values[new])
         for k in np.flatnonzero(is_spike).tolist():
             f.spike_positions.append((start + k, float(values[new][k]), float(base[k])))
+        self._trim()
+        self._spike_seen = n
+
+    def _early_spikes(self, view: View, start: int, end: int) -> None:
+        """Spikes among the first 20 points, judged against the (at least 8) points before."""
+        f = self.facts
+        floor = max(0.05, 0.02 * (f.loss0 or 0.0))
+        for pos in range(max(start, MIN_SPIKE_WINDOW), end):
+            prev = safe_log(view.values(LOSS, max(0, pos - 10), pos))
+            value = float(view.values(LOSS, pos, pos + 1)[0])
+            if not np.isfinite(value) or not np.isfinite(prev).all():
+                continue
+            med = float(np.median(prev))
+            sig = float(1.4826 * np.median(np.abs(prev - med)))
+            base = math.exp(med)
+            z = (math.log(max(value, 1e-12)) - med) / (sig + 1e-3)
+            if z > SPIKE_Z and value > SPIKE_RATIO * base and value - base > floor:
+                f.spike_positions.append((pos, value, base))
+
+    def _trim(self) -> None:
+        f = self.facts
         if len(f.spike_positions) > SPIKE_KEEP:
             del f.spike_positions[: len(f.spike_positions) - SPIKE_KEEP]
-        self._spike_seen = n

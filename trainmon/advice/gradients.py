@@ -14,7 +14,7 @@ import numpy as np
 
 from trainmon.advice.base import GRAD, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.dynamics import halves, improvement
-from trainmon.advice.stats import fmt, median, robust_sigma
+from trainmon.advice.stats import block_baseline, fmt, median, robust_sigma
 
 WINDOW = 50
 FOLLOW = 5
@@ -38,13 +38,12 @@ class GradSpike(Rule):
         if ready <= start:
             return None
         self.seen = ready
-        values = view.values(GRAD, start - WINDOW, ready)
-        from numpy.lib.stride_tricks import sliding_window_view
-
-        windows = sliding_window_view(values, WINDOW)[:-1]
-        med = np.median(windows, axis=1)  # a window with NaN yields NaN: no verdict there
-        dev = np.median(np.abs(windows - med[:, None]), axis=1) * 1.4826
-        new = values[WINDOW:]
+        lo = (start // WINDOW - 1) * WINDOW
+        values = view.values(GRAD, lo, ready)
+        med_all, dev_all = block_baseline(values, WINDOW)
+        new = values[start - lo :]
+        med = med_all[start - lo :]
+        dev = dev_all[start - lo :]
         spikes = np.flatnonzero((new > 10 * med) & (new > med + 10 * dev) & np.isfinite(new))
         if not len(spikes):
             return None

@@ -81,7 +81,7 @@ class LrJump(Rule):
             return None
         values = view.values(LR, start - 1, n)
         prev, cur = values[:-1], values[1:]
-        jumped = np.flatnonzero((prev > 0) & (cur > 1.2 * prev))
+        jumped = np.flatnonzero((prev > 0) & (cur > 1.05 * prev))
         if not len(jumped):
             return None
         self.jumps += len(jumped)

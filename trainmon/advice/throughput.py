@@ -27,22 +27,22 @@ def train_intervals(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(seconds per step, seconds, end-record index) for the newest train-to-train gaps.
 
-    A gap that contains an eval record is left out: evaluation time is not training time.
+    Only gaps that end in a train record count: the time before an eval record is spent
+    evaluating, not training.
     """
     kinds = store.record_kinds
-    lo = max(0, end - 3 * limit)
+    lo = max(0, end - 2 * limit - 1)
     times = np.frombuffer(store.record_times, dtype=np.float64)[lo:end].copy()
     steps = np.frombuffer(store.record_steps, dtype=np.int64)[lo:end].astype(np.float64)
-    is_train = np.array([k == "train" for k in kinds[lo:end]], dtype=bool)
-    idx = np.flatnonzero(is_train)
-    if len(idx) < 2:
+    is_train = np.array([k == "train" for k in kinds[lo + 1 : end]], dtype=bool)
+    if len(times) < 2:
         return np.empty(0), np.empty(0), np.empty(0)
-    clean = idx[1:] - idx[:-1] == 1
-    dt = times[idx[1:]] - times[idx[:-1]]
-    ds = steps[idx[1:]] - steps[idx[:-1]]
-    ok = clean & (ds > 0) & (dt >= 0)
+    dt = np.diff(times)
+    ds = np.diff(steps)
+    # a gap that ends in an eval or summary record is evaluation/saving time: left out
+    ok = is_train & (ds > 0) & (dt >= 0)
     per_step = dt[ok] / ds[ok]
-    ends = (idx[1:][ok] + lo).astype(np.float64)
+    ends = (np.flatnonzero(ok) + lo + 1).astype(np.float64)
     return per_step[-limit:], dt[ok][-limit:], ends[-limit:]
 
 
@@ -58,7 +58,7 @@ class Stall(Rule):
         _, gaps, ends = train_intervals(view.store, view.end, INTERVALS)
         if len(gaps) < 8:
             return None
-        new = np.flatnonzero(ends >= self.seen)
+        new = np.flatnonzero((ends >= self.seen) & (gaps > STALL_FLOOR_S))
         self.seen = view.end
         for k in new.tolist():
             if k < 5:

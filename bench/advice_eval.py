@@ -1,0 +1,332 @@
+"""Score the advice rules against the labelled corpus in `bench/advice_labels.csv`.
+
+Each run is parsed with the real `LogParser` (synthetic runs are generated, rendered to log
+text and parsed line by line with their original timing), replayed through the
+`AdviceEngine`, and compared with its label. Prints markdown tables: per rule family
+precision, recall and time-to-detection, and false alarms per severity on healthy runs.
+
+    python bench/advice_eval.py [--split test|tune|all] [--list]
+
+Real corpora are read in place from ../shared and skipped when absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import statistics
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from trainmon.advice import AdviceEngine  # noqa: E402
+from trainmon.advice.engine import Detection  # noqa: E402
+from trainmon.parsing.parser import LogParser  # noqa: E402
+from trainmon.records import Finding  # noqa: E402
+from trainmon.simulate import Fault, SimulatedRun  # noqa: E402
+from trainmon.store import MetricStore  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+LABELS = ROOT / "bench" / "advice_labels.csv"
+
+FAMILY_OF_LABEL = {
+    "nan": "numerics",
+    "zero-loss": "numerics",
+    "gradnorm-nan": "numerics",
+    "divergence": "divergence",
+    "overfitting": "overfitting",
+    "plateau": "plateau",
+    "lr-zero": "schedule",
+    "lr-jump": "schedule",
+    "spike": "spike",
+    "stall": "stall",
+}
+RULES_OF_LABEL = {
+    "nan": {"nan-loss", "nan-eval-loss", "nan-grad-norm"},
+    "zero-loss": {"zero-loss", "nan-grad-norm"},
+    "gradnorm-nan": {"nan-grad-norm"},
+    "divergence": {
+        "loss-rising",
+        "loss-explosion",
+        "loss-instability",
+        "grad-drift",
+        "early-oscillation",
+        "no-warmup-instability",
+    },
+    "overfitting": {"overfitting", "memorisation"},
+    "plateau": {
+        "not-learning",
+        "late-plateau",
+        "stuck-at-chance",
+        "grad-collapse",
+        "zero-grad-norm",
+    },
+    "lr-zero": {"lr-zero-early"},
+    "lr-jump": {"lr-jump"},
+    "spike": {"loss-spike", "grad-spike"},
+    "stall": {"stall"},
+}
+FAMILY_RULES: dict[str, set[str]] = defaultdict(set)
+for _label, _rules in RULES_OF_LABEL.items():
+    FAMILY_RULES[FAMILY_OF_LABEL[_label]] |= _rules
+
+
+@dataclass
+class Outcome:
+    source: str
+    run: str
+    label: str
+    split: str
+    onset: int | None
+    findings: list[Finding] = field(default_factory=list)
+    detections: list[Detection] = field(default_factory=list)
+    records: int = 0
+    last_step: int = 0
+    record_steps: float = 1.0
+    eval_steps: float = 0.0
+    seconds: float = 0.0
+
+
+def _synthetic(spec: str) -> SimulatedRun:
+    kv = dict(part.split("=", 1) for part in spec.split(";"))
+    faults: tuple[Fault, ...] = ()
+    if "fault" in kv:
+        kind, at = kv["fault"].split("@")
+        faults = (Fault(kind, int(at)),)  # type: ignore[arg-type]
+    return SimulatedRun(
+        seed=int(kv["seed"]),
+        steps=int(kv["steps"]),
+        faults=faults,
+        logging_steps=int(kv["logging"]),
+        eval_steps=int(kv["eval"]) or None,
+        noise=float(kv["noise"]),
+        warmup_ratio=float(kv["warmup"]),
+    )
+
+
+def load(source: str, run: str) -> tuple[MetricStore, dict[str, object]] | None:
+    """Parse one corpus entry into a store (None when its corpus is absent)."""
+    parser = LogParser()
+    store = MetricStore()
+    if source == "synthetic":
+        sim = _synthetic(run)
+        # lines written at the same moment arrive together (a tqdm redraw and its dict)
+        chunk: list[str] = []
+        when = 0.0
+        for t, line in sim.lines():
+            if chunk and t != when:
+                store.extend(parser.feed("".join(chunk).encode()), when)
+                store.total_steps = parser.total_steps
+                chunk = []
+            chunk.append(line)
+            when = t
+        store.extend(parser.feed("".join(chunk).encode()) + parser.finish(), when)
+    else:
+        folder = SHARED / ("logs" if source == "log" else "trainer_states")
+        path = folder / run
+        if not path.is_file():
+            return None
+        records = parser.feed(path.read_bytes()) + parser.finish()
+        store.total_steps = parser.total_steps
+        store.extend(records, 0.0)
+    store.total_steps = store.total_steps or parser.total_steps
+    return store, dict(parser.context)
+
+
+def evaluate(row: dict[str, str]) -> Outcome | None:
+    loaded = load(row["source"], row["run"])
+    if loaded is None:
+        return None
+    store, context = loaded
+    onset = int(row["onset_step"]) if row["onset_step"] else None
+    out = Outcome(row["source"], row["run"], row["label"], row["split"], onset)
+    t0 = time.perf_counter()
+    engine = AdviceEngine(context)
+    engine.finish(store)
+    out.seconds = time.perf_counter() - t0
+    out.findings = engine.findings()
+    out.detections = list(engine.detections)
+    out.records = store.records
+    out.last_step = store.last_step or 0
+    train_steps = [
+        s for s, k in zip(store.record_steps, store.record_kinds, strict=True) if k == "train"
+    ]
+    if len(train_steps) > 1:
+        out.record_steps = max(1.0, (train_steps[-1] - train_steps[0]) / (len(train_steps) - 1))
+    eval_steps = [
+        s for s, k in zip(store.record_steps, store.record_kinds, strict=True) if k == "eval"
+    ]
+    if len(eval_steps) > 1:
+        out.eval_steps = (eval_steps[-1] - eval_steps[0]) / (len(eval_steps) - 1)
+    if onset is None and FAMILY_OF_LABEL.get(out.label) == "numerics":
+        out.onset = _first_nonfinite_or_zero(store)
+    return out
+
+
+def _first_nonfinite_or_zero(store: MetricStore) -> int | None:
+    """Labelled onset for numerics faults in real logs: the first bad value in the data."""
+    first: int | None = None
+    for name in ("loss", "eval_loss", "grad_norm"):
+        s = store.get(name)
+        if s is None:
+            continue
+        for i, v in enumerate(s.values):
+            if not math.isfinite(v) or (name == "loss" and v == 0.0):
+                step = store.record_steps[s.record_index[i]]
+                first = step if first is None else min(first, step)
+                break
+    return first
+
+
+def window(o: Outcome) -> tuple[float, float]:
+    """Steps in which a detection counts as timely: [onset - 1 record, onset + tolerance]."""
+    if o.onset is None:
+        return (-math.inf, math.inf)  # excerpt labels: anywhere in the excerpt
+    fam = FAMILY_OF_LABEL[o.label]
+    if fam == "numerics":
+        tol = 3 * o.record_steps
+    elif fam == "overfitting":
+        tol = 4 * max(o.eval_steps, o.record_steps)
+    elif fam == "plateau":
+        tol = max(0.25 * max(o.last_step, 1), 20 * o.record_steps)  # flatness takes time to show
+    else:
+        tol = max(0.1 * max(o.last_step, 1), 20 * o.record_steps)
+    return (o.onset - o.record_steps, o.onset + tol)
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    if not values:
+        return math.nan
+    k = min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))
+    return values[k]
+
+
+def wilson(k: int, n: int) -> str:
+    if n == 0:
+        return "–"
+    z = 1.96
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return f"{max(0, c - h):.2f}–{min(1, c + h):.2f}"
+
+
+def report(outcomes: list[Outcome], show_list: bool) -> None:
+    families = sorted(set(FAMILY_OF_LABEL.values()))
+    print(
+        "| family | labelled runs | detected (recall) | 95% CI | runs alarmed | precision "
+        "| TTD median / p90 (steps) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for fam in families:
+        rules = FAMILY_RULES[fam]
+        labelled = [o for o in outcomes if FAMILY_OF_LABEL.get(o.label) == fam]
+        hits = 0
+        ttd: list[float] = []
+        for o in labelled:
+            lo, hi = window(o)
+            ok = [
+                d
+                for d in o.detections
+                if d.finding.rule in RULES_OF_LABEL[o.label] and lo <= d.detected_step <= hi
+            ]
+            if ok:
+                hits += 1
+                if o.onset is not None:
+                    ttd.append(min(d.detected_step for d in ok) - o.onset)
+        alarmed = 0
+        correct = 0
+        for o in outcomes:
+            fired = [d for d in o.detections if d.finding.rule in rules]
+            if not fired:
+                continue
+            alarmed += 1
+            if FAMILY_OF_LABEL.get(o.label) == fam:
+                lo, hi = window(o)
+                if any(
+                    d.finding.rule in RULES_OF_LABEL[o.label] and lo <= d.detected_step <= hi
+                    for d in fired
+                ):
+                    correct += 1
+        recall = f"{hits}/{len(labelled)} = {hits / len(labelled):.2f}" if labelled else "–"
+        prec = f"{correct}/{alarmed} = {correct / alarmed:.2f}" if alarmed else "–"
+        t = f"{statistics.median(ttd):.0f} / {pct(ttd, 0.9):.0f}" if ttd else "–"
+        ci = wilson(hits, len(labelled))
+        print(f"| {fam} | {len(labelled)} | {recall} | {ci} | {alarmed} | {prec} | {t} |")
+    healthy = [o for o in outcomes if o.label in ("healthy", "empty")]
+    print()
+    print(f"False alarms on {len(healthy)} healthy runs (real and synthetic):")
+    print()
+    print("| severity | findings | per 10 healthy runs | runs with one |")
+    print("|---|---|---|---|")
+    for sev in ("critical", "warning", "info"):
+        found = [(o, f) for o in healthy for f in o.findings if f.severity == sev]
+        runs = len({o.run for o, _ in found})
+        rate = 10 * len(found) / max(1, len(healthy))
+        print(f"| {sev} | {len(found)} | {rate:.2f} | {runs} |")
+    noisy = [o for o in outcomes if o.label == "noisy"]
+    if noisy:
+        n_warn = sum(1 for o in noisy for f in o.findings if f.severity != "info")
+        print(f"\nNoisy (manifest) runs: {len(noisy)}, warning+critical findings: {n_warn}")
+    total = sum(o.seconds for o in outcomes)
+    print(f"\nRuns scored: {len(outcomes)}; engine time {total:.2f} s in all")
+    if show_list:
+        print("\nFindings on healthy runs (warning and critical):")
+        for o in healthy:
+            for f in o.findings:
+                if f.severity != "info":
+                    print(
+                        f"- {o.source} {o.run}: {f.rule} {f.severity} step {f.step}: {f.evidence}"
+                    )
+        print("\nInfo findings on healthy runs:")
+        for o in healthy:
+            for f in o.findings:
+                if f.severity == "info":
+                    print(f"- {o.source} {o.run}: {f.rule} step {f.step}: {f.evidence}")
+        print("\nMissed labelled runs:")
+        for o in outcomes:
+            if o.label not in RULES_OF_LABEL:
+                continue
+            lo, hi = window(o)
+            ok = [
+                d
+                for d in o.detections
+                if d.finding.rule in RULES_OF_LABEL[o.label] and lo <= d.detected_step <= hi
+            ]
+            if not ok:
+                fired = ", ".join(f"{d.finding.rule}@{d.detected_step}" for d in o.detections)
+                print(f"- {o.source} {o.run} [{o.label} onset {o.onset}]: {fired or 'nothing'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--split", choices=("test", "tune", "all"), default="test")
+    ap.add_argument("--list", action="store_true", help="list false alarms and misses")
+    args = ap.parse_args(argv)
+    with LABELS.open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if args.split in ("all", r["split"])]
+    outcomes = []
+    skipped = 0
+    for row in rows:
+        if row["label"] == "unclear":
+            continue
+        o = evaluate(row)
+        if o is None:
+            skipped += 1
+            continue
+        outcomes.append(o)
+    print(f"Split: {args.split}; {len(outcomes)} runs ({skipped} skipped: corpus absent)\n")
+    report(outcomes, args.list)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
