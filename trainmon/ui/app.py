@@ -42,7 +42,7 @@ from trainmon.ui.widgets.advice_panel import AdviceItem, AdvicePanel
 from trainmon.ui.widgets.cpu_panel import CpuPanel
 from trainmon.ui.widgets.gpu_panel import GpuPanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
-from trainmon.ui.widgets.loss_plot import RUN_COLOURS, LossPlot
+from trainmon.ui.widgets.loss_plot import CPU_BUDGET, RUN_COLOURS, LossPlot
 from trainmon.ui.widgets.status_bar import Level, RunStatus, StatusBar, round_age
 from trainmon.ui.workers import (
     POLL_INTERVAL_S,
@@ -232,6 +232,7 @@ class TrainmonApp(App[None]):
         sample_interval_s: float = SAMPLE_INTERVAL_S,
         description: str = "",
         labels: tuple[str, ...] | None = None,
+        plot_cpu_budget: float | None = CPU_BUDGET,
     ) -> None:
         """Build the dashboard; nothing is read before it is mounted.
 
@@ -248,6 +249,8 @@ class TrainmonApp(App[None]):
             sample_interval_s: GPU / CPU sampling period.
             description: what is being shown, e.g. the demo's description (sub-title).
             labels: run names to show instead of the file names (the demo's temp file).
+            plot_cpu_budget: share of a core the loss plot may spend rebuilding (None: draw
+                every change at once, as snapshots and screenshots need).
         """
         super().__init__()
         self.options = options
@@ -262,6 +265,7 @@ class TrainmonApp(App[None]):
         self._start_workers = start_workers
         self._poll_interval_s = poll_interval_s
         self._sample_interval_s = sample_interval_s
+        self._plot_cpu_budget = plot_cpu_budget
         self.sub_title = description
         paths = options.paths or ()
         self.runs: list[RunState] = [
@@ -304,7 +308,7 @@ class TrainmonApp(App[None]):
         yield StatusBar(id="status")
         with Horizontal(id="body"):
             with Vertical(id="main"):
-                yield LossPlot(id="loss")
+                yield LossPlot(id="loss", cpu_budget=self._plot_cpu_budget)
                 yield GradNormPane(id="grad-norm")
             with Vertical(id="side"):
                 advice = AdvicePanel(id="advice")
