@@ -1,0 +1,111 @@
+"""End to end: the real `trainmon` console script in a real terminal (tmux), following a log.
+
+Records appended to the followed file must show on screen; `q` must quit. The pane is
+polled with a generous timeout: this checks that the data gets there, not how fast (the
+latency is measured in bench/). Textual draws on stderr, so stderr is never redirected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.tmux, pytest.mark.slow]
+
+TIMEOUT_S = 45.0
+TMUX = shutil.which("tmux")
+
+
+def trainmon_script() -> str:
+    """The installed console script next to this interpreter (the venv's), else on PATH."""
+    beside = Path(sys.executable).with_name("trainmon")
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("trainmon")
+    if found is None:
+        pytest.skip("the trainmon console script is not installed (pip install -e .)")
+    return found
+
+
+class Tmux:
+    """One private tmux server (its own -L socket) holding one session."""
+
+    def __init__(self, socket: str) -> None:
+        assert TMUX is not None
+        self.base = [TMUX, "-L", socket, "-f", os.devnull]
+
+    def __call__(self, *args: str) -> str:
+        result = subprocess.run(
+            [*self.base, *args], capture_output=True, text=True, timeout=20, check=False
+        )
+        return result.stdout
+
+    def capture(self) -> str:
+        return self("capture-pane", "-p", "-t", "main")
+
+    def pane_dead(self) -> bool:
+        return self("display-message", "-p", "-t", "main", "#{pane_dead}").strip() == "1"
+
+    def kill(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=20, check=False)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    if TMUX is None:
+        pytest.skip("tmux is not installed")
+    server = Tmux(f"trainmon-test-{uuid.uuid4().hex[:12]}")
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def wait_for(predicate: Callable[[], bool], what: str, tmux: Tmux) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {TIMEOUT_S:.0f} s waiting for {what}:\n{tmux.capture()}")
+        time.sleep(0.2)
+
+
+def record(step: int) -> str:
+    return json.dumps({"step": step, "loss": round(3.0 / (1 + step / 100), 4)}) + "\n"
+
+
+@pytest.mark.parametrize("size", [(160, 48), (60, 48)], ids=["wide-160x48", "pane-60x48"])
+def test_appended_records_show_and_q_quits(
+    tmux: Tmux, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    log = tmp_path / "run.log"
+    log.write_text("".join(record(s) for s in range(10, 110, 10)))
+    width, height = size
+    # COLUMNS / LINES inherited from the test runner would override the pane's real size.
+    command = (
+        f"env -u COLUMNS -u LINES TERM=xterm-256color "
+        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 {log}"
+    )
+    tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height), command)
+    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    wait_for(lambda: "step 100" in tmux.capture(), "the history to show", tmux)
+    screen = tmux.capture()
+    assert "run.log" in screen
+    assert "loss" in screen
+
+    with log.open("a") as f:
+        f.write(record(120) + record(130))
+    wait_for(lambda: "step 130" in tmux.capture(), "the appended records to show", tmux)
+
+    tmux("send-keys", "-t", "main", "q")
+    wait_for(tmux.pane_dead, "trainmon to quit on q", tmux)
+    status = tmux("display-message", "-p", "-t", "main", "#{pane_dead_status}").strip()
+    assert status == "0"
