@@ -207,6 +207,7 @@ class LogParser:
         self._seg_lines = self.lines
         self._last_record_line = -1
         self._tail = b""
+        self._block_tail = b""
         self._scan_prev_end = -1
         self._block: list[bytes] | None = None
         self._block_size = 0
@@ -264,6 +265,7 @@ class LogParser:
         """Parse `data`, which ends with a terminator and starts after one."""
         pos = 0
         size = len(data)
+        self._scan_prev_end = -1
         while pos < size:
             if self._block is not None:
                 pos = self._consume_block(data, pos, out)
@@ -383,14 +385,22 @@ class LogParser:
                 if (
                     data[seg_start:s].strip() == b""
                     and data[s + 1 : _next_terminator(data, s)].strip() == b""
-                    and self._block_allowed()
                 ):
+                    # the lines before decide whether a JSON document may start here
                     self._region(data, region, seg_start, out)
-                    self._block = []
-                    self._block_size = 0
-                    self._scan_prev_end = prev_end
-                    self._add_format("hf-trainer", hf_count)
-                    return seg_start
+                    region = seg_start
+                    if self._block_allowed():
+                        self._block = []
+                        self._block_size = 0
+                        if prev_end >= 0:
+                            self._block_tail = data[
+                                max(prev_end + 1, seg_start - LOOKBACK) : seg_start
+                            ]
+                        else:
+                            self._block_tail = (self._tail + data[:seg_start])[-LOOKBACK:]
+                        self._scan_prev_end = prev_end
+                        self._add_format("hf-trainer", hf_count)
+                        return seg_start
             s = find(b"{", s + 1)
         self._region(data, region, size, out)
         self._scan_prev_end = prev_end
@@ -509,13 +519,16 @@ class LogParser:
         it and the number pair before that, with a few bounded C-level searches.
         """
         lo = s - LOOKBACK
+        if lo < 0 and prev_end < 0 and self._tail:
+            # the bar was drawn at the end of the previous feed
+            window = (self._tail + data[:s])[-LOOKBACK:]
+            self._tail, tail = b"", self._tail
+            try:
+                return self._tqdm_step(window, len(window), -1)
+            finally:
+                self._tail = tail
         if lo <= prev_end:
             lo = prev_end + 1
-        elif lo < 0:
-            if prev_end < 0 and self._tail:
-                window = (self._tail + data[:s])[-LOOKBACK:]
-                return self._tqdm_step(window, len(window), -1)
-            lo = 0
         k = data.rfind(b"<", lo, s)
         if k == -1:
             return None
@@ -676,9 +689,12 @@ class LogParser:
         self.lines -= n
         if not text.endswith((b"\n", b"\r")):
             text += b"\n"
+        tail, prev_end = self._tail, self._scan_prev_end
+        self._tail = self._block_tail
         pos = 0
         while pos < len(text):
             pos = self._scan(text, pos, out, allow_block=False)
+        self._tail, self._scan_prev_end = tail, prev_end
 
     def _trainer_state(
         self, obj: Mapping[str, object], line_no: int, out: list[MetricRecord]
