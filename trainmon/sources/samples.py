@@ -163,6 +163,10 @@ class CpuSnapshot:
     swap_out_bps: float | None = None
     iowait_pct: float | None = None
     """Host-wide iowait share since the previous sample (Linux only)."""
+    shm_used_bytes: int | None = None
+    """/dev/shm in use: DataLoader workers pass batches through it (Docker's default is
+    64 MB, which kills workers with a bus error). None where there is no /dev/shm."""
+    shm_total_bytes: int | None = None
     training: TrainingProcess | None = None
     training_reason: str = ""
     """Why the training process is not shown (when `training` is None)."""
