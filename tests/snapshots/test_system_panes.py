@@ -141,6 +141,8 @@ def cpu(training: TrainingProcess | None, cores: int = 16) -> CpuSnapshot:
         swap_in_bps=0.0,
         swap_out_bps=0.0,
         iowait_pct=2.0,
+        shm_used_bytes=60 * 1024**2,
+        shm_total_bytes=64 * 1024**2,
         training=training,
         training_reason="" if training else "no process has run.log open for writing; use --pid",
     )

@@ -22,6 +22,9 @@ def test_host_numbers(tmp_path: Path) -> None:
     assert first.ram_available_bytes <= first.ram_total_bytes
     assert first.swap_used_bytes <= max(first.swap_total_bytes, first.swap_used_bytes)
     assert first.ram_used_rate_bps is None and first.swap_in_bps is None  # no made-up rates
+    if Path("/dev/shm").is_dir():
+        assert first.shm_total_bytes is not None and first.shm_used_bytes is not None
+        assert 0 <= first.shm_used_bytes <= first.shm_total_bytes
     assert first.training is None and "open for writing" in first.training_reason
     clock[0] = 1.0
     second = src.sample()

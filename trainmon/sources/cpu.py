@@ -57,6 +57,13 @@ class PsutilCpuSource:
             load = os.getloadavg()
         except OSError:
             load = (0.0, 0.0, 0.0)
+        shm_used = shm_total = None
+        try:
+            shm = os.statvfs("/dev/shm")
+            shm_total = shm.f_blocks * shm.f_frsize
+            shm_used = (shm.f_blocks - shm.f_bfree) * shm.f_frsize
+        except OSError:
+            pass
         used = int(vm.total - vm.available)
         sin = int(getattr(sw, "sin", 0))
         sout = int(getattr(sw, "sout", 0))
@@ -87,6 +94,8 @@ class PsutilCpuSource:
             swap_in_bps=sin_rate,
             swap_out_bps=sout_rate,
             iowait_pct=iowait_pct,
+            shm_used_bytes=shm_used,
+            shm_total_bytes=shm_total,
             training=training,
             training_reason=reason,
         )

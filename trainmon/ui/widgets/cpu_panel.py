@@ -190,6 +190,13 @@ class CpuPanel(Widget):
             text.append(fmt_rate(snap.swap_in_bps).lstrip("+±"), style=self._warn_if(swapping))
             text.append(" out ", style=label)
             text.append(fmt_rate(snap.swap_out_bps).lstrip("+±"), style=self._warn_if(swapping))
+        if snap.shm_total_bytes:
+            used = snap.shm_used_bytes or 0
+            text.append("  shm ", style=label)
+            full = used >= 0.9 * snap.shm_total_bytes
+            text.append(
+                f"{fmt_size(used)}/{fmt_size(snap.shm_total_bytes)}", style=self._warn_if(full)
+            )
         return text
 
     def _trainer(self, snap: CpuSnapshot, compact: bool) -> list[Text]:
