@@ -327,3 +327,12 @@ def test_process_user_and_command_looked_up_once_per_pid() -> None:
     procs = src.sample().devices[0].processes
     assert sorted(seen) == [11, 12, 12]
     assert procs is not None and procs[1].command == "cmd 12"
+
+
+def test_a_malformed_answer_marks_one_device_not_the_sample() -> None:
+    fake = FakeNvml([FakeDevice(processes=[("not-a-pid", GIB)]), FakeDevice()])
+    snap = source(fake).sample()
+    assert snap.status == "ok"
+    bad, good = snap.devices
+    assert "sampling failed" in bad.error and not bad.lost
+    assert good.util_pct == 87 and good.error == ""

@@ -79,7 +79,10 @@ class PsutilCpuSource:
             if d_total > 0:
                 iowait_pct = max(0.0, 100.0 * (iowait_s - self._prev[4]) / d_total)
         self._prev = (now, used, sin, sout, iowait_s, total_s)
-        training, reason = self.tracker.sample()
+        try:
+            training, reason = self.tracker.sample()
+        except Exception as err:  # an odd /proc entry must not cost the host numbers
+            training, reason = None, f"training process: {err!r}"
         return CpuSnapshot(
             time_s=self._wall(),
             per_core_pct=cores,

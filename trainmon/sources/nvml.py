@@ -176,7 +176,7 @@ class NvmlGpuSource:
         if slow_due:
             self._last_slow = start
         try:
-            devices = tuple(self._sample_device(d, slow_due, wall) for d in self._devices)
+            devices = tuple(self._safe_sample(d, slow_due, wall) for d in self._devices)
             if slow_due:
                 self._prune_pid_cache(devices)
         except _Reinit as err:
@@ -446,6 +446,15 @@ class NvmlGpuSource:
                 live.update(p.pid for p in d.processes or ())
         for pid in [pid for pid in self._pid_info if pid not in live]:
             del self._pid_info[pid]
+
+    def _safe_sample(self, dev: _Device, slow_due: bool, wall: float) -> GpuDeviceSample:
+        """One device; an unexpected failure marks that device, never the whole sample."""
+        try:
+            return self._sample_device(dev, slow_due, wall)
+        except _Reinit:
+            raise
+        except Exception as err:
+            return replace(self._lost_sample(dev), error=f"sampling failed: {err!r}")
 
     def _throttle_mask(self, handle: Any) -> int:
         nv = self._nvml

@@ -221,8 +221,10 @@ class GpuPanel(Widget):
         return text
 
     def _flags(self, text: Text, dev: GpuDeviceSample, *, short: bool) -> None:
-        """Throttling, ECC errors, MIG and trainer markers appended to a row."""
+        """Errors, throttling, ECC errors, MIG and trainer markers appended to a row."""
         warn = self._style("warn")
+        if dev.error:
+            text.append(" ! " + ("error" if short else dev.error), style=warn)
         if dev.throttle_reasons:
             words = dev.throttle_reasons[0] if short else ", ".join(dev.throttle_reasons)
             text.append(f" ⚠{words}", style=warn)
@@ -264,6 +266,8 @@ class GpuPanel(Widget):
             two.append("N/A", style=self._style("dim"))
         else:
             two.append(str(dev.ecc_errors), style=self._style("lost") if dev.ecc_errors else None)
+        if dev.error:
+            two.append(f"  ! {dev.error}", style=self._style("warn"))
         if dev.throttle_reasons:
             two.append("  throttled: ", style=self._style("warn"))
             two.append(", ".join(dev.throttle_reasons), style=self._style("warn"))
