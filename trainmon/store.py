@@ -238,12 +238,22 @@ class MetricStore:
     @property
     def first_step(self) -> int | None:
         """The lowest step of any record, or None when empty."""
-        return min(self.record_steps) if self.record_steps else None
+        if not self.record_steps:
+            return None
+        import numpy as np
+
+        # Reduced in C over a temporary view: Python's min() over 10^6 steps took ~40 ms,
+        # and the status line asks on every redraw.
+        return int(np.frombuffer(self.record_steps, dtype=np.int64).min())
 
     @property
     def last_step(self) -> int | None:
         """The highest step of any record, or None when empty."""
-        return max(self.record_steps) if self.record_steps else None
+        if not self.record_steps:
+            return None
+        import numpy as np
+
+        return int(np.frombuffer(self.record_steps, dtype=np.int64).max())
 
     def stats(self) -> dict[str, SeriesStats]:
         """Per-series statistics for the report."""
