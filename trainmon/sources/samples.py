@@ -136,6 +136,9 @@ class TrainingProcess:
     """len(cpu_affinity()): the cores the trainer may use."""
     note: str = ""
     """Partial information, e.g. "some children not readable"."""
+    cuda_visible_devices: str | None = None
+    """The trainer's CUDA_VISIBLE_DEVICES, if set and readable: which GPUs it uses even
+    where NVML's host PIDs cannot be matched (inside a container)."""
 
     @property
     def command(self) -> str:
