@@ -123,6 +123,7 @@ TRAINER = TrainingProcess(
     status="running",
     io_wait_pct=3.0,
     allowed_cores=16,
+    cuda_visible_devices="0,1,2,3",
 )
 
 

@@ -53,6 +53,7 @@ def _start(tmp_path: Path, shell: str) -> Iterator[Run]:
     proc = subprocess.Popen(
         ["sh", "-c", shell],
         cwd=tmp_path,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": "2,3"},
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -104,6 +105,7 @@ def test_tree_of_the_writer_behind_tee(tee_run: Run) -> None:
     expected = _tree_rss(tee_run.pid)
     assert tp.rss_bytes == pytest.approx(expected, rel=0.1)
     assert tp.rss_bytes > psutil.Process(tee_run.pid).memory_info().rss
+    assert tp.cuda_visible_devices == "2,3"  # which GPUs, even without matching host PIDs
     assert tracker.tree_pids() >= {tee_run.pid}
     assert len(tracker.tree_pids()) == 4
 

@@ -238,6 +238,7 @@ class TrainingTracker:
         self._last_iowait: tuple[float, float] | None = None
         self._cmdline: tuple[str, ...] | None = None
         self._affinity: int | None = None
+        self._cuda_env: str | None = None
         self._walks = 0
         self._known_children: tuple[int, ...] = ()
         self.scans = 0
@@ -287,6 +288,10 @@ class TrainingTracker:
                     self._affinity = len(root.cpu_affinity())
                 except (psutil.Error, AttributeError, OSError):
                     self._affinity = None
+                try:
+                    self._cuda_env = root.environ().get("CUDA_VISIBLE_DEVICES")
+                except (psutil.Error, OSError):
+                    self._cuda_env = None
             status = root.status()
             children = self._children(root)
         except psutil.Error as err:
@@ -338,6 +343,7 @@ class TrainingTracker:
                 status=status,
                 io_wait_pct=io_pct,
                 allowed_cores=affinity,
+                cuda_visible_devices=self._cuda_env,
                 note=f"{denied} processes not readable" if denied else "",
             ),
             "",

@@ -239,6 +239,9 @@ class CpuPanel(Widget):
         if tp.io_wait_pct is not None:
             two.append("  io-wait ", style=label)
             two.append(f"{tp.io_wait_pct:.0f}%", style=self._warn_if(tp.io_wait_pct >= 20))
+        if tp.cuda_visible_devices is not None:
+            two.append("  GPUs ", style=label)
+            two.append(tp.cuda_visible_devices or "none")
         if tp.note:
             two.append(f"  ({tp.note})", style=self._style("dim"))
         return [one, two]
