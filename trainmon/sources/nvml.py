@@ -141,7 +141,6 @@ class NvmlGpuSource:
         process_info: ProcessInfo = psutil_process_info,
     ) -> None:
         self._nvml = nvml_module
-        self._imported = nvml_module is not None
         self._slow_interval_s = max(5.0, slow_interval_s)
         self._clock = clock
         self._wall = wall
