@@ -112,6 +112,9 @@ class _Device:
     ecc_errors: int | None = None
     processes: tuple[GpuProcess, ...] | None = None
     processes_note: str = ""
+    marked: tuple[GpuProcess, ...] | None = None
+    marked_src: tuple[GpuProcess, ...] | None = None
+    marked_pids: frozenset[int] | None = None
 
 
 def _err_code(err: BaseException) -> int | None:
@@ -429,7 +432,7 @@ class NvmlGpuSource:
             pstate=None if pstate is None else int(pstate),
             throttle_reasons=None if reasons is None else throttle_words(int(reasons)),
             ecc_errors=dev.ecc_errors,
-            processes=self._mark_training(dev.processes),
+            processes=self._mark_training(dev),
             processes_note=dev.processes_note,
             error=dev.error,
             mig_enabled=dev.mig_enabled,
@@ -503,11 +506,20 @@ class NvmlGpuSource:
         else:
             dev.processes_note = ""
 
-    def _mark_training(self, procs: tuple[GpuProcess, ...] | None) -> tuple[GpuProcess, ...] | None:
-        if not procs or not self._training_pids:
+    def _mark_training(self, dev: _Device) -> tuple[GpuProcess, ...] | None:
+        """The cached process list with the trainer's processes flagged (rebuilt on change)."""
+        procs = dev.processes
+        if not procs:
             return procs
-        pids = self._training_pids
-        return tuple(replace(p, is_training=p.pid in pids) for p in procs)
+        # Holding the source tuple itself (not its id) so a recycled id cannot match.
+        if dev.marked_src is not procs or dev.marked_pids != self._training_pids:
+            pids = self._training_pids
+            dev.marked = tuple(
+                p if p.is_training == (p.pid in pids) else replace(p, is_training=p.pid in pids)
+                for p in procs
+            )
+            dev.marked_src, dev.marked_pids = procs, pids
+        return dev.marked
 
     def _lost_sample(self, dev: _Device) -> GpuDeviceSample:
         return GpuDeviceSample(
