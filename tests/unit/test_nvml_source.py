@@ -336,3 +336,21 @@ def test_a_malformed_answer_marks_one_device_not_the_sample() -> None:
     bad, good = snap.devices
     assert "sampling failed" in bad.error and not bad.lost
     assert good.util_pct == 87 and good.error == ""
+
+
+def test_training_flags_follow_the_tree_between_process_polls() -> None:
+    fake = FakeNvml([FakeDevice(processes=[(101, GIB), (102, GIB)])])
+    clock = Clock()
+    src = NvmlGpuSource(fake, clock=clock, process_info=lambda pid: ("u", "c"))
+    src.set_training_pids(frozenset({101}))
+    first = src.sample().devices[0].processes
+    clock.now += 2.0  # no new process poll
+    src.set_training_pids(frozenset({102}))
+    second = src.sample().devices[0].processes
+    src.set_training_pids(frozenset())
+    third = src.sample().devices[0].processes
+    assert first is not None and second is not None and third is not None
+    assert [p.is_training for p in first] == [True, False]
+    assert [p.is_training for p in second] == [False, True]
+    assert [p.is_training for p in third] == [False, False]
+    assert fake.count("nvmlDeviceGetComputeRunningProcesses") == 1
