@@ -291,9 +291,13 @@ class EarlyOscillation(Rule):
         d = np.diff(logs)
         signs = np.sign(d)
         alternation = float(np.mean(signs[1:] * signs[:-1] < 0))
-        sigma = robust_sigma(d) / math.sqrt(2)
-        if alternation < 0.7 or sigma <= 0.5 or improvement(window) > 0.2:
-            return None  # a fast-falling noisy loss is learning, not oscillating
+        # swing around the local level: each value against the median of its neighbours
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        local = np.median(sliding_window_view(logs, 3), axis=1)
+        sigma = robust_sigma(logs[1:-1] - local)
+        if alternation < 0.7 or sigma <= 0.35:
+            return None
         step = view.step_of(LOSS, 5)
         facts.early_unstable_step = step
         return Hit(

@@ -208,7 +208,8 @@ class AdviceEngine:
             for event in events:
                 rid = rule.info.id
                 if event.kind == "fire" and event.hit is not None:
-                    self._apply(rid, event.hit, 1, 1, event.hit.step, view.end)
+                    seen = event.record + 1 if event.record >= 0 else view.end
+                    self._apply(rid, event.hit, 1, 1, event.hit.step, seen)
                 else:
                     self._clear(rid)
         self._scanned = view.end

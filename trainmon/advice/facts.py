@@ -101,7 +101,7 @@ class FactsUpdater:
         steps = view.steps(LOSS, 0, n)
         first = int(np.searchsorted(steps, min_step, side="left"))
         pos = max(5, first + 5)
-        return pos if pos <= n else None
+        return pos if pos < n else None
 
     def _spikes(self, view: View) -> None:
         f = self.facts

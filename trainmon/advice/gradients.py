@@ -110,7 +110,7 @@ class GradDrift(Rule):
         med_a, med_b = math.exp(float(np.median(a))), math.exp(float(np.median(b)))
         from trainmon.advice.stats import frac_greater
 
-        if frac_greater(b, a) <= 0.85 or med_b <= 1.5 * med_a or recent <= 5 * self.min_median:
+        if frac_greater(b, a) <= 0.85 or med_b <= 1.15 * med_a or recent <= 5 * self.min_median:
             return None
         step = view.step_of(GRAD, b_start)
         return Hit(

@@ -32,6 +32,8 @@ class Event:
 
     kind: EventKind
     hit: Hit | None = None
+    record: int = -1
+    """Index of the record at which the finding was established (for detection times)."""
 
 
 class FlagRun:
@@ -121,7 +123,8 @@ class _MaskRule(ScanRule):
         out: list[Event] = []
         for kind, i in self.flags.feed(self.mask(view, lo, values, facts)):
             if kind == "fire":
-                out.append(Event("fire", self.hit(view, lo + i, facts)))
+                done = view.record_of(self.series, lo + i + self.persist - 1)
+                out.append(Event("fire", self.hit(view, lo + i, facts), done))
             else:
                 out.append(Event("clear"))
         return out
@@ -200,7 +203,9 @@ class NanGradNorm(ScanRule):
             sev = self._severity(view, lo + i, facts)
             if self.severity is None or SEVERITY_RANK[sev] > SEVERITY_RANK[self.severity]:
                 self.severity = sev
-                out.append(Event("fire", self._hit(view, lo + i, sev, facts)))
+                out.append(
+                    Event("fire", self._hit(view, lo + i, sev, facts), view.record_of(GRAD, lo + i))
+                )
             prev = i
         self._gap(len(values) - prev - 1, out)
         return out
@@ -283,10 +288,17 @@ class ZeroLoss(ScanRule):
         strong = self.strong.feed(zero & grad_bad)
         out: list[Event] = []
         merged = sorted([(p, k, "weak") for k, p in weak] + [(p, k, "strong") for k, p in strong])
-        for p, kind, _src in merged:
+        for p, kind, src in merged:
             if kind == "fire" and not self.active:
                 self.active = True
-                out.append(Event("fire", self._hit(view, lo + p, bool(grad_bad[p]))))
+                done = min(lo + p + (0 if src == "strong" else 1), lo + len(values) - 1)
+                out.append(
+                    Event(
+                        "fire",
+                        self._hit(view, lo + p, bool(grad_bad[p])),
+                        view.record_of(LOSS, done),
+                    )
+                )
             elif kind == "clear" and self.active and not (self.flags.active or self.strong.active):
                 self.active = False
                 out.append(Event("clear"))
