@@ -132,29 +132,39 @@ _DROP: Final = frozenset(
 _STEP_NAMES: Final = frozenset(
     {"step", "global_step", "iter", "iteration", "global_iter", "it", "steps", "num_updates"}
 )
-_METRIC_WORDS: Final = (
-    "loss",
-    "acc",
-    "ppl",
-    "perplexity",
-    "reward",
-    "f1",
-    "bleu",
-    "rouge",
-    "wer",
-    "map",
-    "top1",
-    "top5",
-    "auc",
-    "err",
-    "score",
-    "mse",
-    "mae",
-    "dice",
-    "iou",
-    "precision",
-    "recall",
+_METRIC_TOKENS: Final = frozenset(
+    {
+        "loss",
+        "acc",
+        "accuracy",
+        "ppl",
+        "perplexity",
+        "reward",
+        "rewards",
+        "f",
+        "bleu",
+        "rouge",
+        "rougel",
+        "wer",
+        "cer",
+        "map",
+        "top",
+        "auc",
+        "err",
+        "error",
+        "score",
+        "mse",
+        "mae",
+        "rmse",
+        "dice",
+        "iou",
+        "miou",
+        "precision",
+        "recall",
+        "nll",
+    }
 )
+_TOKEN_SPLIT: Final = re.compile(r"[^a-z0-9]+")
 _EVAL_HEADS: Final = frozenset(
     {b"dev", b"eval", b"evaluation", b"valid", b"val", b"validation", b"test"}
 )
@@ -184,8 +194,11 @@ def _stamp(seg: bytes) -> float | None:
 
 
 def _is_metric(name: str) -> bool:
+    """Whether a printed name is a quality metric (`train_loss`, `acc1`, `mAP50`), by word."""
     low = name.lower()
-    return any(word in low for word in _METRIC_WORDS)
+    if "loss" in low:
+        return True
+    return any(tok.rstrip("0123456789") in _METRIC_TOKENS for tok in _TOKEN_SPLIT.split(low))
 
 
 def parse_segment(
@@ -200,6 +213,8 @@ def parse_segment(
     s = seg.strip()
     if not s:
         return []
+    if s.endswith((b"it/s]", b"s/it]")) and b"oss" not in s:
+        return []  # a bare tqdm bar: its counter is read by the dict path's look-back
     hit = tables.feed(s)
     if hit is not None:
         return [hit] if hit.values else []

@@ -296,7 +296,7 @@ class LogParser:
                     text = data[s : close + 1]
                     if _NL not in text and _CR not in text:
                         if s > region:
-                            if self._dict_records and not self._other_records:
+                            if self._dict_records > 4 * self._other_records:
                                 # memchr for "l" first: tqdm bars hold no "l" at all
                                 ell = find(b"l", region, s)
                                 if ell == -1 or find(b"loss", ell, s) == -1:
@@ -557,7 +557,7 @@ class LogParser:
         """Hand the text in [a, b) (whole segments) to the line formats."""
         if a >= b:
             return
-        if self._dict_records and not self._other_records and self._block is None:
+        if self._dict_records > 4 * self._other_records and self._block is None:
             self._skim(data, a, b, out)
         else:
             self._lines(data, a, b, out)
@@ -576,7 +576,7 @@ class LogParser:
             seg_b = _next_terminator(data, k) + 1
             self._lines(data, seg_a, seg_b, out)
             a = seg_b
-            if self._other_records:
+            if self._dict_records <= 4 * self._other_records:
                 self._lines(data, a, b, out)
                 return
 
