@@ -683,8 +683,18 @@ class TrainmonApp(App[None]):
         cpu = self.query_one("#cpu", CpuPanel)
         if self._gpu_dirty and isinstance(self.gpu_snapshot, GpuSnapshot):
             self._gpu_dirty = False
-            gpu.display = True
-            gpu.update_snapshot(self.gpu_snapshot)
+            snapshot = self.gpu_snapshot
+            # --no-gpu: no GPU pane at all. No GPU: one dim line, repainted only when the
+            # reason changes (the samples differ only in their time stamps).
+            gpu.display = snapshot.status != "disabled"
+            shown = gpu.snapshot
+            same_state = (
+                snapshot.status != "ok"
+                and isinstance(shown, GpuSnapshot)
+                and (shown.status, shown.reason) == (snapshot.status, snapshot.reason)
+            )
+            if gpu.display and not same_state:
+                gpu.update_snapshot(snapshot)
         if self._cpu_dirty and isinstance(self.cpu_snapshot, CpuSnapshot):
             self._cpu_dirty = False
             cpu.display = True

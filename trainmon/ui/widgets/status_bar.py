@@ -26,6 +26,9 @@ STALE_WARN_S: Final = 300.0
 """After this long without a new record the age turns into a warning ("no new record for
 12 min"): long enough for an eval pass or a checkpoint save, short enough to catch a hang."""
 
+AGE_FRESH_S: Final = 10.0
+"""Ages below this are shown as `<10s`: the line then stays still while records flow."""
+
 BAR_CHARS: Final = "█▏▎▍▌▋▊▉"
 
 
@@ -102,6 +105,8 @@ def age_text(age_s: float | None, finished: bool) -> tuple[str, Level]:
         return "no records yet", "info"
     if age_s >= STALE_WARN_S:
         return f"no new record for {fmt_duration(age_s)}", "warning"
+    if age_s < AGE_FRESH_S:
+        return f"last record <{AGE_FRESH_S:.0f}s ago", "ok"
     return f"last record {fmt_duration(age_s)} ago", "ok"
 
 
@@ -109,12 +114,16 @@ def round_age(age_s: float | None) -> float | None:
     """Round an age to the resolution the status line shows, so equal text means equal value."""
     if age_s is None:
         return None
+    # Coarse on purpose: an idle log must not repaint the status line every second (the
+    # age is the only thing that changes), and "23s" vs "24s" tells nobody anything.
     s = max(0.0, age_s)
+    if s < AGE_FRESH_S:
+        return 0.0
     if s < 60:
-        return float(int(s))
+        return float(int(s // 10) * 10)
     if s < 3600:
-        return float(round(s / 60) * 60)
-    return float(round(s / 360) * 360)
+        return float(int(s // 60) * 60)
+    return float(int(s // 360) * 360)
 
 
 class StatusBar(Widget):
