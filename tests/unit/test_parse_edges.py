@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
+
+import pytest
 
 from trainmon.parsing import LogParser, canonical_name
 from trainmon.records import MetricRecord
@@ -198,3 +202,40 @@ def test_canonical_names() -> None:
     assert canonical_name("eval_accuracy", "eval") == "eval_accuracy"
     assert canonical_name("mfu", "train") == "mfu"
     assert canonical_name("train_loss", "summary") == "train_loss"
+
+
+def test_hf_banner_is_context_not_metrics() -> None:
+    banner = (
+        b"[INFO|trainer.py:2314] 2026-01-01 07:00:05,100 >> ***** Running training *****\n"
+        b"[INFO|trainer.py:2321] 2026-01-01 07:00:05,100 >>   Gradient Accumulation steps = 4\n"
+        b"[INFO|trainer.py:2322] 2026-01-01 07:00:05,100 >>   Total optimization steps = 2,000\n"
+    )
+    parser, records = parse(banner + GOOD)
+    assert len(records) == 1
+    assert parser.total_steps == 2000
+    assert parser.format == "hf-trainer"
+
+
+def test_generated_hf_log_gives_the_generator_count(tmp_path: Path) -> None:
+    """The shared HF log generator (bench/gen_hf_log.py) says how many records it wrote."""
+    gen_path = Path(__file__).resolve().parents[2] / "bench" / "gen_hf_log.py"
+    if not gen_path.is_file():
+        pytest.skip("bench/gen_hf_log.py not present")
+    spec = importlib.util.spec_from_file_location("gen_hf_log", gen_path)
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    out = tmp_path / "hf.log"
+    truth = gen.generate(out, 3_000_000, seed=3)
+    data = out.read_bytes()
+    for chunk in (None, 65536):
+        parser, records = parse(data, chunk)
+        kinds = [r.kind for r in records]
+        assert len(records) == truth["records"]
+        assert kinds.count("eval") == truth["eval"]
+        assert kinds.count("summary") == truth["summary"]
+        assert parser.total_steps == truth["total_steps"]
+        train = [r for r in records if r.kind == "train"]
+        assert all(r.step_exact for r in train)
+        steps = [r.step for r in train]
+        assert steps == sorted(steps) and len(set(steps)) == len(steps)

@@ -7,9 +7,14 @@ Why it is shaped this way (figures in the performance notes, §2-3):
   regex fallback (`dicts.py`). The step of a dict comes from the tqdm `N/TOTAL` counter in a
   bounded look-back window, never from a pass over every `\\r` segment.
 * Everything else goes through the line path (`lines.py`, `tables.py`): every `\\r` or `\\n`
-  terminated segment is offered to the format matchers. Once a log has shown itself to be a
-  dict log (dict records and nothing else), the text between dicts is only searched for
-  `loss` at C speed, and the line path sees just those segments.
+  terminated segment is offered to the format matchers. While dict records outnumber all
+  other records four to one, the text between dicts is only searched for `loss` at C speed
+  (a memchr for `l` first: tqdm bars hold none), and the line path sees just those segments.
+  The choice depends only on the records so far, never on how the bytes were chunked.
+* Steps: a printed step/iter field, the tqdm counter (only when its TOTAL matches the known
+  total, so eval bars are ignored), or `trainer_state` `step` are exact; otherwise a train
+  record gets the previous step plus the usual interval (`logging_steps` when known, else 1)
+  and an eval or summary record sits on the last train step (`step_exact=False`).
 * `feed()` takes any bytes. Text after the last `\\r`/`\\n` is held until its terminator
   arrives (or `finish()`), so every chunking of the same text gives the same records.
 * Nothing here evaluates log text, and nothing recurses on its nesting.
