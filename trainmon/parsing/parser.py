@@ -534,6 +534,18 @@ class LogParser:
                 self._tail = tail
         if lo <= prev_end:
             lo = prev_end + 1
+        known = self.total_steps
+        last = self._last_exact
+        interval = self._interval
+        if known is not None and last is not None and interval is not None:
+            # Usually the bar shows exactly the predicted step: one bounded rfind confirms it
+            # (and no later bar may follow it, so the answer equals the full search below).
+            needle = b"| %d/%d [" % (last + interval, known)
+            at = data.rfind(needle, lo, s)
+            if at != -1:
+                first = data.find(b"<", at + len(needle), s)
+                if first != -1 and data.find(b"<", first + 1, s) == -1:
+                    return last + interval
         k = data.rfind(b"<", lo, s)
         if k == -1:
             return None
