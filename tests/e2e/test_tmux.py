@@ -109,3 +109,28 @@ def test_appended_records_show_and_q_quits(
     wait_for(tmux.pane_dead, "trainmon to quit on q", tmux)
     status = tmux("display-message", "-p", "-t", "main", "#{pane_dead_status}").strip()
     assert status == "0"
+
+
+def test_a_log_piped_to_stdin_shows_and_keys_still_work(tmux: Tmux, tmp_path: Path) -> None:
+    log = tmp_path / "piped.log"
+    log.write_text("".join(record(s) for s in range(10, 60, 10)))
+    # Keys come from the terminal while the log comes through the pipe.
+    command = (
+        f"sh -c 'tail -n +1 -f {log} | env -u COLUMNS -u LINES TERM=xterm-256color "
+        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 -; echo TRAINMON-EXIT=$?'"
+    )
+    tmux("new-session", "-d", "-s", "main", "-x", "100", "-y", "40", command)
+    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    wait_for(lambda: "step 50" in tmux.capture(), "the piped history to show", tmux)
+    assert "stdin" in tmux.capture()
+    with log.open("a") as f:
+        f.write(record(70))
+    wait_for(lambda: "step 70" in tmux.capture(), "a piped record to show", tmux)
+    tmux("send-keys", "-t", "main", "q")
+
+    def exited() -> bool:
+        with log.open("a") as f:  # tail exits on its next write into the closed pipe
+            f.write(record(80))
+        return "TRAINMON-EXIT=0" in tmux.capture()
+
+    wait_for(exited, "trainmon to quit on q", tmux)
