@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import math
 import os
 import re
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from trainmon.records import MetricRecord
+    from trainmon.store import MetricStore
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -97,8 +99,6 @@ def run_probe(args: argparse.Namespace) -> None:
     from trainmon.ui.widgets.grad_norm import GradNormPane
     from trainmon.ui.widgets.loss_plot import LossPlot
 
-    t0 = float(os.environ.get("T0", "0") or 0)
-
     class Probe(App[None]):
         CSS = "LossPlot { height: 1fr; } GradNormPane { height: 3; } #status { height: 1; }"
 
@@ -124,12 +124,6 @@ def run_probe(args: argparse.Namespace) -> None:
                 self.set_interval(args.refresh, self.follow)
             elif args.mode == "static":
                 self.set_interval(1.0, self.tick)
-            if args.first_frame:
-                self.call_after_refresh(self.first_frame)
-
-        def first_frame(self) -> None:
-            Path(args.first_frame).write_text(f"{time.time() - t0:.4f}\n")
-            self.exit()
 
         def tick(self) -> None:
             self.ticks += 1
@@ -173,50 +167,42 @@ def run_probe(args: argparse.Namespace) -> None:
 # -- headless redraw cost ----------------------------------------------------------------------
 
 
-async def headless_update_ms(records: int, updates: int, batches: int) -> tuple[float, float]:
-    """CPU ms per update (append one record, recompute, redraw) with `records` of history.
+def bench_record(step: int) -> MetricRecord:
+    from trainmon.records import MetricRecord
 
-    Returns (median ms per full update, median ms of the plot-data step alone).
+    values = {"loss": 0.5, "learning_rate": 1e-6, "grad_norm": 1.0, "epoch": 1.0}
+    return MetricRecord("train", step, values)
+
+
+async def probe_batch(store: MetricStore, updates: int) -> tuple[float, float]:
+    """CPU ms per update of the widget mix (plot, grad norm, status) over `store`, headless.
+
+    Each update appends one record, recomputes the plot data and redraws (the plot's CPU
+    budget is lifted so that every redraw is measured). Returns (ms per update, ms of the
+    plot-data step alone).
     """
     from textual.app import App, ComposeResult
     from textual.widgets import Static
 
     from trainmon.plotdata import grad_norm_data, loss_plot_data
-    from trainmon.records import MetricRecord
-    from trainmon.store import MetricStore
     from trainmon.ui.widgets.grad_norm import GradNormPane
     from trainmon.ui.widgets.loss_plot import LossPlot
 
-    store = MetricStore()
-    store.extend(synthetic_records(records), 0.0)
-    renders = 0
-
-    class CountingPlot(LossPlot):
-        def render(self):  # type: ignore[no-untyped-def]
-            nonlocal renders
-            renders += 1
-            return super().render()
-
     class Host(App[None]):
-        CSS = "CountingPlot { height: 1fr; } GradNormPane { height: 3; } Static { height: 1; }"
+        CSS = "LossPlot { height: 1fr; } GradNormPane { height: 3; } Static { height: 1; }"
 
         def compose(self) -> ComposeResult:
-            yield CountingPlot(cpu_budget=None)  # measure every redraw, not the throttle
+            yield LossPlot(cpu_budget=None)
             yield GradNormPane()
             yield Static("", markup=False)
 
     data_ms: list[float] = []
-    step = store.last_step or 0
 
     def update(app: Host) -> None:
-        nonlocal step
-        step += 1
-        rec = MetricRecord(
-            "train", step, {"loss": 0.5, "learning_rate": 1e-6, "grad_norm": 1.0, "epoch": 1.0}
-        )
-        store.extend([rec], 0.0)
+        step = (store.last_step or 0) + 1
+        store.extend([bench_record(step)], 0.0)
         t = time.process_time()
-        plot = app.query_one(CountingPlot)
+        plot = app.query_one(LossPlot)
         grad = app.query_one(GradNormPane)
         data = loss_plot_data(store, width=plot.data_width)
         gdata = grad_norm_data(store, grad.content_size.width)
@@ -226,22 +212,112 @@ async def headless_update_ms(records: int, updates: int, batches: int) -> tuple[
             grad.show(gdata)
             app.query_one(Static).update(f"step {step} records {store.records}")
 
-    per_update: list[float] = []
     app = Host()
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(3):  # warm-up (the first build of plotext is slow)
+        for _ in range(3):  # warm-up (the first plotext build is slow)
             update(app)
             await pilot.pause()
         data_ms.clear()
-        for _ in range(batches):
-            t = time.process_time()
-            for _ in range(updates):
-                update(app)
-                await pilot.pause()
-            per_update.append((time.process_time() - t) * 1e3 / updates)
-    if renders < 3 + batches * updates:
-        print(f"warning: only {renders} plot renders for {3 + batches * updates} updates")
-    return statistics.median(per_update), statistics.median(data_ms)
+        builds = app.query_one(LossPlot).builds
+        t = time.process_time()
+        for _ in range(updates):
+            update(app)
+            await pilot.pause()
+        ms = (time.process_time() - t) * 1e3 / updates
+        if app.query_one(LossPlot).builds - builds != updates:
+            print("warning: not every update rebuilt the plot")
+    return ms, statistics.median(data_ms)
+
+
+async def dashboard_batch(store: MetricStore, updates: int) -> float:
+    """CPU ms per update of the real dashboard (`TrainmonApp.refresh_now`) over `store`.
+
+    Workers are off; each update appends one record to the run's store, bumps its version and
+    refreshes, so plot, grad norm, status and advice all update as in a live run.
+    """
+    from trainmon.config import DashboardOptions
+    from trainmon.ui.app import TrainmonApp
+    from trainmon.ui.widgets.loss_plot import LossPlot
+
+    app = TrainmonApp(DashboardOptions(paths=("bench.log",), no_gpu=True), start_workers=False)
+    run = app.runs[0]
+    run.store = store
+
+    async def update() -> None:
+        step = (store.last_step or 0) + 1
+        store.extend([bench_record(step)], float(step))
+        run.data_version += 1
+        app.refresh_now()
+        await pilot.pause()
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(LossPlot).cpu_budget = None
+        for _ in range(3):
+            await update()
+        t = time.process_time()
+        for _ in range(updates):
+            await update()
+        return (time.process_time() - t) * 1e3 / updates
+
+
+def headless_rows(small: int, big: int, rounds: int, updates: int) -> list[tuple[str, str, str]]:
+    """Update cost at `small` vs `big` records, in alternating rounds so drift cancels out."""
+    from trainmon.store import MetricStore
+
+    stores = {}
+    for n in (small, big):
+        store = MetricStore()
+        store.extend(synthetic_records(n), 0.0)
+        stores[n] = store
+    has_app = importlib.util.find_spec("trainmon.ui.app") is not None
+    app_ms: dict[int, list[float]] = {small: [], big: []}
+    probe_ms: dict[int, list[float]] = {small: [], big: []}
+    data_ms: dict[int, list[float]] = {small: [], big: []}
+    for _ in range(rounds):
+        for n in (small, big):
+            if has_app:
+                app_ms[n].append(asyncio.run(dashboard_batch(stores[n], updates)))
+            ms, dms = asyncio.run(probe_batch(stores[n], updates))
+            probe_ms[n].append(ms)
+            data_ms[n].append(dms)
+    med = {
+        k: {n: statistics.median(v) for n, v in d.items()}
+        for k, d in (("app", app_ms), ("probe", probe_ms), ("data", data_ms))
+        if all(d.values())
+    }
+    rows: list[tuple[str, str, str]] = []
+    note = f"median of {rounds} alternating rounds of {updates} updates"
+    if "app" in med:
+        a = med["app"]
+        rows.append(
+            (f"dashboard update at {small:,} records (headless CPU)", f"{a[small]:.1f} ms", note)
+        )
+        rows.append(
+            (
+                f"dashboard update at {big:,} records (headless CPU)",
+                f"{a[big]:.1f} ms",
+                f"**{a[big] / a[small]:.2f} x** the {small:,} update (target <= 1.5 x)",
+            )
+        )
+    p = med["probe"]
+    rows.append((f"plot + grad norm + status alone, {small:,} records", f"{p[small]:.1f} ms", note))
+    rows.append(
+        (
+            f"plot + grad norm + status alone, {big:,} records",
+            f"{p[big]:.1f} ms",
+            f"**{p[big] / p[small]:.2f} x** the {small:,} update",
+        )
+    )
+    d = med["data"]
+    rows.append(
+        (
+            "of which plot data (decimate + EMA + grad norm)",
+            f"{d[small]:.2f} / {d[big]:.2f} ms",
+            f"at {small:,} / {big:,} records",
+        )
+    )
+    return rows
 
 
 # -- tmux measurements -------------------------------------------------------------------------
@@ -266,7 +342,9 @@ class Tmux:
         )
         return out.stdout
 
-    def start(self, name: str, command: str, pipe_to: Path | None = None) -> int:
+    def start(
+        self, name: str, command: str, pipe_to: Path | None = None, send_enter: bool = True
+    ) -> int:
         """Start `command` in a detached 160x48 pane; returns the app's PID."""
         for attempt in range(10):  # a server that is still shutting down refuses for a moment
             try:
@@ -282,7 +360,8 @@ class Tmux:
         if pipe_to is not None:
             self("pipe-pane", "-t", name, "-o", f"cat >> {pipe_to}")
         time.sleep(0.3)
-        self("send-keys", "-t", name, "Enter")
+        if send_enter:
+            self("send-keys", "-t", name, "Enter")
         return int(self("list-panes", "-t", name, "-F", "#{pane_pid}").split()[0])
 
     def capture(self, name: str) -> str:
@@ -380,21 +459,38 @@ def latency_ms(tmux: Tmux, command: str, log: Path, samples: int, settle_s: floa
     return out
 
 
-def first_frame_s(tmux: Tmux, command: str, runs: int) -> list[float]:
-    """Seconds from a shell timestamp before `exec python` to the app's first frame."""
+def first_screen_s(tmux: Tmux, command: str, needle: str, runs: int) -> list[float]:
+    """Seconds from starting `command` in a pane to `needle` showing (capture-pane poll)."""
     out: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(runs + 1):
-            ff = Path(tmp) / f"ff{i}.txt"
-            tmux.start("ff", f"read _; T0=$(date +%s.%N) exec {command} --first-frame {ff}")
-            t_end = time.monotonic() + 20
-            while time.monotonic() < t_end and not ff.exists():
-                time.sleep(0.05)
-            time.sleep(0.1)
-            tmux.kill()
-            if ff.exists() and i > 0:  # the first run warms the caches
-                out.append(float(ff.read_text()))
+    for i in range(runs + 1):
+        tmux.start("fs", f"read _; exec {command}", send_enter=False)
+        t0 = time.monotonic()
+        tmux("send-keys", "-t", "fs", "Enter")
+        seen = None
+        while time.monotonic() - t0 < 20:
+            if needle in tmux.capture("fs"):
+                seen = time.monotonic() - t0
+                break
+            time.sleep(0.02)
+        tmux.kill()
+        if seen is not None and i > 0:  # the first run warms the caches
+            out.append(seen)
     return out
+
+
+def wait_until_quiet(pid: int, limit_s: float = 90.0) -> None:
+    """Wait until the process used no CPU for 2 s (it has finished loading a big log)."""
+    end = time.monotonic() + limit_s
+    last = cpu_ticks(pid)
+    quiet_since = time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.5)
+        now = cpu_ticks(pid)
+        if now - last > 2:  # more than 20 ms of CPU in half a second: still busy
+            quiet_since = time.monotonic()
+        last = now
+        if time.monotonic() - quiet_since >= 2.0:
+            return
 
 
 def import_floor_s(runs: int) -> float:
@@ -414,7 +510,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short windows, fewer repeats")
     parser.add_argument("--skip-tmux", action="store_true", help="headless figures only")
     parser.add_argument("--window", type=float, default=None, help="CPU window in seconds")
-    parser.add_argument("--app", choices=("probe", "trainmon"), default="probe")
+    parser.add_argument(
+        "--app",
+        choices=("trainmon", "probe"),
+        default="trainmon",
+        help="what runs in the tmux pane: the real dashboard (default) or the widget probe",
+    )
     parser.add_argument("--big", type=int, default=1_000_000, help="records for the big run")
     # probe-app mode (used by the benchmark itself inside tmux)
     parser.add_argument("--serve-probe", action="store_true", help=argparse.SUPPRESS)
@@ -422,11 +523,13 @@ def main() -> None:
     parser.add_argument("--log", default="", help=argparse.SUPPRESS)
     parser.add_argument("--preload", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--refresh", type=float, default=1.0, help=argparse.SUPPRESS)
-    parser.add_argument("--first-frame", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_probe:
         run_probe(args)
         return
+    if args.app == "trainmon" and importlib.util.find_spec("trainmon.ui.app") is None:
+        print("trainmon.ui.app not found: measuring the widget probe instead")
+        args.app = "probe"
 
     quick = args.quick
     window = args.window or (15.0 if quick else 30.0)
@@ -435,108 +538,119 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, terminal {SIZE[0]}x{SIZE[1]}")
 
     f_import = import_floor_s(3 if quick else 7)
-    rows.append(
-        ("F_import: `python -c 'import textual.app'` (wall)", f"{f_import * 1e3:.0f} ms", "floor")
-    )
+    rows.append(("F_import: `python -c 'import textual.app'`", f"{f_import * 1e3:.0f} ms", "floor"))
 
-    small, big = 1_000, args.big
-    updates, batches = (5, 3) if quick else (10, 5)
-    ms_small, data_small = asyncio.run(headless_update_ms(small, updates, batches))
-    ms_big, data_big = asyncio.run(headless_update_ms(big, updates, batches))
-    rows.append((f"update at {small:,} records (headless, CPU)", f"{ms_small:.1f} ms", "floor"))
-    rows.append(
-        (
-            f"update at {big:,} records (headless, CPU)",
-            f"{ms_big:.1f} ms",
-            f"**{ms_big / ms_small:.2f} x** the {small:,} update (target <= 1.5 x)",
-        )
-    )
-    rows.append(
-        (
-            "of which plot data (decimate + EMA + grad norm)",
-            f"{data_small:.2f} / {data_big:.2f} ms",
-            f"at {small:,} / {big:,} records",
-        )
-    )
+    big = args.big
+    rows.extend(headless_rows(1_000, big, 3 if quick else 5, 5 if quick else 10))
 
     if not args.skip_tmux and shutil.which("tmux"):
-        tmux = Tmux()
-        me = f"{sys.executable} {Path(__file__).resolve()} --serve-probe"
-        with tempfile.TemporaryDirectory() as tmp:
-            log = Path(tmp) / "run.log"
-            write_log(log, 1000)
-            if args.app == "trainmon":
-                app_cmd = f"{sys.executable} -m trainmon {log}"
-            else:
-                app_cmd = f"{me} --mode dash --log {log}"
-            empty = measure_pane(tmux, f"{me} --mode empty", window, settle)
-            static = measure_pane(tmux, f"{me} --mode static", window, settle)
-            idle = measure_pane(tmux, app_cmd, window, settle)
-            live = measure_pane(tmux, app_cmd, window, settle, append_every_second(log, 2000))
-            f_text = static.cpu_pct
-            rows.append(("empty Textual app, idle CPU", f"{empty.cpu_pct:.2f} %", "floor"))
-            rows.append(("F_text: a `Static` updated at 1 Hz", f"{static.cpu_pct:.2f} %", "floor"))
-            rows.append(
-                (
-                    f"{args.app}: following a log with no new records",
-                    f"{idle.cpu_pct:.2f} %",
-                    f"{idle.cpu_pct / f_text:.1f} x F_text (target <= 0.5 %)",
-                )
-            )
-            rows.append(
-                (
-                    f"{args.app}: a new record every second",
-                    f"{live.cpu_pct:.2f} %",
-                    f"{live.cpu_pct / f_text:.1f} x F_text (target <= 2 %)",
-                )
-            )
-            rows.append(
-                (
-                    "bytes to the terminal, idle / 1 record per s",
-                    f"{idle.bytes_per_s:.0f} / {live.bytes_per_s:.0f} B/s",
-                    f"F_tty {static.bytes_per_s:.0f} B/s",
-                )
-            )
-            rows.append(
-                (
-                    "RSS, 1,000 records",
-                    f"{idle.rss_mib:.1f} MiB",
-                    f"empty app {empty.rss_mib:.1f} MiB",
-                )
-            )
-            lat = latency_ms(tmux, app_cmd, log, 4 if quick else 8, settle)
-            if lat:
-                rows.append(
-                    (
-                        "append -> on screen (capture-pane poll, 20 ms)",
-                        f"{statistics.median(lat):.0f} ms",
-                        f"n={len(lat)}, max {max(lat):.0f} ms (target <= 1 s)",
-                    )
-                )
-            if args.app == "probe":
-                pre = measure_pane(
-                    tmux, f"{me} --mode dash --log {log} --preload {big}", 3.0, settle + 10
-                )
-                rows.append(
-                    (f"RSS, {big:,} records in the store", f"{pre.rss_mib:.1f} MiB", "probe app")
-                )
-                ff_small = first_frame_s(tmux, f"{me} --mode dash --log {log}", 3 if quick else 5)
-                ff_empty = first_frame_s(tmux, f"{me} --mode empty", 3 if quick else 5)
-                if ff_small and ff_empty:
-                    ms = statistics.median(ff_small) * 1e3
-                    rows.append(
-                        (
-                            "time to first frame, 1,000-record log",
-                            f"{ms:.0f} ms",
-                            f"{ms / (f_import * 1e3):.2f} x F_import; empty app "
-                            f"{statistics.median(ff_empty) * 1e3:.0f} ms",
-                        )
-                    )
+        rows.extend(tmux_rows(args, window, settle, f_import, big, quick))
     print()
     print("| measure | value | ratio / note |")
     print("|---|---|---|")
     for name, value, note in rows:
         print(f"| {name} | {value} | {note} |")
+
+
+def tmux_rows(
+    args: argparse.Namespace, window: float, settle: float, f_import: float, big: int, quick: bool
+) -> list[tuple[str, str, str]]:
+    """CPU, bytes, RSS, latency and first frame in a real 160x48 tmux pane."""
+    rows: list[tuple[str, str, str]] = []
+    tmux = Tmux()
+    me = f"{sys.executable} {Path(__file__).resolve()} --serve-probe"
+
+    def app_command(log: Path) -> str:
+        if args.app == "trainmon":
+            return f"{sys.executable} -m trainmon --no-gpu {log}"
+        return f"{me} --mode dash --log {log}"
+
+    name = "trainmon" if args.app == "trainmon" else "probe"
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "run.log"
+        write_log(log, 1000)
+        app_cmd = app_command(log)
+        empty = measure_pane(tmux, f"{me} --mode empty", window, settle)
+        static = measure_pane(tmux, f"{me} --mode static", window, settle)
+        idle = measure_pane(tmux, app_cmd, window, settle)
+        live = measure_pane(tmux, app_cmd, window, settle, append_every_second(log, 2000))
+        f_text = static.cpu_pct
+        rows.append(("empty Textual app, idle CPU", f"{empty.cpu_pct:.2f} %", "floor"))
+        rows.append(("F_text: a `Static` updated at 1 Hz", f"{static.cpu_pct:.2f} %", "floor"))
+        rows.append(
+            (
+                f"{name}: following a log with no new records",
+                f"{idle.cpu_pct:.2f} %",
+                f"{idle.cpu_pct / f_text:.1f} x F_text (target <= 0.5 %)",
+            )
+        )
+        rows.append(
+            (
+                f"{name}: a new record every second",
+                f"{live.cpu_pct:.2f} %",
+                f"{live.cpu_pct / f_text:.1f} x F_text (target <= 2 %)",
+            )
+        )
+        rows.append(
+            (
+                f"{name}: bytes to the terminal, idle / 1 record per s",
+                f"{idle.bytes_per_s:.0f} / {live.bytes_per_s:.0f} B/s",
+                f"F_tty {static.bytes_per_s:.0f} B/s",
+            )
+        )
+        rows.append(
+            (
+                f"{name}: RSS, 1,000 records",
+                f"{idle.rss_mib:.1f} MiB",
+                f"empty app {empty.rss_mib:.1f} MiB",
+            )
+        )
+        lat = latency_ms(tmux, app_cmd, log, 4 if quick else 8, settle)
+        if lat:
+            rows.append(
+                (
+                    f"{name}: append -> on screen (capture-pane poll, 20 ms)",
+                    f"{statistics.median(lat):.0f} ms",
+                    f"n={len(lat)}, max {max(lat):.0f} ms (target <= 1 s)",
+                )
+            )
+        write_log(log, 1000)
+        n_ff = 3 if quick else 5
+        ff = first_screen_s(tmux, app_cmd, "step 1000", n_ff)
+        ff_empty = first_screen_s(tmux, f"{me} --mode static", "starting", n_ff)
+        if ff and ff_empty:
+            ms = statistics.median(ff) * 1e3
+            rows.append(
+                (
+                    f"{name}: time to first frame with data (1,000-record log)",
+                    f"{ms:.0f} ms",
+                    f"{ms / (f_import * 1e3):.2f} x F_import; a `Static` app "
+                    f"{statistics.median(ff_empty) * 1e3:.0f} ms",
+                )
+            )
+        big_log = Path(tmp) / "big.log"
+        t = time.perf_counter()
+        write_log(big_log, big)
+        gen_s = time.perf_counter() - t
+        pid = tmux.start("big", f"read _; exec {app_command(big_log)}")
+        try:
+            t = time.monotonic()
+            time.sleep(1.0)
+            wait_until_quiet(pid)
+            load_s = time.monotonic() - t
+            shown = str(big) in tmux.capture("big")
+            rss = rss_mib(pid)
+        finally:
+            tmux.kill()
+        rows.append(
+            (
+                f"{name}: RSS after loading {big:,} records",
+                f"{rss:.1f} MiB",
+                f"{'all' if shown else 'NOT all'} on screen after {load_s:.1f} s "
+                f"(log written in {gen_s:.1f} s, {big_log.stat().st_size / 1e6:.0f} MB)",
+            )
+        )
+    return rows
 
 
 if __name__ == "__main__":

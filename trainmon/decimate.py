@@ -112,16 +112,7 @@ def summarize_nonfinite(
     nan = int(np.count_nonzero(np.isnan(bad_y)))
     posinf = int(np.count_nonzero(bad_y == np.inf))
     neginf = int(np.count_nonzero(bad_y == -np.inf))
-    xb = bad_x[np.isfinite(bad_x)]
-    positions: tuple[float, ...] = ()
-    if len(xb):
-        slots = max(1, int(max_markers))
-        if x_hi > x_lo and slots > 1:
-            bins = ((xb - x_lo) / (x_hi - x_lo) * (slots - 1)).round().astype(np.int64)
-            _, first = np.unique(bins, return_index=True)
-            positions = tuple(float(v) for v in np.sort(xb[first]))
-        else:
-            positions = (float(xb[0]),)
+    positions = marker_positions(bad_x, x_lo, x_hi, max_markers)
     return NonFinite(positions=positions, nan=nan, posinf=posinf, neginf=neginf)
 
 
@@ -165,3 +156,162 @@ def decimate(x: FloatArray, y: FloatArray, max_points: int) -> tuple[FloatArray,
         y = y[order]
     idx = minmax_indices(y, max_points)
     return x[idx], y[idx]
+
+
+def marker_positions(
+    bad_x: FloatArray, x_lo: float, x_hi: float, max_markers: int
+) -> tuple[float, ...]:
+    """At most `max_markers` sorted positions for the given x's: one per bucket of [x_lo, x_hi]."""
+    xb = bad_x[np.isfinite(bad_x)]
+    if not len(xb):
+        return ()
+    slots = max(1, int(max_markers))
+    if x_hi > x_lo and slots > 1:
+        bins = ((xb - x_lo) / (x_hi - x_lo) * (slots - 1)).round().astype(np.int64)
+        _, first = np.unique(bins, return_index=True)
+        return tuple(float(v) for v in np.sort(xb[first]))
+    return (float(xb[0]),)
+
+
+class BlockExtremes:
+    """Per-block extremes of an append-only series, so a redraw need not scan the history.
+
+    Complete blocks of `block` points are summarised once (index of the smallest and largest
+    drawable value, first non-finite index, counts by kind); a redraw then picks extremes
+    among about 10^3 block summaries plus the unfinished last block. Drawable means finite,
+    and positive when `positive_only` (log-y).
+    """
+
+    def __init__(self, block: int = 1024, *, positive_only: bool = False) -> None:
+        self.block = max(2, int(block))
+        self.positive_only = positive_only
+        self.blocks = 0
+        self._imin = np.empty(0, np.int64)
+        self._imax = np.empty(0, np.int64)
+        self._vmin = np.empty(0, np.float64)
+        self._vmax = np.empty(0, np.float64)
+        self._first_bad = np.empty(0, np.int64)
+        self.nan = 0
+        self.posinf = 0
+        self.neginf = 0
+        self.nonpositive = 0
+        """Finite values <= 0 in complete blocks (counted only when `positive_only`)."""
+
+    def update(self, y: FloatArray) -> None:
+        """Summarise the complete blocks of `y` (the whole series so far) not yet seen."""
+        b = self.block
+        done = self.blocks * b
+        full = (len(y) // b) * b
+        if full <= done:
+            return
+        chunk = y[done:full].reshape(-1, b)
+        k = chunk.shape[0]
+        finite = np.isfinite(chunk)
+        draw = finite & (chunk > 0) if self.positive_only else finite
+        has = draw.any(axis=1)
+        lows = np.where(draw, chunk, np.inf)
+        highs = np.where(draw, chunk, -np.inf)
+        rows = np.arange(k)
+        base = done + rows * b
+        imin = lows.argmin(axis=1)
+        imax = highs.argmax(axis=1)
+        bad = ~finite
+        has_bad = bad.any(axis=1)
+        self._imin = np.concatenate((self._imin, np.where(has, base + imin, -1)))
+        self._imax = np.concatenate((self._imax, np.where(has, base + imax, -1)))
+        self._vmin = np.concatenate((self._vmin, lows[rows, imin]))
+        self._vmax = np.concatenate((self._vmax, highs[rows, imax]))
+        self._first_bad = np.concatenate(
+            (self._first_bad, np.where(has_bad, base + bad.argmax(axis=1), -1))
+        )
+        if has_bad.any():
+            bad_values = chunk[bad]
+            self.nan += int(np.count_nonzero(np.isnan(bad_values)))
+            self.posinf += int(np.count_nonzero(bad_values == np.inf))
+            self.neginf += int(np.count_nonzero(bad_values == -np.inf))
+        if self.positive_only:
+            self.nonpositive += int(np.count_nonzero(finite & (chunk <= 0)))
+        self.blocks += k
+
+    def select(self, y: FloatArray, max_points: int) -> IntArray | None:
+        """Sorted indices of the points to draw, as `minmax_indices` would choose them.
+
+        Returns None when the series is too short for blocks to help (fewer than two blocks
+        per bucket): the caller then scans it directly, which is cheap at that size.
+        """
+        self.update(y)
+        n = len(y)
+        b = self.block
+        limit = max(MIN_POINTS, int(max_points))
+        buckets = (limit - 2) // 2 - 1  # one bucket is kept for the unfinished last block
+        if buckets < 1 or self.blocks < 2 * buckets:
+            return None
+        group = -(-self.blocks // buckets)
+        groups = -(-self.blocks // group)
+        pad = groups * group - self.blocks
+        vmin = np.concatenate((self._vmin, np.full(pad, np.inf))).reshape(groups, group)
+        vmax = np.concatenate((self._vmax, np.full(pad, -np.inf))).reshape(groups, group)
+        imin_all = np.concatenate((self._imin, np.full(pad, -1, np.int64))).reshape(groups, group)
+        imax_all = np.concatenate((self._imax, np.full(pad, -1, np.int64))).reshape(groups, group)
+        rows = np.arange(groups)
+        picks = [
+            imin_all[rows, vmin.argmin(axis=1)],
+            imax_all[rows, vmax.argmax(axis=1)],
+        ]
+        tail = y[self.blocks * b : n]
+        if len(tail):
+            ok = self._drawable(tail)
+            if ok.any():
+                where = np.flatnonzero(ok)
+                vals = tail[where]
+                start = self.blocks * b
+                picks.append(np.array([start + where[vals.argmin()], start + where[vals.argmax()]]))
+        first = self._first_drawable(y)
+        last = self._last_drawable(y)
+        ends = [i for i in (first, last) if i is not None]
+        chosen = np.concatenate([*picks, np.array(ends, dtype=np.int64)])
+        return np.unique(chosen[chosen >= 0])
+
+    def nonfinite(self, y: FloatArray) -> tuple[IntArray, int, int, int]:
+        """(indices to mark: first non-finite per block plus the tail's, nan, +inf, -inf)."""
+        tail_start = self.blocks * self.block
+        tail = y[tail_start:]
+        bad = np.flatnonzero(~np.isfinite(tail))
+        tail_bad = tail[bad]
+        nan = self.nan + int(np.count_nonzero(np.isnan(tail_bad)))
+        posinf = self.posinf + int(np.count_nonzero(tail_bad == np.inf))
+        neginf = self.neginf + int(np.count_nonzero(tail_bad == -np.inf))
+        marks = np.concatenate((self._first_bad[self._first_bad >= 0], tail_start + bad))
+        return marks.astype(np.int64), nan, posinf, neginf
+
+    def nonpositive_total(self, y: FloatArray) -> int:
+        """Finite values <= 0 in the whole series (0 unless `positive_only`)."""
+        if not self.positive_only:
+            return 0
+        tail = y[self.blocks * self.block :]
+        return self.nonpositive + int(np.count_nonzero(np.isfinite(tail) & (tail <= 0)))
+
+    def _drawable(self, values: FloatArray) -> npt.NDArray[np.bool_]:
+        ok = np.isfinite(values)
+        if self.positive_only:
+            ok &= values > 0
+        return ok
+
+    def _first_drawable(self, y: FloatArray) -> int | None:
+        b = self.block
+        has = np.flatnonzero(self._imin >= 0)
+        start = int(has[0]) * b if len(has) else self.blocks * b
+        ok = self._drawable(y[start : start + b] if len(has) else y[start:])
+        return start + int(ok.argmax()) if ok.any() else None
+
+    def _last_drawable(self, y: FloatArray) -> int | None:
+        b = self.block
+        start = self.blocks * b
+        ok = self._drawable(y[start:])
+        if not ok.any():
+            has = np.flatnonzero(self._imin >= 0)
+            if not len(has):
+                return None
+            start = int(has[-1]) * b
+            ok = self._drawable(y[start : start + b])
+        return start + len(ok) - 1 - int(ok[::-1].argmax())

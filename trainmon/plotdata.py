@@ -19,7 +19,14 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 
-from trainmon.decimate import NO_NONFINITE, NonFinite, minmax_indices, summarize_nonfinite
+from trainmon.decimate import (
+    NO_NONFINITE,
+    BlockExtremes,
+    NonFinite,
+    marker_positions,
+    minmax_indices,
+    summarize_nonfinite,
+)
 from trainmon.smoothing import IncrementalEma, clamp_weight
 
 if TYPE_CHECKING:
@@ -159,6 +166,16 @@ class _SeriesState:
     last_step: int = -(2**63)
     steps_sorted: bool = True
     ema: IncrementalEma | None = None
+    blocks: dict[tuple[str, bool], BlockExtremes] = field(default_factory=dict)
+    """Block summaries of the raw ("raw") or smoothed ("ema") values, per log-y setting."""
+
+    def block_cache(self, variant: str, log_y: bool) -> BlockExtremes:
+        """The block summaries for one variant of the series, created on first use."""
+        key = (variant, log_y)
+        cache = self.blocks.get(key)
+        if cache is None:
+            cache = self.blocks[key] = BlockExtremes(positive_only=log_y)
+        return cache
 
 
 @dataclass(slots=True)
@@ -201,6 +218,8 @@ def _smoothed(series: Series, state: _SeriesState, weight: float) -> FloatArray:
     ema = state.ema
     if ema is None or ema.weight != weight:
         ema = state.ema = IncrementalEma(weight)
+        for key in [k for k in state.blocks if k[0] == "ema"]:
+            del state.blocks[key]
     n = len(series)
     if len(ema) < n:
         ema.extend(series.values_np(len(ema)))
@@ -308,13 +327,24 @@ def _points(
     log_y: bool,
     sorted_steps: bool,
     want_steps: bool = False,
+    blocks: BlockExtremes | None = None,
 ) -> _Points:
-    """Decimate one series (given as `values`, aligned with `series`) for drawing."""
+    """Decimate one series (given as `values`, aligned with `series`) for drawing.
+
+    With `blocks` (and steps in order), the extremes come from cached block summaries and
+    only the unfinished last block is scanned; otherwise the whole series is scanned.
+    """
     n = len(values)
     if n == 0:
         return _NO_POINTS
     ri_all = np.frombuffer(series.record_index, dtype=np.int64)[:n]
     try:
+        if blocks is not None and sorted_steps:
+            idx = blocks.select(values, max_points)
+            if idx is not None:
+                return _points_from_blocks(
+                    store, values, ri_all, idx, blocks, axis, max_points, log_y, want_steps
+                )
         drawable = np.isfinite(values)
         nonpositive = 0
         if log_y:
@@ -363,6 +393,46 @@ def _points(
         # Views of the store's arrays must not outlive this call: they would pin the
         # buffers and make the next append raise BufferError.
         del ri_all
+
+
+def _points_from_blocks(
+    store: MetricStore,
+    values: FloatArray,
+    ri_all: IntArray,
+    idx: IntArray,
+    blocks: BlockExtremes,
+    axis: _Axis,
+    max_points: int,
+    log_y: bool,
+    want_steps: bool,
+) -> _Points:
+    """`_points` for indices chosen from block summaries (drawable values only)."""
+    ri = ri_all[idx]
+    x = axis.x_of(store, ri)
+    yv = values[idx]
+    ok = np.isfinite(x)
+    if not ok.all():
+        x, yv, ri = x[ok], yv[ok], ri[ok]
+    if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
+        o = np.argsort(x, kind="stable")
+        x, yv, ri = x[o], yv[o], ri[o]
+    if log_y:
+        yv = np.log10(yv)
+    marks, nan, posinf, neginf = blocks.nonfinite(values)
+    nonfinite = NO_NONFINITE
+    if len(marks):
+        bx = axis.x_of(store, ri_all[marks])
+        lo = float(x[0]) if len(x) else 0.0
+        hi = float(x[-1]) if len(x) else 0.0
+        positions = marker_positions(bx, lo, hi, max(1, max_points // 4))
+        nonfinite = NonFinite(positions=positions, nan=nan, posinf=posinf, neginf=neginf)
+    steps: tuple[float, ...] = ()
+    if want_steps and len(ri):
+        rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
+        steps = tuple(rsteps[ri].astype(np.float64).tolist())
+        del rsteps
+    nonpositive = blocks.nonpositive_total(values) if log_y else 0
+    return _Points(XY.of(x, yv), nonfinite, len(values), nonpositive, steps)
 
 
 def _series_values(series: Series) -> FloatArray:
@@ -417,6 +487,7 @@ def loss_plot_data(
                 log_y=log_y,
                 sorted_steps=sorted_steps,
                 want_steps=axis.kind != "step",
+                blocks=state.block_cache("raw", log_y),
             )
         finally:
             del values
@@ -431,6 +502,7 @@ def loss_plot_data(
                     max_points,
                     log_y=log_y,
                     sorted_steps=sorted_steps,
+                    blocks=state.block_cache("ema", log_y),
                 )
             finally:
                 del smoothed
@@ -474,7 +546,14 @@ def _named_points(
     values = _series_values(series)
     try:
         return _points(
-            store, series, values, axis, max_points, log_y=log_y, sorted_steps=sorted_steps
+            store,
+            series,
+            values,
+            axis,
+            max_points,
+            log_y=log_y,
+            sorted_steps=sorted_steps,
+            blocks=state.block_cache("raw", log_y),
         )
     finally:
         del values

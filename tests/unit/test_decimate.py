@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from trainmon.decimate import decimate, minmax_indices, nonfinite_summary
+from trainmon.decimate import BlockExtremes, decimate, minmax_indices, nonfinite_summary
 
 finite_floats = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False)
 any_floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
@@ -100,3 +100,53 @@ def test_mismatched_lengths_are_refused() -> None:
         assert "length" in str(exc)
     else:
         raise AssertionError("expected ValueError")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=hnp.arrays(
+        np.float64,
+        st.integers(0, 6000),
+        elements=st.one_of(st.floats(-1e6, 1e6), st.sampled_from([np.nan, np.inf, -np.inf, 0.0])),
+    ),
+    max_points=st.integers(4, 60),
+    positive_only=st.booleans(),
+    cut=st.integers(0, 6000),
+)
+def test_block_extremes_keep_what_a_full_scan_keeps(
+    data: np.ndarray, max_points: int, positive_only: bool, cut: int
+) -> None:
+    blocks = BlockExtremes(block=16, positive_only=positive_only)
+    blocks.select(data[: min(cut, len(data))], max_points)  # summaries built in two steps
+    idx = blocks.select(data, max_points)
+    drawable = np.isfinite(data) & ((data > 0) if positive_only else True)
+    if idx is None:  # too short (or too narrow) for blocks: the caller scans directly
+        buckets = (max(4, max_points) - 2) // 2 - 1
+        assert buckets < 1 or blocks.blocks < 2 * buckets
+        return
+    assert len(idx) <= max_points
+    assert np.all(np.diff(idx) > 0)
+    assert drawable[idx].all()
+    if drawable.any():
+        kept = data[idx]
+        assert kept.min() == data[drawable].min() and kept.max() == data[drawable].max()
+        where = np.flatnonzero(drawable)
+        assert idx[0] == where[0] and idx[-1] == where[-1]
+    marks, nan, posinf, neginf = blocks.nonfinite(data)
+    assert (nan, posinf, neginf) == (
+        int(np.isnan(data).sum()),
+        int((data == np.inf).sum()),
+        int((data == -np.inf).sum()),
+    )
+    assert not np.isfinite(data[marks]).any()
+    if positive_only:
+        assert blocks.nonpositive_total(data) == int((np.isfinite(data) & (data <= 0)).sum())
+
+
+def test_block_extremes_scan_only_new_blocks() -> None:
+    blocks = BlockExtremes(block=100)
+    y = np.arange(10_000, dtype=np.float64)
+    blocks.update(y)
+    assert blocks.blocks == 100
+    blocks.update(np.concatenate((y, [5.0] * 150)))
+    assert blocks.blocks == 101  # one more complete block; the rest is the unfinished tail

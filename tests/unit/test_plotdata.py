@@ -258,3 +258,32 @@ def test_grad_norm_absent() -> None:
     g = grad_norm_data(MetricStore(), 10, max_grad_norm=1.0)
     assert not g.present and g.clip == 1.0
     assert grad_norm_data(store, 10).present
+
+
+def test_long_history_uses_block_summaries_and_keeps_extremes() -> None:
+    """Past a few blocks per bucket, extremes come from cached summaries, not a full scan."""
+    rng = np.random.default_rng(5)
+    n = 60_000
+    losses = 1.0 + rng.random(n)
+    losses[31_337] = 9.0
+    losses[40_000] = 0.01
+    losses[[100, 50_000]] = math.nan
+    losses[45_000] = -1.0
+    store = MetricStore()
+    store.extend([train(i + 1, loss=float(v)) for i, v in enumerate(losses)], 0)
+    for log_y in (False, True):
+        data = loss_plot_data(store, width=10, smoothing=0.0, log_y=log_y)
+        state = plotdata._STATES[store].series["loss"]
+        assert state.blocks[("raw", log_y)].blocks == n // 1024
+        ys = np.array(data.train_raw.y)
+        top, bottom = (math.log10(9.0), -2.0) if log_y else (9.0, -1.0)
+        assert ys.max() == pytest.approx(top) and ys.min() == pytest.approx(bottom)
+        assert data.train_raw.x[0] == 1.0 and data.train_raw.x[-1] == float(n)
+        assert len(data.train_raw) <= 10 * plotdata.POINTS_PER_COLUMN
+        assert data.train_nonfinite.nan == 2
+        assert set(data.train_nonfinite.positions) == {101.0, 50_001.0}
+        assert data.nonpositive == (1 if log_y else 0)
+        if not log_y:
+            assert -1.0 in data.train_raw.y  # a negative loss is drawn on a linear axis
+    store.extend([train(n + 1, loss=20.0)], 0)
+    assert max(loss_plot_data(store, width=10, smoothing=0.0).train_raw.y) == 20.0
