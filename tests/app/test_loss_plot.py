@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from trainmon.plotdata import LossPlotData, loss_plot_data
 from trainmon.records import Finding, MetricRecord
 from trainmon.store import MetricStore
-from trainmon.ui.widgets.loss_plot import LossPlot, as_markers, log_ticks
+from trainmon.ui.widgets.loss_plot import LossPlot, as_markers, linear_ticks, log_ticks
 
 
 class Host(App[None]):
@@ -67,6 +67,7 @@ async def test_redraws_only_when_input_changes() -> None:
         assert plot.builds == before + 2
         shown = text_of(plot)
         assert "eval" in shown and "lr (right)" in shown
+        assert "e-05" in shown and "0.0000" not in shown  # LR labels: 5e-05, not 0.0000500
 
 
 async def test_nan_and_inf_only_data_is_counted_not_drawn() -> None:
@@ -148,6 +149,12 @@ def test_log_ticks() -> None:
     assert len(ticks) == 5 and all(0.1 <= t <= 0.3 for t in ticks)
     assert log_ticks(1.0, 1.0) == ([1.0], ["10"])
     assert log_ticks(math.nan, 1.0) == ([], [])
+
+
+def test_linear_ticks() -> None:
+    assert linear_ticks(0.0, 4e-5) == pytest.approx([0.0, 1e-5, 2e-5, 3e-5, 4e-5])
+    assert linear_ticks(2e-5, 2e-5) == [2e-5]
+    assert linear_ticks(math.inf, 1.0) == []
 
 
 async def test_resize_to_tiny_sizes_never_crashes() -> None:

@@ -77,6 +77,15 @@ def log_ticks(lo: float, hi: float, count: int = 5) -> tuple[list[float], list[s
     return ticks, [_fmt(10**t) for t in ticks]
 
 
+def linear_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Evenly spaced tick positions over [lo, hi] (one tick when the range is empty)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return []
+    if hi - lo <= abs(hi) * 1e-12:
+        return [lo]
+    return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
+
+
 def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
@@ -211,6 +220,8 @@ class LossPlot(PlotextPlot):
         y_lo = math.inf
         y_hi = -math.inf
         has_lr = False
+        lr_lo = math.inf
+        lr_hi = -math.inf
         for index, (label, data) in enumerate(runs):
             colour = self._colour(RUN_COLOURS[index % len(RUN_COLOURS)])
             prefix = f"{label} " if several else ""
@@ -246,6 +257,8 @@ class LossPlot(PlotextPlot):
                 y_hi = max(y_hi, *data.eval.y)
             if data.lr:
                 has_lr = True
+                lr_lo = min(lr_lo, *data.lr.y)
+                lr_hi = max(lr_hi, *data.lr.y)
                 lr_colour = self._faint(colour) if several else self._colour("secondary")
                 plt.plot(
                     list(data.lr.x),
@@ -280,6 +293,10 @@ class LossPlot(PlotextPlot):
             if ticks:
                 plt.yticks(ticks, labels)
         if has_lr:
+            # plotext writes small LRs as 0.0000300; scientific labels are shorter and clearer.
+            # (The bundled stub types yside as a float; plotext takes "left" / "right".)
+            ticks = linear_ticks(lr_lo, lr_hi)
+            plt.yticks(ticks, [f"{t:.2g}" for t in ticks], yside="right")  # type: ignore[arg-type]
             # The bundled stub names the parameter xside; plotext itself takes yside.
             plt.ylabel("lr", yside="right")  # type: ignore[call-arg]
         if not runs or all(data.empty for _label, data in runs):
