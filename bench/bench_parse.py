@@ -10,13 +10,16 @@ in the same run:
 * `LogParser.feed` over the file in 1 MiB reads, single process.
 
 Reports the median of `--repeat` runs, the ratio parser/grep, µs per dict and MB/s.
-Goal: ratio <= 3. Usage: `python bench/bench_parse.py [--mb 150] [--repeat 3] [--keep PATH]`.
+By default the log comes from the shared generator `bench/gen_hf_log.py` when it exists
+(`--generator own` uses the one in this file). Goal: ratio <= 3.
+Usage: `python bench/bench_parse.py [--mb 150] [--repeat 3] [--keep PATH] [--log PATH]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import os
 import random
 import statistics
@@ -150,6 +153,12 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="write the log here and keep it")
     ap.add_argument("--log", type=Path, help="use this existing log instead of generating")
+    ap.add_argument(
+        "--generator",
+        choices=("shared", "own"),
+        default="shared",
+        help="bench/gen_hf_log.py when present (default), or this script's own generator",
+    )
     args = ap.parse_args()
 
     tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -163,7 +172,15 @@ def main() -> int:
             tmp = tempfile.TemporaryDirectory()
             path = Path(tmp.name) / "hf.log"
         t0 = time.perf_counter()
-        expected = generate(path, args.mb * 1_000_000)
+        shared = Path(__file__).resolve().parent / "gen_hf_log.py"
+        if args.generator == "shared" and shared.is_file():
+            spec = importlib.util.spec_from_file_location("gen_hf_log", shared)
+            assert spec is not None and spec.loader is not None
+            gen = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(gen)
+            expected = int(gen.generate(path, args.mb * 1_000_000)["records"])
+        else:
+            expected = generate(path, args.mb * 1_000_000)
         print(
             f"generated {path.stat().st_size / 1e6:.0f} MB, {expected} dicts "
             f"in {time.perf_counter() - t0:.1f} s"

@@ -239,3 +239,21 @@ def test_generated_hf_log_gives_the_generator_count(tmp_path: Path) -> None:
         assert all(r.step_exact for r in train)
         steps = [r.step for r in train]
         assert steps == sorted(steps) and len(set(steps)) == len(steps)
+
+
+def test_config_dumps_fill_the_context() -> None:
+    data = (
+        b"{'max_steps': 500, 'vocab_size': 32000, 'max_grad_norm': 1.0}\n"
+        b'Model config {"vocab_size": 50257, "num_labels": 3}\n'
+        b"TrainingArguments(\nbf16=True,\nfp16=False,\nlogging_steps=10,\nwarmup_steps=0,\n)\n"
+        + GOOD
+    )
+    parser, records = parse(data)
+    assert len(records) == 1
+    assert parser.total_steps == 500
+    assert parser.context["vocab_size"] == 50257
+    assert parser.context["num_labels"] == 3
+    assert parser.context["max_grad_norm"] == 1.0
+    assert parser.context["bf16"] is True and parser.context["fp16"] is False
+    assert parser.context["logging_steps"] == 10
+    assert records[0].step == 10  # no counter: the configured logging interval

@@ -65,7 +65,7 @@ _PART: Final = re.compile(
 )
 _CONTEXT: Final = re.compile(
     rb"(?i)\b(fp16|bf16|max_grad_norm|max_steps|num_train_epochs|logging_steps|eval_steps|"
-    rb"warmup_steps|learning_rate|vocab_size|num_classes|num_labels|warmup_ratio)\s*[=:]\s*"
+    rb"warmup_steps|learning_rate|vocab_size|num_classes|num_labels|warmup_ratio)['\"]?\s*[=:]\s*"
     rb"([\w.+-]+)"
 )
 _HF_BANNER: Final = re.compile(
@@ -193,7 +193,7 @@ def _stamp(seg: bytes) -> float | None:
     return base + (int(frac) / 10 ** len(frac) if frac else 0.0)
 
 
-def _is_metric(name: str) -> bool:
+def is_metric_name(name: str) -> bool:
     """Whether a printed name is a quality metric (`train_loss`, `acc1`, `mAP50`), by word."""
     low = name.lower()
     if "loss" in low:
@@ -535,7 +535,7 @@ def _generic(s: bytes, state: LineState) -> list[Hit]:
         start = s.find(b"{'")
         for key, value in parse_pairs(s[start:]).items():
             values.setdefault(key, value)
-    if not values or not any(_is_metric(k) for k in values):
+    if not values or not any(is_metric_name(k) for k in values):
         return []
     step: int | None = None
     total: int | None = None

@@ -36,6 +36,7 @@ from trainmon.parsing.dicts import (
     parse_pairs,
     parse_repr_dict,
 )
+from trainmon.parsing.lines import is_metric_name
 from trainmon.parsing.names import canonical_name
 from trainmon.parsing.tables import TableReader
 from trainmon.records import MetricRecord, RecordKind
@@ -61,21 +62,8 @@ _BLOCK_TAIL: Final = re.compile(rb"\}[ \t]*(?:\r\n|\r|\n|$)")
 
 _STEP_KEYS: Final = ("step", "global_step", "current_steps", "iteration", "iter", "_step")
 _TOTAL_KEYS: Final = ("total_steps", "max_steps")
-_METRIC_WORDS: Final = (
-    "loss",
-    "acc",
-    "epoch",
-    "learning_rate",
-    "grad_norm",
-    "perplexity",
-    "ppl",
-    "reward",
-    "f1",
-    "bleu",
-    "rouge",
-    "wer",
-    "map",
-    "score",
+_PLAIN_METRICS: Final = frozenset(
+    {"epoch", "learning_rate", "lr", "grad_norm", "train_runtime", "total_flos"}
 )
 _CONTEXT_KEYS: Final = (
     "max_steps",
@@ -84,6 +72,19 @@ _CONTEXT_KEYS: Final = (
     "save_steps",
     "num_train_epochs",
     "train_batch_size",
+)
+
+_DICT_CONTEXT_KEYS: Final = (
+    "max_grad_norm",
+    "max_steps",
+    "num_train_epochs",
+    "logging_steps",
+    "eval_steps",
+    "warmup_steps",
+    "learning_rate",
+    "vocab_size",
+    "num_classes",
+    "num_labels",
 )
 
 # Per key-tuple of a parsed dict: kind (None: not a metrics dict), renames, step and total key.
@@ -105,7 +106,7 @@ def _plan_for(keys: tuple[str, ...]) -> _Plan:
         elif low in ("train_runtime", "train_samples_per_second"):
             kind = "summary"
             metric = True
-        elif any(word in low for word in _METRIC_WORDS):
+        elif low in _PLAIN_METRICS or is_metric_name(key):
             metric = True
     if not metric:
         return (None, None, None, None)
@@ -351,6 +352,8 @@ class LogParser:
                                 self._record_lines += 1
                             elif plan[0] is not None:
                                 self._hf_record(data, s, prev_end, values, plan, out)
+                            else:
+                                self._dict_context(values)
                         prev_end = close
                         region = close + 2
                         self.lines += 1
@@ -478,6 +481,20 @@ class LogParser:
                 self._plans[keys] = plan
         if plan[0] is not None:
             self._hf_record(data, s, prev_end, values, plan, out, quote == _DQ)
+        else:
+            self._dict_context(values)
+
+    def _dict_context(self, values: Mapping[str, float]) -> None:
+        """A config dict printed on its own line: keep the run facts the advice rules use."""
+        for key in _DICT_CONTEXT_KEYS:
+            value = values.get(key)
+            if value is not None and value == value and abs(value) < 1e18:
+                integral = key.endswith(("steps", "epochs", "size", "classes", "labels"))
+                number = float(value)
+                self.context[key] = int(number) if integral and number.is_integer() else number
+        max_steps = self.context.get("max_steps")
+        if self.total_steps is None and isinstance(max_steps, int):
+            self.set_total(max_steps)
 
     def _hf_record(
         self,
