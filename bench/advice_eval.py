@@ -223,14 +223,15 @@ def report(outcomes: list[Outcome], show_list: bool) -> None:
     families = sorted(set(FAMILY_OF_LABEL.values()))
     print(
         "| family | labelled runs | detected (recall) | 95% CI | runs alarmed | precision "
-        "| TTD median / p90 (steps) |"
+        "| healthy runs alarmed (warn+ / info) | TTD median / p90 (steps) | TTD median (records) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for fam in families:
         rules = FAMILY_RULES[fam]
         labelled = [o for o in outcomes if FAMILY_OF_LABEL.get(o.label) == fam]
         hits = 0
         ttd: list[float] = []
+        ttd_records: list[float] = []
         for o in labelled:
             lo, hi = window(o)
             ok = [
@@ -242,6 +243,7 @@ def report(outcomes: list[Outcome], show_list: bool) -> None:
                 hits += 1
                 if o.onset is not None:
                     ttd.append(min(d.detected_step for d in ok) - o.onset)
+                    ttd_records.append(ttd[-1] / o.record_steps)
         alarmed = 0
         correct = 0
         for o in outcomes:
@@ -260,7 +262,18 @@ def report(outcomes: list[Outcome], show_list: bool) -> None:
         prec = f"{correct}/{alarmed} = {correct / alarmed:.2f}" if alarmed else "–"
         t = f"{statistics.median(ttd):.0f} / {pct(ttd, 0.9):.0f}" if ttd else "–"
         ci = wilson(hits, len(labelled))
-        print(f"| {fam} | {len(labelled)} | {recall} | {ci} | {alarmed} | {prec} | {t} |")
+        healthy_runs = [o for o in outcomes if o.label in ("healthy", "empty")]
+        warn = sum(
+            any(f.rule in rules and f.severity != "info" for f in o.findings) for o in healthy_runs
+        )
+        info = sum(
+            any(f.rule in rules and f.severity == "info" for f in o.findings) for o in healthy_runs
+        )
+        tr = f"{statistics.median(ttd_records):.1f}" if ttd_records else "–"
+        print(
+            f"| {fam} | {len(labelled)} | {recall} | {ci} | {alarmed} | {prec} | {warn} / {info} "
+            f"| {t} | {tr} |"
+        )
     healthy = [o for o in outcomes if o.label in ("healthy", "empty")]
     print()
     print(f"False alarms on {len(healthy)} healthy runs (real and synthetic):")

@@ -424,3 +424,14 @@ def test_throughput_drop() -> None:
     gaps[150:] = 5.0
     run.times = np.cumsum(gaps)
     assert fired(run.findings(), "throughput-drop")
+
+
+def test_a_loss_that_always_sat_above_1e3_is_not_an_explosion() -> None:
+    # GIVEN a detector whose summed loss is ~1100 from the first record (a real mmengine log)
+    run = Run()
+    run.loss[:] = 1100.0 * np.exp(0.01 * np.random.default_rng(4).standard_normal(200))
+    assert not fired(run.findings(), "loss-explosion")
+    # WHEN a run that started near 2 reaches 1e3 THEN the absolute cap applies
+    boom = Run()
+    boom.loss[150:] = 2000.0
+    assert fired(boom.findings(), "loss-explosion")

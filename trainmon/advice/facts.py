@@ -141,8 +141,11 @@ class FactsUpdater:
             value = float(view.values(LOSS, pos, pos + 1)[0])
             if not np.isfinite(value) or not np.isfinite(prev).all():
                 continue
-            med = float(np.median(prev))
-            sig = float(1.4826 * np.median(np.abs(prev - med)))
+            # early on the loss still falls fast: take the level from the newest points and the
+            # noise from successive differences, so the trend does not inflate either
+            med = float(np.median(prev[-3:]))
+            d = np.diff(prev)
+            sig = float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2))
             base = math.exp(med)
             z = (math.log(max(value, 1e-12)) - med) / (sig + 1e-3)
             if z > SPIKE_Z and value > SPIKE_RATIO * base and value - base > floor:
