@@ -6,6 +6,7 @@ text and parsed line by line with their original timing), replayed through the
 precision, recall and time-to-detection, and false alarms per severity on healthy runs.
 
     python bench/advice_eval.py [--split test|tune|all] [--list]
+    python bench/advice_eval.py --perf 556000   # analyze cost vs a floor, same machine, same run
 
 Real corpora are read in place from ../shared and skipped when absent.
 """
@@ -319,11 +320,56 @@ def report(outcomes: list[Outcome], show_list: bool) -> None:
                 print(f"- {o.source} {o.run} [{o.label} onset {o.onset}]: {fired or 'nothing'}")
 
 
+def perf(records: int) -> None:
+    """Time `analyze` on a synthetic run against a floor measured in the same process.
+
+    The floor is the cheapest conceivable whole-run pass: one vectorised isfinite + median over
+    the loss and grad-norm arrays. The ratio, not the seconds, is what to compare across
+    machines.
+    """
+    import numpy as np
+
+    from trainmon.advice import analyze
+
+    run = SimulatedRun(seed=3, steps=records, logging_steps=1, eval_steps=max(1, records // 100))
+    store = MetricStore()
+    store.extend((r for _, r in run.records()), 0.0)
+    store.total_steps = records
+    loss = store.get("loss")
+    grad = store.get("grad_norm")
+    assert loss is not None and grad is not None
+
+    def floor() -> None:
+        for series in (loss, grad):
+            v = series.values_np()
+            np.median(v[np.isfinite(v)])
+
+    def best_of(fn, n: int = 3) -> float:  # type: ignore[no-untyped-def]
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    t_floor = best_of(floor)
+    t_analyze = best_of(lambda: analyze(store, run.context))
+    engine = AdviceEngine(run.context)
+    engine.finish(store)
+    print(f"records: {store.records}; checkpoints evaluated: {engine.checkpoints}")
+    print(f"analyze: {t_analyze:.3f} s (best of 3); floor (isfinite+median pass): {t_floor:.4f} s")
+    print(f"ratio analyze/floor: {t_analyze / t_floor:.1f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", choices=("test", "tune", "all"), default="test")
     ap.add_argument("--list", action="store_true", help="list false alarms and misses")
+    ap.add_argument("--perf", type=int, metavar="RECORDS", help="time analyze on a synthetic run")
     args = ap.parse_args(argv)
+    if args.perf:
+        perf(args.perf)
+        return 0
     with LABELS.open(newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if args.split in ("all", r["split"])]
     outcomes = []

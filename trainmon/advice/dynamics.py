@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trainmon.advice.base import EVAL_LOSS, GRAD, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
+from trainmon.advice.base import EVAL_LOSS, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.evalmetrics import eval_improved_since
 from trainmon.advice.stats import fmt, frac_greater, median, robust_sigma, safe_log
 
@@ -418,5 +418,3 @@ DYNAMICS_RULES: tuple[type[Rule], ...] = (
     EarlyOscillation,
     StillImproving,
 )
-
-_ = GRAD

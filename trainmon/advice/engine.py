@@ -111,6 +111,7 @@ class AdviceEngine:
         """How many checkpoints have been evaluated (bounded; asserted by tests)."""
         self._last_checkpoint = 0
         self._cooldown: dict[str, int] = {}
+        self._store_ref: MetricStore | None = None
         self._clock_finding: Finding | None = None
         self._hw_rules: list[object] = []
 
@@ -256,12 +257,11 @@ class AdviceEngine:
             track.finding = _finding(rid, hit, old.step)
 
     def _record_step(self, record: int) -> int:
+        """The step of the newest of the first `record` records (0 for none)."""
         store = self._store_ref
         if store is None or record <= 0:
             return 0
         return int(store.record_steps[min(record, len(store.record_steps)) - 1])
-
-    _store_ref: MetricStore | None = None
 
     def _miss(self, rid: str, clear: int) -> bool:
         """Count a negative check; True when it cleared an active finding."""

@@ -8,7 +8,6 @@ near full is only information, because caching allocators keep freed memory rese
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
 
 from trainmon.advice.base import Hit, RuleInfo
 from trainmon.advice.stats import fmt
@@ -268,8 +267,3 @@ class HardwareRules:
             "Data preprocessing is the bottleneck: move transforms to the GPU, pre-process "
             "offline, use faster decoders.",
         )
-
-
-def iter_rules() -> Iterator[RuleInfo]:
-    """The hardware rules' descriptions."""
-    yield from HARDWARE_RULES
