@@ -174,8 +174,17 @@ def _num(raw: bytes) -> float:
     return float(raw)
 
 
+_keys: dict[bytes, str] = {}
+
+
 def _key(raw: bytes) -> str:
-    return "_".join(raw.decode("utf-8", "replace").split())
+    """A printed name as text, inner whitespace as `_` (cached: logs repeat their names)."""
+    hit = _keys.get(raw)
+    if hit is None:
+        hit = "_".join(raw.decode("utf-8", "replace").split())
+        if len(_keys) < 65536:
+            _keys[raw] = hit
+    return hit
 
 
 def _stamp(seg: bytes) -> float | None:
@@ -511,58 +520,83 @@ def _kv(s: bytes) -> dict[str, float]:
     return values
 
 
+_ROLE_PLAIN, _ROLE_STEP, _ROLE_GLOBAL_STEP, _ROLE_EPOCH, _ROLE_DROP = range(5)
+_roles: dict[str, tuple[int, bool, bool]] = {}
+
+
+def _role(key: str) -> tuple[int, bool, bool]:
+    """(role, is a quality metric, has an eval prefix) of a printed name, cached."""
+    hit = _roles.get(key)
+    if hit is not None:
+        return hit
+    low = key.lower()
+    if low in _STEP_NAMES or low.endswith(("_step", "_iter")):
+        role = _ROLE_GLOBAL_STEP if low.startswith("global") else _ROLE_STEP
+    elif low.endswith("epoch"):
+        role = _ROLE_EPOCH
+    elif key in _DROP:
+        role = _ROLE_DROP
+    else:
+        role = _ROLE_PLAIN
+    hit = (role, is_metric_name(key), low.startswith(("val_", "eval_", "valid_", "test_")))
+    if len(_roles) < 65536:
+        _roles[key] = hit
+    return hit
+
+
 def _generic(s: bytes, state: LineState) -> list[Hit]:
     """`step=10 loss=2.3`, `key: value | key: value`, `loss: 2.3` and their relatives."""
     if b":" not in s and b"=" not in s and b"|" not in s:
         return []
-    values: dict[str, float] = {}
-    totals: dict[str, int] = {}
+    pairs: list[tuple[bytes, bytes, bytes]] = []
     parts = s.split(b"|") if b"|" in s else (s,)
-    for part in parts:
-        pm = _PART.match(part) if len(parts) > 1 else None
-        if pm is not None:
-            key = _key(pm.group(1))
-            values[key] = _num(pm.group(2))
-            if pm.group(3):
-                totals[key] = int(pm.group(3))
-            continue
-        for k, v, raw_total in _KV.findall(part):
-            key = _key(k)
-            values[key] = _num(v)
-            if raw_total:
-                totals[key] = int(raw_total)
-    if values and b"{'" in s:
-        start = s.find(b"{'")
-        for key, value in parse_pairs(s[start:]).items():
-            values.setdefault(key, value)
-    if not values or not any(is_metric_name(k) for k in values):
+    if len(parts) > 1:
+        for part in parts:
+            pm = _PART.match(part)
+            if pm is not None:
+                pairs.append((pm.group(1), pm.group(2), pm.group(3) or b""))
+            else:
+                pairs += _KV.findall(part)
+    else:
+        pairs = _KV.findall(s)
+    if not pairs:
         return []
+    values: dict[str, float] = {}
     step: int | None = None
     total: int | None = None
     epoch_step: int | None = None
-    for key in list(values):
-        low = key.lower()
-        if low in _STEP_NAMES or low.endswith(("_step", "_iter")):
-            raw = values.pop(key)
-            if raw == raw and abs(raw) < 1e18 and (step is None or low.startswith("global")):
-                step = int(raw)
-                total = totals.get(key, total)
-        elif low.endswith("epoch"):
-            raw = values.pop(key)
-            values["epoch"] = raw
-            if raw == raw and abs(raw) < 1e18 and raw == int(raw):
-                epoch_step = int(raw)
-        elif key in _DROP:
-            values.pop(key)
-    if not values:
+    metric = False
+    all_eval = True
+    for raw_key, raw_value, raw_total in pairs:
+        key = _key(raw_key)
+        role, is_metric, evalish = _role(key)
+        value = float(raw_value)
+        if role == _ROLE_PLAIN:
+            values[key] = value
+            metric = metric or is_metric
+            all_eval = all_eval and evalish
+        elif role == _ROLE_EPOCH:
+            values["epoch"] = value
+            if value == value and abs(value) < 1e18 and value == int(value):
+                epoch_step = int(value)
+        elif (
+            role != _ROLE_DROP
+            and value == value
+            and abs(value) < 1e18
+            and (step is None or role == _ROLE_GLOBAL_STEP)
+        ):
+            step = int(value)
+            total = int(raw_total) if raw_total else total
+    if values and b"{'" in s:
+        for key, value in parse_pairs(s[s.find(b"{'") :]).items():
+            if key not in values:
+                values[key] = value
+                metric = metric or _role(key)[1]
+    if not metric:
         return []
     words = (parts[0].split() or [b""]) if len(parts) > 1 else (s.split() or [b""])
     head = (words[-1] if len(parts) > 1 else words[0]).lower().rstrip(b":")
-    kind: RecordKind = "train"
-    if head in _EVAL_HEADS or all(
-        k.lower().startswith(("val_", "eval_", "valid_", "test_")) for k in values if k != "epoch"
-    ):
-        kind = "eval"
+    kind: RecordKind = "eval" if head in _EVAL_HEADS or all_eval else "train"
     exact = True
     if step is None and epoch_step is not None and kind == "train":
         step, exact = epoch_step, False

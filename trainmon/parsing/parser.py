@@ -147,6 +147,7 @@ class LogParser:
         self.context: dict[str, object] = {}
         self.format_counts: dict[str, int] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._names: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
         self._partial = b""
         self._discard = False
         self._tables = TableReader()
@@ -650,16 +651,16 @@ class LogParser:
             placed, exact = self.place(kind, hit.step, hit.exact)
             if hit.total is not None:
                 self.set_total(hit.total)
-            values: dict[str, float] = {}
-            for raw, value in hit.values.items():
-                name = canonical_name(raw, kind)
-                if name in values:
-                    name = raw
-                    if name in values:
-                        continue
-                values[name] = value
-            if not values:
+            raw_values = hit.values
+            sig = (kind, tuple(raw_values))
+            names = self._names.get(sig)
+            if names is None:
+                names = _canonical_names(sig[1], kind)
+                if len(self._names) < 4096:
+                    self._names[sig] = names
+            if not names:
                 continue
+            values = {name: raw_values[raw] for raw, name in names}
             self._other_records += 1
             self._count(hit.fmt)
             self._emit(out, MetricRecord(kind, placed, values, exact, line_no, hit.time_s))
@@ -760,6 +761,21 @@ class LogParser:
             named = {canonical_name(k, kind): v for k, v in values.items()}
             self._count("trainer-state")
             self._emit(out, MetricRecord(kind, placed, named, exact, line_no, None))
+
+
+def _canonical_names(keys: tuple[str, ...], kind: str) -> tuple[tuple[str, str], ...]:
+    """(raw, canonical) pairs; a second name for the same quantity keeps its printed name."""
+    taken: set[str] = set()
+    pairs: list[tuple[str, str]] = []
+    for raw in keys:
+        name = canonical_name(raw, kind)  # type: ignore[arg-type]
+        if name in taken:
+            name = raw
+            if name in taken:
+                continue
+        taken.add(name)
+        pairs.append((raw, name))
+    return tuple(pairs)
 
 
 def _first_terminator(data: bytes) -> int:
