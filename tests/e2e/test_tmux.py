@@ -52,9 +52,6 @@ class Tmux:
     def capture(self) -> str:
         return self("capture-pane", "-p", "-t", "main")
 
-    def pane_dead(self) -> bool:
-        return self("display-message", "-p", "-t", "main", "#{pane_dead}").strip() == "1"
-
     def kill(self) -> None:
         subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=20, check=False)
 
@@ -78,6 +75,15 @@ def wait_for(predicate: Callable[[], bool], what: str, tmux: Tmux) -> None:
         time.sleep(0.2)
 
 
+def exit_status(path: Path) -> str | None:
+    """The exit status the shell wrote after trainmon ended, once it is complete."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    return text.strip() if text.endswith("\n") else None
+
+
 def record(step: int) -> str:
     return json.dumps({"step": step, "loss": round(3.0 / (1 + step / 100), 4)}) + "\n"
 
@@ -88,11 +94,12 @@ def test_appended_records_show_and_q_quits(
 ) -> None:
     log = tmp_path / "run.log"
     log.write_text("".join(record(s) for s in range(10, 110, 10)))
+    exit_file = tmp_path / "exit-status"
     width, height = size
     # COLUMNS / LINES inherited from the test runner would override the pane's real size.
     command = (
-        f"env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 {log}"
+        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color "
+        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 {log}; echo $? > {exit_file}'"
     )
     tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height), command)
     tmux("set-option", "-t", "main", "remain-on-exit", "on")
@@ -106,18 +113,18 @@ def test_appended_records_show_and_q_quits(
     wait_for(lambda: "step 130" in tmux.capture(), "the appended records to show", tmux)
 
     tmux("send-keys", "-t", "main", "q")
-    wait_for(tmux.pane_dead, "trainmon to quit on q", tmux)
-    status = tmux("display-message", "-p", "-t", "main", "#{pane_dead_status}").strip()
-    assert status == "0"
+    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
+    assert exit_file.read_text().strip() == "0"
 
 
 def test_a_log_piped_to_stdin_shows_and_keys_still_work(tmux: Tmux, tmp_path: Path) -> None:
     log = tmp_path / "piped.log"
     log.write_text("".join(record(s) for s in range(10, 60, 10)))
+    exit_file = tmp_path / "exit-status"
     # Keys come from the terminal while the log comes through the pipe.
     command = (
         f"sh -c 'tail -n +1 -f {log} | env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 -; echo TRAINMON-EXIT=$?'"
+        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 -; echo $? > {exit_file}'"
     )
     tmux("new-session", "-d", "-s", "main", "-x", "100", "-y", "40", command)
     tmux("set-option", "-t", "main", "remain-on-exit", "on")
@@ -131,6 +138,7 @@ def test_a_log_piped_to_stdin_shows_and_keys_still_work(tmux: Tmux, tmp_path: Pa
     def exited() -> bool:
         with log.open("a") as f:  # tail exits on its next write into the closed pipe
             f.write(record(80))
-        return "TRAINMON-EXIT=0" in tmux.capture()
+        return exit_status(exit_file) is not None
 
     wait_for(exited, "trainmon to quit on q", tmux)
+    assert exit_file.read_text().strip() == "0"
