@@ -1,0 +1,136 @@
+"""`trainmon report --json` on a ~1 GB Hugging Face log, against `grep -c` in the same run.
+
+Measures, with the file in the page cache:
+- the floor: `LC_ALL=C grep -c "'loss'" FILE > out` (median of 5; never `>/dev/null`: GNU grep
+  then stops at the first match);
+- `python -m trainmon report --json FILE > out`: wall time (median of 3) and peak RSS of the
+  process and its helper process (from `wait4`'s rusage, which covers reaped descendants);
+- correctness: the reported record count against an independent count of the dict lines.
+
+Prints the ratio report/grep next to the targets (ratio <= 5, peak RSS <= 200 MB). Nothing
+here passes or fails except the record count (exit 1 on a mismatch).
+
+Usage: python bench/bench_report.py [--size-gb 1.0] [--seed 0] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+sys.path.insert(0, str(HERE))
+
+from gen_hf_log import count_dict_lines, generate  # noqa: E402
+
+TARGET_RATIO = 5.0
+TARGET_RSS_MB = 200.0
+
+
+def run_timed(
+    cmd: list[str], stdout_path: Path, env: dict[str, str] | None = None
+) -> tuple[float, float, int]:
+    """Run `cmd` with stdout to a file; returns (wall s, peak RSS MB, exit code)."""
+    with stdout_path.open("wb") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024.0, proc.returncode
+
+
+def warm(path: Path) -> None:
+    """Read the file once so that every measurement starts from the page cache."""
+    buf = bytearray(1 << 20)
+    with path.open("rb", buffering=0) as f:
+        while f.readinto(buf):
+            pass
+
+
+def ensure_log(size_gb: float, seed: int) -> tuple[Path, dict[str, int]]:
+    OUT.mkdir(exist_ok=True)
+    log = OUT / f"hf_{size_gb:g}gb_seed{seed}.log"
+    meta = log.with_suffix(".json")
+    if log.exists() and meta.exists():
+        info = json.loads(meta.read_text())
+        if info.get("bytes") == log.stat().st_size:
+            return log, info
+    t0 = time.perf_counter()
+    info = generate(log, int(size_gb * 1e9), seed)
+    info["generate_s"] = round(time.perf_counter() - t0, 1)
+    info["bytes"] = log.stat().st_size
+    info["independent_records"] = count_dict_lines(log)
+    meta.write_text(json.dumps(info))
+    return log, info
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--size-gb", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep", action="store_true", help="keep the generated log in bench/out/")
+    p.add_argument("--runs", type=int, default=3, help="report runs (median)")
+    p.add_argument("--grep-runs", type=int, default=5, help="grep runs (median)")
+    args = p.parse_args(argv)
+
+    log, info = ensure_log(args.size_gb, args.seed)
+    print(
+        f"log: {log} ({info['bytes'] / 1e9:.3f} GB, {info['independent_records']:,} dict lines;"
+        f" generated in {info.get('generate_s', '?')} s)"
+    )
+    warm(log)
+    env = dict(os.environ, LC_ALL="C")
+    scratch = OUT / "bench_report.out"
+    grep = [run_timed(["grep", "-c", "'loss'", str(log)], scratch, env)[0]
+            for _ in range(args.grep_runs)]  # fmt: skip
+    grep_s = statistics.median(grep)
+
+    cmd = [sys.executable, "-m", "trainmon", "report", "--json", str(log)]
+    runs = []
+    doc: dict[str, object] = {}
+    for _ in range(args.runs):
+        wall, rss, code = run_timed(cmd, scratch)
+        runs.append((wall, rss))
+        if code != 0:
+            print(f"trainmon report exited {code}", file=sys.stderr)
+        doc = json.loads(scratch.read_text())
+    report_s = statistics.median(r[0] for r in runs)
+    rss_mb = max(r[1] for r in runs)
+    ratio = report_s / grep_s
+    records = doc.get("records")
+    ok = records == info["independent_records"]
+
+    gb = info["bytes"] / 1e9
+    print(
+        f"grep -c 'loss' (LC_ALL=C), median of {len(grep)}: {grep_s:.3f} s ({gb / grep_s:.2f} GB/s)"
+    )
+    runs_text = ", ".join(f"{r[0]:.2f}" for r in runs)
+    print(
+        f"trainmon report --json, median of {len(runs)}: {report_s:.3f} s "
+        f"({gb / report_s:.2f} GB/s); runs {runs_text}"
+    )
+    verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
+    print(f"ratio report/grep: {ratio:.2f} (target <= {TARGET_RATIO:g}: {verdict})")
+    verdict = "met" if rss_mb <= TARGET_RSS_MB else "MISSED"
+    print(f"peak RSS: {rss_mb:.0f} MB (target <= {TARGET_RSS_MB:g}: {verdict})")
+    print(
+        f"records: {records} reported, {info['independent_records']} counted "
+        f"independently: {'equal' if ok else 'MISMATCH'}"
+    )
+    if not args.keep:
+        log.unlink()
+        log.with_suffix(".json").unlink()
+    scratch.unlink(missing_ok=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
