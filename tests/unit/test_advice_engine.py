@@ -20,6 +20,7 @@ from trainmon.simulate import Fault, SimulatedRun
 from trainmon.sources.samples import (
     CpuSnapshot,
     GpuDeviceSample,
+    GpuProcess,
     GpuSnapshot,
     TrainingProcess,
 )
@@ -192,6 +193,7 @@ def _gpu(
     reasons: tuple[str, ...] = (),
     ecc: int | None = None,
     lost: bool = False,
+    busy: bool = False,
 ) -> GpuSnapshot:
     dev = GpuDeviceSample(
         index=0,
@@ -204,6 +206,7 @@ def _gpu(
         throttle_reasons=reasons,
         ecc_errors=ecc,
         lost=lost,
+        processes=(GpuProcess(pid=7, used_memory_bytes=None, is_training=True),) if busy else (),
     )
     return GpuSnapshot(time_s=t, status="ok", devices=(dev,))
 
@@ -236,7 +239,7 @@ def _feed(engine: AdviceEngine, samples: list[object]) -> set[str]:
     ("samples", "rule"),
     [
         ([_gpu(t, mem=0.99) for t in range(0, 40, 2)], "gpu-memory-pressure"),
-        ([_gpu(t, util=20) for t in range(0, 70, 2)], "gpu-idle"),
+        ([_gpu(t, util=20, busy=True) for t in range(0, 70, 2)], "gpu-idle"),
         ([_gpu(t, reasons=("thermal (hw)",)) for t in range(0, 70, 2)], "gpu-throttle"),
         ([_gpu(0, ecc=0), _gpu(1, ecc=2)], "gpu-ecc"),
         ([_gpu(0, lost=True)], "gpu-lost"),
@@ -275,10 +278,17 @@ def test_gpu_idle_escalates_with_a_single_process_loader() -> None:
     assert idle and idle[0].severity == "warning" and "no worker" in idle[0].evidence
 
 
+def test_idle_gpu_after_the_run_ended_is_not_a_finding() -> None:
+    # GIVEN no compute process on the GPU and no known trainer (the run finished)
+    samples = [_gpu(t, util=0) for t in range(0, 70, 2)]
+    # THEN an idle GPU is not an input-pipeline problem
+    assert "gpu-idle" not in _feed(AdviceEngine({}), samples)
+
+
 def test_one_low_sample_is_not_idle() -> None:
     engine = AdviceEngine({})
-    samples = [_gpu(t, util=95) for t in range(0, 70, 2)]
-    samples[10] = _gpu(20, util=0)
+    samples = [_gpu(t, util=95, busy=True) for t in range(0, 70, 2)]
+    samples[10] = _gpu(20, util=0, busy=True)
     assert "gpu-idle" not in _feed(engine, samples)
 
 

@@ -141,7 +141,7 @@ class TrainEvalGap(Rule):
         return Hit(
             "info",
             int(steps[-3]),
-            f"Eval loss is ~{ratios[-1]:.1f}x the train loss",
+            f"Eval loss is ~{ratios[-1]:.3g}x the train loss",
             f"eval_loss {fmt(float(values[-1]))} vs train {fmt(t_now)} for 3 evals",
             "Some gap is normal; it only matters if eval stops improving (see overfitting).",
         )

@@ -150,11 +150,11 @@ class HardwareRules:
         )
 
     def _training_running(self) -> bool:
-        """Whether the trainer is known and alive (unknown counts as running)."""
-        if not self.cpu:
-            return True
-        t = self.cpu[-1].training
-        return t is None or t.status not in ("zombie", "stopped", "dead")
+        """Whether something is training: the trainer is known and alive, or a compute process
+        runs on the GPU. With neither, an idle GPU is just a finished or paused run."""
+        if self.cpu and self.cpu[-1].training is not None:
+            return self.cpu[-1].training.status not in ("zombie", "stopped", "dead")
+        return bool(self.gpu) and any(d.processes for d in self.gpu[-1].devices)
 
     def _throttle(self) -> Hit | None:
         window = self._gpu_window(WINDOW_S)
