@@ -435,3 +435,17 @@ def test_a_loss_that_always_sat_above_1e3_is_not_an_explosion() -> None:
     boom = Run()
     boom.loss[150:] = 2000.0
     assert fired(boom.findings(), "loss-explosion")
+
+
+def test_warmup_is_waited_out() -> None:
+    # GIVEN a long warm-up (40 records) whose early loss jumps around and LR rises every record
+    run = Run(warmup=40)
+    run.loss[5] *= 3
+    run.loss[20] *= 2.5
+    # WHEN analysed THEN neither the rising LR nor the warm-up spikes are findings
+    found = ids(run.findings({"max_steps": 2000}))
+    assert not found & {"lr-jump", "loss-spike", "loss-instability", "loss-rising"}
+    # AND the same spike after warm-up is reported
+    late = Run(warmup=40)
+    late.loss[120] *= 3
+    assert fired(late.findings({"max_steps": 2000}), "loss-spike")
