@@ -52,6 +52,7 @@ LOOKBACK: Final = 640
 
 _SQ: Final = 39  # '
 _TERMINATORS: Final = (10, 13)
+_GLUE_BYTES: Final = frozenset(b" \t]}")
 _new_record = tuple.__new__
 _DQ: Final = 34  # "
 _NL: Final = 10
@@ -430,7 +431,10 @@ class LogParser:
         prev = data[s - 1]
         if prev in (_NL, _CR):
             return s
-        # glued to a tqdm bar (`...it/s]{'loss'`), to another dict, or after an ANSI escape
+        # glued to a tqdm bar (`...it/s]{'loss'`), to another dict, or after an ANSI escape;
+        # anything else right before the brace is mid-line text (decided without slicing)
+        if prev not in _GLUE_BYTES and not (65 <= prev <= 90 or 97 <= prev <= 122):
+            return -1
         lo = max(0, s - 200)
         head = data[lo:s].rstrip(b" \t")
         if not head:
