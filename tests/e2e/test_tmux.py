@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -142,3 +143,26 @@ def test_a_log_piped_to_stdin_shows_and_keys_still_work(tmux: Tmux, tmp_path: Pa
 
     wait_for(exited, "trainmon to quit on q", tmux)
     assert exit_file.read_text().strip() == "0"
+
+
+def test_demo_runs_through_the_same_follow_path(tmux: Tmux, tmp_path: Path) -> None:
+    exit_file = tmp_path / "exit-status"
+    command = (
+        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color "
+        f"{trainmon_script()} --demo --no-gpu --no-bell --refresh 0.25; echo $? > {exit_file}'"
+    )
+    tmux("new-session", "-d", "-s", "main", "-x", "60", "-y", "48", command)
+    step_re = re.compile(r"step (\d+)/\d+")
+    steps: list[int] = []
+
+    def advanced() -> bool:
+        found = step_re.search(tmux.capture())
+        if found:
+            steps.append(int(found.group(1)))
+        return len(set(steps)) >= 2 and steps[-1] > steps[0]
+
+    wait_for(advanced, "the demo's steps to advance", tmux)
+    assert "demo-run.log" in tmux.capture()
+    tmux("send-keys", "-t", "main", "q")
+    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
+    assert exit_status(exit_file) == "0"
