@@ -257,3 +257,17 @@ def test_config_dumps_fill_the_context() -> None:
     assert parser.context["bf16"] is True and parser.context["fp16"] is False
     assert parser.context["logging_steps"] == 10
     assert records[0].step == 10  # no counter: the configured logging interval
+
+
+def test_a_restarted_run_with_another_total_keeps_exact_steps() -> None:
+    def run(total: int) -> bytes:
+        bar = b"\r 10%%|#         | 5/%d [00:05<00:45,  1.00it/s]" % total
+        banner = b"  Total optimization steps = %d\n" % total
+        return banner + bar + b"\r{'loss': 1.0, 'epoch': 0.1}\n"
+
+    parser = LogParser()
+    first = parser.feed(run(50)) + parser.finish()
+    second = parser.feed(run(80)) + parser.finish()
+    assert (first[0].step, first[0].step_exact) == (5, True)
+    assert (second[0].step, second[0].step_exact) == (5, True)
+    assert parser.total_steps == 80

@@ -145,9 +145,11 @@ class LogParser:
         self._nonblank = 0
         self._record_lines = 0
         self.total_steps: int | None = None
+        """The latest total the log revealed (a restarted run's banner or bar replaces it)."""
         self.context: dict[str, object] = {}
         self.format_counts: dict[str, int] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._context_total: int | None = None
         self._names: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
         self._partial = b""
         self._discard = False
@@ -215,6 +217,7 @@ class LogParser:
         self._seg_lines = self.lines
         self._last_record_line = -1
         self._tail = b""
+        self._seg_total: int | None = None
         self._block_tail = b""
         self._scan_prev_end = -1
         self._block: list[bytes] | None = None
@@ -267,6 +270,7 @@ class LogParser:
     def set_total(self, total: int | None) -> None:
         if total is not None and total > 0:
             self.total_steps = total
+            self._seg_total = total
 
     # ------------------------------------------------------------- main loop
     def _process(self, data: bytes, out: list[MetricRecord]) -> None:
@@ -498,7 +502,7 @@ class LogParser:
                 number = float(value)
                 self.context[key] = int(number) if integral and number.is_integer() else number
         max_steps = self.context.get("max_steps")
-        if self.total_steps is None and isinstance(max_steps, int):
+        if self._seg_total is None and isinstance(max_steps, int):
             self.set_total(max_steps)
 
     def _hf_record(
@@ -556,7 +560,7 @@ class LogParser:
                 self._tail = tail
         if lo <= prev_end:
             lo = prev_end + 1
-        known = self.total_steps
+        known = self._seg_total
         last = self._last_exact
         interval = self._interval
         if known is not None and last is not None and interval is not None:
@@ -584,7 +588,7 @@ class LogParser:
             total = int(data[slash + 1 : j])
         except ValueError:
             return None
-        known = self.total_steps
+        known = self._seg_total
         if known is None:
             self.set_total(total)
         elif total != known:
@@ -645,10 +649,10 @@ class LogParser:
             seg = seg[:MAX_SEGMENT]
         hits = line_formats.parse_segment(seg, self._line_state, self._tables, self.context)
         if not hits:
-            if self.total_steps is None:
-                max_steps = self.context.get("max_steps")
-                if isinstance(max_steps, int):
-                    self.set_total(max_steps)
+            max_steps = self.context.get("max_steps")
+            if isinstance(max_steps, int) and max_steps != self._context_total:
+                self._context_total = max_steps  # a banner or config line revealed it just now
+                self.set_total(max_steps)
             return False
         for hit in hits:
             kind = hit.kind
