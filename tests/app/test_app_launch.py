@@ -1,0 +1,129 @@
+"""`trainmon.ui.launch`: what happens before the UI starts, and the worker step functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trainmon.config import DashboardOptions
+from trainmon.records import FollowEvent, MetricRecord
+from trainmon.ui.launch import make_sources, run
+from trainmon.ui.messages import FollowStateChanged, RecordsParsed
+from trainmon.ui.workers import FollowStep, poll_items
+
+
+def test_replay_of_a_missing_file_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(DashboardOptions(paths=(str(tmp_path / "gone.log"),), mode="replay"))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("trainmon: cannot start the replay:")
+    assert err.count("\n") == 1
+
+
+def test_no_log_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(DashboardOptions()) == 2
+    assert "no log to follow" in capsys.readouterr().err
+
+
+def test_no_gpu_never_samples_nvml() -> None:
+    gpu, cpu = make_sources(DashboardOptions(paths=("x.log",), no_gpu=True), ("x.log",))
+    assert gpu.sample().status == "disabled"
+    assert cpu is not None
+
+
+class ScriptedFollower:
+    """Returns one scripted poll result per call, then nothing."""
+
+    def __init__(self, polls: list[object]) -> None:
+        self.polls = polls
+        self.caught_up = False
+        self.finished = False
+
+    def poll(self) -> object:
+        if not self.polls:
+            self.caught_up = True
+            return []
+        return self.polls.pop(0)
+
+
+class LineParser:
+    """One record per line `step loss`; counts lines; `finish` flushes a held last line."""
+
+    created = 0
+
+    def __init__(self) -> None:
+        LineParser.created += 1
+        self.format = "test-lines"
+        self.total_steps: int | None = None
+        self.lines = 0
+        self.unparsed_lines = 0
+        self.held = b""
+
+    def feed(self, data: bytes) -> list[MetricRecord]:
+        out = []
+        for line in (self.held + data).splitlines():
+            self.lines += 1
+            try:
+                step, loss = line.split()
+                out.append(MetricRecord("train", int(step), {"loss": float(loss)}))
+            except ValueError:
+                self.unparsed_lines += 1
+        self.held = b""
+        return out
+
+    def finish(self) -> list[MetricRecord]:
+        return []
+
+
+def test_truncation_is_posted_before_the_new_segment_and_restarts_the_parser() -> None:
+    follower = ScriptedFollower(
+        [[b"1 2.0\n2 1.9\n", FollowEvent("truncated", "x.log"), b"1 3.0\n"]]
+    )
+    before = LineParser.created
+    step = FollowStep(0, follower, LineParser)
+    messages = step.step()
+    kinds = [type(m).__name__ for m in messages]
+    assert kinds == ["RecordsParsed", "FollowStateChanged", "RecordsParsed"]
+    first, event, second = messages
+    assert isinstance(first, RecordsParsed) and [r.step for r in first.records] == [1, 2]
+    assert isinstance(event, FollowStateChanged) and event.event.kind == "truncated"
+    assert isinstance(second, RecordsParsed) and [r.step for r in second.records] == [1]
+    assert second.lines == 1  # counters of the new parser
+    assert LineParser.created == before + 2
+
+
+def test_garbage_is_counted_not_raised() -> None:
+    step = FollowStep(0, ScriptedFollower([[b"\xff\xfe garbage\n1 2.0\n"]]), LineParser)
+    (message,) = step.step()
+    assert isinstance(message, RecordsParsed)
+    assert message.unparsed_lines == 1 and len(message.records) == 1
+    assert message.log_format == "test-lines"
+
+
+def test_a_failing_follower_becomes_an_error_state() -> None:
+    class Broken:
+        def poll(self) -> object:
+            raise OSError("disk on fire")
+
+    step = FollowStep(0, Broken(), LineParser)
+    (message,) = step.step()
+    assert isinstance(message, FollowStateChanged)
+    assert message.event.kind == "error" and "disk on fire" in message.event.detail
+    assert step.caught_up
+
+
+def test_idle_poll_posts_nothing_and_asks_to_sleep() -> None:
+    step = FollowStep(0, ScriptedFollower([]), LineParser)
+    assert step.step() == []
+    assert step.caught_up
+
+
+def test_poll_shapes() -> None:
+    event = FollowEvent("opened", "x")
+    assert poll_items([event, b"a\n", b""]) == [event, b"a\n"]
+    assert poll_items((b"a\n", [event])) == [event, b"a\n"]
+    assert poll_items(None) == []
+    assert poll_items(b"") == []
