@@ -87,6 +87,7 @@ class Follower:
         self._pending = b""
         self._skipping = False
         """Inside an over-long line: drop bytes until its terminator."""
+        self._seekable = False
         self._had_file = False
         self._was_missing = False
         """The path did not exist at first: when it appears, all of it is new (no from_end)."""
@@ -169,7 +170,7 @@ class Follower:
         self._pending = b""
         self._skipping = False
         self._last_problem = None
-        seekable = stat.S_ISREG(st.st_mode)
+        seekable = self._seekable = stat.S_ISREG(st.st_mode)
         if self._had_file:
             self._offset = 0
             out.append(FollowEvent("rotated", self.path, "the file reappeared"))
@@ -260,6 +261,14 @@ class Follower:
         self._offset += n
         self.bytes_read += n
         cut = _last_terminator(self._buf, n)
+        rewind = n - cut
+        if cut and rewind and self._seekable and n == len(view) and rewind <= self.max_line_bytes:
+            # More follows: re-read the partial last line next time, with its continuation,
+            # rather than copying it aside and gluing it to the next chunk (two copies).
+            os.lseek(self._fd, -rewind, os.SEEK_CUR)
+            self._offset -= rewind
+            self.bytes_read -= rewind
+            n = cut
         if cut == 0:
             # No terminator: the whole chunk extends the pending partial line.
             if self._skipping:
