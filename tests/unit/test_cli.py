@@ -298,3 +298,17 @@ def test_dashboard_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     assert cli.main(["replay", str(tmp_path / "old.log"), "--speed", "200"]) == 0
     assert seen[-1].mode == "replay" and seen[-1].replay_speed == 200.0
     assert seen[-1].paths == (str(tmp_path / "old.log"),)
+
+
+def test_path_problem_permission_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "secret.log"
+    log.write_text(HF_LOG)
+
+    def refuse(path: str, flags: int, *args: object) -> int:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(os, "open", refuse)
+    assert (
+        cli.path_problem(str(log), must_exist=True) == f"{log}: permission denied (cannot read it)"
+    )
+    assert cli.main(["report", str(log)]) == 2

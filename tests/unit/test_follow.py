@@ -256,3 +256,22 @@ def test_stdin_through_a_real_pipe() -> None:
         check=True,
     )
     assert proc.stdout == b"<opened>one\rtwo\nthree\nunterminated\n<eof>"
+
+
+def test_permission_error_is_one_event_even_as_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root ignores file modes, so the refusal is simulated where the follower opens the file.
+    log = tmp_path / "secret.log"
+    log.write_bytes(b"x\n")
+
+    def refuse(path: str, flags: int, *args: object) -> int:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(os, "open", refuse)
+    f = Follower(str(log))
+    out = drain(f) + drain(f)
+    assert kinds(out) == ["error"]
+    assert out[0].detail == f"{log}: permission denied (cannot read it)"  # type: ignore[union-attr]
+    monkeypatch.undo()
+    assert text(drain(f)) == b"x\n"  # readable again: picked up without a restart
