@@ -298,27 +298,45 @@ class LogParser:
         count = data.count
         plans = self._plans
         hf_count = 0  # inlined train dicts, added to format_counts on the way out
+        # Counters of the hot path live in locals and are flushed before any other code runs.
+        pending = 0  # hot-path records (one per line) not yet added to the counters
+        pending_lines = 0
+        base = self.lines - self._seg_lines
+        fast = self._dict_records > 4 * self._other_records
+        dirty = False
         s = find(b"{", pos)
         while s != -1:
             nxt = data[s + 1] if s + 1 < size else _NL
             # Hot path: a `{'...}` dict alone at the end of its segment, followed by `\n`.
             if nxt == _SQ and (s == 0 or data[s - 1] in _TERMINATORS):
+                if dirty:  # the general path below ran and moved the counters
+                    base = self.lines - self._seg_lines
+                    fast = self._dict_records > 4 * self._other_records
+                    dirty = False
                 close = find(b"}", s)
                 if close != -1 and close + 1 < size and data[close + 1] == _NL:
                     text = data[s : close + 1]
                     if _NL not in text and _CR not in text:
                         if s > region:
-                            if self._dict_records > 4 * self._other_records:
+                            if fast:
                                 # memchr for "l" first: tqdm bars hold no "l" at all
                                 ell = find(b"l", region, s)
                                 if ell == -1 or find(b"loss", ell, s) == -1:
-                                    n = count(b"\n", region, s)
-                                    self.lines += n
-                                    self._nonblank += n
+                                    pending_lines += count(b"\n", region, s)
                                 else:
+                                    if pending or pending_lines:
+                                        self._flush(pending, pending_lines, base)
+                                        pending = pending_lines = 0
                                     self._skim(data, region, s, out)
+                                    base = self.lines - self._seg_lines
+                                    fast = self._dict_records > 4 * self._other_records
                             else:
+                                if pending or pending_lines:
+                                    self._flush(pending, pending_lines, base)
+                                    pending = pending_lines = 0
                                 self._lines(data, region, s, out)
+                                base = self.lines - self._seg_lines
+                                fast = self._dict_records > 4 * self._other_records
                         try:
                             obj = _loads(text.replace(b"'", b'"'))
                             if text.count(b"'") == 2 * len(obj) and b"[" not in text:
@@ -345,27 +363,41 @@ class LogParser:
                                     exact = True
                                 else:
                                     step, exact = self.place("train", None)
-                                line_no = self.lines - self._seg_lines + 1
-                                self._dict_records += 1
                                 hf_count += 1
+                                pending += 1
                                 out.append(
                                     _new_record(
-                                        MetricRecord, ("train", step, values, exact, line_no, None)
+                                        MetricRecord,
+                                        (
+                                            "train",
+                                            step,
+                                            values,
+                                            exact,
+                                            base + pending_lines + 1,
+                                            None,
+                                        ),
                                     )
                                 )
-                                self.records += 1
-                                self._last_record_line = line_no
-                                self._record_lines += 1
+                                if not fast:
+                                    fast = self._dict_records + pending > 4 * self._other_records
                             elif plan[0] is not None:
+                                if pending or pending_lines:
+                                    self._flush(pending, pending_lines, base)
+                                    pending = pending_lines = 0
                                 self._hf_record(data, s, prev_end, values, plan, out)
+                                base = self.lines - self._seg_lines
+                                fast = self._dict_records > 4 * self._other_records
                             else:
                                 self._dict_context(values)
                         prev_end = close
                         region = close + 2
-                        self.lines += 1
-                        self._nonblank += 1
+                        pending_lines += 1
                         s = find(b"{", region)
                         continue
+            if pending or pending_lines:
+                self._flush(pending, pending_lines, base)
+                pending = pending_lines = 0
+            dirty = True
             if nxt in (_SQ, _DQ):
                 seg_start = self._dict_start(data, s, region)
                 if seg_start >= 0:
@@ -416,10 +448,22 @@ class LogParser:
                         self._add_format("hf-trainer", hf_count)
                         return seg_start
             s = find(b"{", s + 1)
+        if pending or pending_lines:
+            self._flush(pending, pending_lines, base)
         self._region(data, region, size, out)
         self._scan_prev_end = prev_end
         self._add_format("hf-trainer", hf_count)
         return size
+
+    def _flush(self, records: int, lines: int, base: int) -> None:
+        """Add the hot path's local counts: `records` dict lines among `lines` new lines."""
+        self.lines += lines
+        self._nonblank += lines
+        if records:
+            self.records += records
+            self._record_lines += records
+            self._dict_records += records
+            self._last_record_line = base + lines
 
     def _add_format(self, fmt: str, n: int) -> None:
         if n:
