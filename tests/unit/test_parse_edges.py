@@ -271,3 +271,17 @@ def test_a_restarted_run_with_another_total_keeps_exact_steps() -> None:
     assert (first[0].step, first[0].step_exact) == (5, True)
     assert (second[0].step, second[0].step_exact) == (5, True)
     assert parser.total_steps == 80
+
+
+def test_epoch_only_batch_lines_get_increasing_steps() -> None:
+    data = b"".join(
+        b"Train Epoch: %d [%d/600 (%d%%)]\tLoss: %.3f\n" % (e, i * 64, i * 10, 2.0 / (i + e))
+        for e in (1, 2)
+        for i in range(3)
+    )
+    _, records = parse(data)
+    steps = [r.step for r in records]
+    assert len(records) == 6
+    assert steps == sorted(steps) and len(set(steps)) == 6
+    assert [r.values["epoch"] for r in records] == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+    assert not any(r.step_exact for r in records)

@@ -199,9 +199,10 @@ CASES: dict[str, tuple[str, list[Expected]]] = {
         [
             ("train", 10, True, {"loss": 2.3, "learning_rate": 1e-4}),
             ("train", 20, True, {"loss": 2.1, "acc": 0.4}),
-            ("train", 3, False, {"loss": 1.5, "epoch": 3.0}),
-            ("train", 4, False, {"loss": 1.25, "eval_loss": 1.5}),
-            ("train", 14, False, {"loss": 0.75}),
+            # epoch numbers below the printed steps: the axis counts on by the interval
+            ("train", 30, False, {"loss": 1.5, "epoch": 3.0}),
+            ("train", 40, False, {"loss": 1.25, "eval_loss": 1.5}),
+            ("train", 50, False, {"loss": 0.75}),
         ],
     ),
 }

@@ -700,7 +700,16 @@ class LogParser:
             return False
         for hit in hits:
             kind = hit.kind
-            placed, exact = self.place(kind, hit.step, hit.exact)
+            step = hit.step
+            if (
+                step is not None
+                and not hit.exact
+                and kind == "train"
+                and self._last_step is not None
+                and step <= self._last_step
+            ):
+                step = None  # an epoch number repeated on every batch line: count on instead
+            placed, exact = self.place(kind, step, hit.exact)
             if hit.total is not None:
                 self.set_total(hit.total)
             raw_values = hit.values
