@@ -40,9 +40,15 @@ class TableReader:
 
     def feed(self, s: bytes) -> Hit | None:
         """A `Hit` for a table row (empty values for a header), None for other lines."""
-        if b"," in s and s.count(b",") >= 2:
-            fields = s.split(b",")
-            return self._csv(fields)
+        if b"," in s:
+            commas = s.count(b",")
+            if commas < 2:
+                return None
+            if b":" in s or b"=" in s:
+                return None  # prose or key=value lists, never a CSV header or row
+            if self._fmt == "csv" and self._columns and commas + 1 == len(self._columns):
+                return self._row([f.strip() for f in s.split(b",")], "csv")
+            return self._csv(s.split(b","))
         if self._fmt == "fastai" and self._columns and s[:1].isdigit():
             return self._row(s.split(), "fastai")
         if s.startswith(b"epoch") and (b"train_loss" in s or b"valid_loss" in s) and b"," not in s:
