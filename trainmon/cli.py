@@ -353,6 +353,10 @@ def _dashboard(argv: Sequence[str]) -> int:
         parser.error("a log PATH (or - for stdin, or --demo) is required")
     if paths.count("-") > 1:
         parser.error("standard input (-) can be followed only once")
+    if "-" in paths and sys.stdin.isatty():
+        return _fail(
+            "standard input is a terminal: pipe a log into it (python train.py 2>&1 | trainmon -)"
+        )
     for path in paths:
         problem = path_problem(path, must_exist=False)
         if problem is not None:

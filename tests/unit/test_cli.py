@@ -312,3 +312,11 @@ def test_path_problem_permission_simulated(tmp_path: Path, monkeypatch: pytest.M
         cli.path_problem(str(log), must_exist=True) == f"{log}: permission denied (cannot read it)"
     )
     assert cli.main(["report", str(log)]) == 2
+
+
+def test_stdin_dash_refuses_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[DashboardOptions] = []
+    monkeypatch.setattr(cli, "_run_dashboard", lambda o: seen.append(o) or 0)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    assert cli.main(["-"]) == 2
+    assert seen == []
