@@ -650,8 +650,9 @@ class TrainmonApp(App[None]):
         )
         panel = self.query_one("#advice", AdvicePanel)
         panel.show(active, history, self.muted, notes)
-        counts = len(active)
-        panel.border_title = f"advice ({counts})" if counts else "advice"
+        title = f"advice ({len(active)})" if active else "advice"
+        if panel.border_title != title:  # assigning repaints the whole pane, even if equal
+            panel.border_title = title
 
     def run_status(self, run: RunState, now: float) -> RunStatus:
         """The status row of one run at time `now`."""
