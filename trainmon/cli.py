@@ -4,7 +4,8 @@
 so `trainmon report` never loads Textual (it is imported inside `_run_dashboard`).
 
 Exit codes: 0 ok; 1 `report` found no recognisable metrics; 2 usage errors and unreadable
-paths (one line naming the problem); 3 `report --fail-on` matched a finding.
+paths (one line naming the problem); 3 `report --fail-on` matched a finding; 130 a report
+interrupted by Ctrl-C (`stream` ends with 0: Ctrl-C is how it is meant to stop).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ EXIT_OK = 0
 EXIT_NO_METRICS = 1
 EXIT_USAGE = 2
 EXIT_FINDINGS = 3
+EXIT_INTERRUPTED = 130
 
 SUBCOMMANDS = ("report", "stream", "replay")
 
@@ -378,5 +380,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dashboard(args)
     except SystemExit as exc:  # argparse: --help / --version (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    except KeyboardInterrupt:
-        return EXIT_OK
+    except KeyboardInterrupt:  # `stream` ends with 0 by itself; anything else was cut short
+        sys.stderr.write("trainmon: interrupted\n")
+        return EXIT_INTERRUPTED

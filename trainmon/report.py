@@ -14,8 +14,10 @@ counts blank-looking lines differently in its dict-only mode.)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import signal
 import sys
 import time
 from collections.abc import Mapping
@@ -141,6 +143,17 @@ def _fork_part(path: str, start: int, arrival_s: float) -> tuple[int, int] | Non
     return pid, read_fd
 
 
+def _abandon(child: tuple[int, int]) -> None:
+    """Stop and reap the helper process of a read that is being abandoned."""
+    pid, read_fd = child
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.waitpid(pid, 0)
+    with contextlib.suppress(OSError):
+        os.close(read_fd)
+
+
 def _collect(child: tuple[int, int]) -> _Part | None:
     pid, read_fd = child
     with os.fdopen(read_fd, "rb") as f:
@@ -166,7 +179,12 @@ def read_log(path: str, *, split_bytes: int = SPLIT_BYTES) -> LogSummary:
     size = os.path.getsize(path)
     cut = split_point(path, size) if 0 < split_bytes <= size else None
     child = _fork_part(path, cut, arrival_s) if cut is not None else None
-    first = _read_part(path, 0, cut if child is not None else None, arrival_s)
+    try:
+        first = _read_part(path, 0, cut if child is not None else None, arrival_s)
+    except BaseException:  # Ctrl-C or a bug: never leave the helper process behind
+        if child is not None:
+            _abandon(child)
+        raise
     parser = first.parser
     summary = LogSummary(
         path=path,

@@ -110,3 +110,33 @@ def test_store_absorb_equals_one_store(offset_first: int) -> None:
     assert {k: v.as_json() for k, v in a.stats().items()} == {
         k: v.as_json() for k, v in whole.stats().items()
     }
+
+
+def test_interrupted_split_read_leaves_no_helper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from trainmon import report
+
+    log = tmp_path / "hf.log"
+    load_generator().generate(log, 200_000, seed=1)
+    forked: list[int] = []
+    real_fork = report._fork_part
+
+    def fork(*args: object) -> tuple[int, int] | None:
+        child = real_fork(*args)  # type: ignore[arg-type]
+        assert child is not None
+        forked.append(child[0])
+        return child
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "_fork_part", fork)
+    monkeypatch.setattr(report, "_read_part", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.read_log(str(log), split_bytes=1)
+    assert len(forked) == 1
+    with pytest.raises(ChildProcessError):  # already reaped: no zombie, no orphan
+        os.waitpid(forked[0], os.WNOHANG)
