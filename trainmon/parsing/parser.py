@@ -322,7 +322,11 @@ class LogParser:
                                 # memchr for "l" first: tqdm bars hold no "l" at all
                                 ell = find(b"l", region, s)
                                 if ell == -1 or find(b"loss", ell, s) == -1:
-                                    pending_lines += count(b"\n", region, s)
+                                    # bytes.count is a plain loop, find is memchr: the text
+                                    # between dicts rarely holds a newline at all
+                                    nl = find(b"\n", region, s)
+                                    if nl != -1:
+                                        pending_lines += count(b"\n", nl, s)
                                 else:
                                     if pending or pending_lines:
                                         self._flush(pending, pending_lines, base)
