@@ -88,6 +88,9 @@ class AdvicePanel(Vertical):
         self._history: tuple[AdviceItem, ...] = ()
         self._muted: tuple[str, ...] = ()
         self._notes: tuple[str, ...] = ()
+        self._lines_key: tuple[str, ...] | None = None
+        self._shown: dict[str, str] = {}
+        """The text each Static shows now (as markup, to compare styles too)."""
         self.updates = 0
         """How many times new findings caused a repaint (for tests and benches)."""
 
@@ -149,10 +152,16 @@ class AdvicePanel(Vertical):
 
     def on_mount(self) -> None:
         """Draw what was given before mounting, and follow theme changes."""
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._rebuild(self.selected))
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
         self._rebuild(None)
 
     # -- drawing -------------------------------------------------------------------------------
+
+    def _restyle(self) -> None:
+        """A new theme: redraw everything with its colours."""
+        self._lines_key = None
+        self._shown.clear()
+        self._rebuild(self.selected)
 
     def _severity_style(self, severity: Severity) -> Style:
         try:
@@ -217,26 +226,41 @@ class AdvicePanel(Vertical):
         return text
 
     def _rebuild(self, previous: AdviceItem | None) -> None:
+        """Update only the parts whose text changed: replacing the options repaints the
+        whole pane, which over SSH is most of what an update costs."""
         option_list = self.query_one("#advice-list", OptionList)
         empty = self.query_one("#advice-empty", Static)
-        option_list.clear_options()
-        option_list.add_options([Option(self.finding_line(item)) for item in self._active])
+        lines = [self.finding_line(item) for item in self._active]
+        key = tuple(line.markup for line in lines)
+        if key != self._lines_key:
+            self._lines_key = key
+            option_list.clear_options()
+            option_list.add_options([Option(line) for line in lines])
+            if lines:
+                index = 0
+                if previous is not None:
+                    for i, (run, finding) in enumerate(self._active):
+                        if finding.rule == previous[1].rule and run == previous[0]:
+                            index = i
+                            break
+                option_list.highlighted = index
         has_findings = bool(self._active)
-        option_list.display = has_findings
-        empty.display = not has_findings
-        if has_findings:
-            index = 0
-            if previous is not None:
-                for i, (run, finding) in enumerate(self._active):
-                    if finding.rule == previous[1].rule and run == previous[0]:
-                        index = i
-                        break
-            option_list.highlighted = index
+        if option_list.display != has_findings:
+            option_list.display = has_findings
+        if empty.display == has_findings:
+            empty.display = not has_findings
         self._show_detail()
-        self.query_one("#advice-history", Static).update(self.history_text())
+        self._update_static("#advice-history", self.history_text())
+
+    def _update_static(self, selector: str, text: Text) -> None:
+        """Replace a Static's text only when it differs (an update repaints it)."""
+        if self._shown.get(selector) == text.markup:
+            return
+        self._shown[selector] = text.markup
+        self.query_one(selector, Static).update(text)
 
     def _show_detail(self) -> None:
-        self.query_one("#advice-detail", Static).update(self.detail_text(self.selected))
+        self._update_static("#advice-detail", self.detail_text(self.selected))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """Follow the selection with the detail text."""
