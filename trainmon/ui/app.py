@@ -228,7 +228,7 @@ class TrainmonApp(App[None]):
         parser_factory: ParserFactory | None = None,
         advice_factory: AdviceFactory | None = None,
         start_workers: bool = True,
-        poll_interval_s: float = POLL_INTERVAL_S,
+        poll_interval_s: float | None = None,
         sample_interval_s: float = SAMPLE_INTERVAL_S,
         description: str = "",
         labels: tuple[str, ...] | None = None,
@@ -245,7 +245,8 @@ class TrainmonApp(App[None]):
             parser_factory: builds a log parser (default `trainmon.parsing.LogParser`).
             advice_factory: builds an advice engine (default `trainmon.advice`).
             start_workers: False for snapshot tests: data is injected with messages.
-            poll_interval_s: follower sleep after an empty poll.
+            poll_interval_s: follower sleep after an empty poll (default: the follower's own,
+                else `POLL_INTERVAL_S`).
             sample_interval_s: GPU / CPU sampling period.
             description: what is being shown, e.g. the demo's description (sub-title).
             labels: run names to show instead of the file names (the demo's temp file).
@@ -394,17 +395,20 @@ class TrainmonApp(App[None]):
             self.post_message(FollowStateChanged(run, FollowEvent("error", path, str(exc))))
             return
         step = FollowStep(run, follower, parser_factory)
+        interval = self._poll_interval_s
+        if interval is None:
+            interval = float(getattr(follower, "poll_interval_s", POLL_INTERVAL_S))
         try:
             while not worker.is_cancelled:
                 if not self._following.is_set():
-                    worker.cancelled_event.wait(self._poll_interval_s)
+                    worker.cancelled_event.wait(interval)
                     continue
                 for message in step.step():
                     self.post_message(message)
                 if step.finished:
                     break
                 if step.caught_up:
-                    worker.cancelled_event.wait(self._poll_interval_s)
+                    worker.cancelled_event.wait(interval)
         finally:
             close = getattr(follower, "close", None)
             if callable(close):
