@@ -15,12 +15,11 @@ from typing import ClassVar, Final
 
 from rich.style import Style
 from rich.text import Text
-from textual.app import RenderResult
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from trainmon.sources.samples import CpuSnapshot, TrainingProcess
 from trainmon.ui.widgets.spark import spark_rows
+from trainmon.ui.widgets.text_pane import TextPane
 
 GIB: Final = 1024**3
 MIB: Final = 1024**2
@@ -50,7 +49,7 @@ def fmt_rate(value: float | None) -> str:
     return f"{sign}{fmt_size(abs(value))}/s"
 
 
-class CpuPanel(Widget):
+class CpuPanel(TextPane):
     """One CPU snapshot, drawn for the pane's width. Feed it with `update_snapshot()`."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -97,7 +96,7 @@ class CpuPanel(Widget):
         self.snapshot = snapshot
         self._total.append(snapshot.total_pct)
         self.updates += 1
-        self.refresh(layout=True)
+        self.refresh()
 
     def watch_compact(self, _value: bool) -> None:
         self.refresh(layout=True)
@@ -105,7 +104,7 @@ class CpuPanel(Widget):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"cpu--{name}", partial=True)
 
-    def render(self) -> RenderResult:
+    def render_text(self) -> Text:
         """Host lines and the trainer block for the current width."""
         width = self.content_size.width or self.size.width or WIDE
         snap = self.snapshot

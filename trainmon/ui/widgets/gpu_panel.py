@@ -16,12 +16,11 @@ from typing import ClassVar, Final
 
 from rich.style import Style
 from rich.text import Text
-from textual.app import RenderResult
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from trainmon.sources.samples import GpuDeviceSample, GpuProcess, GpuSnapshot
 from trainmon.ui.widgets.spark import spark_rows
+from trainmon.ui.widgets.text_pane import TextPane
 
 WIDE: Final = 80
 """At and above this width (and not compact): the full nvidia-smi-style layout."""
@@ -65,7 +64,7 @@ def bar_cells(fraction: float | None, width: int) -> tuple[str, str]:
     return (FULL * filled, EMPTY * (width - filled))
 
 
-class GpuPanel(Widget):
+class GpuPanel(TextPane):
     """One GPU snapshot, drawn for the pane's width. Feed it with `update_snapshot()`."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -121,7 +120,7 @@ class GpuPanel(Widget):
         self.snapshot = snapshot
         self._remember(snapshot)
         self.updates += 1
-        self.refresh(layout=True)
+        self.refresh()
 
     def _remember(self, snapshot: GpuSnapshot) -> None:
         for dev in snapshot.devices:
@@ -140,7 +139,7 @@ class GpuPanel(Widget):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"gpu--{name}", partial=True)
 
-    def render(self) -> RenderResult:
+    def render_text(self) -> Text:
         """The pane for the current width."""
         width = self.content_size.width or self.size.width or WIDE
         text = Text(no_wrap=True, overflow="ellipsis", end="")
