@@ -95,6 +95,9 @@ class NanEngine:
     def mute(self, rule: str) -> None:
         self.muted.add(rule)
 
+    def observe_hardware(self, sample: object) -> None:
+        """These doubles judge the log only."""
+
 
 # -- following real files ----------------------------------------------------------------------
 

@@ -111,6 +111,8 @@ class AdviceEngineLike(Protocol):
 
     def mute(self, rule: str) -> None: ...
 
+    def observe_hardware(self, sample: GpuSnapshot | CpuSnapshot) -> None: ...
+
 
 FollowerFactory = Callable[[str, bool], Follower]
 """(path, from_end) -> a follower."""
@@ -520,14 +522,12 @@ class TrainmonApp(App[None]):
         self._cpu_dirty = True
         self._observe_hardware(message.snapshot)
 
-    def _observe_hardware(self, snapshot: object) -> None:
+    def _observe_hardware(self, snapshot: GpuSnapshot | CpuSnapshot) -> None:
         """Feed a system sample to each run's hardware rules (GPU idle, host-bound, ...)."""
         for run in self.runs:
-            observe = getattr(run.engine, "observe_hardware", None)
-            if callable(observe):
-                with contextlib.suppress(Exception):  # a rule bug must not stop the samples
-                    observe(snapshot)
-                    run.advised_version = -1
+            if run.engine is not None:
+                run.engine.observe_hardware(snapshot)
+                run.advised_version = -1
 
     # -- the timer: decide what to redraw ------------------------------------------------------
 
@@ -780,9 +780,7 @@ class TrainmonApp(App[None]):
             self.muted.append(rule)
         for run in self.runs:
             if run.engine is not None:
-                # The engine refusing a mute must not crash the dashboard.
-                with contextlib.suppress(Exception):
-                    run.engine.mute(rule)
+                run.engine.mute(rule)
             run.active = tuple(f for f in run.active if f.rule != rule)
         self.notify(f"muted {rule}", timeout=2, markup=False)
         self._show_advice()

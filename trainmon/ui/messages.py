@@ -10,6 +10,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from trainmon.records import FollowEvent, MetricRecord
+from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 
 
 class RecordsParsed(Message):
@@ -55,7 +56,7 @@ class FollowStateChanged(Message):
 class GpuSampled(Message):
     """A new GPU snapshot; only the newest one matters, so queued ones are replaced."""
 
-    def __init__(self, snapshot: object) -> None:
+    def __init__(self, snapshot: GpuSnapshot) -> None:
         super().__init__()
         self.snapshot = snapshot
 
@@ -67,7 +68,7 @@ class GpuSampled(Message):
 class CpuSampled(Message):
     """A new CPU snapshot; only the newest one matters, so queued ones are replaced."""
 
-    def __init__(self, snapshot: object) -> None:
+    def __init__(self, snapshot: CpuSnapshot) -> None:
         super().__init__()
         self.snapshot = snapshot
 

@@ -14,6 +14,7 @@ from typing import Any, Final, Protocol
 from textual.message import Message
 
 from trainmon.records import FollowEvent, MetricRecord
+from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
 
 POLL_INTERVAL_S: Final = 0.2
@@ -187,8 +188,13 @@ class FollowStep:
 
 def sample_message(source: Sampler, kind: str) -> Message | None:
     """One sample as its message, or None when the source failed (never raises)."""
+    del kind  # the snapshot's type says which pane it is for
     try:
         snapshot = source.sample()
     except Exception:  # a source is documented never to raise; be safe anyway
         return None
-    return GpuSampled(snapshot) if kind == "gpu" else CpuSampled(snapshot)
+    if isinstance(snapshot, GpuSnapshot):
+        return GpuSampled(snapshot)
+    if isinstance(snapshot, CpuSnapshot):
+        return CpuSampled(snapshot)
+    return None
