@@ -15,7 +15,6 @@ from typing import ClassVar, Final
 
 from rich.style import Style
 from rich.text import Text
-from textual.reactive import reactive
 
 from trainmon.sources.samples import CpuSnapshot, TrainingProcess
 from trainmon.ui.widgets.spark import spark_rows
@@ -73,9 +72,6 @@ class CpuPanel(TextPane):
     CpuPanel > .cpu--spark { color: $primary; }
     """
 
-    compact: reactive[bool] = reactive(False)
-    """Two lines (host, trainer) whatever the width (also the CSS class `-compact`)."""
-
     def __init__(
         self,
         snapshot: CpuSnapshot | None = None,
@@ -97,9 +93,6 @@ class CpuPanel(TextPane):
         self._total.append(snapshot.total_pct)
         self.updates += 1
         self.refresh()
-
-    def watch_compact(self, _value: bool) -> None:
-        self.refresh(layout=True)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"cpu--{name}", partial=True)

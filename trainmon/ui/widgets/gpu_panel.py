@@ -16,7 +16,6 @@ from typing import ClassVar, Final
 
 from rich.style import Style
 from rich.text import Text
-from textual.reactive import reactive
 
 from trainmon.sources.samples import GpuDeviceSample, GpuProcess, GpuSnapshot
 from trainmon.ui.widgets.spark import spark_rows
@@ -94,9 +93,6 @@ class GpuPanel(TextPane):
     GpuPanel > .gpu--spark { color: $primary; }
     """
 
-    compact: reactive[bool] = reactive(False)
-    """One line per GPU whatever the width (also set by the CSS class `-compact`)."""
-
     def __init__(
         self,
         snapshot: GpuSnapshot | None = None,
@@ -130,9 +126,6 @@ class GpuPanel(TextPane):
             util.append(math.nan if dev.util_pct is None else dev.util_pct)
             frac = dev.mem_fraction
             mem.append(math.nan if frac is None else 100.0 * frac)
-
-    def watch_compact(self, _value: bool) -> None:
-        self.refresh(layout=True)
 
     # -- rendering --------------------------------------------------------------------------
 

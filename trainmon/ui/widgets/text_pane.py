@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import RenderResult
+from textual.reactive import reactive
 from textual.widget import Widget
 
 
@@ -16,7 +17,15 @@ class TextPane(Widget):
     it has rendered, so the check lives here.
     """
 
+    compact: reactive[bool] = reactive(False)
+    """The pane's smallest form whatever the width (also set by the CSS class `-compact`):
+    one line per GPU, two lines (host, trainer) for the CPU."""
+
     _line_count: int = -1
+
+    def watch_compact(self, _value: bool) -> None:
+        """A compact pane has another height."""
+        self.refresh(layout=True)
 
     def render_text(self) -> Text:
         """The pane's content; subclasses draw here instead of in `render`."""
