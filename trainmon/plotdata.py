@@ -366,33 +366,53 @@ def _points(
         y = values if keep is None else values[keep]
         chosen = minmax_indices(y, max_points)
         idx = chosen if keep is None else keep[chosen]
-        ri = ri_all[idx]
-        x = axis.x_of(store, ri)
-        yv = values[idx]
-        ok = np.isfinite(x)
-        if not ok.all():
-            x, yv, ri = x[ok], yv[ok], ri[ok]
-        if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
-            o = np.argsort(x, kind="stable")
-            x, yv, ri = x[o], yv[o], ri[o]
-        if log_y:
-            yv = np.log10(yv)
+        x, yv, ri = _drawable(store, values, ri_all, idx, axis, log_y)
         nonfinite = NO_NONFINITE
         if len(bad_idx):
             bx = axis.x_of(store, ri_all[bad_idx])
             lo = float(x[0]) if len(x) else float(np.nanmin(bx)) if np.isfinite(bx).any() else 0.0
             hi = float(x[-1]) if len(x) else float(np.nanmax(bx)) if np.isfinite(bx).any() else 0.0
             nonfinite = summarize_nonfinite(bx, values[bad_idx], lo, hi, max(1, max_points // 4))
-        steps: tuple[float, ...] = ()
-        if want_steps and len(ri):
-            rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
-            steps = tuple(rsteps[ri].astype(np.float64).tolist())
-            del rsteps
+        steps = _steps_of(store, ri) if want_steps else ()
         return _Points(XY.of(x, yv), nonfinite, n, nonpositive, steps)
     finally:
         # Views of the store's arrays must not outlive this call: they would pin the
         # buffers and make the next append raise BufferError.
         del ri_all
+
+
+def _drawable(
+    store: MetricStore,
+    values: FloatArray,
+    ri_all: IntArray,
+    idx: IntArray,
+    axis: _Axis,
+    log_y: bool,
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """x, y and record indices of the chosen points: finite x only, in x order, y in log10
+    when asked (a resumed run can make steps go backwards; plotext wants them sorted)."""
+    ri = ri_all[idx]
+    x = axis.x_of(store, ri)
+    yv = values[idx]
+    ok = np.isfinite(x)
+    if not ok.all():
+        x, yv, ri = x[ok], yv[ok], ri[ok]
+    if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
+        o = np.argsort(x, kind="stable")
+        x, yv, ri = x[o], yv[o], ri[o]
+    if log_y:
+        yv = np.log10(yv)
+    return x, yv, ri
+
+
+def _steps_of(store: MetricStore, ri: IntArray) -> tuple[float, ...]:
+    """The steps of records `ri` (copied out, so no view of the store's buffer survives)."""
+    if not len(ri):
+        return ()
+    rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
+    steps = tuple(rsteps[ri].astype(np.float64).tolist())
+    del rsteps
+    return steps
 
 
 def _points_from_blocks(
@@ -407,17 +427,7 @@ def _points_from_blocks(
     want_steps: bool,
 ) -> _Points:
     """`_points` for indices chosen from block summaries (drawable values only)."""
-    ri = ri_all[idx]
-    x = axis.x_of(store, ri)
-    yv = values[idx]
-    ok = np.isfinite(x)
-    if not ok.all():
-        x, yv, ri = x[ok], yv[ok], ri[ok]
-    if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
-        o = np.argsort(x, kind="stable")
-        x, yv, ri = x[o], yv[o], ri[o]
-    if log_y:
-        yv = np.log10(yv)
+    x, yv, ri = _drawable(store, values, ri_all, idx, axis, log_y)
     marks, nan, posinf, neginf = blocks.nonfinite(values)
     nonfinite = NO_NONFINITE
     if len(marks):
@@ -426,11 +436,7 @@ def _points_from_blocks(
         hi = float(x[-1]) if len(x) else 0.0
         positions = marker_positions(bx, lo, hi, max(1, max_points // 4))
         nonfinite = NonFinite(positions=positions, nan=nan, posinf=posinf, neginf=neginf)
-    steps: tuple[float, ...] = ()
-    if want_steps and len(ri):
-        rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
-        steps = tuple(rsteps[ri].astype(np.float64).tolist())
-        del rsteps
+    steps = _steps_of(store, ri) if want_steps else ()
     nonpositive = blocks.nonpositive_total(values) if log_y else 0
     return _Points(XY.of(x, yv), nonfinite, len(values), nonpositive, steps)
 
