@@ -54,6 +54,7 @@ RULES_OF_LABEL = {
     "gradnorm-nan": {"nan-grad-norm"},
     "divergence": {
         "loss-rising",
+        "early-divergence",
         "loss-explosion",
         "loss-instability",
         "grad-drift",
@@ -63,6 +64,7 @@ RULES_OF_LABEL = {
     "overfitting": {"overfitting", "memorisation"},
     "plateau": {
         "not-learning",
+        "flat-loss",
         "late-plateau",
         "stuck-at-chance",
         "grad-collapse",

@@ -9,10 +9,12 @@ from trainmon.advice.gradients import GRADIENT_RULES
 from trainmon.advice.hardware import HARDWARE_RULES
 from trainmon.advice.numerics import SCAN_RULES
 from trainmon.advice.schedule import SCHEDULE_RULES
+from trainmon.advice.shorthistory import SHORT_HISTORY_RULES
 from trainmon.advice.throughput import THROUGHPUT_RULES, NoProgress
 
 WINDOW_RULES: tuple[type[Rule], ...] = (
     *DYNAMICS_RULES,
+    *SHORT_HISTORY_RULES,
     *EVAL_RULES,
     *GRADIENT_RULES,
     *THROUGHPUT_RULES,
