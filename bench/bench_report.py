@@ -10,6 +10,11 @@ Measures, with the file in the page cache:
 Prints the ratio report/grep next to the targets (ratio <= 5, peak RSS <= 200 MB). Nothing
 here passes or fails except the record count (exit 1 on a mismatch).
 
+Also the floor of any pure-Python reader, in the same run (median of 3, in this process):
+a bare loop that finds each dict line (`find(b"{")`, a line-start check, the slice up to
+`\n`), decodes it with orjson and builds a `MetricRecord`, with no step, store or checks.
+Its ratio to grep shows how far the ratio target is from what one Python process can do.
+
 Usage: python bench/bench_report.py [--size-gb 1.0] [--seed 0] [--keep]
 """
 
@@ -32,6 +37,36 @@ from gen_hf_log import count_dict_lines, generate  # noqa: E402
 
 TARGET_RATIO = 5.0
 TARGET_RSS_MB = 200.0
+
+
+def bare_loop(path: Path) -> tuple[float, int]:
+    """The floor: the least per-dict work a Python reader does; returns (s, dicts decoded)."""
+    import mmap
+
+    import orjson
+
+    from trainmon.records import MetricRecord
+
+    loads, error = orjson.loads, orjson.JSONDecodeError
+    n = 0
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        t0 = time.perf_counter()
+        find = data.find
+        s = find(b"{")
+        while s != -1:
+            if data[s + 1] == 39 and data[s - 1] in (10, 13):  # `{'` at a segment start
+                end = find(b"\n", s)
+                if end == -1:
+                    break
+                try:
+                    MetricRecord("train", n, loads(data[s:end].replace(b"'", b'"')))
+                    n += 1
+                except error:
+                    pass
+                s = find(b"{", end)
+            else:
+                s = find(b"{", s + 1)
+        return time.perf_counter() - t0, n
 
 
 def run_timed(
@@ -93,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.grep_runs)]  # fmt: skip
     grep_s = statistics.median(grep)
 
+    floors = [bare_loop(log)[0] for _ in range(3)]
+    floor_s = statistics.median(floors)
+
     cmd = [sys.executable, "-m", "trainmon", "report", "--json", str(log)]
     runs = []
     doc: dict[str, object] = {}
@@ -119,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
     print(f"ratio report/grep: {ratio:.2f} (target <= {TARGET_RATIO:g}: {verdict})")
+    print(
+        f"floor: bare find+orjson+MetricRecord loop, one process, median of {len(floors)}: "
+        f"{floor_s:.3f} s; ratio floor/grep {floor_s / grep_s:.2f} "
+        f"(two processes at best: {floor_s / 2 / grep_s:.2f}); "
+        f"report/floor {report_s / floor_s:.2f}"
+    )
     verdict = "met" if rss_mb <= TARGET_RSS_MB else "MISSED"
     print(f"peak RSS: {rss_mb:.0f} MB (target <= {TARGET_RSS_MB:g}: {verdict})")
     print(
