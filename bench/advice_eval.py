@@ -318,8 +318,8 @@ def report(outcomes: list[Outcome], show_list: bool) -> None:
                 if d.finding.rule in RULES_OF_LABEL[o.label] and lo <= d.detected_step <= hi
             ]
             if not ok:
-                fired = ", ".join(f"{d.finding.rule}@{d.detected_step}" for d in o.detections)
-                print(f"- {o.source} {o.run} [{o.label} onset {o.onset}]: {fired or 'nothing'}")
+                seen = ", ".join(f"{d.finding.rule}@{d.detected_step}" for d in o.detections)
+                print(f"- {o.source} {o.run} [{o.label} onset {o.onset}]: {seen or 'nothing'}")
 
 
 def perf(records: int) -> None:
