@@ -33,6 +33,13 @@ from trainmon.store import MetricStore
 SPLIT_BYTES: Final = 64 << 20
 """Files at least this big are read by two processes (below it, a fork costs more than it
 saves)."""
+SAMPLE_WINDOWS: Final = 32
+SAMPLE_BYTES: Final = 64 << 10
+"""`work_middle` reads this many windows of this size (2 MiB in all) to find the cut."""
+NS_PER_BYTE: Final = 0.4
+NS_PER_LINE: Final = 5000.0
+"""Estimated reading cost of a byte (read, memchr scans) and of a line (one parse), 2026
+reference VM; only their ratio matters."""
 READ_CHUNK_BYTES: Final = 4 << 20
 """Bytes per parser feed when reading a whole file: fewer, larger feeds cost less."""
 
@@ -107,10 +114,11 @@ def _untrusted(batch: tuple[MetricRecord, ...], first: bool) -> int:
     return bad
 
 
-def split_point(path: str, size: int) -> int | None:
-    """Offset just past the first `\\n` at or after the middle, or None when there is none."""
+def split_point(path: str, size: int, middle: int | None = None) -> int | None:
+    """Offset just past the first `\\n` at or after `middle` (default: half the size), or
+    None when there is none."""
     with open(path, "rb") as f:
-        pos = size // 2
+        pos = size // 2 if middle is None else middle
         f.seek(pos)
         while True:
             block = f.read(1 << 16)
@@ -121,6 +129,33 @@ def split_point(path: str, size: int) -> int | None:
                 cut = pos + hit + 1
                 return cut if cut < size else None
             pos += len(block)
+
+
+def work_middle(path: str, size: int) -> int:
+    """The offset that halves the estimated reading work, from a few sampled windows.
+
+    Work follows lines more than bytes (each parsed line costs microseconds, a byte of tqdm
+    redraw a fraction of a nanosecond), and a log's lines grow longer as its step counters
+    grow: on a 1 GB Hugging Face log the byte middle gave the first process 53 % of the
+    records and left the second one idle for the difference.
+    """
+    if size < SAMPLE_WINDOWS * SAMPLE_BYTES * 4:
+        return size // 2
+    stripe = size / SAMPLE_WINDOWS
+    costs: list[float] = []
+    with open(path, "rb") as f:
+        for i in range(SAMPLE_WINDOWS):
+            f.seek(int((i + 0.5) * stripe) - SAMPLE_BYTES // 2)  # the middle of each stripe
+            block = f.read(SAMPLE_BYTES)
+            lines = block.count(b"\n") * stripe / max(1, len(block))
+            costs.append(stripe * NS_PER_BYTE + lines * NS_PER_LINE)
+    half = sum(costs) / 2
+    done = 0.0
+    for i, cost in enumerate(costs):
+        if done + cost >= half:
+            return int((i + (half - done) / cost) * stripe)
+        done += cost
+    return size // 2
 
 
 def _fork_part(path: str, start: int, arrival_s: float) -> tuple[int, int] | None:
@@ -200,7 +235,7 @@ def _gc_paused() -> Iterator[None]:
 def _read_log(path: str, split_bytes: int) -> LogSummary:
     arrival_s = time.time()
     size = os.path.getsize(path)
-    cut = split_point(path, size) if 0 < split_bytes <= size else None
+    cut = split_point(path, size, work_middle(path, size)) if 0 < split_bytes <= size else None
     child = _fork_part(path, cut, arrival_s) if cut is not None else None
     try:
         first = _read_part(path, 0, cut if child is not None else None, arrival_s)
