@@ -13,7 +13,7 @@ The one clock rule (`no-progress`) is evaluated against `now_s` and only when gi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from trainmon.advice.base import Facts, Hit, Rule, View
@@ -47,7 +47,8 @@ class AdviceState:
     active: tuple[Finding, ...] = ()
     """Sorted by severity (critical first), then step."""
     history: tuple[Finding, ...] = ()
-    """Findings that fired and cleared, oldest first."""
+    """One entry per rule whose episodes fired and cleared, least recently cleared first;
+    a rule that fired more than once says how often, and since which step, in its evidence."""
     new_critical: bool = False
     """A critical finding appeared in this update (ring the bell once)."""
     schedule: str = ""
@@ -71,6 +72,47 @@ class _Track:
         self.pos = 0
         self.neg = 0
         self.onset: int | None = None
+
+
+class _Episodes:
+    """Every episode of one rule folded into one entry: a user needs one line per recurring
+    problem (when it started, how often it came back), not one per occurrence."""
+
+    __slots__ = ("count", "first", "last", "worst")
+
+    def __init__(self, finding: Finding) -> None:
+        self.first = finding
+        self.last = finding
+        self.worst = finding
+        self.count = 1
+
+    def add(self, finding: Finding) -> None:
+        self.count += 1
+        self.last = finding
+        if SEVERITY_RANK[finding.severity] > SEVERITY_RANK[self.worst.severity]:
+            self.worst = finding
+
+    def copy(self) -> _Episodes:
+        other = _Episodes(self.first)
+        other.last, other.worst, other.count = self.last, self.worst, self.count
+        return other
+
+    def merged(self) -> Finding:
+        """The first episode's onset, the highest severity reached, and the recurrence."""
+        if self.count == 1:
+            return self.first
+        first, last, worst = self.first, self.last, self.worst
+        evidence = (
+            f"{self.count} episodes (first at step {_fmt_step(first.step)}, last at step "
+            f"{_fmt_step(last.step)}), cleared in between; first: {first.evidence}"
+        )
+        if last.evidence != first.evidence:
+            evidence += f"; latest: {last.evidence}"
+        return replace(worst, step=first.step, evidence=evidence)
+
+
+def _fmt_step(step: int | None) -> str:
+    return "?" if step is None else str(step)
 
 
 def _finding(rule_id: str, hit: Hit, step: int | None) -> Finding:
@@ -102,7 +144,7 @@ class AdviceEngine:
         self._rules: list[Rule] = [cls() for cls in self._window_classes]
         self._scans: list[ScanRule] = [cls() for cls in SCAN_RULES]
         self._tracks: dict[str, _Track] = {}
-        self._history: list[Finding] = []
+        self._history: dict[str, _Episodes] = {}
         self.detections: list[Detection] = []
         self._scanned = 0
         self._next = next_checkpoint(0)
@@ -170,9 +212,21 @@ class AdviceEngine:
                 self._apply(rule_id, hit, persist=1, clear=3, step=None, record=0)
 
     def findings(self) -> list[Finding]:
-        """Every finding that fired (cleared or still active), by onset step."""
-        everything = list(self._history)
-        everything += [t.finding for t in self._tracks.values() if t.finding is not None]
+        """One finding per rule that fired (cleared or still active), by first onset step.
+
+        Episodes of the same rule are merged: the step is the first onset, the severity the
+        highest any episode reached, and the evidence counts the episodes.
+        """
+        merged = {rid: e.copy() for rid, e in self._history.items()}
+        current = [(rid, t.finding) for rid, t in self._tracks.items() if t.finding is not None]
+        if self._clock_finding is not None:
+            current.append((self._clock_finding.rule, self._clock_finding))
+        for rid, finding in current:
+            if rid in merged:
+                merged[rid].add(finding)
+            else:
+                merged[rid] = _Episodes(finding)
+        everything = [e.merged() for e in merged.values()]
         return sorted(everything, key=lambda f: (f.step if f.step is not None else -1, f.rule))
 
     @property
@@ -197,7 +251,7 @@ class AdviceEngine:
         if self._clock_finding is not None and self._clock_finding.rule not in self.muted:
             active.append(self._clock_finding)
         active.sort(key=_sort_key)
-        history = tuple(f for f in self._history if f.rule not in self.muted)
+        history = tuple(e.merged() for rid, e in self._history.items() if rid not in self.muted)
         return AdviceState(tuple(active), history, new_critical, self.facts.schedule)
 
     def _scan(self, view: View) -> None:
@@ -283,10 +337,19 @@ class AdviceEngine:
         if track is None:
             return
         if track.finding is not None:
-            self._history.append(track.finding)
+            self._remember(rid, track.finding)
         track.finding = None
         track.pos = track.neg = 0
         track.onset = None
+
+    def _remember(self, rid: str, finding: Finding) -> None:
+        """Fold a cleared episode into the rule's history entry (moved to the newest end)."""
+        episodes = self._history.pop(rid, None)
+        if episodes is None:
+            episodes = _Episodes(finding)
+        else:
+            episodes.add(finding)
+        self._history[rid] = episodes
 
     def _clock_update(self, store: MetricStore, now_s: float | None) -> None:
         if now_s is None:
@@ -294,7 +357,7 @@ class AdviceEngine:
         hit = self._clock.check(store, now_s)
         if hit is None:
             if self._clock_finding is not None:
-                self._history.append(self._clock_finding)
+                self._remember(self._clock_finding.rule, self._clock_finding)
             self._clock_finding = None
         elif self._clock_finding is None:
             self._clock_finding = _finding(self._clock.info.id, hit, hit.step)
@@ -308,7 +371,7 @@ _NUMERIC_IDS = frozenset(
 
 
 def analyze(store: MetricStore, context: Mapping[str, object] | None = None) -> list[Finding]:
-    """Every finding that fired over the whole run, by onset step (deterministic).
+    """One finding per rule that fired over the whole run, by first onset (deterministic).
 
     The clock rule is left out: a finished log has no "now".
     """
