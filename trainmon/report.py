@@ -212,7 +212,10 @@ def read_log(path: str, *, split_bytes: int = SPLIT_BYTES) -> LogSummary:
         split_bytes: files of at least this size are read by two processes (0: never).
     """
     with _gc_paused():
-        return _read_log(path, split_bytes)
+        summary = _read_log(path, split_bytes)
+    if summary.format_counts:  # rules rely on framework defaults only for a known format
+        summary.context.setdefault("format", summary.format)
+    return summary
 
 
 @contextlib.contextmanager

@@ -594,6 +594,8 @@ class TrainmonApp(App[None]):
 
     def _run_context(self, run: RunState) -> dict[str, object]:
         context = dict(run.context)
+        if run.log_format:  # rules rely on framework defaults only for a known format
+            context.setdefault("format", run.log_format)
         context.update(dict(self.options.context))
         return context
 
