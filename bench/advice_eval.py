@@ -139,7 +139,10 @@ def load(source: str, run: str) -> tuple[MetricStore, dict[str, object]] | None:
         store.total_steps = parser.total_steps
         store.extend(records, 0.0)
     store.total_steps = store.total_steps or parser.total_steps
-    return store, dict(parser.context)
+    context: dict[str, object] = dict(parser.context)
+    if parser.format_counts:  # as `trainmon report` builds it
+        context.setdefault("format", parser.format)
+    return store, context
 
 
 def evaluate(row: dict[str, str]) -> Outcome | None:

@@ -381,11 +381,21 @@ def test_grad_drift() -> None:
 
 
 def test_grad_clipping_with_and_without_context() -> None:
+    # GIVEN grad norms of 3.0 on every step
     run = Run()
     run.grad[:] = 3.0
-    f = fired(run.findings(), "grad-clipping")
-    assert f and "assumed" in f[0].evidence and f[0].severity == "info"
-    assert not fired(run.findings({"max_grad_norm": 5.0}), "grad-clipping")
+    # WHEN the log is a Hugging Face Trainer's and max_grad_norm is unknown
+    # THEN the Trainer's default clip of 1.0 is assumed, and said so
+    for fmt_name in ("hf-trainer", "trainer-state"):
+        f = fired(run.findings({"format": fmt_name}), "grad-clipping")
+        assert f and "Trainer's default" in f[0].evidence and f[0].severity == "info"
+    # WHEN the format is another framework's, or unknown, THEN nothing is assumed
+    assert not fired(run.findings({"format": "lightning"}), "grad-clipping")
+    assert not fired(run.findings(), "grad-clipping")
+    # WHEN the clip is known THEN it is used whatever the format
+    assert not fired(run.findings({"max_grad_norm": 5.0, "format": "hf-trainer"}), "grad-clipping")
+    f = fired(run.findings({"max_grad_norm": 2.0, "format": "lightning"}), "grad-clipping")
+    assert f and "max_grad_norm 2" in f[0].evidence and "default" not in f[0].evidence
 
 
 def test_grad_collapse_with_a_flat_loss() -> None:

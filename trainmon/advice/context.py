@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+HF_FORMATS = frozenset({"hf-trainer", "trainer-state"})
+"""Formats written by the Hugging Face Trainer (whose default max_grad_norm is 1.0)."""
+
 _TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 _FALSE = frozenset({"0", "false", "no", "off", "n", "f", "none", ""})
 
@@ -67,6 +70,13 @@ class RunContext:
     learning_rate: float | None = None
     vocab_size: int | None = None
     num_classes: int | None = None
+    log_format: str | None = None
+    """The parser's detected format (context key `format`), e.g. `hf-trainer`."""
+
+    @property
+    def hf_trainer(self) -> bool:
+        """The log comes from the Hugging Face Trainer, so its defaults (clip 1.0) apply."""
+        return self.log_format in HF_FORMATS
 
     @property
     def ln_classes(self) -> float | None:
@@ -90,6 +100,7 @@ def parse_context(raw: Mapping[str, object] | None) -> RunContext:
         epochs = None
     clip = _as_float(raw.get("max_grad_norm"))
     lr = _as_float(raw.get("learning_rate"))
+    log_format = raw.get("format")
     return RunContext(
         fp16=_as_bool(raw.get("fp16")),
         bf16=_as_bool(raw.get("bf16")),
@@ -102,6 +113,7 @@ def parse_context(raw: Mapping[str, object] | None) -> RunContext:
         learning_rate=lr if lr is not None and lr > 0 else None,
         vocab_size=_as_count(raw.get("vocab_size")),
         num_classes=_as_count(raw.get("num_classes")),
+        log_format=(log_format.strip().lower() or None) if isinstance(log_format, str) else None,
     )
 
 

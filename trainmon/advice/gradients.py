@@ -133,7 +133,11 @@ class GradClipping(Rule):
             return None
         clip = facts.ctx.max_grad_norm
         assumed = clip is None
-        clip = 1.0 if clip is None else clip
+        if clip is None:
+            # 1.0 is the Hugging Face Trainer's default; other frameworks clip only when told
+            if not facts.ctx.hf_trainer:
+                return None
+            clip = 1.0
         last = view.tail(GRAD, 100)
         last = last[np.isfinite(last)]
         share = float(np.mean(last > clip)) if len(last) else 0.0
@@ -145,7 +149,7 @@ class GradClipping(Rule):
             view.step_of(GRAD, view.count(GRAD) - len(last)),
             f"Gradients are clipped on {share:.0%} of steps",
             f"{share:.0%} of the last {len(last)} grad norms exceed max_grad_norm {fmt(clip)}"
-            + (" (assumed default)" if assumed else "")
+            + (" (the Hugging Face Trainer's default)" if assumed else "")
             + f"; 90th percentile {fmt(p90)}",
             "Clipping this often acts as a lower LR. Fine if training is healthy; when tuning, "
             "clip near the 90th-percentile grad norm or lower the LR instead.",
