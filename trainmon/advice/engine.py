@@ -97,14 +97,19 @@ class _Episodes:
         other.last, other.worst, other.count = self.last, self.worst, self.count
         return other
 
-    def merged(self) -> Finding:
-        """The first episode's onset, the highest severity reached, and the recurrence."""
+    def merged(self, tally: str | None = None) -> Finding:
+        """The first episode's onset, the highest severity reached, and the recurrence.
+
+        `tally` is the rule's own count of affected records, e.g. `loss non-finite on 154
+        record(s)`.
+        """
         if self.count == 1:
             return self.first
         first, last, worst = self.first, self.last, self.worst
+        counted = f"{tally}, " if tally else ""
         evidence = (
             f"{self.count} episodes (first at step {_fmt_step(first.step)}, last at step "
-            f"{_fmt_step(last.step)}), cleared in between; first: {first.evidence}"
+            f"{_fmt_step(last.step)}); {counted}cleared in between; first: {first.evidence}"
         )
         if last.evidence != first.evidence:
             evidence += f"; latest: {last.evidence}"
@@ -226,7 +231,7 @@ class AdviceEngine:
                 merged[rid].add(finding)
             else:
                 merged[rid] = _Episodes(finding)
-        everything = [e.merged() for e in merged.values()]
+        everything = [e.merged(self._tally(rid)) for rid, e in merged.items()]
         return sorted(everything, key=lambda f: (f.step if f.step is not None else -1, f.rule))
 
     @property
@@ -251,7 +256,9 @@ class AdviceEngine:
         if self._clock_finding is not None and self._clock_finding.rule not in self.muted:
             active.append(self._clock_finding)
         active.sort(key=_sort_key)
-        history = tuple(e.merged() for rid, e in self._history.items() if rid not in self.muted)
+        history = tuple(
+            e.merged(self._tally(rid)) for rid, e in self._history.items() if rid not in self.muted
+        )
         return AdviceState(tuple(active), history, new_critical, self.facts.schedule)
 
     def _scan(self, view: View) -> None:
@@ -341,6 +348,12 @@ class AdviceEngine:
         track.finding = None
         track.pos = track.neg = 0
         track.onset = None
+
+    def _tally(self, rid: str) -> str | None:
+        for rule in self._scans:
+            if rule.info.id == rid:
+                return rule.tally()
+        return None
 
     def _remember(self, rid: str, finding: Finding) -> None:
         """Fold a cleared episode into the rule's history entry (moved to the newest end)."""

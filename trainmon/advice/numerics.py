@@ -86,6 +86,10 @@ class ScanRule:
         """Process records [start, view.end)."""
         raise NotImplementedError
 
+    def tally(self) -> str | None:
+        """How many records showed the condition so far (for a recurring finding), if counted."""
+        return None
+
 
 def _chunk(view: View, name: str, start: int) -> tuple[int, FloatArray]:
     lo = view.count_at(name, start)
@@ -106,9 +110,17 @@ class _MaskRule(ScanRule):
     series: ClassVar[str] = LOSS
     persist: ClassVar[int] = 1
     clear_after: ClassVar[int] = 5
+    what: ClassVar[str | None] = None
+    """How the condition reads in a tally (`non-finite`); None: not tallied."""
 
     def __init__(self) -> None:
         self.flags = FlagRun(self.persist, self.clear_after)
+        self.flagged = 0
+
+    def tally(self) -> str | None:
+        if self.what is None:
+            return None
+        return f"{self.series} {self.what} on {self.flagged} record(s)"
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         raise NotImplementedError  # pragma: no cover
@@ -121,7 +133,9 @@ class _MaskRule(ScanRule):
         if not len(values):
             return []
         out: list[Event] = []
-        for kind, i in self.flags.feed(self.mask(view, lo, values, facts)):
+        mask = self.mask(view, lo, values, facts)
+        self.flagged += int(np.count_nonzero(mask))
+        for kind, i in self.flags.feed(mask):
             if kind == "fire":
                 done = view.record_of(self.series, lo + i + self.persist - 1)
                 out.append(Event("fire", self.hit(view, lo + i, facts), done))
@@ -138,6 +152,7 @@ _NAN_ADVICE = (
 
 class NanLoss(_MaskRule):
     info = RuleInfo("nan-loss", "numerics", "critical", "train loss is NaN or infinite")
+    what = "non-finite"
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         return ~np.isfinite(values)
@@ -162,6 +177,7 @@ class NanEvalLoss(_MaskRule):
     info = RuleInfo("nan-eval-loss", "numerics", "critical", "eval loss is NaN or infinite")
     series = EVAL_LOSS
     clear_after = 2
+    what = "non-finite"
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         return ~np.isfinite(values)
@@ -190,6 +206,10 @@ class NanGradNorm(ScanRule):
     def __init__(self) -> None:
         self.severity: Severity | None = None
         self.clean = 0
+        self.flagged = 0
+
+    def tally(self) -> str | None:
+        return f"{GRAD} non-finite on {self.flagged} record(s)"
 
     def scan(self, view: View, start: int, facts: Facts) -> list[Event]:
         lo, values = _chunk(view, GRAD, start)
@@ -197,7 +217,9 @@ class NanGradNorm(ScanRule):
             return []
         out: list[Event] = []
         prev = -1
-        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        bad = np.flatnonzero(~np.isfinite(values)).tolist()
+        self.flagged += len(bad)
+        for i in bad:
             self._gap(i - prev - 1, out)
             self.clean = 0
             sev = self._severity(view, lo + i, facts)
@@ -331,6 +353,7 @@ class ZeroGradNorm(_MaskRule):
     )
     series = GRAD
     persist = 3
+    what = "exactly 0"
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         m: BoolArray = np.equal(values, 0.0)
@@ -356,6 +379,7 @@ class ZeroGradNorm(_MaskRule):
 class NegativeLoss(_MaskRule):
     info = RuleInfo("negative-loss", "numerics", "warning", "negative loss where impossible")
     persist = 2
+    what = "negative"
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         if _signed_objective(view):
