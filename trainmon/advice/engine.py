@@ -7,6 +7,10 @@ with the checkpoints. However `update` is called (one record at a time live, the
 at once in a report), the same checkpoints see the same records. The cost stays bounded:
 about 32 x log2(records) checkpoints, each looking at fixed-size windows.
 
+Episodes: a rule that clears and later fires again is the same problem coming back, so its
+history entry is updated (episode count, first and last onset, highest severity) rather than
+a new one appended; `findings()` and `analyze` give one finding per rule.
+
 The one clock rule (`no-progress`) is evaluated against `now_s` and only when given one.
 """
 
