@@ -69,10 +69,11 @@ def make_app(paths: Iterable[Path | str], **kwargs: Any) -> TrainmonApp:
 
 
 class _State:
-    def __init__(self, active: tuple[Finding, ...], new_critical: tuple[Finding, ...]) -> None:
+    def __init__(self, active: tuple[Finding, ...], new_critical: bool) -> None:
         self.active = active
         self.history: tuple[Finding, ...] = ()
         self.new_critical = new_critical
+        self.schedule = ""
 
 
 class NanEngine:
@@ -90,7 +91,7 @@ class NanEngine:
         active = [f for f in active if f.rule not in self.muted]
         new = tuple(f for f in active if f.severity == "critical" and f.rule not in self.reported)
         self.reported.update(f.rule for f in new)
-        return _State(tuple(active), new)
+        return _State(tuple(active), bool(new))
 
     def mute(self, rule: str) -> None:
         self.muted.add(rule)

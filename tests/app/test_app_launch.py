@@ -10,7 +10,7 @@ from trainmon.config import DashboardOptions
 from trainmon.records import FollowEvent, MetricRecord
 from trainmon.ui.launch import make_sources, run
 from trainmon.ui.messages import FollowStateChanged, RecordsParsed
-from trainmon.ui.workers import FollowStep, poll_items
+from trainmon.ui.workers import FollowStep
 
 
 def test_replay_of_a_missing_file_exits_2_with_one_line(
@@ -60,6 +60,7 @@ class LineParser:
         self.total_steps: int | None = None
         self.lines = 0
         self.unparsed_lines = 0
+        self.context: dict[str, object] = {}
         self.held = b""
 
     def feed(self, data: bytes) -> list[MetricRecord]:
@@ -121,9 +122,10 @@ def test_idle_poll_posts_nothing_and_asks_to_sleep() -> None:
     assert step.caught_up
 
 
-def test_poll_shapes() -> None:
+def test_events_and_chunks_are_posted_in_order_and_empty_chunks_skipped() -> None:
     event = FollowEvent("opened", "x")
-    assert poll_items([event, b"a\n", b""]) == [event, b"a\n"]
-    assert poll_items((b"a\n", [event])) == [event, b"a\n"]
-    assert poll_items(None) == []
-    assert poll_items(b"") == []
+    step = FollowStep(0, ScriptedFollower([[event, b"1 2.0\n", b""]]), LineParser)
+    opened, parsed = step.step()
+    assert isinstance(opened, FollowStateChanged) and opened.event == event
+    assert isinstance(parsed, RecordsParsed) and [r.step for r in parsed.records] == [1]
+    assert parsed.lines == 1

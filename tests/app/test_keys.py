@@ -42,6 +42,7 @@ class _State:
         self.active = active
         self.history: tuple[Finding, ...] = ()
         self.new_critical = False
+        self.schedule = ""
 
 
 class TwoFindings:

@@ -10,8 +10,6 @@ injected, which makes tests and snapshots deterministic.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import math
 import os
 import threading
@@ -31,9 +29,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from trainmon.advice import AdviceEngine
 from trainmon.config import DashboardOptions
+from trainmon.follow import Follower as LogFollower
+from trainmon.parsing import LogParser
 from trainmon.plotdata import X_AXES, XAxis, grad_norm_data, loss_plot_data
 from trainmon.records import Finding, FollowEvent, MetricRecord
+from trainmon.sources import CpuSource, GpuSource
+from trainmon.sources.nvml import DisabledGpuSource
+from trainmon.sources.runner import SamplerRunner
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 from trainmon.store import MetricStore
 from trainmon.ui.help import HelpScreen, help_rows
@@ -45,13 +49,10 @@ from trainmon.ui.widgets.grad_norm import GradNormPane
 from trainmon.ui.widgets.loss_plot import CPU_BUDGET, RUN_COLOURS, LossPlot
 from trainmon.ui.widgets.status_bar import Level, RunStatus, StatusBar, round_age
 from trainmon.ui.workers import (
-    POLL_INTERVAL_S,
     SAMPLE_INTERVAL_S,
     Follower,
     FollowStep,
     Parser,
-    Sampler,
-    sample_message,
 )
 
 Layout = Literal["wide", "medium", "narrow", "tiny"]
@@ -97,11 +98,15 @@ class AdviceState(Protocol):
     def active(self) -> Iterable[Finding]: ...
 
     @property
-    def history(self) -> Iterable[Any]: ...
+    def history(self) -> Iterable[Finding]: ...
 
     @property
-    def new_critical(self) -> Any:
-        """True (or the new critical findings) when a critical finding just appeared."""
+    def new_critical(self) -> bool:
+        """True when a critical finding appeared in this update (ring the bell once)."""
+
+    @property
+    def schedule(self) -> str:
+        """The LR schedule the engine recognised, in words ("" when none)."""
 
 
 class AdviceEngineLike(Protocol):
@@ -119,13 +124,6 @@ FollowerFactory = Callable[[str, bool], Follower]
 ParserFactory = Callable[[], Parser]
 AdviceFactory = Callable[[Mapping[str, object], frozenset[str]], AdviceEngineLike]
 """(run context, muted rules) -> an advice engine for one run."""
-
-
-def _history_finding(item: object) -> Finding | None:
-    if isinstance(item, Finding):
-        return item
-    inner = getattr(item, "finding", None)
-    return inner if isinstance(inner, Finding) else None
 
 
 @dataclass(slots=True)
@@ -156,38 +154,9 @@ class RunState:
     advised_version: int = -1
 
 
-def _default_parser_factory() -> ParserFactory:
-    module = importlib.import_module("trainmon.parsing")
-    parser_class = getattr(module, "LogParser", None)
-    if parser_class is None:  # the package may not re-export it
-        parser_class = importlib.import_module("trainmon.parsing.parser").LogParser
-    return lambda: parser_class()
-
-
-def _default_follower_factory() -> FollowerFactory:
-    module = importlib.import_module("trainmon.follow")
-    follower_class = module.Follower
-
-    def make(path: str, from_end: bool) -> Follower:
-        try:
-            return follower_class(path, from_end=from_end)  # type: ignore[no-any-return]
-        except TypeError:  # a follower without the from_end option
-            return follower_class(path)  # type: ignore[no-any-return]
-
-    return make
-
-
-def _default_advice_factory() -> AdviceFactory | None:
-    try:
-        module = importlib.import_module("trainmon.advice")
-        engine_class = module.AdviceEngine
-    except (ImportError, AttributeError):
-        return None
-
-    def make(context: Mapping[str, object], muted: frozenset[str]) -> AdviceEngineLike:
-        return engine_class(context, muted)  # type: ignore[no-any-return]
-
-    return make
+def _follow_log(path: str, from_end: bool) -> Follower:
+    """The default follower: `tail -F` semantics over the real file."""
+    return LogFollower(path, from_end=from_end)
 
 
 class TrainmonApp(App[None]):
@@ -224,8 +193,8 @@ class TrainmonApp(App[None]):
         options: DashboardOptions,
         *,
         clock: Callable[[], float] = time.time,
-        gpu_source: Sampler | None = None,
-        cpu_source: Sampler | None = None,
+        gpu_source: GpuSource | None = None,
+        cpu_source: CpuSource | None = None,
         follower_factory: FollowerFactory | None = None,
         parser_factory: ParserFactory | None = None,
         advice_factory: AdviceFactory | None = None,
@@ -260,11 +229,9 @@ class TrainmonApp(App[None]):
         self._clock = clock
         self._gpu_source = gpu_source
         self._cpu_source = cpu_source
-        self._follower_factory = follower_factory
-        self._parser_factory = parser_factory
-        self._advice_factory = (
-            advice_factory if advice_factory is not None else _default_advice_factory()
-        )
+        self._follower_factory: FollowerFactory = follower_factory or _follow_log
+        self._parser_factory: ParserFactory = parser_factory or LogParser
+        self._advice_factory: AdviceFactory = advice_factory or AdviceEngine
         self._start_workers = start_workers
         self._poll_interval_s = poll_interval_s
         self._sample_interval_s = sample_interval_s
@@ -302,7 +269,6 @@ class TrainmonApp(App[None]):
         """How many times the bell rang (for tests)."""
         self.redraws = 0
         """How many timer ticks redrew the plots (for tests and benches)."""
-        self._rung: set[tuple[int, str]] = set()
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -367,17 +333,8 @@ class TrainmonApp(App[None]):
     # -- workers -------------------------------------------------------------------------------
 
     def _start_all_workers(self) -> None:
-        try:
-            parser_factory = self._parser_factory or _default_parser_factory()
-            follower_factory = self._follower_factory or _default_follower_factory()
-        except (ImportError, AttributeError) as exc:
-            for run in self.runs:
-                self._set_state(run, f"cannot follow: {exc}", "error", transient=False)
-            parser_factory = None
-            follower_factory = None
-        if parser_factory is not None and follower_factory is not None:
-            for run in self.runs:
-                self._follow(run.index, run.path, parser_factory, follower_factory)
+        for run in self.runs:
+            self._follow(run.index, run.path, self._parser_factory, self._follower_factory)
         if self._gpu_source is not None or self._cpu_source is not None:
             self._sample_system(self._gpu_source, self._cpu_source)
 
@@ -399,7 +356,7 @@ class TrainmonApp(App[None]):
         step = FollowStep(run, follower, parser_factory)
         interval = self._poll_interval_s
         if interval is None:
-            interval = float(getattr(follower, "poll_interval_s", POLL_INTERVAL_S))
+            interval = follower.poll_interval_s
         try:
             while not worker.is_cancelled:
                 if not self._following.is_set():
@@ -412,55 +369,34 @@ class TrainmonApp(App[None]):
                 if step.caught_up:
                     worker.cancelled_event.wait(interval)
         finally:
-            close = getattr(follower, "close", None)
-            if callable(close):
-                close()
+            follower.close()
 
     @work(thread=True, exit_on_error=False, group="sample")
-    def _sample_system(self, gpu: Sampler | None, cpu: Sampler | None) -> None:
+    def _sample_system(self, gpu: GpuSource | None, cpu: CpuSource | None) -> None:
         """Sample CPU and GPU on one thread, so a slow driver never blocks the keys.
 
-        With a GPU source, `trainmon.sources.runner.SamplerRunner` sets the cadence (a slow
-        driver stretches it) and links the trainer's processes to GPU rows.
+        `SamplerRunner` sets the cadence (a slow driver stretches it) and links the trainer's
+        processes to GPU rows. Without a GPU source it samples a disabled one, whose snapshots
+        keep the GPU pane hidden.
         """
         worker = get_current_worker()
-        runner: Any = None
-        if gpu is not None:
-            try:
-                runner_module = importlib.import_module("trainmon.sources.runner")
-                runner = runner_module.SamplerRunner(
-                    gpu,
-                    cpu,
-                    gpu_interval_s=self._sample_interval_s,
-                    cpu_interval_s=self._sample_interval_s,
-                )
-            except Exception:  # no runner: fall back to the plain loop below
-                runner = None
+        runner = SamplerRunner(
+            gpu if gpu is not None else DisabledGpuSource(),
+            cpu,
+            gpu_interval_s=self._sample_interval_s,
+            cpu_interval_s=self._sample_interval_s,
+        )
         try:
             while not worker.is_cancelled:
-                if runner is not None:
-                    try:
-                        update = runner.step()
-                    except Exception:  # sources never raise; a bug must not kill the loop
-                        update = None
-                    if update is not None and update.cpu is not None:
-                        self.post_message(CpuSampled(update.cpu))
-                    if update is not None and update.gpu is not None:
-                        self.post_message(GpuSampled(update.gpu))
-                    wait = max(0.05, min(runner.seconds_until_due(), self._sample_interval_s))
-                else:
-                    for source, kind in ((cpu, "cpu"), (gpu, "gpu")):
-                        if source is not None:
-                            message = sample_message(source, kind)
-                            if message is not None:
-                                self.post_message(message)
-                    wait = self._sample_interval_s
+                update = runner.step()
+                if update.cpu is not None:
+                    self.post_message(CpuSampled(update.cpu))
+                if update.gpu is not None:
+                    self.post_message(GpuSampled(update.gpu))
+                wait = max(0.05, min(runner.seconds_until_due(), self._sample_interval_s))
                 worker.cancelled_event.wait(wait)
         finally:
-            close = getattr(gpu, "close", None)
-            if callable(close):
-                with contextlib.suppress(Exception):  # NVML shutdown from the sampling thread
-                    close()
+            runner.close()
 
     # -- messages (UI thread: update state, mark dirty, never redraw here) ---------------------
 
@@ -602,8 +538,6 @@ class TrainmonApp(App[None]):
     def _update_advice(self, now: float) -> None:
         factory = self._advice_factory
         for run in self.runs:
-            if factory is None:
-                break
             stale = run.advised_version != run.data_version
             if not stale and self._ticks % ADVICE_EVERY_TICKS:
                 continue
@@ -621,25 +555,12 @@ class TrainmonApp(App[None]):
                 continue
             run.advised_version = run.data_version
             run.active = tuple(f for f in state.active if f.rule not in self.muted)
-            history = [_history_finding(item) for item in state.history]
-            run.history = tuple(f for f in history if f is not None)
-            run.schedule = str(getattr(state, "schedule", "") or "")
-            if self._is_new_critical(run, state.new_critical) and self.options.bell:
+            run.history = tuple(state.history)
+            run.schedule = state.schedule
+            if state.new_critical and self.options.bell:
                 self.bells += 1
                 self.bell()
         self._show_advice()
-
-    def _is_new_critical(self, run: RunState, new_critical: Any) -> bool:
-        """Whether to ring: the engine says a critical finding just appeared (once each)."""
-        if isinstance(new_critical, bool):
-            return new_critical
-        fresh = False
-        for finding in new_critical or ():
-            key = (run.index, getattr(finding, "rule", ""))
-            if key not in self._rung and key[1] not in self.muted:
-                self._rung.add(key)
-                fresh = True
-        return fresh
 
     def _show_advice(self) -> None:
         several = len(self.runs) > 1

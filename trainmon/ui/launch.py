@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import TextIO
 
 from trainmon.config import DashboardOptions
-from trainmon.ui.workers import Sampler
+from trainmon.playback import Playback, start_demo, start_replay
+from trainmon.sources import CpuSource, GpuSource
+from trainmon.sources.cpu import PsutilCpuSource
+from trainmon.sources.nvml import make_gpu_source
 
 
 def _stderr(message: str) -> None:
@@ -53,20 +55,24 @@ def _stdin_from_tty(paths: tuple[str, ...]) -> Iterator[None]:
         pipe.close()
 
 
-def make_sources(options: DashboardOptions, log_paths: tuple[str, ...]) -> tuple[Any, Any]:
-    """The GPU and CPU samplers for these options (None where unavailable)."""
-    gpu: Any = None
-    cpu: Any = None
+def make_sources(
+    options: DashboardOptions, log_paths: tuple[str, ...]
+) -> tuple[GpuSource | None, CpuSource | None]:
+    """The GPU and CPU samplers for these options (None where one cannot start).
+
+    Neither touches NVML here (pynvml loads on the first sample, where its failures become
+    the pane's one-line reason); a source that cannot even be built is said on stderr.
+    """
+    gpu: GpuSource | None = None
+    cpu: CpuSource | None = None
     try:
-        nvml = importlib.import_module("trainmon.sources.nvml")
-        gpu = nvml.make_gpu_source(no_gpu=options.no_gpu)
-    except Exception as exc:  # no sampler module or a broken binding: the pane says why
+        gpu = make_gpu_source(no_gpu=options.no_gpu)
+    except Exception as exc:  # a broken binding: say so and run without GPU panes
         _stderr(f"GPU sampling unavailable ({exc})")
     try:
-        cpu_module = importlib.import_module("trainmon.sources.cpu")
         files = tuple(p for p in log_paths if p != "-")
-        cpu = cpu_module.PsutilCpuSource(log_paths=files, pid=options.pid)
-    except Exception as exc:  # psutil missing or refusing: the CPU pane stays empty
+        cpu = PsutilCpuSource(log_paths=files, pid=options.pid)
+    except Exception as exc:  # psutil refusing (e.g. no /proc): the CPU pane stays empty
         _stderr(f"CPU sampling unavailable ({exc})")
     return gpu, cpu
 
@@ -79,37 +85,34 @@ def run(options: DashboardOptions) -> int:
     """
     from trainmon.ui.app import TrainmonApp
 
-    playback: Any = None
+    playback: Playback | None = None
     labels: tuple[str, ...] | None = None
     description = ""
     with contextlib.ExitStack() as stack:
         if options.mode in ("demo", "replay"):
-            playback_module = importlib.import_module("trainmon.playback")
             directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="trainmon-"))
             try:
                 if options.mode == "demo":
-                    playback = playback_module.start_demo(directory)
+                    playback = start_demo(directory)
                 else:
                     if not options.paths:
                         _stderr("replay needs a log file")
                         return 2
                     source = options.paths[0]
-                    playback = playback_module.start_replay(source, options.replay_speed, directory)
+                    playback = start_replay(source, options.replay_speed, directory)
                     labels = (os.path.basename(source),)
             except OSError as exc:
                 _stderr(f"cannot start the {options.mode}: {exc}")
                 return 2
             stack.callback(playback.stop)
-            description = str(getattr(playback, "description", ""))
+            description = playback.description
             if labels is None:
                 labels = (playback.path.name,)
             options = dataclasses.replace(options, paths=(str(playback.path),))
         if not options.paths:
             _stderr("no log to follow (try `trainmon --demo`)")
             return 2
-        gpu, cpu = make_sources(options, options.paths)
-        gpu_source: Sampler | None = gpu
-        cpu_source: Sampler | None = cpu
+        gpu_source, cpu_source = make_sources(options, options.paths)
         stack.enter_context(_stdin_from_tty(options.paths))
         app = TrainmonApp(
             options,

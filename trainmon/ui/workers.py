@@ -7,15 +7,14 @@ parser live on the worker thread; only immutable messages cross over to the UI t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from textual.message import Message
 
 from trainmon.records import FollowEvent, MetricRecord
-from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
-from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
+from trainmon.ui.messages import FollowStateChanged, RecordsParsed
 
 POLL_INTERVAL_S: Final = 0.2
 """How long a follower sleeps after a poll that found nothing new: a stat() five times a
@@ -26,14 +25,10 @@ SAMPLE_INTERVAL_S: Final = 2.0
 
 
 class Parser(Protocol):
-    """What the follow loop needs from `trainmon.parsing.LogParser`."""
-
-    def feed(self, data: bytes) -> list[MetricRecord]: ...
-
-    def finish(self) -> list[MetricRecord]: ...
+    """What the follow loop needs from `trainmon.parsing.LogParser` (tests pass doubles)."""
 
     @property
-    def format(self) -> Any: ...
+    def format(self) -> str: ...
 
     @property
     def total_steps(self) -> int | None: ...
@@ -44,70 +39,29 @@ class Parser(Protocol):
     @property
     def unparsed_lines(self) -> int: ...
 
+    @property
+    def context(self) -> Mapping[str, object]: ...
+
+    def feed(self, data: bytes) -> list[MetricRecord]: ...
+
+    def finish(self) -> list[MetricRecord]: ...
+
 
 class Follower(Protocol):
-    """What the follow loop needs from `trainmon.follow.Follower`."""
+    """What the follow loop needs from `trainmon.follow.Follower` (tests pass doubles)."""
 
-    def poll(self) -> Any: ...
+    @property
+    def caught_up(self) -> bool: ...
 
+    @property
+    def finished(self) -> bool: ...
 
-class Sampler(Protocol):
-    """A GPU or CPU source: `sample()` returns a frozen snapshot and never raises."""
+    @property
+    def poll_interval_s(self) -> float: ...
 
-    def sample(self) -> object: ...
+    def poll(self) -> list[FollowEvent | bytes]: ...
 
-
-def _format_name(value: object) -> str | None:
-    if value is None:
-        return None
-    name = getattr(value, "value", value)
-    name = getattr(name, "name", name) if not isinstance(name, str) else name
-    return str(name) or None
-
-
-def _context_items(parser: object) -> tuple[tuple[str, object], ...]:
-    context = getattr(parser, "context", None)
-    if isinstance(context, Mapping):
-        return tuple(sorted((str(k), v) for k, v in context.items()))
-    return ()
-
-
-def poll_items(result: object) -> list[bytes | FollowEvent]:
-    """A follower's `poll()` result as an ordered list of byte chunks and events.
-
-    Accepts the shapes a poll may return: `(data, events)`, an object with `data`/`events`
-    (or `chunks`) attributes, or an ordered iterable of chunks and events.
-    """
-    if result is None:
-        return []
-    if isinstance(result, (bytes, bytearray, memoryview)):
-        return [bytes(result)] if result else []
-    if isinstance(result, FollowEvent):
-        return [result]
-    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], (bytes, bytearray)):
-        data, events = result
-        out: list[bytes | FollowEvent] = [e for e in events if isinstance(e, FollowEvent)]
-        if data:
-            out.append(bytes(data))
-        return out
-    events_attr = getattr(result, "events", None)
-    if events_attr is not None:
-        data = getattr(result, "data", None)
-        if data is None:
-            data = b"".join(getattr(result, "chunks", ()) or ())
-        out = [e for e in events_attr if isinstance(e, FollowEvent)]
-        if data:
-            out.append(bytes(data))
-        return out
-    if isinstance(result, Iterable):
-        items: list[bytes | FollowEvent] = []
-        for item in result:
-            if isinstance(item, FollowEvent):
-                items.append(item)
-            elif isinstance(item, (bytes, bytearray, memoryview)) and item:
-                items.append(bytes(item))
-        return items
-    return []
+    def close(self) -> None: ...
 
 
 class FollowStep:
@@ -138,23 +92,23 @@ class FollowStep:
         return RecordsParsed(
             self.run,
             tuple(records),
-            log_format=_format_name(getattr(parser, "format", None)),
-            total_steps=getattr(parser, "total_steps", None),
-            lines=int(getattr(parser, "lines", 0) or 0),
-            unparsed_lines=int(getattr(parser, "unparsed_lines", 0) or 0),
-            context=_context_items(parser),
+            log_format=parser.format,
+            total_steps=parser.total_steps,
+            lines=parser.lines,
+            unparsed_lines=parser.unparsed_lines,
+            context=tuple(sorted(parser.context.items())),
         )
 
     def step(self) -> list[Message]:
         """Poll once; return what to post (empty when nothing happened)."""
         try:
-            items = poll_items(self.follower.poll())
+            items = self.follower.poll()
         except Exception as exc:  # a follower bug must not end the worker: show it instead
             self.caught_up = True
             event = FollowEvent("error", "", f"{type(exc).__name__}: {exc}")
             return [FollowStateChanged(self.run, event)]
-        self.caught_up = bool(getattr(self.follower, "caught_up", not items))
-        self.finished = bool(getattr(self.follower, "finished", False))
+        self.caught_up = self.follower.caught_up
+        self.finished = self.follower.finished
         out: list[Message] = []
         pending: list[MetricRecord] = []
         counters_changed = False
@@ -172,7 +126,7 @@ class FollowStep:
                     pending.extend(self._safe(self.parser.finish))
                     counters_changed = True
                 out.append(FollowStateChanged(self.run, item))
-            else:
+            elif item:
                 pending.extend(self._safe(partial(self.parser.feed, item)))
                 counters_changed = True
         if pending or counters_changed:
@@ -184,17 +138,3 @@ class FollowStep:
             return list(call())
         except Exception:  # bad input never raises: the parser counts what it skipped
             return []
-
-
-def sample_message(source: Sampler, kind: str) -> Message | None:
-    """One sample as its message, or None when the source failed (never raises)."""
-    del kind  # the snapshot's type says which pane it is for
-    try:
-        snapshot = source.sample()
-    except Exception:  # a source is documented never to raise; be safe anyway
-        return None
-    if isinstance(snapshot, GpuSnapshot):
-        return GpuSampled(snapshot)
-    if isinstance(snapshot, CpuSnapshot):
-        return CpuSampled(snapshot)
-    return None
