@@ -365,3 +365,21 @@ async def test_narrow_layout_shows_one_line_per_gpu() -> None:
         gpu = app.query_one("#gpu")
         assert gpu.has_class("-compact")
         assert gpu.region.height == 4
+
+
+class BrokenEngine(NanEngine):
+    """An advice-engine double with a bug: every update raises."""
+
+    def update(self, store: MetricStore, now_s: float) -> _State:
+        raise ZeroDivisionError("rule bug")
+
+
+async def test_an_advice_bug_is_shown_in_the_status_line_not_hidden() -> None:
+    app = make_app(["t.log"], start_workers=False, refresh_s=3600, advice_factory=BrokenEngine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.inject(0, [MetricRecord("train", 1, {"loss": 1.0})])
+        await pilot.pause()
+        app.tick()
+        await pilot.pause()
+        assert app.runs[0].store.records == 1  # the records still arrive and draw
+        assert "advice failed: ZeroDivisionError: rule bug" in status_lines(app)[0]

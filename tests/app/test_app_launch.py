@@ -129,3 +129,18 @@ def test_events_and_chunks_are_posted_in_order_and_empty_chunks_skipped() -> Non
     assert isinstance(opened, FollowStateChanged) and opened.event == event
     assert isinstance(parsed, RecordsParsed) and [r.step for r in parsed.records] == [1]
     assert parsed.lines == 1
+
+
+def test_a_parser_bug_is_posted_as_an_error_after_the_records() -> None:
+    class BrokenOnSecondFeed(LineParser):
+        def feed(self, data: bytes) -> list[MetricRecord]:
+            if self.lines:
+                raise RuntimeError("parser bug")
+            return super().feed(data)
+
+    step = FollowStep(0, ScriptedFollower([[b"1 2.0\n", b"2 1.9\n"]]), BrokenOnSecondFeed)
+    parsed, error = step.step()
+    assert isinstance(parsed, RecordsParsed) and [r.step for r in parsed.records] == [1]
+    assert isinstance(error, FollowStateChanged) and error.event.kind == "error"
+    assert error.event.detail == "parser failed: RuntimeError: parser bug"
+    assert step.step() == []  # reported once, not again on the next poll

@@ -542,16 +542,15 @@ class TrainmonApp(App[None]):
             if not stale and self._ticks % ADVICE_EVERY_TICKS:
                 continue
             context = self._run_context(run)
-            if run.engine is None or context != run.engine_context:
-                try:
-                    run.engine = factory(context, frozenset(self.muted))
-                except Exception:  # a broken engine must not take the dashboard down
-                    run.engine = None
-                    continue
-                run.engine_context = context
             try:
+                if run.engine is None or context != run.engine_context:
+                    run.engine = factory(context, frozenset(self.muted))
+                    run.engine_context = context
                 state = run.engine.update(run.store, now)
-            except Exception:  # bad data never crashes the dashboard; keep the last advice
+            except Exception as exc:  # an advice bug must not take the dashboard down: say it
+                self._set_state(
+                    run, f"advice failed: {type(exc).__name__}: {exc}", "error", transient=True
+                )
                 continue
             run.advised_version = run.data_version
             run.active = tuple(f for f in state.active if f.rule not in self.muted)

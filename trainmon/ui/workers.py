@@ -86,6 +86,7 @@ class FollowStep:
         """True when the last step found nothing more to read right now: sleep before the next."""
         self.finished = False
         """True when nothing more will ever come (stdin closed, or a one-shot read ended)."""
+        self._errors: list[str] = []
 
     def _parsed(self, records: list[MetricRecord]) -> RecordsParsed:
         parser = self.parser
@@ -131,10 +132,18 @@ class FollowStep:
                 counters_changed = True
         if pending or counters_changed:
             out.append(self._parsed(pending))
+        out.extend(FollowStateChanged(self.run, FollowEvent("error", "", e)) for e in self._errors)
+        self._errors.clear()
         return out
 
     def _safe(self, call: Callable[[], list[MetricRecord]]) -> list[MetricRecord]:
+        """Run a parser call; a parser bug becomes an error state instead of ending the worker.
+
+        The parser is tested never to raise on any input, so this only catches its bugs, and
+        those must be seen: the message is posted after this step's records.
+        """
         try:
             return list(call())
-        except Exception:  # bad input never raises: the parser counts what it skipped
+        except Exception as exc:
+            self._errors.append(f"parser failed: {type(exc).__name__}: {exc}")
             return []
