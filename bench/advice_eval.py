@@ -1,7 +1,8 @@
 """Score the advice rules against the labelled corpus in `bench/advice_labels.csv`.
 
 Each run is parsed with the real `LogParser` (synthetic runs are generated, rendered to log
-text and parsed line by line with their original timing), replayed through the
+text and parsed line by line with their original timing; `excerpt` runs are short log
+excerpts that start mid-training, written by `bench/excerpts.py`), replayed through the
 `AdviceEngine`, and compared with its label. Prints markdown tables: per rule family
 precision, recall and time-to-detection, and false alarms per severity on healthy runs.
 
@@ -25,6 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from excerpts import Excerpt  # noqa: E402
 
 from trainmon.advice import AdviceEngine  # noqa: E402
 from trainmon.advice.engine import Detection  # noqa: E402
@@ -130,6 +134,10 @@ def load(source: str, run: str) -> tuple[MetricStore, dict[str, object]] | None:
             chunk.append(line)
             when = t
         store.extend(parser.feed("".join(chunk).encode()) + parser.finish(), when)
+    elif source == "excerpt":
+        records = parser.feed(Excerpt(run).text().encode()) + parser.finish()
+        store.total_steps = parser.total_steps
+        store.extend(records, 0.0)
     else:
         folder = SHARED / ("logs" if source == "log" else "trainer_states")
         path = folder / run
