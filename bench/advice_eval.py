@@ -69,6 +69,8 @@ RULES_OF_LABEL = {
     "plateau": {
         "not-learning",
         "flat-loss",
+        "frozen-loss",
+        "short-plateau",
         "late-plateau",
         "stuck-at-chance",
         "grad-collapse",

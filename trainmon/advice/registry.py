@@ -8,6 +8,7 @@ from trainmon.advice.evaluation import EVAL_RULES
 from trainmon.advice.gradients import GRADIENT_RULES
 from trainmon.advice.hardware import HARDWARE_RULES
 from trainmon.advice.numerics import SCAN_RULES
+from trainmon.advice.plateau import PLATEAU_RULES
 from trainmon.advice.schedule import SCHEDULE_RULES
 from trainmon.advice.shorthistory import SHORT_HISTORY_RULES
 from trainmon.advice.throughput import THROUGHPUT_RULES, NoProgress
@@ -15,6 +16,7 @@ from trainmon.advice.throughput import THROUGHPUT_RULES, NoProgress
 WINDOW_RULES: tuple[type[Rule], ...] = (
     *DYNAMICS_RULES,
     *SHORT_HISTORY_RULES,
+    *PLATEAU_RULES,
     *EVAL_RULES,
     *GRADIENT_RULES,
     *THROUGHPUT_RULES,

@@ -32,6 +32,9 @@ FLAT_CHANGE = 0.02
 """Largest fitted relative change over the window that still counts as flat."""
 FLAT_NOISE = 0.03
 """Largest record-to-record noise (log units) of a flat excerpt: a noisy loss hides trends."""
+LR_DECAYED = 0.5
+"""An LR that fell under this share of its window-start value: a schedule's end, where a flat
+loss is convergence (the tail of a cosine or linear decay), not a stall."""
 RISE_RATIO = 2.0
 """Smoothed loss this many times above its running minimum is a divergence."""
 RISE_RECORDS = 3
@@ -73,6 +76,17 @@ def lr_rising(view: View, lo: int, hi: int) -> bool:
     return last > 1.01 * first
 
 
+def lr_decayed(view: View, lo: int, hi: int) -> bool:
+    """Whether the LR fell under half its value over the loss positions [lo, hi)."""
+    if not view.count(LR):
+        return False
+    first = view.last_before(LR, view.record_of(LOSS, lo) + 1)
+    last = view.last_before(LR, view.record_of(LOSS, hi - 1) + 1)
+    if first is None or last is None:
+        return False
+    return first > 0 and last < LR_DECAYED * first
+
+
 class FlatExcerpt(Rule):
     """L6 for short histories: a loss that sits flat, well inside its noise, for 8+ records."""
 
@@ -88,8 +102,8 @@ class FlatExcerpt(Rule):
             return None
         if view.step_of(LOSS, n - 1) - view.step_of(LOSS, 0) < FLAT_STEPS:
             return None
-        if lr_rising(view, 0, n):
-            return None
+        if lr_rising(view, 0, n) or lr_decayed(view, 0, n):
+            return None  # warm-up, or the end of a decay where the loss has converged
         lr = view.last(LR)
         if lr is not None and lr <= 0:
             return None  # a zero LR is lr-zero-early's finding
