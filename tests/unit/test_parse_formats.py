@@ -194,6 +194,19 @@ CASES: dict[str, tuple[str, list[Expected]]] = {
             ("train", 2, True, {"loss": 4.10, "time/batch": 0.11}),
         ],
     ),
+    "epoch-counter.log": (
+        "key-value",
+        [
+            # `Step [n/600]` restarts every epoch: the step is (epoch - 1) x 600 + n
+            ("train", 100, False, {"loss": 2.3012, "epoch": 1.0}),
+            ("train", 200, False, {"loss": 2.1034, "epoch": 1.0}),
+            ("train", 700, False, {"loss": 1.95, "epoch": 2.0}),
+            # epoch counters alone: the epoch numbers are below the steps, so count on
+            # (by one: no printed step gave the interval)
+            ("train", 701, False, {"loss": 1.7, "Acc": 0.41, "epoch": 3.0}),
+            ("train", 702, False, {"loss": 1.6, "learning_rate": 0.001, "epoch": 4.0}),
+        ],
+    ),
     "key-value.log": (
         "key-value",
         [
@@ -261,6 +274,17 @@ def test_trainer_state_context(data_dir: Path) -> None:
     assert parser.context["eval_steps"] == 10
     assert parser.unparsed_lines == 0
     assert parser.lines == 39
+
+
+def test_epoch_counters_reveal_the_total() -> None:
+    only_epochs = LogParser()
+    out = only_epochs.feed(b"Epoch [30/100] loss=0.5\nEpoch [31/100] loss=0.49\n")
+    assert [(r.step, r.values["epoch"]) for r in out] == [(30, 30.0), (31, 31.0)]
+    assert only_epochs.total_steps == 100
+    inner = LogParser()
+    out = inner.feed(b"Epoch [2/10], Step [5/40], Loss: 0.5\n")
+    assert [(r.step, r.step_exact) for r in out] == [(45, False)]
+    assert inner.total_steps == 400
 
 
 def test_keyvalue_context(data_dir: Path) -> None:

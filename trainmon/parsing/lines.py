@@ -80,6 +80,10 @@ _FAIRSEQ_KV: Final = re.compile(rb"([\w./]+)=(" + NUM + rb")%?(?=,|\s|$)")
 _MMENGINE: Final = re.compile(rb"(Epoch|Iter)\((\w+)\)\s*((?:\[\s*\d+(?:\s*/\s*\d+)?\s*\]\s*)+)")
 _MMCV: Final = re.compile(rb"(Epoch|Iter)\s*\[(\d+)\](?:\[(\d+)(?:/(\d+))?\])?")
 _MMCV_ITER: Final = re.compile(rb"Iter\s*\[(\d+)/(\d+)\]")
+_COUNTER: Final = re.compile(
+    rb"(?i)(?<![\w.])(epoch|step|iter|iteration|batch)\s*:?\s*\[?\s*(\d+)\s*/\s*(\d+)\s*\]?"
+)
+"""Hand-written progress counters: `Epoch [3/100], Step [200/600]`, `Epoch 3/100`."""
 _BRACKET: Final = re.compile(rb"\[\s*(\d+)(?:\s*/\s*(\d+))?\s*\]")
 _D2_ITER: Final = re.compile(rb"\biter:\s*(\d+)")
 _TT_STEP: Final = re.compile(rb"^Step (\d+) \|")
@@ -442,7 +446,7 @@ def _mmengine(s: bytes) -> list[Hit]:
     return [Hit("mmengine", kind, values, step, exact, total)]
 
 
-def _mmcv(s: bytes) -> list[Hit]:
+def _mmcv(s: bytes) -> list[Hit] | None:
     m = _MMCV_ITER.search(s)
     values = _kv(s[m.end() if m else 0 :])
     values.pop("eta", None)
@@ -452,7 +456,7 @@ def _mmcv(s: bytes) -> list[Hit]:
         return [Hit("mmcv", "train", values, int(m.group(1)), total=int(m.group(2)))]
     m2 = _MMCV.search(s)
     if m2 is None:
-        return []
+        return None  # `Epoch [3/100], Step [...]`: a hand-written counter, read generically
     values = _kv(s[m2.end() :])
     values.pop("eta", None)
     if not values:
@@ -594,13 +598,53 @@ def _generic(s: bytes, state: LineState) -> list[Hit]:
                 metric = metric or _role(key)[1]
     if not metric:
         return []
+    if b"/" in s and ("epoch" not in values or step is None):
+        step, exact_counter, total, epoch_step = _counters(s, values, step, total, epoch_step)
+    else:
+        exact_counter = True
     words = (parts[0].split() or [b""]) if len(parts) > 1 else (s.split() or [b""])
     head = (words[-1] if len(parts) > 1 else words[0]).lower().rstrip(b":")
     kind: RecordKind = "eval" if head in _EVAL_HEADS or all_eval else "train"
-    exact = True
+    exact = exact_counter
     if step is None and epoch_step is not None and kind == "train":
         step, exact = epoch_step, False
     return [Hit("key-value", kind, values, step, exact, total)]
+
+
+def _counters(
+    s: bytes, values: dict[str, float], step: int | None, total: int | None, epoch_step: int | None
+) -> tuple[int | None, bool, int | None, int | None]:
+    """Read `Epoch [3/100]`-style counters into the epoch and the step, where no field did.
+
+    An inner counter printed beside the epoch (`Step [200/600]`, `Batch 5/40`) restarts
+    every epoch, so the step it gives is `(epoch - 1) x per-epoch + n` and not exact; on its
+    own it is the run's step and its total.
+    Returns (step, step is exact, total, epoch step).
+    """
+    epoch: tuple[int, int] | None = None
+    inner: tuple[int, int] | None = None
+    for name, n, of in _COUNTER.findall(s):
+        if name.lower() == b"epoch":
+            epoch = (int(n), int(of)) if epoch is None else epoch
+        elif inner is None:
+            inner = (int(n), int(of))
+    exact = True
+    if epoch is not None and "epoch" not in values:
+        values["epoch"] = float(epoch[0])
+        epoch_step = epoch[0]
+        if step is None and inner is None and total is None:
+            total = epoch[1]  # the step axis counts epochs: the run ends at the last one
+    if step is None and inner is not None:
+        n, per = inner
+        if "epoch" in values:
+            current = values["epoch"]
+            whole = int(current) if current == current and abs(current) < 1e18 else 1
+            step, exact = max(whole - 1, 0) * per + n, False
+            if epoch is not None and total is None:
+                total = epoch[1] * per
+        else:
+            step, total = n, per
+    return step, exact, total, epoch_step
 
 
 def _context(s: bytes, context: MutableMapping[str, object]) -> None:
