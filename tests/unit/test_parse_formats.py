@@ -310,3 +310,29 @@ def test_megatron_and_char_rnn_reveal_totals(data_dir: Path) -> None:
     assert _parse(data_dir / "megatron.log")[0].total_steps == 1000
     assert _parse(data_dir / "char-rnn.log")[0].total_steps == 500
     assert _parse(data_dir / "mmengine.log")[0].total_steps == 10000
+
+
+# Lines people print by hand, one per fresh parser: (line, step, step exact, values).
+HAND_WRITTEN = [
+    (b"[Epoch 3] train_loss=0.41 val_loss=0.52", 3, False, {"loss": 0.41, "epoch": 3.0}),
+    (b"Epoch 3: train loss 0.41, val loss 0.52", 3, False, {"loss": 0.41, "eval_loss": 0.52}),
+    (b"train: epoch 3 iter 100/500 loss=0.41", 1100, False, {"loss": 0.41, "epoch": 3.0}),
+    (b"[100/5000] loss: 2.310 lr: 0.0003", 100, True, {"loss": 2.31, "learning_rate": 3e-4}),
+    (b"Step 200: loss=2.1, lr=2e-4", 200, True, {"loss": 2.1, "learning_rate": 2e-4}),
+    (b"{'train/loss': 2.3, 'train/global_step': 100}", 100, True, {"loss": 2.3}),
+]
+
+
+@pytest.mark.parametrize(("line", "step", "exact", "values"), HAND_WRITTEN)
+def test_hand_written_lines(line: bytes, step: int, exact: bool, values: dict[str, float]) -> None:
+    parser = LogParser()
+    records = parser.feed(line + b"\n")
+    assert [(r.step, r.step_exact) for r in records] == [(step, exact)]
+    for key, want in values.items():
+        assert records[0].values[key] == pytest.approx(want)
+    assert not any("step" in key for key in records[0].values)
+
+
+def test_spaced_names_need_a_known_metric_word() -> None:
+    parser = LogParser()
+    assert parser.feed(b"Epoch 3: processed 512 images, dropped 2\n") == []

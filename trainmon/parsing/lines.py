@@ -81,9 +81,16 @@ _MMENGINE: Final = re.compile(rb"(Epoch|Iter)\((\w+)\)\s*((?:\[\s*\d+(?:\s*/\s*\
 _MMCV: Final = re.compile(rb"(Epoch|Iter)\s*\[(\d+)\](?:\[(\d+)(?:/(\d+))?\])?")
 _MMCV_ITER: Final = re.compile(rb"Iter\s*\[(\d+)/(\d+)\]")
 _COUNTER: Final = re.compile(
-    rb"(?i)(?<![\w.])(epoch|step|iter|iteration|batch)\s*:?\s*\[?\s*(\d+)\s*/\s*(\d+)\s*\]?"
+    rb"(?i)(?:(?<![\w.])(epoch|step|iter|iteration|batch)\s*:?\s*\[?\s*|^\s*\[\s*(?=\d+\s*/))"
+    rb"(\d+)(?:\s*/\s*(\d+))?\s*\]?(?![\w.])"
 )
-"""Hand-written progress counters: `Epoch [3/100], Step [200/600]`, `Epoch 3/100`."""
+"""Hand-written progress counters: `Epoch [3/100], Step [200/600]`, `Epoch 3/100`,
+`[Epoch 3]`, `Step 200:`, and a bare `[200/5000]` at the start of a line."""
+_SPACED: Final = re.compile(
+    rb"(?i)(?<![\w.])((?:train|training|val|valid|validation|eval|test)[ _])?"
+    rb"(loss|acc|accuracy|ppl|perplexity|lr)\s+(" + NUM + rb")(?![\w.])"
+)
+"""`train loss 0.41, val loss 0.52`: names and values with only a space between them."""
 _BRACKET: Final = re.compile(rb"\[\s*(\d+)(?:\s*/\s*(\d+))?\s*\]")
 _D2_ITER: Final = re.compile(rb"\biter:\s*(\d+)")
 _TT_STEP: Final = re.compile(rb"^Step (\d+) \|")
@@ -391,7 +398,7 @@ def _megatron(s: bytes) -> list[Hit]:
     return [Hit("megatron", kind, values, step, total=total)] if values else []
 
 
-def _fairseq(s: bytes) -> list[Hit]:
+def _fairseq(s: bytes) -> list[Hit] | None:
     m = _FAIRSEQ_TRAIN.search(s)
     if m is not None:
         values: dict[str, float] = {}
@@ -414,7 +421,7 @@ def _fairseq(s: bytes) -> list[Hit]:
     step_raw = values.pop("num_updates", None)
     step = int(step_raw) if step_raw is not None and step_raw == step_raw else None
     if not values:
-        return []
+        return None if b" | " not in s else []  # `epoch 3 iter 100/500 loss=…`: generic
     if epoch is not None:
         values["epoch"] = epoch
     return [Hit("fairseq", kind, values, step)]
@@ -564,7 +571,9 @@ def _generic(s: bytes, state: LineState) -> list[Hit]:
     else:
         pairs = _KV.findall(s)
     if not pairs:
-        return []
+        pairs = [(k.replace(b" ", b"_") + name, v, b"") for k, name, v in _SPACED.findall(s)]
+        if not pairs:
+            return []
     values: dict[str, float] = {}
     step: int | None = None
     total: int | None = None
@@ -598,10 +607,9 @@ def _generic(s: bytes, state: LineState) -> list[Hit]:
                 metric = metric or _role(key)[1]
     if not metric:
         return []
-    if b"/" in s and ("epoch" not in values or step is None):
+    exact_counter = True
+    if "epoch" not in values or step is None:
         step, exact_counter, total, epoch_step = _counters(s, values, step, total, epoch_step)
-    else:
-        exact_counter = True
     words = (parts[0].split() or [b""]) if len(parts) > 1 else (s.split() or [b""])
     head = (words[-1] if len(parts) > 1 else words[0]).lower().rstrip(b":")
     kind: RecordKind = "eval" if head in _EVAL_HEADS or all_eval else "train"
@@ -621,13 +629,14 @@ def _counters(
     own it is the run's step and its total.
     Returns (step, step is exact, total, epoch step).
     """
-    epoch: tuple[int, int] | None = None
-    inner: tuple[int, int] | None = None
+    epoch: tuple[int, int | None] | None = None
+    inner: tuple[int, int | None] | None = None
     for name, n, of in _COUNTER.findall(s):
+        counter = (int(n), int(of) if of else None)
         if name.lower() == b"epoch":
-            epoch = (int(n), int(of)) if epoch is None else epoch
+            epoch = counter if epoch is None else epoch
         elif inner is None:
-            inner = (int(n), int(of))
+            inner = counter
     exact = True
     if epoch is not None and "epoch" not in values:
         values["epoch"] = float(epoch[0])
@@ -636,14 +645,14 @@ def _counters(
             total = epoch[1]  # the step axis counts epochs: the run ends at the last one
     if step is None and inner is not None:
         n, per = inner
-        if "epoch" in values:
+        if per is not None and "epoch" in values:
             current = values["epoch"]
             whole = int(current) if current == current and abs(current) < 1e18 else 1
             step, exact = max(whole - 1, 0) * per + n, False
-            if epoch is not None and total is None:
+            if epoch is not None and epoch[1] is not None and total is None:
                 total = epoch[1] * per
-        else:
-            step, total = n, per
+        else:  # the run's own step counter (no per-epoch total to restart from)
+            step, total = n, per if per is not None else total
     return step, exact, total, epoch_step
 
 

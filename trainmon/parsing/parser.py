@@ -96,7 +96,9 @@ def _plan_for(keys: tuple[str, ...]) -> _Plan:
     """Decide once per key signature what a dict with those keys means."""
     kind: RecordKind = "train"
     metric = False
-    step_key = next((k for k in _STEP_KEYS if k in keys), None)
+    step_key: str | None = next((k for k in _STEP_KEYS if k in keys), None)
+    if step_key is None:  # `train/global_step`: a logger's namespaced step
+        step_key = next((k for k in keys if k.rpartition("/")[2] in _STEP_KEYS), None)
     total_key = next((k for k in _TOTAL_KEYS if k in keys), None)
     for key in keys:
         low = key.lower()
