@@ -236,16 +236,16 @@ async def test_a_directory_is_an_error_state_not_a_crash(tmp_path: Path) -> None
 
 
 async def test_a_burst_of_records_causes_one_redraw_per_tick() -> None:
-    app = make_app(["burst.log"], start_workers=False, refresh_s=3600)
+    app = make_app(["burst.log"], start_workers=False, refresh_s=3600, plot_cpu_budget=None)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         plot = app.query_one("#loss", LossPlot)
         shown: list[int] = []
         original_show = plot.show
 
-        def counting_show(runs: Any, markers: Any = ()) -> bool:
+        def counting_show(runs: Any, markers: Any = (), *, immediate: bool = False) -> bool:
             shown.append(runs[0][1].train_count)
-            return original_show(runs, markers)
+            return original_show(runs, markers, immediate=immediate)
 
         plot.show = counting_show  # type: ignore[method-assign]
         before_redraws = app.redraws
@@ -263,6 +263,42 @@ async def test_a_burst_of_records_causes_one_redraw_per_tick() -> None:
         app.tick()  # nothing new: nothing redrawn
         await pilot.pause()
         assert app.redraws == before_redraws + 1
+
+
+async def test_new_records_wait_for_the_plot_budget_but_show_in_the_status_line_at_once() -> None:
+    app = make_app(["budget.log"], start_workers=False, refresh_s=3600)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        plot = app.query_one("#loss", LossPlot)
+        plot.render_cost_s = 0.05  # as if a rebuild cost 50 ms: at 1 %, one per 5 s
+        data_calls: list[int] = []
+        original_show = plot.show
+
+        def counting_show(runs: Any, markers: Any = (), *, immediate: bool = False) -> bool:
+            data_calls.append(runs[0][1].train_count)
+            return original_show(runs, markers, immediate=immediate)
+
+        plot.show = counting_show  # type: ignore[method-assign]
+        app.tick()
+        await pilot.pause()
+        data_calls.clear()
+        redraws = app.redraws
+        for step in range(1, 6):  # one record per tick, as a 1 Hz stream
+            app.inject(0, [MetricRecord("train", step, {"loss": 1.0 / step})])
+            await pilot.pause()
+            assert f"step {step}" in status_lines(app)[0]  # shown before any tick
+            app.tick()
+            await pilot.pause()
+        assert plot.ready_in_s > 0
+        assert app.redraws == redraws and data_calls == []  # no plot data computed meanwhile
+        plot.render_cost_s = 0.0  # the budget allows a rebuild again
+        app.tick()
+        await pilot.pause()
+        assert app.redraws == redraws + 1 and data_calls == [5]  # the newest data, once
+        plot.render_cost_s = 0.05
+        await pilot.press("l")  # a change of view is drawn at once, whatever the budget
+        await pilot.pause()
+        assert app.redraws == redraws + 2 and plot.builds >= 2
 
 
 async def test_truncation_event_resets_history_and_advice() -> None:

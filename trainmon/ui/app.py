@@ -2,9 +2,11 @@
 
 Data flow: follower threads post `RecordsParsed` / `FollowStateChanged`, sampler threads post
 `GpuSampled` / `CpuSampled`. Handlers only update the UI-thread state (stores, counters) and
-mark what changed. The UI timer (default 1 Hz) then redraws only the widgets whose input
-changed, inside `batch_update()`, so a burst of records never causes a burst of redraws and
-an idle log costs a status-line check per second. Clock, sources, follower and parser are
+mark what changed; new records also queue one status-line update, so their step shows at
+once. The UI timer (default 1 Hz) then redraws only the widgets whose input changed, inside
+`batch_update()`, so a burst of records never causes a burst of redraws and an idle log costs
+a status-line check per second. New data reaches the plots as often as the loss plot's CPU
+budget allows (a change of view is drawn at once). Clock, sources, follower and parser are
 injected, which makes tests and snapshots deterministic.
 """
 
@@ -53,6 +55,7 @@ from trainmon.ui.workers import (
     Follower,
     FollowStep,
     Parser,
+    idle_poll_interval,
 )
 
 Layout = Literal["wide", "medium", "narrow", "tiny"]
@@ -264,6 +267,7 @@ class TrainmonApp(App[None]):
         self._gpu_dirty = False
         self._cpu_dirty = False
         self._plot_key: tuple[object, ...] | None = None
+        self._status_queued = False
         self._ticks = 0
         self.bells = 0
         """How many times the bell rang (for tests)."""
@@ -357,17 +361,22 @@ class TrainmonApp(App[None]):
         interval = self._poll_interval_s
         if interval is None:
             interval = follower.poll_interval_s
+        last_news = time.monotonic()
         try:
             while not worker.is_cancelled:
                 if not self._following.is_set():
                     worker.cancelled_event.wait(interval)
                     continue
-                for message in step.step():
+                messages = step.step()
+                for message in messages:
                     self.post_message(message)
                 if step.finished:
                     break
+                if messages:
+                    last_news = time.monotonic()
                 if step.caught_up:
-                    worker.cancelled_event.wait(interval)
+                    quiet_s = time.monotonic() - last_news
+                    worker.cancelled_event.wait(idle_poll_interval(interval, quiet_s))
         finally:
             follower.close()
 
@@ -416,6 +425,23 @@ class TrainmonApp(App[None]):
         run.unparsed = message.unparsed_lines
         if message.context:
             run.context.update(message.context)
+        if message.records:
+            self._status_soon()
+
+    def _status_soon(self) -> None:
+        """Show new records' step in the status line now, not at the next tick.
+
+        Only the status line: plots and advice wait for the tick (and the plot for its CPU
+        budget). Several messages handled in a row share one status update.
+        """
+        if not self._status_queued:
+            self._status_queued = True
+            self.call_later(self._status_now)
+
+    def _status_now(self) -> None:
+        self._status_queued = False
+        if self.is_running and self.layout_mode != "tiny":
+            self._update_status(self._clock())
 
     @on(FollowStateChanged)
     def _follow_state_changed(self, message: FollowStateChanged) -> None:
@@ -439,6 +465,7 @@ class TrainmonApp(App[None]):
             self._set_state(run, f"error{detail}", "error", transient=False)
         elif event.kind == "eof":
             self._set_state(run, "end of input", "info", transient=False)
+        self._status_soon()
 
     def _set_state(self, run: RunState, state: str, level: Level, *, transient: bool) -> None:
         run.state = state
@@ -488,17 +515,25 @@ class TrainmonApp(App[None]):
         plot = self.query_one("#loss", LossPlot)
         grad = self.query_one("#grad-norm", GradNormPane)
         width = plot.data_width
-        key = (
-            tuple(r.data_version for r in self.runs),
+        view = (
             width,
             grad.content_size.width,
             self.smoothing,
             self.log_y,
             self.x_axis,
             self.show_eval,
+        )
+        data = (
+            tuple(r.data_version for r in self.runs),
             tuple((r.index, f.rule, f.step) for r in self.runs for f in r.active),
         )
+        key = (view, data)
         if key == self._plot_key:
+            return
+        view_changed = self._plot_key is None or self._plot_key[0] != view
+        if not view_changed and plot.ready_in_s > 0:
+            # New records wait for the plot's CPU budget (the status line shows them at
+            # once); computing their plot data now would only be thrown away.
             return
         self._plot_key = key
         self.redraws += 1
@@ -517,7 +552,7 @@ class TrainmonApp(App[None]):
             for run in self.runs
         ]
         markers = [f for run in self.runs for f in run.active]
-        plot.show(runs, markers)
+        plot.show(runs, markers, immediate=view_changed)
         if self.runs:
             first = self.runs[0]
             grad.show(

@@ -20,6 +20,21 @@ POLL_INTERVAL_S: Final = 0.2
 """How long a follower sleeps after a poll that found nothing new: a stat() five times a
 second costs microseconds, and keeps the latency from write to screen well under a second."""
 
+IDLE_AFTER_S: Final = 10.0
+"""A log that brought nothing for this long is polled half as often (`idle_poll_interval`)."""
+
+IDLE_POLL_FACTOR: Final = 2.0
+
+
+def idle_poll_interval(interval_s: float, quiet_s: float) -> float:
+    """The sleep after an empty poll: `interval_s`, doubled once the log has been quiet a while.
+
+    A quiet log then costs half the wake-ups, and the first record after a pause still shows
+    within twice the interval (0.5 s by default), well inside the 1 s latency target.
+    """
+    return interval_s * IDLE_POLL_FACTOR if quiet_s >= IDLE_AFTER_S else interval_s
+
+
 SAMPLE_INTERVAL_S: Final = 2.0
 """GPU / CPU sampling period (nvidia-smi's and nvitop's default is 1-2 s)."""
 

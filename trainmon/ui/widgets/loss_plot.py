@@ -3,7 +3,9 @@
 Input arrives as immutable `LossPlotData` (already finite and decimated to the plot's width),
 so a redraw costs the same at 10^6 records as at 10^3. The figure is rebuilt only when that
 input changes: `show()` compares the new values with the previous ones and does nothing when
-they are equal.
+they are equal. A rebuild (plotext, then Textual turning its text into screen lines) costs tens
+of ms at 160x48, so new data is drawn at most as often as a CPU budget allows (`ready_in_s`
+tells the caller when); a change of view (`immediate=True`) is drawn at once.
 
 plotext pitfalls worked around here:
 - `yscale("log")` raises `ValueError: math domain error` on the second `build()` (listed under
@@ -19,9 +21,15 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+from plotext._utility import colors_to_ansi  # type: ignore[import-untyped]
+from rich.style import Style as RichStyle
+from rich.text import Text
 from textual.app import RenderResult
 from textual.color import Color
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.timer import Timer
+from textual.visual import Visual, visualize
 from textual_plotext import PlotextPlot
 
 from trainmon.plotdata import LossPlotData
@@ -45,9 +53,12 @@ SEVERITY_COLOURS: Final[dict[Severity, str]] = {
 
 Rgb = tuple[int, int, int]
 
-CPU_BUDGET: Final = 0.01
-"""Default share of one core for rebuilding the plot: 1 %, so that a log with a record every
-second stays within the dashboard's 2 % while the text panes still update every second."""
+CPU_BUDGET: Final = 0.005
+"""Default share of one core for rebuilding the plot: 0.5 %, so that a log with a record every
+second stays within the dashboard's 2 % (the status line still shows each record at once).
+The cost counted is the rebuild (plotext and Textual's conversion to screen lines); painting
+the changed rows onto the screen adds about a quarter. At 160x48 a rebuild costs about 25 ms,
+so new data is drawn about every 5 s."""
 
 
 def as_markers(items: Iterable[Finding | Marker]) -> tuple[Marker, ...]:
@@ -127,9 +138,15 @@ class LossPlot(PlotextPlot):
         self._deferred: Timer | None = None
         self._last_render_at = -math.inf
         self.render_cost_s = 0.0
-        """Smoothed CPU seconds of one build of the figure, as measured in `render()`."""
+        """Smoothed CPU seconds of one rebuild of the figure (plotext's build plus Textual's
+        conversion to screen lines), as measured in `_build_lines`."""
         self.builds = 0
         """How many times the figure was rebuilt from new input (for tests and benches)."""
+        self.renders = 0
+        """How many times plotext built the figure for the screen (for tests and benches)."""
+        self._lines: list[Strip] | None = None
+        self._lines_size = Size(0, 0)
+        self._styles: dict[tuple[object, ...], RichStyle | None] = {}
 
     def on_mount(self) -> None:
         """Follow theme changes: run and severity colours come from theme variables."""
@@ -154,11 +171,27 @@ class LossPlot(PlotextPlot):
         """True when new input waits for its turn to be drawn (CPU budget)."""
         return self._deferred is not None
 
-    def show(self, runs: Sequence[RunPlot], markers: Iterable[Finding | Marker] = ()) -> bool:
+    @property
+    def ready_in_s(self) -> float:
+        """Seconds until the CPU budget allows the next rebuild (0.0: now).
+
+        A caller that computes the plot's input (decimation, EMA) can wait for this instead of
+        computing input that would only be deferred.
+        """
+        return max(0.0, self._last_render_at + self.min_interval_s - time.monotonic())
+
+    def show(
+        self,
+        runs: Sequence[RunPlot],
+        markers: Iterable[Finding | Marker] = (),
+        *,
+        immediate: bool = False,
+    ) -> bool:
         """Draw these runs and markers; returns False (and does nothing) when unchanged.
 
         The newest input is always the one drawn; within the CPU budget it is drawn at once,
-        otherwise as soon as the budget allows.
+        otherwise as soon as the budget allows. `immediate` draws at once whatever the
+        budget: for what the user asked for (another smoothing, log-y, x axis), not for data.
         """
         new_runs = tuple((str(label), data) for label, data in runs)
         new_markers = as_markers(markers)
@@ -167,23 +200,98 @@ class LossPlot(PlotextPlot):
         self._runs = new_runs
         self._markers = new_markers
         if self.is_mounted:
-            self._schedule()
+            self._schedule(immediate)
         return True
 
     def render(self) -> RenderResult:
-        """Build the figure (plotext), measuring its cost for the CPU budget."""
+        """The figure as plotext prints it (tests read it); the screen uses `render_line`."""
+        return super().render()
+
+    def render_line(self, y: int) -> Strip:
+        """One screen line of the figure, from the lines cached at the last rebuild."""
+        if self._lines is None or self._lines_size != self.size:
+            self._build_lines()
+        lines = self._lines or []
+        if 0 <= y < len(lines):
+            return lines[y]
+        return Strip.blank(self.size.width, self.visual_style.rich_style)
+
+    def _build_lines(self) -> list[int]:
+        """Build the figure into screen lines; returns the rows that differ from the last build.
+
+        plotext's character matrix becomes a `Text` directly, one span per run of cells with
+        the same colours (the spans `Text.from_ansi` would find), instead of printing it with
+        ANSI codes and parsing those back: that round trip cost about a third of a rebuild.
+        Textual then turns the text into screen lines as it would the text of `render()`.
+        """
         started = time.process_time()
-        result = super().render()
+        size = self.size
+        width, height = size
+        previous = self._lines if self._lines_size == size else None
+        self._lines_size = size
+        if width <= 0 or height <= 0:
+            self._lines = []
+            return []
+        plt = self.plt
+        # As PlotextPlot.render: plotsize alone does not always resize (textual-plotext #5).
+        plt.plotsize(width, height)
+        plt._set_size(width, height)
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        # build() = _set_sizes + _build_matrix + printing the matrix with ANSI codes; the
+        # printing is skipped (a third of build's time): the matrix is read directly.
+        plt._set_sizes()  # type: ignore[attr-defined]
+        plt._build_matrix()  # type: ignore[attr-defined]
+        self.renders += 1
+        matrix = plt.monitor.matrix  # type: ignore[attr-defined]
+        markers, colours, styles, backgrounds = (
+            matrix.marker,
+            matrix.fullground,
+            matrix.style,
+            matrix.background,
+        )
+        rows: list[Text] = []
+        for row in range(len(markers) - 1, -1, -1):  # row 0 is the bottom one
+            chars, fg, st, bg = markers[row], colours[row], styles[row], backgrounds[row]
+            line = Text("".join(chars))
+            start = 0
+            cells = len(chars)
+            for col in range(1, cells + 1):
+                same = col < cells and fg[col] == fg[start] and bg[col] == bg[start]
+                if same and st[col] == st[start]:
+                    continue
+                style = self._cell_style(fg[start], st[start], bg[start])
+                if style is not None:
+                    line.stylize(style, start, col)
+                start = col
+            rows.append(line)
+        text = Text("\n").join(rows)
+        visual = visualize(self, text)
+        lines = Visual.to_strips(self, visual, width, height, self.visual_style)
+        self._lines = lines
         cost = time.process_time() - started
         self.render_cost_s = (
             cost if not self.render_cost_s else 0.7 * self.render_cost_s + 0.3 * cost
         )
         self._last_render_at = time.monotonic()
-        return result
+        if previous is None or len(previous) != len(lines):
+            return list(range(height))
+        return [y for y, (old, new) in enumerate(zip(previous, lines, strict=True)) if old != new]
 
-    def _schedule(self) -> None:
+    def _cell_style(self, colour: object, style: object, background: object) -> RichStyle | None:
+        """The style `Text.from_ansi` gives a plotext cell with these colours (cached)."""
+        key = tuple(tuple(v) if isinstance(v, list) else v for v in (colour, style, background))
+        if key in self._styles:
+            return self._styles[key]
+        codes = colors_to_ansi(colour, style, background)
+        spans = Text.from_ansi(codes + "x").spans if codes else []
+        found = spans[0].style if spans else None
+        cached = found if isinstance(found, RichStyle) else None
+        self._styles[key] = cached
+        return cached
+
+    def _schedule(self, immediate: bool = False) -> None:
         wait = self._last_render_at + self.min_interval_s - time.monotonic()
-        if wait <= 0:
+        if wait <= 0 or immediate:
             if self._deferred is not None:
                 self._deferred.stop()
                 self._deferred = None
@@ -304,4 +412,14 @@ class LossPlot(PlotextPlot):
         elif notes:
             plt.title(" · ".join(notes))
         self.builds += 1
-        self.refresh()
+        if not self.is_mounted or self.size.area == 0:
+            self._lines = None  # built on the first render_line, once there is a size
+            self.refresh()
+            return
+        changed = self._build_lines()
+        width = self.size.width
+        if len(changed) == len(self._lines or ()):
+            self.refresh()
+        else:  # only the rows that differ reach the terminal
+            for y in changed:
+                self.refresh(Region(0, y, width, 1))
