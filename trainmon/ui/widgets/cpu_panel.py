@@ -92,7 +92,7 @@ class CpuPanel(TextPane):
         self.snapshot = snapshot
         self._total.append(snapshot.total_pct)
         self.updates += 1
-        self.refresh()
+        self.refresh_changed()
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"cpu--{name}", partial=True)

@@ -116,7 +116,7 @@ class GpuPanel(TextPane):
         self.snapshot = snapshot
         self._remember(snapshot)
         self.updates += 1
-        self.refresh()
+        self.refresh_changed()
 
     def _remember(self, snapshot: GpuSnapshot) -> None:
         for dev in snapshot.devices:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import RenderResult
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -14,7 +15,9 @@ class TextPane(Widget):
     A `refresh(layout=True)` on every sample makes Textual lay out the whole screen again
     (every 2 s for the system panes), which was most of the dashboard's idle CPU. A plain
     refresh is enough unless the number of lines changed, and only the pane knows that once
-    it has rendered, so the check lives here.
+    it has rendered, so the check lives here. New content goes through `refresh_changed()`,
+    which repaints only the lines whose text differs from what is on screen (none when a
+    sample changed nothing visible), so the terminal receives only those lines.
     """
 
     compact: reactive[bool] = reactive(False)
@@ -22,6 +25,13 @@ class TextPane(Widget):
     one line per GPU, two lines (host, trainer) for the CPU."""
 
     _line_count: int = -1
+    _shown: list[Text] | None = None
+    """The lines last rendered, for `refresh_changed` to compare with."""
+    _shown_width: int = -1
+    _next: Text | None = None
+    """Content computed by `refresh_changed` for the width on screen, used by the next render."""
+    line_repaints: int = 0
+    """How many lines `refresh_changed` sent to be repainted (for tests and benches)."""
 
     def watch_compact(self, _value: bool) -> None:
         """A compact pane has another height."""
@@ -31,10 +41,41 @@ class TextPane(Widget):
         """The pane's content; subclasses draw here instead of in `render`."""
         raise NotImplementedError
 
+    def refresh_changed(self) -> int:
+        """Repaint the lines whose text changed; returns how many (-1: the whole pane).
+
+        Call after the pane's input changed, instead of `refresh()`.
+        """
+        width = self.content_size.width
+        shown = self._shown
+        if not self.is_mounted or width <= 0 or shown is None or width != self._shown_width:
+            self._next = None
+            self.refresh()
+            return -1
+        text = self.render_text()
+        lines = list(text.split("\n", allow_blank=True))
+        if len(lines) != len(shown):
+            self._next = text
+            self.refresh()
+            return -1
+        changed = [y for y, (old, new) in enumerate(zip(shown, lines, strict=True)) if old != new]
+        if changed:
+            self._next = text
+            for y in changed:
+                self.refresh(Region(0, y, width, 1))
+            self.line_repaints += len(changed)
+        return len(changed)
+
     def render(self) -> RenderResult:
         """Draw the content, and ask for a layout pass only when its height changed."""
-        text = self.render_text()
-        lines = text.plain.count("\n") + 1
+        width = self.content_size.width
+        text = self._next if self._next is not None and width == self._shown_width else None
+        if text is None:
+            text = self.render_text()
+        self._next = None
+        self._shown = list(text.split("\n", allow_blank=True))
+        self._shown_width = width
+        lines = len(self._shown)
         if lines != self._line_count:
             first = self._line_count < 0
             self._line_count = lines

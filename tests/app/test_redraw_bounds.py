@@ -1,0 +1,149 @@
+"""Structural bounds on what the dashboard repaints: counted, never timed.
+
+An unchanged pane is not repainted, a changed pane repaints only the lines that differ, a plot
+rebuilt from the same input sends nothing to the terminal, and a quiet log is polled less.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+
+from trainmon.plotdata import loss_plot_data
+from trainmon.records import MetricRecord
+from trainmon.sources.samples import CpuSnapshot
+from trainmon.store import MetricStore
+from trainmon.ui.widgets.cpu_panel import HISTORY, CpuPanel
+from trainmon.ui.widgets.loss_plot import LossPlot
+from trainmon.ui.workers import IDLE_AFTER_S, idle_poll_interval
+
+GIB = 1024**3
+
+
+def cpu_snapshot(total_pct: float = 49.0, cores: int = 8) -> CpuSnapshot:
+    return CpuSnapshot(
+        time_s=1000.0,
+        per_core_pct=tuple(float((i * 37) % 101) for i in range(cores)),
+        total_pct=total_pct,
+        load_avg=(1.5, 1.2, 1.0),
+        ram_used_bytes=int(20 * GIB),
+        ram_total_bytes=62 * GIB,
+        ram_available_bytes=int(40 * GIB),
+        swap_used_bytes=0,
+        swap_total_bytes=8 * GIB,
+        ram_used_rate_bps=0.0,
+        swap_in_bps=0.0,
+        swap_out_bps=0.0,
+        iowait_pct=1.0,
+        training=None,
+        training_reason="no process has run.log open for writing; use --pid",
+    )
+
+
+class RegionSpy:
+    """Records the regions a widget asks to repaint (an empty tuple: the whole widget)."""
+
+    def __init__(self, widget: Any) -> None:
+        self.calls: list[tuple[Region, ...]] = []
+        original = widget.refresh
+
+        def spy(*regions: Region, **kwargs: Any) -> Any:
+            self.calls.append(regions)
+            return original(*regions, **kwargs)
+
+        widget.refresh = spy
+
+
+class CpuHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield CpuPanel(id="cpu")
+
+
+async def test_an_unchanged_sample_repaints_nothing_and_a_change_only_its_lines() -> None:
+    app = CpuHost()
+    async with app.run_test(size=(100, 20)) as pilot:
+        panel = app.query_one(CpuPanel)
+        first = cpu_snapshot()
+        for _ in range(HISTORY):  # a full CPU history: the sparkline no longer grows
+            panel.update_snapshot(first)
+        await pilot.pause()
+        lines = len(panel.render_text().plain.split("\n"))
+        assert lines >= 3
+        spy = RegionSpy(panel)
+        # The same readings at a later time: the text on screen is the same, so no repaint.
+        for _ in range(3):
+            panel.update_snapshot(replace(first, time_s=first.time_s + 2.0))
+            await pilot.pause()
+        assert spy.calls == [] and panel.updates == HISTORY + 3
+        # Only the total CPU changes: the host line (and no other) is repainted.
+        panel.update_snapshot(replace(first, total_pct=88.0))
+        await pilot.pause()
+        assert len(spy.calls) == 1
+        (region,) = spy.calls[0]
+        assert (region.y, region.height) == (0, 1)
+        assert "88%" in panel.render_text().plain.split("\n")[0]
+
+
+def store_with(n: int) -> MetricStore:
+    store = MetricStore()
+    for i in range(1, n + 1):
+        values = {"loss": 2.0 / math.sqrt(i), "learning_rate": 1e-4}
+        store.extend([MetricRecord("train", i, values)], float(i))
+    return store
+
+
+class PlotHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LossPlot(id="plot", cpu_budget=None)
+
+
+async def test_a_plot_rebuilt_from_the_same_input_sends_nothing_to_the_terminal() -> None:
+    app = PlotHost()
+    async with app.run_test(size=(120, 40)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with(300)
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        spy = RegionSpy(plot)
+        renders = plot.renders
+        plot._replot()  # what a theme change does: rebuild, with the same colours here
+        await pilot.pause()
+        assert plot.renders == renders + 1
+        assert spy.calls == []  # every row equals what is on screen
+        store.extend([MetricRecord("train", 1000, {"loss": 5.0})], 0.0)  # rescales both axes
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        assert spy.calls  # a changed figure is repainted
+        rows = plot.size.height
+        assert all(len(c) == 0 or c[0].height == 1 for c in spy.calls)
+        assert len(spy.calls) <= rows
+
+
+async def test_the_plot_is_rebuilt_at_most_once_per_interval_under_a_flood() -> None:
+    app = App[None]()
+    async with app.run_test(size=(100, 30)) as pilot:
+        plot = LossPlot(cpu_budget=0.01)
+        await app.mount(plot)
+        store = store_with(50)
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        plot.render_cost_s = 0.02  # as if a rebuild cost 20 ms: at 1 %, one per 2 s
+        builds = plot.renders
+        for step in range(51, 251):  # 200 new records, each shown at once
+            store.extend([MetricRecord("train", step, {"loss": 1.0})], 0.0)
+            plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        assert plot.renders == builds and plot.pending  # nothing rebuilt yet, one draw queued
+        assert 1.0 < plot.ready_in_s <= 2.0
+
+
+def test_a_quiet_log_is_polled_half_as_often_but_within_the_latency_target() -> None:
+    assert idle_poll_interval(0.25, 0.0) == 0.25
+    assert idle_poll_interval(0.25, IDLE_AFTER_S - 0.1) == 0.25
+    slow = idle_poll_interval(0.25, IDLE_AFTER_S)
+    assert slow == 0.5
+    assert slow < 1.0  # the first record after a pause still shows within the 1 s target
