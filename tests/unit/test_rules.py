@@ -459,3 +459,24 @@ def test_warmup_is_waited_out() -> None:
     late = Run(warmup=40)
     late.loss[120] *= 3
     assert fired(late.findings({"max_steps": 2000}), "loss-spike")
+
+
+def test_middle_equals_numpy_median_bit_for_bit() -> None:
+    import warnings
+
+    import numpy as np
+
+    from trainmon.advice.stats import middle
+
+    rng = np.random.default_rng(7)
+    for _ in range(3000):
+        n = int(rng.integers(0, 30))
+        x = rng.normal(size=n) * 10.0 ** int(rng.integers(-6, 6))
+        for special in (np.nan, np.inf, -np.inf):
+            if n and rng.random() < 0.15:
+                x[int(rng.integers(0, n))] = special
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = float(np.median(x))
+        got = middle(x)
+        assert got == want or (got != got and want != want), (x, got, want)

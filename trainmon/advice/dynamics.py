@@ -14,7 +14,7 @@ import numpy as np
 
 from trainmon.advice.base import EVAL_LOSS, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.evalmetrics import eval_improved_since
-from trainmon.advice.stats import fmt, frac_greater, median, robust_sigma, safe_log
+from trainmon.advice.stats import fmt, frac_greater, median, middle, robust_sigma, safe_log
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -124,7 +124,7 @@ class LossRising(Rule):
         window = window[np.isfinite(window)]
         if len(window) < 5:
             return
-        med = float(np.median(window))
+        med = middle(window)
         if med < self.best_median:
             self.best_median, self.best_window, self.best_pos = med, safe_log(window), n - k
 
@@ -141,7 +141,7 @@ class LossRising(Rule):
         rising = False
         med_a = med_b = math.nan
         if len(a) >= 5 and len(b) >= 5:
-            med_a, med_b = math.exp(float(np.median(a))), math.exp(float(np.median(b)))
+            med_a, med_b = math.exp(middle(a)), math.exp(middle(b))
             rising = frac_greater(b, a) > 0.85 and med_b > 1.15 * med_a and med_b - med_a > floor
         a_start = span_start(view, LOSS, facts.burn_in_pos)
         # test 2: the newest K records against the best K-record stretch so far
@@ -149,7 +149,7 @@ class LossRising(Rule):
             recent = view.sampled(LOSS, n - k, n, THIN)
             recent = safe_log(recent[np.isfinite(recent)])
             if len(recent) >= 5:
-                med_r = math.exp(float(np.median(recent)))
+                med_r = math.exp(middle(recent))
                 if (
                     frac_greater(recent, self.best_window) > 0.9
                     and med_r > 1.5 * self.best_median
@@ -190,7 +190,7 @@ def improvement(values: FloatArray) -> float:
     if len(f) < 6:
         return float("inf")
     half = len(f) // 2
-    first, second = float(np.median(f[:half])), float(np.median(f[half:]))
+    first, second = middle(f[:half]), middle(f[half:])
     if first <= 0:
         return float("inf")
     return (first - second) / abs(first)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from trainmon.advice.base import LOSS, LR, Facts, View
-from trainmon.advice.stats import block_baseline, fmt, safe_log
+from trainmon.advice.stats import block_baseline, fmt, middle, safe_log
 
 SPIKE_WINDOW = 20
 SPIKE_Z = 6.0
@@ -75,7 +75,7 @@ class FactsUpdater:
             head = view.values(LOSS, 0, 3)
             if f.first_loss_step is not None and f.first_loss_step <= early:
                 if np.isfinite(head).all():
-                    f.loss_init = float(np.median(head))
+                    f.loss_init = middle(head)
             else:
                 f.loss_init = float("nan")  # unknown: the log starts late
         if f.burn_in_pos is None:
@@ -84,7 +84,7 @@ class FactsUpdater:
             head = view.values(LOSS, f.burn_in_pos, f.burn_in_pos + 5)
             head = head[np.isfinite(head)]
             if len(head):
-                f.loss0 = float(np.median(head))
+                f.loss0 = middle(head)
 
     def _burn_in(self, view: View, n: int) -> int | None:
         f = self.facts
@@ -143,9 +143,9 @@ class FactsUpdater:
                 continue
             # early on the loss still falls fast: take the level from the newest points and the
             # noise from successive differences, so the trend does not inflate either
-            med = float(np.median(prev[-3:]))
+            med = middle(prev[-3:])
             d = np.diff(prev)
-            sig = float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2))
+            sig = 1.4826 * middle(np.abs(d - middle(d))) / math.sqrt(2)
             base = math.exp(med)
             z = (math.log(max(value, 1e-12)) - med) / (sig + 1e-3)
             if z > SPIKE_Z and value > SPIKE_RATIO * base and value - base > floor:

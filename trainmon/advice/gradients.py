@@ -14,7 +14,7 @@ import numpy as np
 
 from trainmon.advice.base import GRAD, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.dynamics import halves, improvement
-from trainmon.advice.stats import block_baseline, fmt, median, robust_sigma
+from trainmon.advice.stats import block_baseline, fmt, median, middle, robust_sigma
 
 WINDOW = 50
 FOLLOW = 5
@@ -107,7 +107,7 @@ class GradDrift(Rule):
         a, b, b_start = halves(view, facts, GRAD, start)
         if len(a) < 5 or len(b) < 5:
             return None
-        med_a, med_b = math.exp(float(np.median(a))), math.exp(float(np.median(b)))
+        med_a, med_b = math.exp(middle(a)), math.exp(middle(b))
         from trainmon.advice.stats import frac_greater
 
         if frac_greater(b, a) <= 0.85 or med_b <= 1.15 * med_a or recent <= 5 * self.min_median:

@@ -32,7 +32,7 @@ from trainmon.advice.shorthistory import (
     lr_rising,
     theil_sen_slope,
 )
-from trainmon.advice.stats import fmt, safe_log
+from trainmon.advice.stats import fmt, middle, safe_log
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -152,7 +152,7 @@ def midrun_start(view: View, n: int) -> str | None:
         return f"starts at epoch {fmt(epoch)}"
     steps = view.steps(LOSS, 0, n)
     gaps = np.diff(steps)
-    gap = float(np.median(gaps)) if len(gaps) else 0.0
+    gap = middle(gaps) if len(gaps) else 0.0
     if gap > 0 and steps[0] >= MIDRUN_INTERVALS * gap:
         return f"starts at step {int(steps[0])}, {int(steps[0] / gap)} logging intervals in"
     return None
@@ -178,7 +178,7 @@ def residual_sigma(logs: FloatArray, slope: float) -> float:
     """
     k = np.arange(len(logs), dtype=np.float64)
     resid = logs - slope * k
-    resid -= float(np.median(resid))
+    resid -= middle(resid)
     return float(np.sqrt(np.sum(resid**2) / max(1, len(logs) - 2)))
 
 

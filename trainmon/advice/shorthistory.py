@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trainmon.advice.base import LOSS, LR, Facts, Hit, Rule, RuleInfo, View
-from trainmon.advice.stats import fmt, robust_sigma, safe_log
+from trainmon.advice.stats import fmt, middle, robust_sigma, safe_log
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -51,7 +51,7 @@ def theil_sen_slope(y: FloatArray) -> float:
     """Median of pairwise slopes per record: a trend that one outlier cannot bend."""
     n = len(y)
     i, j = np.triu_indices(n, k=1)
-    return float(np.median((y[j] - y[i]) / (j - i)))
+    return middle((y[j] - y[i]) / (j - i))
 
 
 def median3(values: FloatArray) -> FloatArray:
@@ -147,7 +147,7 @@ class EarlyDivergence(Rule):
         smooth = median3(values)
         low = np.minimum.accumulate(smooth)
         # where the run started: climbing back above it undoes all training so far
-        begin = float(np.median(view.values(LOSS, 0, 3)))
+        begin = middle(view.values(LOSS, 0, 3))
         low_pos = lo + int(np.argmin(smooth))
         lr_low = view.last_before(LR, view.record_of(LOSS, low_pos) + 1)
         lr_now = view.last(LR)

@@ -32,10 +32,29 @@ def safe_log(values: FloatArray) -> FloatArray:
     return np.log(np.maximum(values, TINY))
 
 
+def middle(values: FloatArray) -> float:
+    """`np.median` of a 1-D array, bit for bit (NaN when it holds a NaN or nothing).
+
+    The rules take thousands of medians of short windows per run; `np.median` spends about
+    40 µs of dispatch on each, a sort of a short array about 4 µs.
+    """
+    a = np.asarray(values, dtype=np.float64).ravel()
+    n = a.size
+    if n == 0:
+        return float("nan")
+    s = np.sort(a)
+    top = float(s[n - 1])
+    if top != top:  # NaN sorts last
+        return top
+    half = n // 2
+    if n % 2:
+        return float(s[half])
+    return (float(s[half - 1]) + float(s[half])) / 2
+
+
 def median(values: FloatArray) -> float:
     """Median of the finite values, NaN when there are none."""
-    f = finite(values)
-    return float(np.median(f)) if len(f) else float("nan")
+    return middle(finite(values))
 
 
 def robust_sigma(values: FloatArray) -> float:
@@ -43,7 +62,7 @@ def robust_sigma(values: FloatArray) -> float:
     f = finite(values)
     if len(f) < 2:
         return 0.0
-    return float(MAD_SCALE * np.median(np.abs(f - np.median(f))))
+    return MAD_SCALE * middle(np.abs(f - middle(f)))
 
 
 def frac_greater(b: FloatArray, a: FloatArray) -> float:

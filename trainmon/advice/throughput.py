@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trainmon.advice.base import Facts, Hit, Rule, RuleInfo, View
-from trainmon.advice.stats import fmt
+from trainmon.advice.stats import fmt, middle
 
 if TYPE_CHECKING:
     from trainmon.store import MetricStore
@@ -63,7 +63,7 @@ class Stall(Rule):
         for k in new.tolist():
             if k < 5:
                 continue
-            usual = float(np.median(gaps[max(0, k - 20) : k]))
+            usual = middle(gaps[max(0, k - 20) : k])
             gap = float(gaps[k])
             if usual > 0 and gap > max(STALL_FACTOR * usual, STALL_FLOOR_S):
                 step = int(view.store.record_steps[int(ends[k])])
@@ -87,8 +87,8 @@ class ThroughputDrop(Rule):
         per_step, _, ends = train_intervals(view.store, view.end, 24)
         if len(per_step) < 12:
             return None
-        base = float(np.median(per_step[:-3]))
-        recent = float(np.median(per_step[-3:]))
+        base = middle(per_step[:-3])
+        recent = middle(per_step[-3:])
         if base <= 0 or recent <= base / 0.7 or recent > STALL_FACTOR * base:
             return None
         step = int(view.store.record_steps[int(ends[-3])])
@@ -115,7 +115,7 @@ class NoProgress:
         times = np.frombuffer(store.record_times, dtype=np.float64)[max(0, n - 40) : n].copy()
         gaps = np.diff(times)
         gaps = gaps[gaps > 0]
-        usual = float(np.median(gaps)) if len(gaps) >= 4 else None
+        usual = middle(gaps) if len(gaps) >= 4 else None
         silent = now_s - last
         limit = max(STALL_FLOOR_S, STALL_FACTOR * usual) if usual else 10 * STALL_FLOOR_S
         if silent <= limit:
