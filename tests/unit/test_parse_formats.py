@@ -285,6 +285,10 @@ def test_epoch_counters_reveal_the_total() -> None:
     out = inner.feed(b"Epoch [2/10], Step [5/40], Loss: 0.5\n")
     assert [(r.step, r.step_exact) for r in out] == [(45, False)]
     assert inner.total_steps == 400
+    keyed = LogParser()
+    out = keyed.feed(b"Training Epoch:[844/1500]\t loss=10.32\t lr=0.0001\n")
+    assert [(r.step, r.step_exact, r.values["epoch"]) for r in out] == [(844, False, 844.0)]
+    assert keyed.total_steps == 1500
 
 
 def test_keyvalue_context(data_dir: Path) -> None:

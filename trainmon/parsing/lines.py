@@ -578,6 +578,7 @@ def _generic(s: bytes, state: LineState) -> list[Hit]:
     step: int | None = None
     total: int | None = None
     epoch_step: int | None = None
+    epoch_total: int | None = None
     metric = False
     all_eval = True
     for raw_key, raw_value, raw_total in pairs:
@@ -592,6 +593,7 @@ def _generic(s: bytes, state: LineState) -> list[Hit]:
             values["epoch"] = value
             if value == value and abs(value) < 1e18 and value == int(value):
                 epoch_step = int(value)
+                epoch_total = int(raw_total) if raw_total else epoch_total
         elif (
             role != _ROLE_DROP
             and value == value
@@ -616,6 +618,7 @@ def _generic(s: bytes, state: LineState) -> list[Hit]:
     exact = exact_counter
     if step is None and epoch_step is not None and kind == "train":
         step, exact = epoch_step, False
+        total = total if total is not None else epoch_total  # `Epoch:[844/1500]`
     return [Hit("key-value", kind, values, step, exact, total)]
 
 
