@@ -12,11 +12,13 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.geometry import Region
+from textual.widgets import Static
 
 from trainmon.plotdata import loss_plot_data
-from trainmon.records import MetricRecord
+from trainmon.records import Finding, MetricRecord
 from trainmon.sources.samples import CpuSnapshot
 from trainmon.store import MetricStore
+from trainmon.ui.widgets.advice_panel import AdvicePanel
 from trainmon.ui.widgets.cpu_panel import HISTORY, CpuPanel
 from trainmon.ui.widgets.loss_plot import LossPlot
 from trainmon.ui.workers import IDLE_AFTER_S, idle_poll_interval
@@ -147,3 +149,37 @@ def test_a_quiet_log_is_polled_half_as_often_but_within_the_latency_target() -> 
     slow = idle_poll_interval(0.25, IDLE_AFTER_S)
     assert slow == 0.5
     assert slow < 1.0  # the first record after a pause still shows within the 1 s target
+
+
+class AdviceHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield AdvicePanel(id="advice")
+
+
+async def test_new_evidence_of_the_same_height_repaints_without_a_layout() -> None:
+    app = AdviceHost()
+    async with app.run_test(size=(60, 30)) as pilot:
+        panel = app.query_one(AdvicePanel)
+
+        def finding(evidence: str) -> Finding:
+            return Finding("loss-rising", "warning", 40, "loss rising", evidence, "lower the lr")
+
+        panel.show([("", finding("loss 1.20 -> 1.45 over 30 steps"))])
+        await pilot.pause()
+        detail = panel.query_one("#advice-detail", Static)
+        layouts: list[bool] = []
+        original = detail.refresh
+
+        def spy(*regions: Region, **kwargs: Any) -> Any:
+            layouts.append(bool(kwargs.get("layout")))
+            return original(*regions, **kwargs)
+
+        detail.refresh = spy  # type: ignore[method-assign]
+        panel.show([("", finding("loss 1.20 -> 1.52 over 31 steps"))])  # same height
+        await pilot.pause()
+        assert layouts and not any(layouts)
+        assert "1.52" in str(detail.render())
+        layouts.clear()
+        panel.show([("", finding("loss 1.20 -> 1.60\n" * 4 + "over 32 steps"))])  # taller
+        await pilot.pause()
+        assert any(layouts)

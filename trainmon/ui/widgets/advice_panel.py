@@ -253,11 +253,24 @@ class AdvicePanel(Vertical):
         self._update_static("#advice-history", self.history_text())
 
     def _update_static(self, selector: str, text: Text) -> None:
-        """Replace a Static's text only when it differs (an update repaints it)."""
+        """Replace a Static's text only when it differs (an update repaints it).
+
+        A `Static.update` lays out the whole screen by default, which cost more than the rest
+        of a record's update put together; new evidence numbers rarely change the height, so
+        the layout is asked for only when the text's height at the pane's width changed.
+        """
         if self._shown.get(selector) == text.markup:
             return
         self._shown[selector] = text.markup
-        self.query_one(selector, Static).update(text)
+        static = self.query_one(selector, Static)
+        width = static.content_size.width
+        if not static.display or width <= 0:
+            static.update(text)
+            return
+        height = static.content_size.height
+        static.update(text, layout=False)
+        if static.get_content_height(static.size, static.size, width) != height:
+            static.refresh(layout=True)
 
     def _show_detail(self) -> None:
         self._update_static("#advice-detail", self.detail_text(self.selected))
