@@ -504,8 +504,8 @@ class TrainmonApp(App[None]):
     def tick(self) -> None:
         """Redraw what changed since the last tick (called by the UI timer)."""
         self._ticks += 1
-        if self._ticks == GC_FREEZE_AFTER_TICKS:
-            gc.freeze()
+        if self._ticks == GC_FREEZE_AFTER_TICKS and not self.is_headless:
+            gc.freeze()  # not in tests (headless): the freeze is process-wide
         self.refresh_now()
 
     def refresh_now(self) -> None:
