@@ -28,8 +28,7 @@ from trainmon.advice.base import LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.shorthistory import (
     SHORT_MAX,
     FlatExcerpt,
-    lr_decayed,
-    lr_rising,
+    short_losses,
     theil_sen_slope,
 )
 from trainmon.advice.stats import fmt, middle, safe_log
@@ -189,21 +188,14 @@ class ShortPlateau(Rule):
     persist = 1  # the 5-record minimum is the persistence
 
     def check(self, view: View, facts: Facts) -> Hit | None:
-        n = view.count(LOSS)
-        if not PLATEAU_MIN <= n < SHORT_MAX:
+        values = short_losses(view, PLATEAU_MIN, SHORT_MAX)
+        if values is None:
             return None
-        values = view.values(LOSS, 0, n)
-        if not bool(np.all(np.isfinite(values))) or float(values.min()) <= 0:
-            return None
+        n = len(values)
         where = midrun_start(view, n)
         span = trained_span(view, n)
         if where is None or span is None:
             return None
-        if lr_rising(view, 0, n) or lr_decayed(view, 0, n):
-            return None  # warm-up, or the schedule's end where a flat loss is convergence
-        lr = view.last(LR)
-        if lr is not None and lr <= 0:
-            return None  # a zero LR is lr-zero-early's finding
         logs = safe_log(values)
         slope = theil_sen_slope(logs)
         change = slope * (n - 1)
@@ -219,6 +211,7 @@ class ShortPlateau(Rule):
             return None  # a new low just now: it may be breaking out
         if FlatExcerpt().check(view, facts) is not None:
             return None  # flat-loss warns about the same records
+        lr = view.last(LR)
         lr_text = f"; LR {fmt(lr)}" if lr is not None else ""
         return Hit(
             "info",

@@ -65,26 +65,45 @@ def median3(values: FloatArray) -> FloatArray:
     return out
 
 
-def lr_rising(view: View, lo: int, hi: int) -> bool:
-    """Whether the LR rose over the loss positions [lo, hi) (warm-up: flat loss is normal)."""
+def _lr_ends(view: View, lo: int, hi: int) -> tuple[float, float] | None:
+    """The LR in force at the loss positions lo and hi - 1, when the log prints one."""
     if not view.count(LR):
-        return False
+        return None
     first = view.last_before(LR, view.record_of(LOSS, lo) + 1)
     last = view.last_before(LR, view.record_of(LOSS, hi - 1) + 1)
     if first is None or last is None:
-        return False
-    return last > 1.01 * first
+        return None
+    return first, last
+
+
+def lr_rising(view: View, lo: int, hi: int) -> bool:
+    """Whether the LR rose over the loss positions [lo, hi) (warm-up: flat loss is normal)."""
+    ends = _lr_ends(view, lo, hi)
+    return ends is not None and ends[1] > 1.01 * ends[0]
 
 
 def lr_decayed(view: View, lo: int, hi: int) -> bool:
     """Whether the LR fell under half its value over the loss positions [lo, hi)."""
-    if not view.count(LR):
-        return False
-    first = view.last_before(LR, view.record_of(LOSS, lo) + 1)
-    last = view.last_before(LR, view.record_of(LOSS, hi - 1) + 1)
-    if first is None or last is None:
-        return False
-    return first > 0 and last < LR_DECAYED * first
+    ends = _lr_ends(view, lo, hi)
+    return ends is not None and ends[0] > 0 and ends[1] < LR_DECAYED * ends[0]
+
+
+def short_losses(view: View, least: int, most: int) -> FloatArray | None:
+    """The losses of a history of `least` to `most - 1` records that a flatness rule may
+    judge: all finite and positive, not in warm-up or at the end of a decay (a flat loss is
+    normal there), and the LR not zero (lr-zero-early's finding). None otherwise."""
+    n = view.count(LOSS)
+    if not least <= n < most:
+        return None
+    values = view.values(LOSS, 0, n)
+    if not bool(np.all(np.isfinite(values))) or float(values.min()) <= 0:
+        return None
+    if lr_rising(view, 0, n) or lr_decayed(view, 0, n):
+        return None
+    lr = view.last(LR)
+    if lr is not None and lr <= 0:
+        return None
+    return values
 
 
 class FlatExcerpt(Rule):
@@ -94,19 +113,12 @@ class FlatExcerpt(Rule):
     persist = 1  # the 8-record minimum is the persistence
 
     def check(self, view: View, facts: Facts) -> Hit | None:
-        n = view.count(LOSS)
-        if not SHORT_MIN <= n < SHORT_MAX:
+        values = short_losses(view, SHORT_MIN, SHORT_MAX)
+        if values is None:
             return None
-        values = view.values(LOSS, 0, n)
-        if not bool(np.all(np.isfinite(values))) or float(values.min()) <= 0:
-            return None
+        n = len(values)
         if view.step_of(LOSS, n - 1) - view.step_of(LOSS, 0) < FLAT_STEPS:
             return None
-        if lr_rising(view, 0, n) or lr_decayed(view, 0, n):
-            return None  # warm-up, or the end of a decay where the loss has converged
-        lr = view.last(LR)
-        if lr is not None and lr <= 0:
-            return None  # a zero LR is lr-zero-early's finding
         logs = safe_log(values)
         change = theil_sen_slope(logs) * (n - 1)
         noise = robust_sigma(np.diff(logs)) / math.sqrt(2)
