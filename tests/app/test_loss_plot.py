@@ -10,7 +10,14 @@ from textual.app import App, ComposeResult
 from trainmon.plotdata import LossPlotData, loss_plot_data
 from trainmon.records import Finding, MetricRecord
 from trainmon.store import MetricStore
-from trainmon.ui.widgets.loss_plot import LossPlot, as_markers, linear_ticks, log_ticks
+from trainmon.ui.widgets.loss_plot import (
+    LossPlot,
+    as_markers,
+    linear_ticks,
+    log_ticks,
+    nice_ticks,
+    tick_label,
+)
 
 
 class Host(App[None]):
@@ -205,3 +212,27 @@ async def test_no_budget_means_every_change_is_drawn() -> None:
         plot.show([("run.log", loss_plot_data(store_with([2.0]), width=plot.data_width))])
         assert plot.builds == builds + 2 and not plot.pending
         await pilot.pause()
+
+
+def test_nice_ticks_are_round_numbers_inside_the_range() -> None:
+    assert nice_ticks(10, 960) == [250, 500, 750]
+    assert nice_ticks(0.0, 0.34) == [0.0, 0.1, 0.2, 0.3]  # no 0.30000000000000004
+    assert nice_ticks(1, 4, integer=True) == [1, 2, 3, 4]  # never a step of 0.5
+    assert nice_ticks(3, 17, integer=True) == [4, 6, 8, 10, 12, 14, 16]  # nor 2.5
+    assert nice_ticks(5, 5) == []
+    assert nice_ticks(0, math.inf) == []
+    for lo, hi in ((3, 17), (0.001, 0.0071), (120, 1_250_000), (-2.5, 7)):
+        ticks = nice_ticks(lo, hi)
+        assert 3 <= len(ticks) <= 9
+        assert all(lo <= t <= hi for t in ticks)
+
+
+def test_tick_labels_stay_short() -> None:
+    assert [tick_label(t) for t in (0, 250, 1200, 12000, 1_500_000, 0.25)] == [
+        "0",
+        "250",
+        "1.2k",
+        "12k",
+        "1.5M",
+        "0.25",
+    ]

@@ -97,6 +97,35 @@ def linear_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
 
 
+def nice_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> list[float]:
+    """Round tick positions over [lo, hi]: multiples of 1, 2, 2.5 or 5 x 10^k, about `count`.
+
+    Axis labels such as 27.5 or 62.5 on a step axis read as noise; 20, 40, 60 read at once.
+    `integer` keeps the spacing at a whole number (steps, records).
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return []
+    raw = (hi - lo) / max(1, count - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = min(
+        (m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0)), key=lambda t: abs(math.log(t / raw))
+    )
+    if integer:  # whole steps: 0.5 becomes 1, 2.5 becomes 2
+        step = 2.0 if step == 2.5 else max(1.0, step)
+    first = math.ceil(lo / step - 1e-9)
+    last = math.floor(hi / step + 1e-9)
+    return [float(f"{k * step:.12g}") for k in range(first, last + 1)]
+
+
+def tick_label(value: float) -> str:
+    """A short axis label: 800, 1.2k, 12k, 1.5M; fractions with up to three digits."""
+    size = abs(value)
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if size >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
 def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
@@ -337,6 +366,8 @@ class LossPlot(PlotextPlot):
         notes: list[str] = []
         y_lo = math.inf
         y_hi = -math.inf
+        x_lo = math.inf
+        x_hi = -math.inf
         has_lr = False
         lr_lo = math.inf
         lr_hi = -math.inf
@@ -385,6 +416,10 @@ class LossPlot(PlotextPlot):
                     yside="right",
                     label=None if several else "lr (right)",
                 )
+            for series in (data.train_raw, data.train_smooth, data.eval, data.lr):
+                if series:
+                    x_lo = min(x_lo, *series.x)
+                    x_hi = max(x_hi, *series.x)
             nonfinite = data.train_nonfinite.total + data.eval_nonfinite.total
             if nonfinite:
                 notes.append(f"{prefix}{nonfinite} NaN/inf")
@@ -405,6 +440,9 @@ class LossPlot(PlotextPlot):
             x = first.x_for_step(step)
             if x is not None:
                 plt.vline(x, color=self._colour(SEVERITY_COLOURS[severity]))
+        x_ticks = nice_ticks(x_lo, x_hi, integer=first.x_axis == "step")
+        if len(x_ticks) >= 2:
+            plt.xticks(x_ticks, [tick_label(t) for t in x_ticks])
         plt.ylabel(first.y_label)
         if first.log_y:
             ticks, labels = log_ticks(y_lo, y_hi)
