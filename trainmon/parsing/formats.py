@@ -27,6 +27,7 @@ KNOWN_FORMATS: Final[tuple[str, ...]] = (
     "sentence-transformers: Cosine-Similarity :\tPearson: 0.8123\tSpearman: 0.8234 "
     "(fit() evaluators)",
     "char-rnn: 170/9500 (epoch 0.895), train_loss = 2.844, grad/param norm = 1.3e-01",
-    "key-value: step=10 loss=2.3 lr=1e-4  /  epoch: 3 | loss: 0.21  /  loss: 2.3",
+    "key-value: step=10 loss=2.3 lr=1e-4  /  epoch: 3 | loss: 0.21  /  "
+    "Epoch [3/100], Step [200/600], Loss: 0.41",
 )
 """One line per format: its name, a colon, and a typical line."""
