@@ -34,6 +34,7 @@ from textual_plotext import PlotextPlot
 
 from trainmon.plotdata import LossPlotData
 from trainmon.records import Finding, Severity
+from trainmon.ui.widgets.rows import repaint_rows
 
 RunPlot = tuple[str, LossPlotData]
 """A run's display name (usually the log file name) and its plot data."""
@@ -253,8 +254,8 @@ class LossPlot(PlotextPlot):
         self._paint_cost_s += time.process_time() - started
         return lines
 
-    def _build_lines(self) -> list[int]:
-        """Build the figure into screen lines; returns the rows that differ from the last build.
+    def _build_lines(self) -> list[Strip] | None:
+        """Build the figure into screen lines; returns the lines of the last build at this size.
 
         plotext's character matrix becomes a `Text` directly, one span per run of cells with
         the same colours (the spans `Text.from_ansi` would find), instead of printing it with
@@ -268,7 +269,7 @@ class LossPlot(PlotextPlot):
         self._lines_size = size
         if width <= 0 or height <= 0:
             self._lines = []
-            return []
+            return previous
         plt = self.plt
         # As PlotextPlot.render: plotsize alone does not always resize (textual-plotext #5).
         plt.plotsize(width, height)
@@ -312,9 +313,7 @@ class LossPlot(PlotextPlot):
             cost if not self.render_cost_s else 0.7 * self.render_cost_s + 0.3 * cost
         )
         self._last_render_at = time.monotonic()
-        if previous is None or len(previous) != len(lines):
-            return list(range(height))
-        return [y for y, (old, new) in enumerate(zip(previous, lines, strict=True)) if old != new]
+        return previous
 
     def _cell_style(self, colour: object, style: object, background: object) -> RichStyle | None:
         """The style `Text.from_ansi` gives a plotext cell with these colours (cached)."""
@@ -464,10 +463,5 @@ class LossPlot(PlotextPlot):
             self._lines = None  # built on the first render_line, once there is a size
             self.refresh()
             return
-        changed = self._build_lines()
-        width = self.size.width
-        if len(changed) == len(self._lines or ()):
-            self.refresh()
-        else:  # only the rows that differ reach the terminal
-            for y in changed:
-                self.refresh(Region(0, y, width, 1))
+        previous = self._build_lines()
+        repaint_rows(self, previous, self._lines or [], self.size.width)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import RenderResult
-from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from trainmon.ui.widgets.rows import repaint_rows
 
 
 class TextPane(Widget):
@@ -53,16 +54,12 @@ class TextPane(Widget):
             self.refresh()
             return -1
         text = self.render_text()
-        lines = list(text.split("\n", allow_blank=True))
-        if len(lines) != len(shown):
+        changed = repaint_rows(self, shown, list(text.split("\n", allow_blank=True)), width)
+        if changed is None:
             self._next = text
-            self.refresh()
             return -1
-        changed = [y for y, (old, new) in enumerate(zip(shown, lines, strict=True)) if old != new]
         if changed:
             self._next = text
-            for y in changed:
-                self.refresh(Region(0, y, width, 1))
             self.line_repaints += len(changed)
         return len(changed)
 
