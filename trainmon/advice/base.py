@@ -27,6 +27,7 @@ LOSS = "loss"
 EVAL_LOSS = "eval_loss"
 LR = "learning_rate"
 GRAD = "grad_norm"
+EPOCH = "epoch"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trainmon.advice.base import LOSS, LR, Facts, Hit, Rule, RuleInfo, View
+from trainmon.advice.base import EPOCH, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.shorthistory import (
     SHORT_MAX,
     FlatExcerpt,
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     FloatArray = npt.NDArray[np.float64]
-
-EPOCH = "epoch"
 
 FROZEN_RECORDS = 5
 """Identical consecutive losses that count as frozen when earlier records kept changing."""

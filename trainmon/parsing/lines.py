@@ -609,13 +609,12 @@ def _generic(s: bytes, state: LineState) -> list[Hit]:
                 metric = metric or _role(key)[1]
     if not metric:
         return []
-    exact_counter = True
+    exact = True
     if "epoch" not in values or step is None:
-        step, exact_counter, total, epoch_step = _counters(s, values, step, total, epoch_step)
+        step, exact, total, epoch_step = _counters(s, values, step, total, epoch_step)
     words = (parts[0].split() or [b""]) if len(parts) > 1 else (s.split() or [b""])
     head = (words[-1] if len(parts) > 1 else words[0]).lower().rstrip(b":")
     kind: RecordKind = "eval" if head in _EVAL_HEADS or all_eval else "train"
-    exact = exact_counter
     if step is None and epoch_step is not None and kind == "train":
         step, exact = epoch_step, False
         total = total if total is not None else epoch_total  # `Epoch:[844/1500]`
