@@ -166,3 +166,25 @@ def test_demo_runs_through_the_same_follow_path(tmux: Tmux, tmp_path: Path) -> N
     tmux("send-keys", "-t", "main", "q")
     wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
     assert exit_status(exit_file) == "0"
+
+
+def test_a_lone_escape_closes_help_and_q_quits(tmux: Tmux, tmp_path: Path) -> None:
+    """The input thread sleeps until a key arrives: a bare Escape (which becomes a key only
+    after the parser's pause) must still arrive, and `q` must still end the app."""
+    log = tmp_path / "run.log"
+    log.write_text("".join(record(s) for s in range(10, 60, 10)))
+    exit_file = tmp_path / "exit-status"
+    command = (
+        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color "
+        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 {log}; echo $? > {exit_file}'"
+    )
+    tmux("new-session", "-d", "-s", "main", "-x", "120", "-y", "40", command)
+    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    wait_for(lambda: "step 50" in tmux.capture(), "the history to show", tmux)
+    tmux("send-keys", "-t", "main", "?")
+    wait_for(lambda: "trainmon keys" in tmux.capture(), "the help screen", tmux)
+    tmux("send-keys", "-t", "main", "Escape")
+    wait_for(lambda: "trainmon keys" not in tmux.capture(), "Escape to close the help", tmux)
+    tmux("send-keys", "-t", "main", "q")
+    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
+    assert exit_status(exit_file) == "0"

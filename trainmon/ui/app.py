@@ -27,6 +27,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -280,6 +281,17 @@ class TrainmonApp(App[None]):
         """How many times the bell rang (for tests)."""
         self.redraws = 0
         """How many timer ticks redrew the plots (for tests and benches)."""
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's own driver, except that its POSIX one gets an input thread that sleeps
+        until a key arrives (see `trainmon.ui.driver`)."""
+        driver_class = super().get_driver_class()
+        stock = f"{driver_class.__module__}.{driver_class.__qualname__}"
+        if stock == "textual.drivers.linux_driver.LinuxDriver":  # not Windows nor TEXTUAL_DRIVER
+            from trainmon.ui.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver_class
 
     # -- layout --------------------------------------------------------------------------------
 
