@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from trainmon.sources.process import TrainingTracker, find_log_writer
+from trainmon.sources.process import MAX_RESCAN_S, TrainingTracker, find_log_writer
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
 
@@ -165,6 +166,46 @@ def test_no_writer(tmp_path: Path) -> None:
     clock[0] = 31.0
     tracker.sample()
     assert tracker.scans == 2
+
+
+def test_searches_back_off_while_the_log_is_unchanged(tmp_path: Path) -> None:
+    """A finished log nobody writes: the waits double (30, 60, 120, ...) up to the cap."""
+    log = tmp_path / "run.log"
+    log.write_text("done\n")
+    clock = [0.0]
+    tracker = TrainingTracker([str(log)], clock=lambda: clock[0], rescan_s=30.0)
+    scan_times: list[float] = []
+    while clock[0] < 3600.0:
+        before = tracker.scans
+        tracker.sample()
+        if tracker.scans > before:
+            scan_times.append(clock[0])
+        clock[0] += 2.0
+    gaps = [b - a for a, b in itertools.pairwise(scan_times)]
+    assert gaps[:4] == [30.0, 60.0, 120.0, 240.0]
+    assert max(gaps) == MAX_RESCAN_S
+    assert len(scan_times) <= 12  # against 120 scans at a fixed 30 s
+
+
+def test_a_changing_log_brings_the_search_back_to_the_short_wait(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_text("done\n")
+    clock = [0.0]
+    tracker = TrainingTracker([str(log)], clock=lambda: clock[0], rescan_s=30.0)
+    for _ in range(200):  # 400 s unchanged: the wait has grown past 30 s
+        tracker.sample()
+        clock[0] += 2.0
+    scans = tracker.scans
+    with log.open("a") as f:
+        f.write("{'loss': 1.0}\n")  # a writer we cannot see (another container, say)
+    for _ in range(16):  # 32 s
+        tracker.sample()
+        clock[0] += 2.0
+    assert tracker.scans == scans + 1
+    for _ in range(16):  # unchanged again: no search 30 s later
+        tracker.sample()
+        clock[0] += 2.0
+    assert tracker.scans == scans + 1
 
 
 def test_reader_is_not_a_writer(tmp_path: Path) -> None:

@@ -6,10 +6,15 @@ end of tee's stdin pipe. Forked DataLoader workers inherit those descriptors too
 the holders the root of the tree wins. A scan reads a few thousand symlinks (milliseconds),
 so it runs at start and then at most every `rescan_s` while nothing is found or after the
 trainer exits; the per-tick work is one `children()` walk and a `oneshot()` per process.
+While the logs do not change either (a finished run, read after the fact) the wait between
+scans doubles up to `MAX_RESCAN_S`: on a box with thousands of processes a scan costs tens of
+milliseconds. A log that changes has a writer somewhere, so it brings the wait back to
+`rescan_s`.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -18,6 +23,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from trainmon.sources.samples import FoundBy, TrainingProcess
+
+MAX_RESCAN_S: Final = 480.0
+"""The longest wait between writer searches while the followed logs stay unchanged."""
 
 PIPE_RELAYS: Final = frozenset({"tee", "stdbuf", "unbuffer", "script", "ts", "cat"})
 """Processes that only copy a pipe into the log: the trainer is on the other end."""
@@ -233,6 +241,9 @@ class TrainingTracker:
         self._found_by: FoundBy | None = None
         self._reason = "not searched yet"
         self._next_scan = 0.0
+        self._last_scan = -math.inf
+        self._unchanged_wait_s = rescan_s
+        self._scanned_logs: tuple[tuple[int, int, int] | None, ...] = ()
         self._procs: dict[int, Any] = {}
         self._tree: frozenset[int] = frozenset()
         self._last_iowait: tuple[float, float] | None = None
@@ -252,6 +263,8 @@ class TrainingTracker:
         import psutil
 
         self._next_scan = now + self._rescan_s
+        self._last_scan = now
+        self._scanned_logs = self._log_signature()
         if self._explicit is not None:
             try:
                 self._root = psutil.Process(self._explicit)
@@ -263,19 +276,45 @@ class TrainingTracker:
         found = find_log_writer(self._paths, self._proc_root)
         if found.pid is None:
             self._reason = found.reason
+            self._next_scan = now + self._unchanged_wait_s
+            self._unchanged_wait_s = min(MAX_RESCAN_S, 2 * self._unchanged_wait_s)
             return
+        self._unchanged_wait_s = self._rescan_s
         try:
             self._root = psutil.Process(found.pid)
             self._found_by = found.found_by
         except psutil.Error:
             self._reason = f"the log writer {found.pid} exited"
 
+    def _log_signature(self) -> tuple[tuple[int, int, int] | None, ...]:
+        """(inode, size, mtime) of each followed log, None where it is missing."""
+        out: list[tuple[int, int, int] | None] = []
+        for path in self._paths:
+            try:
+                st = os.stat(path)
+            except OSError:
+                out.append(None)
+            else:
+                out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        return tuple(out)
+
+    def _scan_due(self, now: float) -> bool:
+        """Whether to search for the writer now: on schedule, or `rescan_s` after the last
+        search when a log has changed since (someone is writing it)."""
+        if now >= self._next_scan:
+            return True
+        if self._explicit is not None or not self._paths:
+            return False
+        if now < self._last_scan + self._rescan_s:
+            return False
+        return self._log_signature() != self._scanned_logs
+
     def sample(self) -> tuple[TrainingProcess | None, str]:
         """The tree's numbers now, or None and why it is not known. Never raises."""
         import psutil
 
         now = self._clock()
-        if self._root is None and now >= self._next_scan:
+        if self._root is None and self._scan_due(now):
             self._discover(now)
         root = self._root
         if root is None:
