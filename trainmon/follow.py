@@ -101,6 +101,9 @@ class Follower:
         """True when the last poll found nothing more to read right now."""
         self.finished = False
         """True when nothing more will ever come (eof without follow, stdin closed)."""
+        self.size = 0
+        """The file's size at the last look (0 for standard input): with `offset`, how much
+        of it is still to read."""
         self.bytes_read = 0
         self.long_lines = 0
         """Lines longer than `max_line_bytes`, skipped."""
@@ -167,6 +170,7 @@ class Follower:
         st = os.fstat(fd)
         self._fd = fd
         self._ident = (st.st_dev, st.st_ino)
+        self.size = st.st_size if stat.S_ISREG(st.st_mode) else 0
         self._pending = b""
         self._skipping = False
         self._last_problem = None
@@ -203,6 +207,7 @@ class Follower:
             else:
                 self._poll_closed(out)  # emits "rotated" and opens the new file
             return
+        self.size = st.st_size
         if st.st_size < self._offset:
             os.lseek(self._fd, 0, os.SEEK_SET)
             self._offset = 0

@@ -150,6 +150,11 @@ class MetricStore:
         self.total_steps: int | None = None
         self.last_arrival_s: float | None = None
         """When the newest record arrived (the caller's clock)."""
+        self.live_from = 0
+        """Records before this index were read as a backlog (the log's history at start):
+        they arrived in bursts, so their arrival times do not measure the trainer's speed."""
+        self.times_printed = False
+        """Some record carried a timestamp printed in the log (then every time is usable)."""
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -175,6 +180,7 @@ class MetricStore:
         if times.count(None) == n:
             self.record_times.fromlist([arrival_s] * n)
         else:
+            self.times_printed = True
             self.record_times.fromlist([arrival_s if t is None else t for t in times])
         counts = self.kind_counts
         for kind in counts:
@@ -227,6 +233,7 @@ class MetricStore:
         self.record_kinds.extend(other.record_kinds)
         self.record_steps.extend(other.record_steps)
         self.record_times.extend(other.record_times)
+        self.times_printed = self.times_printed or other.times_printed
         for kind, count in other.kind_counts.items():
             self.kind_counts[kind] += count
         for name, theirs in other._series.items():
@@ -243,6 +250,11 @@ class MetricStore:
                 self.last_arrival_s or other.last_arrival_s, other.last_arrival_s
             )
         return len(other.record_kinds)
+
+    def mark_backlog(self) -> None:
+        """Every record so far was read as a backlog (the log's history at start), not as
+        the trainer wrote it: rates must not use their arrival times."""
+        self.live_from = len(self.record_kinds)
 
     def new_segment(self) -> None:
         """Forget the history: the log was truncated or replaced by a restarted run."""
@@ -316,12 +328,17 @@ class MetricStore:
         )
 
     def _steps_per_second(self, window: int = 50) -> float | None:
-        """Median-free rate over the last `window` train records: Δstep / Δtime."""
+        """Median-free rate over the last `window` train records: Δstep / Δtime.
+
+        Without printed timestamps only records that arrived live count: a backlog read in
+        a burst would otherwise make the rate look 50x too fast right after start-up.
+        """
         steps: list[int] = []
         times: list[float] = []
         kinds = self.record_kinds
         i = len(kinds) - 1
-        while i >= 0 and len(steps) < window:
+        first = 0 if self.times_printed else self.live_from
+        while i >= first and len(steps) < window:
             if kinds[i] == "train":
                 steps.append(self.record_steps[i])
                 times.append(self.record_times[i])

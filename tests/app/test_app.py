@@ -419,3 +419,95 @@ async def test_an_advice_bug_is_shown_in_the_status_line_not_hidden() -> None:
         await pilot.pause()
         assert app.runs[0].store.records == 1  # the records still arrive and draw
         assert "advice failed: ZeroDivisionError: rule bug" in status_lines(app)[0]
+
+
+class BacklogFollower:
+    """A 40 MB history in four chunks of JSON lines (sizes scripted), then live appends."""
+
+    SIZE = 40_000_000
+
+    def __init__(self, path: str, from_end: bool) -> None:
+        self.chunks = [
+            "".join(jsonl(s, 1.0) for s in range(base, base + 10)).encode()
+            for base in range(1, 41, 10)
+        ]
+        self.live: list[bytes] = []
+        self.offset = 0
+        self.size = self.SIZE
+        self.caught_up = False
+        self.finished = False
+        self.poll_interval_s = 0.05
+        self.release = False
+        """The test lets the history be read one chunk per `release`."""
+
+    def poll(self) -> list[FollowEvent | bytes]:
+        self.caught_up = False
+        if self.chunks and self.release:
+            self.release = False
+            self.offset += self.SIZE // 4
+            return [self.chunks.pop(0)]
+        if not self.chunks and self.live:
+            return [self.live.pop(0)]
+        self.caught_up = not self.chunks
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_big_history_shows_how_much_is_read_then_counts_only_live_speed(
+    tmp_path: Path,
+) -> None:
+    followers: list[BacklogFollower] = []
+
+    def factory(path: str, from_end: bool) -> BacklogFollower:
+        followers.append(BacklogFollower(path, from_end))
+        return followers[-1]
+
+    app = make_app(["big.log"], follower_factory=factory)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: bool(followers), "the follower")
+        follower = followers[0]
+        follower.release = True
+        await wait_until(
+            pilot, lambda: "reading the log: 25 % of 40 MB" in status_lines(app)[0], "progress"
+        )
+        for _ in range(3):
+            follower.release = True
+            await wait_until(pilot, lambda: not follower.release, "the next chunk")
+        await wait_until(pilot, lambda: app.runs[0].live, "the end of the history")
+        await wait_until(pilot, lambda: "reading" not in status_lines(app)[0], "state cleared")
+        store = app.runs[0].store
+        assert store.records == 40 and store.live_from == 40
+        assert store.progress().steps_per_s is None  # the burst gives no speed
+        follower.live.append(jsonl(41, 1.0).encode())
+        await wait_until(pilot, lambda: "step 41" in status_lines(app)[0], "a live record")
+        assert app.runs[0].store.live_from == 40
+
+
+async def test_the_follower_stays_one_batch_ahead_of_the_ui_thread() -> None:
+    """A long history must not flood the UI thread's queue (the screen would freeze until
+    all of it was handled): the worker waits for each batch to be taken."""
+    ahead: list[int] = []
+    handed = [0]
+    app: TrainmonApp
+
+    class EagerFollower(BacklogFollower):
+        def __init__(self, path: str, from_end: bool) -> None:
+            super().__init__(path, from_end)
+            self.chunks = [jsonl(s, 1.0).encode() for s in range(1, 201)]
+            self.release = True
+
+        def poll(self) -> list[FollowEvent | bytes]:
+            self.release = True
+            out = super().poll()
+            if out:
+                ahead.append(handed[0] - app.runs[0].store.records)
+                handed[0] += 1
+            return out
+
+    app = make_app(["big.log"], follower_factory=EagerFollower)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.runs[0].live, "the end of the history")
+        assert app.runs[0].store.records == 200
+    assert len(ahead) == 200 and max(ahead) <= 1

@@ -41,11 +41,15 @@ class ScriptedFollower:
         self.polls = polls
         self.caught_up = False
         self.finished = False
+        self.offset = 0
+        self.size = 100
 
     def poll(self) -> object:
         if not self.polls:
             self.caught_up = True
+            self.offset = self.size
             return []
+        self.offset += 10
         return self.polls.pop(0)
 
 
@@ -118,8 +122,25 @@ def test_a_failing_follower_becomes_an_error_state() -> None:
 
 def test_idle_poll_posts_nothing_and_asks_to_sleep() -> None:
     step = FollowStep(0, ScriptedFollower([]), LineParser)
+    step.step()  # the first catch-up is posted once (see below)
     assert step.step() == []
     assert step.caught_up
+
+
+def test_the_history_carries_its_backlog_until_the_first_catch_up() -> None:
+    step = FollowStep(0, ScriptedFollower([[b"1 2.0\n"], [b"2 1.9\n"]]), LineParser)
+    first, second = step.step(), step.step()
+    assert [m.backlog for m in first + second if isinstance(m, RecordsParsed)] == [
+        (10, 100),
+        (20, 100),
+    ]
+    (caught_up,) = step.step()  # no records, but the UI must learn that the history is read
+    assert isinstance(caught_up, RecordsParsed)
+    assert caught_up.records == () and caught_up.backlog is None
+    assert not step.reading_history
+    step.follower.polls.append([b"3 1.8\n"])
+    (live,) = step.step()
+    assert isinstance(live, RecordsParsed) and live.backlog is None and len(live.records) == 1
 
 
 def test_events_and_chunks_are_posted_in_order_and_empty_chunks_skipped() -> None:
@@ -143,4 +164,6 @@ def test_a_parser_bug_is_posted_as_an_error_after_the_records() -> None:
     assert isinstance(parsed, RecordsParsed) and [r.step for r in parsed.records] == [1]
     assert isinstance(error, FollowStateChanged) and error.event.kind == "error"
     assert error.event.detail == "parser failed: RuntimeError: parser bug"
-    assert step.step() == []  # reported once, not again on the next poll
+    (caught_up,) = step.step()  # the first catch-up is posted; the error is not repeated
+    assert isinstance(caught_up, RecordsParsed)
+    assert step.step() == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from trainmon.records import MetricRecord
 from trainmon.store import MetricStore
 
@@ -94,3 +96,28 @@ def test_printed_timestamps_win_over_arrival_time() -> None:
     store = MetricStore()
     store.extend([MetricRecord("train", 1, {"loss": 1.0}, time_s=100.0)], arrival_s=7.0)
     assert list(store.get("loss").times_np()) == [100.0]  # type: ignore[union-attr]
+
+
+def test_the_rate_ignores_arrival_times_of_a_backlog() -> None:
+    """History read at start arrives in a burst: with it, one live record 10 s later made a
+    1 step/s run look like 49 steps/s (and its ETA 50x too short)."""
+    store = MetricStore()
+    store.total_steps = 100_000
+    store.extend([MetricRecord("train", 10 * i, {"loss": 1.0}) for i in range(1, 101)], 0.0)
+    store.mark_backlog()
+    store.extend([MetricRecord("train", 1010, {"loss": 1.0})], 10.0)
+    assert store.progress().steps_per_s is None  # one live record: no rate yet
+    store.extend([MetricRecord("train", 1020, {"loss": 1.0})], 20.0)
+    store.extend([MetricRecord("train", 1030, {"loss": 1.0})], 30.0)
+    progress = store.progress()
+    assert progress.steps_per_s == pytest.approx(1.0)
+    assert progress.eta_s == pytest.approx(100_000 - 1030)
+
+
+def test_printed_timestamps_keep_the_backlog_usable() -> None:
+    store = MetricStore()
+    store.extend(
+        [MetricRecord("train", 10 * i, {"loss": 1.0}, time_s=5.0 * i) for i in range(1, 11)], 0.0
+    )
+    store.mark_backlog()
+    assert store.progress().steps_per_s == pytest.approx(2.0)

@@ -74,6 +74,11 @@ SMOOTHING_LEVELS: Final[tuple[float, ...]] = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.9
 TRANSIENT_STATE_S: Final = 30.0
 """How long "file truncated: new segment" and similar notes stay in the status line."""
 
+READING_STATE: Final = "reading the log:"
+BACKLOG_SHOWN_BYTES: Final = 16 << 20
+"""A history at least this big takes seconds to read: the status line shows how far it got
+("reading the log: 34 % of 94 MB") until the follower has caught up."""
+
 ADVICE_EVERY_TICKS: Final = 5
 """Advice is re-evaluated on new records, and at least this often for time-based rules."""
 
@@ -163,6 +168,8 @@ class RunState:
     data_version: int = 0
     """Bumped whenever the store changed (records, or a new segment)."""
     advised_version: int = -1
+    live: bool = False
+    """The log's history at start has been read; records now arrive as they are written."""
 
 
 def _follow_log(path: str, from_end: bool) -> Follower:
@@ -269,6 +276,8 @@ class TrainmonApp(App[None]):
         self._following = threading.Event()
         """Set while following; cleared by pause (the follower threads then stop polling)."""
         self._following.set()
+        self._batch_taken = [threading.Event() for _ in self.runs]
+        """Per run: set when the UI thread has handled the worker's last `RecordsParsed`."""
         self.muted: list[str] = list(options.muted_rules)
         self.gpu_snapshot: object | None = None
         self.cpu_snapshot: object | None = None
@@ -387,8 +396,17 @@ class TrainmonApp(App[None]):
                     worker.cancelled_event.wait(interval)
                     continue
                 messages = step.step()
+                parsed = any(isinstance(m, RecordsParsed) for m in messages)
+                if parsed:
+                    self._batch_taken[run].clear()
                 for message in messages:
                     self.post_message(message)
+                if parsed:
+                    # Stay at most one batch ahead of the UI thread: a long history would
+                    # otherwise flood its queue, and the screen would not repaint (nor the
+                    # status say how far the reading got) until all of it was handled.
+                    while not self._batch_taken[run].wait(0.25) and not worker.is_cancelled:
+                        pass
                 if step.finished:
                     break
                 if messages:
@@ -432,10 +450,18 @@ class TrainmonApp(App[None]):
     def _records_parsed(self, message: RecordsParsed) -> None:
         if not 0 <= message.run < len(self.runs):
             return
-        run = self.runs[message.run]
+        try:
+            self._take_records(self.runs[message.run], message)
+        finally:
+            self._batch_taken[message.run].set()
+
+    def _take_records(self, run: RunState, message: RecordsParsed) -> None:
         if message.records:
             run.store.extend(message.records, self._clock())
             run.data_version += 1
+        if not run.live:
+            run.store.mark_backlog()  # read in bursts: no speed from these arrival times
+            self._show_backlog(run, message.backlog)
         if message.log_format:
             run.log_format = message.log_format
         if message.total_steps:
@@ -446,6 +472,23 @@ class TrainmonApp(App[None]):
             run.context.update(message.context)
         if message.records:
             self._status_soon()
+
+    def _show_backlog(self, run: RunState, backlog: tuple[int, int] | None) -> None:
+        """Say how much of a big log's history is read; clear it once the follower caught up."""
+        reading = run.state.startswith(READING_STATE)
+        if backlog is None:
+            run.live = True
+            if reading:
+                self._set_state(run, "", "ok", transient=False)
+                self._status_soon()
+            return
+        done, size = backlog
+        if size >= BACKLOG_SHOWN_BYTES and (reading or not run.state):
+            percent = min(99, int(100 * done / size))
+            text = f"{READING_STATE} {percent} % of {size / 1e6:,.0f} MB"
+            if text != run.state:
+                self._set_state(run, text, "info", transient=False)
+                self._status_soon()
 
     def _status_soon(self) -> None:
         """Show new records' step in the status line now, not at the next tick.

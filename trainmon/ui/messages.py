@@ -26,6 +26,7 @@ class RecordsParsed(Message):
         lines: int = 0,
         unparsed_lines: int = 0,
         context: tuple[tuple[str, object], ...] = (),
+        backlog: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
         self.run = run
@@ -42,6 +43,9 @@ class RecordsParsed(Message):
         """Lines that looked like metrics but could not be parsed (counted, skipped)."""
         self.context = context
         """Run facts the log revealed (e.g. `max_grad_norm`), as sorted key/value pairs."""
+        self.backlog = backlog
+        """(bytes read, file size) while the worker is still reading what the log held at
+        start; None from the first time it caught up on (the records are live)."""
 
 
 class FollowStateChanged(Message):

@@ -74,6 +74,12 @@ class Follower(Protocol):
     @property
     def poll_interval_s(self) -> float: ...
 
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def size(self) -> int: ...
+
     def poll(self) -> list[FollowEvent | bytes]: ...
 
     def close(self) -> None: ...
@@ -101,6 +107,9 @@ class FollowStep:
         """True when the last step found nothing more to read right now: sleep before the next."""
         self.finished = False
         """True when nothing more will ever come (stdin closed, or a one-shot read ended)."""
+        self.reading_history = True
+        """Still reading what the log held at start: true until the follower first catches
+        up. Records read meanwhile arrive in bursts, so their arrival times say nothing."""
         self._errors: list[str] = []
 
     def _parsed(self, records: list[MetricRecord]) -> RecordsParsed:
@@ -113,6 +122,7 @@ class FollowStep:
             lines=parser.lines,
             unparsed_lines=parser.unparsed_lines,
             context=tuple(sorted(parser.context.items())),
+            backlog=(self.follower.offset, self.follower.size) if self.reading_history else None,
         )
 
     def step(self) -> list[Message]:
@@ -128,6 +138,9 @@ class FollowStep:
         out: list[Message] = []
         pending: list[MetricRecord] = []
         counters_changed = False
+        if self.reading_history and (self.caught_up or self.finished):
+            self.reading_history = False
+            counters_changed = True  # post once, so the UI learns that the history is read
         for item in items:
             if isinstance(item, FollowEvent):
                 if item.kind in ("truncated", "rotated"):
