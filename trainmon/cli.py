@@ -16,7 +16,6 @@ import stat
 import sys
 import time
 from collections.abc import Sequence
-from importlib import metadata
 from typing import NoReturn
 
 from trainmon import __version__
@@ -90,11 +89,33 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def version_text() -> str:
     """trainmon's version and Textual's, without importing Textual (metadata only)."""
+    from importlib import metadata
+
     try:
         textual = metadata.version("textual")
     except metadata.PackageNotFoundError:
         textual = "not installed"
     return f"trainmon {__version__} (textual {textual}, Python {sys.version.split()[0]})"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, its text built only when asked: reading package metadata at every start
+    cost about 50 ms of each command's start-up."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version"
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(version_text())
+        parser.exit()
 
 
 def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
@@ -135,7 +156,7 @@ def _main_parser() -> _Parser:
     p.add_argument("paths", nargs="*", metavar="PATH", help="log files to follow; - for stdin")
     p.add_argument("--demo", action="store_true", help="show a synthetic run")
     _add_dashboard_options(p)
-    p.add_argument("--version", action="version", version=version_text())
+    p.add_argument("--version", action=_VersionAction)
     return p
 
 
