@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from plotext._utility import colors_to_ansi  # type: ignore[import-untyped]
+from rich.segment import Segment
 from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.app import RenderResult
@@ -29,7 +30,6 @@ from textual.color import Color
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.timer import Timer
-from textual.visual import Visual, visualize
 from textual_plotext import PlotextPlot
 
 from trainmon.plotdata import LossPlotData
@@ -257,10 +257,10 @@ class LossPlot(PlotextPlot):
     def _build_lines(self) -> list[Strip] | None:
         """Build the figure into screen lines; returns the lines of the last build at this size.
 
-        plotext's character matrix becomes a `Text` directly, one span per run of cells with
-        the same colours (the spans `Text.from_ansi` would find), instead of printing it with
-        ANSI codes and parsing those back: that round trip cost about a third of a rebuild.
-        Textual then turns the text into screen lines as it would the text of `render()`.
+        plotext's character matrix becomes screen lines directly: one segment per run of cells
+        with the same colours (the styles `Text.from_ansi` would find), on the widget's own
+        style. Printing it with ANSI codes and parsing those back cost about a third of a
+        rebuild, and going through a `Text` and Textual's general text layout another 40 %.
         """
         started = time.process_time()
         size = self.size
@@ -287,10 +287,12 @@ class LossPlot(PlotextPlot):
             matrix.style,
             matrix.background,
         )
-        rows: list[Text] = []
+        base = self.visual_style.rich_style
+        blank = Segment(" " * width, base)
+        lines: list[Strip] = []
         for row in range(len(markers) - 1, -1, -1):  # row 0 is the bottom one
             chars, fg, st, bg = markers[row], colours[row], styles[row], backgrounds[row]
-            line = Text("".join(chars))
+            segments: list[Segment] = []
             start = 0
             cells = len(chars)
             for col in range(1, cells + 1):
@@ -298,13 +300,11 @@ class LossPlot(PlotextPlot):
                 if same and st[col] == st[start]:
                     continue
                 style = self._cell_style(fg[start], st[start], bg[start])
-                if style is not None:
-                    line.stylize(style, start, col)
+                text = "".join(chars[start:col])
+                segments.append(Segment(text, base + style if style is not None else base))
                 start = col
-            rows.append(line)
-        text = Text("\n").join(rows)
-        visual = visualize(self, text)
-        lines = Visual.to_strips(self, visual, width, height, self.visual_style)
+            lines.append(Strip(segments).adjust_cell_length(width, base))
+        lines.extend(Strip([blank], width) for _ in range(height - len(lines)))
         self._lines = lines
         # The cost of a rebuild: this build, and painting the previous one onto the screen.
         cost = time.process_time() - started + self._paint_cost_s
