@@ -85,6 +85,19 @@ def exit_status(path: Path) -> str | None:
     return text.strip() if text.endswith("\n") else None
 
 
+def start_on_log(tmux: Tmux, log: Path, exit_file: Path, size: tuple[int, int]) -> None:
+    """Run the real trainmon on `log` in a fresh pane of `size`; the shell writes its exit
+    status to `exit_file`, and the pane stays after it exits."""
+    width, height = size
+    # COLUMNS / LINES inherited from the test runner would override the pane's real size.
+    command = (
+        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color "
+        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 {log}; echo $? > {exit_file}'"
+    )
+    tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height), command)
+    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+
+
 def record(step: int) -> str:
     return json.dumps({"step": step, "loss": round(3.0 / (1 + step / 100), 4)}) + "\n"
 
@@ -96,14 +109,7 @@ def test_appended_records_show_and_q_quits(
     log = tmp_path / "run.log"
     log.write_text("".join(record(s) for s in range(10, 110, 10)))
     exit_file = tmp_path / "exit-status"
-    width, height = size
-    # COLUMNS / LINES inherited from the test runner would override the pane's real size.
-    command = (
-        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 {log}; echo $? > {exit_file}'"
-    )
-    tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height), command)
-    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    start_on_log(tmux, log, exit_file, size)
     wait_for(lambda: "step 100" in tmux.capture(), "the history to show", tmux)
     screen = tmux.capture()
     assert "run.log" in screen
@@ -174,12 +180,7 @@ def test_a_lone_escape_closes_help_and_q_quits(tmux: Tmux, tmp_path: Path) -> No
     log = tmp_path / "run.log"
     log.write_text("".join(record(s) for s in range(10, 60, 10)))
     exit_file = tmp_path / "exit-status"
-    command = (
-        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 {log}; echo $? > {exit_file}'"
-    )
-    tmux("new-session", "-d", "-s", "main", "-x", "120", "-y", "40", command)
-    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    start_on_log(tmux, log, exit_file, (120, 40))
     wait_for(lambda: "step 50" in tmux.capture(), "the history to show", tmux)
     tmux("send-keys", "-t", "main", "?")
     wait_for(lambda: "trainmon keys" in tmux.capture(), "the help screen", tmux)
