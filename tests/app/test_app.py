@@ -216,8 +216,12 @@ async def test_two_runs_get_a_status_row_each(tmp_path: Path) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(
             pilot,
-            lambda: len(status_lines(app)) == 2 and "step 20" in status_lines(app)[1],
-            "both runs",
+            lambda: (
+                len(status_lines(app)) == 2
+                and "step 3" in status_lines(app)[0]
+                and "step 20" in status_lines(app)[1]
+            ),
+            "both runs (each run has its own follower thread: either may come first)",
         )
         rows = status_lines(app)
         assert rows[0].startswith("● a.log") and "step 3" in rows[0]
