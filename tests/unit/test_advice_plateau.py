@@ -125,6 +125,26 @@ def test_logger_that_repeats_values_in_blocks_is_not_frozen() -> None:
     assert rules(analyze(store), "frozen-loss") == []
 
 
+def test_slow_loss_printed_in_stairs_longer_than_the_lookback_is_not_frozen() -> None:
+    # GIVEN a noise-free loss 2/sqrt(step) printed to 5 decimals: around step 50,000 each
+    # printed value lasts ~90 records, longer than the rule's 64-record lookback
+    steps = list(range(40_000, 41_000))
+    store = build([round(2 / math.sqrt(s), 5) for s in steps], steps, lr=[2e-5] * len(steps))
+    # THEN the stair before each stretch shows that this is rounding, not a frozen model
+    assert rules(analyze(store), "frozen-loss") == []
+
+
+def test_a_freeze_longer_than_the_lookback_reports_its_whole_length() -> None:
+    # GIVEN a loss that changed on every record for 200 records, then froze for 300
+    values = curve(200, 2.0, -0.3, 0.02, seed=5) + [1.4321] * 300
+    store = build(values, midrun(500), lr=[1e-4] * 500)
+    found = rules(analyze(store), "frozen-loss")
+    # THEN one warning, from the first frozen step, that counts all 300 records
+    assert len(found) == 1
+    assert found[0].step == midrun(500)[200]
+    assert "on 300 consecutive records" in found[0].evidence
+
+
 def test_coarsely_printed_converged_loss_is_not_frozen() -> None:
     # 0.0012 printed to 4 decimals: repeats are rounding, not a frozen model
     values = [0.0013, 0.0012, 0.0013, 0.0011, 0.0012, *[0.0012] * 8]

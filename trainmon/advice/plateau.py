@@ -44,6 +44,9 @@ FROZEN_RECORDS_BARE = 8
 """The same when there are too few earlier records to show that the logger prints fresh values."""
 FROZEN_LOOKBACK = 64
 """Newest points searched for the frozen stretch and the history before it (bounded cost)."""
+FROZEN_SCAN_LIMIT = 1024
+"""How far back a frozen stretch that fills the whole lookback is followed, to find the values
+printed before it (bounded cost)."""
 FROZEN_RESOLUTION = 0.01
 """Largest printed resolution (last digit / value) at which repeats are evidence, not rounding."""
 REPEAT_SHARE = 0.2
@@ -91,6 +94,27 @@ def frozen_run(values: FloatArray) -> int:
     return len(values) if not len(differs) else len(values) - 1 - int(differs[-1])
 
 
+def frozen_stretch(view: View, n: int, run: int) -> tuple[int, FloatArray]:
+    """The whole frozen stretch that ends at record `n` and the values printed before it.
+
+    `run` identical values fill (nearly) all of the lookback window, and the stretch may begin
+    further back: it is followed back at most `FROZEN_SCAN_LIMIT` records. Returns its length
+    and up to `FROZEN_LOOKBACK` values before it. A slowly moving loss printed with few digits
+    is a staircase of such stretches, and only the stair before shows it.
+    """
+    value = view.values(LOSS, n - 1, n)[0]
+    start = n - run
+    limit = max(0, n - FROZEN_SCAN_LIMIT)
+    while start > limit:
+        lo = max(limit, start - FROZEN_LOOKBACK)
+        chunk = view.values(LOSS, lo, start)
+        same = frozen_run(chunk) if chunk[-1] == value else 0
+        start -= same
+        if same < len(chunk):
+            break
+    return n - start, view.values(LOSS, max(0, start - FROZEN_LOOKBACK), start)
+
+
 def repeat_share(values: FloatArray) -> float:
     """Share of consecutive pairs that are equal."""
     if len(values) < 2:
@@ -117,6 +141,8 @@ class FrozenLoss(Rule):
         if print_resolution(value) > FROZEN_RESOLUTION:
             return None  # `0.0012` printed to 4 decimals repeats by rounding
         before = values[: len(values) - run]
+        if len(before) < 4 and lo > 0:  # the stretch (nearly) fills the window: look further
+            run, before = frozen_stretch(view, n, run)
         if len(before) < 4:
             if run < FROZEN_RECORDS_BARE:
                 return None  # nothing shows that this logger ever printed a fresh value
