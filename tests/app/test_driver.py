@@ -146,3 +146,20 @@ def test_the_app_runs_on_the_quiet_driver() -> None:
 
     app = TrainmonApp(DashboardOptions(paths=("run.log",)), start_workers=False)
     assert app.get_driver_class() is QuietLinuxDriver
+
+
+def test_a_textual_without_the_private_parser_gets_the_stock_driver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If a Textual release moves `_xterm_parser`, the dashboard falls back to its driver."""
+    import sys
+
+    from textual.drivers.linux_driver import LinuxDriver
+
+    from trainmon.config import DashboardOptions
+    from trainmon.ui.app import TrainmonApp
+
+    monkeypatch.setitem(sys.modules, "textual._xterm_parser", None)  # import raises
+    monkeypatch.delitem(sys.modules, "trainmon.ui.driver")
+    app = TrainmonApp(DashboardOptions(paths=("run.log",)), start_workers=False)
+    assert app.get_driver_class() is LinuxDriver

@@ -297,8 +297,10 @@ class TrainmonApp(App[None]):
         driver_class = super().get_driver_class()
         stock = f"{driver_class.__module__}.{driver_class.__qualname__}"
         if stock == "textual.drivers.linux_driver.LinuxDriver":  # not Windows nor TEXTUAL_DRIVER
-            from trainmon.ui.driver import QuietLinuxDriver
-
+            try:
+                from trainmon.ui.driver import QuietLinuxDriver
+            except ImportError:  # a Textual without the private parser module: the stock one
+                return driver_class
             return QuietLinuxDriver
         return driver_class
 

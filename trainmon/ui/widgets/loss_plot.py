@@ -21,10 +21,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from plotext._utility import colors_to_ansi  # type: ignore[import-untyped]
 from rich.segment import Segment
 from rich.style import Style as RichStyle
-from rich.text import Text
 from textual.app import RenderResult
 from textual.color import Color
 from textual.geometry import Region, Size
@@ -34,6 +32,14 @@ from textual_plotext import PlotextPlot
 
 from trainmon.plotdata import LossPlotData
 from trainmon.records import Finding, Severity
+from trainmon.ui.plotext_adapter import (
+    ansi_lines,
+    build_matrix,
+    cell_style,
+    matrix_lines,
+    plotext_theme_name,
+    set_plot_size,
+)
 from trainmon.ui.widgets.rows import repaint_rows
 
 RunPlot = tuple[str, LossPlotData]
@@ -258,10 +264,9 @@ class LossPlot(PlotextPlot):
     def _build_lines(self) -> list[Strip] | None:
         """Build the figure into screen lines; returns the lines of the last build at this size.
 
-        plotext's character matrix becomes screen lines directly: one segment per run of cells
-        with the same colours (the styles `Text.from_ansi` would find), on the widget's own
-        style. Printing it with ANSI codes and parsing those back cost about a third of a
-        rebuild, and going through a `Text` and Textual's general text layout another 40 %.
+        plotext's character matrix becomes screen lines directly (see `plotext_adapter`),
+        on the widget's own style: printing it with ANSI codes, parsing those back and laying
+        out the text is most of a rebuild's cost (bench/README.md has the figures).
         """
         started = time.process_time()
         size = self.size
@@ -272,39 +277,16 @@ class LossPlot(PlotextPlot):
             self._lines = []
             return previous
         plt = self.plt
-        # As PlotextPlot.render: plotsize alone does not always resize (textual-plotext #5).
-        plt.plotsize(width, height)
-        plt._set_size(width, height)
-        plt.theme(self._get_plotext_theme_name(self.app.theme))
-        # build() = _set_sizes + _build_matrix + printing the matrix with ANSI codes; the
-        # printing is skipped (a third of build's time): the matrix is read directly.
-        plt._set_sizes()  # type: ignore[attr-defined]
-        plt._build_matrix()  # type: ignore[attr-defined]
+        set_plot_size(plt, width, height)
+        plt.theme(plotext_theme_name(self, self.app.theme))
         self.renders += 1
-        matrix = plt.monitor.matrix  # type: ignore[attr-defined]
-        markers, colours, styles, backgrounds = (
-            matrix.marker,
-            matrix.fullground,
-            matrix.style,
-            matrix.background,
-        )
         base = self.visual_style.rich_style
         blank = Segment(" " * width, base)
-        lines: list[Strip] = []
-        for row in range(len(markers) - 1, -1, -1):  # row 0 is the bottom one
-            chars, fg, st, bg = markers[row], colours[row], styles[row], backgrounds[row]
-            segments: list[Segment] = []
-            start = 0
-            cells = len(chars)
-            for col in range(1, cells + 1):
-                same = col < cells and fg[col] == fg[start] and bg[col] == bg[start]
-                if same and st[col] == st[start]:
-                    continue
-                style = self._cell_style(fg[start], st[start], bg[start])
-                text = "".join(chars[start:col])
-                segments.append(Segment(text, base + style if style is not None else base))
-                start = col
-            lines.append(Strip(segments).adjust_cell_length(width, base))
+        matrix = build_matrix(plt)
+        if matrix is not None:
+            lines = matrix_lines(matrix, width, base, self._cell_style)
+        else:
+            lines = ansi_lines(plt, width, base)[:height]
         lines.extend(Strip([blank], width) for _ in range(height - len(lines)))
         self._lines = lines
         # The cost of a rebuild: this build, and painting the previous one onto the screen.
@@ -321,10 +303,7 @@ class LossPlot(PlotextPlot):
         key = tuple(tuple(v) if isinstance(v, list) else v for v in (colour, style, background))
         if key in self._styles:
             return self._styles[key]
-        codes = colors_to_ansi(colour, style, background)
-        spans = Text.from_ansi(codes + "x").spans if codes else []
-        found = spans[0].style if spans else None
-        cached = found if isinstance(found, RichStyle) else None
+        cached = cell_style(colour, style, background)
         self._styles[key] = cached
         return cached
 
