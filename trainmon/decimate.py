@@ -116,48 +116,6 @@ def summarize_nonfinite(
     return NonFinite(positions=positions, nan=nan, posinf=posinf, neginf=neginf)
 
 
-def nonfinite_summary(x: FloatArray, y: FloatArray, max_markers: int) -> NonFinite:
-    """`summarize_nonfinite` for a whole series: the non-finite values of `y` at `x`."""
-    bad = ~np.isfinite(y)
-    if not bad.any():
-        return NO_NONFINITE
-    finite_x = x[np.isfinite(x)]
-    if not len(finite_x):
-        return summarize_nonfinite(x[bad], y[bad], 0.0, 0.0, max_markers)
-    return summarize_nonfinite(
-        x[bad], y[bad], float(finite_x.min()), float(finite_x.max()), max_markers
-    )
-
-
-def decimate(x: FloatArray, y: FloatArray, max_points: int) -> tuple[FloatArray, FloatArray]:
-    """Finite points of (x, y), sorted by x, thinned to at most `max_points` by min/max buckets.
-
-    Points with a non-finite x or y are dropped (count them with `nonfinite_summary`). The
-    global minimum and maximum and the first and last finite points are always kept.
-
-    Args:
-        x: positions (step, epoch or time), any order.
-        y: values, same length as `x`.
-        max_points: upper bound on the points returned.
-
-    Returns:
-        New arrays (never views of the inputs) `(x, y)`, x non-decreasing.
-    """
-    if len(x) != len(y):
-        raise ValueError(f"x and y differ in length: {len(x)} != {len(y)}")
-    ok = np.isfinite(y)
-    ok &= np.isfinite(x)
-    if not ok.all():
-        x = x[ok]
-        y = y[ok]
-    if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
-        order = np.argsort(x, kind="stable")
-        x = x[order]
-        y = y[order]
-    idx = minmax_indices(y, max_points)
-    return x[idx], y[idx]
-
-
 def marker_positions(
     bad_x: FloatArray, x_lo: float, x_hi: float, max_markers: int
 ) -> tuple[float, ...]:

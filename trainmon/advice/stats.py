@@ -106,31 +106,6 @@ def block_baseline(values: FloatArray, window: int) -> tuple[FloatArray, FloatAr
     return med, sig
 
 
-def rolling_median(values: FloatArray, window: int) -> FloatArray:
-    """Median of each value's `window` predecessors (NaN for the first `window` values)."""
-    out = np.full(len(values), np.nan)
-    if len(values) <= window:
-        return out
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    windows = sliding_window_view(values, window)[:-1]
-    out[window:] = np.median(windows, axis=1)
-    return out
-
-
-def rolling_sigma(values: FloatArray, window: int, medians: FloatArray) -> FloatArray:
-    """Robust sigma of each value's `window` predecessors, given their rolling medians."""
-    out = np.full(len(values), np.nan)
-    if len(values) <= window:
-        return out
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    windows = sliding_window_view(values, window)[:-1]
-    dev = np.abs(windows - medians[window:, None])
-    out[window:] = MAD_SCALE * np.median(dev, axis=1)
-    return out
-
-
 def fmt(value: float | None) -> str:
     """A number for evidence text: 4 significant digits, no exponent below 1e4 when avoidable."""
     if value is None or not np.isfinite(value):
