@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import numpy as np
@@ -60,6 +60,21 @@ class _Row:
     values: dict[str, float]
 
 
+@dataclass(slots=True)
+class _Walk:
+    """The state of a run being generated, carried from step to step."""
+
+    rng: np.random.Generator
+    last_clean: float
+    progress: float = 0.0
+    t: float = 0.0
+    divergence: float = 0.0
+    accuracy0: float = 0.0
+    stalled: bool = False
+    eval_at_onset: float | None = None
+    window_losses: list[float] = field(default_factory=list)
+
+
 class SimulatedRun:
     """A seeded synthetic run; `lines()` for timed playback, `text()` for a whole log."""
 
@@ -97,6 +112,9 @@ class SimulatedRun:
         self.task_metric = task_metric
         self.epochs = max(1, epochs)
         self._rows: list[_Row] | None = None
+        self.tau = 0.3 * self.steps
+        """Progress (in steps at peak LR) over which the loss falls by a factor e."""
+        self.steps_per_epoch = self.steps / self.epochs
 
     # -- public --------------------------------------------------------------------------
 
@@ -162,121 +180,125 @@ class SimulatedRun:
     def _generate(self) -> list[_Row]:
         if self._rows is not None:
             return self._rows
-        rng = np.random.default_rng(self.seed)
+        walk = _Walk(np.random.default_rng(self.seed), last_clean=self.initial_loss)
+        walk.accuracy0 = 0.55 + 0.1 * walk.rng.random()
         rows: list[_Row] = []
-        tau = 0.3 * self.steps
-        progress = 0.0
-        t = 0.0
-        spread = self.initial_loss - self.final_loss
-        frozen = self._fault("frozen")
-        nan = self._fault("nan")
-        x10 = self._fault("lr_x10")
-        spike = self._fault("spike")
-        boom = self._fault("explosion")
-        stall = self._fault("stall")
-        overfit = self._fault("overfit")
-        lr_jump = self._fault("lr_jump")
-        steps_per_epoch = self.steps / self.epochs
-        window_losses: list[float] = []
-        accuracy0 = 0.55 + 0.1 * rng.random()
-        divergence = 0.0
-        last_clean = self.initial_loss
-        stalled = False
-        eval_at_onset: float | None = None
         for step in range(1, self.steps + 1):
-            lr = self._lr(step - 1)
-            if frozen is None or step < frozen.at_step:
-                progress += lr / self.peak_lr if x10 is None or step < x10.at_step else 1.0
-            clean = self.final_loss + spread * math.exp(-progress / tau)
-            if overfit is not None and step == overfit.at_step:
-                eval_at_onset = clean * 1.15 + 0.05
-            if overfit is not None and step >= overfit.at_step:
-                clean *= math.exp(-3.0 * (step - overfit.at_step) / self.steps)
-            if x10 is not None and step >= x10.at_step:
-                divergence = min(1.0, divergence + x10.factor / (0.5 * self.steps))
-                clean += divergence * (self.initial_loss * 1.2 - clean)
-            if lr_jump is not None and step >= lr_jump.at_step:
-                bump = 0.25 * spread * math.exp(-(step - lr_jump.at_step) / (0.05 * self.steps))
-                clean += bump
-            last_clean = clean
-            sigma = self.noise * (4.0 if x10 is not None and step >= x10.at_step else 1.0)
-            window_losses.append(clean * math.exp(sigma * float(rng.standard_normal())))
-            t += self.seconds_per_step * (1 + 0.05 * float(rng.standard_normal()))
-            if stall is not None and step == stall.at_step and not stalled:
-                t += stall.stall_s
-                stalled = True
+            self._advance(walk, step)
             if step % self.logging_steps and step != self.steps:
                 continue
-            loss = float(np.mean(window_losses))
-            window_losses.clear()
-            grad = (
-                0.5
-                * (0.4 + min(loss, 1e3) / self.initial_loss)
-                * math.exp(0.25 * rng.standard_normal())
-            )
-            if step < self.warmup_steps:
-                grad *= 1.5
-            if x10 is not None and step >= x10.at_step:
-                grad *= 1 + 8 * divergence
-            if spike is not None and spike.at_step <= step < spike.at_step + self.logging_steps:
-                loss *= 3.0
-                grad *= 25.0
-            if boom is not None and step >= boom.at_step:
-                k = (step - boom.at_step) // self.logging_steps + 1
-                loss = min(loss * (4.0**k), 1e6)
-                grad *= 10.0 ** min(k, 8)
-            if frozen is not None and step >= frozen.at_step:
-                grad = 0.0
-            if nan is not None and step >= nan.at_step:
-                loss = float("nan")
-                grad = float("nan")
-            values: dict[str, float] = {"loss": round(loss, 4)}
-            if self.grad_norm:
-                values["grad_norm"] = round(grad, 6) if math.isfinite(grad) else grad
-            values["learning_rate"] = float(f"{lr:.6g}")
-            values["epoch"] = round(step / steps_per_epoch, 4)
-            rows.append(_Row(t, step, "train", values))
+            loss = float(np.mean(walk.window_losses))
+            walk.window_losses.clear()
+            rows.append(_Row(walk.t, step, "train", self._train_values(walk, step, loss)))
             if self.eval_steps and step % self.eval_steps == 0:
-                e = last_clean * 1.15 + 0.05
-                acc = accuracy0 + (0.95 - accuracy0) * (1 - math.exp(-progress / tau))
-                if overfit is not None and step >= overfit.at_step:
-                    if eval_at_onset is None:
-                        eval_at_onset = last_clean * 1.15 + 0.05
-                    rise = 1.5 * spread * (step - overfit.at_step) / self.steps
-                    e = eval_at_onset + rise
-                    acc -= 0.1 * (step - overfit.at_step) / self.steps
-                if nan is not None and step >= nan.at_step:
-                    e = float("nan")
-                e *= math.exp(0.01 * float(rng.standard_normal()))
-                ev: dict[str, float] = {"eval_loss": round(e, 4) if math.isfinite(e) else e}
-                if self.task_metric:
-                    ev["eval_accuracy"] = round(min(1.0, acc), 4)
-                ev.update(
-                    eval_runtime=12.5,
-                    eval_samples_per_second=80.0,
-                    eval_steps_per_second=10.0,
-                    epoch=round(step / steps_per_epoch, 4),
-                )
-                t += 12.5
-                rows.append(_Row(t, step, "eval", ev))
-        train = [r.values["loss"] for r in rows if r.kind == "train"]
-        finite = [v for v in train if math.isfinite(v)]
-        rows.append(
-            _Row(
-                t,
-                self.steps,
-                "summary",
-                {
-                    "train_runtime": round(t, 4),
-                    "train_samples_per_second": round(8 * self.steps / max(t, 1e-9), 3),
-                    "train_steps_per_second": round(self.steps / max(t, 1e-9), 3),
-                    "train_loss": float(np.mean(finite)) if finite else float("nan"),
-                    "epoch": float(self.epochs),
-                },
-            )
-        )
+                values = self._eval_values(walk, step)
+                walk.t += 12.5
+                rows.append(_Row(walk.t, step, "eval", values))
+        rows.append(self._summary_row(rows, walk.t))
         self._rows = rows
         return rows
+
+    def _advance(self, walk: _Walk, step: int) -> None:
+        """One optimiser step: progress along the schedule, the step's loss, the clock."""
+        rng = walk.rng
+        lr = self._lr(step - 1)
+        frozen, x10 = self._fault("frozen"), self._fault("lr_x10")
+        overfit, lr_jump = self._fault("overfit"), self._fault("lr_jump")
+        if frozen is None or step < frozen.at_step:
+            walk.progress += lr / self.peak_lr if x10 is None or step < x10.at_step else 1.0
+        spread = self.initial_loss - self.final_loss
+        clean = self.final_loss + spread * math.exp(-walk.progress / self.tau)
+        if overfit is not None and step == overfit.at_step:
+            walk.eval_at_onset = clean * 1.15 + 0.05
+        if overfit is not None and step >= overfit.at_step:
+            clean *= math.exp(-3.0 * (step - overfit.at_step) / self.steps)
+        if x10 is not None and step >= x10.at_step:
+            walk.divergence = min(1.0, walk.divergence + x10.factor / (0.5 * self.steps))
+            clean += walk.divergence * (self.initial_loss * 1.2 - clean)
+        if lr_jump is not None and step >= lr_jump.at_step:
+            clean += 0.25 * spread * math.exp(-(step - lr_jump.at_step) / (0.05 * self.steps))
+        walk.last_clean = clean
+        sigma = self.noise * (4.0 if x10 is not None and step >= x10.at_step else 1.0)
+        walk.window_losses.append(clean * math.exp(sigma * float(rng.standard_normal())))
+        walk.t += self.seconds_per_step * (1 + 0.05 * float(rng.standard_normal()))
+        stall = self._fault("stall")
+        if stall is not None and step == stall.at_step and not walk.stalled:
+            walk.t += stall.stall_s
+            walk.stalled = True
+
+    def _train_values(self, walk: _Walk, step: int, loss: float) -> dict[str, float]:
+        """A train record's values: the window's mean loss, grad norm, LR, epoch; faults."""
+        x10, spike = self._fault("lr_x10"), self._fault("spike")
+        boom, frozen, nan = self._fault("explosion"), self._fault("frozen"), self._fault("nan")
+        grad = (
+            0.5
+            * (0.4 + min(loss, 1e3) / self.initial_loss)
+            * math.exp(0.25 * walk.rng.standard_normal())
+        )
+        if step < self.warmup_steps:
+            grad *= 1.5
+        if x10 is not None and step >= x10.at_step:
+            grad *= 1 + 8 * walk.divergence
+        if spike is not None and spike.at_step <= step < spike.at_step + self.logging_steps:
+            loss *= 3.0
+            grad *= 25.0
+        if boom is not None and step >= boom.at_step:
+            k = (step - boom.at_step) // self.logging_steps + 1
+            loss = min(loss * (4.0**k), 1e6)
+            grad *= 10.0 ** min(k, 8)
+        if frozen is not None and step >= frozen.at_step:
+            grad = 0.0
+        if nan is not None and step >= nan.at_step:
+            loss = float("nan")
+            grad = float("nan")
+        values: dict[str, float] = {"loss": round(loss, 4)}
+        if self.grad_norm:
+            values["grad_norm"] = round(grad, 6) if math.isfinite(grad) else grad
+        values["learning_rate"] = float(f"{self._lr(step - 1):.6g}")
+        values["epoch"] = round(step / self.steps_per_epoch, 4)
+        return values
+
+    def _eval_values(self, walk: _Walk, step: int) -> dict[str, float]:
+        """An eval record's values: eval loss (and accuracy) behind the train loss; faults."""
+        overfit, nan = self._fault("overfit"), self._fault("nan")
+        e = walk.last_clean * 1.15 + 0.05
+        acc = walk.accuracy0 + (0.95 - walk.accuracy0) * (1 - math.exp(-walk.progress / self.tau))
+        if overfit is not None and step >= overfit.at_step:
+            if walk.eval_at_onset is None:
+                walk.eval_at_onset = walk.last_clean * 1.15 + 0.05
+            spread = self.initial_loss - self.final_loss
+            e = walk.eval_at_onset + 1.5 * spread * (step - overfit.at_step) / self.steps
+            acc -= 0.1 * (step - overfit.at_step) / self.steps
+        if nan is not None and step >= nan.at_step:
+            e = float("nan")
+        e *= math.exp(0.01 * float(walk.rng.standard_normal()))
+        values: dict[str, float] = {"eval_loss": round(e, 4) if math.isfinite(e) else e}
+        if self.task_metric:
+            values["eval_accuracy"] = round(min(1.0, acc), 4)
+        values.update(
+            eval_runtime=12.5,
+            eval_samples_per_second=80.0,
+            eval_steps_per_second=10.0,
+            epoch=round(step / self.steps_per_epoch, 4),
+        )
+        return values
+
+    def _summary_row(self, rows: list[_Row], t: float) -> _Row:
+        """The Trainer's closing dict: runtime, throughput, mean train loss."""
+        train = [r.values["loss"] for r in rows if r.kind == "train"]
+        finite = [v for v in train if math.isfinite(v)]
+        return _Row(
+            t,
+            self.steps,
+            "summary",
+            {
+                "train_runtime": round(t, 4),
+                "train_samples_per_second": round(8 * self.steps / max(t, 1e-9), 3),
+                "train_steps_per_second": round(self.steps / max(t, 1e-9), 3),
+                "train_loss": float(np.mean(finite)) if finite else float("nan"),
+                "epoch": float(self.epochs),
+            },
+        )
 
     def _bar(self, step: int, total: int, t: float) -> str:
         pct = int(100 * step / total)
