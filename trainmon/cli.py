@@ -100,7 +100,7 @@ def version_text() -> str:
 
 class _VersionAction(argparse.Action):
     """`--version`, its text built only when asked: reading package metadata at every start
-    cost about 50 ms of each command's start-up."""
+    was a large share of each command's start-up."""
 
     def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
         super().__init__(

@@ -85,8 +85,8 @@ ADVICE_EVERY_TICKS: Final = 5
 GC_FREEZE_AFTER_TICKS: Final = 3
 """Once the dashboard has started and read what the logs held (this many ticks), everything
 alive then is moved out of the cyclic garbage collector's way (`gc.freeze`): its full passes
-then scan only what was created since, not Textual's long-lived widgets, styles and modules.
-Such a pass took about 60 ms, a few times a minute while records flow."""
+then scan only what was created since, not Textual's long-lived widgets, styles and modules
+(a full pass was a visible share of the dashboard's CPU while records flow: bench/README.md)."""
 
 
 def layout_for(width: int, height: int) -> Layout:

@@ -2,8 +2,8 @@
 
 Textual's `LinuxDriver` wakes its input thread ten times a second, to run the key parser's
 timeout check (a lone Escape becomes a key only after a pause) and to notice that the app is
-exiting. Beside a training job that polling was the largest share of an idle dashboard's
-CPU: 0.15 % of a core out of 0.5 %. This driver waits on the terminal and on a wake-up pipe
+exiting. Beside a training job that polling was the largest single share of an idle
+dashboard's CPU (bench/README.md). This driver waits on the terminal and on a wake-up pipe
 instead. The wait has no timeout unless the parser holds a half-read escape sequence, and
 setting the exit flag writes to the pipe, so quitting is as quick as before.
 

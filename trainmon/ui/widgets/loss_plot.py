@@ -64,9 +64,8 @@ CPU_BUDGET: Final = 0.004
 """Default share of one core for rebuilding the plot: 0.4 %, so that a log with a record every
 second stays within the dashboard's 2 % with room for run-to-run spread (the status line still
 shows each record at once). The cost counted is the whole rebuild: plotext, the conversion to
-screen lines and painting the changed rows. At 160x44 that is about 35 ms on a slow 2-core VM,
-so new data is drawn about every 9 s there, and every few seconds on a current desktop core
-(the grad-norm pane is redrawn with it)."""
+screen lines and painting the changed rows; how often new data is drawn follows from it
+(bench/README.md has the figures). The grad-norm pane is redrawn with it."""
 
 
 def as_markers(items: Iterable[Finding | Marker]) -> tuple[Marker, ...]:
