@@ -3,7 +3,7 @@
 Plot cost grows with the number of points handed to plotext, so a run with 10^6 records must
 be thinned before drawing. Keeping each bucket's minimum and maximum (rather than a mean or
 LTTB) guarantees that no loss or grad-norm spike disappears, and it costs one or two vectorised
-passes where LTTB costs several times as much (figures: ../shared/docs/performance.md).
+passes where LTTB costs several times as much at 10^6 points.
 
 Buckets are equal runs of consecutive points (by index), not equal spans of x. Logged metrics
 arrive at a near-constant step interval, and index buckets let numpy reduce a reshaped view
