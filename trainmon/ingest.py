@@ -1,18 +1,22 @@
-"""Follower → parser → records, in order: the loop that `report` and `stream` share.
+"""Follower → parser → records, in order: the one loop from a log's bytes to its records.
 
-One place decides what a follower event means for the parsed history: `truncated` and
-`rotated` end the parser's segment (its held tail is parsed first) and start a new store
-segment, because the file now holds a restarted run. Everything stays headless and
-thread-free; a caller decides when to sleep (`caught_up`).
+`report`, `stream` and the dashboard's follow worker all drive an `Ingest`. One place decides
+what a follower event means for the parsed history: `truncated` and `rotated` end the parser's
+segment (its held tail is parsed first) and start a new parser, because the file now holds a
+restarted run; the caller starts a new store segment on the same event (`apply`,
+`Run.new_segment`). Everything stays headless and thread-free; a caller decides when to sleep
+(`caught_up`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from trainmon.follow import CHUNK_BYTES, MAX_LINE_BYTES, POLL_INTERVAL_S, Follower
 from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent, MetricRecord
+from trainmon.run import ParserProgress
 from trainmon.store import MetricStore
 
 NEW_SEGMENT_EVENTS: Final = frozenset({"truncated", "rotated"})
@@ -36,9 +40,12 @@ class Ingest:
         poll_interval_s: float = POLL_INTERVAL_S,
         start: int = 0,
         stop: int | None = None,
-        parser: LogParser | None = None,
+        parser_factory: Callable[[], LogParser] = LogParser,
+        follower: Follower | None = None,
     ) -> None:
-        self.follower = Follower(
+        """Follow `path` (or drive the given `follower`) into parsers from `parser_factory`."""
+        self.path = path
+        self.follower = follower or Follower(
             path,
             from_end=from_end,
             follow=follow,
@@ -48,7 +55,8 @@ class Ingest:
             start=start,
             stop=stop,
         )
-        self.parser = parser if parser is not None else LogParser()
+        self._parser_factory = parser_factory
+        self.parser = parser_factory()
 
     @property
     def caught_up(self) -> bool:
@@ -61,21 +69,52 @@ class Ingest:
         return self.follower.finished
 
     def poll(self) -> list[Item]:
-        """One follower step, parsed: record batches and events, oldest first."""
+        """One follower step, parsed: record batches and events, oldest first.
+
+        The parser is tested never to raise on any input; should it still (a bug), the
+        records parsed so far are kept and an `error` event naming the failure follows them.
+        """
         out: list[Item] = []
-        parser = self.parser
+        errors: list[FollowEvent] = []
         for item in self.follower.poll():
             if isinstance(item, bytes):
-                records = parser.feed(item)
-                if records:
-                    out.append(tuple(records))
+                if item:
+                    self._parse(out, errors, self.parser.feed, item)
                 continue
             if item.kind in NEW_SEGMENT_EVENTS or item.kind == "eof":
-                records = parser.finish()
-                if records:
-                    out.append(tuple(records))
+                self._parse(out, errors, self.parser.finish)
+            if item.kind in NEW_SEGMENT_EVENTS:
+                self.parser = self._parser_factory()
             out.append(item)
+        out.extend(errors)
         return out
+
+    def _parse(
+        self,
+        out: list[Item],
+        errors: list[FollowEvent],
+        call: Callable[..., list[MetricRecord]],
+        *args: bytes,
+    ) -> None:
+        try:
+            records = call(*args)
+        except Exception as exc:
+            detail = f"parser failed: {type(exc).__name__}: {exc}"
+            errors.append(FollowEvent("error", self.path, detail))
+            return
+        if records:
+            out.append(tuple(records))
+
+    def progress(self) -> ParserProgress:
+        """The parser's state now, as one immutable value."""
+        parser = self.parser
+        return ParserProgress(
+            log_format=parser.format,
+            lines=parser.lines,
+            unparsed_lines=parser.unparsed_lines,
+            total_steps=parser.total_steps,
+            context=tuple(sorted(parser.context.items())),
+        )
 
     def close(self) -> None:
         self.follower.close()

@@ -96,7 +96,7 @@ def test_truncation_is_posted_before_the_new_segment_and_restarts_the_parser() -
     assert isinstance(first, RecordsParsed) and [r.step for r in first.records] == [1, 2]
     assert isinstance(event, FollowStateChanged) and event.event.kind == "truncated"
     assert isinstance(second, RecordsParsed) and [r.step for r in second.records] == [1]
-    assert second.lines == 1  # counters of the new parser
+    assert second.progress.lines == 1  # counters of the new parser
     assert LineParser.created == before + 2
 
 
@@ -104,8 +104,8 @@ def test_garbage_is_counted_not_raised() -> None:
     step = FollowStep(0, ScriptedFollower([[b"\xff\xfe garbage\n1 2.0\n"]]), LineParser)
     (message,) = step.step()
     assert isinstance(message, RecordsParsed)
-    assert message.unparsed_lines == 1 and len(message.records) == 1
-    assert message.log_format == "test-lines"
+    assert message.progress.unparsed_lines == 1 and len(message.records) == 1
+    assert message.progress.log_format == "test-lines"
 
 
 def test_a_failing_follower_becomes_an_error_state() -> None:
@@ -149,7 +149,7 @@ def test_events_and_chunks_are_posted_in_order_and_empty_chunks_skipped() -> Non
     opened, parsed = step.step()
     assert isinstance(opened, FollowStateChanged) and opened.event == event
     assert isinstance(parsed, RecordsParsed) and [r.step for r in parsed.records] == [1]
-    assert parsed.lines == 1
+    assert parsed.progress.lines == 1
 
 
 def test_a_parser_bug_is_posted_as_an_error_after_the_records() -> None:

@@ -17,10 +17,8 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar, Final, Literal, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Final, Literal
 
 from rich.text import Text
 from textual import on, work
@@ -35,30 +33,25 @@ from textual.worker import get_current_worker
 
 from trainmon.advice import AdviceEngine
 from trainmon.config import DashboardOptions
-from trainmon.follow import Follower as LogFollower
+from trainmon.follow import Follower
 from trainmon.parsing import LogParser
 from trainmon.plotdata import X_AXES, XAxis, grad_norm_data, loss_plot_data
-from trainmon.records import Finding, FollowEvent, MetricRecord
+from trainmon.records import FollowEvent, MetricRecord
+from trainmon.run import AdviceFactory, ParserProgress, Run
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.nvml import DisabledGpuSource
 from trainmon.sources.runner import SamplerRunner
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
-from trainmon.store import MetricStore
 from trainmon.ui.help import HelpScreen, help_rows
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
+from trainmon.ui.runs import RunView, run_label
 from trainmon.ui.widgets.advice_panel import AdviceItem, AdvicePanel
 from trainmon.ui.widgets.cpu_panel import CpuPanel
 from trainmon.ui.widgets.gpu_panel import GpuPanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
 from trainmon.ui.widgets.loss_plot import CPU_BUDGET, RUN_COLOURS, LossPlot
-from trainmon.ui.widgets.status_bar import Level, RunStatus, StatusBar, round_age
-from trainmon.ui.workers import (
-    SAMPLE_INTERVAL_S,
-    Follower,
-    FollowStep,
-    Parser,
-    idle_poll_interval,
-)
+from trainmon.ui.widgets.status_bar import StatusBar
+from trainmon.ui.workers import SAMPLE_INTERVAL_S, FollowStep, idle_poll_interval
 
 Layout = Literal["wide", "medium", "narrow", "tiny"]
 
@@ -70,14 +63,6 @@ MIN_ROWS: Final = 12
 
 SMOOTHING_LEVELS: Final[tuple[float, ...]] = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 """The weights `s` / `S` step through (TensorBoard's slider, in the steps people use)."""
-
-TRANSIENT_STATE_S: Final = 30.0
-"""How long "file truncated: new segment" and similar notes stay in the status line."""
-
-READING_STATE: Final = "reading the log:"
-BACKLOG_SHOWN_BYTES: Final = 16 << 20
-"""A history at least this big takes seconds to read: the status line shows how far it got
-("reading the log: 34 % of 94 MB") until the follower has caught up."""
 
 ADVICE_EVERY_TICKS: Final = 5
 """Advice is re-evaluated on new records, and at least this often for time-based rules."""
@@ -100,81 +85,14 @@ def layout_for(width: int, height: int) -> Layout:
     return "narrow"
 
 
-def run_label(path: str) -> str:
-    """The name a run goes by on screen: its file name (`stdin` for `-`)."""
-    if path == "-":
-        return "stdin"
-    return Path(path).name or path
-
-
-class AdviceState(Protocol):
-    """What `AdviceEngine.update()` returns."""
-
-    @property
-    def active(self) -> Iterable[Finding]: ...
-
-    @property
-    def history(self) -> Iterable[Finding]: ...
-
-    @property
-    def new_critical(self) -> bool:
-        """True when a critical finding appeared in this update (ring the bell once)."""
-
-    @property
-    def schedule(self) -> str:
-        """The LR schedule the engine recognised, in words ("" when none)."""
-
-
-class AdviceEngineLike(Protocol):
-    """What the app needs from `trainmon.advice.AdviceEngine`."""
-
-    def update(self, store: MetricStore, now_s: float) -> AdviceState: ...
-
-    def mute(self, rule: str) -> None: ...
-
-    def observe_hardware(self, sample: GpuSnapshot | CpuSnapshot) -> None: ...
-
-
 FollowerFactory = Callable[[str, bool], Follower]
-"""(path, from_end) -> a follower."""
-ParserFactory = Callable[[], Parser]
-AdviceFactory = Callable[[Mapping[str, object], frozenset[str]], AdviceEngineLike]
-"""(run context, muted rules) -> an advice engine for one run."""
-
-
-@dataclass(slots=True)
-class RunState:
-    """One followed log, owned by the UI thread."""
-
-    index: int
-    path: str
-    label: str
-    colour: str
-    store: MetricStore = field(default_factory=MetricStore)
-    log_format: str | None = None
-    lines: int = 0
-    unparsed: int = 0
-    context: dict[str, object] = field(default_factory=dict)
-    state: str = ""
-    level: Level = "ok"
-    state_since_s: float | None = None
-    transient: bool = False
-    engine: AdviceEngineLike | None = None
-    engine_context: dict[str, object] | None = None
-    active: tuple[Finding, ...] = ()
-    history: tuple[Finding, ...] = ()
-    schedule: str = ""
-    """The LR schedule the advice engine recognised, shown under the findings."""
-    data_version: int = 0
-    """Bumped whenever the store changed (records, or a new segment)."""
-    advised_version: int = -1
-    live: bool = False
-    """The log's history at start has been read; records now arrive as they are written."""
+"""(path, from_end) -> a follower (the real `trainmon.follow.Follower` unless a test says)."""
+ParserFactory = Callable[[], LogParser]
 
 
 def _follow_log(path: str, from_end: bool) -> Follower:
     """The default follower: `tail -F` semantics over the real file."""
-    return LogFollower(path, from_end=from_end)
+    return Follower(path, from_end=from_end)
 
 
 class TrainmonApp(App[None]):
@@ -256,15 +174,23 @@ class TrainmonApp(App[None]):
         self._plot_cpu_budget = plot_cpu_budget
         self.sub_title = description
         paths = options.paths or ()
-        self.runs: list[RunState] = [
-            RunState(
+        user_context = dict(options.context)
+        self.runs: list[RunView] = [
+            RunView(
                 index=i,
-                path=path,
                 label=labels[i] if labels and i < len(labels) else run_label(path),
                 colour=RUN_COLOURS[i % len(RUN_COLOURS)],
+                run=Run(
+                    path,
+                    user_context=user_context,
+                    muted=options.muted_rules,
+                    advice_factory=self._advice_factory,
+                ),
             )
             for i, path in enumerate(paths)
         ]
+        self.host = Run("", muted=options.muted_rules)
+        """The machine's hardware advice (GPU idle, throttling, RAM): once, whatever the runs."""
         self.smoothing = options.smoothing
         self.log_y = False
         self.x_axis: XAxis = "step"
@@ -368,7 +294,7 @@ class TrainmonApp(App[None]):
 
     def _start_all_workers(self) -> None:
         for run in self.runs:
-            self._follow(run.index, run.path, self._parser_factory, self._follower_factory)
+            self._follow(run.index, run.run.path, self._parser_factory, self._follower_factory)
         if self._gpu_source is not None or self._cpu_source is not None:
             self._sample_system(self._gpu_source, self._cpu_source)
 
@@ -453,44 +379,11 @@ class TrainmonApp(App[None]):
         if not 0 <= message.run < len(self.runs):
             return
         try:
-            self._take_records(self.runs[message.run], message)
+            run = self.runs[message.run]
+            if run.take(message.records, message.progress, message.backlog, self._clock()):
+                self._status_soon()
         finally:
             self._batch_taken[message.run].set()
-
-    def _take_records(self, run: RunState, message: RecordsParsed) -> None:
-        if message.records:
-            run.store.extend(message.records, self._clock())
-            run.data_version += 1
-        if not run.live:
-            run.store.mark_backlog()  # read in bursts: no speed from these arrival times
-            self._show_backlog(run, message.backlog)
-        if message.log_format:
-            run.log_format = message.log_format
-        if message.total_steps:
-            run.store.total_steps = message.total_steps
-        run.lines = message.lines
-        run.unparsed = message.unparsed_lines
-        if message.context:
-            run.context.update(message.context)
-        if message.records:
-            self._status_soon()
-
-    def _show_backlog(self, run: RunState, backlog: tuple[int, int] | None) -> None:
-        """Say how much of a big log's history is read; clear it once the follower caught up."""
-        reading = run.state.startswith(READING_STATE)
-        if backlog is None:
-            run.live = True
-            if reading:
-                self._set_state(run, "", "ok", transient=False)
-                self._status_soon()
-            return
-        done, size = backlog
-        if size >= BACKLOG_SHOWN_BYTES and (reading or not run.state):
-            percent = min(99, int(100 * done / size))
-            text = f"{READING_STATE} {percent} % of {size / 1e6:,.0f} MB"
-            if text != run.state:
-                self._set_state(run, text, "info", transient=False)
-                self._status_soon()
 
     def _status_soon(self) -> None:
         """Show new records' step in the status line now, not at the next tick.
@@ -509,52 +402,21 @@ class TrainmonApp(App[None]):
 
     @on(FollowStateChanged)
     def _follow_state_changed(self, message: FollowStateChanged) -> None:
-        if not 0 <= message.run < len(self.runs):
-            return
-        run = self.runs[message.run]
-        event = message.event
-        detail = f": {event.detail}" if event.detail else ""
-        if event.kind == "waiting":
-            self._set_state(run, f"waiting for {run.label}", "info", transient=False)
-        elif event.kind == "opened":
-            self._set_state(run, "", "ok", transient=False)
-        elif event.kind in ("truncated", "rotated"):
-            run.store.new_segment()
-            run.data_version += 1
-            run.engine = None  # a restarted run: advice starts over
-            run.active = ()
-            what = "file truncated" if event.kind == "truncated" else "file replaced"
-            self._set_state(run, f"{what}: new segment", "warning", transient=True)
-        elif event.kind == "error":
-            self._set_state(run, f"error{detail}", "error", transient=False)
-        elif event.kind == "eof":
-            self._set_state(run, "end of input", "info", transient=False)
-        self._status_soon()
-
-    def _set_state(self, run: RunState, state: str, level: Level, *, transient: bool) -> None:
-        run.state = state
-        run.level = level
-        run.transient = transient
-        run.state_since_s = self._clock()
+        if 0 <= message.run < len(self.runs):
+            self.runs[message.run].follow_event(message.event, self._clock())
+            self._status_soon()
 
     @on(GpuSampled)
     def _gpu_sampled(self, message: GpuSampled) -> None:
         self.gpu_snapshot = message.snapshot
         self._gpu_dirty = True
-        self._observe_hardware(message.snapshot)
+        self.host.observe_hardware(message.snapshot)
 
     @on(CpuSampled)
     def _cpu_sampled(self, message: CpuSampled) -> None:
         self.cpu_snapshot = message.snapshot
         self._cpu_dirty = True
-        self._observe_hardware(message.snapshot)
-
-    def _observe_hardware(self, snapshot: GpuSnapshot | CpuSnapshot) -> None:
-        """Feed a system sample to each run's hardware rules (GPU idle, host-bound, ...)."""
-        for run in self.runs:
-            if run.engine is not None:
-                run.engine.observe_hardware(snapshot)
-                run.advised_version = -1
+        self.host.observe_hardware(message.snapshot)
 
     # -- the timer: decide what to redraw ------------------------------------------------------
 
@@ -590,7 +452,7 @@ class TrainmonApp(App[None]):
             self.show_eval,
         )
         data = (
-            tuple(r.data_version for r in self.runs),
+            tuple(r.run.data_version for r in self.runs),
             tuple((r.index, f.rule, f.step) for r in self.runs for f in r.active),
         )
         key = (view, data)
@@ -620,60 +482,41 @@ class TrainmonApp(App[None]):
         markers = [f for run in self.runs for f in run.active]
         plot.show(runs, markers, immediate=view_changed)
         if self.runs:
-            first = self.runs[0]
-            grad.show(
-                grad_norm_data(
-                    first.store,
-                    max(1, grad.content_size.width),
-                    max_grad_norm=_as_float(self._run_context(first).get("max_grad_norm")),
-                )
-            )
-
-    def _run_context(self, run: RunState) -> dict[str, object]:
-        context = dict(run.context)
-        if run.log_format:  # rules rely on framework defaults only for a known format
-            context.setdefault("format", run.log_format)
-        context.update(dict(self.options.context))
-        return context
+            first = self.runs[0].run
+            clip = _as_float(first.context.get("max_grad_norm"))
+            width = max(1, grad.content_size.width)
+            grad.show(grad_norm_data(first.store, width, max_grad_norm=clip))
 
     def _update_advice(self, now: float) -> None:
-        factory = self._advice_factory
-        for run in self.runs:
-            stale = run.advised_version != run.data_version
-            if not stale and self._ticks % ADVICE_EVERY_TICKS:
-                continue
-            context = self._run_context(run)
+        """Advice on new records, and every few ticks for the clock and hardware rules."""
+        timed = self._ticks % ADVICE_EVERY_TICKS == 0
+        bell = False
+        for run in [*(view.run for view in self.runs), self.host]:
             try:
-                if run.engine is None or context != run.engine_context:
-                    run.engine = factory(context, frozenset(self.muted))
-                    run.engine_context = context
-                state = run.engine.update(run.store, now)
+                bell |= run.advise(now, force=timed).new_critical
             except Exception as exc:  # an advice bug must not take the dashboard down: say it
-                self._set_state(
-                    run, f"advice failed: {type(exc).__name__}: {exc}", "error", transient=True
-                )
-                continue
-            run.advised_version = run.data_version
-            run.active = tuple(f for f in state.active if f.rule not in self.muted)
-            run.history = tuple(state.history)
-            run.schedule = state.schedule
-            if state.new_critical and self.options.bell:
-                self.bells += 1
-                self.bell()
+                for view in self.runs:
+                    if view.run is run or run is self.host:
+                        text = f"advice failed: {type(exc).__name__}: {exc}"
+                        view.set_state(text, "error", now, transient=True)
+        if bell and self.options.bell:
+            self.bells += 1
+            self.bell()
         self._show_advice()
 
     def _show_advice(self) -> None:
         several = len(self.runs) > 1
+        labelled = [(view.label if several else "", view.run) for view in self.runs]
+        labelled.append(("host" if several else "", self.host))
         active: list[AdviceItem] = []
         history: list[AdviceItem] = []
-        for run in self.runs:
-            label = run.label if several else ""
-            active.extend((label, f) for f in run.active)
-            history.extend((label, f) for f in reversed(run.history))
+        for label, run in labelled:
+            active.extend((label, f) for f in run.advice.active)
+            history.extend((label, f) for f in reversed(run.advice.history))
         notes = tuple(
-            (f"{run.label}: " if several else "") + run.schedule
-            for run in self.runs
-            if run.schedule
+            (f"{label}: " if label else "") + run.advice.schedule
+            for label, run in labelled
+            if run.advice.schedule
         )
         panel = self.query_one("#advice", AdvicePanel)
         panel.show(active, history, self.muted, notes)
@@ -681,29 +524,8 @@ class TrainmonApp(App[None]):
         if panel.border_title != title:  # assigning repaints the whole pane, even if equal
             panel.border_title = title
 
-    def run_status(self, run: RunState, now: float) -> RunStatus:
-        """The status row of one run at time `now`."""
-        expired = run.state_since_s is not None and now - run.state_since_s > TRANSIENT_STATE_S
-        if run.transient and expired:
-            run.state, run.level, run.transient = "", "ok", False
-        store = run.store
-        last = store.last_arrival_s
-        return RunStatus(
-            label=run.label,
-            colour=run.colour,
-            log_format=run.log_format,
-            progress=store.progress(now),
-            state=run.state,
-            level=run.level,
-            paused=self.paused,
-            age_s=round_age(now - last) if last is not None else None,
-            finished=store.kind_counts.get("summary", 0) > 0,
-            records=store.records,
-            unparsed=run.unparsed,
-        )
-
     def _update_status(self, now: float) -> None:
-        rows = tuple(self.run_status(run, now) for run in self.runs)
+        rows = tuple(run.status(now, paused=self.paused) for run in self.runs)
         self.query_one("#status", StatusBar).show(rows)
 
     def _update_system(self) -> None:
@@ -801,10 +623,9 @@ class TrainmonApp(App[None]):
         rule = selected[1].rule
         if rule not in self.muted:
             self.muted.append(rule)
-        for run in self.runs:
-            if run.engine is not None:
-                run.engine.mute(rule)
-            run.active = tuple(f for f in run.active if f.rule != rule)
+        for view in self.runs:
+            view.run.mute(rule)
+        self.host.mute(rule)
         self.notify(f"muted {rule}", timeout=2, markup=False)
         self._show_advice()
         self.refresh_now()
@@ -834,9 +655,14 @@ class TrainmonApp(App[None]):
 
     # -- test and screenshot helpers -------------------------------------------------------------
 
-    def inject(self, run: int, records: Iterable[MetricRecord], **counters: Any) -> None:
+    def inject(
+        self,
+        run: int,
+        records: Iterable[MetricRecord],
+        progress: ParserProgress | None = None,
+    ) -> None:
         """Post records for `run` as a follower thread would (tests, snapshots, screenshots)."""
-        self.post_message(RecordsParsed(run, tuple(records), **counters))
+        self.post_message(RecordsParsed(run, tuple(records), progress=progress))
 
 
 def _as_float(value: object) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from trainmon.records import FollowEvent, MetricRecord
+from trainmon.run import ParserProgress
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 
 
@@ -21,11 +22,7 @@ class RecordsParsed(Message):
         run: int,
         records: tuple[MetricRecord, ...],
         *,
-        log_format: str | None = None,
-        total_steps: int | None = None,
-        lines: int = 0,
-        unparsed_lines: int = 0,
-        context: tuple[tuple[str, object], ...] = (),
+        progress: ParserProgress | None = None,
         backlog: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
@@ -33,16 +30,8 @@ class RecordsParsed(Message):
         """Index of the run (position on the command line)."""
         self.records = records
         """The new records, oldest first (may be empty when only counters changed)."""
-        self.log_format = log_format
-        """The format the parser detected so far, if any."""
-        self.total_steps = total_steps
-        """The run's total optimizer steps, when the log revealed it."""
-        self.lines = lines
-        """Lines read so far in the current segment."""
-        self.unparsed_lines = unparsed_lines
-        """Lines that looked like metrics but could not be parsed (counted, skipped)."""
-        self.context = context
-        """Run facts the log revealed (e.g. `max_grad_norm`), as sorted key/value pairs."""
+        self.progress = progress if progress is not None else ParserProgress()
+        """The parser's state after these records: format, counters, total, revealed facts."""
         self.backlog = backlog
         """(bytes read, file size) while the worker is still reading what the log held at
         start; None from the first time it caught up on (the records are live)."""

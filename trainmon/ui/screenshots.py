@@ -20,6 +20,7 @@ from textual.pilot import Pilot
 
 from trainmon.config import DashboardOptions
 from trainmon.records import MetricRecord
+from trainmon.run import ParserProgress
 from trainmon.simulate import demo_run
 from trainmon.sources.samples import (
     CpuSnapshot,
@@ -143,7 +144,8 @@ async def fill(pilot: Pilot[None], scene: Scene) -> None:
     records, last_s = demo_records()
     now = last_s + 4.0
     context = tuple(sorted(demo_run(seed=7, steps=DEMO_STEPS).context.items()))
-    app.inject(0, records, log_format="hf-trainer", total_steps=DEMO_STEPS, context=context)
+    progress = ParserProgress(log_format="hf-trainer", total_steps=DEMO_STEPS, context=context)
+    app.inject(0, records, progress)
     app.post_message(GpuSampled(gpu_snapshot(scene.gpus, now)))
     app.post_message(CpuSampled(cpu_snapshot(now)))
     await pilot.pause()

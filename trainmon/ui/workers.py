@@ -7,13 +7,16 @@ parser live on the worker thread; only immutable messages cross over to the UI t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import partial
-from typing import Final, Protocol
+from collections.abc import Callable
+from typing import Final
 
 from textual.message import Message
 
+from trainmon.follow import Follower
+from trainmon.ingest import Ingest
+from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent, MetricRecord
+from trainmon.run import ParserProgress
 from trainmon.ui.messages import FollowStateChanged, RecordsParsed
 
 POLL_INTERVAL_S: Final = 0.2
@@ -39,139 +42,72 @@ SAMPLE_INTERVAL_S: Final = 2.0
 """GPU / CPU sampling period (nvidia-smi's and nvitop's default is 1-2 s)."""
 
 
-class Parser(Protocol):
-    """What the follow loop needs from `trainmon.parsing.LogParser` (tests pass doubles)."""
-
-    @property
-    def format(self) -> str: ...
-
-    @property
-    def total_steps(self) -> int | None: ...
-
-    @property
-    def lines(self) -> int: ...
-
-    @property
-    def unparsed_lines(self) -> int: ...
-
-    @property
-    def context(self) -> Mapping[str, object]: ...
-
-    def feed(self, data: bytes) -> list[MetricRecord]: ...
-
-    def finish(self) -> list[MetricRecord]: ...
-
-
-class Follower(Protocol):
-    """What the follow loop needs from `trainmon.follow.Follower` (tests pass doubles)."""
-
-    @property
-    def caught_up(self) -> bool: ...
-
-    @property
-    def finished(self) -> bool: ...
-
-    @property
-    def poll_interval_s(self) -> float: ...
-
-    @property
-    def offset(self) -> int: ...
-
-    @property
-    def size(self) -> int: ...
-
-    def poll(self) -> list[FollowEvent | bytes]: ...
-
-    def close(self) -> None: ...
-
-
 class FollowStep:
-    """One run's follower + parser: each `step()` polls once and returns the messages to post.
+    """One run's ingest (follower + parser): each `step()` polls once and returns the messages
+    to post to the UI thread.
 
-    A truncated or rotated file starts a new parser (the new segment is a new run of the
-    trainer); the event is posted before the records of the new segment, so the UI thread
-    resets the store first.
+    The ingest decides what an event means for parsing (a truncated or rotated file starts a
+    new parser); events are posted in order with the records around them, so the UI thread
+    starts a new store segment before it takes the records of the new segment.
     """
 
     def __init__(
         self,
         run: int,
         follower: Follower,
-        parser_factory: Callable[[], Parser],
+        parser_factory: Callable[[], LogParser],
     ) -> None:
         self.run = run
         self.follower = follower
-        self._parser_factory = parser_factory
-        self.parser = parser_factory()
+        path = getattr(follower, "path", "")  # test doubles may not name one
+        self.ingest = Ingest(path, follower=follower, parser_factory=parser_factory)
         self.caught_up = False
         """True when the last step found nothing more to read right now: sleep before the next."""
         self.finished = False
         """True when nothing more will ever come (stdin closed, or a one-shot read ended)."""
+        self._posted = ParserProgress()
+        """The parser state last posted: counters that changed without records are posted too."""
         self.reading_history = True
         """Still reading what the log held at start: true until the follower first catches
         up. Records read meanwhile arrive in bursts, so their arrival times say nothing."""
-        self._errors: list[str] = []
+
+    @property
+    def parser(self) -> LogParser:
+        """The parser of the current segment."""
+        return self.ingest.parser
 
     def _parsed(self, records: list[MetricRecord]) -> RecordsParsed:
-        parser = self.parser
+        progress = self._posted = self.ingest.progress()
         return RecordsParsed(
             self.run,
             tuple(records),
-            log_format=parser.format,
-            total_steps=parser.total_steps,
-            lines=parser.lines,
-            unparsed_lines=parser.unparsed_lines,
-            context=tuple(sorted(parser.context.items())),
+            progress=progress,
             backlog=(self.follower.offset, self.follower.size) if self.reading_history else None,
         )
 
     def step(self) -> list[Message]:
         """Poll once; return what to post (empty when nothing happened)."""
         try:
-            items = self.follower.poll()
+            items = self.ingest.poll()
         except Exception as exc:  # a follower bug must not end the worker: show it instead
             self.caught_up = True
             event = FollowEvent("error", "", f"{type(exc).__name__}: {exc}")
             return [FollowStateChanged(self.run, event)]
         self.caught_up = self.follower.caught_up
         self.finished = self.follower.finished
+        history_read = self.reading_history and (self.caught_up or self.finished)
+        if history_read:
+            self.reading_history = False  # posted once, so the UI learns the history is read
         out: list[Message] = []
         pending: list[MetricRecord] = []
-        counters_changed = False
-        if self.reading_history and (self.caught_up or self.finished):
-            self.reading_history = False
-            counters_changed = True  # post once, so the UI learns that the history is read
         for item in items:
             if isinstance(item, FollowEvent):
-                if item.kind in ("truncated", "rotated"):
-                    if item.kind == "rotated":
-                        pending.extend(self._safe(self.parser.finish))
-                    if pending or counters_changed:
-                        out.append(self._parsed(pending))
-                        pending = []
-                        counters_changed = False
-                    self.parser = self._parser_factory()
-                elif item.kind == "eof":
-                    pending.extend(self._safe(self.parser.finish))
-                    counters_changed = True
+                if pending:
+                    out.append(self._parsed(pending))
+                    pending = []
                 out.append(FollowStateChanged(self.run, item))
-            elif item:
-                pending.extend(self._safe(partial(self.parser.feed, item)))
-                counters_changed = True
-        if pending or counters_changed:
+            else:
+                pending.extend(item)
+        if pending or history_read or self.ingest.progress() != self._posted:
             out.append(self._parsed(pending))
-        out.extend(FollowStateChanged(self.run, FollowEvent("error", "", e)) for e in self._errors)
-        self._errors.clear()
         return out
-
-    def _safe(self, call: Callable[[], list[MetricRecord]]) -> list[MetricRecord]:
-        """Run a parser call; a parser bug becomes an error state instead of ending the worker.
-
-        The parser is tested never to raise on any input, so this only catches its bugs, and
-        those must be seen: the message is posted after this step's records.
-        """
-        try:
-            return list(call())
-        except Exception as exc:
-            self._errors.append(f"parser failed: {type(exc).__name__}: {exc}")
-            return []

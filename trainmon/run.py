@@ -1,0 +1,160 @@
+"""One run, headless: a log's records, the facts its parser found, and the advice on them.
+
+`report`, `replay` and the dashboard each hold one `Run` per log, so the run context handed to
+the advice rules, the segment reset after a truncation and the advice state are decided in one
+place. An ingest (`trainmon.ingest`) turns the log's bytes into record batches and events;
+`Run.take` and `Run.new_segment` apply them in order, `Run.advise` brings the findings up to
+date. The dashboard polls the ingest on a worker thread and hands its immutable batches and
+`ParserProgress` values to the UI thread, which owns the `Run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from trainmon.advice.engine import AdviceEngine, AdviceState
+from trainmon.records import MetricRecord
+from trainmon.store import MetricStore
+
+AdviceFactory = Callable[[Mapping[str, object], frozenset[str]], AdviceEngine]
+"""(run context, muted rules) -> an advice engine for one run."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParserProgress:
+    """What a parser knows besides its records, as one value that can cross threads."""
+
+    log_format: str | None = None
+    """The format that produced the most records so far (None before the first one)."""
+    lines: int = 0
+    unparsed_lines: int = 0
+    total_steps: int | None = None
+    context: tuple[tuple[str, object], ...] = ()
+    """Run facts the log revealed (fp16, max_grad_norm, max_steps, ...), sorted by name."""
+
+
+def run_context(
+    parser_context: Mapping[str, object],
+    log_format: str | None,
+    user_context: Mapping[str, object],
+) -> dict[str, object]:
+    """The facts the advice rules see: the log's, its format, then the user's `--context`.
+
+    The format is given only when known: rules rely on a framework's defaults only then.
+    """
+    context = dict(parser_context)
+    if log_format and log_format != "unknown":
+        context.setdefault("format", log_format)
+    context.update(user_context)
+    return context
+
+
+class Run:
+    """One followed (or read) log: store, parser facts, and advice, owned by one thread."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        user_context: Mapping[str, object] | None = None,
+        muted: Iterable[str] = (),
+        advice_factory: AdviceFactory = AdviceEngine,
+    ) -> None:
+        self.path = path
+        self.store = MetricStore()
+        self.progress = ParserProgress()
+        self.parser_context: dict[str, object] = {}
+        """Facts gathered over every batch of the current segment (the parser's own dict
+        may shrink between batches; what the log said stays said)."""
+        self.user_context: dict[str, object] = dict(user_context or {})
+        self.muted: set[str] = set(muted)
+        self.data_version = 0
+        """Bumped whenever the store changed (records, or a new segment)."""
+        self.advice = AdviceState()
+        self._advice_factory = advice_factory
+        self._engine: AdviceEngine | None = None
+        self._engine_context: dict[str, object] | None = None
+        self._advised_version = -1
+
+    # -- input -----------------------------------------------------------------------------
+
+    def take(
+        self,
+        records: Iterable[MetricRecord],
+        progress: ParserProgress | None = None,
+        arrival_s: float = 0.0,
+    ) -> int:
+        """Add a batch of records (and the parser's state after it); returns how many."""
+        batch = records if isinstance(records, tuple | list) else tuple(records)
+        if batch:
+            self.store.extend(batch, arrival_s)
+            self.data_version += 1
+        if progress is not None:
+            self.progress = progress
+            if progress.total_steps:
+                self.store.total_steps = progress.total_steps
+            self.parser_context.update(progress.context)
+        return len(batch)
+
+    def new_segment(self) -> None:
+        """The log was truncated or replaced: a restarted run. History and advice start over."""
+        self.store.new_segment()
+        self.data_version += 1
+        self.parser_context.clear()
+        self.progress = ParserProgress()
+        self._engine = None
+        self.advice = AdviceState()
+
+    # -- advice ----------------------------------------------------------------------------
+
+    @property
+    def context(self) -> dict[str, object]:
+        """The run facts the advice rules see now."""
+        return run_context(self.parser_context, self.progress.log_format, self.user_context)
+
+    def advise(self, now_s: float | None = None, *, force: bool = False) -> AdviceState:
+        """Bring the findings up to date with the store; cheap when nothing changed.
+
+        `force` re-evaluates without new records, for the clock rule (no progress) and
+        hardware observations. A changed run context (the log revealed a fact) starts a fresh
+        engine: the rules' thresholds depend on it.
+        """
+        if self._advised_version == self.data_version and not force:
+            return self.advice
+        state = self._engine_now().update(self.store, now_s)
+        self._advised_version = self.data_version
+        self.advice = AdviceState(
+            active=tuple(f for f in state.active if f.rule not in self.muted),
+            history=state.history,
+            schedule=state.schedule,
+        )
+        # The bell rings once: only the update that found the critical finding says so.
+        return (
+            replace(self.advice, new_critical=state.new_critical)
+            if state.new_critical
+            else self.advice
+        )
+
+    def observe_hardware(self, sample: object) -> None:
+        """Feed a GPU or CPU sample to the hardware rules; `advise(force=True)` shows them."""
+        self._engine_now().observe_hardware(sample)
+
+    def _engine_now(self) -> AdviceEngine:
+        """The engine for the current run context: a new one when the context changed."""
+        context = self.context
+        if self._engine is None or context != self._engine_context:
+            self._engine = self._advice_factory(context, frozenset(self.muted))
+            self._engine_context = context
+        return self._engine
+
+    def mute(self, rule: str) -> None:
+        """Hide a rule's findings from now on (it keeps being evaluated)."""
+        self.muted.add(rule)
+        if self._engine is not None:
+            self._engine.mute(rule)
+        self.advice = AdviceState(
+            active=tuple(f for f in self.advice.active if f.rule != rule),
+            history=self.advice.history,
+            schedule=self.advice.schedule,
+        )

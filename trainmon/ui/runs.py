@@ -1,0 +1,134 @@
+"""What the dashboard keeps of each run beside its headless `Run`: its name and colour, and
+the state its status row says (waiting, truncated, reading the history, an error).
+
+The UI thread owns these. A follow worker's messages are applied here in the order they were
+posted, so a truncation starts the new segment before the records that follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from trainmon.records import Finding, FollowEvent, MetricRecord
+from trainmon.run import ParserProgress, Run
+from trainmon.store import MetricStore
+from trainmon.ui.widgets.status_bar import Level, RunStatus, round_age
+
+TRANSIENT_STATE_S: Final = 30.0
+"""How long "file truncated: new segment" and similar notes stay in the status line."""
+
+READING_STATE: Final = "reading the log:"
+BACKLOG_SHOWN_BYTES: Final = 16 << 20
+"""A history at least this big takes seconds to read: the status line shows how far it got
+("reading the log: 34 % of 94 MB") until the follower has caught up."""
+
+
+def run_label(path: str) -> str:
+    """The name a run goes by on screen: its file name (`stdin` for `-`)."""
+    if path == "-":
+        return "stdin"
+    return Path(path).name or path
+
+
+@dataclass(slots=True)
+class RunView:
+    """One followed log on screen: its `Run` and its status-row state."""
+
+    index: int
+    label: str
+    colour: str
+    run: Run
+    state: str = ""
+    level: Level = "ok"
+    state_since_s: float | None = None
+    transient: bool = False
+    live: bool = False
+    """The log's history at start has been read; records now arrive as they are written."""
+
+    @property
+    def store(self) -> MetricStore:
+        return self.run.store
+
+    @property
+    def active(self) -> tuple[Finding, ...]:
+        """The run's active findings (muted rules left out)."""
+        return self.run.advice.active
+
+    def set_state(self, state: str, level: Level, now_s: float, *, transient: bool) -> None:
+        self.state, self.level, self.transient = state, level, transient
+        self.state_since_s = now_s
+
+    def take(
+        self,
+        records: tuple[MetricRecord, ...],
+        progress: ParserProgress,
+        backlog: tuple[int, int] | None,
+        now_s: float,
+    ) -> bool:
+        """Apply a follow worker's batch; True when the status row changed (records or state).
+
+        `backlog` is (bytes read, file size) while the history at start is being read: those
+        records arrive in bursts, so their arrival times must not make a speed.
+        """
+        changed = self.run.take(records, progress, now_s) > 0
+        if not self.live:
+            self.store.mark_backlog()
+            changed |= self._show_backlog(backlog, now_s)
+        return changed
+
+    def _show_backlog(self, backlog: tuple[int, int] | None, now_s: float) -> bool:
+        """Say how much of a big log's history is read; clear it once the follower caught up."""
+        reading = self.state.startswith(READING_STATE)
+        if backlog is None:
+            self.live = True
+            if reading:
+                self.set_state("", "ok", now_s, transient=False)
+            return reading
+        done, size = backlog
+        if size >= BACKLOG_SHOWN_BYTES and (reading or not self.state):
+            percent = min(99, int(100 * done / size))
+            text = f"{READING_STATE} {percent} % of {size / 1e6:,.0f} MB"
+            if text != self.state:
+                self.set_state(text, "info", now_s, transient=False)
+                return True
+        return False
+
+    def follow_event(self, event: FollowEvent, now_s: float) -> None:
+        """What a follower event means for this run and its status row."""
+        if event.kind == "waiting":
+            self.set_state(f"waiting for {self.label}", "info", now_s, transient=False)
+        elif event.kind == "opened":
+            self.set_state("", "ok", now_s, transient=False)
+        elif event.kind in ("truncated", "rotated"):
+            self.run.new_segment()  # a restarted run: history and advice start over
+            what = "file truncated" if event.kind == "truncated" else "file replaced"
+            self.set_state(f"{what}: new segment", "warning", now_s, transient=True)
+        elif event.kind == "error":
+            detail = f": {event.detail}" if event.detail else ""
+            self.set_state(f"error{detail}", "error", now_s, transient=False)
+        elif event.kind == "eof":
+            self.set_state("end of input", "info", now_s, transient=False)
+
+    def status(self, now_s: float, *, paused: bool) -> RunStatus:
+        """The status row at time `now_s` (a transient note expires here)."""
+        expired = self.state_since_s is not None and now_s - self.state_since_s > TRANSIENT_STATE_S
+        if self.transient and expired:
+            self.state, self.level, self.transient = "", "ok", False
+        store = self.store
+        last = store.last_arrival_s
+        progress = self.run.progress
+        return RunStatus(
+            label=self.label,
+            colour=self.colour,
+            log_format=progress.log_format,
+            progress=store.progress(now_s),
+            state=self.state,
+            level=self.level,
+            paused=paused,
+            age_s=round_age(now_s - last) if last is not None else None,
+            finished=store.kind_counts.get("summary", 0) > 0,
+            records=store.records,
+            unparsed=progress.unparsed_lines,
+        )
