@@ -260,9 +260,7 @@ def _report(argv: Sequence[str]) -> int:
     if not stat.S_ISREG(os.stat(args.path).st_mode):
         return _fail(f"{args.path}: not a regular file")
     summary = read_log(args.path)
-    context: dict[str, object] = dict(summary.context)
-    context.update(dict(args.context))
-    findings = findings_for(summary.store, context) if summary.store.records else []
+    findings = findings_for(summary, dict(args.context))
     if args.json:
         write_stdout(orjson.dumps(as_json(summary, findings)).decode() + "\n")
     else:

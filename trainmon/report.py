@@ -28,6 +28,7 @@ from typing import Final
 from trainmon.ingest import Ingest, apply
 from trainmon.parsing import LogParser
 from trainmon.records import SEVERITY_RANK, Finding, FollowEvent, MetricRecord, Severity
+from trainmon.run import ParserProgress, Run
 from trainmon.store import MetricStore
 
 SPLIT_BYTES: Final = 64 << 20
@@ -212,10 +213,7 @@ def read_log(path: str, *, split_bytes: int = SPLIT_BYTES) -> LogSummary:
         split_bytes: files of at least this size are read by two processes (0: never).
     """
     with _gc_paused():
-        summary = _read_log(path, split_bytes)
-    if summary.format_counts:  # rules rely on framework defaults only for a known format
-        summary.context.setdefault("format", summary.format)
-    return summary
+        return _read_log(path, split_bytes)
 
 
 @contextlib.contextmanager
@@ -291,11 +289,27 @@ def _merge_counts(summary: LogSummary, part: _Part) -> None:
 # -- findings ------------------------------------------------------------------------------
 
 
-def findings_for(store: MetricStore, context: Mapping[str, object]) -> list[Finding]:
-    """The advice engine's findings over the whole run."""
-    from trainmon.advice.engine import analyze
+def summary_run(summary: LogSummary, user_context: Mapping[str, object] | None = None) -> Run:
+    """The summary as a `Run`, whose context and advice are the dashboard's for the same log."""
+    run = Run(summary.path, user_context=user_context, store=summary.store)
+    progress = ParserProgress(
+        log_format=summary.format if summary.format_counts else None,
+        lines=summary.lines,
+        unparsed_lines=summary.unparsed_lines,
+        total_steps=summary.total_steps,
+        context=tuple(sorted(summary.context.items())),
+    )
+    run.take((), progress)
+    return run
 
-    return analyze(store, context)
+
+def findings_for(
+    summary: LogSummary, user_context: Mapping[str, object] | None = None
+) -> list[Finding]:
+    """The advice engine's findings over the whole run (none without records)."""
+    if not summary.store.records:
+        return []
+    return summary_run(summary, user_context).findings()
 
 
 def fails(findings: list[Finding], threshold: Severity | None) -> bool:

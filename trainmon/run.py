@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from trainmon.advice.engine import AdviceEngine, AdviceState
-from trainmon.records import MetricRecord
+from trainmon.records import Finding, MetricRecord
 from trainmon.store import MetricStore
 
 AdviceFactory = Callable[[Mapping[str, object], frozenset[str]], AdviceEngine]
@@ -60,9 +60,10 @@ class Run:
         user_context: Mapping[str, object] | None = None,
         muted: Iterable[str] = (),
         advice_factory: AdviceFactory = AdviceEngine,
+        store: MetricStore | None = None,
     ) -> None:
         self.path = path
-        self.store = MetricStore()
+        self.store = store if store is not None else MetricStore()
         self.progress = ParserProgress()
         self.parser_context: dict[str, object] = {}
         """Facts gathered over every batch of the current segment (the parser's own dict
@@ -135,6 +136,15 @@ class Run:
             if state.new_critical
             else self.advice
         )
+
+    def findings(self) -> list[Finding]:
+        """Every finding over the whole (finished) log, one per rule: what `report` lists.
+
+        The clock rule is left out: a finished log has no "now".
+        """
+        engine = self._engine_now()
+        engine.finish(self.store)
+        return [f for f in engine.findings() if f.rule not in self.muted]
 
     def observe_hardware(self, sample: object) -> None:
         """Feed a GPU or CPU sample to the hardware rules; `advise(force=True)` shows them."""

@@ -258,10 +258,10 @@ class MetricStore:
 
     def new_segment(self) -> None:
         """Forget the history: the log was truncated or replaced by a restarted run."""
-        total = self.total_steps
+        total, segment = self.total_steps, self.segment
         self.__init__()  # type: ignore[misc]
         self.total_steps = total
-        self.segment += 1
+        self.segment = segment + 1
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -6,20 +6,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from trainmon.advice import parse_context
-from trainmon.report import read_log
+from trainmon.report import read_log, summary_run
+from trainmon.run import run_context
 
 DATA = Path(__file__).parent.parent / "data"
 
 
 def test_report_context_carries_the_detected_format() -> None:
     # GIVEN imitation logs of two frameworks WHEN read for a report
-    hf = read_log(str(DATA / "hf-trainer.log"))
-    lightning = read_log(str(DATA / "lightning.log"))
-    # THEN the context names the format that produced the records
-    assert hf.context["format"] == "hf-trainer" == hf.format
-    assert lightning.context["format"] == lightning.format != "hf-trainer"
-    assert parse_context(hf.context).hf_trainer
-    assert not parse_context(lightning.context).hf_trainer
+    hf_summary = read_log(str(DATA / "hf-trainer.log"))
+    lightning_summary = read_log(str(DATA / "lightning.log"))
+    hf = summary_run(hf_summary).context
+    lightning = summary_run(lightning_summary).context
+    # THEN the run context names the format that produced the records
+    assert hf["format"] == "hf-trainer" == hf_summary.format
+    assert lightning["format"] == lightning_summary.format != "hf-trainer"
+    assert parse_context(hf).hf_trainer
+    assert not parse_context(lightning).hf_trainer
+
+
+def test_a_log_without_records_names_no_format() -> None:
+    assert "format" not in run_context({}, "unknown", {})
+    assert "format" not in run_context({}, None, {})
+    assert run_context({"format": "x"}, "hf-trainer", {"format": "y"})["format"] == "y"
 
 
 def test_format_parsing_is_forgiving() -> None:
