@@ -94,7 +94,7 @@ def run_probe(args: argparse.Namespace) -> None:
     from textual.app import App, ComposeResult
     from textual.widgets import Static
 
-    from trainmon.plotdata import grad_norm_data, loss_plot_data
+    from trainmon.plotdata import PlotCache, grad_norm_data, loss_plot_data
     from trainmon.store import MetricStore
     from trainmon.ui.widgets.grad_norm import GradNormPane
     from trainmon.ui.widgets.loss_plot import LossPlot
@@ -105,6 +105,7 @@ def run_probe(args: argparse.Namespace) -> None:
         def __init__(self) -> None:
             super().__init__()
             self.store = MetricStore()
+            self.cache = PlotCache()
             self.offset = 0
             self.partial = ""
             self.ticks = 0
@@ -153,7 +154,7 @@ def run_probe(args: argparse.Namespace) -> None:
             plot = self.query_one(LossPlot)
             grad = self.query_one(GradNormPane)
             with self.batch_update():
-                data = loss_plot_data(self.store, width=plot.data_width)
+                data = loss_plot_data(self.store, width=plot.data_width, cache=self.cache)
                 plot.show([("run.log", data)])
                 grad.show(grad_norm_data(self.store, grad.content_size.width or SIZE[0]))
                 p = self.store.progress()
@@ -184,7 +185,7 @@ async def probe_batch(store: MetricStore, updates: int) -> tuple[float, float]:
     from textual.app import App, ComposeResult
     from textual.widgets import Static
 
-    from trainmon.plotdata import grad_norm_data, loss_plot_data
+    from trainmon.plotdata import PlotCache, grad_norm_data, loss_plot_data
     from trainmon.ui.widgets.grad_norm import GradNormPane
     from trainmon.ui.widgets.loss_plot import LossPlot
 
@@ -197,6 +198,7 @@ async def probe_batch(store: MetricStore, updates: int) -> tuple[float, float]:
             yield Static("", markup=False)
 
     data_ms: list[float] = []
+    cache = PlotCache()
 
     def update(app: Host) -> None:
         step = (store.last_step or 0) + 1
@@ -204,7 +206,7 @@ async def probe_batch(store: MetricStore, updates: int) -> tuple[float, float]:
         t = time.process_time()
         plot = app.query_one(LossPlot)
         grad = app.query_one(GradNormPane)
-        data = loss_plot_data(store, width=plot.data_width)
+        data = loss_plot_data(store, width=plot.data_width, cache=cache)
         gdata = grad_norm_data(store, grad.content_size.width)
         data_ms.append((time.process_time() - t) * 1e3)
         with app.batch_update():

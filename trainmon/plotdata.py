@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
-from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -156,7 +155,7 @@ class GradNormData:
     """How many finite values exceed `clip`."""
 
 
-# -- per-store caches --------------------------------------------------------------------------
+# -- per-run caches --------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -179,23 +178,26 @@ class _SeriesState:
 
 
 @dataclass(slots=True)
-class _StoreState:
-    segment: int
+class PlotCache:
+    """What the plot keeps between redraws of one run: the EMA so far, block summaries and
+    step-order checks per series, so a redraw costs the new records, not the whole history.
+
+    A `Run` owns one (the dashboard passes it with each redraw); without one, each call
+    starts from scratch. It resets itself on a new store segment or a series that shrank.
+    """
+
+    segment: int = -1
     series: dict[str, _SeriesState] = field(default_factory=dict)
 
-
-_STATES: WeakKeyDictionary[MetricStore, _StoreState] = WeakKeyDictionary()
-
-
-def _state(store: MetricStore, name: str, length: int) -> _SeriesState:
-    """The cached state of one series; reset on a new segment or a series that shrank."""
-    st = _STATES.get(store)
-    if st is None or st.segment != store.segment:
-        st = _STATES[store] = _StoreState(store.segment)
-    s = st.series.get(name)
-    if s is None or s.checked > length or (s.ema is not None and len(s.ema) > length):
-        s = st.series[name] = _SeriesState()
-    return s
+    def state(self, store: MetricStore, name: str, length: int) -> _SeriesState:
+        """The cached state of one series of `store`."""
+        if self.segment != store.segment:
+            self.segment = store.segment
+            self.series.clear()
+        s = self.series.get(name)
+        if s is None or s.checked > length or (s.ema is not None and len(s.ema) > length):
+            s = self.series[name] = _SeriesState()
+        return s
 
 
 def _steps_sorted(store: MetricStore, series: Series, state: _SeriesState) -> bool:
@@ -457,6 +459,7 @@ def loss_plot_data(
     smoothing: float = 0.6,
     log_y: bool = False,
     show_eval: bool = True,
+    cache: PlotCache | None = None,
 ) -> LossPlotData:
     """The loss/LR plot's input for one run, decimated to the plot's width.
 
@@ -468,11 +471,13 @@ def loss_plot_data(
         smoothing: weight of the debiased EMA drawn over the train loss (0 = none).
         log_y: plot log10 of the losses (values <= 0 are left out and counted).
         show_eval: include the eval loss.
+        cache: the run's plot cache (a redraw then costs only what is new).
 
     Returns:
         A frozen `LossPlotData`; every number in it is finite.
     """
     max_points = max(8, int(width) * POINTS_PER_COLUMN)
+    cache = cache if cache is not None else PlotCache()
     weight = clamp_weight(smoothing)
     axis = _axis(store, x_axis)
     y_label = "log10 loss" if log_y else "loss"
@@ -480,7 +485,7 @@ def loss_plot_data(
 
     series = store.get(LOSS)
     if series is not None and len(series):
-        state = _state(store, LOSS, len(series))
+        state = cache.state(store, LOSS, len(series))
         sorted_steps = _steps_sorted(store, series, state)
         values = _series_values(series)
         try:
@@ -514,8 +519,8 @@ def loss_plot_data(
                 del smoothed
 
     if show_eval:
-        evals = _named_points(store, EVAL_LOSS, axis, max_points, log_y=log_y)
-    lr = _named_points(store, LEARNING_RATE, axis, max_points, log_y=False)
+        evals = _named_points(store, cache, EVAL_LOSS, axis, max_points, log_y=log_y)
+    lr = _named_points(store, cache, LEARNING_RATE, axis, max_points, log_y=False)
 
     step_map = EMPTY_XY
     if train.steps:
@@ -542,12 +547,18 @@ def loss_plot_data(
 
 
 def _named_points(
-    store: MetricStore, name: str, axis: _Axis, max_points: int, *, log_y: bool
+    store: MetricStore,
+    cache: PlotCache,
+    name: str,
+    axis: _Axis,
+    max_points: int,
+    *,
+    log_y: bool,
 ) -> _Points:
     series = store.get(name)
     if series is None or not len(series):
         return _NO_POINTS
-    state = _state(store, name, len(series))
+    state = cache.state(store, name, len(series))
     sorted_steps = _steps_sorted(store, series, state)
     values = _series_values(series)
     try:

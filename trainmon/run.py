@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from trainmon.advice.engine import AdviceEngine, AdviceState
+from trainmon.plotdata import PlotCache
 from trainmon.records import Finding, MetricRecord
 from trainmon.store import MetricStore
 
@@ -70,6 +71,8 @@ class Run:
         may shrink between batches; what the log said stays said)."""
         self.user_context: dict[str, object] = dict(user_context or {})
         self.muted: set[str] = set(muted)
+        self.plot_cache = PlotCache()
+        """What the loss plot keeps between redraws of this run (EMA, block summaries)."""
         self.data_version = 0
         """Bumped whenever the store changed (records, or a new segment)."""
         self.advice = AdviceState()

@@ -11,6 +11,7 @@ from trainmon import plotdata
 from trainmon.plotdata import (
     GradNormData,
     LossPlotData,
+    PlotCache,
     grad_norm_data,
     loss_plot_data,
 )
@@ -188,10 +189,13 @@ def test_smoothing_cache_extends_with_only_new_points(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(IncrementalEma, "extend", counting)
     store = run_store(1000)
-    first = loss_plot_data(store, width=50, smoothing=0.9)
+    cache = PlotCache()
+    first = loss_plot_data(store, width=50, smoothing=0.9, cache=cache)
     store.extend([train(20_000, loss=0.01)], 0)
-    second = loss_plot_data(store, width=50, smoothing=0.9)
+    second = loss_plot_data(store, width=50, smoothing=0.9, cache=cache)
     assert seen == [1000, 1]
+    loss_plot_data(store, width=50, smoothing=0.9)  # no cache: from scratch, nothing kept
+    assert seen == [1000, 1, 1001]
     fresh = MetricStore()
     losses = [*(2.0 / math.sqrt(i) for i in range(1, 1001)), 0.01]
     fresh.extend([train(s, loss=v) for s, v in enumerate(losses, start=1)], 0)
@@ -203,10 +207,11 @@ def test_smoothing_cache_extends_with_only_new_points(monkeypatch: pytest.Monkey
 
 def test_cache_resets_on_a_new_segment() -> None:
     store = run_store(100)
-    loss_plot_data(store, width=50, smoothing=0.6)
+    cache = PlotCache()
+    loss_plot_data(store, width=50, smoothing=0.6, cache=cache)
     store.new_segment()
     store.extend([train(1, loss=3.0), train(2, loss=3.0)], 0)
-    data = loss_plot_data(store, width=50, smoothing=0.6)
+    data = loss_plot_data(store, width=50, smoothing=0.6, cache=cache)
     assert data.train_smooth.y == pytest.approx([3.0, 3.0])
 
 
@@ -271,9 +276,10 @@ def test_long_history_uses_block_summaries_and_keeps_extremes() -> None:
     losses[45_000] = -1.0
     store = MetricStore()
     store.extend([train(i + 1, loss=float(v)) for i, v in enumerate(losses)], 0)
+    cache = PlotCache()
     for log_y in (False, True):
-        data = loss_plot_data(store, width=10, smoothing=0.0, log_y=log_y)
-        state = plotdata._STATES[store].series["loss"]
+        data = loss_plot_data(store, width=10, smoothing=0.0, log_y=log_y, cache=cache)
+        state = cache.series["loss"]
         assert state.blocks[("raw", log_y)].blocks == n // 1024
         ys = np.array(data.train_raw.y)
         top, bottom = (math.log10(9.0), -2.0) if log_y else (9.0, -1.0)
@@ -286,4 +292,5 @@ def test_long_history_uses_block_summaries_and_keeps_extremes() -> None:
         if not log_y:
             assert -1.0 in data.train_raw.y  # a negative loss is drawn on a linear axis
     store.extend([train(n + 1, loss=20.0)], 0)
-    assert max(loss_plot_data(store, width=10, smoothing=0.0).train_raw.y) == 20.0
+    data = loss_plot_data(store, width=10, smoothing=0.0, cache=cache)
+    assert max(data.train_raw.y) == 20.0

@@ -475,6 +475,7 @@ class TrainmonApp(App[None]):
                     smoothing=self.smoothing,
                     log_y=self.log_y,
                     show_eval=self.show_eval,
+                    cache=run.run.plot_cache,
                 ),
             )
             for run in self.runs
