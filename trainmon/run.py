@@ -150,8 +150,9 @@ class Run:
         return [f for f in engine.findings() if f.rule not in self.muted]
 
     def observe_hardware(self, sample: object) -> None:
-        """Feed a GPU or CPU sample to the hardware rules; `advise(force=True)` shows them."""
+        """Feed a GPU or CPU sample to the hardware rules; the next `advise` shows them."""
         self._engine_now().observe_hardware(sample)
+        self._advised_version = -1
 
     def _engine_now(self) -> AdviceEngine:
         """The engine for the current run context: a new one when the context changed."""

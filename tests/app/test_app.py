@@ -515,3 +515,32 @@ async def test_the_follower_stays_one_batch_ahead_of_the_ui_thread() -> None:
         await wait_until(pilot, lambda: app.runs[0].live, "the end of the history")
         assert app.runs[0].store.records == 200
     assert len(ahead) == 200 and max(ahead) <= 1
+
+
+async def test_hardware_advice_is_given_once_for_the_host_however_many_runs(
+    tmp_path: Path,
+) -> None:
+    """Two runs on one machine: an idle GPU is one finding (labelled host), not one per run,
+    and the GPU pane's sparkline reads the same history as the rules."""
+    from trainmon.sources.samples import GpuProcess
+    from trainmon.ui.widgets.advice_panel import AdvicePanel
+
+    def idle(t: float) -> GpuSnapshot:
+        trainer = GpuProcess(pid=7, used_memory_bytes=None, is_training=True)
+        device = GpuDeviceSample(
+            index=0, name="GPU", uuid="GPU-0", util_pct=15.0, processes=(trainer,)
+        )
+        return GpuSnapshot(time_s=t, status="ok", devices=(device,))
+
+    app = make_app([tmp_path / "a.log", tmp_path / "b.log"], start_workers=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        for t in range(0, 70, 2):
+            app.post_message(GpuSampled(idle(float(t))))
+            await pilot.pause()  # queued samples replace each other: hand them over one by one
+        app.refresh_now()
+        await pilot.pause()
+        shown = [(label, f.rule) for label, f in app.query_one("#advice", AdvicePanel).active]
+        assert shown.count(("host", "gpu-idle")) == 1
+        assert [rule for _label, rule in shown].count("gpu-idle") == 1
+        assert len(app.system.gpu) == 35
+        assert list(app.system.gpu_util("GPU-0")) == [15.0] * 35

@@ -17,6 +17,7 @@ from trainmon.advice import AdviceEngine, analyze, context_from_model_config, pa
 from trainmon.advice.engine import next_checkpoint
 from trainmon.records import MetricRecord
 from trainmon.simulate import Fault, SimulatedRun
+from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import (
     CpuSnapshot,
     GpuDeviceSample,
@@ -349,3 +350,28 @@ def test_bad_values_never_raise() -> None:
     findings = analyze(store, {"vocab_size": 10})
     assert any(f.rule == "nan-loss" for f in findings)
     _ = np  # numpy is used by the engine under test
+
+
+def test_hardware_rules_judge_a_shared_history_without_adding_to_it() -> None:
+    """The dashboard's one system history: the sample handler adds, the rules only read."""
+    history = SystemHistory(maxlen=600)
+    engine = AdviceEngine({}, system=history)
+    for t in range(0, 70, 2):
+        sample = _gpu(t, util=20, busy=True)
+        history.add(sample)
+        engine.observe_hardware(sample)
+    assert len(history.gpu) == 35  # each sample once
+    assert "gpu-idle" in {f.rule for f in engine.state.active}
+
+
+def test_a_gpu_without_readings_is_history_but_not_evidence() -> None:
+    history = SystemHistory(maxlen=600)
+    engine = AdviceEngine({}, system=history)
+    for t in range(0, 70, 2):
+        sample = (
+            GpuSnapshot(time_s=t, status="unavailable") if t % 4 else _gpu(t, util=20, busy=True)
+        )
+        history.add(sample)
+        engine.observe_hardware(sample)
+    assert len(history.gpu) == 35
+    assert "gpu-idle" in {f.rule for f in engine.state.active}

@@ -27,6 +27,7 @@ from trainmon.advice.numerics import SCAN_RULES, Event, ScanRule
 from trainmon.records import SEVERITY_RANK, Finding
 
 if TYPE_CHECKING:
+    from trainmon.sources.history import SystemHistory
     from trainmon.store import MetricStore
 
 DENSE_CHECKPOINTS = 128
@@ -136,12 +137,18 @@ class AdviceEngine:
     """Incremental, deterministic rule evaluation over one run's metric store."""
 
     def __init__(
-        self, context: Mapping[str, object] | None = None, muted: frozenset[str] = frozenset()
+        self,
+        context: Mapping[str, object] | None = None,
+        muted: frozenset[str] = frozenset(),
+        system: SystemHistory | None = None,
     ) -> None:
+        """Rules for one run; `system` is the dashboard's sample history for the hardware
+        rules (without it they keep their own, fed by `observe_hardware`)."""
         from trainmon.advice.registry import WINDOW_RULES
         from trainmon.advice.throughput import NoProgress
 
         self._raw_context = dict(context or {})
+        self._system = system
         self.muted: set[str] = set(muted)
         self._window_classes = WINDOW_RULES
         self._clock = NoProgress()
@@ -211,7 +218,7 @@ class AdviceEngine:
         from trainmon.advice.hardware import HardwareRules
 
         if not self._hw_rules:
-            self._hw_rules.append(HardwareRules())
+            self._hw_rules.append(HardwareRules(self._system))
         hw = self._hw_rules[0]
         assert isinstance(hw, HardwareRules)
         for rule_id, hit in hw.observe(sample):

@@ -11,6 +11,7 @@ from collections import deque
 
 from trainmon.advice.base import Hit, RuleInfo
 from trainmon.advice.stats import fmt
+from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, GpuDeviceSample, GpuSnapshot
 
 WINDOW_S = 60.0
@@ -39,19 +40,34 @@ def _devices(snapshot: GpuSnapshot) -> list[GpuDeviceSample]:
 
 
 class HardwareRules:
-    """Bounded sample history and the hardware verdicts after each new sample."""
+    """The hardware verdicts after each new sample, judged over the system history.
 
-    def __init__(self) -> None:
-        self.gpu: deque[GpuSnapshot] = deque(maxlen=HISTORY)
-        self.cpu: deque[CpuSnapshot] = deque(maxlen=HISTORY)
+    The dashboard hands in its one `SystemHistory` (the panes read the same one) and adds
+    each sample to it before `observe`; without one, the rules keep their own and add the
+    samples themselves.
+    """
+
+    def __init__(self, history: SystemHistory | None = None) -> None:
+        self.history = history if history is not None else SystemHistory(maxlen=HISTORY)
+        self._feeds_history = history is None
         self.ecc_base: dict[str, int] = {}
 
+    @property
+    def gpu(self) -> list[GpuSnapshot]:
+        """The GPU samples NVML answered (a pane's "no GPU" states carry no readings)."""
+        return [s for s in self.history.gpu if s.status == "ok"]
+
+    @property
+    def cpu(self) -> deque[CpuSnapshot]:
+        return self.history.cpu
+
     def observe(self, sample: object) -> list[tuple[str, Hit | None]]:
-        """Add a sample; return (rule id, hit or None) for every hardware rule it informs."""
+        """Judge a new sample; return (rule id, hit or None) for every rule it informs."""
+        if self._feeds_history and isinstance(sample, GpuSnapshot | CpuSnapshot):
+            self.history.add(sample)
         if isinstance(sample, GpuSnapshot):
             if sample.status != "ok":
                 return []
-            self.gpu.append(sample)
             return [
                 ("gpu-memory-pressure", self._memory()),
                 ("gpu-idle", self._idle()),
@@ -61,7 +77,6 @@ class HardwareRules:
                 ("cpu-bound", self._cpu_bound()),
             ]
         if isinstance(sample, CpuSnapshot):
-            self.cpu.append(sample)
             return [
                 ("ram-pressure", self._ram()),
                 ("swapping", self._swap()),
@@ -72,10 +87,11 @@ class HardwareRules:
     # -- windows ---------------------------------------------------------------------------
 
     def _gpu_window(self, seconds: float) -> list[GpuSnapshot]:
-        if not self.gpu:
+        gpu = self.gpu
+        if not gpu:
             return []
-        end = self.gpu[-1].time_s
-        return [s for s in self.gpu if s.time_s >= end - seconds]
+        end = gpu[-1].time_s
+        return [s for s in gpu if s.time_s >= end - seconds]
 
     def _cpu_window(self, seconds: float) -> list[CpuSnapshot]:
         if not self.cpu:
@@ -154,7 +170,8 @@ class HardwareRules:
         runs on the GPU. With neither, an idle GPU is just a finished or paused run."""
         if self.cpu and self.cpu[-1].training is not None:
             return self.cpu[-1].training.status not in ("zombie", "stopped", "dead")
-        return bool(self.gpu) and any(d.processes for d in self.gpu[-1].devices)
+        gpu = self.gpu
+        return bool(gpu) and any(d.processes for d in gpu[-1].devices)
 
     def _throttle(self) -> Hit | None:
         window = self._gpu_window(WINDOW_S)

@@ -26,6 +26,13 @@ class SystemHistory:
         self._util: dict[str, deque[float]] = {}
         self._mem: dict[str, deque[float]] = {}
 
+    def add(self, snap: GpuSnapshot | CpuSnapshot) -> None:
+        """Record one snapshot of either kind."""
+        if isinstance(snap, GpuSnapshot):
+            self.add_gpu(snap)
+        else:
+            self.add_cpu(snap)
+
     def add_gpu(self, snap: GpuSnapshot) -> None:
         """Record one GPU snapshot (every device, lost ones as NaN)."""
         self.gpu.append(snap)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trainmon.sources import CpuSource, GpuSource
-from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 
 MIN_INTERVAL_S = 0.5
@@ -28,7 +27,7 @@ class SystemUpdate:
 
 
 class SamplerRunner:
-    """Calls each source when it is due; feeds the history; links trainer pids to GPUs."""
+    """Calls each source when it is due, and links the trainer's processes to GPU rows."""
 
     def __init__(
         self,
@@ -38,14 +37,12 @@ class SamplerRunner:
         gpu_interval_s: float = 2.0,
         cpu_interval_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
-        history: SystemHistory | None = None,
     ) -> None:
         self.gpu = gpu
         self.cpu = cpu
         self._gpu_every = max(MIN_INTERVAL_S, gpu_interval_s)
         self._cpu_every = max(MIN_INTERVAL_S, cpu_interval_s)
         self._clock = clock
-        self.history = history if history is not None else SystemHistory()
         self._gpu_due = 0.0
         self._cpu_due = 0.0
 
@@ -56,12 +53,10 @@ class SamplerRunner:
         gpu_snap: GpuSnapshot | None = None
         if self.cpu is not None and now >= self._cpu_due:
             cpu_snap = self.cpu.sample()
-            self.history.add_cpu(cpu_snap)
             self.gpu.set_training_pids(self.cpu.tree_pids())
             self._cpu_due = max(now, self._clock()) + self._cpu_every
         if now >= self._gpu_due:
             gpu_snap = self.gpu.sample()
-            self.history.add_gpu(gpu_snap)
             # A slow driver stretches the cadence rather than piling up calls.
             self._gpu_due = self._clock() + max(self._gpu_every, gpu_snap.took_s)
         return SystemUpdate(gpu_snap, cpu_snap)

@@ -39,6 +39,7 @@ from trainmon.plotdata import X_AXES, XAxis, grad_norm_data, loss_plot_data
 from trainmon.records import FollowEvent, MetricRecord
 from trainmon.run import AdviceFactory, ParserProgress, Run
 from trainmon.sources import CpuSource, GpuSource
+from trainmon.sources.history import SystemHistory
 from trainmon.sources.nvml import DisabledGpuSource
 from trainmon.sources.runner import SamplerRunner
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
@@ -63,6 +64,9 @@ MIN_ROWS: Final = 12
 
 SMOOTHING_LEVELS: Final[tuple[float, ...]] = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 """The weights `s` / `S` step through (TensorBoard's slider, in the steps people use)."""
+
+SYSTEM_HISTORY: Final = 600
+"""GPU / CPU samples kept: the hardware rules' longest window with room (20 min at 2 s)."""
 
 ADVICE_EVERY_TICKS: Final = 5
 """Advice is re-evaluated on new records, and at least this often for time-based rules."""
@@ -189,7 +193,14 @@ class TrainmonApp(App[None]):
             )
             for i, path in enumerate(paths)
         ]
-        self.host = Run("", muted=options.muted_rules)
+        self.system = SystemHistory(maxlen=SYSTEM_HISTORY)
+        """The one history of GPU and CPU samples: the panes' sparklines and the hardware
+        rules read it; the sample handlers add to it."""
+        self.host = Run(
+            "",
+            muted=options.muted_rules,
+            advice_factory=lambda context, muted: AdviceEngine(context, muted, self.system),
+        )
         """The machine's hardware advice (GPU idle, throttling, RAM): once, whatever the runs."""
         self.smoothing = options.smoothing
         self.log_y = False
@@ -244,10 +255,10 @@ class TrainmonApp(App[None]):
                 advice.border_title = "advice"
                 yield advice
                 with Vertical(id="system"):
-                    gpu = GpuPanel(id="gpu")
+                    gpu = GpuPanel(id="gpu", history=self.system)
                     gpu.display = self._gpu_source is not None
                     yield gpu
-                    cpu = CpuPanel(id="cpu")
+                    cpu = CpuPanel(id="cpu", history=self.system)
                     cpu.display = self._cpu_source is not None
                     yield cpu
         yield Static(Text(""), id="too-small")
@@ -410,12 +421,14 @@ class TrainmonApp(App[None]):
     def _gpu_sampled(self, message: GpuSampled) -> None:
         self.gpu_snapshot = message.snapshot
         self._gpu_dirty = True
+        self.system.add_gpu(message.snapshot)
         self.host.observe_hardware(message.snapshot)
 
     @on(CpuSampled)
     def _cpu_sampled(self, message: CpuSampled) -> None:
         self.cpu_snapshot = message.snapshot
         self._cpu_dirty = True
+        self.system.add_cpu(message.snapshot)
         self.host.observe_hardware(message.snapshot)
 
     # -- the timer: decide what to redraw ------------------------------------------------------

@@ -10,12 +10,12 @@ text, never markup.
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import ClassVar, Final
 
 from rich.style import Style
 from rich.text import Text
 
+from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, TrainingProcess
 from trainmon.ui.widgets.spark import spark_rows
 from trainmon.ui.widgets.text_pane import TextPane
@@ -76,21 +76,26 @@ class CpuPanel(TextPane):
         self,
         snapshot: CpuSnapshot | None = None,
         *,
+        history: SystemHistory | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """A pane given the dashboard's `history` only reads it (the dashboard adds each
+        sample); a pane on its own keeps a history of the snapshots it is shown."""
         super().__init__(name=name, id=id, classes=classes)
         self.snapshot = snapshot
-        self._total: deque[float] = deque(maxlen=HISTORY)
+        self.history = history if history is not None else SystemHistory(maxlen=HISTORY)
+        self._feeds_history = history is None
         self.updates = 0
-        if snapshot is not None:
-            self._total.append(snapshot.total_pct)
+        if snapshot is not None and self._feeds_history:
+            self.history.add_cpu(snapshot)
 
     def update_snapshot(self, snapshot: CpuSnapshot) -> None:
-        """Show a new snapshot and extend the CPU sparkline."""
+        """Show a new snapshot (its sparkline comes from the history)."""
         self.snapshot = snapshot
-        self._total.append(snapshot.total_pct)
+        if self._feeds_history:
+            self.history.add_cpu(snapshot)
         self.updates += 1
         self.refresh_changed()
 
@@ -136,7 +141,7 @@ class CpuPanel(TextPane):
             text.append(f"{snap.iowait_pct:.0f}%", style=self._warn_if(snap.iowait_pct >= 20))
         spark_w = min(HISTORY, width - text.cell_len - 3)
         if spark_w >= 8:
-            (row,) = spark_rows(list(self._total)[-spark_w:], 1, lo=0.0, hi=100.0)
+            (row,) = spark_rows(list(self.history.cpu_total())[-spark_w:], 1, lo=0.0, hi=100.0)
             text.append("  ")
             text.append(row, style=self._style("spark"))
         return text

@@ -10,13 +10,13 @@ of cells, never per cell); process command lines are appended as text, never as 
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Sequence
 from typing import ClassVar, Final
 
 from rich.style import Style
 from rich.text import Text
 
+from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import GpuDeviceSample, GpuProcess, GpuSnapshot
 from trainmon.ui.widgets.spark import spark_rows
 from trainmon.ui.widgets.text_pane import TextPane
@@ -97,35 +97,30 @@ class GpuPanel(TextPane):
         self,
         snapshot: GpuSnapshot | None = None,
         *,
+        history: SystemHistory | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """A pane given the dashboard's `history` only reads it (the dashboard adds each
+        sample); a pane on its own keeps a history of the snapshots it is shown."""
         super().__init__(name=name, id=id, classes=classes)
         self.snapshot = snapshot
-        self._util: dict[str, deque[float]] = {}
-        self._mem: dict[str, deque[float]] = {}
+        self.history = history if history is not None else SystemHistory(maxlen=HISTORY)
+        self._feeds_history = history is None
         self.updates = 0
-        if snapshot is not None:
-            self._remember(snapshot)
+        if snapshot is not None and self._feeds_history:
+            self.history.add_gpu(snapshot)
 
     # -- feeding ----------------------------------------------------------------------------
 
     def update_snapshot(self, snapshot: GpuSnapshot) -> None:
-        """Show a new snapshot and extend the sparkline histories."""
+        """Show a new snapshot (its sparklines come from the history)."""
         self.snapshot = snapshot
-        self._remember(snapshot)
+        if self._feeds_history:
+            self.history.add_gpu(snapshot)
         self.updates += 1
         self.refresh_changed()
-
-    def _remember(self, snapshot: GpuSnapshot) -> None:
-        for dev in snapshot.devices:
-            key = dev.uuid or f"#{dev.index}"
-            util = self._util.setdefault(key, deque(maxlen=HISTORY))
-            mem = self._mem.setdefault(key, deque(maxlen=HISTORY))
-            util.append(math.nan if dev.util_pct is None else dev.util_pct)
-            frac = dev.mem_fraction
-            mem.append(math.nan if frac is None else 100.0 * frac)
 
     # -- rendering --------------------------------------------------------------------------
 
@@ -272,9 +267,9 @@ class GpuPanel(TextPane):
         spark_w = max(0, min(HISTORY, (width - two.cell_len - 12) // 2))
         if spark_w >= 8:
             two.append("  u", style=label)
-            self._spark(two, self._util.get(key, ()), spark_w)
+            self._spark(two, self.history.gpu_util(key), spark_w)
             two.append(" m", style=label)
-            self._spark(two, self._mem.get(key, ()), spark_w)
+            self._spark(two, self.history.gpu_mem(key), spark_w)
         lines = [one, two]
         if process_rows:
             lines.extend(self._procs(dev, width))
