@@ -1,7 +1,7 @@
 """The dashboard: layout, worker threads, keys, and the one timer that decides redraws.
 
-Data flow: follower threads post `RecordsParsed` / `FollowStateChanged`, sampler threads post
-`GpuSampled` / `CpuSampled`. Handlers only update the UI-thread state (stores, counters) and
+Data flow: the log poller thread posts `RecordsParsed` / `FollowStateChanged`, the sampler
+thread posts `GpuSampled` / `CpuSampled` (`trainmon.ui.threads`). Handlers only update the UI-thread state (stores, counters) and
 mark what changed; new records also queue one status-line update, so their step shows at
 once. The UI timer (default 1 Hz) then redraws only the widgets whose input changed, inside
 `batch_update()`, so a burst of records never causes a burst of redraws and an idle log costs
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Final, Literal, Protocol
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -31,34 +31,26 @@ from textual.driver import Driver
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import get_current_worker
 
 from trainmon.advice import AdviceEngine
 from trainmon.config import DashboardOptions
 from trainmon.follow import Follower as LogFollower
 from trainmon.parsing import LogParser
 from trainmon.plotdata import X_AXES, XAxis, grad_norm_data, loss_plot_data
-from trainmon.records import Finding, FollowEvent, MetricRecord
+from trainmon.records import Finding, MetricRecord
 from trainmon.sources import CpuSource, GpuSource
-from trainmon.sources.nvml import DisabledGpuSource
-from trainmon.sources.runner import SamplerRunner
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 from trainmon.store import MetricStore
 from trainmon.ui.help import HelpScreen, help_rows
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
+from trainmon.ui.threads import LogPoller, OwnedThread, SystemSampler
 from trainmon.ui.widgets.advice_panel import AdviceItem, AdvicePanel
 from trainmon.ui.widgets.cpu_panel import CpuPanel
 from trainmon.ui.widgets.gpu_panel import GpuPanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
 from trainmon.ui.widgets.loss_plot import CPU_BUDGET, RUN_COLOURS, LossPlot
 from trainmon.ui.widgets.status_bar import Level, RunStatus, StatusBar, round_age
-from trainmon.ui.workers import (
-    SAMPLE_INTERVAL_S,
-    Follower,
-    FollowStep,
-    Parser,
-    idle_poll_interval,
-)
+from trainmon.ui.workers import SAMPLE_INTERVAL_S, Follower, Parser
 
 Layout = Literal["wide", "medium", "narrow", "tiny"]
 
@@ -276,8 +268,10 @@ class TrainmonApp(App[None]):
         self._following = threading.Event()
         """Set while following; cleared by pause (the follower threads then stop polling)."""
         self._following.set()
-        self._batch_taken = [threading.Event() for _ in self.runs]
-        """Per run: set when the UI thread has handled the worker's last `RecordsParsed`."""
+        self._threads: list[OwnedThread] = []
+        """The follower and sampler threads, stopped and joined on unmount."""
+        self._log_poller: LogPoller | None = None
+        """Told when the UI thread has taken a batch of records (its back-pressure)."""
         self.muted: list[str] = list(options.muted_rules)
         self.gpu_snapshot: object | None = None
         self.cpu_snapshot: object | None = None
@@ -365,84 +359,36 @@ class TrainmonApp(App[None]):
     # -- workers -------------------------------------------------------------------------------
 
     def _start_all_workers(self) -> None:
-        for run in self.runs:
-            self._follow(run.index, run.path, self._parser_factory, self._follower_factory)
-        if self._gpu_source is not None or self._cpu_source is not None:
-            self._sample_system(self._gpu_source, self._cpu_source)
-
-    @work(thread=True, exit_on_error=False, group="follow")
-    def _follow(
-        self,
-        run: int,
-        path: str,
-        parser_factory: ParserFactory,
-        follower_factory: FollowerFactory,
-    ) -> None:
-        """Follow one log on a thread; hand parsed records to the UI thread."""
-        worker = get_current_worker()
-        try:
-            follower = follower_factory(path, self.options.from_end)
-        except Exception as exc:  # a path that cannot be followed is a state, not a crash
-            self.post_message(FollowStateChanged(run, FollowEvent("error", path, str(exc))))
-            return
-        step = FollowStep(run, follower, parser_factory)
-        interval = self._poll_interval_s
-        if interval is None:
-            interval = follower.poll_interval_s
-        last_news = time.monotonic()
-        try:
-            while not worker.is_cancelled:
-                if not self._following.is_set():
-                    worker.cancelled_event.wait(interval)
-                    continue
-                messages = step.step()
-                parsed = any(isinstance(m, RecordsParsed) for m in messages)
-                if parsed:
-                    self._batch_taken[run].clear()
-                for message in messages:
-                    self.post_message(message)
-                if parsed:
-                    # Stay at most one batch ahead of the UI thread: a long history would
-                    # otherwise flood its queue, and the screen would not repaint (nor the
-                    # status say how far the reading got) until all of it was handled.
-                    while not self._batch_taken[run].wait(0.25) and not worker.is_cancelled:
-                        pass
-                if step.finished:
-                    break
-                if messages:
-                    last_news = time.monotonic()
-                if step.caught_up:
-                    quiet_s = time.monotonic() - last_news
-                    worker.cancelled_event.wait(idle_poll_interval(interval, quiet_s))
-        finally:
-            follower.close()
-
-    @work(thread=True, exit_on_error=False, group="sample")
-    def _sample_system(self, gpu: GpuSource | None, cpu: CpuSource | None) -> None:
-        """Sample CPU and GPU on one thread, so a slow driver never blocks the keys.
-
-        `SamplerRunner` sets the cadence (a slow driver stretches it) and links the trainer's
-        processes to GPU rows. Without a GPU source it samples a disabled one, whose snapshots
-        keep the GPU pane hidden.
-        """
-        worker = get_current_worker()
-        runner = SamplerRunner(
-            gpu if gpu is not None else DisabledGpuSource(),
-            cpu,
-            gpu_interval_s=self._sample_interval_s,
-            cpu_interval_s=self._sample_interval_s,
+        """Start the log poller and the sampler: threads of their own (`trainmon.ui.threads`)."""
+        from_end = self.options.from_end
+        follower_factory = self._follower_factory
+        poller = LogPoller(
+            [run.path for run in self.runs],
+            open_follower=lambda path: follower_factory(path, from_end),
+            parser_factory=self._parser_factory,
+            post=self.post_message,
+            following=self._following,
+            poll_interval_s=self._poll_interval_s,
         )
-        try:
-            while not worker.is_cancelled:
-                update = runner.step()
-                if update.cpu is not None:
-                    self.post_message(CpuSampled(update.cpu))
-                if update.gpu is not None:
-                    self.post_message(GpuSampled(update.gpu))
-                wait = max(0.05, min(runner.seconds_until_due(), self._sample_interval_s))
-                worker.cancelled_event.wait(wait)
-        finally:
-            runner.close()
+        self._threads.append(poller)
+        self._log_poller = poller
+        if self._gpu_source is not None or self._cpu_source is not None:
+            sampler = SystemSampler(
+                self._gpu_source,
+                self._cpu_source,
+                post=self.post_message,
+                interval_s=self._sample_interval_s,
+            )
+            self._threads.append(sampler)
+        for thread in self._threads:
+            thread.start()
+
+    def on_unmount(self) -> None:
+        """Stop and join the follower and sampler threads (daemons: a stuck one is left)."""
+        for thread in self._threads:
+            thread.stop(timeout_s=0)
+        for thread in self._threads:
+            thread.stop()
 
     # -- messages (UI thread: update state, mark dirty, never redraw here) ---------------------
 
@@ -453,7 +399,8 @@ class TrainmonApp(App[None]):
         try:
             self._take_records(self.runs[message.run], message)
         finally:
-            self._batch_taken[message.run].set()
+            if self._log_poller is not None:
+                self._log_poller.batch_taken(message.run)
 
     def _take_records(self, run: RunState, message: RecordsParsed) -> None:
         if message.records:
