@@ -112,9 +112,7 @@ def test_every_one_of_forty_logs_is_read_on_one_thread(
     before = threading.active_count()
     inbox = Inbox()
     stopped.append(start_poller(paths, inbox))
-    wait_for(
-        lambda: all(inbox.records(i) == 10 + i for i in range(40)), "every log's records"
-    )
+    wait_for(lambda: all(inbox.records(i) == 10 + i for i in range(40)), "every log's records")
     assert threading.active_count() == before + 1
 
 

@@ -1,13 +1,13 @@
 """The dashboard: layout, worker threads, keys, and the one timer that decides redraws.
 
 Data flow: the log poller thread posts `RecordsParsed` / `FollowStateChanged`, the sampler
-thread posts `GpuSampled` / `CpuSampled` (`trainmon.ui.threads`). Handlers only update the UI-thread state (stores, counters) and
-mark what changed; new records also queue one status-line update, so their step shows at
-once. The UI timer (default 1 Hz) then redraws only the widgets whose input changed, inside
-`batch_update()`, so a burst of records never causes a burst of redraws and an idle log costs
-a status-line check per second. New data reaches the plots as often as the loss plot's CPU
-budget allows (a change of view is drawn at once). Clock, sources, follower and parser are
-injected, which makes tests and snapshots deterministic.
+thread posts `GpuSampled` / `CpuSampled` (`trainmon.ui.threads`). Handlers only update the
+UI-thread state (stores, counters) and mark what changed; new records also queue one
+status-line update, so their step shows at once. The UI timer (default 1 Hz) then redraws only
+the widgets whose input changed, inside `batch_update()`, so a burst of records never causes a
+burst of redraws and an idle log costs a status-line check per second. New data reaches the
+plots as often as the loss plot's CPU budget allows (a change of view is drawn at once). Clock,
+sources, follower and parser are injected, which makes tests and snapshots deterministic.
 """
 
 from __future__ import annotations
