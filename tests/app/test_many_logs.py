@@ -7,12 +7,16 @@ six logs the CPU pane stayed empty: each follower held a thread of a shared pool
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
+from typing import Any
 
-from tests.app.test_app import make_app, status_lines, wait_until, write_steps
+from tests.app.test_app import NanEngine, make_app, status_lines, wait_until, write_steps
 from trainmon.records import FollowEvent, MetricRecord
 from trainmon.sources.cpu import PsutilCpuSource
 from trainmon.sources.samples import CpuSnapshot
+from trainmon.store import MetricStore
+from trainmon.ui.app import TrainmonApp
 from trainmon.ui.messages import FollowStateChanged
 from trainmon.ui.widgets.status_bar import StatusBar, status_row_limit
 
@@ -93,3 +97,40 @@ async def test_with_many_runs_the_summary_counts_them_and_the_rows_go_to_problem
         assert shown == ["run0.log", "run1.log", "run7.log", "run19.log", "run25.log"]
         assert "error: no access" in lines[5]
         assert "waiting for run7.log" in lines[3]
+
+
+async def test_a_slow_first_advice_pass_over_many_runs_is_spread_over_ticks() -> None:
+    """A run's first advice pass over a long history takes a few hundred ms: forty of them in
+    one tick would freeze the keys for seconds. Each tick stops when its budget is spent and
+    the next one goes on from there, so every run gets its turn before any gets a second."""
+    calls: list[int] = []
+    app: TrainmonApp
+
+    class SlowEngine(NanEngine):
+        def update(self, store: MetricStore, now_s: float) -> Any:
+            time.sleep(0.06)
+            calls.append(next(run.index for run in app.runs if run.store is store))
+            return super().update(store, now_s)
+
+    app = make_app(
+        [f"run{i}.log" for i in range(40)],
+        start_workers=False,
+        refresh_s=3600,
+        advice_factory=SlowEngine,
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        calls.clear()  # the first frame at mount
+        for i in range(40):
+            app.inject(i, [MetricRecord("train", 5, {"loss": 1.0})])
+        await pilot.pause()
+        app.tick()
+        assert 1 <= len(calls) < 40
+        ticks = 1
+        while len(calls) < 40:
+            app.tick()
+            ticks += 1
+            assert ticks < 400, "advice never reached every run"
+        # In turns from where the mount's pass stopped: each run once, in run order.
+        first = calls[0]
+        assert calls[:40] == [(first + k) % 40 for k in range(40)]
+        assert all(run.engine is not None for run in app.runs)

@@ -74,6 +74,11 @@ BACKLOG_SHOWN_BYTES: Final = 16 << 20
 ADVICE_EVERY_TICKS: Final = 5
 """Advice is re-evaluated on new records, and at least this often for time-based rules."""
 
+ADVICE_BUDGET_S: Final = 0.1
+"""Wall time one tick may spend on advice before the remaining runs wait for the next tick
+(in turns, so none starves). A run's first pass over a long history can take a few hundred
+ms, which for 40 logs at once would freeze the keys for seconds."""
+
 GC_FREEZE_AFTER_TICKS: Final = 3
 """Once the dashboard has started and read what the logs held (this many ticks), everything
 alive then is moved out of the cyclic garbage collector's way (`gc.freeze`): its full passes
@@ -272,6 +277,8 @@ class TrainmonApp(App[None]):
         """The follower and sampler threads, stopped and joined on unmount."""
         self._log_poller: LogPoller | None = None
         """Told when the UI thread has taken a batch of records (its back-pressure)."""
+        self._advice_next = 0
+        """The run the next advice pass starts with (passes over many runs take turns)."""
         self.muted: list[str] = list(options.muted_rules)
         self.gpu_snapshot: object | None = None
         self.cpu_snapshot: object | None = None
@@ -583,10 +590,21 @@ class TrainmonApp(App[None]):
 
     def _update_advice(self, now: float) -> None:
         factory = self._advice_factory
-        for run in self.runs:
+        started = time.perf_counter()
+        count = len(self.runs)
+        first = self._advice_next % count if count else 0
+        self._advice_next = first
+        for k in range(count):
+            run = self.runs[(first + k) % count]
             stale = run.advised_version != run.data_version
             if not stale and self._ticks % ADVICE_EVERY_TICKS:
                 continue
+            if k and time.perf_counter() - started > ADVICE_BUDGET_S:
+                # Out of time: this run and the rest are due at the next tick, from here on.
+                self._advice_next = run.index
+                for later in range(k, count):
+                    self.runs[(first + later) % count].advised_version = -1
+                break
             context = self._run_context(run)
             try:
                 if run.engine is None or context != run.engine_context:
