@@ -97,6 +97,9 @@ async def test_with_many_runs_the_summary_counts_them_and_the_rows_go_to_problem
         assert shown == ["run0.log", "run1.log", "run7.log", "run19.log", "run25.log"]
         assert "error: no access" in lines[5]
         assert "waiting for run7.log" in lines[3]
+        await pilot.press("space")
+        await pilot.pause()
+        assert status_lines(app)[0].startswith("30 runs:  paused  1 error")
 
 
 async def test_a_slow_first_advice_pass_over_many_runs_is_spread_over_ticks() -> None:

@@ -10,7 +10,9 @@ One poller serves every log, whatever their number: each log is polled when it i
 interval, backed off while the log is quiet), at most one chunk per turn, so a big history in
 one log is read in turns with the others instead of starving them, and 40 idle logs cost one
 thread's wake-ups, not 40. Only immutable messages leave these threads (`post`, which for a
-Textual app is the thread-safe `post_message`).
+Textual app is the thread-safe `post_message`). The price of one thread: a poll that blocked in
+the kernel would hold up every log, so a follower's `poll()` must never block (it reads at
+most one chunk of what is there and returns).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from textual.message import Message
@@ -104,7 +106,7 @@ class _Log:
     pending: int = 0
     """Batches of records posted and not yet taken by the UI thread."""
     done: bool = False
-    served: int = field(default=0)
+    served: int = 0
     """Turns this log has had (for tests: the round-robin is fair)."""
 
 
@@ -131,14 +133,17 @@ class LogPoller(OwnedThread):
         clock: Callable[[], float] = time.monotonic,
         name: str = "trainmon-follow",
     ) -> None:
-        """Args:
-        paths: the logs, in run order (the run index is the position).
-        open_follower: builds the follower of a path (called on the poller thread).
-        parser_factory: builds a parser for a log (and for each new segment).
-        post: hands a message to the UI thread.
-        following: set while following, cleared while paused.
-        poll_interval_s: the sleep after an empty poll (default: each follower's own).
-        clock: monotonic seconds (the cadence).
+        """Prepare the poller; nothing is opened before `start()`.
+
+        Args:
+            paths: the logs, in run order (the run index is the position).
+            open_follower: builds the follower of a path (called on the poller thread).
+            parser_factory: builds a parser for a log (and for each new segment).
+            post: hands a message to the UI thread.
+            following: set while following, cleared while paused.
+            poll_interval_s: the sleep after an empty poll (default: each follower's own).
+            clock: monotonic seconds (the cadence).
+            name: the thread's name.
         """
         super().__init__(name)
         self._logs = [_Log(run, path) for run, path in enumerate(paths)]

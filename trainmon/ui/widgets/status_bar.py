@@ -273,11 +273,16 @@ class StatusBar(Widget):
         """The lines on screen as plain text (for tests and the headless stream)."""
         return [line.plain for line in self._lines(width)]
 
-    def summary_text(self, counts: dict[Health, int], shown: int, width: int) -> Text:
+    def summary_text(
+        self, counts: dict[Health, int], shown: int, width: int, *, paused: bool = False
+    ) -> Text:
         """The first line with many runs: how many, how they are doing, how many are listed."""
         total = sum(counts.values())
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(f"{total} runs: ", style=self._style("label"))
+        if paused:
+            text.append(" paused ", style=self._style("paused"))
+            text.append(" ")
         for n, health in enumerate(h for h in HEALTH_ORDER if h in counts):
             if n:
                 text.append(", ")
@@ -290,7 +295,12 @@ class StatusBar(Widget):
 
     def _lines(self, width: int) -> list[Text]:
         summary, rows = self.shown()
-        lines = [self.summary_text(summary, len(rows), width)] if summary is not None else []
+        paused = any(row.paused for row in self._rows)
+        lines = (
+            [self.summary_text(summary, len(rows), width, paused=paused)]
+            if summary is not None
+            else []
+        )
         return lines + [self.row_text(row, width) for row in rows]
 
     def _style(self, name: str) -> Style:
