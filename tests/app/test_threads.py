@@ -251,3 +251,32 @@ def test_the_sampler_posts_cpu_and_gpu_snapshots_until_stopped() -> None:
     after = cpu.samples
     time.sleep(0.2)
     assert cpu.samples == after
+
+
+def test_a_follower_bug_outside_its_poll_ends_only_its_run(
+    tmp_path: Path, stopped: list[LogPoller]
+) -> None:
+    """`FollowStep` turns a failing poll or parser into a state; a bug anywhere else in one
+    log's turn (here: the follower's `offset`) must not end the thread that serves them all."""
+    good = tmp_path / "good.log"
+    write_log(good, range(1, 3))
+    (tmp_path / "bad.log").write_text('{"step": 1, "loss": 1.0}\n')
+
+    class BrokenOffset(LogFollower):
+        @property
+        def offset(self) -> int:
+            raise RuntimeError("offset is broken")
+
+    def open_follower(path: str) -> Follower:
+        return BrokenOffset(path) if path.endswith("bad.log") else LogFollower(path)
+
+    inbox = Inbox()
+    poller = start_poller([tmp_path / "bad.log", good], inbox, open_follower=open_follower)
+    stopped.append(poller)
+    wait_for(lambda: inbox.records(1) == 2, "the good log's records")
+    wait_for(lambda: any(e.kind == "error" for e in inbox.states(0)), "the bad log's error")
+    errors = [e.detail for e in inbox.states(0) if e.kind == "error"]
+    assert errors == ["follower failed: RuntimeError: offset is broken"]
+    write_log(good, range(1, 5))
+    wait_for(lambda: inbox.records(1) == 4, "records appended to the good log")
+    assert poller.alive

@@ -17,6 +17,7 @@ most one chunk of what is there and returns).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -202,7 +203,10 @@ class LogPoller(OwnedThread):
             if waiting_for_ui:
                 continue  # `batch_taken()` wakes the loop
             if log.due_s <= self._clock():
-                self._turn(log)
+                try:
+                    self._turn(log)
+                except Exception as exc:  # a bug in one log's follower ends that log only
+                    self._give_up(log, f"follower failed: {type(exc).__name__}: {exc}")
             if not log.done:
                 next_due = min(next_due, log.due_s)
         return next_due
@@ -215,8 +219,7 @@ class LogPoller(OwnedThread):
             try:
                 follower = self._open_follower(log.path)
             except Exception as exc:  # a path that cannot be followed is a state, not a crash
-                log.done = True
-                self._post(FollowStateChanged(log.run, FollowEvent("error", log.path, str(exc))))
+                self._give_up(log, str(exc))
                 return
             log.step = FollowStep(log.run, follower, self._parser_factory)
             log.last_news_s = now
@@ -241,6 +244,14 @@ class LogPoller(OwnedThread):
             log.due_s = now + idle_poll_interval(interval, now - log.last_news_s)
         else:
             log.due_s = now  # more to read: its next turn comes after the others'
+
+    def _give_up(self, log: _Log, detail: str) -> None:
+        """End one log's following and say why in its status row; the others go on."""
+        log.done = True
+        if log.step is not None:
+            with contextlib.suppress(Exception):
+                log.step.follower.close()
+        self._post(FollowStateChanged(log.run, FollowEvent("error", log.path, detail)))
 
 
 class SystemSampler(OwnedThread):
