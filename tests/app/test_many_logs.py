@@ -39,6 +39,10 @@ async def test_seven_logs_are_all_read_and_the_cpu_is_sampled(tmp_path: Path) ->
             "the records of all seven logs",
         )
         await wait_until(pilot, lambda: isinstance(app.cpu_snapshot, CpuSnapshot), "a CPU sample")
+        threads = app._threads
+        assert sorted(t.name for t in threads if t.alive) == ["trainmon-follow", "trainmon-sample"]
+    # Stopped and joined on exit: neither thread outlives the app.
+    assert not any(t.alive for t in threads)
 
 
 async def test_forty_logs_each_get_their_records_a_status_row_and_cpu_samples(
