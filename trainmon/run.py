@@ -124,7 +124,7 @@ class Run:
         hardware observations. A changed run context (the log revealed a fact) starts a fresh
         engine: the rules' thresholds depend on it.
         """
-        if self._advised_version == self.data_version and not force:
+        if not self.stale and not force:
             return self.advice
         state = self._engine_now().update(self.store, now_s)
         self._advised_version = self.data_version
@@ -140,6 +140,15 @@ class Run:
             else self.advice
         )
 
+    @property
+    def stale(self) -> bool:
+        """The findings are older than the records (or were marked stale)."""
+        return self._advised_version != self.data_version
+
+    def mark_stale(self) -> None:
+        """Have the next `advise` evaluate, even without new records."""
+        self._advised_version = -1
+
     def findings(self) -> list[Finding]:
         """Every finding over the whole (finished) log, one per rule: what `report` lists.
 
@@ -152,7 +161,7 @@ class Run:
     def observe_hardware(self, sample: object) -> None:
         """Feed a GPU or CPU sample to the hardware rules; the next `advise` shows them."""
         self._engine_now().observe_hardware(sample)
-        self._advised_version = -1
+        self.mark_stale()
 
     def _engine_now(self) -> AdviceEngine:
         """The engine for the current run context: a new one when the context changed."""

@@ -221,7 +221,7 @@ async def test_two_runs_get_a_status_row_each(tmp_path: Path) -> None:
                 and "step 3" in status_lines(app)[0]
                 and "step 20" in status_lines(app)[1]
             ),
-            "both runs (each run has its own follower thread: either may come first)",
+            "both runs (read in turns: either may show first)",
         )
         rows = status_lines(app)
         assert rows[0].startswith("● a.log") and "step 3" in rows[0]

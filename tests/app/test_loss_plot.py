@@ -11,6 +11,7 @@ from trainmon.plotdata import LossPlotData, loss_plot_data
 from trainmon.records import Finding, MetricRecord
 from trainmon.store import MetricStore
 from trainmon.ui.widgets.loss_plot import (
+    RUN_COLOURS,
     LossPlot,
     as_markers,
     linear_ticks,
@@ -236,3 +237,56 @@ def test_tick_labels_stay_short() -> None:
         "1.5M",
         "0.25",
     ]
+
+
+async def test_many_runs_get_one_legend_line_each_up_to_a_third_of_the_plot() -> None:
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        plot = app.query_one(LossPlot)
+        rows = plot.legend_rows
+        assert rows == (40 - 4) // 3
+        assert all(colour in app.theme_variables for colour in RUN_COLOURS)
+
+        def runs(count: int) -> list[tuple[str, LossPlotData]]:
+            return [
+                (
+                    f"run{i:02d}.log",
+                    loss_plot_data(
+                        store_with([2.0 + i / 10, 1.5, 1.2, 1.0, 0.9]),
+                        width=plot.data_width,
+                        smoothing=0.6,
+                    ),
+                )
+                for i in range(count)
+            ]
+
+        plot.show(runs(2))  # few runs: loss and eval of each
+        await pilot.pause()
+        shown = text_of(plot)
+        assert "run00.log loss (EMA 0.6)" in shown and "run01.log eval" in shown
+
+        plot.show(runs(rows))  # one line per run, all named
+        await pilot.pause()
+        shown = text_of(plot)
+        assert "EMA" not in shown and "eval" not in shown
+        assert all(f"run{i:02d}.log" in shown for i in range(rows))
+        assert "not in the legend" not in shown
+
+        plot.show(runs(40))  # more than fit: the first ones, and a count in the title
+        await pilot.pause()
+        shown = text_of(plot)
+        named = [i for i in range(40) if f"run{i:02d}.log" in shown]
+        assert named == list(range(rows - 1))
+        assert f"40 runs, {40 - rows + 1} not in the legend" in shown
+
+        await pilot.resize_terminal(120, 70)  # a taller plot names more runs
+        await pilot.pause()
+        taller = plot.legend_rows
+        assert taller > rows
+        shown = text_of(plot)
+        assert [i for i in range(40) if f"run{i:02d}.log" in shown] == list(range(taller - 1))
+
+
+def test_run_colours_are_distinct_and_leave_severity_colours_to_the_markers() -> None:
+    assert len(set(RUN_COLOURS)) == len(RUN_COLOURS) >= 12
+    assert not any(c.startswith(("warning", "error")) for c in RUN_COLOURS)

@@ -1,13 +1,13 @@
 """The dashboard: layout, worker threads, keys, and the one timer that decides redraws.
 
-Data flow: follower threads post `RecordsParsed` / `FollowStateChanged`, sampler threads post
-`GpuSampled` / `CpuSampled`. Handlers only update the UI-thread state (stores, counters) and
-mark what changed; new records also queue one status-line update, so their step shows at
-once. The UI timer (default 1 Hz) then redraws only the widgets whose input changed, inside
-`batch_update()`, so a burst of records never causes a burst of redraws and an idle log costs
-a status-line check per second. New data reaches the plots as often as the loss plot's CPU
-budget allows (a change of view is drawn at once). Clock, sources, follower and parser are
-injected, which makes tests and snapshots deterministic.
+Data flow: the log poller thread posts `RecordsParsed` / `FollowStateChanged`, the sampler
+thread posts `GpuSampled` / `CpuSampled` (`trainmon.ui.threads`). Handlers only update the
+UI-thread state (stores, counters) and mark what changed; new records also queue one
+status-line update, so their step shows at once. The UI timer (default 1 Hz) then redraws only
+the widgets whose input changed, inside `batch_update()`, so a burst of records never causes a
+burst of redraws and an idle log costs a status-line check per second. New data reaches the
+plots as often as the loss plot's CPU budget allows (a change of view is drawn at once). Clock,
+sources, follower and parser are injected, which makes tests and snapshots deterministic.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Final, Literal
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -29,30 +29,28 @@ from textual.driver import Driver
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import get_current_worker
 
 from trainmon.advice import AdviceEngine
 from trainmon.config import DashboardOptions
 from trainmon.follow import Follower
 from trainmon.parsing import LogParser
 from trainmon.plotdata import X_AXES, XAxis, grad_norm_data, loss_plot_data
-from trainmon.records import FollowEvent, MetricRecord
+from trainmon.records import MetricRecord
 from trainmon.run import AdviceFactory, ParserProgress, Run
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.history import SystemHistory
-from trainmon.sources.nvml import DisabledGpuSource
-from trainmon.sources.runner import SamplerRunner
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 from trainmon.ui.help import HelpScreen, help_rows
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
 from trainmon.ui.runs import RunView, run_label
+from trainmon.ui.threads import LogPoller, OwnedThread, SystemSampler
 from trainmon.ui.widgets.advice_panel import AdviceItem, AdvicePanel
 from trainmon.ui.widgets.cpu_panel import CpuPanel
 from trainmon.ui.widgets.gpu_panel import GpuPanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
 from trainmon.ui.widgets.loss_plot import CPU_BUDGET, RUN_COLOURS, LossPlot
 from trainmon.ui.widgets.status_bar import StatusBar
-from trainmon.ui.workers import SAMPLE_INTERVAL_S, FollowStep, idle_poll_interval
+from trainmon.ui.workers import SAMPLE_INTERVAL_S
 
 Layout = Literal["wide", "medium", "narrow", "tiny"]
 
@@ -70,6 +68,11 @@ SYSTEM_HISTORY: Final = 600
 
 ADVICE_EVERY_TICKS: Final = 5
 """Advice is re-evaluated on new records, and at least this often for time-based rules."""
+
+ADVICE_BUDGET_S: Final = 0.1
+"""Wall time one tick may spend on advice before the remaining runs wait for the next tick
+(in turns, so none starves). A run's first pass over a long history can take a few hundred
+ms, which for 40 logs at once would freeze the keys for seconds."""
 
 GC_FREEZE_AFTER_TICKS: Final = 3
 """Once the dashboard has started and read what the logs held (this many ticks), everything
@@ -213,8 +216,12 @@ class TrainmonApp(App[None]):
         self._following = threading.Event()
         """Set while following; cleared by pause (the follower threads then stop polling)."""
         self._following.set()
-        self._batch_taken = [threading.Event() for _ in self.runs]
-        """Per run: set when the UI thread has handled the worker's last `RecordsParsed`."""
+        self._threads: list[OwnedThread] = []
+        """The follower and sampler threads, stopped and joined on unmount."""
+        self._log_poller: LogPoller | None = None
+        """Told when the UI thread has taken a batch of records (its back-pressure)."""
+        self._advice_next = 0
+        """The run the next advice pass starts with (passes over many runs take turns)."""
         self.muted: list[str] = list(options.muted_rules)
         self.gpu_snapshot: object | None = None
         self.cpu_snapshot: object | None = None
@@ -304,84 +311,36 @@ class TrainmonApp(App[None]):
     # -- workers -------------------------------------------------------------------------------
 
     def _start_all_workers(self) -> None:
-        for run in self.runs:
-            self._follow(run.index, run.run.path, self._parser_factory, self._follower_factory)
-        if self._gpu_source is not None or self._cpu_source is not None:
-            self._sample_system(self._gpu_source, self._cpu_source)
-
-    @work(thread=True, exit_on_error=False, group="follow")
-    def _follow(
-        self,
-        run: int,
-        path: str,
-        parser_factory: ParserFactory,
-        follower_factory: FollowerFactory,
-    ) -> None:
-        """Follow one log on a thread; hand parsed records to the UI thread."""
-        worker = get_current_worker()
-        try:
-            follower = follower_factory(path, self.options.from_end)
-        except Exception as exc:  # a path that cannot be followed is a state, not a crash
-            self.post_message(FollowStateChanged(run, FollowEvent("error", path, str(exc))))
-            return
-        step = FollowStep(run, follower, parser_factory)
-        interval = self._poll_interval_s
-        if interval is None:
-            interval = follower.poll_interval_s
-        last_news = time.monotonic()
-        try:
-            while not worker.is_cancelled:
-                if not self._following.is_set():
-                    worker.cancelled_event.wait(interval)
-                    continue
-                messages = step.step()
-                parsed = any(isinstance(m, RecordsParsed) for m in messages)
-                if parsed:
-                    self._batch_taken[run].clear()
-                for message in messages:
-                    self.post_message(message)
-                if parsed:
-                    # Stay at most one batch ahead of the UI thread: a long history would
-                    # otherwise flood its queue, and the screen would not repaint (nor the
-                    # status say how far the reading got) until all of it was handled.
-                    while not self._batch_taken[run].wait(0.25) and not worker.is_cancelled:
-                        pass
-                if step.finished:
-                    break
-                if messages:
-                    last_news = time.monotonic()
-                if step.caught_up:
-                    quiet_s = time.monotonic() - last_news
-                    worker.cancelled_event.wait(idle_poll_interval(interval, quiet_s))
-        finally:
-            follower.close()
-
-    @work(thread=True, exit_on_error=False, group="sample")
-    def _sample_system(self, gpu: GpuSource | None, cpu: CpuSource | None) -> None:
-        """Sample CPU and GPU on one thread, so a slow driver never blocks the keys.
-
-        `SamplerRunner` sets the cadence (a slow driver stretches it) and links the trainer's
-        processes to GPU rows. Without a GPU source it samples a disabled one, whose snapshots
-        keep the GPU pane hidden.
-        """
-        worker = get_current_worker()
-        runner = SamplerRunner(
-            gpu if gpu is not None else DisabledGpuSource(),
-            cpu,
-            gpu_interval_s=self._sample_interval_s,
-            cpu_interval_s=self._sample_interval_s,
+        """Start the log poller and the sampler: threads of their own (`trainmon.ui.threads`)."""
+        from_end = self.options.from_end
+        follower_factory = self._follower_factory
+        poller = LogPoller(
+            [run.run.path for run in self.runs],
+            open_follower=lambda path: follower_factory(path, from_end),
+            parser_factory=self._parser_factory,
+            post=self.post_message,
+            following=self._following,
+            poll_interval_s=self._poll_interval_s,
         )
-        try:
-            while not worker.is_cancelled:
-                update = runner.step()
-                if update.cpu is not None:
-                    self.post_message(CpuSampled(update.cpu))
-                if update.gpu is not None:
-                    self.post_message(GpuSampled(update.gpu))
-                wait = max(0.05, min(runner.seconds_until_due(), self._sample_interval_s))
-                worker.cancelled_event.wait(wait)
-        finally:
-            runner.close()
+        self._threads.append(poller)
+        self._log_poller = poller
+        if self._gpu_source is not None or self._cpu_source is not None:
+            sampler = SystemSampler(
+                self._gpu_source,
+                self._cpu_source,
+                post=self.post_message,
+                interval_s=self._sample_interval_s,
+            )
+            self._threads.append(sampler)
+        for thread in self._threads:
+            thread.start()
+
+    def on_unmount(self) -> None:
+        """Stop and join the follower and sampler threads (daemons: a stuck one is left)."""
+        for thread in self._threads:
+            thread.stop(timeout_s=0)
+        for thread in self._threads:
+            thread.stop()
 
     # -- messages (UI thread: update state, mark dirty, never redraw here) ---------------------
 
@@ -394,7 +353,8 @@ class TrainmonApp(App[None]):
             if run.take(message.records, message.progress, message.backlog, self._clock()):
                 self._status_soon()
         finally:
-            self._batch_taken[message.run].set()
+            if self._log_poller is not None:
+                self._log_poller.batch_taken(message.run)
 
     def _status_soon(self) -> None:
         """Show new records' step in the status line now, not at the next tick.
@@ -502,10 +462,25 @@ class TrainmonApp(App[None]):
             grad.show(grad_norm_data(first.store, width, max_grad_norm=clip))
 
     def _update_advice(self, now: float) -> None:
-        """Advice on new records, and every few ticks for the clock and hardware rules."""
+        """Advice on new records, and every few ticks for the clock and hardware rules.
+
+        A tick spends at most `ADVICE_BUDGET_S` on it: with many runs, their first passes over
+        long histories take turns, the next tick going on from where this one stopped.
+        """
         timed = self._ticks % ADVICE_EVERY_TICKS == 0
+        runs = [*(view.run for view in self.runs), self.host]
+        first = self._advice_next % len(runs)
+        self._advice_next = first
+        started = time.perf_counter()
         bell = False
-        for run in [*(view.run for view in self.runs), self.host]:
+        for k in range(len(runs)):
+            run = runs[(first + k) % len(runs)]
+            if k and time.perf_counter() - started > ADVICE_BUDGET_S:
+                # Out of time: this run and the rest are due at the next tick, from here on.
+                self._advice_next = (first + k) % len(runs)
+                for later in range(k, len(runs)):
+                    runs[(first + later) % len(runs)].mark_stale()
+                break
             try:
                 bell |= run.advise(now, force=timed).new_critical
             except Exception as exc:  # an advice bug must not take the dashboard down: say it

@@ -1,8 +1,8 @@
-"""The bodies of the app's worker threads: plain step functions that produce messages.
+"""The bodies of the app's threads: plain step functions that produce messages.
 
-A thread worker in the app is a thin loop (`while not cancelled: post(step()); wait`) around
-these steps, so what they do is testable without threads or an app. The follower and the
-parser live on the worker thread; only immutable messages cross over to the UI thread.
+The threads (`trainmon.ui.threads`) are thin loops (`while not stopped: post(step()); wait`)
+around these steps, so what they do is testable without threads or an app. The followers and
+parsers live on the poller thread; only immutable messages cross over to the UI thread.
 """
 
 from __future__ import annotations

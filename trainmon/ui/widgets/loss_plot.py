@@ -48,9 +48,32 @@ RunPlot = tuple[str, LossPlotData]
 Marker = tuple[float, Severity]
 """A finding to mark on the plot: its step and severity."""
 
-RUN_COLOURS: Final[tuple[str, ...]] = ("primary", "accent", "success", "secondary", "foreground")
+RUN_COLOURS: Final[tuple[str, ...]] = (
+    "primary",
+    "accent",
+    "success",
+    "secondary",
+    "foreground",
+    "primary-lighten-2",
+    "accent-lighten-2",
+    "success-lighten-2",
+    "secondary-lighten-2",
+    "accent-darken-2",
+    "success-darken-2",
+    "foreground-darken-2",
+)
 """Theme variables used for runs 1, 2, 3...: colours follow the Textual theme, and a run
-keeps its colour however many runs are shown (colour = position on the command line)."""
+keeps its colour however many runs are shown (colour = position on the command line). The
+severity colours (warning, error) are left to the advice markers; beyond twelve runs the
+colours repeat, and the status rows (each with its run's coloured dot) tell the runs apart."""
+
+MANY_RUNS: Final = 5
+"""From this many runs on, a run with a smoothed loss shows only that line: the faint raw
+lines of many runs would cover each other and the plot."""
+
+LEGEND_SHARE: Final = 3
+"""The legend covers at most 1/LEGEND_SHARE of the plot's height: with many runs it names the
+first runs only (one line each), and the title says how many more there are."""
 
 SEVERITY_COLOURS: Final[dict[Severity, str]] = {
     "info": "secondary",
@@ -184,6 +207,7 @@ class LossPlot(PlotextPlot):
         self._lines_size = Size(0, 0)
         self._styles: dict[tuple[object, ...], RichStyle | None] = {}
         self._paint_cost_s = 0.0
+        self._legend_rows = 0
 
     def on_mount(self) -> None:
         """Follow theme changes: run and severity colours come from theme variables."""
@@ -333,12 +357,28 @@ class LossPlot(PlotextPlot):
         surface = Color(*self._colour("surface", (0, 0, 0)))
         return Color(*rgb).blend(surface, 0.55).rgb
 
+    @property
+    def legend_rows(self) -> int:
+        """How many legend lines the plot has room for (a share of its height)."""
+        height = self.size.height if self.size.height else 24
+        return max(1, (height - 4) // LEGEND_SHARE)
+
+    def on_resize(self) -> None:
+        """A taller or shorter plot has room for more or fewer legend lines: rebuild."""
+        if len(self._runs) > 1 and self.legend_rows != self._legend_rows:
+            self._schedule(immediate=True)
+
     def _replot(self) -> None:
         plt = self.plt
         plt.clear_figure()
         plt.clear_data()
         runs = self._runs
         several = len(runs) > 1
+        rows = self._legend_rows = self.legend_rows
+        # Few runs: loss and eval of each in the legend. More: one line per run (its name on
+        # its smoothed loss). More than fit: the first runs, and a count in the title.
+        detailed = not several or 2 * len(runs) <= rows
+        named = len(runs) if len(runs) <= rows else rows - 1
         first = runs[0][1] if runs else LossPlotData()
         plt.xlabel(first.x_label)
         notes: list[str] = []
@@ -352,12 +392,14 @@ class LossPlot(PlotextPlot):
         for index, (label, data) in enumerate(runs):
             colour = self._colour(RUN_COLOURS[index % len(RUN_COLOURS)])
             prefix = f"{label} " if several else ""
-            if data.train_raw:
+            in_legend = index < named
+            if data.train_raw and not (data.train_smooth and len(runs) >= MANY_RUNS):
+                raw_label = (f"{prefix}loss" if detailed else label) if in_legend else None
                 plt.plot(
                     list(data.train_raw.x),
                     list(data.train_raw.y),
                     color=self._faint(colour),
-                    label=f"{prefix}loss" if not data.train_smooth else None,
+                    label=raw_label if not data.train_smooth else None,
                 )
                 y_lo = min(y_lo, *data.train_raw.y)
                 y_hi = max(y_hi, *data.train_raw.y)
@@ -366,7 +408,11 @@ class LossPlot(PlotextPlot):
                     list(data.train_smooth.x),
                     list(data.train_smooth.y),
                     color=colour,
-                    label=f"{prefix}loss (EMA {data.smoothing:g})",
+                    label=(
+                        (f"{prefix}loss (EMA {data.smoothing:g})" if detailed else label)
+                        if in_legend
+                        else None
+                    ),
                 )
             if data.eval:
                 eval_colour = colour if several else self._colour("accent")
@@ -378,7 +424,7 @@ class LossPlot(PlotextPlot):
                     list(data.eval.y),
                     color=eval_colour,
                     marker="●" if len(data.eval) <= 100 else "braille",
-                    label=f"{prefix}eval",
+                    label=f"{prefix}eval" if detailed and in_legend else None,
                 )
                 y_lo = min(y_lo, *data.eval.y)
                 y_hi = max(y_hi, *data.eval.y)
@@ -403,6 +449,8 @@ class LossPlot(PlotextPlot):
                 notes.append(f"{prefix}{nonfinite} NaN/inf")
             if data.nonpositive:
                 notes.append(f"{prefix}{data.nonpositive} ≤0 hidden (log)")
+        if named < len(runs):
+            notes.append(f"{len(runs)} runs, {len(runs) - named} not in the legend")
         if not math.isfinite(y_lo):
             y_lo, y_hi = 0.0, 1.0
         for _label, data in runs:

@@ -4,6 +4,11 @@ The row is built from an immutable `RunStatus`, so the widget repaints only when
 shows changes (a status line that changes once a minute costs nothing in between). Fields
 are dropped lowest-priority first to fit narrow panes. File names and states come from the
 outside world and are always plain `Text`, never markup.
+
+Many runs (`trainmon r*.log` with 40 logs) would push the plots off the screen, so the rows
+take at most a quarter of the terminal's height: beyond that, the first row sums the runs up
+by health ("40 runs: 2 waiting, 38 ok"), and the rows that fit go to the runs that need a
+look first (errors, warnings, stalled, waiting), shown in command-line order.
 """
 
 from __future__ import annotations
@@ -126,6 +131,76 @@ def round_age(age_s: float | None) -> float | None:
     return float(int(s // 360) * 360)
 
 
+Health = Literal["error", "warning", "stalled", "waiting", "no records", "finished", "ok"]
+
+HEALTH_ORDER: Final[tuple[Health, ...]] = (
+    "error",
+    "warning",
+    "stalled",
+    "waiting",
+    "no records",
+    "finished",
+    "ok",
+)
+"""Worst first: the summary counts in this order and rows are given to the worst runs."""
+
+HEALTH_LEVELS: Final[dict[Health, Level]] = {
+    "error": "error",
+    "warning": "warning",
+    "stalled": "warning",
+    "waiting": "info",
+    "no records": "info",
+    "finished": "info",
+    "ok": "ok",
+}
+
+MIN_STATUS_ROWS: Final = 2
+"""Even in a small terminal the summary and the worst run are shown."""
+
+STATUS_SHARE: Final = 4
+"""The rows take at most 1/STATUS_SHARE of the terminal's height."""
+
+
+def run_health(row: RunStatus) -> Health:
+    """One word for how a run is doing, for the summary of many runs."""
+    if row.level == "error":
+        return "error"
+    if row.level == "warning":
+        return "warning"
+    if row.state.startswith("waiting"):
+        return "waiting"
+    if row.finished:
+        return "finished"
+    if row.age_s is None:
+        return "no records"
+    if age_text(row.age_s, row.finished)[1] == "warning":
+        return "stalled"
+    return "ok"
+
+
+def status_row_limit(screen_height: int) -> int:
+    """How many status rows a terminal of this height gives the runs."""
+    return max(MIN_STATUS_ROWS, screen_height // STATUS_SHARE)
+
+
+def rows_to_show(
+    rows: tuple[RunStatus, ...], limit: int
+) -> tuple[dict[Health, int] | None, tuple[RunStatus, ...]]:
+    """The summary counts (None when every row fits) and the rows that fit under it.
+
+    Beyond `limit` rows, one line is the summary and `limit - 1` rows go to the worst runs
+    (ties: command-line order), which are then shown in command-line order so that a row
+    does not jump around while its run's health holds.
+    """
+    if len(rows) <= limit:
+        return None, rows
+    health = [run_health(row) for row in rows]
+    counts = {h: health.count(h) for h in HEALTH_ORDER if h in health}
+    worst = sorted(range(len(rows)), key=lambda i: (HEALTH_ORDER.index(health[i]), i))
+    chosen = sorted(worst[: max(0, limit - 1)])
+    return counts, tuple(rows[i] for i in chosen)
+
+
 class StatusBar(Widget):
     """One status row per run, fitted to the width by dropping the least useful fields."""
 
@@ -180,13 +255,53 @@ class StatusBar(Widget):
         self.refresh(layout=resize)
         return True
 
+    @property
+    def row_limit(self) -> int:
+        """How many lines the rows may take in the current terminal."""
+        return status_row_limit(self.app.size.height)
+
+    def shown(self) -> tuple[dict[Health, int] | None, tuple[RunStatus, ...]]:
+        """The summary (None when every run has its row) and the rows on screen."""
+        return rows_to_show(self._rows, self.row_limit)
+
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        """One line per run (at least one)."""
-        return max(1, len(self._rows))
+        """One line per run shown, plus the summary line of many runs (at least one)."""
+        summary, rows = self.shown()
+        return max(1, len(rows) + (summary is not None))
 
     def plain_lines(self, width: int = 200) -> list[str]:
-        """The rows as plain text (for tests and the headless stream)."""
-        return [self.row_text(row, width).plain for row in self._rows]
+        """The lines on screen as plain text (for tests and the headless stream)."""
+        return [line.plain for line in self._lines(width)]
+
+    def summary_text(
+        self, counts: dict[Health, int], shown: int, width: int, *, paused: bool = False
+    ) -> Text:
+        """The first line with many runs: how many, how they are doing, how many are listed."""
+        total = sum(counts.values())
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(f"{total} runs: ", style=self._style("label"))
+        if paused:
+            text.append(" paused ", style=self._style("paused"))
+            text.append(" ")
+        for n, health in enumerate(h for h in HEALTH_ORDER if h in counts):
+            if n:
+                text.append(", ")
+            level = HEALTH_LEVELS[health]
+            style = self._style(level) if level != "ok" else Style()
+            text.append(f"{counts[health]} {health}", style=style)
+        text.append(f"  · {shown} shown, problems first", style=self._style("dim"))
+        text.truncate(max(1, width), overflow="ellipsis")
+        return text
+
+    def _lines(self, width: int) -> list[Text]:
+        summary, rows = self.shown()
+        paused = any(row.paused for row in self._rows)
+        lines = (
+            [self.summary_text(summary, len(rows), width, paused=paused)]
+            if summary is not None
+            else []
+        )
+        return lines + [self.row_text(row, width) for row in rows]
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"status-bar--{name}", partial=True)
@@ -268,9 +383,8 @@ class StatusBar(Widget):
         return text
 
     def render(self) -> RenderResult:
-        """Every run's row."""
+        """The rows shown, under the summary when there are more runs than rows."""
         width = self.content_size.width or 80
         if not self._rows:
             return Text("")
-        lines = [self.row_text(row, width) for row in self._rows]
-        return Text("\n", end="").join(lines)
+        return Text("\n", end="").join(self._lines(width))
