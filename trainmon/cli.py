@@ -39,6 +39,7 @@ examples:
   trainmon report run.log               summary: format, records, series, findings
   trainmon report run.log --json --fail-on critical   for CI (exit 3 on a critical finding)
   trainmon stream run.log | jq .loss    one JSON object per record, as it arrives
+  trainmon stream --once run.log        what the log holds now, then exit
   trainmon ./report                     a log file literally named `report`
 """
 
@@ -186,10 +187,15 @@ def _stream_parser() -> _Parser:
         prog="trainmon stream",
         description="Follow a log like the dashboard does and print one JSON object per "
         'record (metrics, "step", "kind") and {"event": ...} for waiting, truncated and '
-        "rotated. Ctrl-C ends it.",
+        "rotated. It follows until Ctrl-C, like `tail -f`; with --once it prints what the "
+        "log holds and exits.",
     )
     p.add_argument("path", metavar="PATH", help="log file, or - for stdin")
     p.add_argument("--from-end", action="store_true", help="skip the existing history")
+    p.add_argument(
+        "--once", action="store_true",
+        help="print what the log holds now (stdin: until it closes), then exit 0",
+    )  # fmt: skip
     return p
 
 
@@ -283,23 +289,23 @@ STREAM_EVENTS = frozenset({"waiting", "truncated", "rotated"})
 
 def _stream(argv: Sequence[str]) -> int:
     args = _stream_parser().parse_args(argv)
-    problem = path_problem(args.path, must_exist=False)
+    problem = path_problem(args.path, must_exist=args.once)  # --once cannot wait for it
     if problem is not None:
         return _fail(problem)
     try:
-        return _stream_loop(args.path, from_end=args.from_end)
+        return _stream_loop(args.path, from_end=args.from_end, once=args.once)
     except KeyboardInterrupt:
         return EXIT_OK
 
 
-def _stream_loop(path: str, *, from_end: bool) -> int:
+def _stream_loop(path: str, *, from_end: bool, once: bool = False) -> int:
     import orjson
 
     from trainmon.ingest import Ingest
     from trainmon.records import FollowEvent
     from trainmon.report import write_stdout
 
-    ingest = Ingest(path, from_end=from_end)
+    ingest = Ingest(path, from_end=from_end, follow=not once)
     out = sys.stdout.buffer
     dumps = orjson.dumps
     try:
