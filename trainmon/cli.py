@@ -32,7 +32,8 @@ SUBCOMMANDS = ("report", "stream", "replay")
 EXAMPLES = """\
 examples:
   trainmon run.log                      follow a log (from its start) in the dashboard
-  python train.py 2>&1 | trainmon -     monitor a run through a pipe
+  python train.py 2>&1 | trainmon -     monitor a run through a pipe; q offers to detach
+                                        (the pipe is saved to ./trainmon-logs/, --log PATH)
   trainmon --from-end --no-gpu run.log  only what is appended from now on, no GPU panes
   trainmon --demo                       a synthetic run, to see every pane
   trainmon replay old.log --speed 100   replay a finished log 100x faster than it ran
@@ -156,6 +157,12 @@ def _main_parser() -> _Parser:
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="log files to follow; - for stdin")
     p.add_argument("--demo", action="store_true", help="show a synthetic run")
+    p.add_argument(
+        "--log", default=None, metavar="PATH",
+        help="with -: append standard input to this file (default "
+        "./trainmon-logs/stdin-<YYYYmmdd-HHMMSS>.log); on quit a background process can "
+        "keep saving it, so the writer never meets a closed pipe",
+    )  # fmt: skip
     _add_dashboard_options(p)
     p.add_argument("--version", action=_VersionAction)
     return p
@@ -232,6 +239,21 @@ def path_problem(path: str, *, must_exist: bool) -> str | None:
     except OSError as exc:
         return describe_os_error(path, exc)
     os.close(fd)
+    return None
+
+
+def log_problem(path: str) -> str | None:
+    """One line naming why standard input cannot be saved to `path`, or None when it can."""
+    from trainmon.follow import describe_os_error
+
+    if os.path.isdir(path):
+        return describe_os_error(path, IsADirectoryError())
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):  # the missing folders will be created
+        folder = os.path.dirname(folder)
+    target = path if os.path.exists(path) else folder
+    if not os.access(target, os.W_OK):
+        return f"{path}: permission denied (cannot write it)"
     return None
 
 
@@ -353,6 +375,7 @@ def _options(args: argparse.Namespace, paths: tuple[str, ...], mode: Mode) -> Da
         replay_speed=getattr(args, "speed", 50.0),
         muted_rules=tuple(args.mute),
         context=tuple(args.context),
+        log_path=getattr(args, "log", None),
     )
 
 
@@ -382,6 +405,12 @@ def _dashboard(argv: Sequence[str]) -> int:
         parser.error("a log PATH (or - for stdin, or --demo) is required")
     if paths.count("-") > 1:
         parser.error("standard input (-) can be followed only once")
+    if args.log is not None and "-" not in paths:
+        parser.error("--log saves standard input: it needs - among the paths")
+    if args.log is not None:
+        problem = log_problem(args.log)
+        if problem is not None:
+            return _fail(problem)
     if "-" in paths and sys.stdin.isatty():
         return _fail(
             "standard input is a terminal: pipe a log into it (python train.py 2>&1 | trainmon -)"

@@ -12,13 +12,15 @@ injected, which makes tests and snapshots deterministic.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import math
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal, Protocol
 
@@ -37,15 +39,17 @@ from trainmon.advice import AdviceEngine
 from trainmon.config import DashboardOptions
 from trainmon.follow import Follower as LogFollower
 from trainmon.parsing import LogParser
+from trainmon.pipe import StdinCopy
 from trainmon.plotdata import X_AXES, XAxis, grad_norm_data, loss_plot_data
 from trainmon.records import Finding, FollowEvent, MetricRecord
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.nvml import DisabledGpuSource
 from trainmon.sources.runner import SamplerRunner
-from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
+from trainmon.sources.samples import CpuSnapshot, GpuSnapshot, ProcessExit
 from trainmon.store import MetricStore
 from trainmon.ui.help import HelpScreen, help_rows
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
+from trainmon.ui.quit_dialog import QuitChoice, QuitDialog
 from trainmon.ui.widgets.advice_panel import AdviceItem, AdvicePanel
 from trainmon.ui.widgets.cpu_panel import CpuPanel
 from trainmon.ui.widgets.gpu_panel import GpuPanel
@@ -78,6 +82,10 @@ READING_STATE: Final = "reading the log:"
 BACKLOG_SHOWN_BYTES: Final = 16 << 20
 """A history at least this big takes seconds to read: the status line shows how far it got
 ("reading the log: 34 % of 94 MB") until the follower has caught up."""
+
+EXIT_SETTLE_S: Final = 0.75
+"""After the training process is seen gone, the advice waits this long before judging it, so
+the follower has read the last lines it wrote (a summary means the run finished well)."""
 
 ADVICE_EVERY_TICKS: Final = 5
 """Advice is re-evaluated on new records, and at least this often for time-based rules."""
@@ -134,6 +142,8 @@ class AdviceEngineLike(Protocol):
 
     def observe_hardware(self, sample: GpuSnapshot | CpuSnapshot) -> None: ...
 
+    def observe_process_exit(self, fact: ProcessExit | None) -> None: ...
+
 
 FollowerFactory = Callable[[str, bool], Follower]
 """(path, from_end) -> a follower."""
@@ -170,6 +180,12 @@ class RunState:
     advised_version: int = -1
     live: bool = False
     """The log's history at start has been read; records now arrive as they are written."""
+    saved_to: str = ""
+    """Standard input's run: the file it is saved in."""
+    exited: ProcessExit | None = None
+    """The training process writing this log has ended (status line, ETA stopped)."""
+    exit_advised: ProcessExit | None = None
+    """The same fact once the follower had time to read its last lines (for the advice)."""
 
 
 def _follow_log(path: str, from_end: bool) -> Follower:
@@ -184,7 +200,10 @@ class TrainmonApp(App[None]):
     TITLE = "trainmon"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "quit", tooltip="quit trainmon"),
+        Binding(
+            "q", "quit", "quit", tooltip="quit trainmon (reading a pipe: asks whether to detach)"
+        ),
+        Binding("ctrl+c", "quit", "quit", show=False, tooltip="quit, as q"),
         Binding("question_mark", "help", "help", tooltip="this list of keys"),
         Binding("space,p", "pause", "pause", tooltip="pause / resume following the logs"),
         Binding("s", "smoothing(-1)", "less smoothing", show=False, tooltip="less smoothing"),
@@ -222,6 +241,7 @@ class TrainmonApp(App[None]):
         description: str = "",
         labels: tuple[str, ...] | None = None,
         plot_cpu_budget: float | None = CPU_BUDGET,
+        stdin_copy: StdinCopy | None = None,
     ) -> None:
         """Build the dashboard; nothing is read before it is mounted.
 
@@ -241,6 +261,8 @@ class TrainmonApp(App[None]):
             labels: run names to show instead of the file names (the demo's temp file).
             plot_cpu_budget: share of a core the loss plot may spend rebuilding (None: draw
                 every change at once, as snapshots and screenshots need).
+            stdin_copy: the copy of a piped standard input into the log file it follows;
+                quitting then asks whether to detach (`quit_choice`).
         """
         super().__init__()
         self.options = options
@@ -290,6 +312,17 @@ class TrainmonApp(App[None]):
         """How many times the bell rang (for tests)."""
         self.redraws = 0
         """How many timer ticks redrew the plots (for tests and benches)."""
+        self.stdin_copy = stdin_copy
+        self.quit_choice: QuitChoice = "detach"
+        """What becomes of a piped standard input when the app has ended: only an explicit
+        `k` closes the pipe; any other end (signals included) detaches."""
+        self._stdin_noted = False
+        self._ui_loop: asyncio.AbstractEventLoop | None = None
+        self._early_signal: int | None = None
+        if stdin_copy is not None:
+            for run in self.runs:
+                if run.path == stdin_copy.path:
+                    run.saved_to = stdin_copy.path
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's own driver, except that its POSIX one gets an input thread that sleeps
@@ -341,6 +374,59 @@ class TrainmonApp(App[None]):
         self.set_interval(max(0.05, self.options.refresh_s), self.tick, name="redraw")
         if self._start_workers:
             self._start_all_workers()
+        self._ui_loop = asyncio.get_running_loop()
+        if self._early_signal is not None:
+            self._on_signal(self._early_signal)
+
+    # -- quitting ------------------------------------------------------------------------------
+
+    def signalled(self, signum: int) -> None:
+        """Called from a signal handler: schedule the reaction on the event loop, nothing else."""
+        loop = self._ui_loop
+        if loop is None:
+            self._early_signal = signum  # handled once mounted
+            return
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        """SIGINT acts as Ctrl-C (with a pipe, it asks); SIGTERM and SIGHUP end the app: no
+        one may be there to answer, so a piped standard input is detached."""
+        if signum == signal.SIGINT:
+            self.call_later(self.action_quit)
+            return
+        self.quit_choice = "detach"
+        self.exit()
+
+    async def action_quit(self) -> None:
+        """Quit; when the log comes through a pipe that is still open, ask first."""
+        copy = self.stdin_copy
+        if copy is None or copy.closed:
+            self.exit()
+            return
+        if isinstance(self.screen, QuitDialog):
+            return
+        self.push_screen(QuitDialog(copy.path), self._quit_chosen)
+
+    def _quit_chosen(self, choice: QuitChoice | None) -> None:
+        if choice is None:
+            return
+        self.quit_choice = choice
+        self.exit()
+
+    def _note_stdin(self) -> None:
+        """Say in the status line when the piped input ended or could not be saved."""
+        copy = self.stdin_copy
+        if copy is None or self._stdin_noted or not (copy.closed or copy.error):
+            return
+        for run in self.runs:
+            if run.saved_to:
+                if copy.error:
+                    self._set_state(run, copy.error, "error", transient=False)
+                else:
+                    self._set_state(run, "end of input", "info", transient=False)
+        self._stdin_noted = copy.closed
+        self._status_soon()
 
     def on_resize(self, event: Resize) -> None:
         """Switch layouts at the breakpoints; the plot is re-decimated for its new width."""
@@ -546,6 +632,41 @@ class TrainmonApp(App[None]):
         self.cpu_snapshot = message.snapshot
         self._cpu_dirty = True
         self._observe_hardware(message.snapshot)
+        snapshot = message.snapshot
+        if snapshot.training_exit is not None:
+            self._training_exited(snapshot.training_exit)
+        elif snapshot.training is not None:
+            self._training_found(snapshot.training.pid)
+
+    def _concerns(self, run: RunState, fact: ProcessExit) -> bool:
+        if fact.log_path is None:
+            return True
+        return os.path.realpath(fact.log_path) == os.path.realpath(run.path)
+
+    def _training_exited(self, fact: ProcessExit) -> None:
+        """The training process ended: say it at once; advise once its last lines are read."""
+        changed = False
+        for run in self.runs:
+            if run.exited != fact and self._concerns(run, fact):
+                run.exited = fact
+                changed = True
+        if changed:
+            self._status_soon()
+            self.set_timer(EXIT_SETTLE_S, lambda: self._advise_exit(fact))
+
+    def _advise_exit(self, fact: ProcessExit) -> None:
+        for run in self.runs:
+            if run.exited == fact:
+                run.exit_advised = fact
+                run.advised_version = -1
+        self.refresh_now()
+
+    def _training_found(self, pid: int) -> None:
+        """Another training process runs (a restart): the earlier end no longer applies."""
+        for run in self.runs:
+            if run.exited is not None and run.exited.pid != pid:
+                run.exited = run.exit_advised = None
+                run.advised_version = -1
 
     def _observe_hardware(self, snapshot: GpuSnapshot | CpuSnapshot) -> None:
         """Feed a system sample to each run's hardware rules (GPU idle, host-bound, ...)."""
@@ -561,6 +682,7 @@ class TrainmonApp(App[None]):
         self._ticks += 1
         if self._ticks == GC_FREEZE_AFTER_TICKS and not self.is_headless:
             gc.freeze()  # not in tests (headless): the freeze is process-wide
+        self._note_stdin()
         self.refresh_now()
 
     def refresh_now(self) -> None:
@@ -645,6 +767,7 @@ class TrainmonApp(App[None]):
                 if run.engine is None or context != run.engine_context:
                     run.engine = factory(context, frozenset(self.muted))
                     run.engine_context = context
+                run.engine.observe_process_exit(run.exit_advised)
                 state = run.engine.update(run.store, now)
             except Exception as exc:  # an advice bug must not take the dashboard down: say it
                 self._set_state(
@@ -686,11 +809,14 @@ class TrainmonApp(App[None]):
             run.state, run.level, run.transient = "", "ok", False
         store = run.store
         last = store.last_arrival_s
+        progress = store.progress(now)
+        if run.exited is not None:  # nothing moves any more: no rate, no ETA
+            progress = replace(progress, steps_per_s=None, eta_s=None)
         return RunStatus(
             label=run.label,
             colour=run.colour,
             log_format=run.log_format,
-            progress=store.progress(now),
+            progress=progress,
             state=run.state,
             level=run.level,
             paused=self.paused,
@@ -698,6 +824,8 @@ class TrainmonApp(App[None]):
             finished=store.kind_counts.get("summary", 0) > 0,
             records=store.records,
             unparsed=run.unparsed,
+            saved_to=run.saved_to,
+            ended=run.exited.text if run.exited is not None else "",
         )
 
     def _update_status(self, now: float) -> None:
