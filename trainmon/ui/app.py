@@ -396,7 +396,7 @@ class TrainmonApp(App[None]):
             self.call_later(self.action_quit)
             return
         self.quit_choice = "detach"
-        self.exit()
+        self.exit(return_code=128 + signum)  # the shell's convention for "ended by a signal"
 
     async def action_quit(self) -> None:
         """Quit; when the log comes through a pipe that is still open, ask first."""
