@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,11 +18,11 @@ from trainmon.ui.quit_dialog import QuitDialog
 from trainmon.ui.widgets.cpu_panel import CpuPanel
 
 
-def pipe_app(tmp_path: Path) -> tuple[TrainmonApp, StdinCopy, int]:
+def pipe_app(tmp_path: Path, *, from_end: bool = False) -> tuple[TrainmonApp, StdinCopy, int]:
     read_fd, write_fd = os.pipe()
     log = str(tmp_path / "stdin.log")
     copy = StdinCopy(read_fd, log)
-    options = DashboardOptions(paths=(log,), refresh_s=0.1)
+    options = DashboardOptions(paths=(log,), refresh_s=0.1, from_end=from_end)
     app = TrainmonApp(options, labels=("stdin",), stdin_copy=copy, poll_interval_s=0.05)
     return app, copy, write_fd
 
@@ -103,3 +104,17 @@ async def test_the_end_of_the_training_process_shows_at_once(tmp_path: Path) -> 
             "the finding",
         )
         assert app.bells == 1
+
+
+async def test_from_end_skips_nothing_read_from_standard_input(tmp_path: Path) -> None:
+    app, copy, write_fd = pipe_app(tmp_path, from_end=True)
+    copy.start()
+    os.write(write_fd, b"step=3 loss=2.5\n")
+    try:
+        while copy.bytes_copied == 0:  # in the file before the dashboard opens it
+            time.sleep(0.01)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: "step 3" in status_lines(app)[0], "the record")
+    finally:
+        os.close(write_fd)
+        copy.close()

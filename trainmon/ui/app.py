@@ -270,6 +270,10 @@ class TrainmonApp(App[None]):
         self._gpu_source = gpu_source
         self._cpu_source = cpu_source
         self._follower_factory: FollowerFactory = follower_factory or _follow_log
+        if stdin_copy is not None:
+            # Standard input has no history to skip: --from-end never applies to its copy.
+            follow, saved = self._follower_factory, stdin_copy.path
+            self._follower_factory = lambda path, from_end: follow(path, from_end and path != saved)
         self._parser_factory: ParserFactory = parser_factory or LogParser
         self._advice_factory: AdviceFactory = advice_factory or AdviceEngine
         self._start_workers = start_workers
