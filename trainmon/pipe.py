@@ -38,7 +38,7 @@ def default_log_path(now: datetime | None = None, directory: str = DEFAULT_DIR) 
 
 
 def open_log(path: str) -> int:
-    """Open (create) the log for appending, creating its folder; raises OSError."""
+    """Open (create) the log for appending, creating its folder; raises OSError (naming it)."""
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)

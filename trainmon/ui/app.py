@@ -320,7 +320,7 @@ class TrainmonApp(App[None]):
         self.quit_choice: QuitChoice = "detach"
         """What becomes of a piped standard input when the app has ended: only an explicit
         `k` closes the pipe; any other end (signals included) detaches."""
-        self._stdin_noted = False
+        self._stdin_note = ""
         self._ui_loop: asyncio.AbstractEventLoop | None = None
         self._early_signal: int | None = None
         if stdin_copy is not None:
@@ -421,15 +421,15 @@ class TrainmonApp(App[None]):
     def _note_stdin(self) -> None:
         """Say in the status line when the piped input ended or could not be saved."""
         copy = self.stdin_copy
-        if copy is None or self._stdin_noted or not (copy.closed or copy.error):
+        if copy is None:
             return
+        note = copy.error or ("end of input" if copy.closed else "")
+        if note == self._stdin_note:
+            return
+        self._stdin_note = note
         for run in self.runs:
             if run.saved_to:
-                if copy.error:
-                    self._set_state(run, copy.error, "error", transient=False)
-                else:
-                    self._set_state(run, "end of input", "info", transient=False)
-        self._stdin_noted = copy.closed
+                self._set_state(run, note, "error" if copy.error else "info", transient=False)
         self._status_soon()
 
     def on_resize(self, event: Resize) -> None:

@@ -53,6 +53,18 @@ def _keys_from_tty(paths: tuple[str, ...]) -> Iterator[int | None]:
     yield pipe_fd
 
 
+def _copy_stdin(pipe_fd: int, log_path: str | None) -> StdinCopy:
+    """The copy of standard input into `log_path`, or by default into ./trainmon-logs/ (the
+    temporary folder's trainmon-logs/ when the current folder is not writable)."""
+    if log_path is not None:
+        return StdinCopy(pipe_fd, log_path)
+    try:
+        return StdinCopy(pipe_fd, default_log_path())
+    except OSError:
+        folder = os.path.join(tempfile.gettempdir(), "trainmon-logs")
+        return StdinCopy(pipe_fd, default_log_path(directory=folder))
+
+
 def _release_stdin(copy: StdinCopy, choice: QuitChoice) -> None:
     """After the dashboard: close the pipe (`k`), or hand it to a background drainer."""
     if choice == "close":
@@ -139,13 +151,13 @@ def run(options: DashboardOptions) -> int:
         stdin_copy: StdinCopy | None = None
         pipe_fd = stack.enter_context(_keys_from_tty(options.paths))
         if pipe_fd is not None:
-            log_path = options.log_path or default_log_path()
             try:
-                stdin_copy = StdinCopy(pipe_fd, log_path)
+                stdin_copy = _copy_stdin(pipe_fd, options.log_path)
             except OSError as exc:
                 os.close(pipe_fd)
-                _stderr(f"cannot save standard input to {log_path}: {exc.strerror or exc}")
+                _stderr(f"cannot save standard input to {exc.filename}: {exc.strerror or exc}")
                 return 2
+            log_path = stdin_copy.path
             if labels is None:
                 labels = tuple(run_label(p) for p in options.paths)
             options = dataclasses.replace(
