@@ -336,3 +336,10 @@ def test_stream_once_prints_a_finished_log_and_exits(hf_log: Path, tmp_path: Pat
     missing = trainmon("stream", "--once", str(tmp_path / "none.log"), timeout=30)
     assert missing.returncode == 2
     assert "none.log: no such file" in missing.stderr
+
+
+def test_log_option_needs_standard_input_and_a_writable_file(tmp_path: Path) -> None:
+    r = trainmon("--log", str(tmp_path / "x.log"), str(tmp_path / "run.log"))
+    assert r.returncode == 2 and "needs - among the paths" in r.stderr
+    r = trainmon("--log", str(tmp_path), "-", input="step=1 loss=1\n")
+    assert r.returncode == 2 and "is a directory" in r.stderr
