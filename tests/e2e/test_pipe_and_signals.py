@@ -25,11 +25,13 @@ pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
 WRITER = textwrap.dedent(
     """\
-    import json, sys, time
-    count, delay = int(sys.argv[1]), float(sys.argv[2])
+    import json, os, sys, time
+    count, delay, go = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
     for step in range(1, count + 1):
         print(json.dumps({"step": step, "loss": round(3.0 / (1 + step / 10), 4)}), flush=True)
         time.sleep(delay)
+        while step == 5 and not os.path.exists(go):  # the rest waits for the test's cue
+            time.sleep(0.05)
     print("{'train_runtime': 9.5, 'train_loss': 0.5, 'epoch': 1.0}", flush=True)
     """
 )
@@ -53,8 +55,10 @@ def write_writer(tmp_path: Path) -> Path:
 def start_pipeline(tmux: Tmux, tmp_path: Path, count: int, delay: float) -> tuple[Path, Path]:
     """`python writer.py | trainmon --log LOG -` in bash; returns (log, statuses file).
 
-    The statuses file gets `WRITER_STATUS TRAINMON_STATUS` (bash's PIPESTATUS); trainmon's
-    pid goes to `trainmon.pid` (the `sh -c 'echo $$; exec'` wrapper keeps the pid).
+    The writer writes 5 records, then waits for the file `go` before the rest (so some of
+    its output certainly comes after the handover, however slowly trainmon starts). The
+    statuses file gets `WRITER_STATUS TRAINMON_STATUS` (bash's PIPESTATUS); trainmon's pid
+    goes to `trainmon.pid` (the `sh -c 'echo $$; exec'` wrapper keeps the pid).
     """
     script = write_writer(tmp_path)
     log = tmp_path / "saved" / "stdin.log"
@@ -65,7 +69,7 @@ def start_pipeline(tmux: Tmux, tmp_path: Path, count: int, delay: float) -> tupl
         f'{trainmon_script()} --no-gpu --no-bell --refresh 0.25 --log {log} -"'
     )
     command = (
-        f"{sys.executable} {script} {count} {delay} 2>/dev/null | {trainmon}; "
+        f"{sys.executable} {script} {count} {delay} {tmp_path / 'go'} 2>/dev/null | {trainmon}; "
         f'echo "${{PIPESTATUS[*]}}" > {statuses}'
     )
     tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "48", "bash", "-c", command)
@@ -108,13 +112,14 @@ def test_q_then_enter_detaches_and_the_writer_runs_to_its_end(tmux: Tmux, tmp_pa
     wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
     tmux("send-keys", "-t", "main", "Enter")
     wait_for(lambda: drainer_pid(tmux) is not None, "trainmon to detach and quit", tmux)
-    assert exit_status(statuses) is None, "the writer ended before the handover: too fast"
+    (tmp_path / "go").touch()  # the rest of the run is written after the handover
     check_detached_run(tmux, log, statuses, count)
     assert exit_status(statuses).split()[1] == "0"  # type: ignore[union-attr]
 
 
 def test_escape_stays_and_k_closes_the_pipe(tmux: Tmux, tmp_path: Path) -> None:
     log, statuses = start_pipeline(tmux, tmp_path, 100_000, 0.01)
+    (tmp_path / "go").touch()
     wait_for(lambda: "step " in tmux.capture(), "the first records", tmux)
     tmux("send-keys", "-t", "main", "q")
     wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
@@ -139,6 +144,7 @@ def test_sighup_detaches_without_asking(tmux: Tmux, tmp_path: Path) -> None:
     pid = int((tmp_path / "trainmon.pid").read_text())
     os.kill(pid, signal.SIGHUP)
     wait_for(lambda: drainer_pid(tmux) is not None, "trainmon to detach on SIGHUP", tmux)
+    (tmp_path / "go").touch()
     check_detached_run(tmux, log, statuses, count)
     assert exit_status(statuses).split()[1] == str(128 + signal.SIGHUP)  # type: ignore[union-attr]
 
@@ -217,10 +223,12 @@ def test_a_second_signal_still_ends_it_and_cleans_up(tmux: Tmux, tmp_path: Path)
 
 FILE_WRITER = textwrap.dedent(
     """\
-    import sys, time
-    path, count = sys.argv[1], int(sys.argv[2])
+    import os, sys, time
+    path, finish = sys.argv[1], sys.argv[2]  # writes records until the file `finish` exists
     with open(path, "a", buffering=1) as log:
-        for step in range(1, count + 1):
+        step = 0
+        while not os.path.exists(finish):
+            step += 1
             log.write(f"step={step} loss={3 / step:.4f}\\n")
             time.sleep(0.2)
         log.write("{'train_runtime': 9.5, 'train_loss': 0.5, 'epoch': 1.0}\\n")
@@ -237,16 +245,18 @@ def start_dashboard(tmux: Tmux, log: Path) -> None:
     tmux("new-session", "-d", "-s", "main", "-x", "170", "-y", "48", command)
 
 
-def spawn_writer(tmp_path: Path, log: Path, count: int, *, tee: bool) -> subprocess.Popen[bytes]:
+def spawn_writer(tmp_path: Path, log: Path, *, tee: bool) -> subprocess.Popen[bytes]:
+    """A trainer that writes `log` (itself, or through `tee`) until `tmp_path/finish` exists."""
     script = tmp_path / "file_writer.py"
     script.write_text(FILE_WRITER)
+    finish = tmp_path / "finish"
     if not tee:
-        return subprocess.Popen([sys.executable, str(script), str(log), str(count)])
+        return subprocess.Popen([sys.executable, str(script), str(log), str(finish)])
     # `python train.py | tee run.log`: the trainer is found behind tee (it writes stdout)
     relay = tmp_path / "relay.py"
     relay.write_text(FILE_WRITER.replace('open(path, "a", buffering=1)', "sys.stdout"))
     return subprocess.Popen(
-        f"{sys.executable} -u {relay} - {count} | tee {log} > /dev/null", shell=True
+        f"{sys.executable} -u {relay} - {finish} | tee {log} > /dev/null", shell=True
     )
 
 
@@ -261,7 +271,7 @@ def test_kill_9_of_the_writer_shows_exited_and_a_critical_finding(
 ) -> None:
     log = tmp_path / "run.log"
     log.write_text("")
-    writer = spawn_writer(tmp_path, log, 100_000, tee=tee)
+    writer = spawn_writer(tmp_path, log, tee=tee)
     try:
         start_dashboard(tmux, log)
         wait_for(lambda: trainer_pid(tmux) is not None, "the trainer to be found", tmux)
@@ -282,11 +292,12 @@ def test_kill_9_of_the_writer_shows_exited_and_a_critical_finding(
 def test_a_writer_that_finished_its_run_gets_no_finding(tmux: Tmux, tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     log.write_text("")
-    writer = spawn_writer(tmp_path, log, 25, tee=False)
+    writer = spawn_writer(tmp_path, log, tee=False)
     try:
         start_dashboard(tmux, log)
         wait_for(lambda: trainer_pid(tmux) is not None, "the trainer to be found", tmux)
         pid = trainer_pid(tmux)
+        (tmp_path / "finish").touch()  # the run ends well: a summary, then exit status 0
         wait_for(lambda: f"training process {pid} exited" in tmux.capture(), "'exited'", tmux)
         assert "exit status 0" in tmux.capture()
         writer.wait(timeout=TIMEOUT_S)

@@ -10,6 +10,11 @@ While the logs do not change either (a finished run, read after the fact) the wa
 scans doubles up to `MAX_RESCAN_S`: on a box with thousands of processes a scan costs tens of
 milliseconds. A log that changes has a writer somewhere, so it brings the wait back to
 `rescan_s`.
+
+Once found, the trainer's end is watched by a cheap check (one read of /proc/PID/stat,
+`check_exit`) between the samples, and said with its exit status or signal when that can
+still be known (trainmon as its parent, or its zombie's entry). Through a pipe (`-`), the
+trainer is the process holding the pipe's write end.
 """
 
 from __future__ import annotations
