@@ -139,6 +139,9 @@ class StdinCopy:
         self.stop()
         if self.closed or self._pipe_fd < 0:
             return None
+        # Importable from "/" too when trainmon runs from a source tree, not an install.
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
         drainer = subprocess.Popen(
             [sys.executable, "-m", "trainmon.pipe"],
             stdin=self._pipe_fd,
@@ -146,7 +149,8 @@ class StdinCopy:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # no controlling terminal: a closed terminal cannot hang it up
             close_fds=True,
-            cwd="/",
+            cwd="/",  # holds no folder of the user's busy
+            env={**os.environ, "PYTHONPATH": path},
         )
         self.detached_pid = drainer.pid
         self._close_pipe()
