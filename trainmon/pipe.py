@@ -137,6 +137,8 @@ class StdinCopy:
         Raises OSError when the drainer cannot start (the pipe is then still ours).
         """
         self.stop()
+        if self.detached_pid is not None:
+            return self.detached_pid
         if self.closed or self._pipe_fd < 0:
             return None
         # Importable from "/" too when trainmon runs from a source tree, not an install.
@@ -155,6 +157,11 @@ class StdinCopy:
         self.detached_pid = drainer.pid
         self._close_pipe()
         return drainer.pid
+
+    @property
+    def released(self) -> bool:
+        """The pipe is no longer ours (handed over or closed)."""
+        return self._pipe_fd < 0
 
     def _close_pipe(self) -> None:
         if self._pipe_fd >= 0:

@@ -27,6 +27,7 @@ WRITER = textwrap.dedent(
     """\
     import json, os, sys, time
     count, delay, go = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+    open(go + ".pid", "w").write(str(os.getpid()))
     for step in range(1, count + 1):
         print(json.dumps({"step": step, "loss": round(3.0 / (1 + step / 10), 4)}), flush=True)
         time.sleep(delay)
@@ -121,6 +122,8 @@ def test_escape_stays_and_k_closes_the_pipe(tmux: Tmux, tmp_path: Path) -> None:
     log, statuses = start_pipeline(tmux, tmp_path, 100_000, 0.01)
     (tmp_path / "go").touch()
     wait_for(lambda: "step " in tmux.capture(), "the first records", tmux)
+    writer = (tmp_path / "go.pid").read_text()
+    wait_for(lambda: f"trainer {writer} " in tmux.capture(), "the pipe's writer found", tmux)
     tmux("send-keys", "-t", "main", "q")
     wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
     tmux("send-keys", "-t", "main", "Escape")

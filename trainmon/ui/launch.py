@@ -67,6 +67,8 @@ def _copy_stdin(pipe_fd: int, log_path: str | None) -> StdinCopy:
 
 def _release_stdin(copy: StdinCopy, choice: QuitChoice) -> None:
     """After the dashboard: close the pipe (`k`), or hand it to a background drainer."""
+    if copy.released:  # done already (a second signal during the first one's clean-up)
+        return
     if choice == "close":
         copy.close()
         return
