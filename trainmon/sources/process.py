@@ -398,8 +398,8 @@ class TrainingTracker:
                 self._reason = f"--pid {self._explicit}: no such process"
             return
         self.scans += 1
-        found = Discovery(None, reason="nothing to search")
-        if self._paths:
+        found = Discovery(None)
+        if self._paths or self._pipe is None:
             found = find_log_writer(self._paths, self._proc_root)
         if found.pid is None and self._pipe is not None:
             found = find_pipe_writer(self._pipe, self._proc_root)
