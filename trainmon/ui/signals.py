@@ -27,10 +27,13 @@ HANDLED: Final = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 RESET_TERMINAL: Final = (
     "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l"  # mouse tracking off
     "\x1b[?2004l"  # bracketed paste off
+    "\x1b[?1004l"  # focus reports off
+    "\x1b[<u"  # the keyboard protocol's mode popped
+    "\x1b[?7h"  # line wrap back on
     "\x1b[?1049l"  # back to the main screen
     "\x1b[?25h"  # cursor on
 )
-"""What Textual's driver switches on, switched off (the last resort only)."""
+"""What Textual's driver switches on, switched off as its own teardown does (last resort)."""
 
 
 def _tty_fd() -> int | None:
