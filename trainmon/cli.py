@@ -32,13 +32,15 @@ SUBCOMMANDS = ("report", "stream", "replay")
 EXAMPLES = """\
 examples:
   trainmon run.log                      follow a log (from its start) in the dashboard
-  python train.py 2>&1 | trainmon -     monitor a run through a pipe
+  python train.py 2>&1 | trainmon -     monitor a run through a pipe; q offers to detach
+                                        (the pipe is saved to ./trainmon-logs/, --log PATH)
   trainmon --from-end --no-gpu run.log  only what is appended from now on, no GPU panes
   trainmon --demo                       a synthetic run, to see every pane
   trainmon replay old.log --speed 100   replay a finished log 100x faster than it ran
   trainmon report run.log               summary: format, records, series, findings
   trainmon report run.log --json --fail-on critical   for CI (exit 3 on a critical finding)
   trainmon stream run.log | jq .loss    one JSON object per record, as it arrives
+  trainmon stream --once run.log        what the log holds now, then exit
   trainmon ./report                     a log file literally named `report`
 """
 
@@ -155,6 +157,12 @@ def _main_parser() -> _Parser:
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="log files to follow; - for stdin")
     p.add_argument("--demo", action="store_true", help="show a synthetic run")
+    p.add_argument(
+        "--log", default=None, metavar="PATH",
+        help="with -: append standard input to this file (default "
+        "./trainmon-logs/stdin-<YYYYmmdd-HHMMSS>.log); on quit a background process can "
+        "keep saving it, so the writer never meets a closed pipe",
+    )  # fmt: skip
     _add_dashboard_options(p)
     p.add_argument("--version", action=_VersionAction)
     return p
@@ -186,10 +194,15 @@ def _stream_parser() -> _Parser:
         prog="trainmon stream",
         description="Follow a log like the dashboard does and print one JSON object per "
         'record (metrics, "step", "kind") and {"event": ...} for waiting, truncated and '
-        "rotated. Ctrl-C ends it.",
+        "rotated. It follows until Ctrl-C, like `tail -f`; with --once it prints what the "
+        "log holds and exits.",
     )
     p.add_argument("path", metavar="PATH", help="log file, or - for stdin")
     p.add_argument("--from-end", action="store_true", help="skip the existing history")
+    p.add_argument(
+        "--once", action="store_true",
+        help="print what the log holds now (stdin: until it closes), then exit 0",
+    )  # fmt: skip
     return p
 
 
@@ -226,6 +239,21 @@ def path_problem(path: str, *, must_exist: bool) -> str | None:
     except OSError as exc:
         return describe_os_error(path, exc)
     os.close(fd)
+    return None
+
+
+def log_problem(path: str) -> str | None:
+    """One line naming why standard input cannot be saved to `path`, or None when it can."""
+    from trainmon.follow import describe_os_error
+
+    if os.path.isdir(path):
+        return describe_os_error(path, IsADirectoryError())
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):  # the missing folders will be created
+        folder = os.path.dirname(folder)
+    target = path if os.path.exists(path) else folder
+    if not os.access(target, os.W_OK):
+        return f"{path}: permission denied (cannot write it)"
     return None
 
 
@@ -281,23 +309,23 @@ STREAM_EVENTS = frozenset({"waiting", "truncated", "rotated"})
 
 def _stream(argv: Sequence[str]) -> int:
     args = _stream_parser().parse_args(argv)
-    problem = path_problem(args.path, must_exist=False)
+    problem = path_problem(args.path, must_exist=args.once)  # --once cannot wait for it
     if problem is not None:
         return _fail(problem)
     try:
-        return _stream_loop(args.path, from_end=args.from_end)
+        return _stream_loop(args.path, from_end=args.from_end, once=args.once)
     except KeyboardInterrupt:
         return EXIT_OK
 
 
-def _stream_loop(path: str, *, from_end: bool) -> int:
+def _stream_loop(path: str, *, from_end: bool, once: bool = False) -> int:
     import orjson
 
     from trainmon.ingest import Ingest
     from trainmon.records import FollowEvent
     from trainmon.report import write_stdout
 
-    ingest = Ingest(path, from_end=from_end)
+    ingest = Ingest(path, from_end=from_end, follow=not once)
     out = sys.stdout.buffer
     dumps = orjson.dumps
     try:
@@ -345,6 +373,7 @@ def _options(args: argparse.Namespace, paths: tuple[str, ...], mode: Mode) -> Da
         replay_speed=getattr(args, "speed", 50.0),
         muted_rules=tuple(args.mute),
         context=tuple(args.context),
+        log_path=getattr(args, "log", None),
     )
 
 
@@ -374,6 +403,12 @@ def _dashboard(argv: Sequence[str]) -> int:
         parser.error("a log PATH (or - for stdin, or --demo) is required")
     if paths.count("-") > 1:
         parser.error("standard input (-) can be followed only once")
+    if args.log is not None and "-" not in paths:
+        parser.error("--log saves standard input: it needs - among the paths")
+    if args.log is not None:
+        problem = log_problem(args.log)
+        if problem is not None:
+            return _fail(problem)
     if "-" in paths and sys.stdin.isatty():
         return _fail(
             "standard input is a terminal: pipe a log into it (python train.py 2>&1 | trainmon -)"

@@ -36,3 +36,5 @@ class DashboardOptions:
     """Advice rule ids not to show."""
     context: tuple[tuple[str, str], ...] = ()
     """Run facts given on the command line (`--context vocab_size=32000`), for the advice rules."""
+    log_path: str | None = None
+    """`-`: where standard input is saved (`--log`); None: `./trainmon-logs/stdin-<time>.log`."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from trainmon.advice.engine import AdviceEngine, AdviceState
 from trainmon.plotdata import PlotCache
 from trainmon.records import Finding, MetricRecord
+from trainmon.sources.samples import ProcessExit
 from trainmon.store import MetricStore
 
 AdviceFactory = Callable[[Mapping[str, object], frozenset[str]], AdviceEngine]
@@ -80,6 +81,8 @@ class Run:
         self._engine: AdviceEngine | None = None
         self._engine_context: dict[str, object] | None = None
         self._advised_version = -1
+        self.process_exit: ProcessExit | None = None
+        """The training process's end, once its last lines were read (`process-exited`)."""
 
     # -- input -----------------------------------------------------------------------------
 
@@ -126,7 +129,9 @@ class Run:
         """
         if not self.stale and not force:
             return self.advice
-        state = self._engine_now().update(self.store, now_s)
+        engine = self._engine_now()
+        engine.observe_process_exit(self.process_exit)
+        state = engine.update(self.store, now_s)
         self._advised_version = self.data_version
         self.advice = AdviceState(
             active=tuple(f for f in state.active if f.rule not in self.muted),
@@ -157,6 +162,11 @@ class Run:
         engine = self._engine_now()
         engine.finish(self.store)
         return [f for f in engine.findings() if f.rule not in self.muted]
+
+    def observe_process_exit(self, fact: ProcessExit | None) -> None:
+        """The training process ended (None: it runs again); the next `advise` judges it."""
+        self.process_exit = fact
+        self.mark_stale()
 
     def observe_hardware(self, sample: object) -> None:
         """Feed a GPU or CPU sample to the hardware rules; the next `advise` shows them."""

@@ -99,6 +99,9 @@ class NanEngine:
     def observe_hardware(self, sample: object) -> None:
         """These doubles judge the log only."""
 
+    def observe_process_exit(self, fact: object) -> None:
+        """These doubles judge the log only."""
+
 
 # -- following real files ----------------------------------------------------------------------
 

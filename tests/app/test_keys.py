@@ -65,6 +65,9 @@ class TwoFindings:
     def observe_hardware(self, sample: object) -> None:
         """These doubles judge the log only."""
 
+    def observe_process_exit(self, fact: object) -> None:
+        """These doubles judge the log only."""
+
 
 def records(n: int = 60) -> list[MetricRecord]:
     out = []

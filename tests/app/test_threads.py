@@ -233,6 +233,12 @@ class CountingCpu:
     def tree_pids(self) -> frozenset[int]:
         return frozenset()
 
+    def watching(self) -> bool:
+        return False
+
+    def check_exit(self) -> None:
+        return None
+
 
 def test_the_sampler_posts_cpu_and_gpu_snapshots_until_stopped() -> None:
     inbox = Inbox()

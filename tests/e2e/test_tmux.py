@@ -131,7 +131,8 @@ def test_a_log_piped_to_stdin_shows_and_keys_still_work(tmux: Tmux, tmp_path: Pa
     # Keys come from the terminal while the log comes through the pipe.
     command = (
         f"sh -c 'tail -n +1 -f {log} | env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 -; echo $? > {exit_file}'"
+        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 --log {tmp_path}/saved.log -; "
+        f"echo $? > {exit_file}'"
     )
     tmux("new-session", "-d", "-s", "main", "-x", "100", "-y", "40", command)
     tmux("set-option", "-t", "main", "remain-on-exit", "on")
@@ -140,7 +141,9 @@ def test_a_log_piped_to_stdin_shows_and_keys_still_work(tmux: Tmux, tmp_path: Pa
     with log.open("a") as f:
         f.write(record(70))
     wait_for(lambda: "step 70" in tmux.capture(), "a piped record to show", tmux)
-    tmux("send-keys", "-t", "main", "q")
+    tmux("send-keys", "-t", "main", "q")  # a pipe: it asks; `k` closes the pipe
+    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
+    tmux("send-keys", "-t", "main", "k")
 
     def exited() -> bool:
         with log.open("a") as f:  # tail exits on its next write into the closed pipe

@@ -320,3 +320,26 @@ def test_stdin_dash_refuses_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     assert cli.main(["-"]) == 2
     assert seen == []
+
+
+def test_stream_once_prints_a_finished_log_and_exits(hf_log: Path, tmp_path: Path) -> None:
+    with hf_log.open("a") as f:
+        f.write("{'loss': 1.5, 'epoch': 0.4}")  # an unterminated last line still counts
+    r = trainmon("stream", "--once", str(hf_log), timeout=30)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [row["kind"] for row in rows] == ["train", "train", "eval", "train", "summary", "train"]
+    assert rows[-1]["loss"] == 1.5
+    piped = trainmon("stream", "--once", "-", input="step=3 loss=0.5\n", timeout=30)
+    assert piped.returncode == 0
+    assert [json.loads(x)["step"] for x in piped.stdout.splitlines()] == [3]
+    missing = trainmon("stream", "--once", str(tmp_path / "none.log"), timeout=30)
+    assert missing.returncode == 2
+    assert "none.log: no such file" in missing.stderr
+
+
+def test_log_option_needs_standard_input_and_a_writable_file(tmp_path: Path) -> None:
+    r = trainmon("--log", str(tmp_path / "x.log"), str(tmp_path / "run.log"))
+    assert r.returncode == 2 and "needs - among the paths" in r.stderr
+    r = trainmon("--log", str(tmp_path), "-", input="step=1 loss=1\n")
+    assert r.returncode == 2 and "is a directory" in r.stderr

@@ -31,6 +31,12 @@ class FakeCpu:
     def tree_pids(self) -> frozenset[int]:
         return frozenset({4242})
 
+    def watching(self) -> bool:
+        return False
+
+    def check_exit(self) -> None:
+        return None
+
 
 def test_cadence_and_training_pid_link() -> None:
     clock = Clock()

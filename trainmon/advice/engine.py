@@ -12,6 +12,8 @@ history entry is updated (episode count, first and last onset, highest severity)
 a new one appended; `findings()` and `analyze` give one finding per rule.
 
 The one clock rule (`no-progress`) is evaluated against `now_s` and only when given one.
+`process-exited` is evaluated against an observed fact handed in (`observe_process_exit`);
+while the process is known to have ended, `no-progress` says nothing more.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from typing import TYPE_CHECKING
 from trainmon.advice.base import Facts, Hit, Rule, View
 from trainmon.advice.context import parse_context
 from trainmon.advice.facts import FactsUpdater
+from trainmon.advice.lifecycle import ProcessExited
 from trainmon.advice.numerics import SCAN_RULES, Event, ScanRule
 from trainmon.records import SEVERITY_RANK, Finding
 
 if TYPE_CHECKING:
     from trainmon.sources.history import SystemHistory
+    from trainmon.sources.samples import ProcessExit
     from trainmon.store import MetricStore
 
 DENSE_CHECKPOINTS = 128
@@ -152,6 +156,8 @@ class AdviceEngine:
         self.muted: set[str] = set(muted)
         self._window_classes = WINDOW_RULES
         self._clock = NoProgress()
+        self._exit_rule = ProcessExited()
+        self._process_exit: ProcessExit | None = None
         self._reset()
 
     def _reset(self, segment: int = 0) -> None:
@@ -171,6 +177,7 @@ class AdviceEngine:
         self._cooldown: dict[str, int] = {}
         self._store_ref: MetricStore | None = None
         self._clock_finding: Finding | None = None
+        self._exit_finding: Finding | None = None
         self._hw_rules: list[object] = []
 
     # -- public API ----------------------------------------------------------------------
@@ -200,7 +207,12 @@ class AdviceEngine:
             self._next = next_checkpoint(c)
         if self._scanned < n:
             self._scan(View(store, n))
-        self._clock_update(store, now_s)
+        self._exit_update(store)
+        if self._process_exit is None:
+            self._clock_update(store, now_s)
+        elif self._clock_finding is not None:  # the exit says more than "no new record"
+            self._remember(self._clock_finding.rule, self._clock_finding)
+            self._clock_finding = None
         after = self._critical_keys()
         return self._state(new_critical=bool(after - before))
 
@@ -227,6 +239,10 @@ class AdviceEngine:
             else:
                 self._apply(rule_id, hit, persist=1, clear=3, step=None, record=0)
 
+    def observe_process_exit(self, fact: ProcessExit | None) -> None:
+        """The training process ended (None: a new one runs); judged at the next `update`."""
+        self._process_exit = fact
+
     def findings(self) -> list[Finding]:
         """One finding per rule that fired (cleared or still active), by first onset step.
 
@@ -235,8 +251,9 @@ class AdviceEngine:
         """
         merged = {rid: e.copy() for rid, e in self._history.items()}
         current = [(rid, t.finding) for rid, t in self._tracks.items() if t.finding is not None]
-        if self._clock_finding is not None:
-            current.append((self._clock_finding.rule, self._clock_finding))
+        for extra in (self._clock_finding, self._exit_finding):
+            if extra is not None:
+                current.append((extra.rule, extra))
         for rid, finding in current:
             if rid in merged:
                 merged[rid].add(finding)
@@ -252,11 +269,15 @@ class AdviceEngine:
     # -- internals -----------------------------------------------------------------------
 
     def _critical_keys(self) -> set[tuple[str, int | None]]:
-        return {
+        keys = {
             (rid, t.finding.step)
             for rid, t in self._tracks.items()
             if t.finding is not None and t.finding.severity == "critical" and rid not in self.muted
         }
+        exited = self._exit_finding
+        if exited is not None and exited.severity == "critical" and exited.rule not in self.muted:
+            keys.add((exited.rule, exited.step))
+        return keys
 
     def _state(self, new_critical: bool) -> AdviceState:
         active = [
@@ -264,8 +285,9 @@ class AdviceEngine:
             for rid, t in self._tracks.items()
             if t.finding is not None and rid not in self.muted
         ]
-        if self._clock_finding is not None and self._clock_finding.rule not in self.muted:
-            active.append(self._clock_finding)
+        for extra in (self._clock_finding, self._exit_finding):
+            if extra is not None and extra.rule not in self.muted:
+                active.append(extra)
         active.sort(key=_sort_key)
         history = tuple(
             e.merged(self._tally(rid)) for rid, e in self._history.items() if rid not in self.muted
@@ -374,6 +396,16 @@ class AdviceEngine:
         else:
             episodes.add(finding)
         self._history[rid] = episodes
+
+    def _exit_update(self, store: MetricStore) -> None:
+        fact = self._process_exit
+        hit = None if fact is None else self._exit_rule.check(store, fact)
+        if hit is None:
+            if self._exit_finding is not None:
+                self._remember(self._exit_finding.rule, self._exit_finding)
+            self._exit_finding = None
+        elif self._exit_finding is None or self._exit_finding.title != hit.title:
+            self._exit_finding = _finding(self._exit_rule.info.id, hit, hit.step)
 
     def _clock_update(self, store: MetricStore, now_s: float | None) -> None:
         if now_s is None:

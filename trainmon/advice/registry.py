@@ -7,6 +7,7 @@ from trainmon.advice.dynamics import DYNAMICS_RULES
 from trainmon.advice.evaluation import EVAL_RULES
 from trainmon.advice.gradients import GRADIENT_RULES
 from trainmon.advice.hardware import HARDWARE_RULES
+from trainmon.advice.lifecycle import ProcessExited
 from trainmon.advice.numerics import SCAN_RULES
 from trainmon.advice.plateau import PLATEAU_RULES
 from trainmon.advice.schedule import SCHEDULE_RULES
@@ -27,6 +28,7 @@ RULES: tuple[RuleInfo, ...] = (
     *(r.info for r in SCAN_RULES),
     *(r.info for r in WINDOW_RULES),
     NoProgress.info,
+    ProcessExited.info,
     *HARDWARE_RULES,
 )
 """Every rule: id, family, default severity, one-line description (for --help and README)."""

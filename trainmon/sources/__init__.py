@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
+from trainmon.sources.samples import CpuSnapshot, GpuSnapshot, ProcessExit
 
 
 class GpuSource(Protocol):
@@ -26,6 +26,12 @@ class CpuSource(Protocol):
     def sample(self) -> CpuSnapshot: ...
 
     def tree_pids(self) -> frozenset[int]: ...
+
+    def watching(self) -> bool:
+        """True while a training process is known."""
+
+    def check_exit(self) -> ProcessExit | None:
+        """The training process's end once seen (cheap: called every `WATCH_INTERVAL_S`)."""
 
 
 __all__ = ["CpuSource", "GpuSource"]

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from trainmon.sources.process import TrainingTracker
-from trainmon.sources.samples import CpuSnapshot
+from trainmon.sources.samples import CpuSnapshot, ProcessExit
 
 
 class PsutilCpuSource:
@@ -23,6 +23,7 @@ class PsutilCpuSource:
         log_paths: Sequence[str] = (),
         pid: int | None = None,
         *,
+        pipe: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         tracker: TrainingTracker | None = None,
@@ -32,7 +33,7 @@ class PsutilCpuSource:
         self._psutil = psutil
         self._clock = clock
         self._wall = wall
-        self.tracker = tracker or TrainingTracker(log_paths, pid, clock=clock)
+        self.tracker = tracker or TrainingTracker(log_paths, pid, clock=clock, wall=wall, pipe=pipe)
         # The first cpu_percent() call returns a meaningless 0.0: prime it now.
         psutil.cpu_percent(percpu=True)
         self._prev: tuple[float, int, int, int, float, float] | None = None
@@ -41,6 +42,17 @@ class PsutilCpuSource:
     def tree_pids(self) -> frozenset[int]:
         """The training process tree (for highlighting its GPU processes)."""
         return self.tracker.tree_pids()
+
+    def watching(self) -> bool:
+        """True while a training process is known: `check_exit()` is then worth calling."""
+        return self.tracker.watching()
+
+    def check_exit(self) -> ProcessExit | None:
+        """The training process's end, the moment it is seen (a cheap check)."""
+        try:
+            return self.tracker.check_exit()
+        except Exception:  # an odd /proc entry: the next full sample will tell
+            return None
 
     def sample(self) -> CpuSnapshot:
         """One snapshot of the host and the training process. Never raises."""
@@ -101,4 +113,5 @@ class PsutilCpuSource:
             shm_total_bytes=shm_total,
             training=training,
             training_reason=reason,
+            training_exit=self.tracker.exit,
         )

@@ -10,19 +10,27 @@ While the logs do not change either (a finished run, read after the fact) the wa
 scans doubles up to `MAX_RESCAN_S`: on a box with thousands of processes a scan costs tens of
 milliseconds. A log that changes has a writer somewhere, so it brings the wait back to
 `rescan_s`.
+
+Once found, the trainer's end is watched by a cheap check (one read of /proc/PID/stat,
+`check_exit`) between the samples, and said with its exit status or signal when that can
+still be known (trainmon as its parent, or its zombie's entry). Through a pipe (`-`), the
+trainer is the process holding the pipe's write end.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from trainmon.sources.samples import FoundBy, TrainingProcess
+from trainmon.sources.samples import FoundBy, ProcessExit, TrainingProcess
 
 MAX_RESCAN_S: Final = 480.0
 """The longest wait between writer searches while the followed logs stay unchanged."""
@@ -38,6 +46,8 @@ class Discovery:
     pid: int | None
     found_by: FoundBy | None = None
     reason: str = ""
+    log_path: str | None = None
+    """The followed log the writer holds (None: every log, e.g. the pipe's writer)."""
 
 
 def _fd_targets(proc: Path) -> Iterable[tuple[str, str]]:
@@ -148,9 +158,111 @@ def find_log_writer(
             why += f" ({unreadable} processes of other users not readable)"
         return Discovery(None, reason=why + "; use --pid")
     writer = _tree_root(root, holders)
+    written = _written_log(root / str(writer), paths)
     if _comm(root / str(writer)) not in PIPE_RELAYS:
-        return Discovery(writer, "log-writer")
+        return Discovery(writer, "log-writer", log_path=written)
+    return dataclasses.replace(_behind_relay(root, writer, skip), log_path=written)
+
+
+def find_pipe_writer(
+    pipe: str, proc_root: str | Path = "/proc", exclude: Iterable[int] = ()
+) -> Discovery:
+    """The process writing into trainmon's standard input (`pipe:[N]`), past `tee`."""
+    root = Path(proc_root)
+    skip = {os.getpid(), *exclude}
+    holders, _ = _holders(root, {pipe}, skip)
+    if not holders:
+        return Discovery(
+            None, reason="nothing visible writes into the pipe (another user?); use --pid"
+        )
+    writer = _tree_root(root, holders)
+    if _comm(root / str(writer)) not in PIPE_RELAYS:
+        return Discovery(writer, "pipe")
     return _behind_relay(root, writer, skip)
+
+
+def _written_log(proc: Path, paths: Sequence[str]) -> str | None:
+    """Which of `paths` the process holds open (the first; None if none is seen)."""
+    held = {target for _, target in _fd_targets(proc)}
+    for path in paths:
+        real = os.path.realpath(path)
+        if real in held or real + " (deleted)" in held:
+            return path
+    return None
+
+
+def wait_status_text(status: int) -> str:
+    """A wait status in words: `exit status 1`, `killed by SIGKILL`."""
+    if os.WIFSIGNALED(status):
+        return f"killed by {_signal_name(os.WTERMSIG(status))}"
+    if os.WIFEXITED(status):
+        return f"exit status {os.WEXITSTATUS(status)}"
+    return ""
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _stat_fields(proc_root: str | Path, pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first); None if gone."""
+    try:
+        with open(f"{proc_root}/{pid}/stat", "rb") as fh:
+            text = fh.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2 :].split()
+
+
+def exit_how(pid: int, proc_root: str | Path = "/proc") -> str:
+    """How an ended process ended, where that can still be known ("" otherwise).
+
+    As its parent, from `waitid(WNOWAIT)` (which leaves the status to be reaped by whoever
+    waits for it); else from the zombie's `exit_code` in /proc/PID/stat (Linux 3.5+).
+    """
+    with contextlib.suppress(ChildProcessError, OSError, AttributeError):
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        if info is not None:
+            if info.si_code == os.CLD_EXITED:
+                return f"exit status {info.si_status}"
+            return f"killed by {_signal_name(info.si_status)}"
+    fields = _stat_fields(proc_root, pid)
+    if fields and fields[0] in ("Z", "X") and len(fields) > EXIT_CODE_FIELD:
+        with contextlib.suppress(ValueError):
+            return wait_status_text(int(fields[EXIT_CODE_FIELD]))
+    return ""
+
+
+EXIT_CODE_FIELD: Final = 49
+"""Index of `exit_code` (field 52 of /proc/PID/stat) among the fields after the name."""
+START_FIELD: Final = 19
+"""Index of `starttime` (field 22)."""
+
+
+def is_gone(pid: int, start: int | None, proc_root: str | Path = "/proc") -> bool:
+    """True when the process has ended: no /proc entry, a zombie, or its pid reused.
+
+    One small read, cheap enough to run twice a second; the zombie case matters because a
+    process that is not reaped yet still answers `kill(pid, 0)`.
+    """
+    fields = _stat_fields(proc_root, pid)
+    if fields is None:  # no /proc entry (or no /proc): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False  # it exists (another user's)
+        return False
+    if fields[0] in ("Z", "X"):
+        return True
+    if start is not None and len(fields) > START_FIELD:
+        with contextlib.suppress(ValueError):
+            return int(fields[START_FIELD]) != start
+    return False
 
 
 def _behind_relay(root: Path, relay: int, skip: set[int]) -> Discovery:
@@ -230,10 +342,19 @@ class TrainingTracker:
         *,
         rescan_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
         proc_root: str | Path = "/proc",
+        pipe: str | None = None,
     ) -> None:
         self._paths = tuple(log_paths)
         self._explicit = pid
+        self._pipe = pipe
+        """trainmon's standard input (`pipe:[N]`): its writer is the trainer."""
+        self._wall = wall
+        self._root_start: int | None = None
+        self._root_log: str | None = None
+        self.exit: ProcessExit | None = None
+        """The training process found earlier has ended (until another one is found)."""
         self._rescan_s = rescan_s
         self._clock = clock
         self._proc_root = proc_root
@@ -266,14 +387,24 @@ class TrainingTracker:
         self._last_scan = now
         self._scanned_logs = self._log_signature()
         if self._explicit is not None:
+            if self.exit is not None and self.exit.pid == self._explicit:
+                return  # it ended: a zombie must not count as found again
             try:
                 self._root = psutil.Process(self._explicit)
                 self._found_by = "pid"
+                self._root_log = None
+                self._root_start = self._start_of(self._explicit)
             except psutil.Error:
                 self._reason = f"--pid {self._explicit}: no such process"
             return
         self.scans += 1
-        found = find_log_writer(self._paths, self._proc_root)
+        found = Discovery(None)
+        if self._paths or self._pipe is None:
+            found = find_log_writer(self._paths, self._proc_root)
+        if found.pid is None and self._pipe is not None:
+            found = find_pipe_writer(self._pipe, self._proc_root)
+        if found.pid is not None and self.exit is not None and found.pid == self.exit.pid:
+            found = Discovery(None, reason=self._reason)  # the ended one, not yet gone
         if found.pid is None:
             self._reason = found.reason
             self._next_scan = now + self._unchanged_wait_s
@@ -283,8 +414,38 @@ class TrainingTracker:
         try:
             self._root = psutil.Process(found.pid)
             self._found_by = found.found_by
+            self._root_log = found.log_path
+            self._root_start = self._start_of(found.pid)
+            self.exit = None
         except psutil.Error:
             self._reason = f"the log writer {found.pid} exited"
+
+    def _start_of(self, pid: int) -> int | None:
+        start = _ppid_and_start(Path(self._proc_root) / str(pid))[1]
+        return start or None
+
+    def watching(self) -> bool:
+        """True while a training process is known (its end is then checked often)."""
+        return self._root is not None
+
+    def check_exit(self) -> ProcessExit | None:
+        """A cheap liveness check of the known training process; its end, once seen.
+
+        One read of /proc/PID/stat, so the end of the run shows within the watch period
+        rather than at the next full sample.
+        """
+        root = self._root
+        if root is None or not is_gone(root.pid, self._root_start, self._proc_root):
+            return None
+        return self._ended(self._clock())
+
+    def _ended(self, now: float) -> ProcessExit:
+        pid = self._root.pid
+        fact = ProcessExit(pid, exit_how(pid, self._proc_root), self._wall(), self._root_log)
+        self._forget(now)
+        self.exit = fact
+        self._reason = fact.text
+        return fact
 
     def _log_signature(self) -> tuple[tuple[int, int, int] | None, ...]:
         """(inode, size, mtime) of each followed log, None where it is missing."""
@@ -332,6 +493,9 @@ class TrainingTracker:
                 except (psutil.Error, OSError):
                     self._cuda_env = None
             status = root.status()
+            if status == psutil.STATUS_ZOMBIE:
+                self._ended(now)
+                return (None, self._reason)
             children = self._children(root)
         except psutil.Error as err:
             self._lost(err, now)
@@ -411,11 +575,14 @@ class TrainingTracker:
     def _lost(self, err: BaseException, now: float) -> None:
         import psutil
 
+        if self._root is not None and isinstance(err, psutil.NoSuchProcess):
+            self._ended(now)
+            return
         pid = self._root.pid if self._root is not None else "?"
-        if isinstance(err, psutil.NoSuchProcess):
-            self._reason = f"training process {pid} exited"
-        else:
-            self._reason = f"training process {pid} not readable ({type(err).__name__})"
+        self._reason = f"training process {pid} not readable ({type(err).__name__})"
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
         self._root = None
         self._cmdline = None
         self._known_children = ()

@@ -16,6 +16,9 @@ from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 
 MIN_INTERVAL_S = 0.5
+WATCH_INTERVAL_S = 0.5
+"""How often the known training process is checked for its end (one /proc read), so its
+exit shows within a second while the full samples stay at their slower cadence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +48,17 @@ class SamplerRunner:
         self._clock = clock
         self._gpu_due = 0.0
         self._cpu_due = 0.0
+        self._watch_due = 0.0
 
     def step(self) -> SystemUpdate:
         """Sample whatever is due now. Never raises: sources turn failures into states."""
         now = self._clock()
         cpu_snap: CpuSnapshot | None = None
         gpu_snap: GpuSnapshot | None = None
+        if self.cpu is not None and now >= self._watch_due:
+            self._watch_due = now + WATCH_INTERVAL_S
+            if self.cpu.watching() and self.cpu.check_exit() is not None:
+                self._cpu_due = now  # a full sample now: it carries the exit
         if self.cpu is not None and now >= self._cpu_due:
             cpu_snap = self.cpu.sample()
             self.gpu.set_training_pids(self.cpu.tree_pids())
@@ -63,7 +71,11 @@ class SamplerRunner:
 
     def seconds_until_due(self) -> float:
         """How long the worker may sleep before the next `step()` has work."""
-        due = self._gpu_due if self.cpu is None else min(self._gpu_due, self._cpu_due)
+        due = self._gpu_due
+        if self.cpu is not None:
+            due = min(due, self._cpu_due)
+            if self.cpu.watching():
+                due = min(due, self._watch_due)
         return max(0.0, due - self._clock())
 
     def close(self) -> None:

@@ -15,9 +15,9 @@ GpuStatus = Literal["ok", "unavailable", "disabled"]
 no driver, a driver/library mismatch or zero GPUs (`reason` says which); `disabled`:
 `--no-gpu`, NVML never touched."""
 
-FoundBy = Literal["log-writer", "tee", "pid"]
+FoundBy = Literal["log-writer", "tee", "pid", "pipe"]
 """How the training process was found: it holds the log open for writing; it feeds a
-`tee` that does; or `--pid` named it."""
+`tee` that does; `--pid` named it; or it writes into trainmon's standard input."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +147,26 @@ class TrainingProcess:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessExit:
+    """The training process ended: an observed fact for the status line, the CPU pane and
+    the `process-exited` advice rule."""
+
+    pid: int
+    how: str = ""
+    """`exit status 1`, `killed by SIGKILL`, or "" where it cannot be known (a process that
+    is not trainmon's child and was already reaped)."""
+    time_s: float = 0.0
+    """Wall-clock time it was seen gone."""
+    log_path: str | None = None
+    """The log it wrote; None when it concerns every followed log (`--pid`, the pipe)."""
+
+    @property
+    def text(self) -> str:
+        """`training process 4242 exited (killed by SIGKILL)`."""
+        return f"training process {self.pid} exited" + (f" ({self.how})" if self.how else "")
+
+
+@dataclass(frozen=True, slots=True)
 class CpuSnapshot:
     """The host at one moment, and the training process if it was found."""
 
@@ -173,3 +193,5 @@ class CpuSnapshot:
     training: TrainingProcess | None = None
     training_reason: str = ""
     """Why the training process is not shown (when `training` is None)."""
+    training_exit: ProcessExit | None = None
+    """The training process found earlier has exited (until another one is found)."""

@@ -12,9 +12,11 @@ sources, follower and parser are injected, which makes tests and snapshots deter
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import math
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -34,14 +36,16 @@ from trainmon.advice import AdviceEngine
 from trainmon.config import DashboardOptions
 from trainmon.follow import Follower
 from trainmon.parsing import LogParser
+from trainmon.pipe import StdinCopy
 from trainmon.plotdata import X_AXES, XAxis, grad_norm_data, loss_plot_data
 from trainmon.records import MetricRecord
 from trainmon.run import AdviceFactory, ParserProgress, Run
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.history import SystemHistory
-from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
+from trainmon.sources.samples import CpuSnapshot, GpuSnapshot, ProcessExit
 from trainmon.ui.help import HelpScreen, help_rows
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
+from trainmon.ui.quit_dialog import QuitChoice, QuitDialog
 from trainmon.ui.runs import RunView, run_label
 from trainmon.ui.threads import LogPoller, OwnedThread, SystemSampler
 from trainmon.ui.widgets.advice_panel import AdviceItem, AdvicePanel
@@ -49,7 +53,7 @@ from trainmon.ui.widgets.cpu_panel import CpuPanel
 from trainmon.ui.widgets.gpu_panel import GpuPanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
 from trainmon.ui.widgets.loss_plot import CPU_BUDGET, RUN_COLOURS, LossPlot
-from trainmon.ui.widgets.status_bar import StatusBar
+from trainmon.ui.widgets.status_bar import Level, StatusBar
 from trainmon.ui.workers import SAMPLE_INTERVAL_S
 
 Layout = Literal["wide", "medium", "narrow", "tiny"]
@@ -65,6 +69,10 @@ SMOOTHING_LEVELS: Final[tuple[float, ...]] = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.9
 
 SYSTEM_HISTORY: Final = 600
 """GPU / CPU samples kept: the hardware rules' longest window with room (20 min at 2 s)."""
+
+EXIT_SETTLE_S: Final = 0.75
+"""After the training process is seen gone, the advice waits this long before judging it, so
+the follower has read the last lines it wrote (a summary means the run finished well)."""
 
 ADVICE_EVERY_TICKS: Final = 5
 """Advice is re-evaluated on new records, and at least this often for time-based rules."""
@@ -109,7 +117,10 @@ class TrainmonApp(App[None]):
     TITLE = "trainmon"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "quit", tooltip="quit trainmon"),
+        Binding(
+            "q", "quit", "quit", tooltip="quit trainmon (reading a pipe: asks whether to detach)"
+        ),
+        Binding("ctrl+c", "quit", "quit", show=False, tooltip="quit, as q"),
         Binding("question_mark", "help", "help", tooltip="this list of keys"),
         Binding("space,p", "pause", "pause", tooltip="pause / resume following the logs"),
         Binding("s", "smoothing(-1)", "less smoothing", show=False, tooltip="less smoothing"),
@@ -147,6 +158,7 @@ class TrainmonApp(App[None]):
         description: str = "",
         labels: tuple[str, ...] | None = None,
         plot_cpu_budget: float | None = CPU_BUDGET,
+        stdin_copy: StdinCopy | None = None,
     ) -> None:
         """Build the dashboard; nothing is read before it is mounted.
 
@@ -166,6 +178,8 @@ class TrainmonApp(App[None]):
             labels: run names to show instead of the file names (the demo's temp file).
             plot_cpu_budget: share of a core the loss plot may spend rebuilding (None: draw
                 every change at once, as snapshots and screenshots need).
+            stdin_copy: the copy of a piped standard input into the log file it follows;
+                quitting then asks whether to detach (`quit_choice`).
         """
         super().__init__()
         self.options = options
@@ -173,6 +187,10 @@ class TrainmonApp(App[None]):
         self._gpu_source = gpu_source
         self._cpu_source = cpu_source
         self._follower_factory: FollowerFactory = follower_factory or _follow_log
+        if stdin_copy is not None:
+            # Standard input has no history to skip: --from-end never applies to its copy.
+            follow, saved = self._follower_factory, stdin_copy.path
+            self._follower_factory = lambda path, from_end: follow(path, from_end and path != saved)
         self._parser_factory: ParserFactory = parser_factory or LogParser
         self._advice_factory: AdviceFactory = advice_factory or AdviceEngine
         self._start_workers = start_workers
@@ -234,6 +252,17 @@ class TrainmonApp(App[None]):
         """How many times the bell rang (for tests)."""
         self.redraws = 0
         """How many timer ticks redrew the plots (for tests and benches)."""
+        self.stdin_copy = stdin_copy
+        self.quit_choice: QuitChoice = "detach"
+        """What becomes of a piped standard input when the app has ended: only an explicit
+        `k` closes the pipe; any other end (signals included) detaches."""
+        self._stdin_note = ""
+        self._ui_loop: asyncio.AbstractEventLoop | None = None
+        self._early_signal: int | None = None
+        if stdin_copy is not None:
+            for run in self.runs:
+                if run.run.path == stdin_copy.path:
+                    run.saved_to = stdin_copy.path
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's own driver, except that its POSIX one gets an input thread that sleeps
@@ -287,6 +316,60 @@ class TrainmonApp(App[None]):
         self.set_interval(max(0.05, self.options.refresh_s), self.tick, name="redraw")
         if self._start_workers:
             self._start_all_workers()
+        self._ui_loop = asyncio.get_running_loop()
+        if self._early_signal is not None:
+            self._on_signal(self._early_signal)
+
+    # -- quitting ------------------------------------------------------------------------------
+
+    def signalled(self, signum: int) -> None:
+        """Called from a signal handler: schedule the reaction on the event loop, nothing else."""
+        loop = self._ui_loop
+        if loop is None:
+            self._early_signal = signum  # handled once mounted
+            return
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        """SIGINT acts as Ctrl-C (with a pipe, it asks); SIGTERM and SIGHUP end the app: no
+        one may be there to answer, so a piped standard input is detached."""
+        if signum == signal.SIGINT:
+            self.call_later(self.action_quit)
+            return
+        self.quit_choice = "detach"
+        self.exit(return_code=128 + signum)  # the shell's convention for "ended by a signal"
+
+    async def action_quit(self) -> None:
+        """Quit; when the log comes through a pipe that is still open, ask first."""
+        copy = self.stdin_copy
+        if copy is None or copy.closed:
+            self.exit()
+            return
+        if isinstance(self.screen, QuitDialog):
+            return
+        self.push_screen(QuitDialog(copy.path), self._quit_chosen)
+
+    def _quit_chosen(self, choice: QuitChoice | None) -> None:
+        if choice is None:
+            return
+        self.quit_choice = choice
+        self.exit()
+
+    def _note_stdin(self) -> None:
+        """Say in the status line when the piped input ended or could not be saved."""
+        copy = self.stdin_copy
+        if copy is None:
+            return
+        note = copy.error or ("end of input" if copy.closed else "")
+        if note == self._stdin_note:
+            return
+        self._stdin_note = note
+        for run in self.runs:
+            if run.saved_to:
+                level: Level = "error" if copy.error else "info"
+                run.set_state(note, level, self._clock(), transient=False)
+        self._status_soon()
 
     def on_resize(self, event: Resize) -> None:
         """Switch layouts at the breakpoints; the plot is re-decimated for its new width."""
@@ -390,6 +473,28 @@ class TrainmonApp(App[None]):
         self._cpu_dirty = True
         self.system.add_cpu(message.snapshot)
         self.host.observe_hardware(message.snapshot)
+        snapshot = message.snapshot
+        if snapshot.training_exit is not None:
+            self._training_exited(snapshot.training_exit)
+        elif snapshot.training is not None:
+            self._training_found(snapshot.training.pid)
+
+    def _training_exited(self, fact: ProcessExit) -> None:
+        """The training process ended: say it at once; advise once its last lines are read."""
+        if any([view.process_ended(fact) for view in self.runs]):
+            self._status_soon()
+            self.set_timer(EXIT_SETTLE_S, lambda: self._advise_exit(fact))
+
+    def _advise_exit(self, fact: ProcessExit) -> None:
+        for view in self.runs:
+            if view.exited == fact:
+                view.run.observe_process_exit(fact)
+        self.refresh_now()
+
+    def _training_found(self, pid: int) -> None:
+        """Another training process runs (a restart): the earlier end no longer applies."""
+        for view in self.runs:
+            view.process_found(pid)
 
     # -- the timer: decide what to redraw ------------------------------------------------------
 
@@ -398,6 +503,7 @@ class TrainmonApp(App[None]):
         self._ticks += 1
         if self._ticks == GC_FREEZE_AFTER_TICKS and not self.is_headless:
             gc.freeze()  # not in tests (headless): the freeze is process-wide
+        self._note_stdin()
         self.refresh_now()
 
     def refresh_now(self) -> None:

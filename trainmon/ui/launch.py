@@ -1,8 +1,10 @@
 """Start the dashboard for a set of options: real logs, the demo, or a replay.
 
 The demo and the replay write a temporary log that the dashboard follows through exactly the
-same code path as a real training log. Standard input (`-`) is handed to the follower on its
-own descriptor while the keyboard is read from the terminal, so `train.py | trainmon -` works.
+same code path as a real training log. Standard input (`-`) is copied into a log file that the
+dashboard follows the same way, while the keyboard is read from the terminal, so
+`train.py | trainmon -` works; on quit the pipe is closed or handed to a background copy.
+Signals end the app like `q`, and the temporary files go with it (`trainmon.ui.signals`).
 """
 
 from __future__ import annotations
@@ -10,16 +12,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from typing import TextIO
 
 from trainmon.config import DashboardOptions
+from trainmon.pipe import StdinCopy, default_log_path
 from trainmon.playback import Playback, start_demo, start_replay
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.cpu import PsutilCpuSource
 from trainmon.sources.nvml import make_gpu_source
+from trainmon.ui.quit_dialog import QuitChoice
+from trainmon.ui.signals import signals_end_app
 
 
 def _stderr(message: str) -> None:
@@ -27,36 +32,65 @@ def _stderr(message: str) -> None:
 
 
 @contextlib.contextmanager
-def _stdin_from_tty(paths: tuple[str, ...]) -> Iterator[None]:
-    """When a log comes on a piped stdin, keep it for the follower and read keys from the tty.
+def _keys_from_tty(paths: tuple[str, ...]) -> Iterator[int | None]:
+    """When a log comes on a piped stdin, keep the pipe aside and read keys from the tty.
 
-    Textual reads keys from `sys.__stdin__` (fd 0); the follower reads `sys.stdin`. The pipe
-    moves to a new descriptor behind `sys.stdin`, and fd 0 becomes the controlling terminal.
+    Textual reads keys from fd 0. The pipe moves to a new descriptor (yielded, for the
+    copy into the log file) and fd 0 becomes the controlling terminal, or /dev/null when
+    there is none (the dashboard then shows the log but cannot be asked anything).
+    Yields None when standard input is not piped.
     """
     if "-" not in paths or sys.stdin is None or sys.stdin.isatty():
-        yield
+        yield None
         return
-    saved: TextIO | None = sys.stdin
     pipe_fd = os.dup(0)
     try:
-        tty_fd = os.open("/dev/tty", os.O_RDWR)
+        keys_fd = os.open("/dev/tty", os.O_RDWR)
     except OSError:
-        os.close(pipe_fd)
-        yield  # no terminal to read keys from: the app still shows the log
-        return
-    os.dup2(tty_fd, 0)
-    os.close(tty_fd)
-    pipe = os.fdopen(pipe_fd, "rb", buffering=0)
-    sys.stdin = pipe
+        keys_fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(keys_fd, 0)
+    os.close(keys_fd)
+    yield pipe_fd
+
+
+def _copy_stdin(pipe_fd: int, log_path: str | None) -> StdinCopy:
+    """The copy of standard input into `log_path`, or by default into ./trainmon-logs/ (the
+    temporary folder's trainmon-logs/ when the current folder is not writable)."""
+    if log_path is not None:
+        return StdinCopy(pipe_fd, log_path)
     try:
-        yield
-    finally:
-        sys.stdin = saved
-        pipe.close()
+        return StdinCopy(pipe_fd, default_log_path())
+    except OSError:
+        folder = os.path.join(tempfile.gettempdir(), "trainmon-logs")
+        return StdinCopy(pipe_fd, default_log_path(directory=folder))
+
+
+def _release_stdin(copy: StdinCopy, choice: QuitChoice) -> None:
+    """After the dashboard: close the pipe (`k`), or hand it to a background drainer."""
+    if copy.released:  # done already (a second signal during the first one's clean-up)
+        return
+    if choice == "close":
+        copy.close()
+        return
+    try:
+        pid = copy.detach()
+    except OSError as exc:
+        _stderr(f"could not start the background copy ({exc.strerror or exc}): the pipe closes")
+        copy.close()
+        return
+    copy.close()
+    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+        if pid is None:
+            _stderr(f"standard input ended; it is saved in {copy.path}")
+        else:
+            _stderr(
+                f"standard input goes on into {copy.path} in the background (pid {pid}); "
+                f"`trainmon {copy.path}` picks the run up again"
+            )
 
 
 def make_sources(
-    options: DashboardOptions, log_paths: tuple[str, ...]
+    options: DashboardOptions, log_paths: tuple[str, ...], stdin_copy: StdinCopy | None = None
 ) -> tuple[GpuSource | None, CpuSource | None]:
     """The GPU and CPU samplers for these options (None where one cannot start).
 
@@ -70,8 +104,11 @@ def make_sources(
     except Exception as exc:  # a broken binding: say so and run without GPU panes
         _stderr(f"GPU sampling unavailable ({exc})")
     try:
-        files = tuple(p for p in log_paths if p != "-")
-        cpu = PsutilCpuSource(log_paths=files, pid=options.pid)
+        # trainmon writes the copy of standard input itself: its writer is the pipe's.
+        saved = stdin_copy.path if stdin_copy is not None else None
+        files = tuple(p for p in log_paths if p not in ("-", saved))
+        pipe = stdin_copy.pipe_name() if stdin_copy is not None else None
+        cpu = PsutilCpuSource(log_paths=files, pid=options.pid, pipe=pipe)
     except Exception as exc:  # psutil refusing (e.g. no /proc): the CPU pane stays empty
         _stderr(f"CPU sampling unavailable ({exc})")
     return gpu, cpu
@@ -84,8 +121,10 @@ def run(options: DashboardOptions) -> int:
     temporary log; `replay` plays `options.paths[0]` at `options.replay_speed`.
     """
     from trainmon.ui.app import TrainmonApp
+    from trainmon.ui.runs import run_label
 
     playback: Playback | None = None
+    directory: str | None = None
     labels: tuple[str, ...] | None = None
     description = ""
     with contextlib.ExitStack() as stack:
@@ -112,14 +151,42 @@ def run(options: DashboardOptions) -> int:
         if not options.paths:
             _stderr("no log to follow (try `trainmon --demo`)")
             return 2
-        gpu_source, cpu_source = make_sources(options, options.paths)
-        stack.enter_context(_stdin_from_tty(options.paths))
+        stdin_copy: StdinCopy | None = None
+        pipe_fd = stack.enter_context(_keys_from_tty(options.paths))
+        if pipe_fd is not None:
+            try:
+                stdin_copy = _copy_stdin(pipe_fd, options.log_path)
+            except OSError as exc:
+                os.close(pipe_fd)
+                _stderr(f"cannot save standard input to {exc.filename}: {exc.strerror or exc}")
+                return 2
+            log_path = stdin_copy.path
+            if labels is None:
+                labels = tuple(run_label(p) for p in options.paths)
+            options = dataclasses.replace(
+                options, paths=tuple(log_path if p == "-" else p for p in options.paths)
+            )
+        gpu_source, cpu_source = make_sources(options, options.paths, stdin_copy)
         app = TrainmonApp(
             options,
             gpu_source=gpu_source,
             cpu_source=cpu_source,
             description=description,
             labels=labels,
+            stdin_copy=stdin_copy,
         )
-        app.run()
+        if stdin_copy is not None:
+            copy = stdin_copy
+            stack.callback(lambda: _release_stdin(copy, app.quit_choice))
+            copy.start()
+        temporary = directory
+
+        def last_resort() -> None:  # a second signal: the process dies right after this
+            if stdin_copy is not None:
+                _release_stdin(stdin_copy, "detach")
+            if temporary is not None:
+                shutil.rmtree(temporary, ignore_errors=True)
+
+        with signals_end_app(app.signalled, last_resort):
+            app.run()
         return app.return_code or 0

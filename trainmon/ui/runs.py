@@ -7,12 +7,14 @@ posted, so a truncation starts the new segment before the records that follow it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
 from trainmon.records import Finding, FollowEvent, MetricRecord
 from trainmon.run import ParserProgress, Run
+from trainmon.sources.samples import ProcessExit
 from trainmon.store import MetricStore
 from trainmon.ui.widgets.status_bar import Level, RunStatus, round_age
 
@@ -46,6 +48,10 @@ class RunView:
     transient: bool = False
     live: bool = False
     """The log's history at start has been read; records now arrive as they are written."""
+    saved_to: str = ""
+    """Standard input's run: the file it is saved in."""
+    exited: ProcessExit | None = None
+    """The training process writing this log has ended (status line, ETA stopped)."""
 
     @property
     def store(self) -> MetricStore:
@@ -111,6 +117,22 @@ class RunView:
         elif event.kind == "eof":
             self.set_state("end of input", "info", now_s, transient=False)
 
+    def process_ended(self, fact: ProcessExit) -> bool:
+        """The training process of this log (or of every log, when it is not known which)
+        ended; True when that is news."""
+        if self.exited == fact:
+            return False
+        if fact.log_path is not None and not _same_file(fact.log_path, self.run.path):
+            return False
+        self.exited = fact
+        return True
+
+    def process_found(self, pid: int) -> None:
+        """A training process runs again (a restart): an earlier end no longer applies."""
+        if self.exited is not None and self.exited.pid != pid:
+            self.exited = None
+            self.run.observe_process_exit(None)
+
     def status(self, now_s: float, *, paused: bool) -> RunStatus:
         """The status row at time `now_s` (a transient note expires here)."""
         expired = self.state_since_s is not None and now_s - self.state_since_s > TRANSIENT_STATE_S
@@ -118,17 +140,26 @@ class RunView:
             self.state, self.level, self.transient = "", "ok", False
         store = self.store
         last = store.last_arrival_s
-        progress = self.run.progress
+        parsed = self.run.progress
+        progress = store.progress(now_s)
+        if self.exited is not None:  # nothing moves any more: no rate, no ETA
+            progress = replace(progress, steps_per_s=None, eta_s=None)
         return RunStatus(
             label=self.label,
             colour=self.colour,
-            log_format=progress.log_format,
-            progress=store.progress(now_s),
+            log_format=parsed.log_format,
+            progress=progress,
             state=self.state,
             level=self.level,
             paused=paused,
             age_s=round_age(now_s - last) if last is not None else None,
             finished=store.kind_counts.get("summary", 0) > 0,
             records=store.records,
-            unparsed=progress.unparsed_lines,
+            unparsed=parsed.unparsed_lines,
+            saved_to=self.saved_to,
+            ended=self.exited.text if self.exited is not None else "",
         )
+
+
+def _same_file(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)

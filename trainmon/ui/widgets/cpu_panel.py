@@ -27,7 +27,12 @@ HOT_PCT: Final = 90.0
 WIDE: Final = 60
 HISTORY: Final = 60
 
-FOUND_BY: Final = {"log-writer": "writes the log", "tee": "feeds tee", "pid": "--pid"}
+FOUND_BY: Final = {
+    "log-writer": "writes the log",
+    "tee": "feeds tee",
+    "pid": "--pid",
+    "pipe": "writes the pipe",
+}
 STATUS: Final = {"running": "R", "sleeping": "S", "disk-sleep": "D", "stopped": "T"}
 
 
@@ -198,6 +203,15 @@ class CpuPanel(TextPane):
 
     def _trainer(self, snap: CpuSnapshot, compact: bool) -> list[Text]:
         tp = snap.training
+        ended = snap.training_exit
+        if tp is None and ended is not None:
+            line = Text(no_wrap=True, overflow="ellipsis", end="")
+            line.append("trainer ", style=self._style("label"))
+            line.append(str(ended.pid), style=self._style("training"))
+            line.append(" exited", style=self._style("warn"))
+            if ended.how:
+                line.append(f" ({ended.how})")
+            return [line]
         if tp is None:
             why = snap.training_reason or "unknown"
             line = Text(f"training process not found: {why}", style=self._style("dim"))

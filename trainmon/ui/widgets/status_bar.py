@@ -100,6 +100,10 @@ class RunStatus:
     """The log printed an end-of-run summary."""
     records: int = 0
     unparsed: int = 0
+    saved_to: str = ""
+    """Standard input's run: the file the pipe is saved in."""
+    ended: str = ""
+    """`training process 4242 exited (killed by SIGKILL)`: the run will not move again."""
 
 
 def age_text(age_s: float | None, finished: bool) -> tuple[str, Level]:
@@ -325,6 +329,9 @@ class StatusBar(Widget):
         parts.append((100, head))
         if row.paused:
             parts.append((95, Text(" paused ", style=self._style("paused"))))
+        if row.ended:
+            level = "info" if row.finished else "error"
+            parts.append((92, Text(row.ended, style=self._style(level))))
         if row.state:
             level = row.level if row.level != "ok" else "info"
             parts.append((90, Text(row.state, style=self._style(level))))
@@ -344,6 +351,8 @@ class StatusBar(Widget):
             parts.append((50, Text(fmt_rate(p.steps_per_s), style=self._style("dim"))))
         if p.epoch is not None:
             parts.append((45, Text(f"ep {p.epoch:.2f}")))
+        if row.saved_to:
+            parts.append((55, Text(f"→ {row.saved_to}", style=self._style("dim"))))
         if row.log_format:
             parts.append((40, Text(row.log_format, style=self._style("dim"))))
         if row.unparsed:

@@ -1,0 +1,85 @@
+"""The question `q` asks when the log comes through a pipe: detach, close the pipe, or stay.
+
+Quitting closes the pipe, and the next write of the training process then fails with a
+broken pipe, which kills most training scripts. So in pipe mode `q` (and Ctrl-C) asks first;
+detaching is the default (Enter), because it is the answer that can never harm the run.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+QuitChoice = Literal["detach", "close"]
+"""`detach`: a background process keeps saving the pipe; `close`: the pipe closes."""
+
+
+class QuitDialog(ModalScreen[QuitChoice | None]):
+    """Enter or `d` detaches, `k` quits and closes the pipe, Escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,d", "choose('detach')", "detach", show=False),
+        Binding("k", "choose('close')", "close the pipe", show=False),
+        Binding("escape", "choose('')", "cancel", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    QuitDialog {
+        align: center middle;
+    }
+    QuitDialog > Vertical {
+        width: 72;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $warning;
+        border-title-color: $warning;
+        background: $surface;
+        padding: 0 1;
+    }
+    QuitDialog Static {
+        width: 1fr;
+        height: auto;
+    }
+    """
+
+    def __init__(self, log_path: str) -> None:
+        super().__init__()
+        self.log_path = log_path
+
+    def compose(self) -> ComposeResult:
+        """Why it asks, and the three keys."""
+        why = Text(
+            "The log comes through a pipe. Closing it makes the training process's next "
+            "write fail (broken pipe), which usually kills it.\n",
+            end="",
+        )
+        keys = Table.grid(padding=(0, 2))
+        keys.add_column(style="bold", no_wrap=True)
+        keys.add_column()
+        keys.add_row(
+            Text("Enter / d"),
+            Text(f"detach: keep saving the pipe to {self.log_path} in the background, then quit"),
+        )
+        keys.add_row(Text("k"), Text("quit and close the pipe"))
+        keys.add_row(Text("Escape"), Text("stay"))
+        with Vertical() as box:
+            box.border_title = "quit trainmon?"
+            yield Static(why, id="quit-why")
+            yield Static(keys, id="quit-keys")
+
+    def action_choose(self, choice: str) -> None:
+        """Close the dialog with the choice ('' for cancel)."""
+        if choice == "detach":
+            self.dismiss("detach")
+        elif choice == "close":
+            self.dismiss("close")
+        else:
+            self.dismiss(None)
