@@ -15,9 +15,10 @@ from trainmon.config import DashboardOptions
 from trainmon.records import Finding, MetricRecord
 from trainmon.sources.samples import CpuSnapshot
 from trainmon.store import MetricStore
-from trainmon.ui.app import SMOOTHING_LEVELS, TrainmonApp
+from trainmon.ui.app import TrainmonApp
 from trainmon.ui.help import HelpScreen
 from trainmon.ui.messages import CpuSampled
+from trainmon.ui.view_actions import SMOOTHING_LEVELS
 from trainmon.ui.widgets.advice_panel import AdvicePanel
 from trainmon.ui.widgets.loss_plot import LossPlot
 
@@ -262,9 +263,10 @@ async def test_ctrl_s_saves_an_svg_in_the_current_directory(
 async def test_command_palette_offers_the_dashboard_actions() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert "Pause / resume following" in titles
-        assert "Save SVG screenshot" in titles
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert commands["Pause / resume following the logs"] == "space / p"
+        assert commands["Save SVG screenshot to the current directory"] == "ctrl+s"
+        assert commands["Mute rule of the selected finding"] == "m"
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert app.screen.id == "--command-palette" or "CommandPalette" in type(app.screen).__name__

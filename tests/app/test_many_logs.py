@@ -39,7 +39,8 @@ async def test_seven_logs_are_all_read_and_the_cpu_is_sampled(tmp_path: Path) ->
             "the records of all seven logs",
         )
         await wait_until(pilot, lambda: isinstance(app.cpu_snapshot, CpuSnapshot), "a CPU sample")
-        threads = app._threads
+        assert app._own_threads is not None
+        threads = app._own_threads.threads
         assert sorted(t.name for t in threads if t.alive) == ["trainmon-follow", "trainmon-sample"]
     # Stopped and joined on exit: neither thread outlives the app.
     assert not any(t.alive for t in threads)

@@ -298,3 +298,26 @@ class SystemSampler(OwnedThread):
                 self._sleep(max(MIN_SAMPLE_WAIT_S, wait))
         finally:
             runner.close()
+
+
+class Workers:
+    """The dashboard's threads: the log poller, and the sampler when anything is sampled."""
+
+    def __init__(self, poller: LogPoller, sampler: SystemSampler | None) -> None:
+        self.poller = poller
+        self.threads: list[OwnedThread] = [poller] if sampler is None else [poller, sampler]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def batch_taken(self, run: int) -> None:
+        """The UI thread took run `run`'s last batch: its log may be polled again."""
+        self.poller.batch_taken(run)
+
+    def stop(self) -> None:
+        """Ask every thread to stop, then join each (daemons: a stuck one is left behind)."""
+        for thread in self.threads:
+            thread.stop(timeout_s=0)
+        for thread in self.threads:
+            thread.stop()

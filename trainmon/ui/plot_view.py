@@ -1,0 +1,85 @@
+"""When the loss plot and the grad-norm pane get new input, and that input.
+
+The plots are redrawn only when their input changed: the runs' data versions, the findings
+they mark, or the view (size, smoothing, log-y, x axis, eval shown). New records also wait
+for the loss plot's CPU budget; a change of view is drawn at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from trainmon.plotdata import XAxis, grad_norm_data, loss_plot_data
+from trainmon.ui.runs import RunView
+from trainmon.ui.widgets.grad_norm import GradNormPane
+from trainmon.ui.widgets.loss_plot import LossPlot
+
+
+class PlotView:
+    """Feeds the loss plot and the grad-norm pane from the runs, when something changed."""
+
+    def __init__(self) -> None:
+        self._key: tuple[object, ...] | None = None
+        self.redraws = 0
+        """How many updates computed new plot data (for tests and benches)."""
+
+    def update(
+        self,
+        runs: Sequence[RunView],
+        plot: LossPlot,
+        grad: GradNormPane,
+        *,
+        smoothing: float,
+        log_y: bool,
+        x_axis: XAxis,
+        show_eval: bool,
+    ) -> None:
+        """Give the plots new input if theirs is out of date (and the budget allows)."""
+        width = plot.data_width
+        view = (width, grad.content_size.width, smoothing, log_y, x_axis, show_eval)
+        data = (
+            tuple(r.run.data_version for r in runs),
+            tuple((r.index, f.rule, f.step) for r in runs for f in r.active),
+        )
+        key = (view, data)
+        if key == self._key:
+            return
+        view_changed = self._key is None or self._key[0] != view
+        if not view_changed and plot.ready_in_s > 0:
+            # New records wait for the plot's CPU budget (the status line shows them at
+            # once); computing their plot data now would only be thrown away.
+            return
+        self._key = key
+        self.redraws += 1
+        series = [
+            (
+                r.label,
+                loss_plot_data(
+                    r.store,
+                    width=width,
+                    x_axis=x_axis,
+                    smoothing=smoothing,
+                    log_y=log_y,
+                    show_eval=show_eval,
+                    cache=r.run.plot_cache,
+                ),
+            )
+            for r in runs
+        ]
+        plot.show(series, [f for r in runs for f in r.active], immediate=view_changed)
+        if runs:
+            first = runs[0].run
+            clip = _as_float(first.context.get("max_grad_norm"))
+            cells = max(1, grad.content_size.width)
+            grad.show(grad_norm_data(first.store, cells, max_grad_norm=clip))
+
+
+def _as_float(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None

@@ -1,0 +1,170 @@
+"""What the dashboard's keys change in the view: smoothing, log-y, x axis, panes, mutes.
+
+A mixin of `TrainmonApp`: these actions only change view settings and ask for a refresh; the
+data flow stays in the app. The command palette lists every key's action from the bindings,
+so the palette, the help screen and the footer cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any, ClassVar, Final
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from trainmon.plotdata import X_AXES, XAxis
+from trainmon.run import Run
+from trainmon.ui.help import HelpScreen, help_rows, key_label
+from trainmon.ui.runs import RunView
+from trainmon.ui.widgets.advice_panel import AdvicePanel
+from trainmon.ui.widgets.system_pane import SystemPane
+
+SMOOTHING_LEVELS: Final[tuple[float, ...]] = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
+"""The weights `s` / `S` step through (TensorBoard's slider, in the steps people use)."""
+
+NOT_IN_PALETTE: Final = frozenset({"quit", "help"})
+"""Actions the palette already offers in its own words."""
+
+
+class ViewActions(App[None]):
+    """The keys' actions on the view; `refresh_now` and `_show_advice` come from the app."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "q", "quit", "quit", tooltip="quit trainmon (reading a pipe: asks whether to detach)"
+        ),
+        Binding("ctrl+c", "quit", "quit", show=False, tooltip="quit, as q"),
+        Binding("question_mark", "help", "help", tooltip="this list of keys"),
+        Binding("space,p", "pause", "pause", tooltip="pause / resume following the logs"),
+        Binding("s", "smoothing(-1)", "less smoothing", show=False, tooltip="less smoothing"),
+        Binding("S", "smoothing(1)", "more smoothing", show=False, tooltip="more smoothing"),
+        Binding("l", "toggle_log_y", "log-y", tooltip="log-y: plot log10 of the loss"),
+        Binding("x", "cycle_x_axis", "x axis", tooltip="x axis: step / epoch / time"),
+        Binding("e", "toggle_eval", "eval", tooltip="show / hide the eval loss"),
+        Binding("g", "toggle_gpu", "GPU pane", show=False, tooltip="show / hide the GPU pane"),
+        Binding(
+            "a", "toggle_advice", "advice pane", show=False, tooltip="show / hide the advice pane"
+        ),
+        Binding("m", "mute", "mute rule", show=False, tooltip="mute rule of the selected finding"),
+        Binding(
+            "ctrl+s",
+            "save_screenshot",
+            "save SVG screenshot",
+            show=False,
+            tooltip="save SVG screenshot to the current directory",
+        ),
+    ]
+    """Every key of the dashboard (the quit and pause actions are the app's own)."""
+
+    runs: list[RunView]
+    host: Run
+    muted: list[str]
+    smoothing: float
+    log_y: bool
+    x_axis: XAxis
+    show_eval: bool
+    show_system: bool
+    show_advice: bool
+
+    def refresh_now(self) -> None:
+        raise NotImplementedError
+
+    def _show_advice(self) -> None:
+        raise NotImplementedError
+
+    def action_help(self) -> None:
+        """Show every key."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(help_rows(self._key_bindings())))
+
+    def action_smoothing(self, direction: int) -> None:
+        """Step the EMA weight down (-1) or up (+1) through the usual values."""
+        levels = SMOOTHING_LEVELS
+        current = min(range(len(levels)), key=lambda i: abs(levels[i] - self.smoothing))
+        index = max(0, min(len(levels) - 1, current + (1 if direction > 0 else -1)))
+        self.smoothing = levels[index]
+        self.notify(f"smoothing {self.smoothing:g}", timeout=1.5)
+        self.refresh_now()
+
+    def action_toggle_log_y(self) -> None:
+        """Plot log10 of the losses, or the losses."""
+        self.log_y = not self.log_y
+        self.refresh_now()
+
+    def action_cycle_x_axis(self) -> None:
+        """Step, epoch, wall time, and back."""
+        self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
+        self.notify(f"x axis: {self.x_axis}", timeout=1.5)
+        self.refresh_now()
+
+    def action_toggle_eval(self) -> None:
+        """Show or hide the eval loss."""
+        self.show_eval = not self.show_eval
+        self.refresh_now()
+
+    def action_toggle_gpu(self) -> None:
+        """Show or hide the system (GPU / CPU) pane."""
+        self.show_system = not self.show_system
+        self._sync_side()
+        self.call_after_refresh(self.refresh_now)
+
+    def action_toggle_advice(self) -> None:
+        """Show or hide the advice pane."""
+        self.show_advice = not self.show_advice
+        self._sync_side()
+        self.call_after_refresh(self.refresh_now)
+
+    def _sync_side(self) -> None:
+        """Show the panes the user wants, and no empty box where nothing was sampled."""
+        system = self.query_one("#system", SystemPane)
+        advice = self.query_one("#advice", AdvicePanel)
+        system.display = self.show_system and system.sampled
+        advice.display = self.show_advice
+        self.query_one("#side").display = system.display or advice.display
+
+    def action_mute(self) -> None:
+        """Mute the rule of the selected finding (for every run)."""
+        selected = self.query_one("#advice", AdvicePanel).selected
+        if selected is None:
+            self.notify("no finding selected", timeout=2)
+            return
+        rule = selected[1].rule
+        if rule not in self.muted:
+            self.muted.append(rule)
+        for view in self.runs:
+            view.run.mute(rule)
+        self.host.mute(rule)
+        self.notify(f"muted {rule}", timeout=2, markup=False)
+        self._show_advice()
+        self.refresh_now()
+
+    def action_save_screenshot(self) -> None:
+        """Save an SVG screenshot in the current directory and say where it went."""
+        try:
+            path = self.save_screenshot(path=os.getcwd())
+        except OSError as exc:
+            self.notify(f"screenshot failed: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"screenshot saved to {path}", timeout=4, markup=False)
+
+    def _key_bindings(self) -> list[Binding]:
+        return [b for b in self.BINDINGS if isinstance(b, Binding)]
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands plus every dashboard action, from the bindings."""
+        yield from super().get_system_commands(screen)
+        seen: set[str] = set()
+        for binding in self._key_bindings():
+            if binding.action in NOT_IN_PALETTE or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            title = binding.tooltip or binding.description
+            yield SystemCommand(
+                title[:1].upper() + title[1:],
+                key_label(binding),
+                lambda action=binding.action: self.call_later(self.run_action, action),
+            )
