@@ -168,6 +168,8 @@ class Facts:
     loss_init: float | None = None
     """Median of the first three finite train losses (needs an early first record)."""
     first_loss_step: int | None = None
+    loss_first: float | None = None
+    """The first train loss the log printed (what `initial-loss` reports)."""
     peak_lr: float = 0.0
     peak_lr_pos: int = -1
     first_lr: float | None = None
@@ -199,6 +201,9 @@ class Rule:
     clear: ClassVar[int] = 3
     """Consecutive negative checks before an active finding clears."""
     suppressed_by_numerics: ClassVar[bool] = True
+    defers_to_worse: ClassVar[bool] = False
+    """Reassuring advice (e.g. still improving) that must never stand beside an active
+    warning or critical finding: it stays quiet while one is active."""
 
     def check(self, view: View, facts: Facts) -> Hit | None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -313,6 +313,7 @@ class EarlyOscillation(Rule):
 class StillImproving(Rule):
     info = RuleInfo("still-improving", "dynamics", "info", "still improving when the run ended")
     clear = 10**9
+    defers_to_worse = True
 
     def check(self, view: View, facts: Facts) -> Hit | None:
         planned = facts.planned()
@@ -323,7 +324,13 @@ class StillImproving(Rule):
         evals = evals[np.isfinite(evals)]
         if len(evals) >= 4:
             last4 = evals[-4:]
-            if np.all(last4[1:] < 0.99 * last4[:-1]) and last4[-1] <= float(np.min(evals)):
+            start = facts.loss_first
+            worse_than_start = start is not None and math.isfinite(start) and last4[-1] > start
+            if (
+                np.all(last4[1:] < 0.99 * last4[:-1])
+                and last4[-1] <= float(np.min(evals))
+                and not worse_than_start
+            ):
                 return Hit(
                     "info",
                     view.step,
@@ -340,6 +347,9 @@ class StillImproving(Rule):
         last = median(view.sampled(LOSS, n - tenth, n, THIN))
         if not (prev > 0 and last < 0.98 * prev):
             return None
+        start = facts.loss_first
+        if start is not None and math.isfinite(start) and last > start:
+            return None  # recovering from a blow-up is not "more steps will help"
         return Hit(
             "info",
             view.step,
@@ -358,6 +368,9 @@ class InitialLoss(Rule):
         ln_c = facts.ctx.ln_classes
         init = facts.loss_init
         if ln_c is None or init is None or not math.isfinite(init):
+            return None  # unknown, or the log starts late
+        init = facts.loss_first if facts.loss_first is not None else init
+        if not math.isfinite(init):
             return None
         label = facts.ctx.classes_label
         if init > 1.5 * ln_c:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from trainmon.advice.base import EVAL_LOSS, LOSS, Facts, Hit, Rule, RuleInfo, View
-from trainmon.advice.evalmetrics import metric_change
+from trainmon.advice.evalmetrics import metric_change, metric_near_best, train_accuracy
 from trainmon.advice.stats import fmt, median
 
 MAX_EVALS = 400
@@ -147,4 +147,99 @@ class TrainEvalGap(Rule):
         )
 
 
-EVAL_RULES: tuple[type[Rule], ...] = (Overfitting, Memorisation, TrainEvalGap)
+GAP_RATIO = 2.0
+"""Eval loss at least this many times the train loss (and GAP_MIN_DELTA nats above it)."""
+GAP_MIN_DELTA = 0.2
+ACCURACY_GAP = 0.15
+"""Eval accuracy this far (absolute, as a fraction) below the training accuracy."""
+
+
+def _fraction(value: float, percent: bool) -> float:
+    return value / 100.0 if percent else value
+
+
+class GeneralisationGap(Rule):
+    """The textbook overfitting picture, readable from two evaluations: eval loss many times
+    the train loss, or eval accuracy far below train accuracy, while eval no longer improves.
+
+    Quiet while the newest eval loss or the task metric is still (within 1 %) at its best:
+    a classifier at 97 % validation accuracy whose train loss reaches 0.003 is fine.
+    """
+
+    info = RuleInfo(
+        "generalisation-gap",
+        "evaluation",
+        "warning",
+        "eval far worse than train while eval no longer improves",
+    )
+    clear = 2
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        values, steps, recs = eval_series(view)
+        if len(values) < 2:
+            return None
+        best_i = int(np.argmin(values))
+        last = float(values[-1])
+        if last <= 1.01 * float(values[best_i]):
+            return None  # eval loss still at its best
+        metric = metric_near_best(view)
+        if metric is not None and metric[3]:
+            return None  # the task metric still at its best
+        t_now = self._train_since_previous_eval(view, recs)
+        since = f"best eval_loss {fmt(float(values[best_i]))} at step {int(steps[best_i])}"
+        if metric is not None:
+            since += f"; {metric[0]} {fmt(metric[1])} (best {fmt(metric[2])})"
+        if np.isfinite(t_now) and t_now > 0:
+            ratio = last / t_now
+            if ratio >= GAP_RATIO and last - t_now >= GAP_MIN_DELTA:
+                return Hit(
+                    "warning",
+                    int(steps[-1]),
+                    f"Eval loss is {ratio:.1f}x the train loss and no longer improves",
+                    f"eval_loss {fmt(last)} vs train loss {fmt(t_now)} (ratio {ratio:.1f}) at "
+                    f"step {int(steps[-1])}; {since}",
+                    _GAP_ADVICE,
+                )
+        return self._accuracy_gap(view, since)
+
+    @staticmethod
+    def _train_since_previous_eval(view: View, recs: np.ndarray) -> float:
+        """Median of the (at most five) newest train losses logged after the previous eval:
+        with sparse logs, older losses would hide how far training has moved on."""
+        i = min(view.count_at(LOSS, int(recs[-1]) + 1), view.count(LOSS))
+        lo = min(view.count_at(LOSS, int(recs[-2]) + 1), i) if len(recs) > 1 else 0
+        if i == 0:
+            return float("nan")
+        return median(view.values(LOSS, max(lo, i - 5), i) if i > lo else view.values(LOSS, i - 1, i))
+
+    @staticmethod
+    def _accuracy_gap(view: View, since: str) -> Hit | None:
+        metric = metric_near_best(view)
+        train_name = train_accuracy(view)
+        if metric is None or train_name is None or "acc" not in metric[0].lower():
+            return None
+        train_acc = view.last(train_name)
+        if train_acc is None or not np.isfinite(train_acc):
+            return None
+        percent = max(train_acc, metric[1]) > 1.0
+        gap = _fraction(train_acc, percent) - _fraction(metric[1], percent)
+        if gap < ACCURACY_GAP:
+            return None
+        step = view.step_of(EVAL_LOSS, view.count(EVAL_LOSS) - 1)
+        return Hit(
+            "warning",
+            step,
+            f"Eval accuracy is {gap:.0%} below the training accuracy and no longer improves",
+            f"{metric[0]} {fmt(metric[1])} vs {train_name} {fmt(train_acc)} at step {step}; "
+            f"{since}",
+            _GAP_ADVICE,
+        )
+
+
+_GAP_ADVICE = (
+    "The model fits the training set far better than held-out data: keep the best checkpoint, "
+    "stop earlier, and add data, augmentation, weight decay or dropout."
+)
+
+
+EVAL_RULES: tuple[type[Rule], ...] = (Overfitting, Memorisation, TrainEvalGap, GeneralisationGap)

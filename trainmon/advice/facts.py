@@ -69,6 +69,7 @@ class FactsUpdater:
         n = view.count(LOSS)
         if f.first_loss_step is None and n:
             f.first_loss_step = view.step_of(LOSS, 0)
+            f.loss_first = float(view.values(LOSS, 0, 1)[0])
         if f.loss_init is None and n >= 3:
             planned = f.planned()
             early = max(50, int(0.01 * planned)) if planned else 50
