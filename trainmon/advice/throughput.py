@@ -105,7 +105,8 @@ class ThroughputDrop(Rule):
         recent = middle(per_step[-DROP_RECENT:])
         if base <= 0 or recent < DROP_FACTOR * base or recent > STALL_FACTOR * base:
             return None
-        step = int(steps[-DROP_RECENT])
+        slow = np.flatnonzero(per_step[-DROP_RECENT:] >= DROP_FACTOR * base)
+        step = int(steps[-DROP_RECENT + int(slow[0])])  # the first slow interval
         return Hit(
             "warning",
             step,
