@@ -187,7 +187,7 @@ def load(source: str, run: str) -> tuple[MetricStore, dict[str, object]] | None:
         store.total_steps = parser.total_steps
         store.extend(records, 0.0)
     else:
-        folder = SHARED / ("logs" if source == "log" else "trainer_states")
+        folder = SHARED / {"log": "logs", "log2": "logs2"}.get(source, "trainer_states")
         path = folder / run
         if not path.is_file():
             return None
@@ -280,7 +280,7 @@ def timely(o: Outcome) -> list[Detection]:
 
 GROUPS = (
     ("real runs", frozenset({"realrun"})),
-    ("shared real logs + trainer states", frozenset({"log", "trainer_state"})),
+    ("shared real logs + trainer states", frozenset({"log", "log2", "trainer_state"})),
     ("synthetic", frozenset({"synthetic", "excerpt"})),
 )
 
@@ -293,9 +293,7 @@ def _family_cell(outcomes: list[Outcome], fam: str) -> str:
     hits = [o for o in labelled if timely(o)]
     if not labelled and not alarmed:
         return "–"
-    ttd = [
-        min(d.detected_step for d in timely(o)) - o.onset for o in hits if o.onset is not None
-    ]
+    ttd = [min(d.detected_step for d in timely(o)) - o.onset for o in hits if o.onset is not None]
     recall = f"{len(hits)}/{len(labelled)}" if labelled else "–"
     prec = f"{len(correct)}/{len(alarmed)}" if alarmed else "–"
     t = f"{statistics.median(ttd):.0f}" if ttd else "–"
@@ -312,8 +310,7 @@ def side_by_side(outcomes: list[Outcome]) -> None:
     print("|---|" + "---|" * len(GROUPS))
     for fam in sorted(set(FAMILY_OF_LABEL.values())):
         cells = [
-            _family_cell([o for o in outcomes if o.source in sources], fam)
-            for _, sources in GROUPS
+            _family_cell([o for o in outcomes if o.source in sources], fam) for _, sources in GROUPS
         ]
         print(f"| {fam} | " + " | ".join(cells) + " |")
     print()
@@ -337,16 +334,16 @@ def realrun_table(outcomes: list[Outcome]) -> None:
         return
     print("\nReal runs, per injected fault (delay from the injected step; numerics: from the")
     print("first non-finite or zero record):\n")
-    print("| fault | family | runs | detected | within 5 % of the run | delay median / max "
-          "(steps) | rules that caught it |")
+    print(
+        "| fault | family | runs | detected | within 5 % of the run | delay median / max "
+        "(steps) | rules that caught it |"
+    )
     print("|---|---|---|---|---|---|---|")
     for fault in sorted({o.fault for o in runs}):
         group = [o for o in runs if o.fault == fault]
         fam = FAMILY_OF_LABEL[group[0].label]
         caught = [o for o in group if timely(o)]
-        delays = [
-            min(d.detected_step for d in timely(o)) - (o.onset or 0) for o in caught
-        ]
+        delays = [min(d.detected_step for d in timely(o)) - (o.onset or 0) for o in caught]
         within = sum(1 for o, t in zip(caught, delays, strict=True) if t <= 0.05 * o.last_step)
         rules = sorted({min(timely(o), key=lambda d: d.detected_step).finding.rule for o in caught})
         delay = f"{statistics.median(delays):.0f} / {max(delays):.0f}" if delays else "–"
@@ -558,9 +555,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = list(csv.DictReader(fh)) + realrun_rows()
     rows = [r for r in rows if args.split in ("all", r["split"])]
     wanted = {
-        "all": {"realrun", "log", "trainer_state", "synthetic", "excerpt"},
+        "all": {"realrun", "log", "log2", "trainer_state", "synthetic", "excerpt"},
         "realrun": {"realrun"},
-        "shared": {"log", "trainer_state"},
+        "shared": {"log", "log2", "trainer_state"},
         "synthetic": {"synthetic", "excerpt"},
     }[args.corpus]
     rows = [r for r in rows if r["source"] in wanted]

@@ -31,9 +31,7 @@ FAULTS: dict[str, Fault] = {
         Fault("lr-x100", "lr-high", "divergence or NaN: loss grows far above its start", None, 100),
         Fault("lr-div1000", "plateau", "not learning: the loss barely moves", None, 1e-3),
         Fault("shuffled-labels", "plateau", "no learning beyond label frequencies"),
-        Fault(
-            "labels-masked", "zero-loss", "loss 0.0 or NaN from the injected step", INJECT_AT
-        ),
+        Fault("labels-masked", "zero-loss", "loss 0.0 or NaN from the injected step", INJECT_AT),
         Fault("tiny-train-set", "overfitting", "eval loss rises while train loss falls"),
         Fault("no-warmup", "instability", "early instability: spikes or swings", None, 10),
         Fault("nan-input", "nan", "non-finite loss or grad norm from the injected step", INJECT_AT),

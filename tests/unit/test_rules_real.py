@@ -239,3 +239,22 @@ def test_a_backlog_read_in_bursts_gives_no_throughput_finding() -> None:
     engine = AdviceEngine()
     engine.finish(store)
     assert not fired(engine.findings(), "throughput-drop")
+
+
+# -- an uncertain step axis --------------------------------------------------------------------
+
+
+def test_windowed_rules_keep_quiet_once_the_step_axis_goes_backwards() -> None:
+    # GIVEN two runs appended to one file: the second restarts at step 10 with a high loss
+    first, second = Run(n=60, seed=1), Run(n=140, seed=2)
+    records = [r for _, r in first.records()] + [r for _, r in second.records()]
+    store = _store(records)
+    engine = AdviceEngine()
+    engine.finish(store)
+    # THEN no trend is read across the restart
+    assert engine.facts.steps_uncertain
+    assert not [f for f in engine.findings() if f.severity != "info"]
+    # WHILE the numerics rules still speak at the first bad record
+    records[100] = MetricRecord("train", records[100].step, {"loss": float("nan")})
+    f = fired(analyze(_store(records)), "nan-loss")
+    assert f and f[0].step == records[100].step

@@ -185,6 +185,9 @@ class Facts:
     spike_positions: list[tuple[int, float, float]] = field(default_factory=list)
     """Loss spikes (position, value, local median), for the spike and instability rules."""
     early_unstable_step: int | None = None
+    steps_uncertain: bool = False
+    """A train record's step went backwards (runs appended to one file, a counter that
+    restarts): trends over the step axis would be guesses, so the windowed rules keep quiet."""
     schedule: str = ""
 
     def planned(self) -> int | None:

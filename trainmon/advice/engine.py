@@ -293,7 +293,9 @@ class AdviceEngine:
         self.checkpoints += 1
         self._updater.advance(view)
         for rule in self._rules:
-            if rule.suppressed_by_numerics and self.facts.numerics_active:
+            if self.facts.steps_uncertain or (
+                rule.suppressed_by_numerics and self.facts.numerics_active
+            ):
                 continue
             hit = rule.check(view, self.facts)
             rid = rule.info.id

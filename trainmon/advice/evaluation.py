@@ -210,7 +210,9 @@ class GeneralisationGap(Rule):
         lo = min(view.count_at(LOSS, int(recs[-2]) + 1), i) if len(recs) > 1 else 0
         if i == 0:
             return float("nan")
-        return median(view.values(LOSS, max(lo, i - 5), i) if i > lo else view.values(LOSS, i - 1, i))
+        return median(
+            view.values(LOSS, max(lo, i - 5), i) if i > lo else view.values(LOSS, i - 1, i)
+        )
 
     @staticmethod
     def _accuracy_gap(view: View, since: str) -> Hit | None:

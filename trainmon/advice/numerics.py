@@ -456,10 +456,10 @@ class LossExplosion(_MaskRule):
         joined = np.concatenate([before, values])
         joined = np.where(np.isfinite(joined), joined, -np.inf)
         k = len(before)
-        recent_max = np.array(
-            [joined[max(0, k + i - GROWTH_LOOKBACK) : k + i].max(initial=-np.inf)
-             for i in range(len(values))]
-        )
+        # the highest of the GROWTH_LOOKBACK values before each new one (vectorised)
+        padded = np.concatenate([np.full(GROWTH_LOOKBACK, -np.inf), joined])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, GROWTH_LOOKBACK)
+        recent_max = windows[k : k + len(values)].max(axis=1)
         high = (values > GROWTH_FACTOR * early) & (values - early > GROWTH_MIN_DELTA)
         still_growing = values >= GROWTH_HOLD * recent_max
         m: BoolArray = high & still_growing

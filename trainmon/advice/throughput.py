@@ -118,7 +118,6 @@ class ThroughputDrop(Rule):
             "another process on the GPU are the usual causes; longer sequences also slow steps.",
         )
 
-
     @staticmethod
     def _printed_durations(view: View) -> tuple[np.ndarray, np.ndarray, str] | None:
         """Per-step times the log printed (nanoGPT's `time 15.9ms`, a `step_time` column):
