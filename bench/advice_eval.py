@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from excerpts import Excerpt  # noqa: E402
 
-from trainmon.advice import AdviceEngine  # noqa: E402
+from trainmon.advice import AdviceEngine, context_from_model_config  # noqa: E402
 from trainmon.advice.engine import Detection  # noqa: E402
 from trainmon.parsing.parser import LogParser  # noqa: E402
 from trainmon.records import Finding  # noqa: E402
@@ -80,6 +80,11 @@ RULES_OF_LABEL = {
         "grad-drift",
         "early-oscillation",
         "no-warmup-instability",
+        # a far too high LR under Adam and clipping often knocks a small model into a
+        # constant prediction rather than a blow-up: a plateau at a high loss
+        "early-plateau",
+        "not-learning",
+        "stuck-at-chance",
         *_NUMERIC_RULES,
     },
     "instability": {
@@ -100,6 +105,7 @@ RULES_OF_LABEL = {
     },
     "plateau": {
         "not-learning",
+        "early-plateau",
         "flat-loss",
         "frozen-loss",
         "short-plateau",
@@ -198,6 +204,8 @@ def load(source: str, run: str) -> tuple[MetricStore, dict[str, object]] | None:
     context: dict[str, object] = dict(parser.context)
     if parser.format_counts:  # as `trainmon report` builds it
         context.setdefault("format", parser.format)
+    if source == "realrun":  # a config.json beside the log, as `trainmon report` reads it
+        context = {**context_from_model_config(REALRUNS / run / "train.log"), **context}
     return store, context
 
 

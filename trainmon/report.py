@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from trainmon.advice.context import context_from_model_config
 from trainmon.ingest import Ingest, apply
 from trainmon.parsing import LogParser
 from trainmon.records import SEVERITY_RANK, Finding, FollowEvent, MetricRecord, Severity
@@ -215,6 +216,8 @@ def read_log(path: str, *, split_bytes: int = SPLIT_BYTES) -> LogSummary:
         summary = _read_log(path, split_bytes)
     if summary.format_counts:  # rules rely on framework defaults only for a known format
         summary.context.setdefault("format", summary.format)
+    for key, value in context_from_model_config(path).items():  # vocab / classes
+        summary.context.setdefault(key, value)
     return summary
 
 

@@ -258,3 +258,47 @@ def test_windowed_rules_keep_quiet_once_the_step_axis_goes_backwards() -> None:
     records[100] = MetricRecord("train", records[100].step, {"loss": float("nan")})
     f = fired(analyze(_store(records)), "nan-loss")
     assert f and f[0].step == records[100].step
+
+
+# -- early-plateau -------------------------------------------------------------------------------
+
+
+def _quick_drop_then_flat(n: int = 200) -> Run:
+    run = Run(n=n)
+    i = np.arange(n, dtype=float)
+    noise = np.exp(0.01 * np.random.default_rng(5).standard_normal(n))
+    run.loss[:] = (2.7 + 0.6 * np.exp(-i / 3)) * noise  # label frequencies learned, then nothing
+    return run
+
+
+def test_early_plateau_when_learning_stops_in_the_first_tenth() -> None:
+    run = _quick_drop_then_flat()
+    f = fired(run.findings({"max_steps": 2000}), "early-plateau")
+    assert f and f[0].severity == "warning" and f[0].step == 200  # 10 % of 2000
+    # the healthy twin keeps improving after the first tenth
+    assert not fired(Run().findings({"max_steps": 2000}), "early-plateau")
+    # without a planned length the first tenth is unknown: quiet
+    assert not fired(run.findings(), "early-plateau")
+
+
+def test_early_plateau_is_quiet_while_eval_improves_or_near_zero() -> None:
+    run = _quick_drop_then_flat()
+    run.add_evals(20, [2.8, 2.6, 2.4, 2.2, 2.0, 1.9, 1.8, 1.7, 1.6, 1.5])
+    assert not fired(run.findings({"max_steps": 2000}), "early-plateau")
+    converged = _quick_drop_then_flat()
+    converged.loss[:] = converged.loss / 30  # flat at 0.09 after 0.11: nothing left to learn
+    converged.loss[0] = 3.3
+    assert not fired(converged.findings({"max_steps": 2000}), "early-plateau")
+
+
+def test_report_reads_vocab_and_classes_from_a_config_beside_the_log(tmp_path) -> None:
+    import json
+
+    from trainmon.report import read_log
+
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"step={k} loss=0.69\n" for k in range(1, 5)))
+    (tmp_path / "config.json").write_text(
+        json.dumps({"architectures": ["BertForSequenceClassification"], "num_labels": 2})
+    )
+    assert read_log(str(log)).context["num_classes"] == 2

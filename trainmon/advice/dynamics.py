@@ -235,6 +235,61 @@ class NotLearning(Rule):
         )
 
 
+class EarlyPlateau(Rule):
+    """Learning stopped almost at once: after the first tenth of a planned run, neither the
+    train loss nor the eval loss improved by 5 %, at an LR that was not decayed away, and far
+    from zero. The signature of a model that only learned the label frequencies (shuffled or
+    misaligned labels) or was knocked into a constant prediction by a far too high LR."""
+
+    info = RuleInfo("early-plateau", "plateau", "warning", "learning stopped in the first tenth")
+    persist = 3
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        planned = facts.planned()
+        if not planned or view.step < 0.2 * planned or view.count(LOSS) < 30:
+            return None
+        steps = view.steps(LOSS)
+        lo = int(np.searchsorted(steps, 0.05 * planned))
+        hi = int(np.searchsorted(steps, 0.1 * planned))
+        n = view.count(LOSS)
+        if hi - lo < 3 or n - hi < 10:
+            return None
+        ref = median(view.values(LOSS, lo, hi))
+        now = median(view.tail(LOSS, max(5, n // 10)))
+        first = facts.loss_first
+        if not (math.isfinite(ref) and ref > 0 and math.isfinite(now)):
+            return None
+        if now < (1 - PLATEAU_GAIN) * ref:
+            return None  # still learning after the first tenth
+        if first is None or not math.isfinite(first) or now < 0.2 * first:
+            return None  # converged near zero: nothing left to learn
+        lrs = view.values(LR, view.count_at(LR, view.record_of(LOSS, hi)), view.count(LR))
+        if len(lrs) and facts.peak_lr > 0 and median(lrs) < 0.1 * facts.peak_lr:
+            return None  # the LR was decayed away: see lr-zero-early
+        evals = view.values(EVAL_LOSS, view.count_at(EVAL_LOSS, view.record_of(LOSS, hi)))
+        evals = evals[np.isfinite(evals)]
+        if len(evals) >= 2 and float(evals[-1]) < (1 - PLATEAU_GAIN) * float(evals[0]):
+            return None  # eval still improves
+        step = view.step_of(LOSS, hi)
+        evidence = (
+            f"loss {fmt(first)} at the start, {fmt(ref)} at 5-10 % of the run, {fmt(now)} now"
+        )
+        if len(evals) >= 2:
+            evidence += f"; eval_loss {fmt(float(evals[0]))} → {fmt(float(evals[-1]))}"
+        return Hit(
+            "warning",
+            step,
+            "Learning stopped early: the loss has not improved since the first tenth",
+            evidence,
+            "A quick drop then a flat line is a model that learned only the label "
+            "frequencies: check that inputs and labels are aligned (not shuffled or shifted), "
+            "and try a 10x lower LR if it is high.",
+        )
+
+
+PLATEAU_GAIN = 0.05
+
+
 class LatePlateau(Rule):
     info = RuleInfo("late-plateau", "plateau", "info", "progress stalled at a high constant LR")
     persist = 3
@@ -428,6 +483,7 @@ DYNAMICS_RULES: tuple[type[Rule], ...] = (
     LossRising,
     NotLearning,
     LatePlateau,
+    EarlyPlateau,
     EarlyOscillation,
     StillImproving,
 )

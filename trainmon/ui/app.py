@@ -12,6 +12,7 @@ injected, which makes tests and snapshots deterministic.
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import os
@@ -33,7 +34,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from trainmon.advice import AdviceEngine
+from trainmon.advice import AdviceEngine, context_from_model_config
 from trainmon.config import DashboardOptions
 from trainmon.follow import Follower as LogFollower
 from trainmon.parsing import LogParser
@@ -105,6 +106,12 @@ def run_label(path: str) -> str:
     if path == "-":
         return "stdin"
     return Path(path).name or path
+
+
+@functools.lru_cache(maxsize=64)
+def _model_config(path: str) -> tuple[tuple[str, object], ...]:
+    """Run facts from a config.json beside the log, read once per path (not every tick)."""
+    return tuple(context_from_model_config(path).items())
 
 
 class AdviceState(Protocol):
@@ -631,6 +638,9 @@ class TrainmonApp(App[None]):
         context = dict(run.context)
         if run.log_format:  # rules rely on framework defaults only for a known format
             context.setdefault("format", run.log_format)
+        if run.path != "-":  # vocab / classes from a config.json beside the log, as in report
+            for key, value in _model_config(run.path):
+                context.setdefault(key, value)
         context.update(dict(self.options.context))
         return context
 
