@@ -302,3 +302,16 @@ def test_report_reads_vocab_and_classes_from_a_config_beside_the_log(tmp_path) -
         json.dumps({"architectures": ["BertForSequenceClassification"], "num_labels": 2})
     )
     assert read_log(str(log)).context["num_classes"] == 2
+
+
+def test_stuck_at_chance_also_when_worse_than_a_uniform_guess() -> None:
+    # GIVEN a binary classifier whose loss swings above ln 2 after a far too high LR
+    run = Run()
+    rng = np.random.default_rng(3)
+    run.loss[:] = np.log(2) * (1.0 + np.abs(0.3 * rng.standard_normal(len(run.loss))))
+    f = fired(run.findings({"num_classes": 2}), "stuck-at-chance")
+    assert f and f[0].severity == "critical"
+    # the healthy twin (well below ln 2 after training) is quiet
+    twin = Run()
+    twin.loss[:] = np.geomspace(0.69, 0.1, len(twin.loss))
+    assert not fired(twin.findings({"num_classes": 2}), "stuck-at-chance")

@@ -461,7 +461,10 @@ class StuckAtChance(Rule):
             return None
         last = view.tail(LOSS, 20)
         med = median(last)
-        if not (abs(med - ln_c) < 0.02 * ln_c and np.all(np.abs(last - ln_c) < 0.05 * ln_c)):
+        at_chance = abs(med - ln_c) < 0.02 * ln_c and np.all(np.abs(last - ln_c) < 0.05 * ln_c)
+        # worse than a uniform guess and never clearly better: the same failure, noisier
+        worse = med >= 1.02 * ln_c and float(np.min(last)) >= 0.95 * ln_c
+        if not (at_chance or worse):
             return None
         step = view.step_of(LOSS, n - 20)
         return Hit(
