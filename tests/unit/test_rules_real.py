@@ -315,3 +315,22 @@ def test_stuck_at_chance_also_when_worse_than_a_uniform_guess() -> None:
     twin = Run()
     twin.loss[:] = np.geomspace(0.69, 0.1, len(twin.loss))
     assert not fired(twin.findings({"num_classes": 2}), "stuck-at-chance")
+
+
+def test_generalisation_gap_on_named_train_and_val_loss_pairs() -> None:
+    # GIVEN a detector's results table: train/box_loss falls, val/box_loss turns up, mAP drops
+    records = []
+    for k in range(30):
+        train = 2.0 * np.exp(-k / 8) + 0.3
+        val = 1.6 - 0.04 * k if k < 10 else 1.2 + 0.05 * (k - 10)
+        m = 0.1 + 0.02 * k if k < 10 else 0.3 - 0.005 * (k - 10)
+        values = {"train/box_loss": train, "val/box_loss": val, "metrics/mAP50(B)": m}
+        records.append(MetricRecord("train", k + 1, values))
+    f = fired(analyze(_store(records)), "generalisation-gap")
+    assert f and "val/box_loss" in f[0].title and f[0].severity == "warning"
+    # the twin whose mAP is still at its best stays quiet
+    twin = [
+        MetricRecord("train", r.step, {**r.values, "metrics/mAP50(B)": 0.1 + 0.02 * r.step})
+        for r in records
+    ]
+    assert not fired(analyze(_store(twin)), "generalisation-gap")

@@ -177,7 +177,7 @@ class GeneralisationGap(Rule):
     def check(self, view: View, facts: Facts) -> Hit | None:
         values, steps, recs = eval_series(view)
         if len(values) < 2:
-            return None
+            return self._component_gap(view) if not view.count(EVAL_LOSS) else None
         best_i = int(np.argmin(values))
         last = float(values[-1])
         if last <= 1.01 * float(values[best_i]):
@@ -201,6 +201,47 @@ class GeneralisationGap(Rule):
                     _GAP_ADVICE,
                 )
         return self._accuracy_gap(view, since)
+
+    @staticmethod
+    def _component_gap(view: View) -> Hit | None:
+        """Logs without a canonical eval loss that pair train and validation losses by name
+        (YOLO's `train/box_loss` and `val/box_loss`): the same test on the widest pair."""
+        names = set(view.names())
+        for name in names:  # a detector's mAP at its best says eval still improves
+            if "map" in name.lower() and not name.lower().startswith("train"):
+                values = view.values(name)
+                values = values[np.isfinite(values)]
+                if len(values) >= 2 and values[-1] >= 0.99 * float(np.max(values)):
+                    return None
+        best: tuple[float, str, str, float, float, float] | None = None
+        for val_name in sorted(names):
+            train_name = _train_twin(val_name, names)
+            if train_name is None:
+                continue
+            vals = view.values(val_name)
+            vals = vals[np.isfinite(vals)]
+            if len(vals) < 2 or float(vals[-1]) <= 1.01 * float(np.min(vals)):
+                continue
+            train = median(view.tail(train_name, 5))
+            last = float(vals[-1])
+            if not (np.isfinite(train) and train > 0):
+                continue
+            ratio = last / train
+            wide = ratio >= GAP_RATIO and last - train >= GAP_MIN_DELTA
+            if wide and (best is None or ratio > best[0]):
+                best = (ratio, val_name, train_name, last, train, float(np.min(vals)))
+        if best is None:
+            return None
+        ratio, val_name, train_name, last, train, low = best
+        step = view.step_of(val_name, view.count(val_name) - 1)
+        return Hit(
+            "warning",
+            step,
+            f"{val_name} is {ratio:.1f}x {train_name} and no longer improves",
+            f"{val_name} {fmt(last)} vs {train_name} {fmt(train)} (ratio {ratio:.1f}) at step "
+            f"{step}; best {val_name} {fmt(low)}",
+            _GAP_ADVICE,
+        )
 
     @staticmethod
     def _train_since_previous_eval(view: View, recs: np.ndarray) -> float:
@@ -236,6 +277,24 @@ class GeneralisationGap(Rule):
             f"{since}",
             _GAP_ADVICE,
         )
+
+
+_VAL_PREFIXES = ("val/", "val_", "valid/", "valid_", "validation/", "eval/", "test/")
+_TRAIN_PREFIXES = ("train/", "train_", "")
+
+
+def _train_twin(val_name: str, names: set[str]) -> str | None:
+    """`train/box_loss` for `val/box_loss`, `loss_cls` for `val_loss_cls`; None otherwise."""
+    low = val_name.lower()
+    if "loss" not in low:
+        return None
+    for prefix in _VAL_PREFIXES:
+        if low.startswith(prefix):
+            rest = val_name[len(prefix) :]
+            for train_prefix in _TRAIN_PREFIXES:
+                if train_prefix + rest in names:
+                    return train_prefix + rest
+    return None
 
 
 _GAP_ADVICE = (
