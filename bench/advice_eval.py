@@ -267,8 +267,12 @@ def window(o: Outcome) -> tuple[float, float]:
         tol = 3 * o.record_steps
     elif fam == "overfitting":
         tol = 4 * max(o.eval_steps, o.record_steps)
-    elif fam == "plateau":
-        tol = max(0.25 * max(o.last_step, 1), 20 * o.record_steps)  # flatness takes time to show
+    elif fam == "plateau" or o.label == "lr-high":  # a far too high LR may end in a plateau
+        # flatness takes time to show, and two evaluations to confirm (seen at the record
+        # after the second one)
+        tol = max(
+            0.25 * max(o.last_step, 1), 20 * o.record_steps, 2 * o.eval_steps + o.record_steps
+        )
     else:
         tol = max(0.1 * max(o.last_step, 1), 20 * o.record_steps)
     return (o.onset - o.record_steps, o.onset + tol)

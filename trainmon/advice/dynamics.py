@@ -236,40 +236,57 @@ class NotLearning(Rule):
 
 
 class EarlyPlateau(Rule):
-    """Learning stopped almost at once: after the first tenth of a planned run, neither the
-    train loss nor the eval loss improved by 5 %, at an LR that was not decayed away, and far
-    from zero. The signature of a model that only learned the label frequencies (shuffled or
+    """Learning stopped almost at once: a language model trained from scratch (its first loss
+    near ln(vocab)) whose train and eval loss have not improved by 5 % since the first tenth
+    of the run, at an LR that was not decayed away, and far from zero. The signature of a model that only learned the label frequencies (shuffled or
     misaligned labels) or was knocked into a constant prediction by a far too high LR."""
 
     info = RuleInfo("early-plateau", "plateau", "warning", "learning stopped in the first tenth")
     persist = 3
 
     def check(self, view: View, facts: Facts) -> Hit | None:
-        planned = facts.planned()
-        if not planned or view.step < 0.2 * planned or view.count(LOSS) < 30:
+        # only for a language model known to start from scratch (first loss near ln(vocab)):
+        # a fine-tune often converges within its first tenth
+        vocab = facts.ctx.vocab_size
+        first = facts.loss_first
+        if not vocab or vocab < 2 or first is None or not first >= 0.5 * math.log(vocab):
             return None
+        planned = facts.planned()
+        if planned:
+            if view.step < EARLY_PLATEAU_AFTER * planned or view.count(LOSS) < 20:
+                return None
+            horizon = float(planned)
+        else:
+            # no planned length: the run so far, if the log starts at the run's start
+            start_known = facts.loss_init is not None and math.isfinite(facts.loss_init)
+            if not start_known or view.count(LOSS) < 50:
+                return None
+            horizon = float(view.step)
         steps = view.steps(LOSS)
-        lo = int(np.searchsorted(steps, 0.05 * planned))
-        hi = int(np.searchsorted(steps, 0.1 * planned))
+        lo = int(np.searchsorted(steps, 0.05 * horizon))
+        hi = int(np.searchsorted(steps, 0.1 * horizon))
         n = view.count(LOSS)
         if hi - lo < 3 or n - hi < 10:
             return None
         ref = median(view.values(LOSS, lo, hi))
         now = median(view.tail(LOSS, max(5, n // 10)))
-        first = facts.loss_first
         if not (math.isfinite(ref) and ref > 0 and math.isfinite(now)):
             return None
         if now < (1 - PLATEAU_GAIN) * ref:
             return None  # still learning after the first tenth
-        if first is None or not math.isfinite(first) or now < 0.2 * first:
+        if now < 0.2 * first:
             return None  # converged near zero: nothing left to learn
         lrs = view.values(LR, view.count_at(LR, view.record_of(LOSS, hi)), view.count(LR))
         if len(lrs) and facts.peak_lr > 0 and median(lrs) < 0.1 * facts.peak_lr:
             return None  # the LR was decayed away: see lr-zero-early
         evals = view.values(EVAL_LOSS, view.count_at(EVAL_LOSS, view.record_of(LOSS, hi)))
         evals = evals[np.isfinite(evals)]
-        if len(evals) >= 2 and float(evals[-1]) < (1 - PLATEAU_GAIN) * float(evals[0]):
-            return None  # eval still improves
+        if view.count(EVAL_LOSS) and not len(evals):
+            return None  # the log evaluates: wait for an eval after the first tenth
+        # eval improves: on the first eval after the first tenth, or on the train loss then
+        baseline = float(evals[0]) if len(evals) >= 2 else ref
+        if len(evals) and float(evals[-1]) < (1 - PLATEAU_GAIN) * baseline:
+            return None
         step = view.step_of(LOSS, hi)
         evidence = (
             f"loss {fmt(first)} at the start, {fmt(ref)} at 5-10 % of the run, {fmt(now)} now"
@@ -288,6 +305,8 @@ class EarlyPlateau(Rule):
 
 
 PLATEAU_GAIN = 0.05
+EARLY_PLATEAU_AFTER = 0.15
+"""Judged from 15 % of a planned run on (a tenth to learn, then a flat stretch as long)."""
 
 
 class LatePlateau(Rule):
