@@ -238,8 +238,9 @@ class NotLearning(Rule):
 class EarlyPlateau(Rule):
     """Learning stopped almost at once: a language model trained from scratch (its first loss
     near ln(vocab)) whose train and eval loss have not improved by 5 % since the first tenth
-    of the run, at an LR that was not decayed away, and far from zero. The signature of a model that only learned the label frequencies (shuffled or
-    misaligned labels) or was knocked into a constant prediction by a far too high LR."""
+    of the run, at an LR that was not decayed away, and far from zero. The signature of a
+    model that only learned the label frequencies (shuffled or misaligned labels) or was
+    knocked into a constant prediction by a far too high LR."""
 
     info = RuleInfo("early-plateau", "plateau", "warning", "learning stopped in the first tenth")
     persist = 3
