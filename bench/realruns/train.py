@@ -46,7 +46,7 @@ EVAL_EVERY = 100
 BASE_LR = 1e-3
 WARMUP = 30
 MIN_LR = 1e-4
-SLEEP_S = 0.06
+SLEEP_S = 0.12
 
 SUBJECTS = ["the cat", "a dog", "my friend", "the old man", "a red bird", "the child", "she"]
 VERBS = ["sees", "likes", "finds", "eats", "paints", "hears", "wants"]

@@ -104,11 +104,20 @@ def test_a_classifier_at_its_best_accuracy_with_a_tiny_train_loss_is_fine() -> N
     run.loss[:] = np.geomspace(0.7, 0.003, len(run.loss))
     run.add_evals(40, [0.12, 0.10, 0.11, 0.13, 0.14], [0.95, 0.96, 0.97, 0.97, 0.971])
     assert not fired(run.findings(), "generalisation-gap")
-    # WHEN validation accuracy falls away from its best while eval loss rises
+    # WHEN validation accuracy falls away from its best while eval loss rises (two evals:
+    # too few for the overfitting rule's patience)
     run.evals = []
-    run.add_evals(40, [0.12, 0.10, 0.11, 0.2, 0.35], [0.95, 0.96, 0.97, 0.93, 0.90])
+    run.add_evals(100, [0.10, 0.35], [0.97, 0.90])
     f = fired(run.findings(), "generalisation-gap")
     assert f and f[0].severity == "warning"
+
+
+def test_generalisation_gap_does_not_repeat_an_active_overfitting_finding() -> None:
+    run = Run()
+    run.loss[:] = np.geomspace(2.0, 0.3, len(run.loss))
+    run.add_evals(20, [1.5, 1.2, 1.0, 1.1, 1.3, 1.5, 1.7, 1.9, 2.1, 2.3])
+    findings = run.findings()
+    assert fired(findings, "overfitting") and not fired(findings, "generalisation-gap")
 
 
 def test_accuracy_gap_with_keras_names() -> None:

@@ -204,6 +204,9 @@ class Rule:
     clear: ClassVar[int] = 3
     """Consecutive negative checks before an active finding clears."""
     suppressed_by_numerics: ClassVar[bool] = True
+    defers_to: ClassVar[frozenset[str]] = frozenset()
+    """Rules that already tell the same story: while one of them is active, this rule does
+    not start a finding (one that is already active stays while it holds)."""
     defers_to_worse: ClassVar[bool] = False
     """Reassuring advice (e.g. still improving) that must never stand beside an active
     warning or critical finding: it stays quiet while one is active."""

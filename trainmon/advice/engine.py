@@ -301,12 +301,21 @@ class AdviceEngine:
             rid = rule.info.id
             if hit is not None and rule.defers_to_worse and self._worse_active(rid):
                 hit = None
+            if hit is not None and rule.defers_to and self._starting_beside(rid, rule.defers_to):
+                hit = None
             if hit is None:
                 if self._miss(rid, rule.clear):
                     # cooldown: one episode per stretch of the run, not a flicker
                     self._cooldown[rid] = view.end + max(COOLDOWN_RECORDS, view.end // 10)
             elif view.end >= self._cooldown.get(rid, 0):
                 self._apply(rid, hit, rule.persist, rule.clear, hit.step, view.end)
+
+    def _starting_beside(self, rid: str, others: frozenset[str]) -> bool:
+        """`rid` is not active yet and one of `others` is."""
+        track = self._tracks.get(rid)
+        if track is not None and track.finding is not None:
+            return False
+        return any((t := self._tracks.get(o)) is not None and t.finding is not None for o in others)
 
     def _worse_active(self, rid: str) -> bool:
         """Some other rule has an active warning or critical finding."""

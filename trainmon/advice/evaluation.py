@@ -173,6 +173,7 @@ class GeneralisationGap(Rule):
         "eval far worse than train while eval no longer improves",
     )
     clear = 2
+    defers_to = frozenset({"overfitting", "memorisation"})
 
     def check(self, view: View, facts: Facts) -> Hit | None:
         values, steps, recs = eval_series(view)
