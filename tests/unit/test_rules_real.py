@@ -351,3 +351,21 @@ def test_generalisation_gap_on_named_train_and_val_loss_pairs() -> None:
         for r in records
     ]
     assert not fired(analyze(_store(twin)), "generalisation-gap")
+
+
+def test_a_warning_that_still_holds_stays_active_between_evaluations() -> None:
+    # GIVEN sparse evals that show a widening gap, with many train records in between
+    run = Run()
+    run.loss[:] = np.geomspace(2.0, 0.2, len(run.loss))
+    run.add_evals(40, [0.9, 2.0])
+    engine = AdviceEngine()
+    store = MetricStore()
+    seen_active = []
+    for t, record in run.records():
+        store.extend([record], t)
+        state = engine.update(store)
+        seen_active.append("generalisation-gap" in {f.rule for f in state.active})
+    # THEN once it fired it never left the active list while its evidence held
+    first = seen_active.index(True)
+    assert all(seen_active[first:])
+    assert "generalisation-gap" not in {f.rule for f in engine.state.history}
