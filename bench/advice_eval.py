@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import statistics
 import sys
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from excerpts import Excerpt  # noqa: E402
 
-from trainmon.advice import AdviceEngine  # noqa: E402
+from trainmon.advice import AdviceEngine, context_from_model_config  # noqa: E402
 from trainmon.advice.engine import Detection  # noqa: E402
 from trainmon.parsing.parser import LogParser  # noqa: E402
 from trainmon.records import Finding  # noqa: E402
@@ -40,7 +41,11 @@ from trainmon.store import MetricStore  # noqa: E402
 SHARED = ROOT.parent / "shared"
 LABELS = ROOT / "bench" / "advice_labels.csv"
 
+REALRUNS = ROOT / "bench" / "realruns" / "runs"
 FAMILY_OF_LABEL = {
+    "lr-high": "divergence",
+    "instability": "divergence",
+    "grad-explosion": "divergence",
     "nan": "numerics",
     "zero-loss": "numerics",
     "gradnorm-nan": "numerics",
@@ -52,9 +57,10 @@ FAMILY_OF_LABEL = {
     "spike": "spike",
     "stall": "stall",
 }
+_NUMERIC_RULES = {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric", "zero-loss"}
 RULES_OF_LABEL = {
-    "nan": {"nan-loss", "nan-eval-loss", "nan-grad-norm"},
-    "zero-loss": {"zero-loss", "nan-grad-norm"},
+    "nan": {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric"},
+    "zero-loss": {"zero-loss", "nan-grad-norm", "nan-loss", "nan-metric"},
     "gradnorm-nan": {"nan-grad-norm"},
     "divergence": {
         "loss-rising",
@@ -65,9 +71,41 @@ RULES_OF_LABEL = {
         "early-oscillation",
         "no-warmup-instability",
     },
-    "overfitting": {"overfitting", "memorisation"},
+    "overfitting": {"overfitting", "memorisation", "generalisation-gap"},
+    "lr-high": {
+        "loss-rising",
+        "early-divergence",
+        "loss-explosion",
+        "loss-instability",
+        "grad-drift",
+        "early-oscillation",
+        "no-warmup-instability",
+        # a far too high LR under Adam and clipping often knocks a small model into a
+        # constant prediction rather than a blow-up: a plateau at a high loss
+        "early-plateau",
+        "not-learning",
+        "stuck-at-chance",
+        *_NUMERIC_RULES,
+    },
+    "instability": {
+        "loss-instability",
+        "early-oscillation",
+        "no-warmup-instability",
+        "early-divergence",
+        "loss-explosion",
+    },
+    "grad-explosion": {
+        "grad-spike",
+        "grad-drift",
+        "loss-explosion",
+        "loss-rising",
+        "early-divergence",
+        "loss-instability",
+        *_NUMERIC_RULES,
+    },
     "plateau": {
         "not-learning",
+        "early-plateau",
         "flat-loss",
         "frozen-loss",
         "short-plateau",
@@ -79,7 +117,7 @@ RULES_OF_LABEL = {
     "lr-zero": {"lr-zero-early"},
     "lr-jump": {"lr-jump"},
     "spike": {"loss-spike", "grad-spike"},
-    "stall": {"stall"},
+    "stall": {"stall", "throughput-drop"},
 }
 FAMILY_RULES: dict[str, set[str]] = defaultdict(set)
 for _label, _rules in RULES_OF_LABEL.items():
@@ -100,6 +138,7 @@ class Outcome:
     record_steps: float = 1.0
     eval_steps: float = 0.0
     seconds: float = 0.0
+    fault: str = ""
 
 
 def _synthetic(spec: str) -> SimulatedRun:
@@ -136,12 +175,25 @@ def load(source: str, run: str) -> tuple[MetricStore, dict[str, object]] | None:
             chunk.append(line)
             when = t
         store.extend(parser.feed("".join(chunk).encode()) + parser.finish(), when)
+    elif source == "realrun":
+        folder = REALRUNS / run
+        if not (folder / "train.log").is_file():
+            return None
+        # fed as the run wrote it: each chunk at the second it arrived (a live replay)
+        data = (folder / "train.log").read_bytes()
+        done = 0
+        for line in (folder / "arrivals.tsv").read_text().splitlines():
+            offset, seconds = line.split("\t")
+            store.extend(parser.feed(data[done : int(offset)]), float(seconds))
+            store.total_steps = store.total_steps or parser.total_steps
+            done = int(offset)
+        store.extend(parser.feed(data[done:]) + parser.finish(), store.last_arrival_s or 0.0)
     elif source == "excerpt":
         records = parser.feed(Excerpt(run).text().encode()) + parser.finish()
         store.total_steps = parser.total_steps
         store.extend(records, 0.0)
     else:
-        folder = SHARED / ("logs" if source == "log" else "trainer_states")
+        folder = SHARED / {"log": "logs", "log2": "logs2"}.get(source, "trainer_states")
         path = folder / run
         if not path.is_file():
             return None
@@ -152,6 +204,8 @@ def load(source: str, run: str) -> tuple[MetricStore, dict[str, object]] | None:
     context: dict[str, object] = dict(parser.context)
     if parser.format_counts:  # as `trainmon report` builds it
         context.setdefault("format", parser.format)
+    if source == "realrun":  # a config.json beside the log, as `trainmon report` reads it
+        context = {**context_from_model_config(REALRUNS / run / "train.log"), **context}
     return store, context
 
 
@@ -180,8 +234,12 @@ def evaluate(row: dict[str, str]) -> Outcome | None:
     ]
     if len(eval_steps) > 1:
         out.eval_steps = (eval_steps[-1] - eval_steps[0]) / (len(eval_steps) - 1)
-    if onset is None and FAMILY_OF_LABEL.get(out.label) == "numerics":
-        out.onset = _first_nonfinite_or_zero(store)
+    numerics = FAMILY_OF_LABEL.get(out.label) == "numerics"
+    if numerics and (onset is None or row["source"] == "realrun"):
+        # the first non-finite (or zero) record: what a reader of the log can see
+        out.onset = _first_nonfinite_or_zero(store) or onset
+    if row["source"] == "realrun":
+        out.fault = row.get("fault", "")
     return out
 
 
@@ -209,11 +267,122 @@ def window(o: Outcome) -> tuple[float, float]:
         tol = 3 * o.record_steps
     elif fam == "overfitting":
         tol = 4 * max(o.eval_steps, o.record_steps)
-    elif fam == "plateau":
-        tol = max(0.25 * max(o.last_step, 1), 20 * o.record_steps)  # flatness takes time to show
+    elif fam == "plateau" or o.label == "lr-high":  # a far too high LR may end in a plateau
+        # flatness takes time to show, and two evaluations to confirm (seen at the record
+        # after the second one)
+        tol = max(
+            0.25 * max(o.last_step, 1), 20 * o.record_steps, 2 * o.eval_steps + o.record_steps
+        )
     else:
         tol = max(0.1 * max(o.last_step, 1), 20 * o.record_steps)
     return (o.onset - o.record_steps, o.onset + tol)
+
+
+def timely(o: Outcome) -> list[Detection]:
+    """Detections by a rule of the run's label inside its window."""
+    if o.label not in RULES_OF_LABEL:
+        return []
+    lo, hi = window(o)
+    return [
+        d
+        for d in o.detections
+        if d.finding.rule in RULES_OF_LABEL[o.label] and lo <= d.detected_step <= hi
+    ]
+
+
+GROUPS = (
+    ("real runs", frozenset({"realrun"})),
+    ("shared real logs + trainer states", frozenset({"log", "log2", "trainer_state"})),
+    ("synthetic", frozenset({"synthetic", "excerpt"})),
+)
+
+
+def _family_cell(outcomes: list[Outcome], fam: str) -> str:
+    labelled = [o for o in outcomes if FAMILY_OF_LABEL.get(o.label) == fam]
+    rules = FAMILY_RULES[fam]
+    alarmed = [o for o in outcomes if any(d.finding.rule in rules for d in o.detections)]
+    correct = [o for o in alarmed if FAMILY_OF_LABEL.get(o.label) == fam and timely(o)]
+    hits = [o for o in labelled if timely(o)]
+    if not labelled and not alarmed:
+        return "–"
+    ttd = [min(d.detected_step for d in timely(o)) - o.onset for o in hits if o.onset is not None]
+    recall = f"{len(hits)}/{len(labelled)}" if labelled else "–"
+    prec = f"{len(correct)}/{len(alarmed)}" if alarmed else "–"
+    t = f"{statistics.median(ttd):.0f}" if ttd else "–"
+    return f"{recall} · {prec} · {t}"
+
+
+def side_by_side(outcomes: list[Outcome]) -> None:
+    """Recall, precision and median time to detection per family, one column per corpus."""
+    print(
+        "Per family: detected/labelled (recall) · correct/alarmed runs (precision) · median "
+        "steps from onset to detection\n"
+    )
+    print("| family | " + " | ".join(name for name, _ in GROUPS) + " |")
+    print("|---|" + "---|" * len(GROUPS))
+    for fam in sorted(set(FAMILY_OF_LABEL.values())):
+        cells = [
+            _family_cell([o for o in outcomes if o.source in sources], fam) for _, sources in GROUPS
+        ]
+        print(f"| {fam} | " + " | ".join(cells) + " |")
+    print()
+    print("| healthy runs: findings per 10 runs | runs | critical | warning | info |")
+    print("|---|---|---|---|---|")
+    for name, sources in GROUPS:
+        healthy = [o for o in outcomes if o.source in sources and o.label in ("healthy", "empty")]
+        if not healthy:
+            continue
+        rates = [
+            10 * sum(f.severity == sev for o in healthy for f in o.findings) / len(healthy)
+            for sev in ("critical", "warning", "info")
+        ]
+        print(f"| {name} | {len(healthy)} | " + " | ".join(f"{r:.2f}" for r in rates) + " |")
+
+
+def realrun_table(outcomes: list[Outcome]) -> None:
+    """Per injected fault of the real-run benchmark: recall and detection delay."""
+    runs = [o for o in outcomes if o.source == "realrun" and o.label != "healthy"]
+    if not runs:
+        return
+    print("\nReal runs, per injected fault (delay from the injected step; numerics: from the")
+    print("first non-finite or zero record):\n")
+    print(
+        "| fault | family | runs | detected | within 5 % of the run | delay median / max "
+        "(steps) | rules that caught it |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for fault in sorted({o.fault for o in runs}):
+        group = [o for o in runs if o.fault == fault]
+        fam = FAMILY_OF_LABEL[group[0].label]
+        caught = [o for o in group if timely(o)]
+        delays = [min(d.detected_step for d in timely(o)) - (o.onset or 0) for o in caught]
+        within = sum(1 for o, t in zip(caught, delays, strict=True) if t <= 0.05 * o.last_step)
+        rules = sorted({min(timely(o), key=lambda d: d.detected_step).finding.rule for o in caught})
+        delay = f"{statistics.median(delays):.0f} / {max(delays):.0f}" if delays else "–"
+        print(
+            f"| {fault} | {fam} | {len(group)} | {len(caught)}/{len(group)} | "
+            f"{within}/{len(group)} | {delay} | {', '.join(rules) or '–'} |"
+        )
+
+
+def realrun_rows() -> list[dict[str, str]]:
+    """Label rows for the real-run benchmark, from each run's `label.json`."""
+    rows = []
+    for path in sorted(REALRUNS.glob("*/label.json")):
+        d = json.loads(path.read_text())
+        onset = d.get("onset_step")
+        rows.append(
+            {
+                "source": "realrun",
+                "run": d["run"],
+                "label": d["label"],
+                "onset_step": "" if onset is None else str(onset),
+                "split": d["split"],
+                "fault": d["fault"],
+                "note": d["expected"],
+            }
+        )
+    return rows
 
 
 def pct(values: list[float], q: float) -> float:
@@ -380,13 +549,30 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", choices=("test", "tune", "all"), default="test")
     ap.add_argument("--list", action="store_true", help="list false alarms and misses")
+    ap.add_argument(
+        "--detail", action="store_true", help="also the per-family table over all corpora"
+    )
+    ap.add_argument(
+        "--corpus",
+        choices=("all", "realrun", "shared", "synthetic"),
+        default="all",
+        help="score one corpus only",
+    )
     ap.add_argument("--perf", type=int, metavar="RECORDS", help="time analyze on a synthetic run")
     args = ap.parse_args(argv)
     if args.perf:
         perf(args.perf)
         return 0
     with LABELS.open(newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if args.split in ("all", r["split"])]
+        rows = list(csv.DictReader(fh)) + realrun_rows()
+    rows = [r for r in rows if args.split in ("all", r["split"])]
+    wanted = {
+        "all": {"realrun", "log", "log2", "trainer_state", "synthetic", "excerpt"},
+        "realrun": {"realrun"},
+        "shared": {"log", "log2", "trainer_state"},
+        "synthetic": {"synthetic", "excerpt"},
+    }[args.corpus]
+    rows = [r for r in rows if r["source"] in wanted]
     outcomes = []
     skipped = 0
     for row in rows:
@@ -398,7 +584,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         outcomes.append(o)
     print(f"Split: {args.split}; {len(outcomes)} runs ({skipped} skipped: corpus absent)\n")
-    report(outcomes, args.list)
+    side_by_side(outcomes)
+    realrun_table(outcomes)
+    if args.detail or args.list:
+        print()
+        report(outcomes, args.list)
     return 0
 
 

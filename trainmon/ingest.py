@@ -107,17 +107,21 @@ class Ingest:
 
     def progress(self) -> ParserProgress:
         """The parser's state now, as one immutable value."""
-        parser = self.parser
-        return ParserProgress(
-            log_format=parser.format,
-            lines=parser.lines,
-            unparsed_lines=parser.unparsed_lines,
-            total_steps=parser.total_steps,
-            context=tuple(sorted(parser.context.items())),
-        )
+        return parser_progress(self.parser)
 
     def close(self) -> None:
         self.follower.close()
+
+
+def parser_progress(parser: LogParser) -> ParserProgress:
+    """A parser's state (format, counters, total, revealed facts) as one immutable value."""
+    return ParserProgress(
+        log_format=parser.format,
+        lines=parser.lines,
+        unparsed_lines=parser.unparsed_lines,
+        total_steps=parser.total_steps,
+        context=tuple(sorted(parser.context.items())),
+    )
 
 
 def apply(store: MetricStore, items: list[Item], arrival_s: float) -> list[FollowEvent]:

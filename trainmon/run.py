@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from trainmon.advice.context import context_from_model_config
 from trainmon.advice.engine import AdviceEngine, AdviceState
 from trainmon.plotdata import PlotCache
 from trainmon.records import Finding, MetricRecord
@@ -40,12 +41,16 @@ def run_context(
     parser_context: Mapping[str, object],
     log_format: str | None,
     user_context: Mapping[str, object],
+    file_context: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
-    """The facts the advice rules see: the log's, its format, then the user's `--context`.
+    """The facts the advice rules see: the log's, those of a model config beside it, its
+    format, then the user's `--context` over all of them.
 
     The format is given only when known: rules rely on a framework's defaults only then.
     """
     context = dict(parser_context)
+    for key, value in (file_context or {}).items():
+        context.setdefault(key, value)
     if log_format and log_format != "unknown":
         context.setdefault("format", log_format)
     context.update(user_context)
@@ -71,6 +76,10 @@ class Run:
         """Facts gathered over every batch of the current segment (the parser's own dict
         may shrink between batches; what the log said stays said)."""
         self.user_context: dict[str, object] = dict(user_context or {})
+        self.file_context: dict[str, object] = (
+            dict(context_from_model_config(path)) if path and path != "-" else {}
+        )
+        """Facts from a model `config.json` beside the log (vocabulary size, classes)."""
         self.muted: set[str] = set(muted)
         self.plot_cache = PlotCache()
         """What the loss plot keeps between redraws of this run (EMA, block summaries)."""
@@ -118,7 +127,9 @@ class Run:
     @property
     def context(self) -> dict[str, object]:
         """The run facts the advice rules see now."""
-        return run_context(self.parser_context, self.progress.log_format, self.user_context)
+        return run_context(
+            self.parser_context, self.progress.log_format, self.user_context, self.file_context
+        )
 
     def advise(self, now_s: float | None = None, *, force: bool = False) -> AdviceState:
         """Bring the findings up to date with the store; cheap when nothing changed.

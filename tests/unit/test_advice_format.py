@@ -1,5 +1,5 @@
-"""The detected log format reaches the advice engine, so framework defaults (the Hugging Face
-Trainer's max_grad_norm of 1.0) are assumed only for that framework's logs."""
+"""The detected log format reaches the advice engine (rules word their advice for the
+framework that wrote the log)."""
 
 from __future__ import annotations
 

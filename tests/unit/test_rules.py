@@ -158,14 +158,24 @@ def test_nan_grad_norm_repeated_escalates_to_critical() -> None:
     assert f and f[-1].severity == "critical"
 
 
-def test_zero_loss_needs_two_records_or_a_nan_grad_norm() -> None:
+def test_zero_loss_is_critical_at_the_first_record_when_it_drops_from_a_real_value() -> None:
     run = Run()
+    run.loss[150] = 0.0  # from ~0.6: labels masked, fp16 overflow, never convergence
+    f = fired(run.findings(), "zero-loss")
+    assert f and f[0].step == run.steps[150] and f[0].severity == "critical"
+    assert not fired(Run().findings(), "zero-loss")  # the healthy twin
+
+
+def test_zero_loss_after_a_converged_loss_needs_a_second_zero_or_a_nan_grad_norm() -> None:
+    run = Run()
+    run.loss[100:] = np.geomspace(1e-3, 1e-5, 100)  # converged: 0.0000 may be rounding
     run.loss[150] = 0.0
-    assert not fired(run.findings(), "zero-loss")  # one exact zero alone: not yet
+    assert not fired(run.findings(), "zero-loss")
     run.loss[151] = 0.0
     f = fired(run.findings(), "zero-loss")
     assert f and f[0].step == run.steps[150] and f[0].severity == "critical"
     single = Run()
+    single.loss[100:] = np.geomspace(1e-3, 1e-5, 100)
     single.loss[150] = 0.0
     single.grad[150] = np.nan
     assert fired(single.findings(), "zero-loss")[0].step == single.steps[150]
@@ -380,22 +390,43 @@ def test_grad_drift() -> None:
     assert fired(run.findings(), "grad-drift")
 
 
-def test_grad_clipping_with_and_without_context() -> None:
+def test_grad_clipping_is_said_only_when_the_clip_is_known() -> None:
     # GIVEN grad norms of 3.0 on every step
     run = Run()
     run.grad[:] = 3.0
-    # WHEN the log is a Hugging Face Trainer's and max_grad_norm is unknown
-    # THEN the Trainer's default clip of 1.0 is assumed, and said so
-    for fmt_name in ("hf-trainer", "trainer-state"):
-        f = fired(run.findings({"format": fmt_name}), "grad-clipping")
-        assert f and "Trainer's default" in f[0].evidence and f[0].severity == "info"
-    # WHEN the format is another framework's, or unknown, THEN nothing is assumed
-    assert not fired(run.findings({"format": "lightning"}), "grad-clipping")
+    # WHEN the clip is not known (even for a Trainer log, whose run may set it to 0)
+    # THEN clipping is not claimed
+    for fmt_name in ("hf-trainer", "trainer-state", "lightning"):
+        assert not fired(run.findings({"format": fmt_name}), "grad-clipping")
     assert not fired(run.findings(), "grad-clipping")
+    # WHEN the run switched clipping off THEN nothing is said about clipping
+    for off in (0, 0.0, "0", "none"):
+        ctx = {"max_grad_norm": off, "format": "hf-trainer"}
+        assert not fired(run.findings(ctx), "grad-clipping")
     # WHEN the clip is known THEN it is used whatever the format
     assert not fired(run.findings({"max_grad_norm": 5.0, "format": "hf-trainer"}), "grad-clipping")
     f = fired(run.findings({"max_grad_norm": 2.0, "format": "lightning"}), "grad-clipping")
-    assert f and "max_grad_norm 2" in f[0].evidence and "default" not in f[0].evidence
+    assert f and "max_grad_norm 2" in f[0].evidence and f[0].severity == "info"
+
+
+def test_grad_clipping_from_warm_up_moves_to_earlier_when_the_share_falls() -> None:
+    from trainmon.advice import AdviceEngine
+
+    # GIVEN clipping on most steps early, then on none
+    run = Run()
+    run.grad[:] = 0.5
+    run.grad[:60] = 3.0
+    engine = AdviceEngine({"max_grad_norm": 1.0})
+    engine.finish(run.store())
+    # THEN the finding is no longer active, but remembered as earlier
+    assert "grad-clipping" not in {f.rule for f in engine.state.active}
+    assert "grad-clipping" in {f.rule for f in engine.state.history}
+    # AND on the twin that still clips, it stays active
+    still = Run()
+    still.grad[:] = 3.0
+    engine = AdviceEngine({"max_grad_norm": 1.0})
+    engine.finish(still.store())
+    assert "grad-clipping" in {f.rule for f in engine.state.active}
 
 
 def test_grad_collapse_with_a_flat_loss() -> None:

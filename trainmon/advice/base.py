@@ -168,6 +168,8 @@ class Facts:
     loss_init: float | None = None
     """Median of the first three finite train losses (needs an early first record)."""
     first_loss_step: int | None = None
+    loss_first: float | None = None
+    """The first train loss the log printed (what `initial-loss` reports)."""
     peak_lr: float = 0.0
     peak_lr_pos: int = -1
     first_lr: float | None = None
@@ -183,6 +185,9 @@ class Facts:
     spike_positions: list[tuple[int, float, float]] = field(default_factory=list)
     """Loss spikes (position, value, local median), for the spike and instability rules."""
     early_unstable_step: int | None = None
+    steps_uncertain: bool = False
+    """A train record's step went backwards (runs appended to one file, a counter that
+    restarts): trends over the step axis would be guesses, so the windowed rules keep quiet."""
     schedule: str = ""
 
     def planned(self) -> int | None:
@@ -199,6 +204,12 @@ class Rule:
     clear: ClassVar[int] = 3
     """Consecutive negative checks before an active finding clears."""
     suppressed_by_numerics: ClassVar[bool] = True
+    defers_to: ClassVar[frozenset[str]] = frozenset()
+    """Rules that already tell the same story: while one of them is active, this rule does
+    not start a finding (one that is already active stays while it holds)."""
+    defers_to_worse: ClassVar[bool] = False
+    """Reassuring advice (e.g. still improving) that must never stand beside an active
+    warning or critical finding: it stays quiet while one is active."""
 
     def check(self, view: View, facts: Facts) -> Hit | None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -62,6 +62,9 @@ class RunContext:
     fp16: bool | None = None
     bf16: bool | None = None
     max_grad_norm: float | None = None
+    """The clipping threshold when clipping is on and known."""
+    clipping_off: bool = False
+    """The run said `max_grad_norm` 0 (or none): gradients are not clipped."""
     max_steps: int | None = None
     num_train_epochs: float | None = None
     logging_steps: int | None = None
@@ -92,6 +95,13 @@ class RunContext:
         return f"ln(vocab {self.vocab_size})"
 
 
+def _clipping_off(value: object, clip: float | None) -> bool:
+    """`max_grad_norm` 0, a negative value or `none`: the trainer does not clip."""
+    if clip is not None:
+        return clip <= 0
+    return isinstance(value, str) and value.strip().lower() in ("none", "null", "off")
+
+
 def parse_context(raw: Mapping[str, object] | None) -> RunContext:
     """Typed context from loose values; unknown keys and unparsable values are ignored."""
     raw = raw or {}
@@ -105,6 +115,7 @@ def parse_context(raw: Mapping[str, object] | None) -> RunContext:
         fp16=_as_bool(raw.get("fp16")),
         bf16=_as_bool(raw.get("bf16")),
         max_grad_norm=clip if clip is not None and clip > 0 else None,
+        clipping_off=_clipping_off(raw.get("max_grad_norm"), clip),
         max_steps=_as_count(raw.get("max_steps")),
         num_train_epochs=epochs,
         logging_steps=_as_count(raw.get("logging_steps")),

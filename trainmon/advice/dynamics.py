@@ -235,6 +235,81 @@ class NotLearning(Rule):
         )
 
 
+class EarlyPlateau(Rule):
+    """Learning stopped almost at once: a language model trained from scratch (its first loss
+    near ln(vocab)) whose train and eval loss have not improved by 5 % since the first tenth
+    of the run, at an LR that was not decayed away, and far from zero. The signature of a
+    model that only learned the label frequencies (shuffled or misaligned labels) or was
+    knocked into a constant prediction by a far too high LR."""
+
+    info = RuleInfo("early-plateau", "plateau", "warning", "learning stopped in the first tenth")
+    persist = 3
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        # only for a language model known to start from scratch (first loss near ln(vocab)):
+        # a fine-tune often converges within its first tenth
+        vocab = facts.ctx.vocab_size
+        first = facts.loss_first
+        if not vocab or vocab < 2 or first is None or not first >= 0.5 * math.log(vocab):
+            return None
+        planned = facts.planned()
+        if planned:
+            if view.step < EARLY_PLATEAU_AFTER * planned or view.count(LOSS) < 20:
+                return None
+            horizon = float(planned)
+        else:
+            # no planned length: the run so far, if the log starts at the run's start
+            start_known = facts.loss_init is not None and math.isfinite(facts.loss_init)
+            if not start_known or view.count(LOSS) < 50:
+                return None
+            horizon = float(view.step)
+        steps = view.steps(LOSS)
+        lo = int(np.searchsorted(steps, 0.05 * horizon))
+        hi = int(np.searchsorted(steps, 0.1 * horizon))
+        n = view.count(LOSS)
+        if hi - lo < 3 or n - hi < 10:
+            return None
+        ref = median(view.values(LOSS, lo, hi))
+        now = median(view.tail(LOSS, max(5, n // 10)))
+        if not (math.isfinite(ref) and ref > 0 and math.isfinite(now)):
+            return None
+        if now < (1 - PLATEAU_GAIN) * ref:
+            return None  # still learning after the first tenth
+        if now < 0.2 * first:
+            return None  # converged near zero: nothing left to learn
+        lrs = view.values(LR, view.count_at(LR, view.record_of(LOSS, hi)), view.count(LR))
+        if len(lrs) and facts.peak_lr > 0 and median(lrs) < 0.1 * facts.peak_lr:
+            return None  # the LR was decayed away: see lr-zero-early
+        evals = view.values(EVAL_LOSS, view.count_at(EVAL_LOSS, view.record_of(LOSS, hi)))
+        evals = evals[np.isfinite(evals)]
+        if view.count(EVAL_LOSS) and not len(evals):
+            return None  # the log evaluates: wait for an eval after the first tenth
+        # eval improves: on the first eval after the first tenth, or on the train loss then
+        baseline = float(evals[0]) if len(evals) >= 2 else ref
+        if len(evals) and float(evals[-1]) < (1 - PLATEAU_GAIN) * baseline:
+            return None
+        step = view.step_of(LOSS, hi)
+        evidence = (
+            f"loss {fmt(first)} at the start, {fmt(ref)} at 5-10 % of the run, {fmt(now)} now"
+        )
+        if len(evals) >= 2:
+            evidence += f"; eval_loss {fmt(float(evals[0]))} → {fmt(float(evals[-1]))}"
+        return Hit(
+            "warning",
+            step,
+            "Learning stopped early: the loss has not improved since the first tenth",
+            evidence,
+            "A quick drop then a flat line is a model that learned only the label "
+            "frequencies: check that inputs and labels are aligned (not shuffled or shifted), "
+            "and try a 10x lower LR if it is high.",
+        )
+
+
+PLATEAU_GAIN = 0.05
+EARLY_PLATEAU_AFTER = 0.15
+"""Judged from 15 % of a planned run on (a tenth to learn, then a flat stretch as long)."""
+
+
 class LatePlateau(Rule):
     info = RuleInfo("late-plateau", "plateau", "info", "progress stalled at a high constant LR")
     persist = 3
@@ -313,6 +388,7 @@ class EarlyOscillation(Rule):
 class StillImproving(Rule):
     info = RuleInfo("still-improving", "dynamics", "info", "still improving when the run ended")
     clear = 10**9
+    defers_to_worse = True
 
     def check(self, view: View, facts: Facts) -> Hit | None:
         planned = facts.planned()
@@ -323,7 +399,13 @@ class StillImproving(Rule):
         evals = evals[np.isfinite(evals)]
         if len(evals) >= 4:
             last4 = evals[-4:]
-            if np.all(last4[1:] < 0.99 * last4[:-1]) and last4[-1] <= float(np.min(evals)):
+            start = facts.loss_first
+            worse_than_start = start is not None and math.isfinite(start) and last4[-1] > start
+            if (
+                np.all(last4[1:] < 0.99 * last4[:-1])
+                and last4[-1] <= float(np.min(evals))
+                and not worse_than_start
+            ):
                 return Hit(
                     "info",
                     view.step,
@@ -340,6 +422,9 @@ class StillImproving(Rule):
         last = median(view.sampled(LOSS, n - tenth, n, THIN))
         if not (prev > 0 and last < 0.98 * prev):
             return None
+        start = facts.loss_first
+        if start is not None and math.isfinite(start) and last > start:
+            return None  # recovering from a blow-up is not "more steps will help"
         return Hit(
             "info",
             view.step,
@@ -358,6 +443,9 @@ class InitialLoss(Rule):
         ln_c = facts.ctx.ln_classes
         init = facts.loss_init
         if ln_c is None or init is None or not math.isfinite(init):
+            return None  # unknown, or the log starts late
+        init = facts.loss_first if facts.loss_first is not None else init
+        if not math.isfinite(init):
             return None
         label = facts.ctx.classes_label
         if init > 1.5 * ln_c:
@@ -393,7 +481,10 @@ class StuckAtChance(Rule):
             return None
         last = view.tail(LOSS, 20)
         med = median(last)
-        if not (abs(med - ln_c) < 0.02 * ln_c and np.all(np.abs(last - ln_c) < 0.05 * ln_c)):
+        at_chance = abs(med - ln_c) < 0.02 * ln_c and np.all(np.abs(last - ln_c) < 0.05 * ln_c)
+        # worse than a uniform guess and never clearly better: the same failure, noisier
+        worse = med >= 1.02 * ln_c and float(np.min(last)) >= 0.95 * ln_c
+        if not (at_chance or worse):
             return None
         step = view.step_of(LOSS, n - 20)
         return Hit(
@@ -415,6 +506,7 @@ DYNAMICS_RULES: tuple[type[Rule], ...] = (
     LossRising,
     NotLearning,
     LatePlateau,
+    EarlyPlateau,
     EarlyOscillation,
     StillImproving,
 )

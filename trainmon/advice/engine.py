@@ -292,7 +292,11 @@ class AdviceEngine:
         history = tuple(
             e.merged(self._tally(rid)) for rid, e in self._history.items() if rid not in self.muted
         )
-        return AdviceState(tuple(active), history, new_critical, self.facts.schedule)
+        schedule = self.facts.schedule
+        if any(f.severity != "info" for f in active):
+            # the shape may be textbook, but the run is not "normal" while a problem is active
+            schedule = schedule.removesuffix(": normal")
+        return AdviceState(tuple(active), history, new_critical, schedule)
 
     def _scan(self, view: View) -> None:
         start = self._scanned
@@ -318,16 +322,37 @@ class AdviceEngine:
         self.checkpoints += 1
         self._updater.advance(view)
         for rule in self._rules:
-            if rule.suppressed_by_numerics and self.facts.numerics_active:
+            if self.facts.steps_uncertain or (
+                rule.suppressed_by_numerics and self.facts.numerics_active
+            ):
                 continue
             hit = rule.check(view, self.facts)
             rid = rule.info.id
+            if hit is not None and rule.defers_to_worse and self._worse_active(rid):
+                hit = None
+            if hit is not None and rule.defers_to and self._starting_beside(rid, rule.defers_to):
+                hit = None
             if hit is None:
                 if self._miss(rid, rule.clear):
                     # cooldown: one episode per stretch of the run, not a flicker
                     self._cooldown[rid] = view.end + max(COOLDOWN_RECORDS, view.end // 10)
             elif view.end >= self._cooldown.get(rid, 0):
                 self._apply(rid, hit, rule.persist, rule.clear, hit.step, view.end)
+
+    def _starting_beside(self, rid: str, others: frozenset[str]) -> bool:
+        """`rid` is not active yet and one of `others` is."""
+        track = self._tracks.get(rid)
+        if track is not None and track.finding is not None:
+            return False
+        return any((t := self._tracks.get(o)) is not None and t.finding is not None for o in others)
+
+    def _worse_active(self, rid: str) -> bool:
+        """Some other rule has an active warning or critical finding."""
+        return any(
+            t.finding is not None and t.finding.severity != "info"
+            for other, t in self._tracks.items()
+            if other != rid
+        )
 
     def _apply(
         self, rid: str, hit: Hit, persist: int, clear: int, step: int | None, record: int
@@ -422,7 +447,7 @@ class AdviceEngine:
 
 
 _NUMERIC_IDS = frozenset(
-    {"nan-loss", "nan-eval-loss", "nan-grad-norm", "zero-loss", "loss-explosion"}
+    {"nan-loss", "nan-eval-loss", "nan-grad-norm", "zero-loss", "loss-explosion", "nan-metric"}
 )
 
 

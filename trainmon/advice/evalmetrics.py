@@ -85,3 +85,30 @@ def eval_improved_since(view: View, step: float) -> str:
     if len(values) - i >= 2 and values[-1] < 0.99 * values[i]:
         return f"eval_loss {fmt(float(values[i]))}→{fmt(float(values[-1]))} improving"
     return ""
+
+
+def metric_near_best(view: View) -> tuple[str, float, float, bool] | None:
+    """(name, newest, best, newest within 1 % of the best?) for the task metric."""
+    found = task_metric(view)
+    if found is None:
+        return None
+    name, higher = found
+    values = view.values(name)
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return None
+    last = float(values[-1])
+    best = float(np.max(values) if higher else np.min(values))
+    slack = 0.01 * max(abs(best), 1e-12)
+    near = last >= best - slack if higher else last <= best + slack
+    return name, last, best, near
+
+
+def train_accuracy(view: View) -> str | None:
+    """A training accuracy series (`accuracy`, `acc`, `train_acc`, ...), if the log has one."""
+    for name in view.names():
+        low = name.lower()
+        if low.startswith(("eval", "val", "test")) or "acc" not in low:
+            continue
+        return name
+    return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from trainmon.advice.base import EVAL_LOSS, LOSS, Facts, Hit, Rule, RuleInfo, View
-from trainmon.advice.evalmetrics import metric_change
+from trainmon.advice.evalmetrics import metric_change, metric_near_best, train_accuracy
 from trainmon.advice.stats import fmt, median
 
 MAX_EVALS = 400
@@ -147,4 +147,161 @@ class TrainEvalGap(Rule):
         )
 
 
-EVAL_RULES: tuple[type[Rule], ...] = (Overfitting, Memorisation, TrainEvalGap)
+GAP_RATIO = 2.0
+"""Eval loss at least this many times the train loss (and GAP_MIN_DELTA nats above it)."""
+GAP_MIN_DELTA = 0.2
+ACCURACY_GAP = 0.15
+"""Eval accuracy this far (absolute, as a fraction) below the training accuracy."""
+
+
+def _fraction(value: float, percent: bool) -> float:
+    return value / 100.0 if percent else value
+
+
+class GeneralisationGap(Rule):
+    """The textbook overfitting picture, readable from two evaluations: eval loss many times
+    the train loss, or eval accuracy far below train accuracy, while eval no longer improves.
+
+    Quiet while the newest eval loss or the task metric is still (within 1 %) at its best:
+    a classifier at 97 % validation accuracy whose train loss reaches 0.003 is fine.
+    """
+
+    info = RuleInfo(
+        "generalisation-gap",
+        "evaluation",
+        "warning",
+        "eval far worse than train while eval no longer improves",
+    )
+    clear = 2
+    defers_to = frozenset({"overfitting", "memorisation"})
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        values, steps, recs = eval_series(view)
+        if len(values) < 2:
+            return self._component_gap(view) if not view.count(EVAL_LOSS) else None
+        best_i = int(np.argmin(values))
+        last = float(values[-1])
+        if last <= 1.01 * float(values[best_i]):
+            return None  # eval loss still at its best
+        metric = metric_near_best(view)
+        if metric is not None and metric[3]:
+            return None  # the task metric still at its best
+        t_now = self._train_since_previous_eval(view, recs)
+        since = f"best eval_loss {fmt(float(values[best_i]))} at step {int(steps[best_i])}"
+        if metric is not None:
+            since += f"; {metric[0]} {fmt(metric[1])} (best {fmt(metric[2])})"
+        if np.isfinite(t_now) and t_now > 0:
+            ratio = last / t_now
+            if ratio >= GAP_RATIO and last - t_now >= GAP_MIN_DELTA:
+                return Hit(
+                    "warning",
+                    int(steps[-1]),
+                    f"Eval loss is {ratio:.1f}x the train loss and no longer improves",
+                    f"eval_loss {fmt(last)} vs train loss {fmt(t_now)} (ratio {ratio:.1f}) at "
+                    f"step {int(steps[-1])}; {since}",
+                    _GAP_ADVICE,
+                )
+        return self._accuracy_gap(view, since)
+
+    @staticmethod
+    def _component_gap(view: View) -> Hit | None:
+        """Logs without a canonical eval loss that pair train and validation losses by name
+        (YOLO's `train/box_loss` and `val/box_loss`): the same test on the widest pair."""
+        names = set(view.names())
+        for name in names:  # a detector's mAP at its best says eval still improves
+            if "map" in name.lower() and not name.lower().startswith("train"):
+                values = view.values(name)
+                values = values[np.isfinite(values)]
+                if len(values) >= 2 and values[-1] >= 0.99 * float(np.max(values)):
+                    return None
+        best: tuple[float, str, str, float, float, float] | None = None
+        for val_name in sorted(names):
+            train_name = _train_twin(val_name, names)
+            if train_name is None:
+                continue
+            vals = view.values(val_name)
+            vals = vals[np.isfinite(vals)]
+            if len(vals) < 2 or float(vals[-1]) <= 1.01 * float(np.min(vals)):
+                continue
+            train = median(view.tail(train_name, 5))
+            last = float(vals[-1])
+            if not (np.isfinite(train) and train > 0):
+                continue
+            ratio = last / train
+            wide = ratio >= GAP_RATIO and last - train >= GAP_MIN_DELTA
+            if wide and (best is None or ratio > best[0]):
+                best = (ratio, val_name, train_name, last, train, float(np.min(vals)))
+        if best is None:
+            return None
+        ratio, val_name, train_name, last, train, low = best
+        step = view.step_of(val_name, view.count(val_name) - 1)
+        return Hit(
+            "warning",
+            step,
+            f"{val_name} is {ratio:.1f}x {train_name} and no longer improves",
+            f"{val_name} {fmt(last)} vs {train_name} {fmt(train)} (ratio {ratio:.1f}) at step "
+            f"{step}; best {val_name} {fmt(low)}",
+            _GAP_ADVICE,
+        )
+
+    @staticmethod
+    def _train_since_previous_eval(view: View, recs: np.ndarray) -> float:
+        """Median of the (at most five) newest train losses logged after the previous eval:
+        with sparse logs, older losses would hide how far training has moved on."""
+        i = min(view.count_at(LOSS, int(recs[-1]) + 1), view.count(LOSS))
+        lo = min(view.count_at(LOSS, int(recs[-2]) + 1), i) if len(recs) > 1 else 0
+        if i == 0:
+            return float("nan")
+        return median(
+            view.values(LOSS, max(lo, i - 5), i) if i > lo else view.values(LOSS, i - 1, i)
+        )
+
+    @staticmethod
+    def _accuracy_gap(view: View, since: str) -> Hit | None:
+        metric = metric_near_best(view)
+        train_name = train_accuracy(view)
+        if metric is None or train_name is None or "acc" not in metric[0].lower():
+            return None
+        train_acc = view.last(train_name)
+        if train_acc is None or not np.isfinite(train_acc):
+            return None
+        percent = max(train_acc, metric[1]) > 1.0
+        gap = _fraction(train_acc, percent) - _fraction(metric[1], percent)
+        if gap < ACCURACY_GAP:
+            return None
+        step = view.step_of(EVAL_LOSS, view.count(EVAL_LOSS) - 1)
+        return Hit(
+            "warning",
+            step,
+            f"Eval accuracy is {gap:.0%} below the training accuracy and no longer improves",
+            f"{metric[0]} {fmt(metric[1])} vs {train_name} {fmt(train_acc)} at step {step}; "
+            f"{since}",
+            _GAP_ADVICE,
+        )
+
+
+_VAL_PREFIXES = ("val/", "val_", "valid/", "valid_", "validation/", "eval/", "test/")
+_TRAIN_PREFIXES = ("train/", "train_", "")
+
+
+def _train_twin(val_name: str, names: set[str]) -> str | None:
+    """`train/box_loss` for `val/box_loss`, `loss_cls` for `val_loss_cls`; None otherwise."""
+    low = val_name.lower()
+    if "loss" not in low:
+        return None
+    for prefix in _VAL_PREFIXES:
+        if low.startswith(prefix):
+            rest = val_name[len(prefix) :]
+            for train_prefix in _TRAIN_PREFIXES:
+                if train_prefix + rest in names:
+                    return train_prefix + rest
+    return None
+
+
+_GAP_ADVICE = (
+    "The model fits the training set far better than held-out data: keep the best checkpoint, "
+    "stop earlier, and add data, augmentation, weight decay or dropout."
+)
+
+
+EVAL_RULES: tuple[type[Rule], ...] = (Overfitting, Memorisation, TrainEvalGap, GeneralisationGap)

@@ -27,13 +27,30 @@ class FactsUpdater:
         self.facts = facts
         self._lr_seen = 0
         self._spike_seen = 0
+        self._steps_seen = 0
+        self._last_train_step: int | None = None
 
     def advance(self, view: View) -> None:
         f = self.facts
         f.total_steps = view.store.total_steps
+        self._step_axis(view)
         self._learning_rate(view)
         self._loss_anchors(view)
         self._spikes(view)
+
+    def _step_axis(self, view: View) -> None:
+        """Notice a train step lower than the one before it (checked on new records only)."""
+        store = view.store
+        kinds = store.record_kinds
+        for i in range(self._steps_seen, view.end):
+            if kinds[i] != "train":
+                continue
+            step = int(store.record_steps[i])
+            last = self._last_train_step
+            if last is not None and step < last:
+                self.facts.steps_uncertain = True
+            self._last_train_step = step
+        self._steps_seen = view.end
 
     def _learning_rate(self, view: View) -> None:
         f = self.facts
@@ -69,6 +86,7 @@ class FactsUpdater:
         n = view.count(LOSS)
         if f.first_loss_step is None and n:
             f.first_loss_step = view.step_of(LOSS, 0)
+            f.loss_first = float(view.values(LOSS, 0, 1)[0])
         if f.loss_init is None and n >= 3:
             planned = f.planned()
             early = max(50, int(0.01 * planned)) if planned else 50

@@ -125,19 +125,20 @@ class GradDrift(Rule):
 
 
 class GradClipping(Rule):
+    """A fact about the run, so only said when the clipping threshold is known (from the log,
+    its config or `--context`): a Trainer run with `max_grad_norm=0` is not clipped at all.
+    It clears when the share falls (clipping during warm-up only is not the run's state)."""
+
     info = RuleInfo("grad-clipping", "gradients", "info", "gradients clipped on most steps")
-    clear = 10**9
+    clear = 3
 
     def check(self, view: View, facts: Facts) -> Hit | None:
         if view.count(GRAD) < 20:
             return None
         clip = facts.ctx.max_grad_norm
-        assumed = clip is None
-        if clip is None:
-            # 1.0 is the Hugging Face Trainer's default; other frameworks clip only when told
-            if not facts.ctx.hf_trainer:
-                return None
-            clip = 1.0
+        assumed = False
+        if clip is None or facts.ctx.clipping_off:
+            return None
         last = view.tail(GRAD, 100)
         last = last[np.isfinite(last)]
         share = float(np.mean(last > clip)) if len(last) else 0.0

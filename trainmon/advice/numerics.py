@@ -280,6 +280,10 @@ class NanGradNorm(ScanRule):
         )
 
 
+SUDDEN_ZERO_FROM = 0.05
+"""A zero right after a loss at least this large cannot be rounding of a converged loss."""
+
+
 class ZeroLoss(ScanRule):
     info = RuleInfo("zero-loss", "numerics", "critical", "train loss exactly 0.0")
 
@@ -306,8 +310,13 @@ class ZeroLoss(ScanRule):
             gv = np.full(len(values), 1.0)
             gv[match] = gvals[idx[match]]
             grad_bad = ~np.isfinite(gv)
+        # a loss that falls to exactly 0.0 from a real value is broken at that very record;
+        # one that converged towards 0 and prints 0.0000 needs a second zero to be believed
+        before = view.values(LOSS, lo - 1, lo)
+        prev = np.concatenate([before if len(before) else [np.inf], values[:-1]])
+        sudden = zero & ((prev >= SUDDEN_ZERO_FROM) | ~np.isfinite(prev))
         weak = self.flags.feed(zero)
-        strong = self.strong.feed(zero & grad_bad)
+        strong = self.strong.feed(zero & (grad_bad | sudden))
         out: list[Event] = []
         merged = sorted([(p, k, "weak") for k, p in weak] + [(p, k, "strong") for k, p in strong])
         for p, kind, src in merged:
@@ -404,9 +413,19 @@ def _signed_objective(view: View) -> bool:
     return any(("reward" in n or "logps" in n or n == "kl") for n in view.store.names())
 
 
+GROWTH_FACTOR = 4.0
+GROWTH_MIN_DELTA = 1.0
+GROWTH_HOLD = 0.8
+GROWTH_LOOKBACK = 3
+
+
 class LossExplosion(_MaskRule):
     info = RuleInfo("loss-explosion", "numerics", "critical", "loss blew up far above its start")
     persist = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.early: float | None = None
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         # the absolute cap only means something for a loss that started well below it
@@ -425,12 +444,45 @@ class LossExplosion(_MaskRule):
                 limit = min(limit, max(ln_c + 1.0, l0 + 1.0))
             after = (np.arange(lo, lo + len(values)) >= facts.burn_in_pos + 5) & (values > limit)
             m = m | after
-        return m & np.isfinite(values)
+        return (m | self._growing(view, lo, values)) & np.isfinite(values)
+
+    def _growing(self, view: View, lo: int, values: FloatArray) -> BoolArray:
+        """Many times the early loss and still at its highest: divergence in any phase
+        (warm-up included), which a spike that recovers never is."""
+        early = self._early(view)
+        if early is None:
+            return np.zeros(len(values), dtype=bool)
+        before = view.values(LOSS, lo - GROWTH_LOOKBACK, lo)
+        joined = np.concatenate([before, values])
+        joined = np.where(np.isfinite(joined), joined, -np.inf)
+        k = len(before)
+        # the highest of the GROWTH_LOOKBACK values before each new one (vectorised)
+        padded = np.concatenate([np.full(GROWTH_LOOKBACK, -np.inf), joined])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, GROWTH_LOOKBACK)
+        recent_max = windows[k : k + len(values)].max(axis=1)
+        high = (values > GROWTH_FACTOR * early) & (values - early > GROWTH_MIN_DELTA)
+        still_growing = values >= GROWTH_HOLD * recent_max
+        m: BoolArray = high & still_growing
+        return m
+
+    def _early(self, view: View) -> float | None:
+        """Median of the first three finite losses (the run's early value)."""
+        if self.early is None:
+            head = view.values(LOSS, 0, 8)
+            head = head[np.isfinite(head)][:3]
+            if len(head) == 3 and float(np.median(head)) > 0:
+                self.early = float(np.median(head))
+        return self.early
 
     def hit(self, view: View, pos: int, facts: Facts) -> Hit:
         step = view.step_of(LOSS, pos)
         vals = view.values(LOSS, pos, pos + 2)
-        ref = f"L0 {fmt(facts.loss0)} after warm-up" if facts.loss0 is not None else "cap 1e3"
+        if self.early is not None and vals[0] > GROWTH_FACTOR * self.early:
+            ref = f"x{vals[0] / self.early:.0f} the early loss {fmt(self.early)}, still growing"
+        elif facts.loss0 is not None:
+            ref = f"L0 {fmt(facts.loss0)} after warm-up"
+        else:
+            ref = "cap 1e3"
         grads = view.values(GRAD)
         g90 = float(np.percentile(grads[np.isfinite(grads)], 90)) if len(grads) > 5 else None
         clip = f" and clip near the 90th-percentile grad norm ({fmt(g90)})" if g90 else ""
@@ -444,6 +496,90 @@ class LossExplosion(_MaskRule):
         )
 
 
+_LOSS_WORDS = ("loss", "perplexity", "ppl")
+_GRAD_WORDS = ("grad_norm", "gradnorm", "gnorm", "grad norm", "grad-norm")
+_NOT_LOSS = ("scale", "weight", "coef", "lambda", "count", "num_", "time", "_lr")
+_WATCHED_ELSEWHERE = frozenset({LOSS, EVAL_LOSS, GRAD})
+
+
+def loss_like(name: str) -> bool:
+    """A metric whose non-finite value means broken numerics: any loss or loss component,
+    a perplexity, or a gradient norm (whatever the log called it)."""
+    low = name.lower()
+    if any(w in low for w in _GRAD_WORDS):
+        return True
+    return any(w in low for w in _LOSS_WORDS) and not any(w in low for w in _NOT_LOSS)
+
+
+class NanMetric(ScanRule):
+    """NaN/inf in any loss-like series other than the three the rules above watch (a loss
+    component such as `loss_box_reg`, a tqdm postfix, a perplexity, a renamed grad norm)."""
+
+    info = RuleInfo(
+        "nan-metric",
+        "numerics",
+        "critical",
+        "a loss component, perplexity or grad norm is NaN/inf",
+    )
+    clear_after: ClassVar[int] = 5
+
+    def __init__(self) -> None:
+        self.flags: dict[str, FlagRun] = {}
+        self.flagged: dict[str, int] = {}
+        self.active: set[str] = set()
+
+    def tally(self) -> str | None:
+        parts = [f"{name} on {n}" for name, n in self.flagged.items() if n]
+        return ("non-finite: " + ", ".join(parts) + " record(s)") if parts else None
+
+    def scan(self, view: View, start: int, facts: Facts) -> list[Event]:
+        found: list[tuple[int, str, int]] = []  # (record, series, position) of each onset
+        cleared: list[tuple[int, str]] = []
+        for name in view.names():
+            if name in _WATCHED_ELSEWHERE or not loss_like(name):
+                continue
+            lo, values = _chunk(view, name, start)
+            if not len(values):
+                continue
+            flags = self.flags.setdefault(name, FlagRun(1, self.clear_after))
+            bad = ~np.isfinite(values)
+            self.flagged[name] = self.flagged.get(name, 0) + int(np.count_nonzero(bad))
+            for kind, i in flags.feed(bad):
+                pos = min(lo + i, lo + len(values) - 1)
+                if kind == "fire":
+                    found.append((view.record_of(name, pos), name, pos))
+                else:
+                    cleared.append((view.record_of(name, pos), name))
+        out: list[Event] = []
+        # in record order, whatever order the series were visited in
+        for record, kind, name, pos in sorted(
+            [(r, "fire", n, p) for r, n, p in found] + [(r, "clear", n, -1) for r, n in cleared]
+        ):
+            if kind == "fire":
+                first = not self.active
+                self.active.add(name)
+                if first:
+                    out.append(Event("fire", self._hit(view, name, pos), record))
+            else:
+                self.active.discard(name)
+                if not self.active:
+                    out.append(Event("clear"))
+        return out
+
+    def _hit(self, view: View, name: str, pos: int) -> Hit:
+        value = view.values(name, pos, pos + 1)[0]
+        step = view.step_of(name, pos)
+        prev = view.values(name, max(0, pos - 3), pos)
+        before = ", ".join(fmt(v) for v in prev) or "none"
+        return Hit(
+            "critical",
+            step,
+            f"{name} became {value}",
+            f"{name} {value} at step {step}; previous values {before}",
+            _NAN_ADVICE,
+        )
+
+
 SCAN_RULES: tuple[type[ScanRule], ...] = (
     NanLoss,
     NanEvalLoss,
@@ -452,4 +588,5 @@ SCAN_RULES: tuple[type[ScanRule], ...] = (
     ZeroGradNorm,
     NegativeLoss,
     LossExplosion,
+    NanMetric,
 )

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 INTERVALS = 64
 STALL_FLOOR_S = 120.0
 STALL_FACTOR = 10.0
+DROP_RECENT = 5
+DROP_FACTOR = 2.5
+"""Throughput-drop: the newest 5 intervals take 2.5x the usual time per step (a 60 % fall);
+smaller swings are what a machine shared with other jobs shows all day."""
 
 
 def train_intervals(
@@ -31,7 +35,10 @@ def train_intervals(
     evaluating, not training.
     """
     kinds = store.record_kinds
-    lo = max(0, end - 2 * limit - 1)
+    # arrival times measure the trainer only for records that arrived live, one by one;
+    # a backlog read at start (or a report) arrived in bursts
+    first = 0 if store.times_printed else store.live_from
+    lo = max(first, end - 2 * limit - 1)
     times = np.frombuffer(store.record_times, dtype=np.float64)[lo:end].copy()
     steps = np.frombuffer(store.record_steps, dtype=np.int64)[lo:end].astype(np.float64)
     is_train = np.array([k == "train" for k in kinds[lo + 1 : end]], dtype=bool)
@@ -40,7 +47,8 @@ def train_intervals(
     dt = np.diff(times)
     ds = np.diff(steps)
     # a gap that ends in an eval or summary record is evaluation/saving time: left out
-    ok = is_train & (ds > 0) & (dt >= 0)
+    # records that arrived in the same read share an arrival time: no speed from those
+    ok = is_train & (ds > 0) & ((dt >= 0) if store.times_printed else (dt > 0))
     per_step = dt[ok] / ds[ok]
     ends = (np.flatnonzero(ok) + lo + 1).astype(np.float64)
     return per_step[-limit:], dt[ok][-limit:], ends[-limit:]
@@ -84,22 +92,50 @@ class ThroughputDrop(Rule):
     suppressed_by_numerics = False
 
     def check(self, view: View, facts: Facts) -> Hit | None:
-        per_step, _, ends = train_intervals(view.store, view.end, 24)
+        printed = self._printed_durations(view)
+        if printed is not None:
+            per_step, steps, how = printed
+        else:
+            per_step, _, ends = train_intervals(view.store, view.end, 24)
+            steps = np.array([view.store.record_steps[int(e)] for e in ends[-DROP_RECENT:]])
+            how = "record arrival times, live"
         if len(per_step) < 12:
             return None
-        base = middle(per_step[:-3])
-        recent = middle(per_step[-3:])
-        if base <= 0 or recent <= base / 0.7 or recent > STALL_FACTOR * base:
+        base = middle(per_step[:-DROP_RECENT])
+        recent = middle(per_step[-DROP_RECENT:])
+        if base <= 0 or recent < DROP_FACTOR * base or recent > STALL_FACTOR * base:
             return None
-        step = int(view.store.record_steps[int(ends[-3])])
+        slow = np.flatnonzero(per_step[-DROP_RECENT:] >= DROP_FACTOR * base)
+        step = int(steps[-DROP_RECENT + int(slow[0])])  # the first slow interval
         return Hit(
             "warning",
             step,
             f"Throughput fell {1 - base / recent:.0%}",
-            f"{fmt(1 / recent)} steps/s over the last 3 intervals vs {fmt(1 / base)} before",
+            f"{fmt(1 / recent)} steps/s over the last {DROP_RECENT} intervals vs {fmt(1 / base)} "
+            f"before "
+            f"({how})",
             "Check the GPU and CPU panes: throttling, swapping, a CPU-bound input pipeline or "
             "another process on the GPU are the usual causes; longer sequences also slow steps.",
         )
+
+    @staticmethod
+    def _printed_durations(view: View) -> tuple[np.ndarray, np.ndarray, str] | None:
+        """Per-step times the log printed (nanoGPT's `time 15.9ms`, a `step_time` column):
+        seconds per step from the records themselves, the same live, replayed or in a
+        report. Scaled to steps/s only for the evidence (units cancel in the ratio)."""
+        for name, scale in DURATION_SERIES:
+            n = view.count(name)
+            if n < 12:
+                continue
+            values = view.values(name, max(0, n - 24), n) * scale
+            steps = view.steps(name, max(0, n - 24), n)
+            ok = np.isfinite(values) & (values > 0)
+            return values[ok], steps[ok], f"printed {name}"
+        return None
+
+
+DURATION_SERIES = (("time_ms", 1e-3), ("step_time", 1.0), ("iter_time", 1.0))
+"""Printed per-step durations and their scale to seconds."""
 
 
 class NoProgress:

@@ -1,0 +1,48 @@
+"""The fault catalogue of the real-run benchmark: what is injected, when, and what a correct
+finding says. `label` is the fault label of `bench/advice_eval.py` (it decides which rules
+count as a detection)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_STEPS = 600
+INJECT_AT = 240
+"""Mid-run faults start at this optimizer step (40 % of the run)."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    label: str
+    """advice_eval's label: `healthy`, `divergence`, `nan`, `plateau`, ..."""
+    expected: str
+    """What a correct finding says, in words."""
+    at: int | None = None
+    """The optimizer step it is injected at; None: from the start (a config value)."""
+    lr_scale: float = 1.0
+    factor: float = 1.0
+
+
+FAULTS: dict[str, Fault] = {
+    f.name: f
+    for f in (
+        Fault("none", "healthy", "nothing above info"),
+        Fault("lr-x100", "lr-high", "divergence or NaN: loss grows far above its start", None, 100),
+        Fault("lr-div1000", "plateau", "not learning: the loss barely moves", None, 1e-3),
+        Fault("shuffled-labels", "plateau", "no learning beyond label frequencies"),
+        Fault("labels-masked", "zero-loss", "loss 0.0 or NaN from the injected step", INJECT_AT),
+        Fault("tiny-train-set", "overfitting", "eval loss rises while train loss falls"),
+        Fault("no-warmup", "instability", "early instability: spikes or swings", None, 10),
+        Fault("nan-input", "nan", "non-finite loss or grad norm from the injected step", INJECT_AT),
+        Fault(
+            "grad-explosion",
+            "grad-explosion",
+            "grad norm explodes (no clipping), the loss follows",
+            INJECT_AT,
+            factor=30,
+        ),
+        Fault("scheduler-restart", "lr-jump", "LR jumps back up after warm-up", INJECT_AT),
+        Fault("slow-loader", "stall", "throughput falls from the injected step", INJECT_AT),
+    )
+}
