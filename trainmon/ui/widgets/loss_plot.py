@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from rich.segment import Segment
@@ -373,114 +374,33 @@ class LossPlot(PlotextPlot):
         plt.clear_figure()
         plt.clear_data()
         runs = self._runs
-        several = len(runs) > 1
         rows = self._legend_rows = self.legend_rows
         # Few runs: loss and eval of each in the legend. More: one line per run (its name on
         # its smoothed loss). More than fit: the first runs, and a count in the title.
-        detailed = not several or 2 * len(runs) <= rows
-        named = len(runs) if len(runs) <= rows else rows - 1
+        legend = _Legend(
+            several=len(runs) > 1,
+            detailed=len(runs) <= 1 or 2 * len(runs) <= rows,
+            named=len(runs) if len(runs) <= rows else rows - 1,
+            many=len(runs) >= MANY_RUNS,
+        )
         first = runs[0][1] if runs else LossPlotData()
         plt.xlabel(first.x_label)
+        extent = _Extent()
         notes: list[str] = []
-        y_lo = math.inf
-        y_hi = -math.inf
-        x_lo = math.inf
-        x_hi = -math.inf
-        has_lr = False
-        lr_lo = math.inf
-        lr_hi = -math.inf
         for index, (label, data) in enumerate(runs):
-            colour = self._colour(RUN_COLOURS[index % len(RUN_COLOURS)])
-            prefix = f"{label} " if several else ""
-            in_legend = index < named
-            if data.train_raw and not (data.train_smooth and len(runs) >= MANY_RUNS):
-                raw_label = (f"{prefix}loss" if detailed else label) if in_legend else None
-                plt.plot(
-                    list(data.train_raw.x),
-                    list(data.train_raw.y),
-                    color=self._faint(colour),
-                    label=raw_label if not data.train_smooth else None,
-                )
-                y_lo = min(y_lo, *data.train_raw.y)
-                y_hi = max(y_hi, *data.train_raw.y)
-            if data.train_smooth:
-                plt.plot(
-                    list(data.train_smooth.x),
-                    list(data.train_smooth.y),
-                    color=colour,
-                    label=(
-                        (f"{prefix}loss (EMA {data.smoothing:g})" if detailed else label)
-                        if in_legend
-                        else None
-                    ),
-                )
-            if data.eval:
-                eval_colour = colour if several else self._colour("accent")
-                # Evals are few: points, not a line (a plotted line would put the marker on
-                # every cell between them). Many evals read better as a line.
-                draw = plt.scatter if len(data.eval) <= 100 else plt.plot
-                draw(
-                    list(data.eval.x),
-                    list(data.eval.y),
-                    color=eval_colour,
-                    marker="●" if len(data.eval) <= 100 else "braille",
-                    label=f"{prefix}eval" if detailed and in_legend else None,
-                )
-                y_lo = min(y_lo, *data.eval.y)
-                y_hi = max(y_hi, *data.eval.y)
-            if data.lr:
-                has_lr = True
-                lr_lo = min(lr_lo, *data.lr.y)
-                lr_hi = max(lr_hi, *data.lr.y)
-                lr_colour = self._faint(colour) if several else self._colour("secondary")
-                plt.plot(
-                    list(data.lr.x),
-                    list(data.lr.y),
-                    color=lr_colour,
-                    yside="right",
-                    label=None if several else "lr (right)",
-                )
-            for series in (data.train_raw, data.train_smooth, data.eval, data.lr):
-                if series:
-                    x_lo = min(x_lo, *series.x)
-                    x_hi = max(x_hi, *series.x)
+            self._plot_run(index, label, data, legend, extent)
+            prefix = f"{label} " if legend.several else ""
             nonfinite = data.train_nonfinite.total + data.eval_nonfinite.total
             if nonfinite:
                 notes.append(f"{prefix}{nonfinite} NaN/inf")
             if data.nonpositive:
                 notes.append(f"{prefix}{data.nonpositive} ≤0 hidden (log)")
-        if named < len(runs):
-            notes.append(f"{len(runs)} runs, {len(runs) - named} not in the legend")
-        if not math.isfinite(y_lo):
-            y_lo, y_hi = 0.0, 1.0
-        for _label, data in runs:
-            positions = (*data.train_nonfinite.positions, *data.eval_nonfinite.positions)
-            if positions:
-                plt.scatter(
-                    list(positions),
-                    [y_hi] * len(positions),
-                    marker="×",
-                    color=self._colour("error"),
-                )
-        for step, severity in self._markers:
-            x = first.x_for_step(step)
-            if x is not None:
-                plt.vline(x, color=self._colour(SEVERITY_COLOURS[severity]))
-        x_ticks = nice_ticks(x_lo, x_hi, integer=first.x_axis == "step")
-        if len(x_ticks) >= 2:
-            plt.xticks(x_ticks, [tick_label(t) for t in x_ticks])
-        plt.ylabel(first.y_label)
-        if first.log_y:
-            ticks, labels = log_ticks(y_lo, y_hi)
-            if ticks:
-                plt.yticks(ticks, labels)
-        if has_lr:
-            # plotext writes small LRs as 0.0000300; scientific labels are shorter and clearer.
-            # (The bundled stub types yside as a float; plotext takes "left" / "right".)
-            ticks = linear_ticks(lr_lo, lr_hi)
-            plt.yticks(ticks, [f"{t:.2g}" for t in ticks], yside="right")  # type: ignore[arg-type]
-            # The bundled stub names the parameter xside; plotext itself takes yside.
-            plt.ylabel("lr", yside="right")  # type: ignore[call-arg]
+        if legend.named < len(runs):
+            notes.append(f"{len(runs)} runs, {len(runs) - legend.named} not in the legend")
+        if not math.isfinite(extent.y_lo):
+            extent.y_lo, extent.y_hi = 0.0, 1.0
+        self._plot_markers(first, extent.y_hi)
+        self._plot_axes(first, extent)
         if not runs or all(data.empty for _label, data in runs):
             plt.title("waiting for loss records")
         elif notes:
@@ -492,3 +412,121 @@ class LossPlot(PlotextPlot):
             return
         previous = self._build_lines()
         repaint_rows(self, previous, self._lines or [], self.size.width)
+
+    def _plot_run(
+        self, index: int, label: str, data: LossPlotData, legend: _Legend, extent: _Extent
+    ) -> None:
+        """One run's train loss (raw and smoothed), eval loss and LR, in its colour."""
+        plt = self.plt
+        colour = self._colour(RUN_COLOURS[index % len(RUN_COLOURS)])
+        prefix = f"{label} " if legend.several else ""
+        in_legend = index < legend.named
+        if data.train_raw and not (data.train_smooth and legend.many):
+            raw_label = (f"{prefix}loss" if legend.detailed else label) if in_legend else None
+            plt.plot(
+                list(data.train_raw.x),
+                list(data.train_raw.y),
+                color=self._faint(colour),
+                label=raw_label if not data.train_smooth else None,
+            )
+            extent.add_y(data.train_raw.y)
+        if data.train_smooth:
+            smooth_label = f"{prefix}loss (EMA {data.smoothing:g})" if legend.detailed else label
+            plt.plot(
+                list(data.train_smooth.x),
+                list(data.train_smooth.y),
+                color=colour,
+                label=smooth_label if in_legend else None,
+            )
+        if data.eval:
+            # Evals are few: points, not a line (a plotted line would put the marker on
+            # every cell between them). Many evals read better as a line.
+            few = len(data.eval) <= 100
+            draw = plt.scatter if few else plt.plot
+            draw(
+                list(data.eval.x),
+                list(data.eval.y),
+                color=colour if legend.several else self._colour("accent"),
+                marker="●" if few else "braille",
+                label=f"{prefix}eval" if legend.detailed and in_legend else None,
+            )
+            extent.add_y(data.eval.y)
+        if data.lr:
+            extent.add_lr(data.lr.y)
+            plt.plot(
+                list(data.lr.x),
+                list(data.lr.y),
+                color=self._faint(colour) if legend.several else self._colour("secondary"),
+                yside="right",
+                label=None if legend.several else "lr (right)",
+            )
+        for series in (data.train_raw, data.train_smooth, data.eval, data.lr):
+            if series:
+                extent.add_x(series.x)
+
+    def _plot_markers(self, first: LossPlotData, top: float) -> None:
+        """Non-finite values as crosses along the top; findings as lines at their step."""
+        plt = self.plt
+        for _label, data in self._runs:
+            positions = (*data.train_nonfinite.positions, *data.eval_nonfinite.positions)
+            if positions:
+                plt.scatter(
+                    list(positions), [top] * len(positions), marker="×", color=self._colour("error")
+                )
+        for step, severity in self._markers:
+            x = first.x_for_step(step)
+            if x is not None:
+                plt.vline(x, color=self._colour(SEVERITY_COLOURS[severity]))
+
+    def _plot_axes(self, first: LossPlotData, extent: _Extent) -> None:
+        """Round x ticks, log-y labels in original values, and the LR's right-hand axis."""
+        plt = self.plt
+        x_ticks = nice_ticks(extent.x_lo, extent.x_hi, integer=first.x_axis == "step")
+        if len(x_ticks) >= 2:
+            plt.xticks(x_ticks, [tick_label(t) for t in x_ticks])
+        plt.ylabel(first.y_label)
+        if first.log_y:
+            ticks, labels = log_ticks(extent.y_lo, extent.y_hi)
+            if ticks:
+                plt.yticks(ticks, labels)
+        if math.isfinite(extent.lr_lo):
+            # plotext writes small LRs as 0.0000300; scientific labels are shorter and clearer.
+            # (The bundled stub types yside as a float; plotext takes "left" / "right".)
+            ticks = linear_ticks(extent.lr_lo, extent.lr_hi)
+            plt.yticks(ticks, [f"{t:.2g}" for t in ticks], yside="right")  # type: ignore[arg-type]
+            # The bundled stub names the parameter xside; plotext itself takes yside.
+            plt.ylabel("lr", yside="right")  # type: ignore[call-arg]
+
+
+@dataclass(frozen=True, slots=True)
+class _Legend:
+    """What the legend says with this many runs in this much height."""
+
+    several: bool
+    detailed: bool
+    """Loss and eval of each run; otherwise one line per run."""
+    named: int
+    """How many runs have a legend line (the title counts the rest)."""
+    many: bool
+    """So many runs that only their smoothed loss is drawn."""
+
+
+@dataclass(slots=True)
+class _Extent:
+    """The data's ranges: x, the loss axis (left) and the LR axis (right)."""
+
+    x_lo: float = math.inf
+    x_hi: float = -math.inf
+    y_lo: float = math.inf
+    y_hi: float = -math.inf
+    lr_lo: float = math.inf
+    lr_hi: float = -math.inf
+
+    def add_x(self, values: Sequence[float]) -> None:
+        self.x_lo, self.x_hi = min(self.x_lo, *values), max(self.x_hi, *values)
+
+    def add_y(self, values: Sequence[float]) -> None:
+        self.y_lo, self.y_hi = min(self.y_lo, *values), max(self.y_hi, *values)
+
+    def add_lr(self, values: Sequence[float]) -> None:
+        self.lr_lo, self.lr_hi = min(self.lr_lo, *values), max(self.lr_hi, *values)
