@@ -320,8 +320,36 @@ class StatusBar(Widget):
         return Style(bold=True)
 
     def row_text(self, row: RunStatus, width: int) -> Text:
-        """One run's row, fitted to `width` cells."""
-        # (priority, text): higher priority survives longer when the row must shrink.
+        """One run's row, fitted to `width` cells: the least important parts go first."""
+        parts = self._row_parts(row)
+        fraction = row.progress.fraction
+        bar_at = None
+        if fraction is not None:
+            bar_at = len(parts)
+            parts.append((20, Text("")))  # placeholder: the bar takes the leftover width
+        keep = _fit(parts, width, bar_at)
+        if bar_at is not None and bar_at in keep and fraction is not None:
+            room = width - _used(parts, keep)
+            bar_width = max(MIN_BAR, min(30, room - 2))
+            bar = Text("▕" + progress_bar(fraction, bar_width - 2) + "▏")
+            bar.stylize(self._style("bar"))
+            parts[bar_at] = (20, bar)
+        # Show the bar right after the percentage, whatever its priority.
+        display = sorted(keep)
+        if bar_at is not None and bar_at in display:
+            display.remove(bar_at)
+            pct = next((i for i in display if parts[i][1].plain.endswith("%")), None)
+            display.insert(display.index(pct) if pct is not None else len(display), bar_at)
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        for n, i in enumerate(display):
+            if n:
+                text.append("  ")
+            text.append_text(parts[i][1])
+        text.truncate(max(1, width), overflow="ellipsis")
+        return text
+
+    def _row_parts(self, row: RunStatus) -> list[tuple[int, Text]]:
+        """A row's parts as (priority, text): higher priority survives a narrow terminal."""
         parts: list[tuple[int, Text]] = []
         head = Text(no_wrap=True, end="")
         head.append("● ", style=self._run_style(row.colour))
@@ -339,57 +367,25 @@ class StatusBar(Widget):
         if p.step is not None:
             step = f"step {p.step}" + (f"/{p.total_steps}" if p.total_steps else "")
             parts.append((85, Text(step)))
-        fraction = p.fraction
-        if fraction is not None:
-            parts.append((70, Text(f"{100 * fraction:.0f}%")))
+        if p.fraction is not None:
+            parts.append((70, Text(f"{100 * p.fraction:.0f}%")))
         if p.eta_s is not None:
             parts.append((75, Text(f"ETA {fmt_eta(p.eta_s)}")))
         age, age_level = age_text(row.age_s, row.finished)
         age_style = self._style(age_level) if age_level != "ok" else self._style("dim")
         parts.append((80 if age_level == "warning" else 60, Text(age, style=age_style)))
+        dim = self._style("dim")
         if p.steps_per_s is not None:
-            parts.append((50, Text(fmt_rate(p.steps_per_s), style=self._style("dim"))))
+            parts.append((50, Text(fmt_rate(p.steps_per_s), style=dim)))
         if p.epoch is not None:
             parts.append((45, Text(f"ep {p.epoch:.2f}")))
         if row.saved_to:
-            parts.append((55, Text(f"→ {row.saved_to}", style=self._style("dim"))))
+            parts.append((55, Text(f"→ {row.saved_to}", style=dim)))
         if row.log_format:
-            parts.append((40, Text(row.log_format, style=self._style("dim"))))
+            parts.append((40, Text(row.log_format, style=dim)))
         if row.unparsed:
-            parts.append((30, Text(f"{row.unparsed} unparsed", style=self._style("dim"))))
-        bar_at = None
-        if fraction is not None:
-            bar_at = len(parts)
-            parts.append((20, Text("")))  # placeholder: the bar takes the leftover width
-
-        order = list(range(len(parts)))
-        keep = set(order)
-
-        def used() -> int:
-            return sum(cell_len(parts[i][1].plain) for i in keep) + 2 * (len(keep) - 1)
-
-        min_bar = 6
-        while len(keep) > 1 and used() + (min_bar if bar_at in keep else 0) > width:
-            lowest = min(keep, key=lambda i: (parts[i][0], -i))
-            keep.discard(lowest)
-        if bar_at is not None and bar_at in keep and fraction is not None:
-            room = width - used()
-            bar_width = max(min_bar, min(30, room - 2))
-            parts[bar_at] = (20, Text("▕" + progress_bar(fraction, bar_width - 2) + "▏"))
-            parts[bar_at][1].stylize(self._style("bar"))
-        # Show the bar right after the percentage, whatever its priority.
-        display = [i for i in order if i in keep]
-        if bar_at is not None and bar_at in display:
-            display.remove(bar_at)
-            pct = next((i for i in display if parts[i][1].plain.endswith("%")), None)
-            display.insert(display.index(pct) if pct is not None else len(display), bar_at)
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
-        for n, i in enumerate(display):
-            if n:
-                text.append("  ")
-            text.append_text(parts[i][1])
-        text.truncate(max(1, width), overflow="ellipsis")
-        return text
+            parts.append((30, Text(f"{row.unparsed} unparsed", style=dim)))
+        return parts
 
     def render(self) -> RenderResult:
         """The rows shown, under the summary when there are more runs than rows."""
@@ -397,3 +393,21 @@ class StatusBar(Widget):
         if not self._rows:
             return Text("")
         return Text("\n", end="").join(self._lines(width))
+
+
+MIN_BAR = 6
+"""The narrowest progress bar worth drawing."""
+
+
+def _used(parts: list[tuple[int, Text]], keep: set[int]) -> int:
+    """Cells the kept parts take, two spaces between each."""
+    return sum(cell_len(parts[i][1].plain) for i in keep) + 2 * (len(keep) - 1)
+
+
+def _fit(parts: list[tuple[int, Text]], width: int, bar_at: int | None) -> set[int]:
+    """The parts that fit in `width` (the bar, while kept, at least `MIN_BAR` cells): the
+    lowest priority goes first, and of equal ones the later."""
+    keep = set(range(len(parts)))
+    while len(keep) > 1 and _used(parts, keep) + (MIN_BAR if bar_at in keep else 0) > width:
+        keep.discard(min(keep, key=lambda i: (parts[i][0], -i)))
+    return keep
