@@ -220,13 +220,13 @@ async def probe_batch(store: MetricStore, updates: int) -> tuple[float, float]:
             update(app)
             await pilot.pause()
         data_ms.clear()
-        builds = app.query_one(LossPlot).builds
+        builds = app.query_one(LossPlot).counts.builds
         t = time.process_time()
         for _ in range(updates):
             update(app)
             await pilot.pause()
         ms = (time.process_time() - t) * 1e3 / updates
-        if app.query_one(LossPlot).builds - builds != updates:
+        if app.query_one(LossPlot).counts.builds - builds != updates:
             print("warning: not every update rebuilt the plot")
     return ms, statistics.median(data_ms)
 

@@ -305,7 +305,7 @@ async def test_new_records_wait_for_the_plot_budget_but_show_in_the_status_line_
         plot.render_cost_s = 0.05
         await pilot.press("l")  # a change of view is drawn at once, whatever the budget
         await pilot.pause()
-        assert app.redraws == redraws + 2 and plot.builds >= 2
+        assert app.redraws == redraws + 2 and plot.counts.builds >= 2
 
 
 async def test_truncation_event_resets_history_and_advice() -> None:

@@ -63,16 +63,16 @@ async def test_redraws_only_when_input_changes() -> None:
         plot = app.query_one(LossPlot)
         store = store_with([2.0 / math.sqrt(i) for i in range(1, 200)])
         data = loss_plot_data(store, width=plot.data_width)
-        before = plot.builds
+        before = plot.counts.builds
         assert plot.show([("run.log", data)]) is True
         await pilot.pause()
-        assert plot.builds == before + 1
+        assert plot.counts.builds == before + 1
         same = loss_plot_data(store, width=plot.data_width)
         assert plot.show([("run.log", same)]) is False
-        assert plot.builds == before + 1
+        assert plot.counts.builds == before + 1
         store.extend([MetricRecord("train", 500, {"loss": 0.1})], 0.0)
         assert plot.show([("run.log", loss_plot_data(store, width=plot.data_width))]) is True
-        assert plot.builds == before + 2
+        assert plot.counts.builds == before + 2
         shown = text_of(plot)
         assert "eval" in shown and "lr (right)" in shown
         assert "e-05" in shown and "0.0000" not in shown  # LR labels: 5e-05, not 0.0000500
@@ -187,17 +187,17 @@ async def test_cpu_budget_coalesces_changes_and_draws_the_newest() -> None:
         await pilot.pause()
         plot.render_cost_s = 0.03  # as if a build cost 30 ms: at 1 %, one build per 3 s
         assert plot.min_interval_s == pytest.approx(3.0)
-        builds = plot.builds
+        builds = plot.counts.builds
         for step in (10, 11, 12):
             store.extend([MetricRecord("train", step, {"loss": 0.1 * step})], 0.0)
             assert plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
-        assert plot.pending and plot.builds == builds  # deferred, not dropped
+        assert plot.pending and plot.counts.builds == builds  # deferred, not dropped
         for _ in range(100):  # the deferred draw comes when the budget allows (about 3 s)
             if not plot.pending:
                 break
             await pilot.pause(0.1)
         assert not plot.pending
-        assert plot.builds == builds + 1  # three changes, one build
+        assert plot.counts.builds == builds + 1  # three changes, one build
         newest = loss_plot_data(store, width=plot.data_width)
         assert plot.show([("run.log", newest)]) is False  # what is drawn is the newest input
 
@@ -208,10 +208,10 @@ async def test_no_budget_means_every_change_is_drawn() -> None:
         plot = app.query_one(LossPlot)
         plot.render_cost_s = 10.0
         assert plot.min_interval_s == 0.0
-        builds = plot.builds
+        builds = plot.counts.builds
         plot.show([("run.log", loss_plot_data(store_with([1.0]), width=plot.data_width))])
         plot.show([("run.log", loss_plot_data(store_with([2.0]), width=plot.data_width))])
-        assert plot.builds == builds + 2 and not plot.pending
+        assert plot.counts.builds == builds + 2 and not plot.pending
         await pilot.pause()
 
 

@@ -80,7 +80,7 @@ async def test_an_unchanged_sample_repaints_nothing_and_a_change_only_its_lines(
         for _ in range(3):
             panel.update_snapshot(replace(first, time_s=first.time_s + 2.0))
             await pilot.pause()
-        assert spy.calls == [] and panel.updates == HISTORY + 3
+        assert spy.calls == [] and panel.counts.updates == HISTORY + 3
         # Only the total CPU changes: the host line (and no other) is repainted.
         panel.update_snapshot(replace(first, total_pct=88.0))
         await pilot.pause()
@@ -111,10 +111,10 @@ async def test_a_plot_rebuilt_from_the_same_input_sends_nothing_to_the_terminal(
         plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
         await pilot.pause()
         spy = RegionSpy(plot)
-        renders = plot.renders
+        renders = plot.counts.renders
         plot._replot()  # what a theme change does: rebuild, with the same colours here
         await pilot.pause()
-        assert plot.renders == renders + 1
+        assert plot.counts.renders == renders + 1
         assert spy.calls == []  # every row equals what is on screen
         store.extend([MetricRecord("train", 1000, {"loss": 5.0})], 0.0)  # rescales both axes
         plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
@@ -134,12 +134,12 @@ async def test_the_plot_is_rebuilt_at_most_once_per_interval_under_a_flood() -> 
         plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
         await pilot.pause()
         plot.render_cost_s = 0.02  # as if a rebuild cost 20 ms: at 1 %, one per 2 s
-        builds = plot.renders
+        builds = plot.counts.renders
         for step in range(51, 251):  # 200 new records, each shown at once
             store.extend([MetricRecord("train", step, {"loss": 1.0})], 0.0)
             plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
         await pilot.pause()
-        assert plot.renders == builds and plot.pending  # nothing rebuilt yet, one draw queued
+        assert plot.counts.renders == builds and plot.pending  # none rebuilt, one queued
         assert 1.0 < plot.ready_in_s <= 2.0
 
 

@@ -20,6 +20,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from trainmon.records import SEVERITY_RANK, Finding, Severity
+from trainmon.ui.widgets.counts import WorkCounts
 
 AdviceItem = tuple[str, Finding]
 """A finding and the label of the run it is about ("" when only one run is shown)."""
@@ -91,8 +92,7 @@ class AdvicePanel(Vertical):
         self._lines_key: tuple[str, ...] | None = None
         self._shown: dict[str, str] = {}
         """The text each Static shows now (as markup, to compare styles too)."""
-        self.updates = 0
-        """How many times new findings caused a repaint (for tests and benches)."""
+        self.counts = WorkCounts()
 
     def compose(self) -> ComposeResult:
         """The list, the detail of the selection, the history, and the empty state."""
@@ -145,7 +145,7 @@ class AdvicePanel(Vertical):
             return False
         previous = self.selected
         self._active, self._history, self._muted, self._notes = new
-        self.updates += 1
+        self.counts.updates += 1
         if self.is_mounted:
             self._rebuild(previous)
         return True

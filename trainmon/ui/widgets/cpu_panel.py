@@ -17,6 +17,7 @@ from rich.text import Text
 
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, TrainingProcess
+from trainmon.ui.widgets.counts import WorkCounts
 from trainmon.ui.widgets.spark import spark_rows
 from trainmon.ui.widgets.text_pane import TextPane
 
@@ -92,7 +93,7 @@ class CpuPanel(TextPane):
         self.snapshot = snapshot
         self.history = history if history is not None else SystemHistory(maxlen=HISTORY)
         self._feeds_history = history is None
-        self.updates = 0
+        self.counts = WorkCounts()
         if snapshot is not None and self._feeds_history:
             self.history.add_cpu(snapshot)
 
@@ -101,7 +102,7 @@ class CpuPanel(TextPane):
         self.snapshot = snapshot
         if self._feeds_history:
             self.history.add_cpu(snapshot)
-        self.updates += 1
+        self.counts.updates += 1
         self.refresh_changed()
 
     def _style(self, name: str) -> Style:

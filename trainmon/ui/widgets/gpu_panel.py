@@ -18,6 +18,7 @@ from rich.text import Text
 
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import GpuDeviceSample, GpuProcess, GpuSnapshot
+from trainmon.ui.widgets.counts import WorkCounts
 from trainmon.ui.widgets.spark import spark_rows
 from trainmon.ui.widgets.text_pane import TextPane
 
@@ -108,7 +109,7 @@ class GpuPanel(TextPane):
         self.snapshot = snapshot
         self.history = history if history is not None else SystemHistory(maxlen=HISTORY)
         self._feeds_history = history is None
-        self.updates = 0
+        self.counts = WorkCounts()
         if snapshot is not None and self._feeds_history:
             self.history.add_gpu(snapshot)
 
@@ -119,7 +120,7 @@ class GpuPanel(TextPane):
         self.snapshot = snapshot
         if self._feeds_history:
             self.history.add_gpu(snapshot)
-        self.updates += 1
+        self.counts.updates += 1
         self.refresh_changed()
 
     # -- rendering --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from textual.app import RenderResult
 from textual.widget import Widget
 
 from trainmon.plotdata import GradNormData
+from trainmon.ui.widgets.counts import WorkCounts
 from trainmon.ui.widgets.spark import rebucket_max, spark_rows, styled_rows
 
 ABSENT_TEXT = "no grad_norm in this log"
@@ -59,8 +60,7 @@ class GradNormPane(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._data = GradNormData()
-        self.updates = 0
-        """How many times new data caused a repaint (for tests and benches)."""
+        self.counts = WorkCounts()
 
     @property
     def data(self) -> GradNormData:
@@ -72,7 +72,7 @@ class GradNormPane(Widget):
         if data == self._data:
             return False
         self._data = data
-        self.updates += 1
+        self.counts.updates += 1
         self.refresh()
         return True
 

@@ -41,6 +41,7 @@ from trainmon.ui.plotext_adapter import (
     plotext_theme_name,
     set_plot_size,
 )
+from trainmon.ui.widgets.counts import WorkCounts
 from trainmon.ui.widgets.rows import repaint_rows
 
 RunPlot = tuple[str, LossPlotData]
@@ -200,10 +201,7 @@ class LossPlot(PlotextPlot):
         self.render_cost_s = 0.0
         """Smoothed CPU seconds of one rebuild of the figure: plotext's build, Textual's
         conversion to screen lines (`_build_lines`) and painting them (`render_lines`)."""
-        self.builds = 0
-        """How many times the figure was rebuilt from new input (for tests and benches)."""
-        self.renders = 0
-        """How many times plotext built the figure for the screen (for tests and benches)."""
+        self.counts = WorkCounts()
         self._lines: list[Strip] | None = None
         self._lines_size = Size(0, 0)
         self._styles: dict[tuple[object, ...], RichStyle | None] = {}
@@ -303,7 +301,7 @@ class LossPlot(PlotextPlot):
         plt = self.plt
         set_plot_size(plt, width, height)
         plt.theme(plotext_theme_name(self, self.app.theme))
-        self.renders += 1
+        self.counts.renders += 1
         base = self.visual_style.rich_style
         blank = Segment(" " * width, base)
         matrix = build_matrix(plt)
@@ -405,7 +403,7 @@ class LossPlot(PlotextPlot):
             plt.title("waiting for loss records")
         elif notes:
             plt.title(" · ".join(notes))
-        self.builds += 1
+        self.counts.builds += 1
         if not self.is_mounted or self.size.area == 0:
             self._lines = None  # built on the first render_line, once there is a size
             self.refresh()

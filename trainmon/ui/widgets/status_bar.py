@@ -24,6 +24,7 @@ from textual.color import Color
 from textual.widget import Widget
 
 from trainmon.records import Progress
+from trainmon.ui.widgets.counts import WorkCounts
 
 Level = Literal["ok", "info", "warning", "error"]
 
@@ -241,8 +242,7 @@ class StatusBar(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._rows: tuple[RunStatus, ...] = ()
-        self.updates = 0
-        """How many times new content caused a repaint (for tests and benches)."""
+        self.counts = WorkCounts()
 
     @property
     def rows(self) -> tuple[RunStatus, ...]:
@@ -255,7 +255,7 @@ class StatusBar(Widget):
             return False
         resize = len(rows) != len(self._rows)
         self._rows = rows
-        self.updates += 1
+        self.counts.updates += 1
         self.refresh(layout=resize)
         return True
 
