@@ -240,7 +240,7 @@ def _fail(message: str) -> int:
 def _report(argv: Sequence[str]) -> int:
     import orjson
 
-    from trainmon.parsing import KNOWN_FORMATS
+    from trainmon.parsing import known_formats
     from trainmon.report import (
         as_json,
         as_text,
@@ -268,7 +268,7 @@ def _report(argv: Sequence[str]) -> int:
     else:
         write_stdout(as_text(summary, findings))
     if not summary.store.records:
-        sys.stderr.write(no_metrics_message(summary, tuple(map(str, KNOWN_FORMATS))) + "\n")
+        sys.stderr.write(no_metrics_message(summary, known_formats()) + "\n")
         return EXIT_NO_METRICS
     if fails(findings, args.fail_on):
         return EXIT_FINDINGS

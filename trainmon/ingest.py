@@ -75,6 +75,10 @@ class Ingest:
                 if records:
                     out.append(tuple(records))
             out.append(item)
+        if self.follower.caught_up:
+            records = parser.release()  # a record held for a continuation line is complete
+            if records:
+                out.append(tuple(records))
         return out
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 from orjson import JSONDecodeError
@@ -36,8 +37,10 @@ from trainmon.parsing.dicts import (
     parse_pairs,
     parse_repr_dict,
 )
-from trainmon.parsing.lines import is_metric_name
+from trainmon.parsing.formats import parse_segment
+from trainmon.parsing.lines import Hit, is_metric_name
 from trainmon.parsing.names import canonical_name
+from trainmon.parsing.prefixes import strip_prefix
 from trainmon.parsing.tables import TableReader
 from trainmon.records import MetricRecord, RecordKind
 
@@ -64,8 +67,10 @@ _BLOCK_TAIL: Final = re.compile(rb"\}[ \t]*(?:\r\n|\r|\n|$)")
 _STEP_KEYS: Final = ("step", "global_step", "current_steps", "iteration", "iter", "_step")
 _TOTAL_KEYS: Final = ("total_steps", "max_steps")
 _PLAIN_METRICS: Final = frozenset(
-    {"epoch", "learning_rate", "lr", "grad_norm", "train_runtime", "total_flos"}
+    {"learning_rate", "lr", "grad_norm", "train_runtime", "total_flos"}
 )
+"""Names that make a dict a metrics dict although they are no quality metric (an epoch or
+progress fields alone do not: LLaMA-Factory's progress-only lines are not records)."""
 _CONTEXT_KEYS: Final = (
     "max_steps",
     "logging_steps",
@@ -209,7 +214,20 @@ class LogParser:
             self._process(tail + b"\n", out)
         if self._block is not None:
             self._flush_block(out)
+        self._close_open_dict(out)
+        self._flush_held(out)
         self._reset_segment()
+        return out
+
+    def release(self) -> list[MetricRecord]:
+        """The record held for a possible continuation line, now that the log went quiet.
+
+        Multi-line records (a header and its metric lines, glog's lines of one iteration) are
+        complete only when a line that does not continue them arrives; a follower calls this
+        when it has read everything there is, so a live log's last record shows at once.
+        """
+        out: list[MetricRecord] = []
+        self._flush_held(out)
         return out
 
     # ----------------------------------------------------------------- helpers
@@ -222,6 +240,9 @@ class LogParser:
         self._seg_total: int | None = None
         self._block_tail = b""
         self._scan_prev_end = -1
+        self._held: _Held | None = None
+        self._header: Hit | None = None
+        self._open_dict: list[bytes] | None = None
         self._block: list[bytes] | None = None
         self._block_size = 0
         self._last_step: int | None = None
@@ -343,6 +364,8 @@ class LogParser:
                                 self._lines(data, region, s, out)
                                 base = self.lines - self._seg_lines
                                 fast = self._dict_records > 4 * self._other_records
+                        if self._held is not None:  # a multi-line record ends before a dict
+                            self._flush_held(out)
                         try:
                             obj = _loads(text.replace(b"'", b'"'))
                             if text.count(b"'") == 2 * len(obj) and b"[" not in text:
@@ -488,7 +511,7 @@ class LogParser:
         # glued to a tqdm bar (`...it/s]{'loss'`), to another dict, or after an ANSI escape;
         # anything else right before the brace is mid-line text (decided without slicing)
         if prev not in _GLUE_BYTES and not (65 <= prev <= 90 or 97 <= prev <= 122):
-            return -1
+            return _prefixed_start(data, s, region)
         lo = max(0, s - 200)
         head = data[lo:s].rstrip(b" \t")
         if not head:
@@ -500,7 +523,7 @@ class LogParser:
             return _segment_start(data, s, region)
         if b"\x1b" in head[-24:] and _ANSI_END.search(head[-24:]):
             return _segment_start(data, s, region)
-        return -1
+        return _prefixed_start(data, s, region)
 
     @staticmethod
     def _dict_end(data: bytes, s: int, quote: int) -> int:
@@ -518,6 +541,8 @@ class LogParser:
     def _dict(
         self, data: bytes, s: int, close: int, quote: int, prev_end: int, out: list[MetricRecord]
     ) -> None:
+        if self._held is not None:
+            self._flush_held(out)
         text = data[s : close + 1]
         if quote == _DQ:
             obj = parse_json_object(text)
@@ -697,41 +722,138 @@ class LogParser:
         """Offer one segment to the line formats; True when it produced a record."""
         if len(seg) > MAX_SEGMENT:
             seg = seg[:MAX_SEGMENT]
-        hits = line_formats.parse_segment(seg, self._line_state, self._tables, self.context)
+        if self._open_dict is not None:
+            if self._dict_line(seg, out):
+                return True
+        elif b"{" in seg[:400]:
+            body = strip_prefix(seg).strip()
+            if body[:2] in (b"{'", b'{"') and b"}" not in body:
+                self._open_dict = [body]  # a dict pretty-printed over several lines
+                return True
+        state = self._line_state
+        hits = parse_segment(seg, state, self._tables, self.context)
         if not hits:
+            header = state.header
+            if header is not None:
+                state.header = None
+                self._flush_held(out)
+                self._header = header
+            elif self._held is not None or self._header is not None:
+                self._flush_held(out)
+                self._header = None
             max_steps = self.context.get("max_steps")
             if isinstance(max_steps, int) and max_steps != self._context_total:
                 self._context_total = max_steps  # a banner or config line revealed it just now
                 self.set_total(max_steps)
             return False
         for hit in hits:
-            kind = hit.kind
-            step = hit.step
-            if (
-                step is not None
-                and not hit.exact
-                and kind == "train"
-                and self._last_step is not None
-                and step <= self._last_step
-            ):
-                step = None  # an epoch number repeated on every batch line: count on instead
-            placed, exact = self.place(kind, step, hit.exact)
-            if hit.total is not None:
-                self.set_total(hit.total)
-            raw_values = hit.values
-            sig = (kind, tuple(raw_values))
-            names = self._names.get(sig)
-            if names is None:
-                names = _canonical_names(sig[1], kind)
-                if len(self._names) < 4096:
-                    self._names[sig] = names
-            if not names:
-                continue
-            values = {name: raw_values[raw] for raw, name in names}
-            self._other_records += 1
-            self._count(hit.fmt)
-            self._emit(out, MetricRecord(kind, placed, values, exact, line_no, hit.time_s))
+            if hit.fmt == "key-value":
+                self._assemble(hit, line_no, state.indented, out)
+            else:
+                self._flush_held(out)
+                self._header = None
+                self._emit_hit(hit, line_no, out)
         return True
+
+    def _assemble(self, hit: Hit, line_no: int, indented: bool, out: list[MetricRecord]) -> None:
+        """Join the lines of one multi-line record (a header and its metric lines, glog's
+        lines of one iteration, an indented block) or emit a one-line record.
+
+        A record is held until the next line shows whether it continues, or until `release()`
+        (the log went quiet: a follower calls it when it has caught up) or `finish()`.
+        """
+        held = self._held
+        header = self._header
+        single = len(hit.values) == 1
+        if hit.step is not None:
+            self._header = None
+        if held is not None:
+            first = held.hit
+            if hit.step is not None:
+                joins = (
+                    hit.step == first.step
+                    and hit.kind == first.kind
+                    and hit.from_epoch == first.from_epoch
+                )
+            else:
+                joins = indented or (header is not None and single and held.single_lines)
+            if joins and _compatible(first.values, hit.values):
+                values = dict(first.values)
+                values.update(hit.values)
+                held.hit = first._replace(values=values, total=first.total or hit.total)
+                held.lines += 1
+                held.single_lines = held.single_lines and single
+                return
+            self._flush_held(out)
+        if hit.step is None and header is not None:
+            values = dict(header.values)
+            values.update(hit.values)
+            hit = hit._replace(
+                step=header.step,
+                exact=header.exact,
+                total=hit.total or header.total,
+                kind="eval" if header.kind == "eval" else hit.kind,
+                values=values,
+            )
+        self._held = _Held(hit, line_no, 0, single)
+
+    def _flush_held(self, out: list[MetricRecord]) -> None:
+        held = self._held
+        if held is None:
+            return
+        self._held = None
+        self._record_lines += held.lines
+        self._emit_hit(held.hit, held.line_no, out)
+
+    def _emit_hit(self, hit: Hit, line_no: int, out: list[MetricRecord]) -> None:
+        kind = hit.kind
+        step = hit.step
+        if (
+            step is not None
+            and not hit.exact
+            and kind == "train"
+            and self._last_step is not None
+            and step <= self._last_step
+        ):
+            step = None  # an epoch number repeated on every batch line: count on instead
+        raw_values = hit.values
+        sig = (kind, tuple(raw_values))
+        names = self._names.get(sig)
+        if names is None:
+            names = _canonical_names(sig[1], kind)
+            if len(self._names) < 4096:
+                self._names[sig] = names
+        if not names:
+            return
+        placed, exact = self.place(kind, step, hit.exact)
+        if hit.total is not None:
+            self.set_total(hit.total)
+        values = {name: raw_values[raw] for raw, name in names}
+        self._other_records += 1
+        self._count(hit.fmt)
+        self._emit(out, MetricRecord(kind, placed, values, exact, line_no, hit.time_s))
+
+    def _dict_line(self, seg: bytes, out: list[MetricRecord]) -> bool:
+        """One more line of a pretty-printed dict; False when it is not one (then dropped)."""
+        parts = self._open_dict
+        assert parts is not None
+        body = strip_prefix(seg).strip()
+        if not body.startswith((b"'", b'"', b"}")) or len(parts) >= 1024:
+            self._open_dict = None
+            return False
+        parts.append(body)
+        if body.endswith(b"}"):
+            self._close_open_dict(out)
+        return True
+
+    def _close_open_dict(self, out: list[MetricRecord]) -> None:
+        parts = self._open_dict
+        self._open_dict = None
+        if not parts or not parts[-1].endswith(b"}"):
+            return
+        text = b" ".join(parts)
+        self._record_lines += len(parts) - 1
+        self._dict(text, 0, len(text) - 1, text[1], -1, out)
 
     # ------------------------------------------------------- JSON documents
     def _consume_block(self, data: bytes, pos: int, out: list[MetricRecord]) -> int:
@@ -830,6 +952,27 @@ class LogParser:
             self._emit(out, MetricRecord(kind, placed, named, exact, line_no, None))
 
 
+@dataclass(slots=True)
+class _Held:
+    """A line-path record waiting for the next line, which may continue it."""
+
+    hit: Hit
+    line_no: int
+    lines: int
+    """Lines joined to it after its first."""
+    single_lines: bool
+    """Every line so far carried one metric (glog-style one-metric-per-line records)."""
+
+
+def _compatible(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+    """Two lines' values can be one record: names they share have the same value."""
+    for key, value in b.items():
+        other = a.get(key)
+        if other is not None and other != value and not (other != other and value != value):
+            return False
+    return True
+
+
 def _canonical_names(keys: tuple[str, ...], kind: str) -> tuple[tuple[str, str], ...]:
     """(raw, canonical) pairs; a second name for the same quantity keeps its printed name."""
     taken: set[str] = set()
@@ -843,6 +986,16 @@ def _canonical_names(keys: tuple[str, ...], kind: str) -> tuple[tuple[str, str],
         taken.add(name)
         pairs.append((raw, name))
     return tuple(pairs)
+
+
+def _prefixed_start(data: bytes, s: int, region: int) -> int:
+    """Start of the segment when only launcher/logger prefixes precede the dict at `s`."""
+    start = _segment_start(data, s, max(region, s - 300))
+    if start == s or (start == max(region, s - 300) and start > region):
+        return -1
+    if strip_prefix(data[start : s + 2]) == data[s : s + 2]:
+        return start
+    return -1
 
 
 def _first_terminator(data: bytes) -> int:

@@ -158,6 +158,9 @@ class FollowStep:
             elif item:
                 pending.extend(self._safe(partial(self.parser.feed, item)))
                 counters_changed = True
+        release = getattr(self.parser, "release", None)  # a record held for a next line
+        if self.caught_up and release is not None:
+            pending.extend(self._safe(release))
         if pending or counters_changed:
             out.append(self._parsed(pending))
         out.extend(FollowStateChanged(self.run, FollowEvent("error", "", e)) for e in self._errors)
