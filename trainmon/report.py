@@ -60,6 +60,8 @@ class LogSummary:
     errors: list[str] = field(default_factory=list)
     parts: int = 1
     """How many processes read the file (1, or 2 for a big file)."""
+    series_sources: dict[str, str] = field(default_factory=dict)
+    """The printed name each main series was read from (`loss = lm_loss`)."""
 
     @property
     def format(self) -> str:
@@ -257,6 +259,7 @@ def _read_log(path: str, split_bytes: int) -> LogSummary:
         total_steps=parser.total_steps,
         context=dict(parser.context),
         errors=list(first.errors),
+        series_sources=dict(parser.series_sources),
     )
     if child is not None and cut is not None:
         second = _collect(child)
@@ -286,6 +289,8 @@ def _merge_counts(summary: LogSummary, part: _Part) -> None:
         summary.total_steps = parser.total_steps
     for key, value in parser.context.items():
         summary.context.setdefault(key, value)
+    for key, value in parser.series_sources.items():
+        summary.series_sources.setdefault(key, value)
 
 
 # -- findings ------------------------------------------------------------------------------
@@ -319,6 +324,7 @@ def as_json(summary: LogSummary, findings: list[Finding]) -> dict[str, object]:
         "lines": summary.lines,
         "unparsed_lines": summary.unparsed_lines,
         "series": {name: stats.as_json() for name, stats in store.stats().items()},
+        "series_sources": renamed_series(summary.series_sources),
         "steps": {
             "first": store.first_step,
             "last": store.last_step,
@@ -326,6 +332,11 @@ def as_json(summary: LogSummary, findings: list[Finding]) -> dict[str, object]:
         },
         "findings": [f.as_json() for f in findings],
     }
+
+
+def renamed_series(sources: Mapping[str, str]) -> dict[str, str]:
+    """The main series the log printed under another name (`{"loss": "lm_loss"}`)."""
+    return {k: v for k, v in sources.items() if v != k}
 
 
 def _num(value: float | None) -> str:
@@ -347,6 +358,9 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
         f"records   {store.records:,} (train {counts['train']:,}, eval {counts['eval']:,}, "
         f"summary {counts['summary']:,})",
     ]
+    renamed = renamed_series(summary.series_sources)
+    if renamed:
+        lines.append("read as   " + ", ".join(f"{k} = {v}" for k, v in renamed.items()))
     progress = store.progress()
     if progress.step is not None:
         step = f"steps     {store.first_step:,} → {progress.step:,}"

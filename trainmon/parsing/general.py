@@ -61,8 +61,10 @@ _RATIO: Final = re.compile(
 _CONFIG: Final = re.compile(
     rb"(?:^|[\s(\[])[A-Z]\w*(?:Config|Arguments|Args|Namespace|Params|Options|Settings)\("
     rb"|^\s*Namespace\(|^\s*[\w.]+\((?:\w+=)|^\s*--\w"
+    rb"|^(?:def|class|return|if|elif|for|while|with|import|from|assert|print)\b|\):$|\bself\b"
 )
-"""Argument and configuration dumps: `Namespace(lr=…)`, `TrainConfig(seed=…)`, `--lr=…`."""
+"""Argument and configuration dumps (`Namespace(lr=…)`, `TrainConfig(seed=…)`, `--lr=…`)
+and source code (`def f(lr=0.02):`, a `print(…)` statement) printed into the log."""
 _ASSIGN: Final = re.compile(rb"^[A-Za-z_]\w* = " + VALUE + rb"$")
 """An indented `name = number` alone on its line: source code, not a metric print."""
 _EVAL_WORDS: Final = re.compile(
@@ -194,7 +196,10 @@ def read_general(s: bytes, state: LineState) -> list[Hit]:
     exact = True
     if "epoch" not in values or step is None:
         step, exact, total, epoch_step = _counters(s, values, step, total, epoch_step)
-    if not metric and not (run_metric and (step is not None or epoch_step is not None)):
+    if not metric and not (
+        (run_metric and (step is not None or epoch_step is not None))
+        or (state.indented and state.in_block and values)
+    ):
         _header(s, state)
         return []
     if step is None:

@@ -43,6 +43,8 @@ class LineState:
     st_step: int | None = None
     st_active: bool = False
     st_epoch: float | None = None
+    in_block: bool = False
+    """A multi-line record is open: an indented `name=value` line continues it."""
     indented: bool = False
     """The current line (after its prefixes) starts with whitespace: a continuation."""
     header: Hit | None = None

@@ -39,7 +39,7 @@ from trainmon.parsing.dicts import (
 )
 from trainmon.parsing.formats import parse_segment
 from trainmon.parsing.lines import Hit, is_metric_name
-from trainmon.parsing.names import canonical_name
+from trainmon.parsing.names import canonical_name, choose_series
 from trainmon.parsing.prefixes import strip_prefix
 from trainmon.parsing.tables import TableReader
 from trainmon.records import MetricRecord, RecordKind
@@ -155,6 +155,8 @@ class LogParser:
         """The latest total the log revealed (a restarted run's banner or bar replaces it)."""
         self.context: dict[str, object] = {}
         self.format_counts: dict[str, int] = {}
+        self.series_sources: dict[str, str] = {}
+        """Which printed name each main series was read from (`{"loss": "lm_loss"}`)."""
         self._plans: dict[tuple[str, ...], _Plan] = {}
         self._context_total: int | None = None
         self._names: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
@@ -731,6 +733,7 @@ class LogParser:
                 self._open_dict = [body]  # a dict pretty-printed over several lines
                 return True
         state = self._line_state
+        state.in_block = self._header is not None or self._held is not None
         hits = parse_segment(seg, state, self._tables, self.context)
         if not hits:
             header = state.header
@@ -820,7 +823,7 @@ class LogParser:
         sig = (kind, tuple(raw_values))
         names = self._names.get(sig)
         if names is None:
-            names = _canonical_names(sig[1], kind)
+            names = choose_series(_canonical_names(sig[1], kind), kind, self.series_sources)
             if len(self._names) < 4096:
                 self._names[sig] = names
         if not names:
