@@ -43,7 +43,7 @@ _PART: Final = re.compile(
 )  # fmt: skip
 _SPACED: Final = re.compile(
     rb"(?i)(?<![\w.])((?:train|training|val|valid|validation|eval|test)[ _])?"
-    rb"(loss|acc|accuracy|ppl|perplexity|lr|norm)\s+(" + VALUE + rb")" + _END
+    rb"(loss|acc|accuracy|ppl|perplexity|lr|norm|learning rate)\s+(" + VALUE + rb")" + _END
 )
 """`train loss 0.41, val loss 0.52`: names and values with only a space between them."""
 _COUNTER: Final = re.compile(
@@ -233,9 +233,10 @@ def _header(s: bytes, state: LineState) -> None:
     if step is None and epoch_step is None:
         return
     kind: RecordKind = "eval" if _EVAL_WORDS.search(s) is not None else "train"
-    if step is None:
+    from_epoch = step is None
+    if from_epoch:
         step, exact = epoch_step, False
-    state.header = Hit("key-value", kind, values, step, exact, total)
+    state.header = Hit("key-value", kind, values, step, exact, total, from_epoch=from_epoch)
 
 
 def _counters(

@@ -168,6 +168,9 @@ _METRIC_TOKENS: Final = frozenset(
         "nll",
     }
 )
+_SETTING_WORDS: Final = (
+    "weight", "scale", "multiplier", "coef", "factor", "type", "_fn", "clip", "threshold",
+)  # fmt: skip
 _TOKEN_SPLIT: Final = re.compile(r"[^a-z0-9]+")
 
 
@@ -206,7 +209,9 @@ def stamp(seg: bytes) -> float | None:
 def is_metric_name(name: str) -> bool:
     """Whether a printed name is a quality metric (`train_loss`, `acc1`, `mAP50`), by word."""
     low = name.lower()
-    if "loss" in low:
+    if any(word in low for word in _SETTING_WORDS):
+        return False  # `loss_weight`, `label_smoothing_factor`: settings, not measurements
+    if "loss" in low or low.endswith(("acc", "smoothl1")):
         return True
     return any(tok.rstrip("0123456789") in _METRIC_TOKENS for tok in _TOKEN_SPLIT.split(low))
 

@@ -46,6 +46,7 @@ _ALIASES: Final[dict[str, str]] = {
     "validation_loss": "eval_loss",
     "eval/loss": "eval_loss",
     "val/loss": "eval_loss",
+    "test_loss": "eval_loss",
     "eval_loss": "eval_loss",
     "lr": "learning_rate",
     "learning_rate": "learning_rate",
@@ -146,6 +147,8 @@ def _candidate(target: str, name: str) -> int | None:
         return None
     if target == "learning_rate":
         words = low.replace("/", "_").split("_")
+        if len(words) > 1 and words[-1].isdigit():  # `lr_0`: the first parameter group
+            words.pop()
         return 0 if words[-1] in ("lr", "rate") and "eval" not in low else None
     if "grad" in low and "norm" in low and "param" not in low:
         return 0

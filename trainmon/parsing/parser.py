@@ -797,6 +797,7 @@ class LogParser:
                 total=hit.total or header.total,
                 kind="eval" if header.kind == "eval" else hit.kind,
                 values=values,
+                from_epoch=header.from_epoch,
             )
         self._held = _Held(hit, line_no, 0, single)
 
@@ -816,9 +817,11 @@ class LogParser:
             and not hit.exact
             and kind == "train"
             and self._last_step is not None
-            and step <= self._last_step
+            and (step < self._last_step or (hit.from_epoch and step == self._last_step))
         ):
-            step = None  # an epoch number repeated on every batch line: count on instead
+            # an epoch number repeated on every batch line, or a per-epoch counter that
+            # restarted: count on instead (the same inexact step twice is two ranks' prints)
+            step = None
         raw_values = hit.values
         sig = (kind, tuple(raw_values))
         names = self._names.get(sig)
