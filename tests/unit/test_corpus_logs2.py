@@ -12,6 +12,7 @@ between ranks, so merging them would average silently or drop one.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 import re
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def test_every_file_gives_the_manifest_count_series_and_one_step_axis(
         if not all(r.values and isinstance(r.step, int) and r.step >= 0 for r in records):
             wrong.append(f"{name}: a record without values or without a step")
         train = [r.step for r in records if r.kind == "train"]
-        if number not in BACKWARDS and any(b < a for a, b in zip(train, train[1:], strict=False)):
+        if number not in BACKWARDS and any(b < a for a, b in pairwise(train)):
             wrong.append(f"{name}: train steps go backwards")
         if parser.format == "unknown" and count:
             wrong.append(f"{name}: format unknown")
