@@ -12,8 +12,8 @@ between ranks, so merging them would average silently or drop one.
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
