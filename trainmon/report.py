@@ -324,7 +324,6 @@ def as_json(summary: LogSummary, findings: list[Finding]) -> dict[str, object]:
         "lines": summary.lines,
         "unparsed_lines": summary.unparsed_lines,
         "series": {name: stats.as_json() for name, stats in store.stats().items()},
-        "series_sources": renamed_series(summary.series_sources),
         "steps": {
             "first": store.first_step,
             "last": store.last_step,
@@ -401,12 +400,17 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def no_metrics_message(summary: LogSummary, known_formats: tuple[str, ...]) -> str:
+def no_metrics_message(
+    summary: LogSummary, known_formats: tuple[str, ...], closest: str | None = None
+) -> str:
     """What `report` says when nothing in the file looked like a metric."""
     known = "".join(f"\n  - {name}" for name in known_formats)
+    hint = f"\nClosest known format: {closest}" if closest else ""
     return (
         f"trainmon: no recognisable metrics in {summary.path} "
-        f"({summary.lines:,} lines read). Formats trainmon knows:{known}"
+        f"({summary.lines:,} lines read). Formats trainmon knows:{known}{hint}\n"
+        "Teach yours: trainmon report --pattern 'step (?P<step>\\d+) L=(?P<loss>\\S+)' LOG "
+        "(or a formats.toml, see `trainmon formats`); `--explain` shows how lines were read."
     )
 
 

@@ -21,6 +21,7 @@ from trainmon.parsing import lines as L
 from trainmon.parsing.general import read_general
 from trainmon.parsing.lines import ANSI, Hit, LineState, read_context, stamp
 from trainmon.parsing.prefixes import strip_prefix
+from trainmon.parsing.user import user_formats
 
 if TYPE_CHECKING:
     from trainmon.parsing.tables import TableReader
@@ -231,6 +232,24 @@ def known_formats() -> tuple[str, ...]:
     return tuple(out)
 
 
+def closest_format(lines: list[bytes]) -> LineFormat | None:
+    """The named format whose examples look most like the first non-blank `lines` (for the
+    "no recognisable metrics" message), or None without any text to compare."""
+    import difflib
+
+    sample = [strip_prefix(x).strip().decode("utf-8", "replace") for x in lines if x.strip()]
+    if not sample:
+        return None
+    best: tuple[float, LineFormat] | None = None
+    for entry in FORMATS:
+        for example in entry.examples:
+            for line in sample[:20]:
+                ratio = difflib.SequenceMatcher(None, line[:200], example, autojunk=False).ratio()
+                if best is None or ratio > best[0]:
+                    best = (ratio, entry)
+    return best[1] if best is not None else None
+
+
 def format_names() -> tuple[str, ...]:
     """The distinct format names, in table order."""
     return tuple(dict.fromkeys(f.name for f in FORMATS))
@@ -267,7 +286,11 @@ def parse_segment(
 
 
 def read_line(s: bytes, state: LineState) -> list[Hit]:
-    """A stripped line through the format table, then the general reader."""
+    """A stripped line through the user formats, the format table, then the general reader."""
+    for taught in user_formats():
+        found = taught.read(s, state)
+        if found is not None:
+            return found
     for entry in _LINE_FORMATS:
         check = entry.precheck
         if check is None:

@@ -58,7 +58,7 @@ _RATIO: Final = re.compile(
     rb"^([A-Za-z][\w\- ]{0,40}?):\s*(\d+)\s*/\s*(\d+)\s*=\s*(" + VALUE + rb")\s*$"
 )
 """An evaluation result printed as a fraction: `HellaSwag: 2500/10042 = 0.248954`."""
-_CONFIG: Final = re.compile(
+CONFIG: Final = re.compile(
     rb"(?:^|[\s(\[])[A-Z]\w*(?:Config|Arguments|Args|Namespace|Params|Options|Settings)\("
     rb"|^\s*Namespace\(|^\s*[\w.]+\((?:\w+=)|^\s*--\w"
     rb"|^(?:def|class|return|if|elif|for|while|with|import|from|assert|print)\b|\):$|\bself\b"
@@ -116,7 +116,7 @@ def _role(key: str) -> tuple[int, bool, bool, bool]:
     return hit
 
 
-def _pairs(s: bytes) -> tuple[list[tuple[bytes, bytes, bytes, bytes]], list[bytes]]:
+def pairs_of(s: bytes) -> tuple[list[tuple[bytes, bytes, bytes, bytes]], list[bytes]]:
     """(name, value, suffix, total) pairs of a line, and its `|`-separated parts."""
     parts = s.split(b"|") if b"|" in s else [s]
     pairs: list[tuple[bytes, bytes, bytes, bytes]] = []
@@ -136,7 +136,7 @@ def _pairs(s: bytes) -> tuple[list[tuple[bytes, bytes, bytes, bytes]], list[byte
 
 def read_general(s: bytes, state: LineState) -> list[Hit]:
     """Every record of one line read as `name<sep>value` pairs; `[]` for none."""
-    if _CONFIG.search(s) is not None or (state.indented and _ASSIGN.match(s) is not None):
+    if CONFIG.search(s) is not None or (state.indented and _ASSIGN.match(s) is not None):
         return []
     if b":" not in s and b"=" not in s and b"|" not in s and b" is " not in s:
         pairs: list[tuple[bytes, bytes, bytes, bytes]] = [
@@ -151,7 +151,7 @@ def read_general(s: bytes, state: LineState) -> list[Hit]:
         if ratio is not None:
             name = key_text(ratio.group(1))
             return [Hit("key-value", "eval", {name: number(ratio.group(4))})]
-        pairs, parts = _pairs(s)
+        pairs, parts = pairs_of(s)
         if not pairs:
             _header(s, state)
             return []
