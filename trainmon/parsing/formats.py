@@ -191,7 +191,10 @@ FORMATS: Final[tuple[LineFormat, ...]] = (
     LineFormat(
         "sentence-transformers",
         "sentence-transformers fit() evaluators",
-        ("Cosine-Similarity :\tPearson: 0.8123\tSpearman: 0.8234",),
+        (
+            "Evaluating the model on the sts-dev dataset after epoch 1:",
+            "Cosine-Similarity :\tPearson: 0.8123\tSpearman: 0.8234",
+        ),
         _has(b"Evaluating the model on"),
         L.read_st_header,
     ),
