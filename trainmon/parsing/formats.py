@@ -253,6 +253,19 @@ def closest_format(lines: list[bytes]) -> LineFormat | None:
     return best[1] if best is not None else None
 
 
+def markdown_table() -> str:
+    """The README's table of formats (a test keeps the README equal to it)."""
+    rows = ["| format | printed by | example |", "|---|---|---|"]
+    for entry in FORMATS:
+        if not entry.printed_by:
+            continue
+        examples = "<br>".join(
+            "`" + " ".join(e.split()).replace("|", "\\|") + "`" for e in entry.examples
+        )
+        rows.append(f"| {entry.name} | {entry.printed_by} | {examples} |")
+    return "\n".join(rows)
+
+
 def format_names() -> tuple[str, ...]:
     """The distinct format names, in table order."""
     return tuple(dict.fromkeys(f.name for f in FORMATS))

@@ -674,7 +674,9 @@ class TrainmonApp(App[None]):
             if run.schedule
         )
         panel = self.query_one("#advice", AdvicePanel)
-        panel.show(active, history, self.muted, notes)
+        panel.show(
+            active, history, self.muted, notes, judged=any(r.store.records for r in self.runs)
+        )
         title = f"advice ({len(active)})" if active else "advice"
         if panel.border_title != title:  # assigning repaints the whole pane, even if equal
             panel.border_title = title
