@@ -70,6 +70,12 @@ class Ingest:
                 if records:
                     out.append(tuple(records))
                 continue
+            if item.kind == "truncated" and parser.rewritable:
+                # a table or trainer_state rewritten in place: the same run, new rows only
+                records = parser.reread_rewritten()
+                if records:
+                    out.append(tuple(records))
+                continue
             if item.kind in NEW_SEGMENT_EVENTS or item.kind == "eof":
                 records = parser.finish()
                 if records:

@@ -50,6 +50,10 @@ MAX_SEGMENT: Final = 64 << 10
 """The line path reads at most this many bytes of one segment (a 10 MB line stays cheap)."""
 MAX_BLOCK: Final = 256 << 20
 """A pretty-printed JSON document (trainer_state.json) larger than this is read as lines."""
+REWRITTEN_FORMATS: Final = frozenset({"csv", "trainer-state", "fastai", "yolov5-results"})
+"""Formats whose files are rewritten in place, not appended to."""
+MAX_REWRITE_KEYS: Final = 1 << 20
+"""Records remembered to recognise the rows a rewritten file kept (bounded memory)."""
 LOOKBACK: Final = 640
 """Bytes before a dict that are searched for the tqdm counter that gives its step."""
 
@@ -155,6 +159,8 @@ class LogParser:
         """The latest total the log revealed (a restarted run's banner or bar replaces it)."""
         self.context: dict[str, object] = {}
         self.format_counts: dict[str, int] = {}
+        self._rewrite_keys: set[tuple[object, ...]] = set()
+        self._rereading = False
         self.series_sources: dict[str, str] = {}
         """Which printed name each main series was read from (`{"loss": "lm_loss"}`)."""
         self._plans: dict[tuple[str, ...], _Plan] = {}
@@ -221,6 +227,19 @@ class LogParser:
         self._reset_segment()
         return out
 
+    @property
+    def rewritable(self) -> bool:
+        """The log is a file its writer rewrites in place (a metrics table, a trainer_state)."""
+        return self.format in REWRITTEN_FORMATS
+
+    def reread_rewritten(self) -> list[MetricRecord]:
+        """The file was rewritten from its start (Lightning's CSVLogger adds a column,
+        the Trainer saves trainer_state.json): end this read like `finish()`, then read the
+        new content as the same run, dropping every record already read (nothing twice)."""
+        out = self.finish()
+        self._rereading = True
+        return out
+
     def release(self) -> list[MetricRecord]:
         """The record held for a possible continuation line, now that the log went quiet.
 
@@ -264,7 +283,13 @@ class LogParser:
         self.lines += n
         self._nonblank += nonblank
 
-    def _emit(self, out: list[MetricRecord], record: MetricRecord) -> None:
+    def _emit(self, out: list[MetricRecord], record: MetricRecord, fmt: str = "") -> None:
+        if fmt in REWRITTEN_FORMATS:
+            key = (record.kind, record.step, tuple(sorted(record.values.items())))
+            if self._rereading and key in self._rewrite_keys:
+                return  # a row the rewritten file kept: read before, counted once
+            if len(self._rewrite_keys) < MAX_REWRITE_KEYS:
+                self._rewrite_keys.add(key)
         out.append(record)
         self.records += 1
         if record.line_no != self._last_record_line:
@@ -837,7 +862,7 @@ class LogParser:
         values = {name: raw_values[raw] for raw, name in names}
         self._other_records += 1
         self._count(hit.fmt)
-        self._emit(out, MetricRecord(kind, placed, values, exact, line_no, hit.time_s))
+        self._emit(out, MetricRecord(kind, placed, values, exact, line_no, hit.time_s), hit.fmt)
 
     def _dict_line(self, seg: bytes, out: list[MetricRecord]) -> bool:
         """One more line of a pretty-printed dict; False when it is not one (then dropped)."""
@@ -955,7 +980,9 @@ class LogParser:
             placed, exact = self.place(kind, step)
             named = {canonical_name(k, kind): v for k, v in values.items()}
             self._count("trainer-state")
-            self._emit(out, MetricRecord(kind, placed, named, exact, line_no, None))
+            self._emit(
+                out, MetricRecord(kind, placed, named, exact, line_no, None), "trainer-state"
+            )
 
 
 @dataclass(slots=True)

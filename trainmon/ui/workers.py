@@ -143,6 +143,11 @@ class FollowStep:
             counters_changed = True  # post once, so the UI learns that the history is read
         for item in items:
             if isinstance(item, FollowEvent):
+                rewritable = getattr(self.parser, "rewritable", False)
+                if item.kind == "truncated" and rewritable:  # rewritten in place: same run
+                    pending.extend(self._safe(self.parser.reread_rewritten))  # type: ignore[attr-defined]
+                    counters_changed = True
+                    continue
                 if item.kind in ("truncated", "rotated"):
                     if item.kind == "rotated":
                         pending.extend(self._safe(self.parser.finish))
