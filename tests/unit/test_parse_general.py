@@ -271,3 +271,29 @@ def test_generated_metric_line_families_parse_without_code_changes(
         got = sorted(v for k, v in record.values.items() if k != "epoch")
         want = sorted(float(f"{value * (j + 1):.6g}") for j in range(len(names)))
         assert all(math.isclose(a, b) for a, b in zip(got, want, strict=True)), (lines, record)
+
+
+def _bar(n: int) -> str:
+    return f" {n * 100 // 300:3d}%|##        | {n}/300 [00:10<00:20,  9.00it/s]"
+
+
+def test_a_lagging_tqdm_bar_does_not_move_a_record_back() -> None:
+    text = ""
+    for step in range(1, 301):
+        if step % 100 == 0:
+            shown = step - 3 if step == 300 else step  # the last redraw lags three steps
+            text += "\r" + _bar(shown)
+            text += "\n{'loss': %.2f, 'learning_rate': 1e-05, 'epoch': %.2f}\n" % (
+                3 - step / 100,
+                step / 300,
+            )
+        else:
+            text += "\r" + _bar(step)
+    _p, records = _read(text.encode())
+    assert [r.step for r in records] == [100, 200, 300]
+
+
+def test_a_dict_with_its_own_step_ignores_the_bar() -> None:
+    text = "\r" + _bar(41) + "\n{'loss': 1.0, 'step': 40}\n"
+    _p, records = _read(text.encode())
+    assert [r.step for r in records] == [40]

@@ -695,6 +695,10 @@ class LogParser:
             self.set_total(total)
         elif total != known:
             return None  # an eval bar, or another progress bar
+        if last is not None and interval is not None and n < last + interval:
+            # tqdm redraws at most every 0.1 s, so the last bar drawn can lag the step the
+            # record was logged at: the record's own cadence wins over a bar behind it
+            return last + interval
         return n
 
     # ------------------------------------------------------------ line path
