@@ -283,10 +283,7 @@ def test_a_lagging_tqdm_bar_does_not_move_a_record_back() -> None:
         if step % 100 == 0:
             shown = step - 3 if step == 300 else step  # the last redraw lags three steps
             text += "\r" + _bar(shown)
-            text += "\n{'loss': %.2f, 'learning_rate': 1e-05, 'epoch': %.2f}\n" % (
-                3 - step / 100,
-                step / 300,
-            )
+            text += f"\n{{'loss': {3 - step / 100:.2f}, 'epoch': {step / 300:.2f}}}\n"
         else:
             text += "\r" + _bar(step)
     _p, records = _read(text.encode())

@@ -1011,12 +1011,13 @@ def _compatible(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
 
 
 def _canonical_names(keys: tuple[str, ...], kind: str) -> tuple[tuple[str, str], ...]:
-    """(raw, canonical) pairs; a second name for the same quantity keeps its printed name."""
+    """(raw, canonical) pairs; a second name for the same quantity keeps its printed name,
+    and a name printed exactly as the canonical one (`loss` beside `train_loss`) keeps it."""
     taken: set[str] = set()
     pairs: list[tuple[str, str]] = []
     for raw in keys:
         name = canonical_name(raw, kind)  # type: ignore[arg-type]
-        if name in taken:
+        if name in taken or (name != raw and name in keys):
             name = raw
             if name in taken:
                 continue
