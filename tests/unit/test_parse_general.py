@@ -278,12 +278,12 @@ def _bar(n: int) -> str:
 
 
 def test_a_lagging_tqdm_bar_does_not_move_a_record_back() -> None:
-    text = ""
+    text = "  Num Epochs = 3\n  Total optimization steps = 300\n"
     for step in range(1, 301):
         if step % 100 == 0:
             shown = step - 3 if step == 300 else step  # the last redraw lags three steps
             text += "\r" + _bar(shown)
-            text += f"\n{{'loss': {3 - step / 100:.2f}, 'epoch': {step / 300:.2f}}}\n"
+            text += f"\n{{'loss': {3 - step / 100:.2f}, 'epoch': {step / 100:.1f}}}\n"
         else:
             text += "\r" + _bar(step)
     _p, records = _read(text.encode())

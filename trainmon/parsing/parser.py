@@ -410,7 +410,7 @@ class LogParser:
                                     plans[keys] = plan
                             if plan[0] == "train" and plan[1] is None and plan[2] is None:
                                 # the common train dict, inlined: step from the bar, or +interval
-                                step = self._tqdm_step(data, s, prev_end)
+                                step = self._tqdm_step(data, s, prev_end, values.get("epoch"))
                                 if step is not None:
                                     last = self._last_exact
                                     if last is not None and step > last:
@@ -632,7 +632,7 @@ class LogParser:
         if renames is not None:
             values = {name: values[key] for key, name in renames}
         if step is None and kind == "train":
-            step = self._tqdm_step(data, s, prev_end)
+            step = self._tqdm_step(data, s, prev_end, values.get("epoch"))
         placed, exact = self.place(kind, step)
         line_no = self.lines - self._seg_lines + 1
         self._dict_records += 1
@@ -645,7 +645,9 @@ class LogParser:
             self._last_record_line = line_no
             self._record_lines += 1
 
-    def _tqdm_step(self, data: bytes, s: int, prev_end: int) -> int | None:
+    def _tqdm_step(
+        self, data: bytes, s: int, prev_end: int, epoch: float | None = None
+    ) -> int | None:
         """The training bar's `N/TOTAL` just before a dict, if one is in the look-back.
 
         tqdm draws `| N/TOTAL [elapsed<remaining, rate]`: find the last `<`, the ` [` before
@@ -657,7 +659,7 @@ class LogParser:
             window = (self._tail + data[:s])[-LOOKBACK:]
             self._tail, tail = b"", self._tail
             try:
-                return self._tqdm_step(window, len(window), -1)
+                return self._tqdm_step(window, len(window), -1, epoch)
             finally:
                 self._tail = tail
         if lo <= prev_end:
@@ -695,11 +697,23 @@ class LogParser:
             self.set_total(total)
         elif total != known:
             return None  # an eval bar, or another progress bar
-        if last is not None and interval is not None and n < last + interval:
+        if epoch is not None and epoch >= 1 and epoch == int(epoch):
             # tqdm redraws at most every 0.1 s, so the last bar drawn can lag the step the
-            # record was logged at: the record's own cadence wins over a bar behind it
-            return last + interval
+            # record was logged at; a whole epoch in the record is its own evidence
+            per_epoch = self._steps_per_epoch()
+            if per_epoch is not None:
+                own = round(epoch * per_epoch)
+                if n < own <= total:
+                    return own
         return n
+
+    def _steps_per_epoch(self) -> float | None:
+        """Optimisation steps per epoch, from the run's banner (`max_steps`, epochs)."""
+        steps = self.context.get("max_steps")
+        epochs = self.context.get("num_train_epochs")
+        if isinstance(steps, int) and isinstance(epochs, (int, float)) and epochs > 0:
+            return steps / epochs
+        return None
 
     # ------------------------------------------------------------ line path
     def _region(self, data: bytes, a: int, b: int, out: list[MetricRecord]) -> None:
