@@ -1,9 +1,11 @@
-"""Per-segment matchers for the text formats (everything that is not a printed dict).
+"""The readers of the named text formats (everything that is not a printed dict or a table).
 
-Each matcher is guarded by a cheap `in` test on the segment so that a line pays for a regex
-only when it can be that format. Matchers return `Hit`s with the names as printed; the
-parser canonicalises them and places them on the step axis. All patterns are bytes
-patterns without nested quantifiers, so a hostile line costs linear time.
+Each reader is one entry of the format table in `formats.py`, which guards it with a cheap
+pre-check so that a line pays for a regex only when it can be that format. Readers return
+`Hit`s with the names as printed; the parser canonicalises them and places them on the step
+axis. All patterns are bytes patterns without nested quantifiers, so a hostile line costs
+linear time. Shared pieces live here too: `Hit`, `LineState`, `is_metric_name`, timestamps
+and the run facts (`read_context`) that banners and config prints reveal.
 """
 
 from __future__ import annotations
