@@ -167,3 +167,13 @@ def test_a_parser_bug_is_posted_as_an_error_after_the_records() -> None:
     (caught_up,) = step.step()  # the first catch-up is posted; the error is not repeated
     assert isinstance(caught_up, RecordsParsed)
     assert step.step() == []
+
+
+def test_the_status_names_the_series_a_log_printed_under_another_name() -> None:
+    from trainmon.parsing import LogParser
+
+    follower = ScriptedFollower([[b"iter 1 | lm_loss: 2.5 | lr: 1e-4\niter 2 | lm_loss: 2.4\n"]])
+    step = FollowStep(0, follower, LogParser)
+    parsed = [m for m in step.step() + step.step() if isinstance(m, RecordsParsed)]
+    assert [r.values["loss"] for m in parsed for r in m.records] == [2.5, 2.4]
+    assert parsed[-1].log_format == "key-value (loss = lm_loss, learning_rate = lr)"

@@ -114,10 +114,12 @@ class FollowStep:
 
     def _parsed(self, records: list[MetricRecord]) -> RecordsParsed:
         parser = self.parser
+        renamed = [f"{k} = {v}" for k, v in getattr(parser, "series_sources", {}).items() if k != v]
         return RecordsParsed(
             self.run,
             tuple(records),
-            log_format=parser.format,
+            # the status line shows which printed series became the loss (`loss = lm_loss`)
+            log_format=parser.format + (f" ({', '.join(renamed)})" if renamed else ""),
             total_steps=parser.total_steps,
             lines=parser.lines,
             unparsed_lines=parser.unparsed_lines,
