@@ -294,3 +294,9 @@ def test_a_dict_with_its_own_step_ignores_the_bar() -> None:
     text = "\r" + _bar(41) + "\n{'loss': 1.0, 'step': 40}\n"
     _p, records = _read(text.encode())
     assert [r.step for r in records] == [40]
+
+
+def test_a_progress_field_holding_step_and_total() -> None:
+    parser, records = _read(b'{"loss": 2.5, "global_step/max_steps": "10/500", "lr": 1e-4}\n')
+    assert [(r.step, r.values) for r in records] == [(10, {"loss": 2.5, "learning_rate": 1e-4})]
+    assert parser.total_steps == 500
