@@ -300,3 +300,13 @@ def test_a_progress_field_holding_step_and_total() -> None:
     parser, records = _read(b'{"loss": 2.5, "global_step/max_steps": "10/500", "lr": 1e-4}\n')
     assert [(r.step, r.values) for r in records] == [(10, {"loss": 2.5, "learning_rate": 1e-4})]
     assert parser.total_steps == 500
+
+
+def test_an_evaluation_table_is_an_eval_record_on_the_last_step() -> None:
+    _p, records = _read(
+        b"iter: 100  total_loss: 2.5  lr: 0.01\n"
+        b"|   AP   |  AP50  |  AP75  |\n|:------:|:------:|:------:|\n| 36.512 | 57.817 | 39.289 |\n"
+        b"| Parameter | Value |\n| channels | 768 |\n"
+    )
+    assert [(r.kind, r.step) for r in records] == [("train", 100), ("eval", 100)]
+    assert records[1].values == {"eval_AP": 36.512, "eval_AP50": 57.817, "eval_AP75": 39.289}

@@ -78,6 +78,15 @@ FORMATS: Final[tuple[LineFormat, ...]] = (
         ),
     ),
     LineFormat(
+        "table",
+        "Markdown-style evaluation tables (Detectron2 / COCO evaluation consoles)",
+        (
+            "|   AP   |  AP50  |  AP75  |  APs  |",
+            "|:------:|:------:|:------:|:-----:|",
+            "| 36.512 | 57.817 | 39.289 | 20.74 |",
+        ),
+    ),
+    LineFormat(
         "yolov5-results",
         "YOLOv5 results.txt (no header)",
         (

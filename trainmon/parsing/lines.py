@@ -154,6 +154,7 @@ _METRIC_TOKENS: Final = frozenset(
         "wer",
         "cer",
         "map",
+        "ap",
         "top",
         "auc",
         "err",

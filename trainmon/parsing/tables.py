@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from trainmon.parsing.lines import Hit
+from trainmon.parsing.lines import Hit, is_metric_name
 from trainmon.records import RecordKind
 
 _IDENT: Final = re.compile(rb"^[A-Za-z_][\w/().@:\-]*$")
@@ -69,6 +69,10 @@ class TableReader:
                 hit = self._csv(fields, b"\t")
                 if hit is not None:
                     return hit
+        if s[:1] == b"|" and s[-1:] == b"|" and s.count(b"|") >= 3:
+            hit = self._pipe_table([c.strip() for c in s[1:-1].split(b"|")])
+            if hit is not None:
+                return hit
         if self._fmt == "fastai" and self._columns and s[:1].isdigit():
             return self._row(s.split(), "fastai")
         if s.startswith(b"epoch") and (b"train_loss" in s or b"valid_loss" in s) and b"," not in s:
@@ -80,6 +84,22 @@ class TableReader:
                 return Hit("fastai", "train", {})
         if b"/" in s[:12] and s.lstrip()[:1].isdigit():
             return _yolov5(s)
+        return None
+
+    def _pipe_table(self, cells: list[bytes]) -> Hit | None:
+        """A `| AP | AP50 |` header, its `|:---:|` rule and `| 36.5 | 57.8 |` rows (the
+        evaluation tables detector consoles print)."""
+        if self._sep == b"|" and len(cells) == len(self._columns):
+            if all(c and not c.strip(b":-") for c in cells):
+                return Hit("table", "eval", {})
+            return self._row(cells, "table")
+        if len(cells) >= 2 and all(c and _IDENT.match(c) for c in cells):
+            names = [c.decode() for c in cells]
+            if any(is_metric_name(n) for n in names):
+                self._columns = tuple(names)
+                self._fmt = "table"
+                self._sep = b"|"
+                return Hit("table", "eval", {})
         return None
 
     def _csv(self, fields: list[bytes], sep: bytes) -> Hit | None:
@@ -124,6 +144,8 @@ class TableReader:
         kind: RecordKind = "train"
         if all(k.lower().startswith(("val_", "val/", "valid_", "eval_", "test_")) for k in metrics):
             kind = "eval"
+        elif fmt == "table" and all(k.lower().startswith(("ap", "ar")) for k in metrics):
+            kind = "eval"  # a detector's evaluation table: AP, AP50, APs, AR@100, ...
         return Hit(fmt, kind, values, step, exact)
 
 
