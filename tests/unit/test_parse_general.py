@@ -305,7 +305,8 @@ def test_a_progress_field_holding_step_and_total() -> None:
 def test_an_evaluation_table_is_an_eval_record_on_the_last_step() -> None:
     _p, records = _read(
         b"iter: 100  total_loss: 2.5  lr: 0.01\n"
-        b"|   AP   |  AP50  |  AP75  |\n|:------:|:------:|:------:|\n| 36.512 | 57.817 | 39.289 |\n"
+        b"|   AP   |  AP50  |  AP75  |\n|:------:|:------:|:------:|\n"
+        b"| 36.512 | 57.817 | 39.289 |\n"
         b"| Parameter | Value |\n| channels | 768 |\n"
     )
     assert [(r.kind, r.step) for r in records] == [("train", 100), ("eval", 100)]
