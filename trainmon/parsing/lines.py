@@ -171,9 +171,11 @@ _METRIC_TOKENS: Final = frozenset(
         "nll",
     }
 )
-_SETTING_WORDS: Final = (
-    "weight", "scale", "multiplier", "coef", "factor", "type", "_fn", "clip", "threshold",
-)  # fmt: skip
+_SETTING_WORDS: Final = frozenset(
+    {"weight", "weights", "scale", "multiplier", "coef", "coeff", "factor", "type", "fn"}
+    | {"threshold", "thresh"}
+)
+"""Words of a setting's name (`loss_weight`, `loss_fn`): never a measured metric."""
 _TOKEN_SPLIT: Final = re.compile(r"[^a-z0-9]+")
 
 
@@ -212,11 +214,12 @@ def stamp(seg: bytes) -> float | None:
 def is_metric_name(name: str) -> bool:
     """Whether a printed name is a quality metric (`train_loss`, `acc1`, `mAP50`), by word."""
     low = name.lower()
-    if any(word in low for word in _SETTING_WORDS):
+    tokens = _TOKEN_SPLIT.split(low)
+    if any(tok in _SETTING_WORDS for tok in tokens):
         return False  # `loss_weight`, `label_smoothing_factor`: settings, not measurements
     if "loss" in low or low.endswith(("acc", "smoothl1")):
         return True
-    return any(tok.rstrip("0123456789") in _METRIC_TOKENS for tok in _TOKEN_SPLIT.split(low))
+    return any(tok.rstrip("0123456789") in _METRIC_TOKENS for tok in tokens)
 
 
 # Each reader below is one entry of the format table (`formats.py`): it is called only when
