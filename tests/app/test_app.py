@@ -515,3 +515,20 @@ async def test_the_follower_stays_one_batch_ahead_of_the_ui_thread() -> None:
         await wait_until(pilot, lambda: app.runs[0].live, "the end of the history")
         assert app.runs[0].store.records == 200
     assert len(ahead) == 200 and max(ahead) <= 1
+
+
+async def test_the_advice_pane_says_nothing_to_judge_until_a_record_arrives() -> None:
+    from textual.widgets import Static
+
+    app = make_app(["t.log"], start_workers=False, refresh_s=3600)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.tick()
+        await pilot.pause()
+        empty = app.query_one("#advice-empty", Static)
+        assert "nothing to judge yet" in str(empty.render())
+        assert "healthy" not in str(empty.render())
+        app.inject(0, [MetricRecord("train", step, {"loss": 3.0 - step / 10}) for step in (1, 2)])
+        await pilot.pause()
+        app.tick()
+        await pilot.pause()
+        assert "looks healthy so far" in str(empty.render())

@@ -31,7 +31,11 @@ SEVERITY_VARS: Final[dict[Severity, str]] = {
     "info": "secondary",
 }
 EMPTY_TEXT: Final = "no findings: the run looks healthy so far"
-NOTHING_YET_TEXT: Final = "nothing to judge yet: no metric records read so far"
+NOTHING_YET_TEXT: Final = (
+    "nothing to judge yet: no metric records read so far. If the log has metrics, "
+    "`trainmon report LOG --explain` shows how its lines were read, and --pattern REGEX "
+    "teaches trainmon its format (`trainmon formats` lists the known ones)"
+)
 """Shown instead of EMPTY_TEXT while no record was read: no records is not a healthy run."""
 HISTORY_SHOWN: Final = 5
 
