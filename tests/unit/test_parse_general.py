@@ -311,3 +311,16 @@ def test_an_evaluation_table_is_an_eval_record_on_the_last_step() -> None:
     )
     assert [(r.kind, r.step) for r in records] == [("train", 100), ("eval", 100)]
     assert records[1].values == {"eval_AP": 36.512, "eval_AP50": 57.817, "eval_AP75": 39.289}
+
+
+def test_a_pandas_series_dump_is_one_record_and_aligned_lines_alone_are_not_lost() -> None:
+    _p, records = _read(
+        b"step=10 loss=2.5\nloss        0.512\naccuracy    0.810\nName: 3, dtype: float64\n"
+        b"loss    0.3\nloss    0.2\n"
+    )
+    assert [r.values for r in records] == [
+        {"loss": 2.5}, {"loss": 0.512, "accuracy": 0.81}, {"loss": 0.3}, {"loss": 0.2},
+    ]  # fmt: skip
+    parser = LogParser()
+    assert parser.feed(b"loss    0.3\n") == []  # a Series may follow
+    assert [r.values for r in parser.release()] == [{"loss": 0.3}]

@@ -87,6 +87,11 @@ FORMATS: Final[tuple[LineFormat, ...]] = (
         ),
     ),
     LineFormat(
+        "pandas-series",
+        "a pandas Series printed with print(series)",
+        ("loss        0.512", "accuracy    0.810", "dtype: float64"),
+    ),
+    LineFormat(
         "yolov5-results",
         "YOLOv5 results.txt (no header)",
         (

@@ -38,7 +38,8 @@ from trainmon.parsing.dicts import (
     parse_repr_dict,
 )
 from trainmon.parsing.formats import parse_segment
-from trainmon.parsing.lines import Hit, is_metric_name
+from trainmon.parsing.general import VALUE, number
+from trainmon.parsing.lines import Hit, is_metric_name, key_text
 from trainmon.parsing.names import canonical_name, choose_series
 from trainmon.parsing.prefixes import strip_prefix
 from trainmon.parsing.tables import TableReader
@@ -65,6 +66,9 @@ _DQ: Final = 34  # "
 _NL: Final = 10
 _CR: Final = 13
 
+_SERIES_ROW: Final = re.compile(rb"^([A-Za-z_][\w/.\-]*)[ \t]{2,}(" + VALUE + rb")$")
+_SERIES_END: Final = re.compile(rb"^(?:Name: [^,]{0,80}, )?dtype: \w+$")
+"""A pandas Series printed line by line (`loss    0.51`) and its closing `dtype:` line."""
 _ANSI_END: Final = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z][ \t]*$")
 _BLOCK_TAIL: Final = re.compile(rb"\}[ \t]*(?:\r\n|\r|\n|$)")
 
@@ -223,6 +227,7 @@ class LogParser:
         if self._block is not None:
             self._flush_block(out)
         self._close_open_dict(out)
+        self._replay_series_rows(out)
         self._flush_held(out)
         self._reset_segment()
         return out
@@ -248,6 +253,7 @@ class LogParser:
         when it has read everything there is, so a live log's last record shows at once.
         """
         out: list[MetricRecord] = []
+        self._replay_series_rows(out)
         self._flush_held(out)
         return out
 
@@ -264,6 +270,7 @@ class LogParser:
         self._held: _Held | None = None
         self._header: Hit | None = None
         self._open_dict: list[bytes] | None = None
+        self._series_rows: list[tuple[bytes, int]] = []
         self._block: list[bytes] | None = None
         self._block_size = 0
         self._last_step: int | None = None
@@ -767,6 +774,52 @@ class LogParser:
         """Offer one segment to the line formats; True when it produced a record."""
         if len(seg) > MAX_SEGMENT:
             seg = seg[:MAX_SEGMENT]
+        rows = self._series_rows
+        if rows or b"  " in seg or b"dtype: " in seg:
+            body = strip_prefix(seg).strip()
+            if _SERIES_ROW.match(body) is not None and len(rows) < 256:
+                rows.append((seg, line_no))  # maybe a pandas Series printed line by line
+                return True
+            if rows:
+                self._series_rows = []
+                if _SERIES_END.match(body) is not None and len(rows) > 1:
+                    self._series_record(rows, out)
+                    return True
+                self._series_rows = rows
+                self._replay_series_rows(out)  # not a Series after all
+        return self._line(seg, line_no, out)
+
+    def _replay_series_rows(self, out: list[MetricRecord]) -> None:
+        """Rows that did not end in a `dtype:` line: read them as ordinary lines."""
+        rows, self._series_rows = self._series_rows, []
+        for row, row_line in rows:
+            self._line(row, row_line, out)
+
+    def _series_record(self, rows: list[tuple[bytes, int]], out: list[MetricRecord]) -> None:
+        """`loss    0.51` / `accuracy    0.81` / `dtype: float64`: one record."""
+        values: dict[str, float] = {}
+        for row, _line in rows:
+            m = _SERIES_ROW.match(strip_prefix(row).strip())
+            if m is not None:
+                values[key_text(m.group(1))] = number(m.group(2))
+        epoch = values.get("epoch")
+        step = values.pop("step", None)
+        hit = Hit(
+            "pandas-series",
+            "train",
+            values,
+            int(step) if step is not None and step == step else None,
+            step is not None,
+            from_epoch=step is None and epoch is not None,
+        )
+        if step is None and epoch is not None and epoch == epoch:
+            hit = hit._replace(step=int(epoch), exact=False)
+        self._flush_held(out)
+        self._header = None
+        self._emit_hit(hit, rows[0][1], out)
+        self._record_lines += len(rows) - 1
+
+    def _line(self, seg: bytes, line_no: int, out: list[MetricRecord]) -> bool:
         if self._open_dict is not None:
             if self._dict_line(seg, out):
                 return True
