@@ -361,6 +361,7 @@ class LogParser:
         base = self.lines - self._seg_lines
         fast = self._dict_records > 4 * self._other_records
         dirty = False
+        held = self._held is not None  # a line-path record waiting for its next line
         s = find(b"{", pos)
         while s != -1:
             nxt = data[s + 1] if s + 1 < size else _NL
@@ -369,6 +370,7 @@ class LogParser:
                 if dirty:  # the general path below ran and moved the counters
                     base = self.lines - self._seg_lines
                     fast = self._dict_records > 4 * self._other_records
+                    held = self._held is not None
                     dirty = False
                 close = find(b"}", s)
                 if close != -1 and close + 1 < size and data[close + 1] == _NL:
@@ -389,6 +391,7 @@ class LogParser:
                                         self._flush(pending, pending_lines, base)
                                         pending = pending_lines = 0
                                     self._skim(data, region, s, out)
+                                    held = self._held is not None
                                     base = self.lines - self._seg_lines
                                     fast = self._dict_records > 4 * self._other_records
                             else:
@@ -396,10 +399,12 @@ class LogParser:
                                     self._flush(pending, pending_lines, base)
                                     pending = pending_lines = 0
                                 self._lines(data, region, s, out)
+                                held = self._held is not None
                                 base = self.lines - self._seg_lines
                                 fast = self._dict_records > 4 * self._other_records
-                        if self._held is not None:  # a multi-line record ends before a dict
+                        if held:  # a multi-line record ends before a dict
                             self._flush_held(out)
+                            held = False
                         try:
                             obj = _loads(text.replace(b"'", b'"'))
                             if text.count(b"'") == 2 * len(obj) and b"[" not in text:
@@ -417,7 +422,7 @@ class LogParser:
                                     plans[keys] = plan
                             if plan[0] == "train" and plan[1] is None and plan[2] is None:
                                 # the common train dict, inlined: step from the bar, or +interval
-                                step = self._tqdm_step(data, s, prev_end, values.get("epoch"))
+                                step = self._tqdm_step(data, s, prev_end, values)
                                 if step is not None:
                                     last = self._last_exact
                                     if last is not None and step > last:
@@ -639,7 +644,7 @@ class LogParser:
         if renames is not None:
             values = {name: values[key] for key, name in renames}
         if step is None and kind == "train":
-            step = self._tqdm_step(data, s, prev_end, values.get("epoch"))
+            step = self._tqdm_step(data, s, prev_end, values)
         placed, exact = self.place(kind, step)
         line_no = self.lines - self._seg_lines + 1
         self._dict_records += 1
@@ -653,7 +658,7 @@ class LogParser:
             self._record_lines += 1
 
     def _tqdm_step(
-        self, data: bytes, s: int, prev_end: int, epoch: float | None = None
+        self, data: bytes, s: int, prev_end: int, values: Mapping[str, object] | None = None
     ) -> int | None:
         """The training bar's `N/TOTAL` just before a dict, if one is in the look-back.
 
@@ -666,7 +671,7 @@ class LogParser:
             window = (self._tail + data[:s])[-LOOKBACK:]
             self._tail, tail = b"", self._tail
             try:
-                return self._tqdm_step(window, len(window), -1, epoch)
+                return self._tqdm_step(window, len(window), -1, values)
             finally:
                 self._tail = tail
         if lo <= prev_end:
@@ -704,7 +709,8 @@ class LogParser:
             self.set_total(total)
         elif total != known:
             return None  # an eval bar, or another progress bar
-        if epoch is not None and epoch >= 1 and epoch == int(epoch):
+        epoch = values.get("epoch") if values is not None else None
+        if isinstance(epoch, (int, float)) and epoch >= 1 and epoch == int(epoch):
             # tqdm redraws at most every 0.1 s, so the last bar drawn can lag the step the
             # record was logged at; a whole epoch in the record is its own evidence
             per_epoch = self._steps_per_epoch()
