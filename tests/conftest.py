@@ -24,6 +24,18 @@ def shared_logs() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_logs2() -> Path:
+    """`../shared/logs2`: a second set of real third-party logs, read in place."""
+    path = SHARED / "logs2"
+    if not (path / "MANIFEST.md").is_file():
+        pytest.skip(
+            "../shared/logs2 not found: the third-party real-log collection is only present "
+            "in the development checkout"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
 def shared_trainer_states() -> Path:
     """`../shared/trainer_states`: real trainer_state.json files, read in place."""
     path = SHARED / "trainer_states"

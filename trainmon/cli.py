@@ -27,7 +27,7 @@ EXIT_USAGE = 2
 EXIT_FINDINGS = 3
 EXIT_INTERRUPTED = 130
 
-SUBCOMMANDS = ("report", "stream", "replay")
+SUBCOMMANDS = ("report", "stream", "replay", "formats")
 
 EXAMPLES = """\
 examples:
@@ -41,6 +41,9 @@ examples:
   trainmon report run.log --json --fail-on critical   for CI (exit 3 on a critical finding)
   trainmon stream run.log | jq .loss    one JSON object per record, as it arrives
   trainmon stream --once run.log        what the log holds now, then exit
+  trainmon formats                      the log formats trainmon reads, with examples
+  trainmon report run.log --explain     how the first lines were read (or why not)
+  trainmon --pattern 'it (?P<step>\\d+) L=(?P<loss>\\S+)' run.log   teach a format
   trainmon ./report                     a log file literally named `report`
 """
 
@@ -50,6 +53,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -120,7 +133,33 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _add_pattern_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--pattern", default=None, metavar="REGEX",
+        help="read lines with this regex first: named groups step, total, epoch and metrics, "
+        "e.g. 'it (?P<step>\\d+) L=(?P<loss>\\S+)'",
+    )  # fmt: skip
+
+
+def _install_formats(pattern: str | None) -> str | None:
+    """Install `--pattern` and formats.toml before the built-in table; a problem, or None."""
+    from trainmon.parsing.user import (
+        UserFormatError,
+        compile_pattern,
+        load_formats,
+        set_user_formats,
+    )
+
+    try:
+        taught = (compile_pattern(pattern, "--pattern"),) if pattern is not None else ()
+        set_user_formats(taught + load_formats())
+    except UserFormatError as exc:
+        return str(exc)
+    return None
+
+
 def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
+    _add_pattern_option(p)
     p.add_argument(
         "--from-end", action="store_true", help="skip the existing history; show only appends"
     )
@@ -186,6 +225,15 @@ def _report_parser() -> _Parser:
         "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
         help="a run fact for the advice rules (repeatable)",
     )  # fmt: skip
+    p.add_argument(
+        "--explain", action="store_true",
+        help="print how the first lines were read (format, step, values) or why not",
+    )  # fmt: skip
+    p.add_argument(
+        "--lines", type=_positive_int, default=40, metavar="N",
+        help="lines shown by --explain (default 40)",
+    )  # fmt: skip
+    _add_pattern_option(p)
     return p
 
 
@@ -203,6 +251,7 @@ def _stream_parser() -> _Parser:
         "--once", action="store_true",
         help="print what the log holds now (stdin: until it closes), then exit 0",
     )  # fmt: skip
+    _add_pattern_option(p)
     return p
 
 
@@ -268,7 +317,7 @@ def _fail(message: str) -> int:
 def _report(argv: Sequence[str]) -> int:
     import orjson
 
-    from trainmon.parsing import KNOWN_FORMATS
+    from trainmon.parsing import known_formats
     from trainmon.report import (
         as_json,
         as_text,
@@ -282,11 +331,18 @@ def _report(argv: Sequence[str]) -> int:
     args = _report_parser().parse_args(argv)
     if args.path == "-":
         return _fail("report reads a file; use `trainmon stream -` for standard input")
-    problem = path_problem(args.path, must_exist=True)
+    problem = path_problem(args.path, must_exist=True) or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
     if not stat.S_ISREG(os.stat(args.path).st_mode):
         return _fail(f"{args.path}: not a regular file")
+    if args.explain:
+        from trainmon.parsing.explain import explain
+
+        with open(args.path, "rb") as f:
+            head = b"".join(f.readline(1 << 20) for _ in range(args.lines))
+        write_stdout("\n".join(explain(head, args.lines)) + "\n")
+        return EXIT_OK
     summary = read_log(args.path)
     findings = findings_for(summary, dict(args.context))
     if args.json:
@@ -294,10 +350,52 @@ def _report(argv: Sequence[str]) -> int:
     else:
         write_stdout(as_text(summary, findings))
     if not summary.store.records:
-        sys.stderr.write(no_metrics_message(summary, tuple(map(str, KNOWN_FORMATS))) + "\n")
+        sys.stderr.write(no_metrics_message(summary, known_formats(), _closest(args.path)) + "\n")
         return EXIT_NO_METRICS
     if fails(findings, args.fail_on):
         return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _closest(path: str) -> str | None:
+    """`name: example` of the known format nearest to the first lines of `path`."""
+    from trainmon.parsing.formats import closest_format
+
+    with open(path, "rb") as f:
+        head = [f.readline(4096) for _ in range(40)]
+    entry = closest_format(head)
+    return f"{entry.name}: {entry.examples[0]}" if entry is not None and entry.examples else None
+
+
+# -- formats -------------------------------------------------------------------------------
+
+
+def _formats(argv: Sequence[str]) -> int:
+    from trainmon.parsing import FORMATS
+    from trainmon.parsing.user import config_path
+    from trainmon.report import write_stdout
+
+    p = _Parser(
+        prog="trainmon formats",
+        description="List the log formats trainmon reads, with example lines, and the "
+        "formats taught in formats.toml.",
+    )
+    p.parse_args(argv)
+    problem = _install_formats(None)
+    if problem is not None:
+        return _fail(problem)
+    from trainmon.parsing.user import user_formats
+
+    lines: list[str] = []
+    for entry in FORMATS:
+        if entry.printed_by:
+            lines.append(f"{entry.name}  ({entry.printed_by})")
+        lines.extend(f"    {example}" for example in entry.examples)
+    taught = user_formats()
+    lines.append("")
+    lines.append(f"taught in {config_path()}: " + (", ".join(f.name for f in taught) or "none"))
+    lines.append("teach one for a run: trainmon --pattern 'it (?P<step>\\d+) L=(?P<loss>\\S+)' LOG")
+    write_stdout("\n".join(lines) + "\n")
     return EXIT_OK
 
 
@@ -310,6 +408,7 @@ STREAM_EVENTS = frozenset({"waiting", "truncated", "rotated"})
 def _stream(argv: Sequence[str]) -> int:
     args = _stream_parser().parse_args(argv)
     problem = path_problem(args.path, must_exist=args.once)  # --once cannot wait for it
+    problem = problem or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
     try:
@@ -385,7 +484,7 @@ def _run_dashboard(options: DashboardOptions) -> int:
 
 def _replay(argv: Sequence[str]) -> int:
     args = _replay_parser().parse_args(argv)
-    problem = path_problem(args.path, must_exist=True)
+    problem = path_problem(args.path, must_exist=True) or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
     return _run_dashboard(_options(args, (args.path,), "replay"))
@@ -417,6 +516,9 @@ def _dashboard(argv: Sequence[str]) -> int:
         problem = path_problem(path, must_exist=False)
         if problem is not None:
             return _fail(problem)
+    problem = _install_formats(args.pattern)
+    if problem is not None:
+        return _fail(problem)
     return _run_dashboard(_options(args, paths, "dashboard"))
 
 
@@ -430,6 +532,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _report(rest)
             if command == "stream":
                 return _stream(rest)
+            if command == "formats":
+                return _formats(rest)
             return _replay(rest)
         return _dashboard(args)
     except SystemExit as exc:  # argparse: --help / --version (0) and usage errors (2)

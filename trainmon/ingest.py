@@ -81,11 +81,17 @@ class Ingest:
                 if item:
                     self._parse(out, errors, self.parser.feed, item)
                 continue
+            if item.kind == "truncated" and self.parser.rewritable:
+                # a table or trainer_state rewritten in place: the same run, new rows only
+                self._parse(out, errors, self.parser.reread_rewritten)
+                continue
             if item.kind in NEW_SEGMENT_EVENTS or item.kind == "eof":
                 self._parse(out, errors, self.parser.finish)
             if item.kind in NEW_SEGMENT_EVENTS:
                 self.parser = self._parser_factory()
             out.append(item)
+        if self.follower.caught_up:  # a record held for a continuation line is complete
+            self._parse(out, errors, self.parser.release)
         out.extend(errors)
         return out
 
@@ -121,6 +127,7 @@ def parser_progress(parser: LogParser) -> ParserProgress:
         unparsed_lines=parser.unparsed_lines,
         total_steps=parser.total_steps,
         context=tuple(sorted(parser.context.items())),
+        series_sources=tuple((k, v) for k, v in parser.series_sources.items() if k != v),
     )
 
 

@@ -61,6 +61,8 @@ class LogSummary:
     errors: list[str] = field(default_factory=list)
     parts: int = 1
     """How many processes read the file (1, or 2 for a big file)."""
+    series_sources: dict[str, str] = field(default_factory=dict)
+    """The printed name each main series was read from (`loss = lm_loss`)."""
 
     @property
     def format(self) -> str:
@@ -255,6 +257,7 @@ def _read_log(path: str, split_bytes: int) -> LogSummary:
         total_steps=parser.total_steps,
         context=dict(parser.context),
         errors=list(first.errors),
+        series_sources=dict(parser.series_sources),
     )
     if child is not None and cut is not None:
         second = _collect(child)
@@ -284,6 +287,8 @@ def _merge_counts(summary: LogSummary, part: _Part) -> None:
         summary.total_steps = parser.total_steps
     for key, value in parser.context.items():
         summary.context.setdefault(key, value)
+    for key, value in parser.series_sources.items():
+        summary.series_sources.setdefault(key, value)
 
 
 # -- findings ------------------------------------------------------------------------------
@@ -342,6 +347,11 @@ def as_json(summary: LogSummary, findings: list[Finding]) -> dict[str, object]:
     }
 
 
+def renamed_series(sources: Mapping[str, str]) -> dict[str, str]:
+    """The main series the log printed under another name (`{"loss": "lm_loss"}`)."""
+    return {k: v for k, v in sources.items() if v != k}
+
+
 def _num(value: float | None) -> str:
     if value is None:
         return "-"
@@ -361,6 +371,9 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
         f"records   {store.records:,} (train {counts['train']:,}, eval {counts['eval']:,}, "
         f"summary {counts['summary']:,})",
     ]
+    renamed = renamed_series(summary.series_sources)
+    if renamed:
+        lines.append("read as   " + ", ".join(f"{k} = {v}" for k, v in renamed.items()))
     progress = store.progress()
     if progress.step is not None:
         step = f"steps     {store.first_step:,} → {progress.step:,}"
@@ -401,12 +414,17 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def no_metrics_message(summary: LogSummary, known_formats: tuple[str, ...]) -> str:
+def no_metrics_message(
+    summary: LogSummary, known_formats: tuple[str, ...], closest: str | None = None
+) -> str:
     """What `report` says when nothing in the file looked like a metric."""
     known = "".join(f"\n  - {name}" for name in known_formats)
+    hint = f"\nClosest known format: {closest}" if closest else ""
     return (
         f"trainmon: no recognisable metrics in {summary.path} "
-        f"({summary.lines:,} lines read). Formats trainmon knows:{known}"
+        f"({summary.lines:,} lines read). Formats trainmon knows:{known}{hint}\n"
+        "Teach yours: trainmon report --pattern 'step (?P<step>\\d+) L=(?P<loss>\\S+)' LOG "
+        "(or a formats.toml, see `trainmon formats`); `--explain` shows how lines were read."
     )
 
 

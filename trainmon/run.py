@@ -35,6 +35,16 @@ class ParserProgress:
     total_steps: int | None = None
     context: tuple[tuple[str, object], ...] = ()
     """Run facts the log revealed (fp16, max_grad_norm, max_steps, ...), sorted by name."""
+    series_sources: tuple[tuple[str, str], ...] = ()
+    """Main series read under another printed name, e.g. (("loss", "lm_loss"),)."""
+
+    @property
+    def described_format(self) -> str | None:
+        """The format as the status line says it: `key-value (loss = lm_loss)`."""
+        if not self.series_sources or self.log_format is None:
+            return self.log_format
+        renamed = ", ".join(f"{name} = {printed}" for name, printed in self.series_sources)
+        return f"{self.log_format} ({renamed})"
 
 
 def run_context(

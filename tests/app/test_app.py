@@ -547,3 +547,20 @@ async def test_hardware_advice_is_given_once_for_the_host_however_many_runs(
         assert [rule for _label, rule in shown].count("gpu-idle") == 1
         assert len(app.system.gpu) == 35
         assert list(app.system.gpu_util("GPU-0")) == [15.0] * 35
+
+
+async def test_the_advice_pane_says_nothing_to_judge_until_a_record_arrives() -> None:
+    from textual.widgets import Static
+
+    app = make_app(["t.log"], start_workers=False, refresh_s=3600)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.tick()
+        await pilot.pause()
+        empty = app.query_one("#advice-empty", Static)
+        assert "nothing to judge yet" in str(empty.render())
+        assert "healthy" not in str(empty.render())
+        app.inject(0, [MetricRecord("train", step, {"loss": 3.0 - step / 10}) for step in (1, 2)])
+        await pilot.pause()
+        app.tick()
+        await pilot.pause()
+        assert "looks healthy so far" in str(empty.render())

@@ -82,6 +82,15 @@ class LineParser:
     def finish(self) -> list[MetricRecord]:
         return []
 
+    rewritable = False
+
+    @property
+    def series_sources(self) -> dict[str, str]:
+        return {}
+
+    def release(self) -> list[MetricRecord]:
+        return []
+
 
 def test_truncation_is_posted_before_the_new_segment_and_restarts_the_parser() -> None:
     follower = ScriptedFollower(
@@ -167,3 +176,13 @@ def test_a_parser_bug_is_posted_as_an_error_after_the_records() -> None:
     (caught_up,) = step.step()  # the first catch-up is posted; the error is not repeated
     assert isinstance(caught_up, RecordsParsed)
     assert step.step() == []
+
+
+def test_the_status_names_the_series_a_log_printed_under_another_name() -> None:
+    from trainmon.parsing import LogParser
+
+    follower = ScriptedFollower([[b"iter 1 | lm_loss: 2.5 | lr: 1e-4\niter 2 | lm_loss: 2.4\n"]])
+    step = FollowStep(0, follower, LogParser)
+    parsed = [m for m in step.step() + step.step() if isinstance(m, RecordsParsed)]
+    assert [r.values["loss"] for m in parsed for r in m.records] == [2.5, 2.4]
+    assert parsed[-1].progress.described_format == "key-value (loss = lm_loss, learning_rate = lr)"

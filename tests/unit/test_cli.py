@@ -343,3 +343,82 @@ def test_log_option_needs_standard_input_and_a_writable_file(tmp_path: Path) -> 
     assert r.returncode == 2 and "needs - among the paths" in r.stderr
     r = trainmon("--log", str(tmp_path), "-", input="step=1 loss=1\n")
     assert r.returncode == 2 and "is a directory" in r.stderr
+
+
+UNKNOWN_LOG = "".join(f"it {i} L={3 - i / 50:.3f} tok={i * 512}\n" for i in range(1, 21))
+
+
+def test_formats_lists_every_named_format_with_an_example(tmp_path: Path) -> None:
+    from trainmon.parsing import FORMATS
+
+    r = trainmon("formats", env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    for entry in FORMATS:
+        assert entry.name in r.stdout
+        for example in entry.examples:
+            assert example in r.stdout
+    assert "taught in" in r.stdout and "none" in r.stdout
+
+
+def test_pattern_teaches_a_format_and_a_bad_one_is_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "run.log"
+    path.write_text(UNKNOWN_LOG)
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
+    assert trainmon("report", str(path), env=env).returncode == 1  # `L` names no metric
+    pattern = r"it (?P<step>\d+) L=(?P<loss>\S+)"
+    r = trainmon("report", str(path), "--json", "--pattern", pattern, env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["records"] == 20 and doc["steps"]["first"] == 1 and doc["steps"]["last"] == 20
+    assert doc["series"]["loss"]["first"] == pytest.approx(2.98)
+    for bad in ("(", r"it \d+"):
+        r = trainmon("report", str(path), "--pattern", bad, env=env)
+        assert r.returncode == 2
+        assert r.stderr.count("\n") == 1 and "--pattern" in r.stderr
+
+
+def test_formats_toml_in_the_config_dir(tmp_path: Path) -> None:
+    path = tmp_path / "run.log"
+    path.write_text(UNKNOWN_LOG)
+    config = tmp_path / "trainmon" / "formats.toml"
+    config.parent.mkdir()
+    config.write_text(
+        '[[format]]\nname = "it-lines"\npattern = \'it (?P<step>\\d+) L=(?P<loss>\\S+)\'\n'
+    )
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
+    r = trainmon("report", str(path), "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["format"] == "it-lines" and doc["records"] == 20
+    assert "it-lines" in trainmon("formats", env=env).stdout
+    config.write_text('[[format]]\npattern = "("\n')
+    r = trainmon("report", str(path), env=env)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "formats.toml" in r.stderr
+    config.write_text("[[format]\n")
+    r = trainmon("report", str(path), env=env)
+    assert r.returncode == 2 and "not valid TOML" in r.stderr
+
+
+def test_explain_says_how_lines_were_read(tmp_path: Path) -> None:
+    path = tmp_path / "run.log"
+    path.write_text(
+        "Namespace(lr=0.001, loss_fn='ce', epochs=3)\n"
+        "***** Running training *****\n"
+        "[rank0]: step=10 loss=2.3 lr=1e-4\n"
+        "[rank0]: step=20 lm_loss=2.1 lr=1e-4\n" + "x" * 10 + "\n"
+    )
+    r = trainmon("report", str(path), "--explain", "--lines", "4")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "configuration or argument dump" in out
+    assert "no `name: value` pairs" in out
+    assert "train   step 10: loss=2.3 learning_rate=0.0001" in out
+    assert "xxxxxxxxxx" not in out  # only the first 4 lines
+
+
+def test_no_metrics_names_the_closest_format_and_the_pattern_hint(tmp_path: Path) -> None:
+    path = tmp_path / "run.log"
+    path.write_text(UNKNOWN_LOG)
+    r = trainmon("report", str(path), env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)})
+    assert r.returncode == 1
+    assert "Closest known format:" in r.stderr and "--pattern" in r.stderr

@@ -155,3 +155,30 @@ def test_semantic_facts(shared_logs: Path) -> None:
 
     _, r042 = _parse(shared_logs / "042_fairseq_noisy.log")
     assert r042[0].time_s is not None and r042[1].time_s - r042[0].time_s == 29.0
+
+
+_L, _E, _R, _G = "loss", "eval_loss", "learning_rate", "grad_norm"
+MAIN_SERIES: dict[str, set[str]] = {
+    "002": {_L, _R, _G}, "003": {_L, _R}, "005": {_L, _R, _G}, "007": {_L, _R, _G},
+    "011": {_L, _R, _G}, "013": {_L, _R, _G}, "015": {_L, _R, _G}, "021": {_E},
+    "024": {_L, _E, _R, _G}, "029": {_L, _E}, "033": {_L, _E}, "037": {_L},
+    "040": {_R, _G},  # the excerpt's three iterations print no lm loss (NaN grad norm)
+    "041": {_L, _E, _R, _G}, "042": {_L, _R, _G}, "046": {_L, _R}, "049": {_L, _R, _G},
+    "050": {_L, _R, _G}, "052": {_L, _R}, "055": {_L, _R, _G}, "057": {_L, _R}, "061": {_L},
+    "063": {_R},  # YOLO prints box/obj/cls loss components, no single loss
+    "069": {_L, _R}, "071": {_L}, "075": {_L, _E, _R}, "077": {_L},
+}  # fmt: skip
+"""The main series each file gives: this project's reading of the manifest's metrics."""
+
+
+def test_every_real_log_gives_its_main_series_on_one_step_axis(shared_logs: Path) -> None:
+    wrong = []
+    for name, _fmt, _count in _log_rows(shared_logs):
+        _parser, records = _parse(shared_logs / name)
+        present = {k for r in records for k in r.values} & {_L, _E, _R, _G}
+        if present != MAIN_SERIES[name[:3]]:
+            wrong.append(f"{name}: {sorted(present)} vs {sorted(MAIN_SERIES[name[:3]])}")
+        train = [r.step for r in records if r.kind == "train"]
+        if train != sorted(train):
+            wrong.append(f"{name}: train steps go backwards")
+    assert not wrong, wrong

@@ -70,3 +70,57 @@ def test_no_follow_ends_with_eof_and_the_last_line(tmp_path: Path) -> None:
     assert all(isinstance(i, (FollowEvent, tuple)) for i in items)
     records = [r for i in items if isinstance(i, tuple) for r in i]
     assert all(isinstance(r, MetricRecord) for r in records)
+
+
+CSV_V1 = "epoch,step,train_loss\n" + "".join(
+    f"0,{step},{loss:.18f}\n" for step, loss in ((10, 2.5), (20, 2.25), (30, 2.0))
+)
+CSV_V2 = (
+    "epoch,step,train_loss,val_loss\n0,10,2.5,\n0,20,2.25,\n0,30,2.0,\n0,30,,2.1\n0,40,1.9,\n"
+)  # Lightning's CSVLogger rewrites the file with a new header when val_loss first appears
+
+
+def test_a_table_rewritten_in_place_adds_only_its_new_rows(tmp_path: Path) -> None:
+    log = tmp_path / "metrics.csv"
+    log.write_text(CSV_V1)
+    ingest = Ingest(str(log))
+    store = MetricStore()
+    items = drain(ingest)
+    apply(store, items, 0.0)
+    assert store.records == 3
+    log.write_text(CSV_V2)  # shorter than before here, so the follower sees it shrink
+    items = drain(ingest)
+    events = apply(store, items, 1.0)
+    assert "truncated" not in [e.kind for e in events]  # the same run, no new segment
+    assert store.records == 5 and store.segment == 0
+    loss = store.get("loss")
+    assert loss is not None and loss.values_np().tolist() == [2.5, 2.25, 2.0, 1.9]
+    evals = store.get("eval_loss")
+    assert evals is not None and evals.values_np().tolist() == [2.1]
+
+
+def test_a_restarted_text_log_is_still_a_new_segment(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_text("step=1 loss=3.0\nstep=2 loss=2.5\n")
+    ingest = Ingest(str(log))
+    drain(ingest)
+    log.write_text("step=1 loss=9.0\n")
+    assert "truncated" in flat(drain(ingest))
+
+
+def test_a_trainer_state_saved_again_adds_only_new_entries(tmp_path: Path) -> None:
+    import json
+
+    history = [{"loss": 2.0 - i / 10, "step": 10 * (i + 1), "epoch": i / 10} for i in range(3)]
+    state = tmp_path / "trainer_state.json"
+    state.write_text(json.dumps({"log_history": history[:2], "max_steps": 100}, indent=8) + "\n")
+    ingest = Ingest(str(state))
+    store = MetricStore()
+    apply(store, drain(ingest), 0.0)
+    assert store.records == 2
+    state.write_text(json.dumps({"log_history": history, "max_steps": 100}) + "\n")  # shorter
+    events = apply(store, drain(ingest), 1.0)
+    assert [e.kind for e in events if e.kind == "truncated"] == []
+    assert store.records == 3 and store.segment == 0
+    loss = store.get("loss")
+    assert loss is not None and loss.values_np().tolist() == [2.0, 1.9, 1.8]

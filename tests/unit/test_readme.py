@@ -21,3 +21,12 @@ def test_ci_runs_the_test_command_the_readme_gives() -> None:
     command = 'pip install -e ".[test]" && python -m pytest'
     assert command in readme
     assert command in ci
+
+
+def test_readme_formats_table_is_the_format_table() -> None:
+    from trainmon.parsing.formats import markdown_table
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("<!-- formats-table -->\n") + len("<!-- formats-table -->\n")
+    end = text.index("\n<!-- /formats-table -->")
+    assert text[start:end] == markdown_table()

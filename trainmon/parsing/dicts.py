@@ -71,7 +71,21 @@ def numeric_items(obj: dict[str, object]) -> dict[str, float]:
             number = to_float(value)
             if number is not None:
                 out[key] = number
+            elif kind is str and "/" in key:
+                _split_pair(key, value, out)  # type: ignore[arg-type]
     return out
+
+
+def _split_pair(key: str, value: str, out: dict[str, float]) -> None:
+    """`"global_step/max_steps": "10/500"`: one progress field holding two numbers."""
+    names = key.split("/")
+    numbers = value.split("/")
+    if len(names) == 2 == len(numbers):
+        for name, raw in zip(names, numbers, strict=True):
+            number = to_float(raw.strip())
+            if number is None:
+                return
+            out[name.strip()] = number
 
 
 def parse_repr_dict(text: bytes) -> dict[str, float]:

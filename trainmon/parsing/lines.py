@@ -1,9 +1,11 @@
-"""Per-segment matchers for the text formats (everything that is not a printed dict).
+"""The readers of the named text formats (everything that is not a printed dict or a table).
 
-Each matcher is guarded by a cheap `in` test on the segment so that a line pays for a regex
-only when it can be that format. Matchers return `Hit`s with the names as printed; the
-parser canonicalises them and places them on the step axis. All patterns are bytes
-patterns without nested quantifiers, so a hostile line costs linear time.
+Each reader is one entry of the format table in `formats.py`, which guards it with a cheap
+pre-check so that a line pays for a regex only when it can be that format. Readers return
+`Hit`s with the names as printed; the parser canonicalises them and places them on the step
+axis. All patterns are bytes patterns without nested quantifiers, so a hostile line costs
+linear time. Shared pieces live here too: `Hit`, `LineState`, `is_metric_name`, timestamps
+and the run facts (`read_context`) that banners and config prints reveal.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from trainmon.parsing.dicts import parse_pairs
 from trainmon.records import RecordKind
 
 if TYPE_CHECKING:
-    from trainmon.parsing.tables import TableReader
+    pass
 
 
 class Hit(NamedTuple):
@@ -32,6 +33,8 @@ class Hit(NamedTuple):
     exact: bool = True
     total: int | None = None
     time_s: float | None = None
+    from_epoch: bool = False
+    """The step is the epoch number (no step counter on the line)."""
 
 
 @dataclass(slots=True)
@@ -42,12 +45,18 @@ class LineState:
     st_step: int | None = None
     st_active: bool = False
     st_epoch: float | None = None
+    in_block: bool = False
+    """A multi-line record is open: an indented `name=value` line continues it."""
+    indented: bool = False
+    """The current line (after its prefixes) starts with whitespace: a continuation."""
+    header: Hit | None = None
+    """The last header line (a step counter without metrics), set by the general reader."""
 
 
 NUM: Final = rb"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|NaN|inf|Inf)"
 _END: Final = rb"(?![\w.:])"
 
-_ANSI: Final = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|[\x08]")
+ANSI: Final = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|[\x08]")
 _STAMP: Final = re.compile(
     rb"(\d{4})[-/](\d\d)[-/](\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[,.](\d{1,6}))?"
 )
@@ -80,17 +89,6 @@ _FAIRSEQ_KV: Final = re.compile(rb"([\w./]+)=(" + NUM + rb")%?(?=,|\s|$)")
 _MMENGINE: Final = re.compile(rb"(Epoch|Iter)\((\w+)\)\s*((?:\[\s*\d+(?:\s*/\s*\d+)?\s*\]\s*)+)")
 _MMCV: Final = re.compile(rb"(Epoch|Iter)\s*\[(\d+)\](?:\[(\d+)(?:/(\d+))?\])?")
 _MMCV_ITER: Final = re.compile(rb"Iter\s*\[(\d+)/(\d+)\]")
-_COUNTER: Final = re.compile(
-    rb"(?i)(?:(?<![\w.])(epoch|step|iter|iteration|batch)\s*:?\s*\[?\s*|^\s*\[\s*(?=\d+\s*/))"
-    rb"(\d+)(?:\s*/\s*(\d+))?\s*\]?(?![\w.])"
-)
-"""Hand-written progress counters: `Epoch [3/100], Step [200/600]`, `Epoch 3/100`,
-`[Epoch 3]`, `Step 200:`, and a bare `[200/5000]` at the start of a line."""
-_SPACED: Final = re.compile(
-    rb"(?i)(?<![\w.])((?:train|training|val|valid|validation|eval|test)[ _])?"
-    rb"(loss|acc|accuracy|ppl|perplexity|lr)\s+(" + NUM + rb")(?![\w.])"
-)
-"""`train loss 0.41, val loss 0.52`: names and values with only a space between them."""
 _BRACKET: Final = re.compile(rb"\[\s*(\d+)(?:\s*/\s*(\d+))?\s*\]")
 _D2_ITER: Final = re.compile(rb"\biter:\s*(\d+)")
 _TT_STEP: Final = re.compile(rb"^Step (\d+) \|")
@@ -140,9 +138,6 @@ _ST_METRIC: Final = re.compile(
 _DROP: Final = frozenset(
     {"eta", "v_num", "ETA", "data_time_s", "max_mem", "Train_Epoch", "global_iter", "Iter"}
 )
-_STEP_NAMES: Final = frozenset(
-    {"step", "global_step", "iter", "iteration", "global_iter", "it", "steps", "num_updates"}
-)
 _METRIC_TOKENS: Final = frozenset(
     {
         "loss",
@@ -159,6 +154,7 @@ _METRIC_TOKENS: Final = frozenset(
         "wer",
         "cer",
         "map",
+        "ap",
         "top",
         "auc",
         "err",
@@ -175,10 +171,12 @@ _METRIC_TOKENS: Final = frozenset(
         "nll",
     }
 )
-_TOKEN_SPLIT: Final = re.compile(r"[^a-z0-9]+")
-_EVAL_HEADS: Final = frozenset(
-    {b"dev", b"eval", b"evaluation", b"valid", b"val", b"validation", b"test"}
+_SETTING_WORDS: Final = frozenset(
+    {"weight", "weights", "scale", "multiplier", "coef", "coeff", "factor", "type", "fn"}
+    | {"threshold", "thresh"}
 )
+"""Words of a setting's name (`loss_weight`, `loss_fn`): never a measured metric."""
+_TOKEN_SPLIT: Final = re.compile(r"[^a-z0-9]+")
 
 
 def _num(raw: bytes) -> float:
@@ -188,7 +186,7 @@ def _num(raw: bytes) -> float:
 _keys: dict[bytes, str] = {}
 
 
-def _key(raw: bytes) -> str:
+def key_text(raw: bytes) -> str:
     """A printed name as text, inner whitespace as `_` (cached: logs repeat their names)."""
     hit = _keys.get(raw)
     if hit is None:
@@ -198,7 +196,7 @@ def _key(raw: bytes) -> str:
     return hit
 
 
-def _stamp(seg: bytes) -> float | None:
+def stamp(seg: bytes) -> float | None:
     """Unix time of a `YYYY-MM-DD HH:MM:SS[,mmm]` prefix (read as UTC), if the line has one."""
     if b":" not in seg[:40]:
         return None
@@ -216,156 +214,20 @@ def _stamp(seg: bytes) -> float | None:
 def is_metric_name(name: str) -> bool:
     """Whether a printed name is a quality metric (`train_loss`, `acc1`, `mAP50`), by word."""
     low = name.lower()
-    if "loss" in low:
+    tokens = _TOKEN_SPLIT.split(low)
+    if any(tok in _SETTING_WORDS for tok in tokens):
+        return False  # `loss_weight`, `label_smoothing_factor`: settings, not measurements
+    if "loss" in low or low.endswith(("acc", "smoothl1")):
         return True
-    return any(tok.rstrip("0123456789") in _METRIC_TOKENS for tok in _TOKEN_SPLIT.split(low))
+    return any(tok.rstrip("0123456789") in _METRIC_TOKENS for tok in tokens)
 
 
-def parse_segment(
-    seg: bytes,
-    state: LineState,
-    tables: TableReader,
-    context: MutableMapping[str, object],
-) -> list[Hit]:
-    """Every record on one `\\r`/`\\n`-free segment; `[]` when it holds none."""
-    if b"\x1b" in seg or b"\x08" in seg:
-        seg = _ANSI.sub(b"", seg)
-    s = seg.strip()
-    if not s:
-        return []
-    if s.endswith((b"it/s]", b"s/it]")) and b"oss" not in s:
-        return []  # a bare tqdm bar: its counter is read by the dict path's look-back
-    hit = tables.feed(s)
-    if hit is not None:
-        return [hit] if hit.values else []
-    hits = _specific(s, state)
-    if hits is None:
-        hits = _generic(s, state)
-    if hits:
-        stamp = _stamp(s)
-        if stamp is not None:
-            hits = [h._replace(time_s=stamp) for h in hits]
-        return hits
-    _context(s, context)
-    return []
+# Each reader below is one entry of the format table (`formats.py`): it is called only when
+# the entry's pre-check passed, and returns the line's records, `[]` for a line of its format
+# without metrics, or None when the line is not its format after all (the next entry tries).
 
 
-def _specific(s: bytes, state: LineState) -> list[Hit] | None:
-    """Formats with a recognisable frame; None when none of them applies."""
-    if b"iteration" in s and b"|" in s:
-        return _megatron(s)
-    if b"epoch " in s and (b"loss=" in s or b" subset" in s or b"| loss " in s):
-        return _fairseq(s)
-    if b"Epoch(" in s or b"Iter(" in s:
-        return _mmengine(s)
-    if (b"Epoch [" in s or b"Iter [" in s) and b": " in s:
-        return _mmcv(s)
-    if b"iter: " in s and (b"total_loss" in s or b"d2." in s or b"loss" in s):
-        m = _D2_ITER.search(s)
-        if m is not None:
-            values = _kv(s)
-            values.pop("iter", None)
-            if values:
-                return [Hit("detectron2", "train", values, int(m.group(1)))]
-    if s.startswith(b"Step ") and b"|" in s:
-        m = _TT_STEP.match(s)
-        if m is not None:
-            values = {_key(k): _num(v) for k, v in _TT_KV.findall(s, m.end())}
-            return [Hit("torchtune", "train", values, int(m.group(1)))] if values else []
-    if b"|Loss: " in s:
-        m = _TT_BAR.match(s)
-        if m is not None:
-            values = {"loss": _num(m.group(3)), "epoch": float(m.group(1))}
-            return [Hit("torchtune", "train", values, int(m.group(2)))]
-    if b"step:" in s and b"loss:" in s:
-        m = _TITAN.search(s)
-        if m is not None:
-            values = {"loss": _num(m.group(2))}
-            for k, v in _TITAN_EXTRA.findall(s, m.end()):
-                with contextlib.suppress(ValueError):
-                    values[_key(k)] = float(v.replace(b",", b""))
-            return [Hit("torchtitan", "train", values, int(m.group(1)))]
-    if s.startswith(b"iter ") or b" iter " in s:
-        m = _NANO_ITER.search(s)
-        if m is not None:
-            values = {"loss": _num(m.group(2)), "time_ms": _num(m.group(3))}
-            if m.group(4) is not None:
-                values["mfu"] = _num(m.group(4))
-            return [Hit("nanogpt", "train", values, int(m.group(1)))]
-    if b"train loss" in s and b"val loss" in s:
-        m = _NANO_EVAL.search(s)
-        if m is not None:
-            values = {"train loss": _num(m.group(2)), "val loss": _num(m.group(3))}
-            return [Hit("nanogpt", "eval", values, int(m.group(1)))]
-    if b"Epoch: [" in s:
-        m = _DEIT.search(s)
-        if m is not None:
-            epoch, i, n = int(m.group(1)), int(m.group(2)), int(m.group(3))
-            values = {_key(k): _num(v) for k, v in _DEIT_KV.findall(s, m.end())}
-            values.pop("eta", None)
-            values.pop("max_mem", None)
-            if values:
-                values["epoch"] = float(epoch)
-                return [Hit("metric-logger", "train", values, epoch * n + i, exact=False)]
-            return []
-    if b"Test:" in s and b"[" in s:
-        m = _DEIT_TEST.search(s)
-        if m is not None:
-            values = {_key(k): _num(v) for k, v in _DEIT_KV.findall(s, m.end())}
-            values.pop("eta", None)
-            return [Hit("metric-logger", "eval", values)] if values else []
-    if b"* Acc@1" in s:
-        m = _DEIT_ACC.search(s)
-        if m is not None:
-            values = {
-                "acc1": _num(m.group(1)),
-                "acc5": _num(m.group(2)),
-                "loss": _num(m.group(3)),
-            }
-            return [Hit("metric-logger", "eval", values)]
-    if s.startswith(b"Epoch "):
-        m = _KERAS_EPOCH.match(s)
-        if m is not None:
-            state.keras_epoch = int(m.group(1))
-            return []
-        if b"%" in s and b"=" in s:
-            return _lightning(s)
-    if b" - " in s and b": " in s:
-        m = _KERAS_COUNT.match(s)
-        if m is not None:
-            return _keras(s, m, state)
-    if b"(epoch " in s and b"train_loss = " in s:
-        m = _CHARRNN.match(s)
-        if m is not None:
-            values = {
-                "epoch": _num(m.group(3)),
-                "loss": _num(m.group(4)),
-                "grad/param norm": _num(m.group(5)),
-            }
-            if m.group(6) is not None:
-                values["time/batch"] = _num(m.group(6))
-            return [Hit("char-rnn", "train", values, int(m.group(1)), total=int(m.group(2)))]
-    if b"Evaluating the model on" in s:
-        m = _ST_HEADER.search(s)
-        state.st_active = True
-        state.st_step = None
-        state.st_epoch = None
-        if m is not None:
-            if m.group(3) is not None:
-                state.st_step = int(m.group(3))
-                state.st_epoch = float(m.group(2))
-            elif m.group(4) is not None:
-                state.st_epoch = float(m.group(4))
-        return []
-    if state.st_active:
-        hits = _sentence_transformers(s, state)
-        if hits is not None:
-            return hits
-        state.st_active = False
-    return None
-
-
-def _megatron(s: bytes) -> list[Hit]:
+def read_megatron(s: bytes, state: LineState) -> list[Hit] | None:
     m = _MEGATRON.search(s)
     kind: RecordKind = "train"
     step: int | None = None
@@ -375,7 +237,7 @@ def _megatron(s: bytes) -> list[Hit]:
     else:
         v = _MEGATRON_VAL.search(s)
         if v is None:
-            return []
+            return None  # `iteration: 991 / 1000 | …` (nanotron): the general reader's
         kind, step = "eval", int(v.group(1))
     values: dict[str, float] = {}
     for part in s.split(b"|"):
@@ -383,7 +245,7 @@ def _megatron(s: bytes) -> list[Hit]:
             continue
         name, _, raw = part.rpartition(b":")
         raw = raw.strip()
-        key = _key(name)
+        key = key_text(name)
         if not key or key.startswith(("iteration", "validation_loss_at")):
             continue
         try:
@@ -398,12 +260,140 @@ def _megatron(s: bytes) -> list[Hit]:
     return [Hit("megatron", kind, values, step, total=total)] if values else []
 
 
-def _fairseq(s: bytes) -> list[Hit] | None:
+def read_detectron2(s: bytes, state: LineState) -> list[Hit] | None:
+    m = _D2_ITER.search(s)
+    if m is None:
+        return None
+    values = _kv(s)
+    values.pop("iter", None)
+    return [Hit("detectron2", "train", values, int(m.group(1)))] if values else None
+
+
+def read_torchtune(s: bytes, state: LineState) -> list[Hit] | None:
+    m = _TT_STEP.match(s)
+    if m is not None:
+        values = {key_text(k): _num(v) for k, v in _TT_KV.findall(s, m.end())}
+        return [Hit("torchtune", "train", values, int(m.group(1)))] if values else []
+    m = _TT_BAR.match(s)
+    if m is not None:
+        values = {"loss": _num(m.group(3)), "epoch": float(m.group(1))}
+        return [Hit("torchtune", "train", values, int(m.group(2)))]
+    return None
+
+
+def read_torchtitan(s: bytes, state: LineState) -> list[Hit] | None:
+    m = _TITAN.search(s)
+    if m is None:
+        return None
+    values = {"loss": _num(m.group(2))}
+    for k, v in _TITAN_EXTRA.findall(s, m.end()):
+        with contextlib.suppress(ValueError):
+            values[key_text(k)] = float(v.replace(b",", b""))
+    return [Hit("torchtitan", "train", values, int(m.group(1)))]
+
+
+def read_nanogpt(s: bytes, state: LineState) -> list[Hit] | None:
+    m = _NANO_ITER.search(s)
+    if m is not None:
+        values = {"loss": _num(m.group(2)), "time_ms": _num(m.group(3))}
+        if m.group(4) is not None:
+            values["mfu"] = _num(m.group(4))
+        return [Hit("nanogpt", "train", values, int(m.group(1)))]
+    m = _NANO_EVAL.search(s)
+    if m is not None:
+        values = {"train loss": _num(m.group(2)), "val loss": _num(m.group(3))}
+        return [Hit("nanogpt", "eval", values, int(m.group(1)))]
+    return None
+
+
+def read_metric_logger(s: bytes, state: LineState) -> list[Hit] | None:
+    m = _DEIT.search(s)
+    if m is not None:
+        epoch, i, n = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        values = {key_text(k): _num(v) for k, v in _DEIT_KV.findall(s, m.end())}
+        values.pop("eta", None)
+        values.pop("max_mem", None)
+        if values:
+            values["epoch"] = float(epoch)
+            return [Hit("metric-logger", "train", values, epoch * n + i, exact=False)]
+        return []
+    m = _DEIT_TEST.search(s)
+    if m is not None:
+        values = {key_text(k): _num(v) for k, v in _DEIT_KV.findall(s, m.end())}
+        values.pop("eta", None)
+        return [Hit("metric-logger", "eval", values)] if values else []
+    m = _DEIT_ACC.search(s)
+    if m is not None:
+        values = {"acc1": _num(m.group(1)), "acc5": _num(m.group(2)), "loss": _num(m.group(3))}
+        return [Hit("metric-logger", "eval", values)]
+    return None
+
+
+def read_keras_epoch(s: bytes, state: LineState) -> list[Hit] | None:
+    """`Epoch 12/15` before Keras' bars: remembered, so `844/844` counts within epoch 12."""
+    m = _KERAS_EPOCH.match(s)
+    if m is None:
+        return None
+    state.keras_epoch = int(m.group(1))
+    return []
+
+
+def read_keras(s: bytes, state: LineState) -> list[Hit] | None:
+    m = _KERAS_COUNT.match(s)
+    if m is None:
+        return None
+    values = {key_text(k): _num(v) for k, v in _KERAS_KV.findall(s, m.end())}
+    if not values:
+        return []
+    n, total = int(m.group(1)), int(m.group(2))
+    epoch = state.keras_epoch if state.keras_epoch is not None else 1
+    values["epoch"] = float(epoch)
+    step = (epoch - 1) * total + n if total > 0 else None
+    return [Hit("keras", "train", values, step, exact=False)]
+
+
+def read_char_rnn(s: bytes, state: LineState) -> list[Hit] | None:
+    m = _CHARRNN.match(s)
+    if m is None:
+        return None
+    values = {
+        "epoch": _num(m.group(3)),
+        "loss": _num(m.group(4)),
+        "grad/param norm": _num(m.group(5)),
+    }
+    if m.group(6) is not None:
+        values["time/batch"] = _num(m.group(6))
+    return [Hit("char-rnn", "train", values, int(m.group(1)), total=int(m.group(2)))]
+
+
+def read_st_header(s: bytes, state: LineState) -> list[Hit] | None:
+    """sentence-transformers' `Evaluating the model on … after epoch N`: results follow."""
+    m = _ST_HEADER.search(s)
+    state.st_active = True
+    state.st_step = None
+    state.st_epoch = None
+    if m is not None:
+        if m.group(3) is not None:
+            state.st_step = int(m.group(3))
+            state.st_epoch = float(m.group(2))
+        elif m.group(4) is not None:
+            state.st_epoch = float(m.group(4))
+    return []
+
+
+def read_st_result(s: bytes, state: LineState) -> list[Hit] | None:
+    hits = _sentence_transformers(s, state)
+    if hits is None:
+        state.st_active = False
+    return hits
+
+
+def read_fairseq(s: bytes, state: LineState) -> list[Hit] | None:
     m = _FAIRSEQ_TRAIN.search(s)
     if m is not None:
         values: dict[str, float] = {}
         for k, v in _FAIRSEQ_KV.findall(m.group(4)):
-            values[_key(k)] = _num(v)
+            values[key_text(k)] = _num(v)
         step_raw = values.pop("num_updates", None)
         step = int(step_raw) if step_raw is not None and step_raw == step_raw else None
         values["epoch"] = float(m.group(1))
@@ -415,7 +405,7 @@ def _fairseq(s: bytes) -> list[Hit] | None:
         pm = _PART.match(part)
         if pm is None:
             continue
-        values[_key(pm.group(1))] = _num(pm.group(2))
+        values[key_text(pm.group(1))] = _num(pm.group(2))
     if "epoch" in values:
         epoch = values.pop("epoch")
     step_raw = values.pop("num_updates", None)
@@ -427,7 +417,7 @@ def _fairseq(s: bytes) -> list[Hit] | None:
     return [Hit("fairseq", kind, values, step)]
 
 
-def _mmengine(s: bytes) -> list[Hit]:
+def read_mmengine(s: bytes, state: LineState) -> list[Hit] | None:
     m = _MMENGINE.search(s)
     if m is None:
         return []
@@ -453,7 +443,7 @@ def _mmengine(s: bytes) -> list[Hit]:
     return [Hit("mmengine", kind, values, step, exact, total)]
 
 
-def _mmcv(s: bytes) -> list[Hit] | None:
+def read_mmcv(s: bytes, state: LineState) -> list[Hit] | None:
     m = _MMCV_ITER.search(s)
     values = _kv(s[m.end() if m else 0 :])
     values.pop("eta", None)
@@ -476,24 +466,13 @@ def _mmcv(s: bytes) -> list[Hit] | None:
     return [Hit("mmcv", "eval", values)]
 
 
-def _keras(s: bytes, m: re.Match[bytes], state: LineState) -> list[Hit]:
-    values = {_key(k): _num(v) for k, v in _KERAS_KV.findall(s, m.end())}
-    if not values:
-        return []
-    n, total = int(m.group(1)), int(m.group(2))
-    epoch = state.keras_epoch if state.keras_epoch is not None else 1
-    values["epoch"] = float(epoch)
-    step = (epoch - 1) * total + n if total > 0 else None
-    return [Hit("keras", "train", values, step, exact=False)]
-
-
-def _lightning(s: bytes) -> list[Hit]:
+def read_lightning(s: bytes, state: LineState) -> list[Hit] | None:
     m = _LIGHTNING.search(s)
     if m is None:
         return []
     values = {}
     for k, v in _LIGHTNING_KV.findall(m.group(5)):
-        key = _key(k)
+        key = key_text(k)
         if key != "v_num":
             values[key] = _num(v)
     if not values:
@@ -507,7 +486,7 @@ def _sentence_transformers(s: bytes, state: LineState) -> list[Hit] | None:
     m = _ST_CORR.search(s)
     values: dict[str, float] = {}
     if m is not None:
-        name = _key(m.group(1).lower().replace(b"-", b"_"))
+        name = key_text(m.group(1).lower().replace(b"-", b"_"))
         name = name.replace("_similarity", "").replace("_distance", "")
         values[f"{name}_pearson"] = _num(m.group(2))
         values[f"{name}_spearman"] = _num(m.group(3))
@@ -515,7 +494,7 @@ def _sentence_transformers(s: bytes, state: LineState) -> list[Hit] | None:
         m2 = _ST_METRIC.search(s)
         if m2 is None:
             return None
-        name = _key(m2.group(1).lower().replace(b"-", b"_"))
+        name = key_text(m2.group(1).lower().replace(b"-", b"_"))
         values[name] = _num(m2.group(2))
     if state.st_epoch is not None:
         values["epoch"] = state.st_epoch
@@ -525,140 +504,13 @@ def _sentence_transformers(s: bytes, state: LineState) -> list[Hit] | None:
 def _kv(s: bytes) -> dict[str, float]:
     values: dict[str, float] = {}
     for k, v, _total in _KV.findall(s):
-        key = _key(k)
+        key = key_text(k)
         if key not in _DROP:
             values[key] = _num(v)
     return values
 
 
-_ROLE_PLAIN, _ROLE_STEP, _ROLE_GLOBAL_STEP, _ROLE_EPOCH, _ROLE_DROP = range(5)
-_roles: dict[str, tuple[int, bool, bool]] = {}
-
-
-def _role(key: str) -> tuple[int, bool, bool]:
-    """(role, is a quality metric, has an eval prefix) of a printed name, cached."""
-    hit = _roles.get(key)
-    if hit is not None:
-        return hit
-    low = key.lower()
-    if low in _STEP_NAMES or low.endswith(("_step", "_iter")):
-        role = _ROLE_GLOBAL_STEP if low.startswith("global") else _ROLE_STEP
-    elif low.endswith("epoch"):
-        role = _ROLE_EPOCH
-    elif key in _DROP:
-        role = _ROLE_DROP
-    else:
-        role = _ROLE_PLAIN
-    hit = (role, is_metric_name(key), low.startswith(("val_", "eval_", "valid_", "test_")))
-    if len(_roles) < 65536:
-        _roles[key] = hit
-    return hit
-
-
-def _generic(s: bytes, state: LineState) -> list[Hit]:
-    """`step=10 loss=2.3`, `key: value | key: value`, `loss: 2.3` and their relatives."""
-    if b":" not in s and b"=" not in s and b"|" not in s:
-        return []
-    pairs: list[tuple[bytes, bytes, bytes]] = []
-    parts = s.split(b"|") if b"|" in s else (s,)
-    if len(parts) > 1:
-        for part in parts:
-            pm = _PART.match(part)
-            if pm is not None:
-                pairs.append((pm.group(1), pm.group(2), pm.group(3) or b""))
-            else:
-                pairs += _KV.findall(part)
-    else:
-        pairs = _KV.findall(s)
-    if not pairs:
-        pairs = [(k.replace(b" ", b"_") + name, v, b"") for k, name, v in _SPACED.findall(s)]
-        if not pairs:
-            return []
-    values: dict[str, float] = {}
-    step: int | None = None
-    total: int | None = None
-    epoch_step: int | None = None
-    epoch_total: int | None = None
-    metric = False
-    all_eval = True
-    for raw_key, raw_value, raw_total in pairs:
-        key = _key(raw_key)
-        role, is_metric, evalish = _role(key)
-        value = float(raw_value)
-        if role == _ROLE_PLAIN:
-            values[key] = value
-            metric = metric or is_metric
-            all_eval = all_eval and evalish
-        elif role == _ROLE_EPOCH:
-            values["epoch"] = value
-            if value == value and abs(value) < 1e18 and value == int(value):
-                epoch_step = int(value)
-                epoch_total = int(raw_total) if raw_total else epoch_total
-        elif (
-            role != _ROLE_DROP
-            and value == value
-            and abs(value) < 1e18
-            and (step is None or role == _ROLE_GLOBAL_STEP)
-        ):
-            step = int(value)
-            total = int(raw_total) if raw_total else total
-    if values and b"{'" in s:
-        for key, value in parse_pairs(s[s.find(b"{'") :]).items():
-            if key not in values:
-                values[key] = value
-                metric = metric or _role(key)[1]
-    if not metric:
-        return []
-    exact = True
-    if "epoch" not in values or step is None:
-        step, exact, total, epoch_step = _counters(s, values, step, total, epoch_step)
-    words = (parts[0].split() or [b""]) if len(parts) > 1 else (s.split() or [b""])
-    head = (words[-1] if len(parts) > 1 else words[0]).lower().rstrip(b":")
-    kind: RecordKind = "eval" if head in _EVAL_HEADS or all_eval else "train"
-    if step is None and epoch_step is not None and kind == "train":
-        step, exact = epoch_step, False
-        total = total if total is not None else epoch_total  # `Epoch:[844/1500]`
-    return [Hit("key-value", kind, values, step, exact, total)]
-
-
-def _counters(
-    s: bytes, values: dict[str, float], step: int | None, total: int | None, epoch_step: int | None
-) -> tuple[int | None, bool, int | None, int | None]:
-    """Read `Epoch [3/100]`-style counters into the epoch and the step, where no field did.
-
-    An inner counter printed beside the epoch (`Step [200/600]`, `Batch 5/40`) restarts
-    every epoch, so the step it gives is `(epoch - 1) x per-epoch + n` and not exact; on its
-    own it is the run's step and its total.
-    Returns (step, step is exact, total, epoch step).
-    """
-    epoch: tuple[int, int | None] | None = None
-    inner: tuple[int, int | None] | None = None
-    for name, n, of in _COUNTER.findall(s):
-        counter = (int(n), int(of) if of else None)
-        if name.lower() == b"epoch":
-            epoch = counter if epoch is None else epoch
-        elif inner is None:
-            inner = counter
-    exact = True
-    if epoch is not None and "epoch" not in values:
-        values["epoch"] = float(epoch[0])
-        epoch_step = epoch[0]
-        if step is None and inner is None and total is None:
-            total = epoch[1]  # the step axis counts epochs: the run ends at the last one
-    if step is None and inner is not None:
-        n, per = inner
-        if per is not None and "epoch" in values:
-            current = values["epoch"]
-            whole = int(current) if current == current and abs(current) < 1e18 else 1
-            step, exact = max(whole - 1, 0) * per + n, False
-            if epoch is not None and epoch[1] is not None and total is None:
-                total = epoch[1] * per
-        else:  # the run's own step counter (no per-epoch total to restart from)
-            step, total = n, per if per is not None else total
-    return step, exact, total, epoch_step
-
-
-def _context(s: bytes, context: MutableMapping[str, object]) -> None:
+def read_context(s: bytes, context: MutableMapping[str, object]) -> None:
     """Remember run facts that advice rules need (fp16, max_grad_norm, max_steps, ...)."""
     if b"=" not in s and b":" not in s:
         return

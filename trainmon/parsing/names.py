@@ -46,6 +46,7 @@ _ALIASES: Final[dict[str, str]] = {
     "validation_loss": "eval_loss",
     "eval/loss": "eval_loss",
     "val/loss": "eval_loss",
+    "test_loss": "eval_loss",
     "eval_loss": "eval_loss",
     "lr": "learning_rate",
     "learning_rate": "learning_rate",
@@ -114,3 +115,82 @@ def _canonical(raw: str, kind: str) -> str:
     if kind == "eval" and not norm.startswith(("eval_", "eval/", "test_", "predict_", "test/")):
         return "eval_" + printed
     return printed
+
+
+_COMPONENT_WORDS: Final = (
+    "cls", "bbox", "box", "obj", "dfl", "rpn", "mask", "aux", "kl", "reg", "_x", "#",
+    "z-score", "zscore", "weight", "scale",
+)  # fmt: skip
+"""Words of a loss *component* (detector heads, auxiliary terms): never the training loss."""
+_LOSS_PRIORITY: Final = ("crossentropyloss", "lm_loss", "avg_loss", "avr_loss", "total")
+
+SERIES_TARGETS: Final = ("loss", "eval_loss", "learning_rate", "grad_norm")
+"""The series the plots and the advice rules read; `choose_series` fills them."""
+_TRAIN_TARGETS: Final = ("loss", "learning_rate", "grad_norm")
+_EVAL_TARGETS: Final = ("eval_loss",)
+
+
+def _candidate(target: str, name: str) -> int | None:
+    """How well a printed name fits `target` (lower is better), None when it does not."""
+    low = name.lower().replace(" ", "_")
+    if target in ("loss", "eval_loss"):
+        evalish = low.startswith(("eval_", "eval/", "val/", "valid/", "test_", "test/"))
+        if evalish != (target == "eval_loss"):
+            return None
+        if low in ("tl", "eval_vl") or (
+            "loss" in low and not any(w in low for w in _COMPONENT_WORDS)
+        ):
+            for rank, word in enumerate(_LOSS_PRIORITY):
+                if word in low:
+                    return rank
+            return len(_LOSS_PRIORITY)
+        return None
+    if target == "learning_rate":
+        words = low.replace("/", "_").split("_")
+        if len(words) > 1 and words[-1].isdigit():  # `lr_0`: the first parameter group
+            words.pop()
+        return 0 if words[-1] in ("lr", "rate") and "eval" not in low else None
+    if "grad" in low and "norm" in low and "param" not in low:
+        return 0
+    return 1 if low == "norm" else None
+
+
+def choose_series(
+    pairs: tuple[tuple[str, str], ...], kind: NameKind, sources: dict[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """Give a record's (raw, canonical) names the `SERIES_TARGETS` the log has under other names.
+
+    A log without a `loss` may print `lm_loss`, `train/CrossEntropyLoss`, `avg loss so far`:
+    the best candidate of the first record that has one becomes `loss` for the whole log,
+    and `sources` remembers it (`loss = lm_loss`, shown on screen and in `report`). Names the
+    vocabulary already maps are remembered too. Every other metric keeps its name.
+    """
+    if kind == "summary":
+        return pairs
+    names = {name for _raw, name in pairs}
+    out = list(pairs)
+    for target in _EVAL_TARGETS if kind == "eval" else _TRAIN_TARGETS:
+        if target in names:
+            if target not in sources:
+                raw = next(raw for raw, name in pairs if name == target)
+                if "_".join(raw.split()).lower() != target:
+                    sources[target] = raw
+                else:
+                    sources[target] = target
+            continue
+        chosen = sources.get(target)
+        if chosen is None:
+            ranked = [
+                (rank, i)
+                for i, (_raw, name) in enumerate(out)
+                if (rank := _candidate(target, name)) is not None
+            ]
+            if not ranked:
+                continue
+            chosen = out[min(ranked)[1]][0]
+            sources[target] = chosen
+        for i, (raw, name) in enumerate(out):
+            if raw == chosen and name not in SERIES_TARGETS:
+                out[i] = (raw, target)
+                break
+    return tuple(out)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 from orjson import JSONDecodeError
@@ -36,8 +37,11 @@ from trainmon.parsing.dicts import (
     parse_pairs,
     parse_repr_dict,
 )
-from trainmon.parsing.lines import is_metric_name
-from trainmon.parsing.names import canonical_name
+from trainmon.parsing.formats import parse_segment
+from trainmon.parsing.general import VALUE, number
+from trainmon.parsing.lines import Hit, is_metric_name, key_text
+from trainmon.parsing.names import canonical_name, choose_series
+from trainmon.parsing.prefixes import strip_prefix
 from trainmon.parsing.tables import TableReader
 from trainmon.records import MetricRecord, RecordKind
 
@@ -47,6 +51,10 @@ MAX_SEGMENT: Final = 64 << 10
 """The line path reads at most this many bytes of one segment (a 10 MB line stays cheap)."""
 MAX_BLOCK: Final = 256 << 20
 """A pretty-printed JSON document (trainer_state.json) larger than this is read as lines."""
+REWRITTEN_FORMATS: Final = frozenset({"csv", "trainer-state", "fastai", "yolov5-results"})
+"""Formats whose files are rewritten in place, not appended to."""
+MAX_REWRITE_KEYS: Final = 1 << 20
+"""Records remembered to recognise the rows a rewritten file kept (bounded memory)."""
 LOOKBACK: Final = 640
 """Bytes before a dict that are searched for the tqdm counter that gives its step."""
 
@@ -58,14 +66,19 @@ _DQ: Final = 34  # "
 _NL: Final = 10
 _CR: Final = 13
 
+_SERIES_ROW: Final = re.compile(rb"^([A-Za-z_][\w/.\-]*)[ \t]{2,}(" + VALUE + rb")$")
+_SERIES_END: Final = re.compile(rb"^(?:Name: [^,]{0,80}, )?dtype: \w+$")
+"""A pandas Series printed line by line (`loss    0.51`) and its closing `dtype:` line."""
 _ANSI_END: Final = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z][ \t]*$")
 _BLOCK_TAIL: Final = re.compile(rb"\}[ \t]*(?:\r\n|\r|\n|$)")
 
 _STEP_KEYS: Final = ("step", "global_step", "current_steps", "iteration", "iter", "_step")
 _TOTAL_KEYS: Final = ("total_steps", "max_steps")
 _PLAIN_METRICS: Final = frozenset(
-    {"epoch", "learning_rate", "lr", "grad_norm", "train_runtime", "total_flos"}
+    {"learning_rate", "lr", "grad_norm", "train_runtime", "total_flos"}
 )
+"""Names that make a dict a metrics dict although they are no quality metric (an epoch or
+progress fields alone do not: LLaMA-Factory's progress-only lines are not records)."""
 _CONTEXT_KEYS: Final = (
     "max_steps",
     "logging_steps",
@@ -150,6 +163,10 @@ class LogParser:
         """The latest total the log revealed (a restarted run's banner or bar replaces it)."""
         self.context: dict[str, object] = {}
         self.format_counts: dict[str, int] = {}
+        self._rewrite_keys: set[tuple[object, ...]] = set()
+        self._rereading = False
+        self.series_sources: dict[str, str] = {}
+        """Which printed name each main series was read from (`{"loss": "lm_loss"}`)."""
         self._plans: dict[tuple[str, ...], _Plan] = {}
         self._context_total: int | None = None
         self._names: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
@@ -209,7 +226,35 @@ class LogParser:
             self._process(tail + b"\n", out)
         if self._block is not None:
             self._flush_block(out)
+        self._close_open_dict(out)
+        self._replay_series_rows(out)
+        self._flush_held(out)
         self._reset_segment()
+        return out
+
+    @property
+    def rewritable(self) -> bool:
+        """The log is a file its writer rewrites in place (a metrics table, a trainer_state)."""
+        return self.format in REWRITTEN_FORMATS
+
+    def reread_rewritten(self) -> list[MetricRecord]:
+        """The file was rewritten from its start (Lightning's CSVLogger adds a column,
+        the Trainer saves trainer_state.json): end this read like `finish()`, then read the
+        new content as the same run, dropping every record already read (nothing twice)."""
+        out = self.finish()
+        self._rereading = True
+        return out
+
+    def release(self) -> list[MetricRecord]:
+        """The record held for a possible continuation line, now that the log went quiet.
+
+        Multi-line records (a header and its metric lines, glog's lines of one iteration) are
+        complete only when a line that does not continue them arrives; a follower calls this
+        when it has read everything there is, so a live log's last record shows at once.
+        """
+        out: list[MetricRecord] = []
+        self._replay_series_rows(out)
+        self._flush_held(out)
         return out
 
     # ----------------------------------------------------------------- helpers
@@ -222,6 +267,10 @@ class LogParser:
         self._seg_total: int | None = None
         self._block_tail = b""
         self._scan_prev_end = -1
+        self._held: _Held | None = None
+        self._header: Hit | None = None
+        self._open_dict: list[bytes] | None = None
+        self._series_rows: list[tuple[bytes, int]] = []
         self._block: list[bytes] | None = None
         self._block_size = 0
         self._last_step: int | None = None
@@ -241,7 +290,13 @@ class LogParser:
         self.lines += n
         self._nonblank += nonblank
 
-    def _emit(self, out: list[MetricRecord], record: MetricRecord) -> None:
+    def _emit(self, out: list[MetricRecord], record: MetricRecord, fmt: str = "") -> None:
+        if fmt in REWRITTEN_FORMATS:
+            key = (record.kind, record.step, tuple(sorted(record.values.items())))
+            if self._rereading and key in self._rewrite_keys:
+                return  # a row the rewritten file kept: read before, counted once
+            if len(self._rewrite_keys) < MAX_REWRITE_KEYS:
+                self._rewrite_keys.add(key)
         out.append(record)
         self.records += 1
         if record.line_no != self._last_record_line:
@@ -306,6 +361,7 @@ class LogParser:
         base = self.lines - self._seg_lines
         fast = self._dict_records > 4 * self._other_records
         dirty = False
+        held = self._held is not None  # a line-path record waiting for its next line
         s = find(b"{", pos)
         while s != -1:
             nxt = data[s + 1] if s + 1 < size else _NL
@@ -314,6 +370,7 @@ class LogParser:
                 if dirty:  # the general path below ran and moved the counters
                     base = self.lines - self._seg_lines
                     fast = self._dict_records > 4 * self._other_records
+                    held = self._held is not None
                     dirty = False
                 close = find(b"}", s)
                 if close != -1 and close + 1 < size and data[close + 1] == _NL:
@@ -334,6 +391,7 @@ class LogParser:
                                         self._flush(pending, pending_lines, base)
                                         pending = pending_lines = 0
                                     self._skim(data, region, s, out)
+                                    held = self._held is not None
                                     base = self.lines - self._seg_lines
                                     fast = self._dict_records > 4 * self._other_records
                             else:
@@ -341,8 +399,12 @@ class LogParser:
                                     self._flush(pending, pending_lines, base)
                                     pending = pending_lines = 0
                                 self._lines(data, region, s, out)
+                                held = self._held is not None
                                 base = self.lines - self._seg_lines
                                 fast = self._dict_records > 4 * self._other_records
+                        if held:  # a multi-line record ends before a dict
+                            self._flush_held(out)
+                            held = False
                         try:
                             obj = _loads(text.replace(b"'", b'"'))
                             if text.count(b"'") == 2 * len(obj) and b"[" not in text:
@@ -360,7 +422,7 @@ class LogParser:
                                     plans[keys] = plan
                             if plan[0] == "train" and plan[1] is None and plan[2] is None:
                                 # the common train dict, inlined: step from the bar, or +interval
-                                step = self._tqdm_step(data, s, prev_end)
+                                step = self._tqdm_step(data, s, prev_end, values)
                                 if step is not None:
                                     last = self._last_exact
                                     if last is not None and step > last:
@@ -488,7 +550,7 @@ class LogParser:
         # glued to a tqdm bar (`...it/s]{'loss'`), to another dict, or after an ANSI escape;
         # anything else right before the brace is mid-line text (decided without slicing)
         if prev not in _GLUE_BYTES and not (65 <= prev <= 90 or 97 <= prev <= 122):
-            return -1
+            return _prefixed_start(data, s, region)
         lo = max(0, s - 200)
         head = data[lo:s].rstrip(b" \t")
         if not head:
@@ -500,7 +562,7 @@ class LogParser:
             return _segment_start(data, s, region)
         if b"\x1b" in head[-24:] and _ANSI_END.search(head[-24:]):
             return _segment_start(data, s, region)
-        return -1
+        return _prefixed_start(data, s, region)
 
     @staticmethod
     def _dict_end(data: bytes, s: int, quote: int) -> int:
@@ -518,6 +580,8 @@ class LogParser:
     def _dict(
         self, data: bytes, s: int, close: int, quote: int, prev_end: int, out: list[MetricRecord]
     ) -> None:
+        if self._held is not None:
+            self._flush_held(out)
         text = data[s : close + 1]
         if quote == _DQ:
             obj = parse_json_object(text)
@@ -580,7 +644,7 @@ class LogParser:
         if renames is not None:
             values = {name: values[key] for key, name in renames}
         if step is None and kind == "train":
-            step = self._tqdm_step(data, s, prev_end)
+            step = self._tqdm_step(data, s, prev_end, values)
         placed, exact = self.place(kind, step)
         line_no = self.lines - self._seg_lines + 1
         self._dict_records += 1
@@ -593,7 +657,9 @@ class LogParser:
             self._last_record_line = line_no
             self._record_lines += 1
 
-    def _tqdm_step(self, data: bytes, s: int, prev_end: int) -> int | None:
+    def _tqdm_step(
+        self, data: bytes, s: int, prev_end: int, values: Mapping[str, object] | None = None
+    ) -> int | None:
         """The training bar's `N/TOTAL` just before a dict, if one is in the look-back.
 
         tqdm draws `| N/TOTAL [elapsed<remaining, rate]`: find the last `<`, the ` [` before
@@ -605,7 +671,7 @@ class LogParser:
             window = (self._tail + data[:s])[-LOOKBACK:]
             self._tail, tail = b"", self._tail
             try:
-                return self._tqdm_step(window, len(window), -1)
+                return self._tqdm_step(window, len(window), -1, values)
             finally:
                 self._tail = tail
         if lo <= prev_end:
@@ -643,7 +709,24 @@ class LogParser:
             self.set_total(total)
         elif total != known:
             return None  # an eval bar, or another progress bar
+        epoch = values.get("epoch") if values is not None else None
+        if isinstance(epoch, (int, float)) and epoch >= 1 and epoch == int(epoch):
+            # tqdm redraws at most every 0.1 s, so the last bar drawn can lag the step the
+            # record was logged at; a whole epoch in the record is its own evidence
+            per_epoch = self._steps_per_epoch()
+            if per_epoch is not None:
+                own = round(epoch * per_epoch)
+                if n < own <= total:
+                    return own
         return n
+
+    def _steps_per_epoch(self) -> float | None:
+        """Optimisation steps per epoch, from the run's banner (`max_steps`, epochs)."""
+        steps = self.context.get("max_steps")
+        epochs = self.context.get("num_train_epochs")
+        if isinstance(steps, int) and isinstance(epochs, (int, float)) and epochs > 0:
+            return steps / epochs
+        return None
 
     # ------------------------------------------------------------ line path
     def _region(self, data: bytes, a: int, b: int, out: list[MetricRecord]) -> None:
@@ -697,41 +780,188 @@ class LogParser:
         """Offer one segment to the line formats; True when it produced a record."""
         if len(seg) > MAX_SEGMENT:
             seg = seg[:MAX_SEGMENT]
-        hits = line_formats.parse_segment(seg, self._line_state, self._tables, self.context)
+        rows = self._series_rows
+        if rows or b"  " in seg or b"dtype: " in seg:
+            body = strip_prefix(seg).strip()
+            if _SERIES_ROW.match(body) is not None and len(rows) < 256:
+                rows.append((seg, line_no))  # maybe a pandas Series printed line by line
+                return True
+            if rows:
+                self._series_rows = []
+                if _SERIES_END.match(body) is not None and len(rows) > 1:
+                    self._series_record(rows, out)
+                    return True
+                self._series_rows = rows
+                self._replay_series_rows(out)  # not a Series after all
+        return self._line(seg, line_no, out)
+
+    def _replay_series_rows(self, out: list[MetricRecord]) -> None:
+        """Rows that did not end in a `dtype:` line: read them as ordinary lines."""
+        rows, self._series_rows = self._series_rows, []
+        for row, row_line in rows:
+            self._line(row, row_line, out)
+
+    def _series_record(self, rows: list[tuple[bytes, int]], out: list[MetricRecord]) -> None:
+        """`loss    0.51` / `accuracy    0.81` / `dtype: float64`: one record."""
+        values: dict[str, float] = {}
+        for row, _line in rows:
+            m = _SERIES_ROW.match(strip_prefix(row).strip())
+            if m is not None:
+                values[key_text(m.group(1))] = number(m.group(2))
+        epoch = values.get("epoch")
+        step = values.pop("step", None)
+        hit = Hit(
+            "pandas-series",
+            "train",
+            values,
+            int(step) if step is not None and step == step else None,
+            step is not None,
+            from_epoch=step is None and epoch is not None,
+        )
+        if step is None and epoch is not None and epoch == epoch:
+            hit = hit._replace(step=int(epoch), exact=False)
+        self._flush_held(out)
+        self._header = None
+        self._emit_hit(hit, rows[0][1], out)
+        self._record_lines += len(rows) - 1
+
+    def _line(self, seg: bytes, line_no: int, out: list[MetricRecord]) -> bool:
+        if self._open_dict is not None:
+            if self._dict_line(seg, out):
+                return True
+        elif b"{" in seg[:400]:
+            body = strip_prefix(seg).strip()
+            if body[:2] in (b"{'", b'{"') and b"}" not in body:
+                self._open_dict = [body]  # a dict pretty-printed over several lines
+                return True
+        state = self._line_state
+        state.in_block = self._header is not None or self._held is not None
+        hits = parse_segment(seg, state, self._tables, self.context)
         if not hits:
+            header = state.header
+            if header is not None:
+                state.header = None
+                self._flush_held(out)
+                self._header = header
+            elif self._held is not None or self._header is not None:
+                self._flush_held(out)
+                self._header = None
             max_steps = self.context.get("max_steps")
             if isinstance(max_steps, int) and max_steps != self._context_total:
                 self._context_total = max_steps  # a banner or config line revealed it just now
                 self.set_total(max_steps)
             return False
         for hit in hits:
-            kind = hit.kind
-            step = hit.step
-            if (
-                step is not None
-                and not hit.exact
-                and kind == "train"
-                and self._last_step is not None
-                and step <= self._last_step
-            ):
-                step = None  # an epoch number repeated on every batch line: count on instead
-            placed, exact = self.place(kind, step, hit.exact)
-            if hit.total is not None:
-                self.set_total(hit.total)
-            raw_values = hit.values
-            sig = (kind, tuple(raw_values))
-            names = self._names.get(sig)
-            if names is None:
-                names = _canonical_names(sig[1], kind)
-                if len(self._names) < 4096:
-                    self._names[sig] = names
-            if not names:
-                continue
-            values = {name: raw_values[raw] for raw, name in names}
-            self._other_records += 1
-            self._count(hit.fmt)
-            self._emit(out, MetricRecord(kind, placed, values, exact, line_no, hit.time_s))
+            if hit.fmt == "key-value":
+                self._assemble(hit, line_no, state.indented, out)
+            else:
+                self._flush_held(out)
+                self._header = None
+                self._emit_hit(hit, line_no, out)
         return True
+
+    def _assemble(self, hit: Hit, line_no: int, indented: bool, out: list[MetricRecord]) -> None:
+        """Join the lines of one multi-line record (a header and its metric lines, glog's
+        lines of one iteration, an indented block) or emit a one-line record.
+
+        A record is held until the next line shows whether it continues, or until `release()`
+        (the log went quiet: a follower calls it when it has caught up) or `finish()`.
+        """
+        held = self._held
+        header = self._header
+        single = len(hit.values) == 1
+        if hit.step is not None:
+            self._header = None
+        if held is not None:
+            first = held.hit
+            if hit.step is not None:
+                joins = (
+                    hit.step == first.step
+                    and hit.kind == first.kind
+                    and hit.from_epoch == first.from_epoch
+                )
+            else:
+                joins = indented or (header is not None and single and held.single_lines)
+            if joins and _compatible(first.values, hit.values):
+                values = dict(first.values)
+                values.update(hit.values)
+                held.hit = first._replace(values=values, total=first.total or hit.total)
+                held.lines += 1
+                held.single_lines = held.single_lines and single
+                return
+            self._flush_held(out)
+        if hit.step is None and header is not None:
+            values = dict(header.values)
+            values.update(hit.values)
+            hit = hit._replace(
+                step=header.step,
+                exact=header.exact,
+                total=hit.total or header.total,
+                kind="eval" if header.kind == "eval" else hit.kind,
+                values=values,
+                from_epoch=header.from_epoch,
+            )
+        self._held = _Held(hit, line_no, 0, single)
+
+    def _flush_held(self, out: list[MetricRecord]) -> None:
+        held = self._held
+        if held is None:
+            return
+        self._held = None
+        self._record_lines += held.lines
+        self._emit_hit(held.hit, held.line_no, out)
+
+    def _emit_hit(self, hit: Hit, line_no: int, out: list[MetricRecord]) -> None:
+        kind = hit.kind
+        step = hit.step
+        if (
+            step is not None
+            and not hit.exact
+            and kind == "train"
+            and self._last_step is not None
+            and (step < self._last_step or (hit.from_epoch and step == self._last_step))
+        ):
+            # an epoch number repeated on every batch line, or a per-epoch counter that
+            # restarted: count on instead (the same inexact step twice is two ranks' prints)
+            step = None
+        raw_values = hit.values
+        sig = (kind, tuple(raw_values))
+        names = self._names.get(sig)
+        if names is None:
+            names = choose_series(_canonical_names(sig[1], kind), kind, self.series_sources)
+            if len(self._names) < 4096:
+                self._names[sig] = names
+        if not names:
+            return
+        placed, exact = self.place(kind, step, hit.exact)
+        if hit.total is not None:
+            self.set_total(hit.total)
+        values = {name: raw_values[raw] for raw, name in names}
+        self._other_records += 1
+        self._count(hit.fmt)
+        self._emit(out, MetricRecord(kind, placed, values, exact, line_no, hit.time_s), hit.fmt)
+
+    def _dict_line(self, seg: bytes, out: list[MetricRecord]) -> bool:
+        """One more line of a pretty-printed dict; False when it is not one (then dropped)."""
+        parts = self._open_dict
+        assert parts is not None
+        body = strip_prefix(seg).strip()
+        if not body.startswith((b"'", b'"', b"}")) or len(parts) >= 1024:
+            self._open_dict = None
+            return False
+        parts.append(body)
+        if body.endswith(b"}"):
+            self._close_open_dict(out)
+        return True
+
+    def _close_open_dict(self, out: list[MetricRecord]) -> None:
+        parts = self._open_dict
+        self._open_dict = None
+        if not parts or not parts[-1].endswith(b"}"):
+            return
+        text = b" ".join(parts)
+        self._record_lines += len(parts) - 1
+        self._dict(text, 0, len(text) - 1, text[1], -1, out)
 
     # ------------------------------------------------------- JSON documents
     def _consume_block(self, data: bytes, pos: int, out: list[MetricRecord]) -> int:
@@ -827,22 +1057,56 @@ class LogParser:
             placed, exact = self.place(kind, step)
             named = {canonical_name(k, kind): v for k, v in values.items()}
             self._count("trainer-state")
-            self._emit(out, MetricRecord(kind, placed, named, exact, line_no, None))
+            self._emit(
+                out, MetricRecord(kind, placed, named, exact, line_no, None), "trainer-state"
+            )
+
+
+@dataclass(slots=True)
+class _Held:
+    """A line-path record waiting for the next line, which may continue it."""
+
+    hit: Hit
+    line_no: int
+    lines: int
+    """Lines joined to it after its first."""
+    single_lines: bool
+    """Every line so far carried one metric (glog-style one-metric-per-line records)."""
+
+
+def _compatible(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+    """Two lines' values can be one record: names they share have the same value."""
+    for key, value in b.items():
+        other = a.get(key)
+        if other is not None and other != value and not (other != other and value != value):
+            return False
+    return True
 
 
 def _canonical_names(keys: tuple[str, ...], kind: str) -> tuple[tuple[str, str], ...]:
-    """(raw, canonical) pairs; a second name for the same quantity keeps its printed name."""
+    """(raw, canonical) pairs; a second name for the same quantity keeps its printed name,
+    and a name printed exactly as the canonical one (`loss` beside `train_loss`) keeps it."""
     taken: set[str] = set()
     pairs: list[tuple[str, str]] = []
     for raw in keys:
         name = canonical_name(raw, kind)  # type: ignore[arg-type]
-        if name in taken:
+        if name in taken or (name != raw and name in keys):
             name = raw
             if name in taken:
                 continue
         taken.add(name)
         pairs.append((raw, name))
     return tuple(pairs)
+
+
+def _prefixed_start(data: bytes, s: int, region: int) -> int:
+    """Start of the segment when only launcher/logger prefixes precede the dict at `s`."""
+    start = _segment_start(data, s, max(region, s - 300))
+    if start == s or (start == max(region, s - 300) and start > region):
+        return -1
+    if strip_prefix(data[start : s + 2]) == data[s : s + 2]:
+        return start
+    return -1
 
 
 def _first_terminator(data: bytes) -> int:

@@ -1,7 +1,10 @@
-"""Header-then-rows metric tables: CSV files (Lightning, YOLO, timm) and fastai's printout.
+"""Header-then-rows metric tables: CSV/TSV files (Lightning, YOLO, Keras CSVLogger, timm),
+fastai's printout, and YOLOv5's headerless `results.txt`.
 
 A header is recognised by its content (metric-like column names, no numbers), not by the
-file name; each later row with the same number of fields becomes one record.
+file name; each later row with the same number of fields becomes one record. Fields may be
+space-padded (ultralytics right-aligns every field) and cells that are not numbers
+(timestamps, `00:12`) are skipped.
 """
 
 from __future__ import annotations
@@ -9,12 +12,21 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from trainmon.parsing.lines import Hit
+from trainmon.parsing.lines import Hit, is_metric_name
 from trainmon.records import RecordKind
 
-_IDENT: Final = re.compile(rb"^[A-Za-z_][\w/().@\-]*$")
+_IDENT: Final = re.compile(rb"^[A-Za-z_][\w/().@:\-]*$")
 _HEADER_WORDS: Final = (b"loss", b"acc", b"epoch", b"step", b"lr", b"map", b"metrics")
-_SKIP_CELLS: Final = frozenset({"time", "v_num"})
+_SKIP_CELLS: Final = frozenset({"time", "v_num", "created_at", "timestamp", "wall_time"})
+_YOLOV5: Final = re.compile(
+    rb"^\s*(\d+)/(\d+)\s+[\d.]+[KMG]?(?:\s+[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|nan)){13}\s*$"
+)
+_YOLOV5_COLUMNS: Final = (
+    "gpu_mem", "box_loss", "obj_loss", "cls_loss", "total_loss", "labels", "img_size",
+    "precision", "recall", "mAP@.5", "mAP@.5:.95", "val/box_loss", "val/obj_loss",
+    "val/cls_loss",
+)  # fmt: skip
+"""YOLOv5's results.txt columns after `epoch/total` (its train.py writes them unnamed)."""
 
 
 def _cell(raw: bytes) -> float | None:
@@ -44,11 +56,23 @@ class TableReader:
             commas = s.count(b",")
             if commas < 2:
                 return None
-            if b":" in s or b"=" in s:
-                return None  # prose or key=value lists, never a CSV header or row
-            if self._fmt == "csv" and self._columns and commas + 1 == len(self._columns):
+            if self._fmt == "csv" and self._sep == b"," and commas + 1 == len(self._columns):
                 return self._row([f.strip() for f in s.split(b",")], "csv")
-            return self._csv(s.split(b","))
+            if b":" in s or b"=" in s:
+                return None  # prose or key=value lists, never a CSV header
+            return self._csv(s.split(b","), b",")
+        if b"\t" in s:
+            fields = s.split(b"\t")
+            if self._sep == b"\t" and len(fields) == len(self._columns):
+                return self._row([f.strip() for f in fields], self._fmt)
+            if len(fields) >= 2 and b":" not in s and b"=" not in s:
+                hit = self._csv(fields, b"\t")
+                if hit is not None:
+                    return hit
+        if s[:1] == b"|" and s[-1:] == b"|" and s.count(b"|") >= 3:
+            hit = self._pipe_table([c.strip() for c in s[1:-1].split(b"|")])
+            if hit is not None:
+                return hit
         if self._fmt == "fastai" and self._columns and s[:1].isdigit():
             return self._row(s.split(), "fastai")
         if s.startswith(b"epoch") and (b"train_loss" in s or b"valid_loss" in s) and b"," not in s:
@@ -56,19 +80,39 @@ class TableReader:
             if all(_IDENT.match(n) for n in names):
                 self._columns = tuple(n.decode() for n in names)
                 self._fmt = "fastai"
+                self._sep = None
                 return Hit("fastai", "train", {})
+        if b"/" in s[:12] and s.lstrip()[:1].isdigit():
+            return _yolov5(s)
         return None
 
-    def _csv(self, fields: list[bytes]) -> Hit | None:
+    def _pipe_table(self, cells: list[bytes]) -> Hit | None:
+        """A `| AP | AP50 |` header, its `|:---:|` rule and `| 36.5 | 57.8 |` rows (the
+        evaluation tables detector consoles print)."""
+        if self._sep == b"|" and len(cells) == len(self._columns):
+            if all(c and not c.strip(b":-") for c in cells):
+                return Hit("table", "eval", {})
+            return self._row(cells, "table")
+        if len(cells) >= 2 and all(c and _IDENT.match(c) for c in cells):
+            names = [c.decode() for c in cells]
+            if any(is_metric_name(n) for n in names):
+                self._columns = tuple(names)
+                self._fmt = "table"
+                self._sep = b"|"
+                return Hit("table", "eval", {})
+        return None
+
+    def _csv(self, fields: list[bytes], sep: bytes) -> Hit | None:
         stripped = [f.strip() for f in fields]
         if all(f and _IDENT.match(f) for f in stripped):
             low = b",".join(stripped).lower()
             if any(word in low for word in _HEADER_WORDS):
                 self._columns = tuple(f.decode() for f in stripped)
                 self._fmt = "csv"
+                self._sep = sep
                 return Hit("csv", "train", {})
             return None
-        if self._fmt != "csv" or len(fields) != len(self._columns):
+        if self._fmt != "csv" or self._sep != sep or len(fields) != len(self._columns):
             return None
         return self._row(stripped, "csv")
 
@@ -100,4 +144,18 @@ class TableReader:
         kind: RecordKind = "train"
         if all(k.lower().startswith(("val_", "val/", "valid_", "eval_", "test_")) for k in metrics):
             kind = "eval"
+        elif fmt == "table" and all(k.lower().startswith(("ap", "ar")) for k in metrics):
+            kind = "eval"  # a detector's evaluation table: AP, AP50, APs, AR@100, ...
         return Hit(fmt, kind, values, step, exact)
+
+
+def _yolov5(s: bytes) -> Hit | None:
+    """One row of YOLOv5's headerless results.txt: `epoch/last gpu_mem box obj cls …`."""
+    m = _YOLOV5.match(s)
+    if m is None:
+        return None
+    cells = s.split()[1:]
+    values: dict[str, float] = {"epoch": float(m.group(1))}
+    for name, raw in zip(_YOLOV5_COLUMNS[1:], cells[1:], strict=False):
+        values[name] = float(raw)
+    return Hit("yolov5-results", "train", values, int(m.group(1)), False, int(m.group(2)) + 1)

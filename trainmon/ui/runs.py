@@ -147,7 +147,7 @@ class RunView:
         return RunStatus(
             label=self.label,
             colour=self.colour,
-            log_format=parsed.log_format,
+            log_format=parsed.described_format,
             progress=progress,
             state=self.state,
             level=self.level,

@@ -32,6 +32,12 @@ SEVERITY_VARS: Final[dict[Severity, str]] = {
     "info": "secondary",
 }
 EMPTY_TEXT: Final = "no findings: the run looks healthy so far"
+NOTHING_YET_TEXT: Final = (
+    "nothing to judge yet: no metric records read so far. If the log has metrics, "
+    "`trainmon report LOG --explain` shows how its lines were read, and --pattern REGEX "
+    "teaches trainmon its format (`trainmon formats` lists the known ones)"
+)
+"""Shown instead of EMPTY_TEXT while no record was read: no records is not a healthy run."""
 HISTORY_SHOWN: Final = 5
 
 
@@ -89,6 +95,7 @@ class AdvicePanel(Vertical):
         self._history: tuple[AdviceItem, ...] = ()
         self._muted: tuple[str, ...] = ()
         self._notes: tuple[str, ...] = ()
+        self._judged = False
         self._lines_key: tuple[str, ...] | None = None
         self._shown: dict[str, str] = {}
         """The text each Static shows now (as markup, to compare styles too)."""
@@ -96,7 +103,7 @@ class AdvicePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         """The list, the detail of the selection, the history, and the empty state."""
-        yield Static(Text(EMPTY_TEXT), id="advice-empty")
+        yield Static(Text(NOTHING_YET_TEXT), id="advice-empty")
         option_list = OptionList(id="advice-list")
         option_list.display = False
         yield option_list
@@ -131,6 +138,7 @@ class AdvicePanel(Vertical):
         history: Sequence[AdviceItem] = (),
         muted: Sequence[str] = (),
         notes: Sequence[str] = (),
+        judged: bool = True,
     ) -> bool:
         """Show these findings; returns False (and repaints nothing) when nothing changed.
 
@@ -139,10 +147,14 @@ class AdvicePanel(Vertical):
             history: findings that fired and cleared, newest first.
             muted: muted rule ids (listed, so a mute can be noticed and undone).
             notes: context lines such as the recognised LR schedule.
+            judged: whether any metric record was read (else "nothing to judge yet").
         """
         new = (sort_items(active), tuple(history), tuple(muted), tuple(notes))
-        if new == (self._active, self._history, self._muted, self._notes):
+        if new == (self._active, self._history, self._muted, self._notes) and (
+            judged == self._judged
+        ):
             return False
+        self._judged = judged
         previous = self.selected
         self._active, self._history, self._muted, self._notes = new
         self.counts.updates += 1
@@ -249,6 +261,10 @@ class AdvicePanel(Vertical):
             option_list.display = has_findings
         if empty.display == has_findings:
             empty.display = not has_findings
+        if not has_findings:
+            self._update_static(
+                "#advice-empty", Text(EMPTY_TEXT if self._judged else NOTHING_YET_TEXT)
+            )
         self._show_detail()
         self._update_static("#advice-history", self.history_text())
 
