@@ -216,12 +216,12 @@ def test_stream_records_and_ctrl_c(hf_log: Path) -> None:
     assert proc.stdout is not None
     rows = [json.loads(proc.stdout.readline()) for _ in range(5)]
     assert [r["kind"] for r in rows] == ["train", "train", "eval", "train", "summary"]
-    assert rows[0]["loss"] == 2.5 and rows[1]["grad_norm"] is None  # NaN → null
+    assert rows[0]["metrics"]["loss"] == 2.5 and rows[1]["metrics"]["grad_norm"] is None  # NaN
     assert all(isinstance(r["step"], int) for r in rows)
     with hf_log.open("a") as f:
         f.write("{'loss': 1.5, 'grad_norm': 1.0, 'learning_rate': 4e-05, 'epoch': 0.4}\n")
     appended = json.loads(proc.stdout.readline())
-    assert appended["loss"] == 1.5
+    assert appended["metrics"]["loss"] == 1.5
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
@@ -239,7 +239,11 @@ def test_stream_waits_for_missing_file(tmp_path: Path) -> None:
     assert proc.stdout is not None
     assert json.loads(proc.stdout.readline()) == {"event": "waiting"}
     path.write_text("step=7 loss=1.25\n")
-    assert json.loads(proc.stdout.readline()) == {"step": 7, "kind": "train", "loss": 1.25}
+    assert json.loads(proc.stdout.readline()) == {
+        "kind": "train",
+        "step": 7,
+        "metrics": {"loss": 1.25},
+    }
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert proc.returncode == 0
