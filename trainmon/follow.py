@@ -231,6 +231,16 @@ class Follower:
         """(device, inode) of the file opened last, None before one was opened."""
         return self._ident
 
+    @property
+    def head(self) -> bytes:
+        """The open file's first bytes (HEAD_BYTES at most): part of its fingerprint."""
+        return self._head
+
+    @property
+    def mark(self) -> bytes:
+        """The MARK_BYTES bytes before `offset`, as read: where a rewrite would show."""
+        return self._mark
+
     def poll(self) -> list[FollowEvent | bytes]:
         """One non-blocking step: at most one chunk read, plus any events noticed."""
         out: list[FollowEvent | bytes] = []

@@ -52,9 +52,6 @@ READ_CHUNK_BYTES: Final = 4 << 20
 READ_ATTEMPTS: Final = 3
 """Reads of a file that keeps being rewritten under the reader, before the report settles for
 the part of the last version read before it changed (and says so)."""
-CUT_MARK_BYTES: Final = 64
-"""Bytes before the cut kept with the file's identity: a rewrite between choosing the cut and
-reading the parts must not split a line of the new content."""
 PR_SET_PDEATHSIG: Final = 1
 """Linux prctl option: a signal the kernel sends a process when its parent exits."""
 PARENT_CHECK_S: Final = 0.5
@@ -98,6 +95,12 @@ class _Part:
     """The file was truncated or rewritten while this part was read (it stopped there)."""
     identity: tuple[int, int] | None = None
     """(device, inode) of the file this part read."""
+    head: bytes = b""
+    """The file's first bytes, as this part saw them (unchanged while it read)."""
+    start_mark: bytes = b""
+    """The bytes just before `start`, when this part began."""
+    end_mark: bytes = b""
+    """The last bytes this part read."""
 
 
 def _read_part(path: str, start: int, stop: int | None, arrival_s: float) -> _Part:
@@ -108,18 +111,21 @@ def _read_part(path: str, start: int, stop: int | None, arrival_s: float) -> _Pa
     first = True
     changed = False
     errors: list[str] = []
+    start_mark: bytes | None = None
     while not ingest.finished:
         items = ingest.poll()
+        if start_mark is None and ingest.follower.identity is not None:
+            start_mark = ingest.follower.mark  # read from the file once it was opened
         for item in items:
             if isinstance(item, FollowEvent):
                 if item.kind == "error":
                     errors.append(item.detail)
                 elif item.kind == "truncated":
-                    changed = True
+                    changed = True  # the read stopped there: what it holds is one version
             else:
                 untrusted += _untrusted(item, first)
                 first = False
-        apply(store, items, arrival_s)
+        apply(store, [i for i in items if not isinstance(i, FollowEvent)], arrival_s)
         if ingest.caught_up and not ingest.finished:  # a FIFO whose writer is not done
             time.sleep(ingest.follower.poll_interval_s)
     ingest.close()
@@ -132,6 +138,9 @@ def _read_part(path: str, start: int, stop: int | None, arrival_s: float) -> _Pa
         errors,
         changed=changed,
         identity=ingest.follower.identity,
+        head=ingest.follower.head,
+        start_mark=start_mark or b"",
+        end_mark=ingest.follower.mark,
     )
 
 
@@ -276,14 +285,16 @@ def _regular_size(path: str) -> int | None:
 
 
 def _fingerprint(path: str, cut: int) -> tuple[int, int, bytes, bytes] | None:
-    """(device, inode, first bytes, bytes before `cut`): what a split read relies on."""
-    from trainmon.follow import HEAD_BYTES
+    """(device, inode, first bytes, bytes before `cut`): the version a split read relies on
+    (the same windows as a follower's `head` and `mark`)."""
+    from trainmon.follow import HEAD_BYTES, MARK_BYTES
 
+    mark = min(MARK_BYTES, cut)
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
             head = os.pread(f.fileno(), HEAD_BYTES, 0)
-            before_cut = os.pread(f.fileno(), CUT_MARK_BYTES, max(0, cut - CUT_MARK_BYTES))
+            before_cut = os.pread(f.fileno(), mark, cut - mark)
     except OSError:
         return None
     return st.st_dev, st.st_ino, head, before_cut
@@ -356,7 +367,7 @@ def _read_once(path: str, split_bytes: int, arrival_s: float) -> tuple[LogSummar
         if child is not None and not collected:  # a change, Ctrl-C, SIGTERM, or a bug
             _abandon(child)
     assert before is not None and cut is not None
-    if second is not None and _split_changed(path, cut, before, first, second):
+    if second is not None and _split_changed(before, first, second):
         return summary, True
     if second is None or second.untrusted or second.errors:
         # Steps were inferred in the second part (they depend on what came before), or the
@@ -368,16 +379,23 @@ def _read_once(path: str, split_bytes: int, arrival_s: float) -> tuple[LogSummar
     return _finish(summary), False
 
 
-def _split_changed(
-    path: str, cut: int, before: tuple[int, int, bytes, bytes], first: _Part, second: _Part
-) -> bool:
-    """True when the two parts may not have read one version of the file: it was rewritten
-    while the helper read, or before either part opened it, or the path named another file."""
+def _split_changed(before: tuple[int, int, bytes, bytes], first: _Part, second: _Part) -> bool:
+    """True when the two parts may not have read the version of the file that the cut was
+    chosen in: it was rewritten while the helper read, or before either part opened it
+    (their heads, or the bytes before the cut, differ), or the path named another file.
+
+    Each part's follower checked its own reading; these compare what the parts began and
+    ended with, which a rewrite between the parts' reads (even back to the first content)
+    would change."""
+    dev, ino, head, before_cut = before
     return (
         second.changed
-        or first.identity != before[:2]
-        or second.identity != before[:2]
-        or _fingerprint(path, cut) != before
+        or first.identity != (dev, ino)
+        or second.identity != (dev, ino)
+        or first.head != head
+        or second.head != head
+        or first.end_mark != before_cut
+        or second.start_mark != before_cut
     )
 
 
