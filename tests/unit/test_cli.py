@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -324,3 +326,124 @@ def test_stdin_dash_refuses_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     assert cli.main(["-"]) == 2
     assert seen == []
+
+
+# -- non-seekable inputs and devices, through the real command line ---------------------------
+
+BASH = shutil.which("bash")
+needs_bash = pytest.mark.skipif(BASH is None, reason="process substitution needs bash")
+
+
+def in_bash(script: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run `script` in bash, with `trainmon` meaning this interpreter's trainmon."""
+    assert BASH is not None
+    env = dict(os.environ, TRAINMON=f"{sys.executable} -m trainmon")
+    return subprocess.run(
+        [BASH, "-c", script], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+@needs_bash
+def test_stream_reads_process_substitution_to_its_end(hf_log: Path) -> None:
+    r = in_bash(f"$TRAINMON stream <(cat {hf_log})")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # no "Illegal seek", no traceback
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["kind"] for row in rows] == ["train", "train", "eval", "train", "summary"]
+
+
+@needs_bash
+def test_report_reads_process_substitution(hf_log: Path) -> None:
+    r = in_bash(f"$TRAINMON report --json <(cat {hf_log})")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["records"] == 5
+
+
+def readline_within(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    """The next line of a child's stdout; fails (rather than hangs) when none comes."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    assert ready, f"no output within {timeout:.0f} s"
+    return proc.stdout.readline()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_stream_waits_for_a_fifo_writer_and_ends_when_it_closes(tmp_path: Path) -> None:
+    fifo = tmp_path / "run.fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trainmon", "stream", str(fifo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert json.loads(readline_within(proc)) == {"event": "waiting"}
+        with fifo.open("w") as writer:  # the trainer starts writing into the FIFO
+            writer.write("step=1 loss=2.0\n")
+            writer.flush()
+            first = json.loads(readline_within(proc))
+            assert first == {"kind": "train", "step": 1, "metrics": {"loss": 2.0}}
+            writer.write("step=2 loss=1.5\n")
+        out, err = proc.communicate(timeout=60)  # the writer closed it: the stream ends
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert [json.loads(line)["step"] for line in out.splitlines()] == [2]
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+@pytest.mark.parametrize("command", [["stream"], ["report"], []], ids=["stream", "report", "ui"])
+def test_devices_are_refused_with_one_line(device: str, command: list[str]) -> None:
+    if not os.path.exists(device):
+        pytest.skip(f"no {device}")
+    r = trainmon(*command, device, timeout=30)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr == f"trainmon: {device}: a character device, not a log file " + (
+        "(trainmon reads files, FIFOs and pipes)\n"
+    )
+
+
+def test_stream_refuses_a_device_on_stdin() -> None:
+    with open(os.devnull, "rb") as devnull:  # /dev/null: a character device, not a terminal
+        r = subprocess.run(
+            [sys.executable, "-m", "trainmon", "stream", "-"],
+            stdin=devnull,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert r.returncode == 2
+    assert r.stderr.startswith("trainmon: standard input is a character device")
+
+
+def test_stream_metrics_never_overwrite_the_schema_keys(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    log.write_text(
+        '{"step": 1, "loss": 0.5, "kind": 3.0, "event": 7, "metrics": 2}\n'
+        "step=2 loss=0.25 kind=1.5 event=2\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trainmon", "stream", str(log)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        rows = [json.loads(proc.stdout.readline()) for _ in range(2)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert rows[0] == {
+        "kind": "train",
+        "step": 1,
+        "metrics": {"loss": 0.5, "kind": 3.0, "event": 7.0, "metrics": 2.0},
+    }
+    assert rows[1] == {
+        "kind": "train",
+        "step": 2,
+        "metrics": {"loss": 0.25, "kind": 1.5, "event": 2.0},
+    }
