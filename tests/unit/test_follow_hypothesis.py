@@ -10,6 +10,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -129,3 +130,44 @@ def test_rewrites_are_restarts_and_appends_are_not(
             assert events == restarts
             assert shown == up_to_last_terminator(content)
         f.close()
+
+
+# -- streams: a pipe yields what a file would, and ends at its writer's close ---------------
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names a pipe by /proc/self/fd")
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=payload, cuts=st.lists(st.integers(0, 2000), max_size=8), chunk=st.integers(1, 64))
+def test_a_pipe_yields_every_line_then_ends(data: bytes, cuts: list[int], chunk: int) -> None:
+    bounds = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
+    read_fd, write_fd = os.pipe()
+    got: list[bytes] = []
+    kinds: list[str] = []
+    try:
+        f = Follower(f"/proc/self/fd/{read_fd}", chunk_bytes=chunk, max_line_bytes=1 << 20)
+
+        def drain() -> None:
+            for _ in range(10_000):
+                for item in f.poll():
+                    if isinstance(item, bytes):
+                        got.append(item)
+                    else:
+                        kinds.append(item.kind)
+                if f.caught_up:
+                    return
+
+        for a, b in itertools.pairwise(bounds):
+            os.write(write_fd, data[a:b])
+            drain()
+        os.close(write_fd)
+        write_fd = -1
+        drain()
+        f.close()
+    finally:
+        os.close(read_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
+    assert f.finished
+    assert kinds == ["opened", "eof"]
+    tail = data[len(up_to_last_terminator(data)) :]
+    assert b"".join(got) == up_to_last_terminator(data) + (tail + b"\n" if tail else b"")
