@@ -170,7 +170,9 @@ def _report_parser() -> _Parser:
         epilog="exit codes: 0 ok, 1 no recognisable metrics, 2 unreadable path or usage "
         "error, 3 a finding at or above --fail-on",
     )
-    p.add_argument("path", metavar="PATH")
+    p.add_argument(
+        "path", metavar="PATH", help="a log file, or a FIFO or pipe such as <(zcat run.log.gz)"
+    )
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.add_argument(
         "--fail-on", choices=("warning", "critical"), default=None,

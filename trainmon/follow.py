@@ -330,7 +330,8 @@ class Follower:
         if not self._stream:
             self._seen = (st.st_size, st.st_mtime_ns)
             self._head = self._pread(HEAD_BYTES, 0)
-            self._mark = self._pread(min(MARK_BYTES, self._offset), self._offset - MARK_BYTES)
+            behind = min(MARK_BYTES, self._offset)
+            self._mark = self._pread(behind, self._offset - behind)
         self._had_file = True
 
     def _refuse(self, out: list[FollowEvent | bytes], mode: int) -> bool:

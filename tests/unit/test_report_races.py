@@ -73,6 +73,15 @@ def test_a_rewrite_during_the_read_gives_the_new_version_only(
     assert summary.errors == []
 
 
+def test_a_split_at_a_cut_nearer_the_start_than_a_fingerprint_is_trusted(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_bytes(version(6, 1.0))  # the cut falls within the first 64 bytes
+    summary = read_log(str(log), split_bytes=1)
+    assert summary.parts == 2
+    assert summary.store.records == 6
+    assert summary.errors == []
+
+
 def test_a_file_rewritten_on_every_read_is_reported_once_with_a_note(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
