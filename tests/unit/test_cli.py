@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -447,3 +448,30 @@ def test_stream_metrics_never_overwrite_the_schema_keys(tmp_path: Path) -> None:
         "step": 2,
         "metrics": {"loss": 0.25, "kind": 1.5, "event": 2.0},
     }
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_checking_a_fifo_does_not_release_a_writer_waiting_for_its_reader(
+    tmp_path: Path,
+) -> None:
+    # A trainer that opens the FIFO waits in open() for a reader. Checking the path must not
+    # open it: the trainer would go on, and its next write would meet no reader (SIGPIPE).
+    fifo = tmp_path / "run.fifo"
+    os.mkfifo(fifo)
+    opened = threading.Event()
+
+    def trainer() -> None:
+        with fifo.open("wb"):
+            opened.set()
+
+    thread = threading.Thread(target=trainer, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # the trainer is waiting in open() by now
+    try:
+        assert not opened.is_set()
+        assert cli.path_problem(str(fifo), must_exist=True) is None
+        assert not opened.wait(0.5)
+    finally:
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # let the trainer go
+        thread.join(timeout=30)
+    assert opened.is_set()
