@@ -11,11 +11,13 @@ interrupted by Ctrl-C (`stream` ends with 0: Ctrl-C is how it is meant to stop).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import stat
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from trainmon import __version__
@@ -39,7 +41,7 @@ examples:
   trainmon replay old.log --speed 100   replay a finished log 100x faster than it ran
   trainmon report run.log               summary: format, records, series, findings
   trainmon report run.log --json --fail-on critical   for CI (exit 3 on a critical finding)
-  trainmon stream run.log | jq .loss    one JSON object per record, as it arrives
+  trainmon stream run.log | jq .metrics.loss   one JSON object per record, as it arrives
   trainmon stream --once run.log        what the log holds now, then exit
   trainmon formats                      the log formats trainmon reads, with examples
   trainmon report run.log --explain     how the first lines were read (or why not)
@@ -215,7 +217,9 @@ def _report_parser() -> _Parser:
         epilog="exit codes: 0 ok, 1 no recognisable metrics, 2 unreadable path or usage "
         "error, 3 a finding at or above --fail-on",
     )
-    p.add_argument("path", metavar="PATH")
+    p.add_argument(
+        "path", metavar="PATH", help="a log file, or a FIFO or pipe such as <(zcat run.log.gz)"
+    )
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.add_argument(
         "--fail-on", choices=("warning", "critical"), default=None,
@@ -241,9 +245,9 @@ def _stream_parser() -> _Parser:
     p = _Parser(
         prog="trainmon stream",
         description="Follow a log like the dashboard does and print one JSON object per "
-        'record (metrics, "step", "kind") and {"event": ...} for waiting, truncated and '
-        "rotated. It follows until Ctrl-C, like `tail -f`; with --once it prints what the "
-        "log holds and exits.",
+        'record, {"kind": ..., "step": N, "metrics": {NAME: value}}, and {"event": ...} for '
+        "waiting, truncated and rotated. It follows until Ctrl-C, like `tail -f`; with --once "
+        "it prints what the log holds and exits.",
     )
     p.add_argument("path", metavar="PATH", help="log file, or - for stdin")
     p.add_argument("--from-end", action="store_true", help="skip the existing history")
@@ -270,19 +274,28 @@ def _replay_parser() -> _Parser:
 
 
 def path_problem(path: str, *, must_exist: bool) -> str | None:
-    """One line naming why `path` cannot be read as a log, or None when it can (or may)."""
-    from trainmon.follow import STDIN, describe_os_error
+    """One line naming why `path` cannot be read as a log, or None when it can (or may).
+
+    A FIFO is checked without opening it: opening and closing it would release a writer
+    blocked in its own `open()`, whose next write would then meet no reader (SIGPIPE).
+    """
+    from trainmon.follow import STDIN, describe_os_error, unsupported_kind
 
     if path == STDIN:
-        return None
+        return _stdin_problem()
     try:
         st = os.stat(path)
     except FileNotFoundError as exc:
         return describe_os_error(path, exc) if must_exist else None
     except OSError as exc:
         return describe_os_error(path, exc)
-    if stat.S_ISDIR(st.st_mode):
-        return describe_os_error(path, IsADirectoryError())
+    reason = unsupported_kind(st.st_mode)
+    if reason is not None:
+        return f"{path}: {reason}"
+    if stat.S_ISFIFO(st.st_mode):
+        if not os.access(path, os.R_OK):
+            return describe_os_error(path, PermissionError())
+        return None
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -306,12 +319,51 @@ def log_problem(path: str) -> str | None:
     return None
 
 
+def _stdin_problem() -> str | None:
+    """Standard input may be a pipe, a file or a terminal, not a device like `/dev/zero`."""
+    from trainmon.follow import unsupported_kind
+
+    try:
+        fd = sys.stdin.fileno()
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError, AttributeError):
+        return None  # nothing to inspect: the follower says what it finds
+    if stat.S_ISCHR(mode) and not os.isatty(fd):
+        return f"standard input is {unsupported_kind(mode)}"
+    return None
+
+
 def _fail(message: str) -> int:
     sys.stderr.write(f"trainmon: {message}\n")
     return EXIT_USAGE
 
 
 # -- report --------------------------------------------------------------------------------
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived while reading: unwind, so the helper process is reaped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _unwind_on_termination() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into `_Terminated` (the default action would exit at once,
+    leaving a forked helper parsing on its own)."""
+
+    def raise_terminated(signum: int, frame: object) -> None:
+        raise _Terminated(signum)
+
+    signums = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {signum: signal.signal(signum, raise_terminated) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _report(argv: Sequence[str]) -> int:
@@ -334,8 +386,6 @@ def _report(argv: Sequence[str]) -> int:
     problem = path_problem(args.path, must_exist=True) or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
-    if not stat.S_ISREG(os.stat(args.path).st_mode):
-        return _fail(f"{args.path}: not a regular file")
     if args.explain:
         from trainmon.parsing.explain import explain
 
@@ -343,7 +393,13 @@ def _report(argv: Sequence[str]) -> int:
             head = b"".join(f.readline(1 << 20) for _ in range(args.lines))
         write_stdout("\n".join(explain(head, args.lines)) + "\n")
         return EXIT_OK
-    summary = read_log(args.path)
+    try:
+        with _unwind_on_termination():
+            summary = read_log(args.path)  # a FIFO, `<(zcat run.log.gz)`: a stream to EOF
+    except _Terminated as exc:  # the helper is reaped by now; end as the signal asked
+        signal.signal(exc.signum, signal.SIG_DFL)
+        os.kill(os.getpid(), exc.signum)
+        return 128 + exc.signum  # only where the signal does not end the process
     findings = findings_for(summary, dict(args.context))
     if args.json:
         write_stdout(orjson.dumps(as_json(summary, findings)).decode() + "\n")
@@ -439,9 +495,10 @@ def _stream_loop(path: str, *, from_end: bool, once: bool = False) -> int:
                         sys.stderr.flush()
                     continue
                 for record in item:
-                    row: dict[str, object] = {"step": record.step, "kind": record.kind}
-                    row.update(record.values)
-                    lines.append(dumps(row))  # orjson writes NaN/inf as null
+                    # Metrics under their own key: one named `kind`, `event` or `step` can
+                    # never overwrite the schema's keys. orjson writes NaN/inf as null.
+                    row = {"kind": record.kind, "step": record.step, "metrics": record.values}
+                    lines.append(dumps(row))
             if lines:
                 lines.append(b"")
                 out.write(b"\n".join(lines))

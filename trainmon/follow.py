@@ -11,6 +11,18 @@ arrives. Each poll reads at most one chunk (`chunk_bytes`, into one reused buffe
 does not grow with the file: a 1 GB history arrives as about a thousand 1 MiB polls.
 `caught_up` tells the caller whether to sleep `poll_interval_s` before the next poll.
 
+A regular file is known by its identity, not only its size: its inode, a fingerprint of its
+first bytes and of the last bytes read, and its size. A trainer restarted with `>` that wrote
+more than the old size between two polls is a restart, not an append. The fingerprint is
+re-read (two small `pread`s) only when the size or the modification time changed, so an idle
+poll is still one `stat`.
+
+FIFOs, pipes (process substitution, `<(cat x.log)`) and `/proc` or `/sys` files are read as
+streams: opened without blocking, never seeked, no size-based checks, ended cleanly at EOF (a
+named FIFO whose writer has not come yet is waiting, not ended). Character and block devices
+are not logs and are refused (`/dev/zero` would be an endless line, `/dev/urandom` endless
+junk).
+
 Bytes pass through untouched: decoding (and replacing invalid UTF-8) is the parser's job.
 """
 
@@ -18,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import select
 import stat
@@ -36,8 +49,85 @@ a runaway print must not make the follower buffer without bound."""
 POLL_INTERVAL_S: Final = 0.25
 """Sleep between polls that found nothing new: latency stays under 0.5 s, idle cost is one
 `os.stat` per poll."""
+HEAD_BYTES: Final = 256
+"""The file's first bytes, kept as its fingerprint: a restarted trainer rewrites them (a
+timestamp, a banner with another run name)."""
+MARK_BYTES: Final = 64
+"""The last bytes read, kept too: a restart whose head is byte-identical (the same script's
+same warnings) still differs where the old run had got to."""
+JUNK_CHUNKS: Final = 64
+"""A stream that has fed this many chunks into one over-long line (64 MiB by default) is
+junk, `cat /dev/zero | trainmon -`: it is then read one chunk per poll interval, not as fast
+as it comes."""
+
+_WOULD_BLOCK: Final = -1
+"""`_read_chunk`: a stream's writer is there but has written nothing new."""
+_FAILED: Final = -2
+"""`_read_chunk`: the read failed (an `error` event was emitted)."""
 
 STDIN: Final = "-"
+
+
+def unsupported_kind(mode: int) -> str | None:
+    """Why a file of this type (`st_mode`) cannot be followed, or None when it can.
+
+    Regular files, FIFOs and pipes can. A device is not a log: `/dev/zero` is one endless
+    line, `/dev/urandom` endless junk, a terminal belongs to its shell.
+    """
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a log file"
+    if stat.S_ISCHR(mode):
+        return "a character device, not a log file (trainmon reads files, FIFOs and pipes)"
+    if stat.S_ISBLK(mode):
+        return "a block device, not a log file (trainmon reads files, FIFOs and pipes)"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a log file (trainmon reads files, FIFOs and pipes)"
+    return "not a regular file, FIFO or pipe"
+
+
+@functools.cache
+def _pipe_device() -> int | None:
+    """The device number that anonymous pipes share (Linux's pipefs), or None."""
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        return None
+    try:
+        return os.fstat(read_fd).st_dev
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+@functools.cache
+def _pseudo_file_devices() -> frozenset[int]:
+    """Devices of the kernel's pseudo-file systems (`/proc`, `/sys`): their files are regular
+    but their sizes mean nothing (0, or 4096), so they are read as streams."""
+    devices: set[int] = set()
+    for root in ("/proc", "/sys"):
+        with contextlib.suppress(OSError):
+            devices.add(os.stat(root).st_dev)
+    return frozenset(devices)
+
+
+def is_stream(st: os.stat_result) -> bool:
+    """True for what is read as a stream: not a regular file, or a `/proc` or `/sys` file."""
+    return not stat.S_ISREG(st.st_mode) or st.st_dev in _pseudo_file_devices()
+
+
+def _hung_up(fd: int) -> bool:
+    """True when a pipe's writers have all gone (after at least one came)."""
+    if not hasattr(select, "poll"):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    try:
+        events = poller.poll(0)
+    except OSError:
+        return False
+    return any(mask & select.POLLHUP for _, mask in events)
 
 
 def _last_terminator(data: bytes | bytearray, end: int) -> int:
@@ -51,10 +141,16 @@ class Follower:
     With `follow=False` it reads what is there, yields a final unterminated line as if it
     ended in `\\n`, emits `FollowEvent("eof")` and sets `finished` (the report's mode).
 
+    Without `follow` it reads the file it opened (a rename or a replacement of the path
+    does not matter), and stops with a `truncated` event if that file is truncated or
+    rewritten under it: the caller gets one version of the file, never a mix of two.
+
     Events: `waiting` (path missing, once; again with a detail when a followed file is
-    deleted), `opened`, `truncated` (the file shrank: a new segment starts at offset 0),
-    `rotated` (the path names another file, or a deleted file reappeared: the old file was
-    read to its end first), `error` (a directory, no permission; retried quietly), `eof`.
+    deleted; a FIFO without a writer yet), `opened`, `truncated` (the file shrank or was
+    rewritten from its start: a new segment starts at offset 0), `rotated` (the path names
+    another file, or a deleted file reappeared: the old file was read to its end first),
+    `error` (a directory, a device, no permission; retried quietly), `eof` (a non-followed
+    read reached the end, or a stream ended).
     """
 
     def __init__(
@@ -88,6 +184,19 @@ class Follower:
         self._skipping = False
         """Inside an over-long line: drop bytes until its terminator."""
         self._seekable = False
+        self._stream = False
+        """The open file is read as a stream: no seek, no size checks, EOF ends it."""
+        self._named_fifo = False
+        """A named FIFO, which may not have a writer yet (an anonymous pipe always had one)."""
+        self._writer_seen = False
+        self._junk_chunks = 0
+        """Chunks in a row that only extended an over-long line (see JUNK_CHUNKS)."""
+        self._seen: tuple[int, int] = (0, 0)
+        """(size, mtime_ns) at the last look: the fingerprint is checked when it changes."""
+        self._head = b""
+        """The file's first HEAD_BYTES bytes (fewer while it is shorter)."""
+        self._mark = b""
+        """The last MARK_BYTES bytes consumed, ending at `offset`."""
         self._had_file = False
         self._was_missing = False
         """The path did not exist at first: when it appears, all of it is new (no from_end)."""
@@ -117,6 +226,21 @@ class Follower:
         """Bytes consumed from the current file."""
         return self._offset
 
+    @property
+    def identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the file opened last, None before one was opened."""
+        return self._ident
+
+    @property
+    def head(self) -> bytes:
+        """The open file's first bytes (HEAD_BYTES at most): part of its fingerprint."""
+        return self._head
+
+    @property
+    def mark(self) -> bytes:
+        """The MARK_BYTES bytes before `offset`, as read: where a rewrite would show."""
+        return self._mark
+
     def poll(self) -> list[FollowEvent | bytes]:
         """One non-blocking step: at most one chunk read, plus any events noticed."""
         out: list[FollowEvent | bytes] = []
@@ -128,6 +252,8 @@ class Follower:
             self._poll_stdin(out)
         elif self._fd is None:
             self._poll_closed(out)
+        elif self._stream:
+            self._poll_stream(out)
         else:
             self._poll_open(out)
         return out
@@ -162,66 +288,183 @@ class Follower:
         if stat.S_ISDIR(st.st_mode):
             self._fail(out, IsADirectoryError(errno.EISDIR, "is a directory", self.path))
             return
+        if self._refuse(out, st.st_mode):
+            return
         try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            # Never blocks: a FIFO without a writer opens at once (and is then waited on).
+            flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+            fd = os.open(self.path, flags)
         except OSError as exc:
             self._fail(out, exc)
             return
         st = os.fstat(fd)
+        if self._refuse(out, st.st_mode):  # the path changed between stat and open
+            os.close(fd)
+            return
         self._fd = fd
         self._ident = (st.st_dev, st.st_ino)
-        self.size = st.st_size if stat.S_ISREG(st.st_mode) else 0
+        self._stream = is_stream(st)
+        self._named_fifo = stat.S_ISFIFO(st.st_mode) and st.st_dev != _pipe_device()
+        self._writer_seen = False
+        self._seekable = not self._stream
+        self.size = 0 if self._stream else st.st_size
         self._pending = b""
         self._skipping = False
         self._last_problem = None
-        seekable = self._seekable = stat.S_ISREG(st.st_mode)
-        if self._had_file:
+        if self._stream:
+            self._offset = 0
+            if self._had_file:
+                out.append(FollowEvent("rotated", self.path, "it reappeared; read as a stream"))
+            else:
+                out.append(FollowEvent("opened", self.path, "reading it as a stream"))
+        elif self._had_file:
             self._offset = 0
             out.append(FollowEvent("rotated", self.path, "the file reappeared"))
         else:
-            skip = self.from_end and seekable and not self._was_missing
-            self._offset = st.st_size if skip else (self.start if seekable else 0)
+            skip = self.from_end and not self._was_missing
+            self._offset = st.st_size if skip else self.start
             if self._offset:
                 os.lseek(fd, self._offset, os.SEEK_SET)
             where = "its end" if self._offset else "its start"
             out.append(FollowEvent("opened", self.path, f"reading from {where}"))
+        if not self._stream:
+            self._seen = (st.st_size, st.st_mtime_ns)
+            self._head = self._pread(HEAD_BYTES, 0)
+            behind = min(MARK_BYTES, self._offset)
+            self._mark = self._pread(behind, self._offset - behind)
         self._had_file = True
+
+    def _refuse(self, out: list[FollowEvent | bytes], mode: int) -> bool:
+        """Emit an error (once) and stop for good when the path is a device, not a log."""
+        reason = unsupported_kind(mode)
+        if reason is None:
+            return False
+        self._problem(out, "error", f"{self.path}: {reason}")
+        self.caught_up = True
+        self.finished = True
+        return True
 
     def _poll_open(self, out: list[FollowEvent | bytes]) -> None:
         assert self._fd is not None
-        try:
-            st: os.stat_result | None = os.stat(self.path)
-        except OSError:
-            st = None
-        if st is None or (st.st_dev, st.st_ino) != self._ident:
-            # Rotated, replaced or deleted: finish the old file before anything else.
-            if self._read_chunk(out) > 0:
+        st: os.stat_result | None
+        if self.follow:
+            try:
+                st = os.stat(self.path)
+            except OSError:
+                st = None
+            if st is None or (st.st_dev, st.st_ino) != self._ident:
+                self._poll_replaced(out, st)
                 return
-            self._flush_pending(out)
-            self.close()
-            if st is None:
-                self._problem(
-                    out, "waiting", f"{self.path} was deleted; waiting for it to reappear"
-                )
-                self.caught_up = True
-            else:
-                self._poll_closed(out)  # emits "rotated" and opens the new file
-            return
+        else:
+            st = os.fstat(self._fd)  # a one-shot read keeps to the file it opened
         self.size = st.st_size
-        if st.st_size < self._offset:
-            os.lseek(self._fd, 0, os.SEEK_SET)
-            self._offset = 0
-            self._pending = b""
-            self._skipping = False
-            out.append(FollowEvent("truncated", self.path, "the file shrank; reading it again"))
-            return
-        if stat.S_ISREG(st.st_mode) and (
-            st.st_size == self._offset or (self.stop is not None and self._offset >= self.stop)
-        ):
+        if (st.st_size, st.st_mtime_ns) != self._seen:
+            self._seen = (st.st_size, st.st_mtime_ns)
+            reason = self._restart_reason(st.st_size)
+            if reason is not None:
+                self._restart(out, reason)
+                return
+        if st.st_size == self._offset or (self.stop is not None and self._offset >= self.stop):
             self._at_end(out)
             return
-        if self._read_chunk(out) == 0:
+        if self._read_chunk(out) <= 0:
             self._at_end(out)
+
+    def _poll_replaced(self, out: list[FollowEvent | bytes], st: os.stat_result | None) -> None:
+        """The path was rotated, replaced or deleted: finish the old file before anything else."""
+        if self._read_chunk(out) > 0:
+            return
+        self._flush_pending(out)
+        self.close()
+        if st is None:
+            self._problem(out, "waiting", f"{self.path} was deleted; waiting for it to reappear")
+            self.caught_up = True
+        else:
+            self._poll_closed(out)  # emits "rotated" and opens the new file
+
+    def _restart_reason(self, size: int) -> str | None:
+        """Why the open file no longer continues what was read (None: it only grew).
+
+        Called only when the size or the modification time changed: the check reads at
+        most HEAD_BYTES + MARK_BYTES bytes.
+        """
+        if size < self._offset:
+            return "the file shrank; reading it again"
+        head = self._pread(HEAD_BYTES, 0)
+        if head[: len(self._head)] != self._head:
+            return "the file was rewritten from its start; reading it again"
+        self._head = head
+        mark = self._mark
+        if mark and self._pread(len(mark), self._offset - len(mark)) != mark:
+            return "the file was rewritten from its start; reading it again"
+        return None
+
+    def _restart(self, out: list[FollowEvent | bytes], reason: str) -> None:
+        """A new segment from offset 0; a one-shot read stops instead (one version only)."""
+        assert self._fd is not None
+        self._pending = b""
+        self._skipping = False
+        self._mark = b""
+        if not self.follow:
+            detail = "the file was truncated or rewritten while it was read"
+            out.append(FollowEvent("truncated", self.path, detail))
+            self.finished = True
+            self.caught_up = True
+            self.close()
+            return
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        self._offset = 0
+        self._head = self._pread(HEAD_BYTES, 0)
+        out.append(FollowEvent("truncated", self.path, reason))
+
+    def _pread(self, size: int, offset: int) -> bytes:
+        """Up to `size` bytes at `offset` of the open file (b"" on an error: no fingerprint)."""
+        if self._fd is None or size <= 0 or offset < 0:
+            return b""
+        try:
+            return os.pread(self._fd, size, offset)
+        except OSError:
+            return b""
+
+    def _poll_stream(self, out: list[FollowEvent | bytes]) -> None:
+        """A FIFO, pipe or pseudo-file: read what is there; an empty read with no writer
+        left is the end (a named FIFO that never had a writer is waiting for one)."""
+        assert self._fd is not None
+        n = self._read_stream_chunk(out)
+        if n > 0 or n == _WOULD_BLOCK:
+            if not self._writer_seen and self._last_problem is not None:
+                self._last_problem = None
+                out.insert(0, FollowEvent("opened", self.path, "a writer connected"))
+            self._writer_seen = True
+            self.caught_up = self.caught_up or n == _WOULD_BLOCK
+            return
+        if n == _FAILED:
+            return
+        if self._named_fifo and not self._writer_seen and not _hung_up(self._fd):
+            self._problem(out, "waiting", f"waiting for a writer on {self.path}")
+            self.caught_up = True
+            return
+        self._end_of_stream(out, "end of the stream")
+
+    def _read_stream_chunk(self, out: list[FollowEvent | bytes]) -> int:
+        """`_read_chunk` for streams, slowed down to one chunk per poll interval once a
+        stream is plainly junk (JUNK_CHUNKS chunks of one endless line)."""
+        handed_out = len(out)
+        n = self._read_chunk(out)
+        if n > 0 and self._skipping and len(out) == handed_out:
+            self._junk_chunks += 1
+            if self._junk_chunks >= JUNK_CHUNKS:
+                self.caught_up = True
+        else:
+            self._junk_chunks = 0
+        return n
+
+    def _end_of_stream(self, out: list[FollowEvent | bytes], detail: str) -> None:
+        self._flush_pending(out)
+        out.append(FollowEvent("eof", self.path, detail))
+        self.finished = True
+        self.caught_up = True
+        self.close()
 
     def _at_end(self, out: list[FollowEvent | bytes]) -> None:
         self.caught_up = True
@@ -233,7 +476,19 @@ class Follower:
 
     def _poll_stdin(self, out: list[FollowEvent | bytes]) -> None:
         if self._fd is None:
-            self._fd = sys.stdin.fileno()
+            try:
+                fd = sys.stdin.fileno()
+                mode = os.fstat(fd).st_mode
+            except (OSError, ValueError) as exc:  # no standard input at all
+                self._fail(out, OSError(errno.EBADF, str(exc)))
+                self.finished = True
+                return
+            if stat.S_ISCHR(mode) and not os.isatty(fd):  # `< /dev/zero`: not a log
+                self._problem(out, "error", f"standard input is {unsupported_kind(mode)}")
+                self.caught_up = True
+                self.finished = True
+                return
+            self._fd = fd
             out.append(FollowEvent("opened", self.path, "reading standard input"))
         try:
             ready, _, _ = select.select([self._fd], [], [], 0)
@@ -242,25 +497,31 @@ class Follower:
         if not ready:
             self.caught_up = True
             return
-        if self._read_chunk(out) == 0:
-            self._flush_pending(out)
-            out.append(FollowEvent("eof", self.path, "standard input closed"))
-            self.finished = True
+        n = self._read_stream_chunk(out)
+        if n == 0:
+            self._end_of_stream(out, "standard input closed")
+        elif n < 0:
             self.caught_up = True
 
     # -- reading -----------------------------------------------------------------------------
 
     def _read_chunk(self, out: list[FollowEvent | bytes]) -> int:
-        """Read one chunk into the reused buffer and emit its complete lines."""
+        """Read one chunk into the reused buffer and emit its complete lines.
+
+        Returns the bytes consumed, 0 at the end, `_WOULD_BLOCK` when a stream has nothing
+        now, `_FAILED` after an error event.
+        """
         assert self._fd is not None
         view = self._view
         if self.stop is not None:
             view = view[: max(0, min(self.chunk_bytes, self.stop - self._offset))]
         try:
             n = os.readv(self._fd, [view]) if len(view) else 0
+        except BlockingIOError:
+            return _WOULD_BLOCK
         except OSError as exc:
             self._fail(out, exc)
-            return 0
+            return _FAILED
         if n <= 0:
             return 0
         self._offset += n
@@ -274,6 +535,8 @@ class Follower:
             self._offset -= rewind
             self.bytes_read -= rewind
             n = cut
+        if self._seekable:
+            self._mark = (self._mark + self._buf[max(0, n - MARK_BYTES) : n])[-MARK_BYTES:]
         if cut == 0:
             # No terminator: the whole chunk extends the pending partial line.
             if self._skipping:

@@ -21,11 +21,12 @@ SEVERITY_RANK: Final[Mapping[Severity, int]] = {"info": 0, "warning": 1, "critic
 """Order of severities, lowest first; used for sorting and `--fail-on`."""
 
 FollowEventKind = Literal["waiting", "opened", "truncated", "rotated", "error", "eof"]
-"""`waiting`: the path does not exist (yet); `opened`: a file is being read from its start
-(or from its end with --from-end); `truncated`: the file shrank, a new segment starts at its
+"""`waiting`: the path does not exist (yet), or a FIFO has no writer yet; `opened`: a file is
+being read from its start (or from its end with --from-end), or a FIFO's writer came;
+`truncated`: the file shrank or was rewritten from its start, a new segment starts at its
 beginning; `rotated`: the path now names another file (inode changed), the old one was read to
-its end first; `error`: a problem worth showing (permission denied, a directory); `eof`: a
-non-followed read (report) reached the end."""
+its end first; `error`: a problem worth showing (permission denied, a directory, a device);
+`eof`: a non-followed read (report) reached the end, or a FIFO or pipe was closed."""
 
 
 class MetricRecord(NamedTuple):

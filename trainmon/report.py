@@ -10,6 +10,12 @@ counter, explicit field) and it starts with one (eval records sit on the step be
 them). Otherwise the whole file is read again in one process, so records and steps always
 equal a single-process read. (`unparsed_lines` can differ by a few lines where the parser
 counts blank-looking lines differently in its dict-only mode.)
+
+A file truncated or rewritten while it is read (a trainer restarted with `>`) is read again
+from its start: the report describes one version of the file, never parts of two. The helper
+process is reaped on every exit path, and dies with its parent (a SIGKILL to `report` takes
+it along). FIFOs and pipes (`report <(zcat run.log.gz)`) are read to their end in one
+process.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +50,13 @@ NS_PER_LINE: Final = 5000.0
 reference VM; only their ratio matters."""
 READ_CHUNK_BYTES: Final = 4 << 20
 """Bytes per parser feed when reading a whole file: fewer, larger feeds cost less."""
+READ_ATTEMPTS: Final = 3
+"""Reads of a file that keeps being rewritten under the reader, before the report settles for
+the part of the last version read before it changed (and says so)."""
+PR_SET_PDEATHSIG: Final = 1
+"""Linux prctl option: a signal the kernel sends a process when its parent exits."""
+PARENT_CHECK_S: Final = 0.5
+"""Without prctl, the helper checks this often whether its parent is still there."""
 
 
 @dataclass(slots=True)
@@ -80,6 +94,16 @@ class _Part:
     untrusted: int
     """Records whose step depends on what came before this part (see `_untrusted`)."""
     errors: list[str]
+    changed: bool = False
+    """The file was truncated or rewritten while this part was read (it stopped there)."""
+    identity: tuple[int, int] | None = None
+    """(device, inode) of the file this part read."""
+    head: bytes = b""
+    """The file's first bytes, as this part saw them (unchanged while it read)."""
+    start_mark: bytes = b""
+    """The bytes just before `start`, when this part began."""
+    end_mark: bytes = b""
+    """The last bytes this part read."""
 
 
 def _read_part(path: str, start: int, stop: int | None, arrival_s: float) -> _Part:
@@ -88,20 +112,39 @@ def _read_part(path: str, start: int, stop: int | None, arrival_s: float) -> _Pa
     store = MetricStore()
     untrusted = 0
     first = True
+    changed = False
     errors: list[str] = []
+    start_mark: bytes | None = None
     while not ingest.finished:
         items = ingest.poll()
+        if start_mark is None and ingest.follower.identity is not None:
+            start_mark = ingest.follower.mark  # read from the file once it was opened
         for item in items:
             if isinstance(item, FollowEvent):
                 if item.kind == "error":
                     errors.append(item.detail)
+                elif item.kind == "truncated":
+                    changed = True  # the read stopped there: what it holds is one version
             else:
                 untrusted += _untrusted(item, first)
                 first = False
-        apply(store, items, arrival_s)
+        apply(store, [i for i in items if not isinstance(i, FollowEvent)], arrival_s)
+        if ingest.caught_up and not ingest.finished:  # a FIFO whose writer is not done
+            time.sleep(ingest.follower.poll_interval_s)
     ingest.close()
     store.total_steps = ingest.parser.total_steps or store.total_steps
-    return _Part(store, ingest.parser, ingest.follower.long_lines, untrusted, errors)
+    return _Part(
+        store,
+        ingest.parser,
+        ingest.follower.long_lines,
+        untrusted,
+        errors,
+        changed=changed,
+        identity=ingest.follower.identity,
+        head=ingest.follower.head,
+        start_mark=start_mark or b"",
+        end_mark=ingest.follower.mark,
+    )
 
 
 def _untrusted(batch: tuple[MetricRecord, ...], first: bool) -> int:
@@ -165,11 +208,13 @@ def _fork_part(path: str, start: int, arrival_s: float) -> tuple[int, int] | Non
     """Read [start, end) in a forked child; returns (pid, pipe fd) for `_collect`."""
     if not hasattr(os, "fork"):
         return None
+    parent = os.getpid()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: parse, pickle, exit without running the parent's cleanup
         code = 1
         try:
+            _die_with_parent(parent)
             os.close(read_fd)
             part = _read_part(path, start, None, arrival_s)
             payload = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
@@ -180,6 +225,33 @@ def _fork_part(path: str, start: int, arrival_s: float) -> tuple[int, int] | Non
             os._exit(code)
     os.close(write_fd)
     return pid, read_fd
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this (helper) process end when `parent` does, however the parent ends.
+
+    Linux: the kernel sends SIGKILL when the parent exits (prctl PR_SET_PDEATHSIG), so even a
+    SIGKILL to `report` leaves no helper parsing for minutes. Elsewhere a daemon thread
+    watches the parent process id.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _abandon(child: tuple[int, int]) -> None:
@@ -205,6 +277,30 @@ def _collect(child: tuple[int, int]) -> _Part | None:
     except Exception:  # a broken child result: the caller re-reads that part itself
         return None
     return part if isinstance(part, _Part) else None
+
+
+def _regular_size(path: str) -> int | None:
+    """The size of a regular file; None for a stream (FIFO, pipe, `/proc` file)."""
+    from trainmon.follow import is_stream
+
+    st = os.stat(path)
+    return None if is_stream(st) else st.st_size
+
+
+def _fingerprint(path: str, cut: int) -> tuple[int, int, bytes, bytes] | None:
+    """(device, inode, first bytes, bytes before `cut`): the version a split read relies on
+    (the same windows as a follower's `head` and `mark`)."""
+    from trainmon.follow import HEAD_BYTES, MARK_BYTES
+
+    mark = min(MARK_BYTES, cut)
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            head = os.pread(f.fileno(), HEAD_BYTES, 0)
+            before_cut = os.pread(f.fileno(), mark, cut - mark)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, head, before_cut
 
 
 def read_log(path: str, *, split_bytes: int = SPLIT_BYTES) -> LogSummary:
@@ -236,39 +332,90 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _read_log(path: str, split_bytes: int) -> LogSummary:
+    """Read until one version of the file was read whole (READ_ATTEMPTS at most)."""
     arrival_s = time.time()
-    size = os.path.getsize(path)
-    cut = split_point(path, size, work_middle(path, size)) if 0 < split_bytes <= size else None
-    child = _fork_part(path, cut, arrival_s) if cut is not None else None
+    for _ in range(READ_ATTEMPTS):
+        summary, changed = _read_once(path, split_bytes, arrival_s)
+        if not changed:
+            return summary
+    summary.errors.append(
+        f"{path} was truncated or rewritten under the reader {READ_ATTEMPTS} times; "
+        "these figures cover its last version up to that change"
+    )
+    return summary
+
+
+def _read_once(path: str, split_bytes: int, arrival_s: float) -> tuple[LogSummary, bool]:
+    """One read of the file (in two processes when it is big); True when it changed meanwhile."""
+    size = _regular_size(path)
+    cut = None
+    if size is not None and 0 < split_bytes <= size:
+        cut = split_point(path, size, work_middle(path, size))
+    before = _fingerprint(path, cut) if cut is not None else None
+    child = _fork_part(path, cut, arrival_s) if cut is not None and before is not None else None
+    collected = False
     try:
         first = _read_part(path, 0, cut if child is not None else None, arrival_s)
-    except BaseException:  # Ctrl-C or a bug: never leave the helper process behind
-        if child is not None:
+        summary = _summary(path, first)
+        if child is None:
+            return _finish(summary), first.changed
+        if first.changed:
+            return summary, True  # the helper is stopped below
+        second = _collect(child)
+        collected = True
+    finally:
+        if child is not None and not collected:  # a change, Ctrl-C, SIGTERM, or a bug
             _abandon(child)
-        raise
-    parser = first.parser
-    summary = LogSummary(
+    assert before is not None and cut is not None
+    if second is not None and _split_changed(before, first, second):
+        return summary, True
+    if second is None or second.untrusted or second.errors:
+        # Steps were inferred in the second part (they depend on what came before), or the
+        # child failed: read the file in one process, which is always right.
+        return _read_once(path, 0, arrival_s)
+    summary.store.absorb(second.store)
+    _merge_counts(summary, second)
+    summary.parts = 2
+    return _finish(summary), False
+
+
+def _split_changed(before: tuple[int, int, bytes, bytes], first: _Part, second: _Part) -> bool:
+    """True when the two parts may not have read the version of the file that the cut was
+    chosen in: it was rewritten while the helper read, or before either part opened it
+    (their heads, or the bytes before the cut, differ), or the path named another file.
+
+    Each part's follower checked its own reading; these compare what the parts began and
+    ended with, which a rewrite between the parts' reads (even back to the first content)
+    would change."""
+    dev, ino, head, before_cut = before
+    return (
+        second.changed
+        or first.identity != (dev, ino)
+        or second.identity != (dev, ino)
+        or not first.head.startswith(head)  # a head may have grown with a short file
+        or not second.head.startswith(head)
+        or first.end_mark != before_cut
+        or second.start_mark != before_cut
+    )
+
+
+def _summary(path: str, part: _Part) -> LogSummary:
+    parser = part.parser
+    return LogSummary(
         path=path,
-        store=first.store,
+        store=part.store,
         format_counts=dict(parser.format_counts),
         lines=parser.lines,
         unparsed_lines=parser.unparsed_lines,
-        long_lines=first.long_lines,
+        long_lines=part.long_lines,
         total_steps=parser.total_steps,
         context=dict(parser.context),
-        errors=list(first.errors),
+        errors=list(part.errors),
         series_sources=dict(parser.series_sources),
     )
-    if child is not None and cut is not None:
-        second = _collect(child)
-        if second is not None and second.untrusted == 0 and not second.errors:
-            summary.store.absorb(second.store)
-            _merge_counts(summary, second)
-            summary.parts = 2
-        else:
-            # Steps were inferred in the second part (they depend on what came before), or
-            # the child failed: read the file in one process, which is always right.
-            return _read_log(path, 0)
+
+
+def _finish(summary: LogSummary) -> LogSummary:
     if summary.total_steps is None:
         summary.total_steps = summary.store.total_steps
     summary.store.total_steps = summary.total_steps

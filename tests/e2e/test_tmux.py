@@ -192,3 +192,51 @@ def test_a_lone_escape_closes_help_and_q_quits(tmux: Tmux, tmp_path: Path) -> No
     tmux("send-keys", "-t", "main", "q")
     wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
     assert exit_status(exit_file) == "0"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_without_a_writer_waits_and_q_still_quits(tmux: Tmux, tmp_path: Path) -> None:
+    fifo = tmp_path / "run.fifo"
+    os.mkfifo(fifo)
+    exit_file = tmp_path / "exit-status"
+    start_on_log(tmux, fifo, exit_file, (120, 40))
+    wait_for(lambda: "waiting for run.fifo" in tmux.capture(), "the waiting state", tmux)
+    tmux("send-keys", "-t", "main", "q")
+    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
+    assert exit_status(exit_file) == "0"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_writer_is_followed_and_q_quits_while_it_writes(tmux: Tmux, tmp_path: Path) -> None:
+    fifo = tmp_path / "run.fifo"
+    os.mkfifo(fifo)
+    exit_file = tmp_path / "exit-status"
+    start_on_log(tmux, fifo, exit_file, (120, 40))
+    wait_for(lambda: "waiting for run.fifo" in tmux.capture(), "the waiting state", tmux)
+    with fifo.open("w") as writer:  # trainmon holds the FIFO open: this does not block
+        writer.write("".join(record(s) for s in range(10, 60, 10)))
+        writer.flush()
+        wait_for(lambda: "step 50" in tmux.capture(), "the FIFO's records to show", tmux)
+        assert "waiting for run.fifo" not in tmux.capture()
+        tmux("send-keys", "-t", "main", "q")
+        wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
+    assert exit_status(exit_file) == "0"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="process substitution needs bash")
+def test_process_substitution_is_read_to_its_end(tmux: Tmux, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_text("".join(record(s) for s in range(10, 110, 10)))
+    exit_file = tmp_path / "exit-status"
+    command = (
+        f"bash -c 'env -u COLUMNS -u LINES TERM=xterm-256color {trainmon_script()} "
+        f"--no-gpu --no-bell --refresh 0.25 <(cat {log}); echo $? > {exit_file}'"
+    )
+    tmux("new-session", "-d", "-s", "main", "-x", "120", "-y", "40", command)
+    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    wait_for(lambda: "step 100" in tmux.capture(), "the piped history to show", tmux)
+    wait_for(lambda: "end of input" in tmux.capture(), "the end of the stream", tmux)
+    assert "Illegal seek" not in tmux.capture()
+    tmux("send-keys", "-t", "main", "q")
+    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
+    assert exit_status(exit_file) == "0"

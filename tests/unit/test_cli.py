@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import select
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -216,12 +219,12 @@ def test_stream_records_and_ctrl_c(hf_log: Path) -> None:
     assert proc.stdout is not None
     rows = [json.loads(proc.stdout.readline()) for _ in range(5)]
     assert [r["kind"] for r in rows] == ["train", "train", "eval", "train", "summary"]
-    assert rows[0]["loss"] == 2.5 and rows[1]["grad_norm"] is None  # NaN → null
+    assert rows[0]["metrics"]["loss"] == 2.5 and rows[1]["metrics"]["grad_norm"] is None  # NaN
     assert all(isinstance(r["step"], int) for r in rows)
     with hf_log.open("a") as f:
         f.write("{'loss': 1.5, 'grad_norm': 1.0, 'learning_rate': 4e-05, 'epoch': 0.4}\n")
     appended = json.loads(proc.stdout.readline())
-    assert appended["loss"] == 1.5
+    assert appended["metrics"]["loss"] == 1.5
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
@@ -239,7 +242,11 @@ def test_stream_waits_for_missing_file(tmp_path: Path) -> None:
     assert proc.stdout is not None
     assert json.loads(proc.stdout.readline()) == {"event": "waiting"}
     path.write_text("step=7 loss=1.25\n")
-    assert json.loads(proc.stdout.readline()) == {"step": 7, "kind": "train", "loss": 1.25}
+    assert json.loads(proc.stdout.readline()) == {
+        "kind": "train",
+        "step": 7,
+        "metrics": {"loss": 1.25},
+    }
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert proc.returncode == 0
@@ -329,7 +336,7 @@ def test_stream_once_prints_a_finished_log_and_exits(hf_log: Path, tmp_path: Pat
     assert r.returncode == 0, r.stderr
     rows = [json.loads(x) for x in r.stdout.splitlines()]
     assert [row["kind"] for row in rows] == ["train", "train", "eval", "train", "summary", "train"]
-    assert rows[-1]["loss"] == 1.5
+    assert rows[-1]["metrics"]["loss"] == 1.5
     piped = trainmon("stream", "--once", "-", input="step=3 loss=0.5\n", timeout=30)
     assert piped.returncode == 0
     assert [json.loads(x)["step"] for x in piped.stdout.splitlines()] == [3]
@@ -422,3 +429,151 @@ def test_no_metrics_names_the_closest_format_and_the_pattern_hint(tmp_path: Path
     r = trainmon("report", str(path), env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)})
     assert r.returncode == 1
     assert "Closest known format:" in r.stderr and "--pattern" in r.stderr
+
+
+# -- non-seekable inputs and devices, through the real command line ---------------------------
+
+BASH = shutil.which("bash")
+needs_bash = pytest.mark.skipif(BASH is None, reason="process substitution needs bash")
+
+
+def in_bash(script: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run `script` in bash, with `trainmon` meaning this interpreter's trainmon."""
+    assert BASH is not None
+    env = dict(os.environ, TRAINMON=f"{sys.executable} -m trainmon")
+    return subprocess.run(
+        [BASH, "-c", script], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+@needs_bash
+def test_stream_reads_process_substitution_to_its_end(hf_log: Path) -> None:
+    r = in_bash(f"$TRAINMON stream <(cat {hf_log})")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # no "Illegal seek", no traceback
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["kind"] for row in rows] == ["train", "train", "eval", "train", "summary"]
+
+
+@needs_bash
+def test_report_reads_process_substitution(hf_log: Path) -> None:
+    r = in_bash(f"$TRAINMON report --json <(cat {hf_log})")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["records"] == 5
+
+
+def readline_within(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    """The next line of a child's stdout; fails (rather than hangs) when none comes."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    assert ready, f"no output within {timeout:.0f} s"
+    return proc.stdout.readline()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_stream_waits_for_a_fifo_writer_and_ends_when_it_closes(tmp_path: Path) -> None:
+    fifo = tmp_path / "run.fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trainmon", "stream", str(fifo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert json.loads(readline_within(proc)) == {"event": "waiting"}
+        with fifo.open("w") as writer:  # the trainer starts writing into the FIFO
+            writer.write("step=1 loss=2.0\n")
+            writer.flush()
+            first = json.loads(readline_within(proc))
+            assert first == {"kind": "train", "step": 1, "metrics": {"loss": 2.0}}
+            writer.write("step=2 loss=1.5\n")
+        out, err = proc.communicate(timeout=60)  # the writer closed it: the stream ends
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert [json.loads(line)["step"] for line in out.splitlines()] == [2]
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+@pytest.mark.parametrize("command", [["stream"], ["report"], []], ids=["stream", "report", "ui"])
+def test_devices_are_refused_with_one_line(device: str, command: list[str]) -> None:
+    if not os.path.exists(device):
+        pytest.skip(f"no {device}")
+    r = trainmon(*command, device, timeout=30)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr == f"trainmon: {device}: a character device, not a log file " + (
+        "(trainmon reads files, FIFOs and pipes)\n"
+    )
+
+
+def test_stream_refuses_a_device_on_stdin() -> None:
+    with open(os.devnull, "rb") as devnull:  # /dev/null: a character device, not a terminal
+        r = subprocess.run(
+            [sys.executable, "-m", "trainmon", "stream", "-"],
+            stdin=devnull,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert r.returncode == 2
+    assert r.stderr.startswith("trainmon: standard input is a character device")
+
+
+def test_stream_metrics_never_overwrite_the_schema_keys(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    log.write_text(
+        '{"step": 1, "loss": 0.5, "kind": 3.0, "event": 7, "metrics": 2}\n'
+        "step=2 loss=0.25 kind=1.5 event=2\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trainmon", "stream", str(log)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        rows = [json.loads(proc.stdout.readline()) for _ in range(2)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert rows[0] == {
+        "kind": "train",
+        "step": 1,
+        "metrics": {"loss": 0.5, "kind": 3.0, "event": 7.0, "metrics": 2.0},
+    }
+    assert rows[1] == {
+        "kind": "train",
+        "step": 2,
+        "metrics": {"loss": 0.25, "kind": 1.5, "event": 2.0},
+    }
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_checking_a_fifo_does_not_release_a_writer_waiting_for_its_reader(
+    tmp_path: Path,
+) -> None:
+    # A trainer that opens the FIFO waits in open() for a reader. Checking the path must not
+    # open it: the trainer would go on, and its next write would meet no reader (SIGPIPE).
+    fifo = tmp_path / "run.fifo"
+    os.mkfifo(fifo)
+    opened = threading.Event()
+
+    def trainer() -> None:
+        with fifo.open("wb"):
+            opened.set()
+
+    thread = threading.Thread(target=trainer, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # the trainer is waiting in open() by now
+    try:
+        assert not opened.is_set()
+        assert cli.path_problem(str(fifo), must_exist=True) is None
+        assert not opened.wait(0.5)
+    finally:
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # let the trainer go
+        thread.join(timeout=30)
+    assert opened.is_set()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from trainmon.follow import Follower, follow_iter
+from trainmon.follow import HEAD_BYTES, Follower, follow_iter
 from trainmon.records import FollowEvent
 
 
@@ -90,6 +90,83 @@ def test_truncation_restarts_at_zero(tmp_path: Path) -> None:
     assert kinds(out) == ["truncated"]
     assert text(out) == b"second\n"  # the old partial line is gone with its file content
     assert kinds(out).index("truncated") == 0
+
+
+def test_restart_that_outgrows_the_old_file_within_one_poll_is_a_truncation(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "run.log"
+    log.write_bytes(b"2026-12-04 07:00:01 run A\nstep=1 loss=3\n")
+    f = Follower(str(log))
+    drain(f)
+    new = b"2026-12-04 07:05:42 run B\n" + b"".join(b"step=%d loss=2\n" % i for i in range(20))
+    log.write_bytes(new)  # `>` again: same inode, truncated, then more than the old size
+    out = drain(f)
+    assert kinds(out) == ["truncated"]
+    assert "rewritten" in out[0].detail  # type: ignore[union-attr]
+    assert text(out) == new  # the new run's first records are not lost
+
+
+def test_restart_with_an_identical_head_is_seen_where_the_old_run_had_got_to(
+    tmp_path: Path,
+) -> None:
+    banner = b"".join(b"warning: the same banner as every run, line %d\n" % i for i in range(9))
+    assert len(banner) > HEAD_BYTES  # the head alone cannot tell the runs apart
+    log = tmp_path / "run.log"
+    log.write_bytes(banner + b"step=1 loss=3.0\n")
+    f = Follower(str(log))
+    drain(f)
+    new = banner + b"step=1 loss=2.9\nstep=2 loss=2.8\n"
+    log.write_bytes(new)
+    out = drain(f)
+    assert kinds(out) == ["truncated"]
+    assert text(out) == new
+
+
+def test_fingerprint_is_read_only_when_the_file_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "run.log"
+    log.write_bytes(b"a\n" * 200)
+    f = Follower(str(log))
+    drain(f)
+    sizes: list[int] = []
+    real = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, at: sizes.append(n) or real(fd, n, at))
+    for _ in range(5):
+        assert f.poll() == []
+    assert sizes == []  # idle: one stat per poll, nothing read
+    with log.open("ab") as w:
+        w.write(b"b\n")
+    assert text(drain(f)) == b"b\n"
+    assert 1 <= len(sizes) <= 2  # the head, and the last bytes read
+    assert max(sizes) <= HEAD_BYTES
+
+
+def test_one_shot_read_stops_at_a_rewrite_and_never_mixes_versions(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    old = b"".join(b"old %05d\n" % i for i in range(1000))
+    log.write_bytes(old)
+    f = Follower(str(log), follow=False, chunk_bytes=1024)
+    out = f.poll() + f.poll()
+    log.write_bytes(b"".join(b"new %05d\n" % i for i in range(2000)))
+    out += list(follow_iter(f))
+    assert kinds(out) == ["opened", "truncated"]
+    assert f.finished
+    assert text(out) and old.startswith(text(out))  # only the old version, never both
+
+
+def test_one_shot_read_keeps_to_the_file_it_opened(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    old = b"".join(b"old %05d\n" % i for i in range(1000))
+    log.write_bytes(old)
+    f = Follower(str(log), follow=False, chunk_bytes=1024)
+    out = f.poll()
+    log.rename(tmp_path / "run.log.1")
+    log.write_bytes(b"new 1\n")
+    out += list(follow_iter(f))
+    assert kinds(out) == ["opened", "eof"]
+    assert text(out) == old
 
 
 def test_rotation_finishes_old_file_first(tmp_path: Path) -> None:

@@ -88,16 +88,14 @@ def make_phase(rng: random.Random, first_step: int, records: int) -> tuple[bytes
             f"{{'loss': {loss!r}, 'grad_norm': {shown_grad}, 'learning_rate': {lr!r}, "
             f"'epoch': {epoch!r}}}\n"
         )
-        truth.append({"step": step, "kind": "train", **values})
+        truth.append({"kind": "train", "step": step, "metrics": values})
         if rng.random() < 0.15:
             eval_loss = round(rng.uniform(0.1, 5.0), 5)
             parts.append(
                 f"{{'eval_loss': {eval_loss!r}, 'eval_runtime': 1.25, 'epoch': {epoch!r}}}\n"
             )
-            truth.append(
-                {"step": step, "kind": "eval", "eval_loss": eval_loss, "eval_runtime": 1.25,
-                 "epoch": epoch}
-            )  # fmt: skip
+            evaluation = {"eval_loss": eval_loss, "eval_runtime": 1.25, "epoch": epoch}
+            truth.append({"kind": "eval", "step": step, "metrics": evaluation})
     return "".join(parts).encode("utf-8"), truth
 
 
