@@ -20,6 +20,8 @@ from typing import NoReturn
 
 from trainmon import __version__
 from trainmon.config import DashboardOptions, Mode
+from trainmon.store import DEFAULT_MAX_SERIES
+from trainmon.text import json_terminal_safe, terminal_safe, terminal_safe_lines
 
 EXIT_OK = 0
 EXIT_NO_METRICS = 1
@@ -47,7 +49,15 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error message (exit 2) instead of usage + error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        # The message quotes the command line, which may hold any bytes.
+        safe = terminal_safe(message)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {safe} (see {self.prog} --help)\n")
+
+    def format_help(self) -> str:
+        return terminal_safe_lines(super().format_help())
+
+    def format_usage(self) -> str:
+        return terminal_safe_lines(super().format_usage())
 
 
 def _positive_float(text: str) -> float:
@@ -78,6 +88,24 @@ def _pid(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"not a process id: {text!r}")
     return value
+
+
+def _max_series(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _add_max_series(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-series", type=_max_series, default=DEFAULT_MAX_SERIES, metavar="N",
+        help=f"series kept per run; further metric names are counted, not kept "
+        f"(default {DEFAULT_MAX_SERIES})",
+    )  # fmt: skip
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -142,6 +170,7 @@ def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
         "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
         help="a run fact for the advice rules, e.g. vocab_size=32000 (repeatable)",
     )  # fmt: skip
+    _add_max_series(p)
 
 
 def _main_parser() -> _Parser:
@@ -178,6 +207,7 @@ def _report_parser() -> _Parser:
         "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
         help="a run fact for the advice rules (repeatable)",
     )  # fmt: skip
+    _add_max_series(p)
     return p
 
 
@@ -230,7 +260,8 @@ def path_problem(path: str, *, must_exist: bool) -> str | None:
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"trainmon: {message}\n")
+    """Say what went wrong on stderr (paths in it shown terminal-safe); exit code 2."""
+    sys.stderr.write(f"trainmon: {terminal_safe(message)}\n")
     return EXIT_USAGE
 
 
@@ -259,12 +290,13 @@ def _report(argv: Sequence[str]) -> int:
         return _fail(problem)
     if not stat.S_ISREG(os.stat(args.path).st_mode):
         return _fail(f"{args.path}: not a regular file")
-    summary = read_log(args.path)
+    summary = read_log(args.path, max_series=args.max_series)
     context: dict[str, object] = dict(summary.context)
     context.update(dict(args.context))
     findings = findings_for(summary.store, context) if summary.store.records else []
     if args.json:
-        write_stdout(orjson.dumps(as_json(summary, findings)).decode() + "\n")
+        # Exact names; the characters orjson leaves raw are written as \u escapes.
+        write_stdout(json_terminal_safe(orjson.dumps(as_json(summary, findings))).decode() + "\n")
     else:
         write_stdout(as_text(summary, findings))
     if not summary.store.records:
@@ -310,7 +342,7 @@ def _stream_loop(path: str, *, from_end: bool) -> int:
                     if item.kind in STREAM_EVENTS:
                         lines.append(dumps({"event": item.kind}))
                     elif item.kind == "error":
-                        sys.stderr.write(f"trainmon: {item.detail}\n")
+                        sys.stderr.write(f"trainmon: {terminal_safe(item.detail)}\n")
                         sys.stderr.flush()
                     continue
                 for record in item:
@@ -319,7 +351,7 @@ def _stream_loop(path: str, *, from_end: bool) -> int:
                     lines.append(dumps(row))  # orjson writes NaN/inf as null
             if lines:
                 lines.append(b"")
-                out.write(b"\n".join(lines))
+                out.write(json_terminal_safe(b"\n".join(lines)))
                 out.flush()
             if ingest.caught_up and not ingest.finished:
                 time.sleep(ingest.follower.poll_interval_s)
@@ -347,6 +379,7 @@ def _options(args: argparse.Namespace, paths: tuple[str, ...], mode: Mode) -> Da
         replay_speed=getattr(args, "speed", 50.0),
         muted_rules=tuple(args.mute),
         context=tuple(args.context),
+        max_series=args.max_series,
     )
 
 

@@ -36,3 +36,5 @@ class DashboardOptions:
     """Advice rule ids not to show."""
     context: tuple[tuple[str, str], ...] = ()
     """Run facts given on the command line (`--context vocab_size=32000`), for the advice rules."""
+    max_series: int = 256
+    """Series kept per run; further metric names are dropped and counted (`--max-series`)."""

@@ -28,7 +28,8 @@ from typing import Final
 from trainmon.ingest import Ingest, apply
 from trainmon.parsing import LogParser
 from trainmon.records import SEVERITY_RANK, Finding, FollowEvent, MetricRecord, Severity
-from trainmon.store import MetricStore
+from trainmon.store import DEFAULT_MAX_SERIES, MetricStore, ignored_series_note
+from trainmon.text import display_name, terminal_safe, terminal_safe_lines
 
 SPLIT_BYTES: Final = 64 << 20
 """Files at least this big are read by two processes (below it, a fork costs more than it
@@ -79,10 +80,10 @@ class _Part:
     errors: list[str]
 
 
-def _read_part(path: str, start: int, stop: int | None, arrival_s: float) -> _Part:
+def _read_part(path: str, start: int, stop: int | None, arrival_s: float, max_series: int) -> _Part:
     """Read bytes [start, stop) of `path` into a store; count records with inferred steps."""
     ingest = Ingest(path, follow=False, start=start, stop=stop, chunk_bytes=READ_CHUNK_BYTES)
-    store = MetricStore()
+    store = MetricStore(max_series)
     untrusted = 0
     first = True
     errors: list[str] = []
@@ -158,7 +159,7 @@ def work_middle(path: str, size: int) -> int:
     return size // 2
 
 
-def _fork_part(path: str, start: int, arrival_s: float) -> tuple[int, int] | None:
+def _fork_part(path: str, start: int, arrival_s: float, max_series: int) -> tuple[int, int] | None:
     """Read [start, end) in a forked child; returns (pid, pipe fd) for `_collect`."""
     if not hasattr(os, "fork"):
         return None
@@ -168,7 +169,7 @@ def _fork_part(path: str, start: int, arrival_s: float) -> tuple[int, int] | Non
         code = 1
         try:
             os.close(read_fd)
-            part = _read_part(path, start, None, arrival_s)
+            part = _read_part(path, start, None, arrival_s, max_series)
             payload = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as out:
                 out.write(payload)
@@ -204,15 +205,18 @@ def _collect(child: tuple[int, int]) -> _Part | None:
     return part if isinstance(part, _Part) else None
 
 
-def read_log(path: str, *, split_bytes: int = SPLIT_BYTES) -> LogSummary:
+def read_log(
+    path: str, *, split_bytes: int = SPLIT_BYTES, max_series: int = DEFAULT_MAX_SERIES
+) -> LogSummary:
     """Read the whole file at `path` (no following) into a summary.
 
     Args:
         path: a regular file (callers check readability first for a clear exit code).
         split_bytes: files of at least this size are read by two processes (0: never).
+        max_series: series kept; further metric names are dropped and counted.
     """
     with _gc_paused():
-        summary = _read_log(path, split_bytes)
+        summary = _read_log(path, split_bytes, max_series)
     if summary.format_counts:  # rules rely on framework defaults only for a known format
         summary.context.setdefault("format", summary.format)
     return summary
@@ -235,13 +239,13 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_log(path: str, split_bytes: int) -> LogSummary:
+def _read_log(path: str, split_bytes: int, max_series: int) -> LogSummary:
     arrival_s = time.time()
     size = os.path.getsize(path)
     cut = split_point(path, size, work_middle(path, size)) if 0 < split_bytes <= size else None
-    child = _fork_part(path, cut, arrival_s) if cut is not None else None
+    child = _fork_part(path, cut, arrival_s, max_series) if cut is not None else None
     try:
-        first = _read_part(path, 0, cut if child is not None else None, arrival_s)
+        first = _read_part(path, 0, cut if child is not None else None, arrival_s, max_series)
     except BaseException:  # Ctrl-C or a bug: never leave the helper process behind
         if child is not None:
             _abandon(child)
@@ -260,14 +264,17 @@ def _read_log(path: str, split_bytes: int) -> LogSummary:
     )
     if child is not None and cut is not None:
         second = _collect(child)
-        if second is not None and second.untrusted == 0 and not second.errors:
+        # A second part that hit the series cap may have dropped names the first part
+        # keeps: only a single read knows which names came first.
+        trusted = second is not None and second.untrusted == 0 and not second.errors
+        if trusted and second is not None and not second.store.ignored_series:
             summary.store.absorb(second.store)
             _merge_counts(summary, second)
             summary.parts = 2
         else:
             # Steps were inferred in the second part (they depend on what came before), or
             # the child failed: read the file in one process, which is always right.
-            return _read_log(path, 0)
+            return _read_log(path, 0, max_series)
     if summary.total_steps is None:
         summary.total_steps = summary.store.total_steps
     summary.store.total_steps = summary.total_steps
@@ -319,6 +326,7 @@ def as_json(summary: LogSummary, findings: list[Finding]) -> dict[str, object]:
         "lines": summary.lines,
         "unparsed_lines": summary.unparsed_lines,
         "series": {name: stats.as_json() for name, stats in store.stats().items()},
+        "ignored_series": store.ignored_series,
         "steps": {
             "first": store.first_step,
             "last": store.last_step,
@@ -359,7 +367,10 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
         lines.append(step)
     stats = store.stats()
     if stats:
-        width = max(12, *(len(n) for n in stats))
+        # Names come from the log: shown safe and cut, so one odd name cannot reprogram the
+        # terminal or pad every row (`--json` keeps them whole).
+        names = {name: display_name(name) for name in stats}
+        width = max(12, *(len(n) for n in names.values()))
         lines.append("")
         lines.append(
             f"{'series':<{width}} {'count':>8} {'nonfin':>6} {'first':>11} {'last':>11} "
@@ -367,9 +378,11 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
         )
         for name, s in stats.items():
             lines.append(
-                f"{name:<{width}} {s.count:>8,} {s.nonfinite:>6,} {_num(s.first):>11} "
+                f"{names[name]:<{width}} {s.count:>8,} {s.nonfinite:>6,} {_num(s.first):>11} "
                 f"{_num(s.last):>11} {_num(s.min):>11} {_num(s.max):>11}"
             )
+    if store.ignored_series:
+        lines.append(ignored_series_note(store.ignored_series, store.max_series))
     lines.append("")
     if not findings:
         lines.append("findings  none")
@@ -384,14 +397,15 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
                 lines.append(f"      advice:   {f.advice}")
     for error in summary.errors:
         lines.append(f"error     {error}")
-    return "\n".join(lines) + "\n"
+    # The path, findings and errors quote the log and the file system too.
+    return terminal_safe_lines("\n".join(lines) + "\n")
 
 
 def no_metrics_message(summary: LogSummary, known_formats: tuple[str, ...]) -> str:
     """What `report` says when nothing in the file looked like a metric."""
     known = "".join(f"\n  - {name}" for name in known_formats)
     return (
-        f"trainmon: no recognisable metrics in {summary.path} "
+        f"trainmon: no recognisable metrics in {terminal_safe(summary.path)} "
         f"({summary.lines:,} lines read). Formats trainmon knows:{known}"
     )
 

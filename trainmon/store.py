@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import eq, itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from trainmon.records import MetricRecord, Progress, RecordKind
 
@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_MAX_SERIES: Final = 256
+"""Series kept per run (`--max-series`): a log that prints thousands of distinct names (ids
+in the key, a per-sample dict) would otherwise grow a series, and a row, per name."""
+
+IGNORED_COUNTED: Final = 100_000
+"""Distinct ignored names are remembered (by hash) up to this many, so counting them never
+costs unbounded memory; beyond it the note says `100,000+`."""
 
 _KIND = itemgetter(0)
 _STEP = itemgetter(1)
@@ -138,8 +146,12 @@ class MetricStore:
     `segment` increases, because the records that follow belong to a restarted run.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_series: int = DEFAULT_MAX_SERIES) -> None:
+        self.max_series = max_series
+        """New metric names beyond this many series are dropped and counted."""
         self._series: dict[str, Series] = {}
+        self._ignored: set[int] = set()
+        """Hashes of the names dropped for the series cap."""
         self.segment = 0
         """0 for the first segment; +1 each time the log was truncated or replaced."""
         self.record_kinds: list[RecordKind] = []
@@ -217,9 +229,20 @@ class MetricStore:
         for name, column in zip(names, columns, strict=True):
             s = series.get(name)
             if s is None:
-                s = series[name] = Series(name, self)
+                s = self._new_series(name)
+                if s is None:
+                    continue
             s.values.fromlist(column)
             s.record_index.fromlist(index)
+
+    def _new_series(self, name: str) -> Series | None:
+        """A new series for `name`, or None (and the name counted) when the cap is reached."""
+        if len(self._series) >= self.max_series:
+            if len(self._ignored) < IGNORED_COUNTED:
+                self._ignored.add(hash(name))
+            return None
+        s = self._series[name] = Series(name, self)
+        return s
 
     def absorb(self, other: MetricStore) -> int:
         """Append all of `other`'s records after ours, in order; returns how many.
@@ -239,10 +262,14 @@ class MetricStore:
         for name, theirs in other._series.items():
             mine = self._series.get(name)
             if mine is None:
-                mine = self._series[name] = Series(name, self)
+                mine = self._new_series(name)
+                if mine is None:
+                    continue
             mine.values.extend(theirs.values)
             shifted = np.frombuffer(theirs.record_index, dtype=np.int64) + offset
             mine.record_index.frombytes(shifted.tobytes())
+        room = IGNORED_COUNTED - len(self._ignored)
+        self._ignored.update(list(other._ignored)[: max(0, room)])
         if self.total_steps is None:
             self.total_steps = other.total_steps
         if other.last_arrival_s is not None:
@@ -259,7 +286,7 @@ class MetricStore:
     def new_segment(self) -> None:
         """Forget the history: the log was truncated or replaced by a restarted run."""
         total = self.total_steps
-        self.__init__()  # type: ignore[misc]
+        self.__init__(self.max_series)  # type: ignore[misc]
         self.total_steps = total
         self.segment += 1
 
@@ -278,6 +305,12 @@ class MetricStore:
     def names(self) -> list[str]:
         """Every metric name seen, in order of first appearance."""
         return list(self._series)
+
+    @property
+    def ignored_series(self) -> int:
+        """How many distinct names were dropped for the series cap (at most
+        `IGNORED_COUNTED`)."""
+        return len(self._ignored)
 
     @property
     def records(self) -> int:
@@ -350,3 +383,9 @@ class MetricStore:
         if d_step <= 0 or d_time <= 1e-6:
             return None
         return d_step / d_time
+
+
+def ignored_series_note(ignored: int, max_series: int) -> str:
+    """The one line that says series beyond the cap were dropped."""
+    more = f"{ignored:,}+" if ignored >= IGNORED_COUNTED else f"{ignored:,}"
+    return f"{more} more series ignored (--max-series {max_series})"

@@ -43,7 +43,8 @@ from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.nvml import DisabledGpuSource
 from trainmon.sources.runner import SamplerRunner
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
-from trainmon.store import MetricStore
+from trainmon.store import MetricStore, ignored_series_note
+from trainmon.text import terminal_safe
 from trainmon.ui.help import HelpScreen, help_rows
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
 from trainmon.ui.widgets.advice_panel import AdviceItem, AdvicePanel
@@ -101,10 +102,10 @@ def layout_for(width: int, height: int) -> Layout:
 
 
 def run_label(path: str) -> str:
-    """The name a run goes by on screen: its file name (`stdin` for `-`)."""
+    """The name a run goes by on screen: its file name (`stdin` for `-`), terminal-safe."""
     if path == "-":
         return "stdin"
-    return Path(path).name or path
+    return terminal_safe(Path(path).name or path)
 
 
 class AdviceState(Protocol):
@@ -260,8 +261,9 @@ class TrainmonApp(App[None]):
             RunState(
                 index=i,
                 path=path,
-                label=labels[i] if labels and i < len(labels) else run_label(path),
+                label=terminal_safe(labels[i]) if labels and i < len(labels) else run_label(path),
                 colour=RUN_COLOURS[i % len(RUN_COLOURS)],
+                store=MetricStore(options.max_series),
             )
             for i, path in enumerate(paths)
         ]
@@ -278,7 +280,7 @@ class TrainmonApp(App[None]):
         self._following.set()
         self._batch_taken = [threading.Event() for _ in self.runs]
         """Per run: set when the UI thread has handled the worker's last `RecordsParsed`."""
-        self.muted: list[str] = list(options.muted_rules)
+        self.muted: list[str] = [terminal_safe(rule) for rule in options.muted_rules]
         self.gpu_snapshot: object | None = None
         self.cpu_snapshot: object | None = None
         self._gpu_dirty = False
@@ -530,7 +532,7 @@ class TrainmonApp(App[None]):
         self._status_soon()
 
     def _set_state(self, run: RunState, state: str, level: Level, *, transient: bool) -> None:
-        run.state = state
+        run.state = terminal_safe(state)  # errors quote paths and exception text
         run.level = level
         run.transient = transient
         run.state_since_s = self._clock()
@@ -698,6 +700,11 @@ class TrainmonApp(App[None]):
             finished=store.kind_counts.get("summary", 0) > 0,
             records=store.records,
             unparsed=run.unparsed,
+            note=(
+                ignored_series_note(store.ignored_series, store.max_series)
+                if store.ignored_series
+                else ""
+            ),
         )
 
     def _update_status(self, now: float) -> None:
@@ -812,9 +819,9 @@ class TrainmonApp(App[None]):
         try:
             path = self.save_screenshot(path=os.getcwd())
         except OSError as exc:
-            self.notify(f"screenshot failed: {exc}", severity="error", markup=False)
+            self.notify(terminal_safe(f"screenshot failed: {exc}"), severity="error", markup=False)
             return
-        self.notify(f"screenshot saved to {path}", timeout=4, markup=False)
+        self.notify(terminal_safe(f"screenshot saved to {path}"), timeout=4, markup=False)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's commands plus every dashboard action, for the command palette."""

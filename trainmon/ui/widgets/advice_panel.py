@@ -20,6 +20,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from trainmon.records import SEVERITY_RANK, Finding, Severity
+from trainmon.text import terminal_safe, terminal_safe_lines
 
 AdviceItem = tuple[str, Finding]
 """A finding and the label of the run it is about ("" when only one run is shown)."""
@@ -179,10 +180,10 @@ class AdvicePanel(Vertical):
         text.append(
             SEVERITY_ICONS[finding.severity] + " ", style=self._severity_style(finding.severity)
         )
-        text.append(finding.title)
+        text.append(terminal_safe(finding.title))
         where = []
         if run:
-            where.append(run)
+            where.append(terminal_safe(run))
         if finding.step is not None:
             where.append(f"step {finding.step}")
         if where:
@@ -196,12 +197,12 @@ class AdvicePanel(Vertical):
         _run, finding = item
         text = Text(end="")
         if finding.evidence:
-            text.append(finding.evidence, style="italic")
+            text.append(terminal_safe_lines(finding.evidence), style="italic")
         if finding.advice:
             if text.plain:
                 text.append("\n")
-            text.append("→ " + finding.advice)
-        text.append(f"\n[{finding.rule}] m: mute this rule", style="dim")
+            text.append("→ " + terminal_safe_lines(finding.advice))
+        text.append(f"\n[{terminal_safe(finding.rule)}] m: mute this rule", style="dim")
         return text
 
     def history_text(self) -> Text:
@@ -210,7 +211,7 @@ class AdvicePanel(Vertical):
         for note in self._notes:
             if text.plain:
                 text.append("\n")
-            text.append(note)
+            text.append(terminal_safe_lines(note))
         if self._history:
             if text.plain:
                 text.append("\n")
@@ -218,11 +219,11 @@ class AdvicePanel(Vertical):
             for run, finding in self._history[:HISTORY_SHOWN]:
                 step = f" @ {finding.step}" if finding.step is not None else ""
                 prefix = f"{run}: " if run else ""
-                text.append(f"\n  {prefix}{finding.title}{step}")
+                text.append("\n  " + terminal_safe(f"{prefix}{finding.title}{step}"))
         if self._muted:
             if text.plain:
                 text.append("\n")
-            text.append("muted: " + ", ".join(self._muted))
+            text.append(terminal_safe("muted: " + ", ".join(self._muted)))
         return text
 
     def _rebuild(self, previous: AdviceItem | None) -> None:

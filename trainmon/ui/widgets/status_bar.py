@@ -95,6 +95,8 @@ class RunStatus:
     """The log printed an end-of-run summary."""
     records: int = 0
     unparsed: int = 0
+    note: str = ""
+    """A bound that was hit, e.g. "12 more series ignored (--max-series 256)"."""
 
 
 def age_text(age_s: float | None, finished: bool) -> tuple[str, Level]:
@@ -233,6 +235,8 @@ class StatusBar(Widget):
             parts.append((40, Text(row.log_format, style=self._style("dim"))))
         if row.unparsed:
             parts.append((30, Text(f"{row.unparsed} unparsed", style=self._style("dim"))))
+        if row.note:
+            parts.append((35, Text(row.note, style=self._style("warning"))))
         bar_at = None
         if fraction is not None:
             bar_at = len(parts)
