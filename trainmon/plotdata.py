@@ -28,6 +28,7 @@ from trainmon.decimate import (
     summarize_nonfinite,
 )
 from trainmon.smoothing import IncrementalEma, clamp_weight
+from trainmon.store import INDEX_DTYPE
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -203,7 +204,7 @@ def _steps_sorted(store: MetricStore, series: Series, state: _SeriesState) -> bo
     n = len(series)
     if state.checked < n and state.steps_sorted:
         rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
-        ri = np.frombuffer(series.record_index, dtype=np.int64)[state.checked : n]
+        ri = np.frombuffer(series.record_index, dtype=INDEX_DTYPE)[state.checked : n]
         new = rsteps[ri]
         del ri, rsteps
         ok = new[0] >= state.last_step and bool(np.all(new[1:] >= new[:-1]))
@@ -296,7 +297,7 @@ def _axis(store: MetricStore, x_axis: XAxis) -> _Axis:
             return _Axis("step", "step (no epoch in log)")
         # Views, not copies: the axis lives only for one call (non-finite epochs give NaN x,
         # and those points are dropped).
-        index = np.frombuffer(epoch.record_index, dtype=np.int64)
+        index = np.frombuffer(epoch.record_index, dtype=INDEX_DTYPE)
         values = np.frombuffer(epoch.values, dtype=np.float64)
         return _Axis("epoch", "epoch", epoch_index=index, epoch_values=values)
     return _Axis("step", "step")
@@ -337,7 +338,7 @@ def _points(
     n = len(values)
     if n == 0:
         return _NO_POINTS
-    ri_all = np.frombuffer(series.record_index, dtype=np.int64)[:n]
+    ri_all = np.frombuffer(series.record_index, dtype=INDEX_DTYPE)[:n]
     try:
         if blocks is not None and sorted_steps:
             idx = blocks.select(values, max_points)

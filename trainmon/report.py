@@ -41,8 +41,10 @@ NS_PER_BYTE: Final = 0.4
 NS_PER_LINE: Final = 5000.0
 """Estimated reading cost of a byte (read, memchr scans) and of a line (one parse), 2026
 reference VM; only their ratio matters."""
-READ_CHUNK_BYTES: Final = 4 << 20
-"""Bytes per parser feed when reading a whole file: fewer, larger feeds cost less."""
+READ_CHUNK_BYTES: Final = 256 << 10
+"""Bytes per parser feed when reading a whole file. Each feed's records live until the
+store has taken them, about 350 bytes per record: short lines made 4 MiB feeds cost 160 MB
+at once; 256 KiB feeds cost the same time (`bench/README.md`)."""
 
 
 @dataclass(slots=True)

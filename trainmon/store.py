@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import eq, itemgetter
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, overload
 
 from trainmon.records import MetricRecord, Progress, RecordKind
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     FloatArray = npt.NDArray[np.float64]
+    IndexArray = npt.NDArray[np.int32]
 
 DEFAULT_MAX_SERIES: Final = 256
 """Series kept per run (`--max-series`): a log that prints thousands of distinct names (ids
@@ -29,6 +30,14 @@ in the key, a per-sample dict) would otherwise grow a series, and a row, per nam
 IGNORED_COUNTED: Final = 100_000
 """Distinct ignored names are remembered (by hash) up to this many, so counting them never
 costs unbounded memory; beyond it the note says `100,000+`."""
+
+INDEX_TYPECODE: Final = "i"
+"""`array` typecode of a series' record index: 4 bytes per point (2^31 records)."""
+INDEX_DTYPE: Final = "int32"
+"""The numpy dtype of the same, for readers that view the index with `np.frombuffer`."""
+
+KIND_NAMES: Final[tuple[RecordKind, ...]] = ("train", "eval", "summary")
+_KIND_CODES: Final[dict[RecordKind, int]] = {kind: code for code, kind in enumerate(KIND_NAMES)}
 
 _KIND = itemgetter(0)
 _STEP = itemgetter(1)
@@ -60,6 +69,46 @@ class SeriesStats:
         }
 
 
+def index_array(index: array[int]) -> IndexArray:
+    """A numpy view of a record index (`Series.record_index` or a slice of it)."""
+    import numpy as np
+
+    return np.frombuffer(index, dtype=np.int32)
+
+
+class KindColumn:
+    """The kind of each record, one byte each (a list of `str` references costs eight).
+
+    Reads like the list it replaces: an index gives the kind, a slice a list of kinds.
+    """
+
+    __slots__ = ("codes",)
+
+    def __init__(self) -> None:
+        self.codes: array[int] = array("b")
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, index: int) -> RecordKind: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordKind]: ...
+
+    def __getitem__(self, index: int | slice) -> RecordKind | list[RecordKind]:
+        if isinstance(index, slice):
+            return [KIND_NAMES[code] for code in self.codes[index]]
+        return KIND_NAMES[self.codes[index]]
+
+    def __iter__(self) -> Iterator[RecordKind]:
+        return map(KIND_NAMES.__getitem__, self.codes)
+
+    def extend(self, kinds: list[RecordKind]) -> None:
+        """Append kinds (converted in one C loop)."""
+        self.codes.fromlist(list(map(_KIND_CODES.__getitem__, kinds)))
+
+
 class Series:
     """The history of one metric: its values, and for each the index of its record.
 
@@ -73,7 +122,7 @@ class Series:
         self.name = name
         self._owner = owner
         self.values: array[float] = array("d")
-        self.record_index: array[int] = array("q")
+        self.record_index: array[int] = array(INDEX_TYPECODE)
         """Index into the store's per-record arrays (kind, step, time) for each point."""
 
     def __len__(self) -> int:
@@ -99,7 +148,7 @@ class Series:
         """Steps of the points from `start` on, as a float64 numpy array."""
         import numpy as np
 
-        index = np.frombuffer(self.record_index, dtype=np.int64)[start:]
+        index = index_array(self.record_index)[start:]
         steps = np.frombuffer(self._owner.record_steps, dtype=np.int64)
         return steps[index].astype(np.float64)
 
@@ -107,7 +156,7 @@ class Series:
         """Timestamps (printed, else arrival) of the points from `start` on."""
         import numpy as np
 
-        index = np.frombuffer(self.record_index, dtype=np.int64)[start:]
+        index = index_array(self.record_index)[start:]
         return np.frombuffer(self._owner.record_times, dtype=np.float64)[index].copy()
 
     @property
@@ -154,7 +203,7 @@ class MetricStore:
         """Hashes of the names dropped for the series cap."""
         self.segment = 0
         """0 for the first segment; +1 each time the log was truncated or replaced."""
-        self.record_kinds: list[RecordKind] = []
+        self.record_kinds = KindColumn()
         self.record_steps: array[int] = array("q")
         self.record_times: array[float] = array("d")
         """Per record: the timestamp printed in the log, else the time it arrived."""
@@ -253,7 +302,7 @@ class MetricStore:
         import numpy as np
 
         offset = len(self.record_kinds)
-        self.record_kinds.extend(other.record_kinds)
+        self.record_kinds.codes.extend(other.record_kinds.codes)
         self.record_steps.extend(other.record_steps)
         self.record_times.extend(other.record_times)
         self.times_printed = self.times_printed or other.times_printed
@@ -266,8 +315,8 @@ class MetricStore:
                 if mine is None:
                     continue
             mine.values.extend(theirs.values)
-            shifted = np.frombuffer(theirs.record_index, dtype=np.int64) + offset
-            mine.record_index.frombytes(shifted.tobytes())
+            shifted = np.frombuffer(theirs.record_index, dtype=INDEX_DTYPE) + offset
+            mine.record_index.frombytes(shifted.astype(INDEX_DTYPE).tobytes())
         room = IGNORED_COUNTED - len(self._ignored)
         self._ignored.update(list(other._ignored)[: max(0, room)])
         if self.total_steps is None:
