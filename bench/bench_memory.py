@@ -93,12 +93,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--records", type=int, default=10_000_000)
     p.add_argument("--format", choices=("jsonl", "kv"), default="jsonl")
     p.add_argument("--skip-dashboard", action="store_true")
+    p.add_argument("--generate", metavar="PATH", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.generate:
+        generate(Path(args.generate), args.records, args.format)
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="trainmon-mem-") as tmp:
         log = Path(tmp) / f"{args.format}.log"
         t0 = time.monotonic()
-        generate(log, args.records, args.format)
+        # In a child process: `wait4` reports a child's peak RSS including what it
+        # inherited from this process at fork time, so this one must stay small.
+        subprocess.run(
+            [sys.executable, __file__, "--generate", str(log), "--records", str(args.records),
+             "--format", args.format],
+            check=True,
+        )  # fmt: skip
         size_mb = log.stat().st_size / 1e6
         print(
             f"log: {args.records:,} records, format {args.format}, {size_mb:,.0f} MB "

@@ -203,10 +203,9 @@ def _steps_sorted(store: MetricStore, series: Series, state: _SeriesState) -> bo
     """Whether the series' steps never decrease, checking only points not seen before."""
     n = len(series)
     if state.checked < n and state.steps_sorted:
-        rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
         ri = np.frombuffer(series.record_index, dtype=INDEX_DTYPE)[state.checked : n]
-        new = rsteps[ri]
-        del ri, rsteps
+        new = store.record_steps.take(ri)
+        del ri
         ok = new[0] >= state.last_step and bool(np.all(new[1:] >= new[:-1]))
         state.steps_sorted = ok
         state.last_step = int(new[-1])
@@ -244,11 +243,10 @@ class _Axis:
     def x_of(self, store: MetricStore, record_index: IntArray) -> FloatArray:
         """x positions (float, maybe NaN where unknown) of the given records."""
         if self.kind == "step":
-            rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
-            return rsteps[record_index].astype(np.float64)
+            return store.record_steps.take(record_index).astype(np.float64)
         if self.kind == "time":
-            rtimes = np.frombuffer(store.record_times, dtype=np.float64)
-            return (rtimes[record_index] - self.t0) / self.time_unit_s
+            times = store.record_times.take(record_index)
+            return (times.astype(np.float64) - self.t0) / self.time_unit_s
         assert self.epoch_index is not None and self.epoch_values is not None
         return _interp_sorted(record_index, self.epoch_index, self.epoch_values)
 
@@ -287,8 +285,8 @@ def _axis(store: MetricStore, x_axis: XAxis) -> _Axis:
         times = store.record_times
         if not times:
             return _Axis("time", "time (s)")
-        t0 = times[0]
-        unit, label = _time_unit(float(np.frombuffer(times, dtype=np.float64).max()) - t0)
+        t0 = float(times[0])
+        unit, label = _time_unit(float(times.max()) - t0)
         return _Axis("time", label, t0=t0, time_unit_s=unit)
     if x_axis == "epoch":
         epoch = store.get(EPOCH)
@@ -410,10 +408,7 @@ def _steps_of(store: MetricStore, ri: IntArray) -> tuple[float, ...]:
     """The steps of records `ri` (copied out, so no view of the store's buffer survives)."""
     if not len(ri):
         return ()
-    rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
-    steps = tuple(rsteps[ri].astype(np.float64).tolist())
-    del rsteps
-    return steps
+    return tuple(store.record_steps.take(ri).astype(np.float64).tolist())
 
 
 def _points_from_blocks(

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from trainmon.columns import CHUNK
 from trainmon.records import MetricRecord
 from trainmon.report import as_text, read_log
 from trainmon.store import DEFAULT_MAX_SERIES, IGNORED_COUNTED, MetricStore
@@ -103,3 +104,26 @@ def test_max_series_must_be_a_positive_number() -> None:
     )
     assert result.returncode == 2
     assert "--max-series" in result.stderr
+
+
+def test_store_memory_per_record_is_bounded() -> None:
+    """What 10^7 records cost comes from this figure (bench/bench_memory.py measures RSS)."""
+    n = 300_000
+    one = MetricStore()
+    four = MetricStore()
+    for start in range(0, n, 1000):  # batches as a follower hands them over
+        one.extend([_train(s, {"loss": 1.0 / (s + 1)}) for s in range(start, start + 1000)], 5.0)
+        four.extend(
+            [
+                _train(s, {"loss": 1.0 / (s + 1), "learning_rate": 1e-4, "grad_norm": 1.5,
+                           "epoch": s / 1000})
+                for s in range(start, start + 1000)
+            ],
+            5.0,
+        )  # fmt: skip
+    # A value (8 bytes) and its record index (4) per point, a kind byte per record, with
+    # `array`'s over-allocation; sealed steps and arrival times take almost nothing, their
+    # unsealed tails at most one chunk of 8-byte values each.
+    tails = 2 * 8 * CHUNK / n
+    assert one.nbytes / n <= 1.07 * 13 + tails
+    assert four.nbytes / n <= 1.07 * (1 + 4 * 12) + tails

@@ -103,8 +103,7 @@ class View:
         if series is None or lo >= hi:
             return np.empty(0)
         index = index_array(series.record_index[lo:hi])
-        # a temporary view of the step array: released before this method returns
-        return np.frombuffer(self.store.record_steps, dtype=np.int64)[index].astype(np.float64)
+        return self.store.record_steps.take(index).astype(np.float64)
 
     def count_at(self, name: str, end: int) -> int:
         """How many points of `name` belong to the first `end` records (any end)."""
