@@ -195,14 +195,18 @@ def _abandon(child: tuple[int, int]) -> None:
 
 def _collect(child: tuple[int, int]) -> _Part | None:
     pid, read_fd = child
+    part: object = None
     with os.fdopen(read_fd, "rb") as f:
-        payload = f.read()
+        try:
+            # Unpickled from the pipe as it arrives: the whole payload held beside the store
+            # it decodes to would double the memory of the merge.
+            part = pickle.load(f)
+        except Exception:  # a broken child result: the caller re-reads that part itself
+            part = None
+        while f.read(1 << 20):  # whatever is left, so the child can finish writing
+            pass
     _, status = os.waitpid(pid, 0)
-    if status != 0 or not payload:
-        return None
-    try:
-        part = pickle.loads(payload)
-    except Exception:  # a broken child result: the caller re-reads that part itself
+    if status != 0:
         return None
     return part if isinstance(part, _Part) else None
 
