@@ -325,13 +325,11 @@ class MetricStore:
                 mine = self._new_series(name)
                 if mine is None:
                     continue
-            mine.values.extend(theirs.values)
-            theirs.values = array("d")
+            _move(theirs.values, mine.values)
             shifted = np.frombuffer(theirs.record_index, dtype=INDEX_DTYPE)
             shifted += offset  # in place: `other` gives its arrays up
             del shifted  # (a live view would pin the buffer)
-            mine.record_index.extend(theirs.record_index)
-            theirs.record_index = array(INDEX_TYPECODE)
+            _move(theirs.record_index, mine.record_index)
         room = IGNORED_COUNTED - len(self._ignored)
         self._ignored.update(list(other._ignored)[: max(0, room)])
         if self.total_steps is None:
@@ -450,6 +448,18 @@ class MetricStore:
         if d_step <= 0 or d_time <= 1e-6:
             return None
         return d_step / d_time
+
+
+MOVE_BLOCK: Final = 1 << 20
+"""Values moved at a time by `_move`."""
+
+
+def _move(source: array[Any], target: array[Any]) -> None:
+    """Append `source` to `target`, emptying `source` block by block as it goes: the
+    merge's peak is then one block over the two parts, not a third copy of a series."""
+    while source:
+        target.extend(source[:MOVE_BLOCK])
+        del source[:MOVE_BLOCK]
 
 
 def ignored_series_note(ignored: int, max_series: int) -> str:
