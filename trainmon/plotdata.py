@@ -221,9 +221,13 @@ def _smoothed(series: Series, state: _SeriesState, weight: float) -> FloatArray:
         for key in [k for k in state.blocks if k[0] == "ema"]:
             del state.blocks[key]
     n = len(series)
-    if len(ema) < n:
-        ema.extend(series.values_np(len(ema)))
+    while len(ema) < n:  # in blocks: a long history is not copied out whole at once
+        ema.extend(series.values_np(len(ema), len(ema) + EMA_BLOCK))
     return ema.view()
+
+
+EMA_BLOCK: Final = 1 << 20
+"""Raw values smoothed per step when the smoothed history catches up with a long log."""
 
 
 # -- x axes ------------------------------------------------------------------------------------

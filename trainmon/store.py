@@ -139,11 +139,14 @@ class Series:
             return None
         return int(self._owner.record_steps[self.record_index[-1]])
 
-    def values_np(self, start: int = 0) -> FloatArray:
-        """Values from point `start` on, as a numpy copy (NaN/inf included)."""
+    def values_np(self, start: int = 0, stop: int | None = None) -> FloatArray:
+        """Values [start, stop) as a numpy copy (NaN/inf included)."""
         import numpy as np
 
-        return np.array(self.values[start:], dtype=np.float64)
+        view = np.frombuffer(self.values, dtype=np.float64)
+        out = view[start:stop].copy()  # one copy (slicing the array first made two)
+        del view  # a live view would pin the buffer and block the next append
+        return out
 
     def steps_np(self, start: int = 0) -> FloatArray:
         """Steps of the points from `start` on, as a float64 numpy array."""

@@ -20,7 +20,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from trainmon.records import SEVERITY_RANK, Finding, Severity
-from trainmon.text import terminal_safe, terminal_safe_lines
+from trainmon.text import shorten, terminal_safe, terminal_safe_lines
 
 AdviceItem = tuple[str, Finding]
 """A finding and the label of the run it is about ("" when only one run is shown)."""
@@ -48,6 +48,16 @@ def sort_items(items: Sequence[AdviceItem]) -> tuple[AdviceItem, ...]:
             ),
         )
     )
+
+
+DETAIL_MAX_CHARS: Final = 1000
+"""Evidence and advice quote metric names from the log: a huge name must not turn the
+detail into thousands of wrapped lines."""
+
+
+def _shown(text: str) -> str:
+    """A finding's evidence or advice as the detail shows it: safe, and bounded."""
+    return shorten(terminal_safe_lines(text), DETAIL_MAX_CHARS)
 
 
 class AdvicePanel(Vertical):
@@ -197,11 +207,11 @@ class AdvicePanel(Vertical):
         _run, finding = item
         text = Text(end="")
         if finding.evidence:
-            text.append(terminal_safe_lines(finding.evidence), style="italic")
+            text.append(_shown(finding.evidence), style="italic")
         if finding.advice:
             if text.plain:
                 text.append("\n")
-            text.append("→ " + terminal_safe_lines(finding.advice))
+            text.append("→ " + _shown(finding.advice))
         text.append(f"\n[{terminal_safe(finding.rule)}] m: mute this rule", style="dim")
         return text
 
