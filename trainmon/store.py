@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import eq, itemgetter
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, Final, SupportsIndex, overload
 
 from trainmon.columns import Column
 from trainmon.records import MetricRecord, Progress, RecordKind
@@ -128,6 +128,15 @@ class Series:
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
+        """Pickled for the report's helper process: with protocol 5 the arrays travel as
+        buffers that unpickle in place (an `array` unpickles from a bytes copy of itself),
+        and become arrays again block by block, so a received series is never held twice."""
+        if int(protocol) < 5:
+            return super().__reduce_ex__(protocol)
+        arrays = (_ArrayByBuffer(self.values), _ArrayByBuffer(self.record_index))
+        return (_received_series, (self.name, self._owner, *arrays))
 
     def last(self) -> float | None:
         """The newest value (finite or not), or None when empty."""
@@ -463,6 +472,40 @@ def _move(source: array[Any], target: array[Any]) -> None:
     while source:
         target.extend(source[:MOVE_BLOCK])
         del source[:MOVE_BLOCK]
+
+
+class _ArrayByBuffer:
+    """Pickles an `array` as a protocol-5 buffer, turned back into an array block by block:
+    the buffer unpickles in place and shrinks as the array grows, so the two are never both
+    whole (an `array` unpickles from a bytes copy of itself: twice its size at once)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, values: array[Any]) -> None:
+        self.array = values
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
+        import pickle
+
+        return (_array_from_buffer, (self.array.typecode, pickle.PickleBuffer(self.array)))
+
+
+def _array_from_buffer(typecode: str, raw: bytearray) -> array[Any]:
+    out = array(typecode)
+    block = MOVE_BLOCK * out.itemsize
+    while raw:
+        out.frombytes(raw[:block])
+        del raw[:block]  # a bytearray gives its memory back as it shrinks
+    return out
+
+
+def _received_series(
+    name: str, owner: MetricStore, values: array[float], record_index: array[int]
+) -> Series:
+    """A series unpickled from `Series.__reduce_ex__`."""
+    series = Series(name, owner)
+    series.values, series.record_index = values, record_index
+    return series
 
 
 def ignored_series_note(ignored: int, max_series: int) -> str:

@@ -127,3 +127,20 @@ def test_store_memory_per_record_is_bounded() -> None:
     tails = 2 * 8 * CHUNK / n
     assert one.nbytes / n <= 1.07 * 13 + tails
     assert four.nbytes / n <= 1.07 * (1 + 4 * 12) + tails
+
+
+def test_a_store_pickles_whole_for_the_report_helper() -> None:
+    import pickle
+
+    store = MetricStore()
+    store.extend([_train(s, {"loss": 1.0 / s, "lr": s * 1e-5}) for s in range(1, 5000)], 3.0)
+    for protocol in (4, pickle.HIGHEST_PROTOCOL):
+        copy = pickle.loads(pickle.dumps(store, protocol=protocol))
+        assert copy.names() == store.names()
+        for name in store.names():
+            theirs, mine = copy.get(name), store.get(name)
+            assert theirs is not None and mine is not None
+            assert theirs.values == mine.values
+            assert theirs.record_index == mine.record_index
+            assert theirs.steps_np().tolist() == mine.steps_np().tolist()
+            assert theirs.last_step() == mine.last_step() == 4999
