@@ -41,9 +41,7 @@ from trainmon.ui.widgets.gpu_panel import GpuPanel
 def process_named(argv0: str) -> Iterator[int]:
     """A real sleeping process whose argv[0] is `argv0`."""
     code = "import time\nprint('ready', flush=True)\ntime.sleep(120)\n"
-    proc = subprocess.Popen(
-        [argv0, "-c", code], executable=sys.executable, stdout=subprocess.PIPE
-    )
+    proc = subprocess.Popen([argv0, "-c", code], executable=sys.executable, stdout=subprocess.PIPE)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"ready\n"
@@ -137,8 +135,9 @@ async def _show_hostile(tmp: Path, text: str, pid: int) -> str:
 )
 @given(hostile_text)
 @example(f"{OSC_TITLE}\x1b[2J\x9b31m\u202e")
+@example("\x00\r\u202d")
 def test_hostile_text_never_reaches_the_screen_raw(tmp_path: Path, text: str) -> None:
-    with process_named(f"{OSC_TITLE}{text}") as pid:
+    with process_named(f"{OSC_TITLE}{text.replace(chr(0), '_')}") as pid:  # argv: no NUL
         example = tmp_path / f"ex{abs(hash(text))}"
         example.mkdir(exist_ok=True)
         screen = asyncio.run(_show_hostile(example, text, pid))
