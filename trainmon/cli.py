@@ -22,6 +22,8 @@ from typing import NoReturn
 
 from trainmon import __version__
 from trainmon.config import DashboardOptions, Mode
+from trainmon.store import DEFAULT_MAX_SERIES
+from trainmon.text import json_terminal_safe, terminal_safe, terminal_safe_lines
 
 EXIT_OK = 0
 EXIT_NO_METRICS = 1
@@ -54,7 +56,15 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error message (exit 2) instead of usage + error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        # The message quotes the command line, which may hold any bytes.
+        safe = terminal_safe(message)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {safe} (see {self.prog} --help)\n")
+
+    def format_help(self) -> str:
+        return terminal_safe_lines(super().format_help())
+
+    def format_usage(self) -> str:
+        return terminal_safe_lines(super().format_usage())
 
 
 def _positive_int(text: str) -> int:
@@ -95,6 +105,24 @@ def _pid(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"not a process id: {text!r}")
     return value
+
+
+def _max_series(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _add_max_series(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-series", type=_max_series, default=DEFAULT_MAX_SERIES, metavar="N",
+        help=f"series kept per run; further metric names are counted, not kept "
+        f"(default {DEFAULT_MAX_SERIES})",
+    )  # fmt: skip
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -185,6 +213,7 @@ def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
         "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
         help="a run fact for the advice rules, e.g. vocab_size=32000 (repeatable)",
     )  # fmt: skip
+    _add_max_series(p)
 
 
 def _main_parser() -> _Parser:
@@ -238,6 +267,7 @@ def _report_parser() -> _Parser:
         help="lines shown by --explain (default 40)",
     )  # fmt: skip
     _add_pattern_option(p)
+    _add_max_series(p)
     return p
 
 
@@ -334,7 +364,8 @@ def _stdin_problem() -> str | None:
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"trainmon: {message}\n")
+    """Say what went wrong on stderr (paths in it shown terminal-safe); exit code 2."""
+    sys.stderr.write(f"trainmon: {terminal_safe(message)}\n")
     return EXIT_USAGE
 
 
@@ -395,14 +426,17 @@ def _report(argv: Sequence[str]) -> int:
         return EXIT_OK
     try:
         with _unwind_on_termination():
-            summary = read_log(args.path)  # a FIFO, `<(zcat run.log.gz)`: a stream to EOF
+            summary = read_log(
+                args.path, max_series=args.max_series
+            )  # a FIFO, `<(zcat run.log.gz)`: a stream to EOF
     except _Terminated as exc:  # the helper is reaped by now; end as the signal asked
         signal.signal(exc.signum, signal.SIG_DFL)
         os.kill(os.getpid(), exc.signum)
         return 128 + exc.signum  # only where the signal does not end the process
     findings = findings_for(summary, dict(args.context))
     if args.json:
-        write_stdout(orjson.dumps(as_json(summary, findings)).decode() + "\n")
+        # Exact names; the characters orjson leaves raw are written as \u escapes.
+        write_stdout(json_terminal_safe(orjson.dumps(as_json(summary, findings))).decode() + "\n")
     else:
         write_stdout(as_text(summary, findings))
     if not summary.store.records:
@@ -491,7 +525,7 @@ def _stream_loop(path: str, *, from_end: bool, once: bool = False) -> int:
                     if item.kind in STREAM_EVENTS:
                         lines.append(dumps({"event": item.kind}))
                     elif item.kind == "error":
-                        sys.stderr.write(f"trainmon: {item.detail}\n")
+                        sys.stderr.write(f"trainmon: {terminal_safe(item.detail)}\n")
                         sys.stderr.flush()
                     continue
                 for record in item:
@@ -501,7 +535,7 @@ def _stream_loop(path: str, *, from_end: bool, once: bool = False) -> int:
                     lines.append(dumps(row))
             if lines:
                 lines.append(b"")
-                out.write(b"\n".join(lines))
+                out.write(json_terminal_safe(b"\n".join(lines)))
                 out.flush()
             if ingest.caught_up and not ingest.finished:
                 time.sleep(ingest.follower.poll_interval_s)
@@ -530,6 +564,7 @@ def _options(args: argparse.Namespace, paths: tuple[str, ...], mode: Mode) -> Da
         muted_rules=tuple(args.mute),
         context=tuple(args.context),
         log_path=getattr(args, "log", None),
+        max_series=args.max_series,
     )
 
 

@@ -38,3 +38,5 @@ class DashboardOptions:
     """Run facts given on the command line (`--context vocab_size=32000`), for the advice rules."""
     log_path: str | None = None
     """`-`: where standard input is saved (`--log`); None: `./trainmon-logs/stdin-<time>.log`."""
+    max_series: int = 256
+    """Series kept per run; further metric names are dropped and counted (`--max-series`)."""

@@ -27,6 +27,7 @@ from trainmon.decimate import (
     summarize_nonfinite,
 )
 from trainmon.smoothing import IncrementalEma, clamp_weight
+from trainmon.store import INDEX_DTYPE
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -204,10 +205,9 @@ def _steps_sorted(store: MetricStore, series: Series, state: _SeriesState) -> bo
     """Whether the series' steps never decrease, checking only points not seen before."""
     n = len(series)
     if state.checked < n and state.steps_sorted:
-        rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
-        ri = np.frombuffer(series.record_index, dtype=np.int64)[state.checked : n]
-        new = rsteps[ri]
-        del ri, rsteps
+        ri = np.frombuffer(series.record_index, dtype=INDEX_DTYPE)[state.checked : n]
+        new = store.record_steps.take(ri)
+        del ri
         ok = new[0] >= state.last_step and bool(np.all(new[1:] >= new[:-1]))
         state.steps_sorted = ok
         state.last_step = int(new[-1])
@@ -223,9 +223,13 @@ def _smoothed(series: Series, state: _SeriesState, weight: float) -> FloatArray:
         for key in [k for k in state.blocks if k[0] == "ema"]:
             del state.blocks[key]
     n = len(series)
-    if len(ema) < n:
-        ema.extend(series.values_np(len(ema)))
+    while len(ema) < n:  # in blocks: a long history is not copied out whole at once
+        ema.extend(series.values_np(len(ema), len(ema) + EMA_BLOCK))
     return ema.view()
+
+
+EMA_BLOCK: Final = 1 << 20
+"""Raw values smoothed per step when the smoothed history catches up with a long log."""
 
 
 # -- x axes ------------------------------------------------------------------------------------
@@ -245,11 +249,10 @@ class _Axis:
     def x_of(self, store: MetricStore, record_index: IntArray) -> FloatArray:
         """x positions (float, maybe NaN where unknown) of the given records."""
         if self.kind == "step":
-            rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
-            return rsteps[record_index].astype(np.float64)
+            return store.record_steps.take(record_index).astype(np.float64)
         if self.kind == "time":
-            rtimes = np.frombuffer(store.record_times, dtype=np.float64)
-            return (rtimes[record_index] - self.t0) / self.time_unit_s
+            times = store.record_times.take(record_index)
+            return (times.astype(np.float64) - self.t0) / self.time_unit_s
         assert self.epoch_index is not None and self.epoch_values is not None
         return _interp_sorted(record_index, self.epoch_index, self.epoch_values)
 
@@ -288,8 +291,8 @@ def _axis(store: MetricStore, x_axis: XAxis) -> _Axis:
         times = store.record_times
         if not times:
             return _Axis("time", "time (s)")
-        t0 = times[0]
-        unit, label = _time_unit(float(np.frombuffer(times, dtype=np.float64).max()) - t0)
+        t0 = float(times[0])
+        unit, label = _time_unit(float(times.max()) - t0)
         return _Axis("time", label, t0=t0, time_unit_s=unit)
     if x_axis == "epoch":
         epoch = store.get(EPOCH)
@@ -298,7 +301,7 @@ def _axis(store: MetricStore, x_axis: XAxis) -> _Axis:
             return _Axis("step", "step (no epoch in log)")
         # Views, not copies: the axis lives only for one call (non-finite epochs give NaN x,
         # and those points are dropped).
-        index = np.frombuffer(epoch.record_index, dtype=np.int64)
+        index = np.frombuffer(epoch.record_index, dtype=INDEX_DTYPE)
         values = np.frombuffer(epoch.values, dtype=np.float64)
         return _Axis("epoch", "epoch", epoch_index=index, epoch_values=values)
     return _Axis("step", "step")
@@ -339,7 +342,7 @@ def _points(
     n = len(values)
     if n == 0:
         return _NO_POINTS
-    ri_all = np.frombuffer(series.record_index, dtype=np.int64)[:n]
+    ri_all = np.frombuffer(series.record_index, dtype=INDEX_DTYPE)[:n]
     try:
         if blocks is not None and sorted_steps:
             idx = blocks.select(values, max_points)
@@ -411,10 +414,7 @@ def _steps_of(store: MetricStore, ri: IntArray) -> tuple[float, ...]:
     """The steps of records `ri` (copied out, so no view of the store's buffer survives)."""
     if not len(ri):
         return ()
-    rsteps = np.frombuffer(store.record_steps, dtype=np.int64)
-    steps = tuple(rsteps[ri].astype(np.float64).tolist())
-    del rsteps
-    return steps
+    return tuple(store.record_steps.take(ri).astype(np.float64).tolist())
 
 
 def _points_from_blocks(

@@ -36,7 +36,8 @@ from trainmon.ingest import Ingest, apply
 from trainmon.parsing import LogParser
 from trainmon.records import SEVERITY_RANK, Finding, FollowEvent, MetricRecord, Severity
 from trainmon.run import ParserProgress, Run
-from trainmon.store import MetricStore
+from trainmon.store import DEFAULT_MAX_SERIES, MetricStore, ignored_series_note
+from trainmon.text import display_name, terminal_safe, terminal_safe_lines
 
 SPLIT_BYTES: Final = 64 << 20
 """Files at least this big are read by two processes (below it, a fork costs more than it
@@ -48,8 +49,10 @@ NS_PER_BYTE: Final = 0.4
 NS_PER_LINE: Final = 5000.0
 """Estimated reading cost of a byte (read, memchr scans) and of a line (one parse), 2026
 reference VM; only their ratio matters."""
-READ_CHUNK_BYTES: Final = 4 << 20
-"""Bytes per parser feed when reading a whole file: fewer, larger feeds cost less."""
+READ_CHUNK_BYTES: Final = 256 << 10
+"""Bytes per parser feed when reading a whole file. Each feed's records live until the
+store has taken them, about 350 bytes per record: short lines made 4 MiB feeds cost 160 MB
+at once; 256 KiB feeds cost the same time (`bench/README.md`)."""
 READ_ATTEMPTS: Final = 3
 """Reads of a file that keeps being rewritten under the reader, before the report settles for
 the part of the last version read before it changed (and says so)."""
@@ -106,10 +109,10 @@ class _Part:
     """The last bytes this part read."""
 
 
-def _read_part(path: str, start: int, stop: int | None, arrival_s: float) -> _Part:
+def _read_part(path: str, start: int, stop: int | None, arrival_s: float, max_series: int) -> _Part:
     """Read bytes [start, stop) of `path` into a store; count records with inferred steps."""
     ingest = Ingest(path, follow=False, start=start, stop=stop, chunk_bytes=READ_CHUNK_BYTES)
-    store = MetricStore()
+    store = MetricStore(max_series)
     untrusted = 0
     first = True
     changed = False
@@ -204,7 +207,7 @@ def work_middle(path: str, size: int) -> int:
     return size // 2
 
 
-def _fork_part(path: str, start: int, arrival_s: float) -> tuple[int, int] | None:
+def _fork_part(path: str, start: int, arrival_s: float, max_series: int) -> tuple[int, int] | None:
     """Read [start, end) in a forked child; returns (pid, pipe fd) for `_collect`."""
     if not hasattr(os, "fork"):
         return None
@@ -216,7 +219,7 @@ def _fork_part(path: str, start: int, arrival_s: float) -> tuple[int, int] | Non
         try:
             _die_with_parent(parent)
             os.close(read_fd)
-            part = _read_part(path, start, None, arrival_s)
+            part = _read_part(path, start, None, arrival_s, max_series)
             payload = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as out:
                 out.write(payload)
@@ -267,14 +270,18 @@ def _abandon(child: tuple[int, int]) -> None:
 
 def _collect(child: tuple[int, int]) -> _Part | None:
     pid, read_fd = child
+    part: object = None
     with os.fdopen(read_fd, "rb") as f:
-        payload = f.read()
+        try:
+            # Unpickled from the pipe as it arrives: the whole payload held beside the store
+            # it decodes to would double the memory of the merge.
+            part = pickle.load(f)
+        except Exception:  # a broken child result: the caller re-reads that part itself
+            part = None
+        while f.read(1 << 20):  # whatever is left, so the child can finish writing
+            pass
     _, status = os.waitpid(pid, 0)
-    if status != 0 or not payload:
-        return None
-    try:
-        part = pickle.loads(payload)
-    except Exception:  # a broken child result: the caller re-reads that part itself
+    if status != 0:
         return None
     return part if isinstance(part, _Part) else None
 
@@ -303,15 +310,18 @@ def _fingerprint(path: str, cut: int) -> tuple[int, int, bytes, bytes] | None:
     return st.st_dev, st.st_ino, head, before_cut
 
 
-def read_log(path: str, *, split_bytes: int = SPLIT_BYTES) -> LogSummary:
+def read_log(
+    path: str, *, split_bytes: int = SPLIT_BYTES, max_series: int = DEFAULT_MAX_SERIES
+) -> LogSummary:
     """Read the whole file at `path` (no following) into a summary.
 
     Args:
         path: a regular file (callers check readability first for a clear exit code).
         split_bytes: files of at least this size are read by two processes (0: never).
+        max_series: series kept; further metric names are dropped and counted.
     """
     with _gc_paused():
-        return _read_log(path, split_bytes)
+        return _read_log(path, split_bytes, max_series)
 
 
 @contextlib.contextmanager
@@ -331,11 +341,11 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_log(path: str, split_bytes: int) -> LogSummary:
+def _read_log(path: str, split_bytes: int, max_series: int) -> LogSummary:
     """Read until one version of the file was read whole (READ_ATTEMPTS at most)."""
     arrival_s = time.time()
     for _ in range(READ_ATTEMPTS):
-        summary, changed = _read_once(path, split_bytes, arrival_s)
+        summary, changed = _read_once(path, split_bytes, arrival_s, max_series)
         if not changed:
             return summary
     summary.errors.append(
@@ -345,17 +355,21 @@ def _read_log(path: str, split_bytes: int) -> LogSummary:
     return summary
 
 
-def _read_once(path: str, split_bytes: int, arrival_s: float) -> tuple[LogSummary, bool]:
+def _read_once(
+    path: str, split_bytes: int, arrival_s: float, max_series: int
+) -> tuple[LogSummary, bool]:
     """One read of the file (in two processes when it is big); True when it changed meanwhile."""
     size = _regular_size(path)
     cut = None
     if size is not None and 0 < split_bytes <= size:
         cut = split_point(path, size, work_middle(path, size))
     before = _fingerprint(path, cut) if cut is not None else None
-    child = _fork_part(path, cut, arrival_s) if cut is not None and before is not None else None
+    child = None
+    if cut is not None and before is not None:
+        child = _fork_part(path, cut, arrival_s, max_series)
     collected = False
     try:
-        first = _read_part(path, 0, cut if child is not None else None, arrival_s)
+        first = _read_part(path, 0, cut if child is not None else None, arrival_s, max_series)
         summary = _summary(path, first)
         if child is None:
             return _finish(summary), first.changed
@@ -369,10 +383,11 @@ def _read_once(path: str, split_bytes: int, arrival_s: float) -> tuple[LogSummar
     assert before is not None and cut is not None
     if second is not None and _split_changed(before, first, second):
         return summary, True
-    if second is None or second.untrusted or second.errors:
+    if second is None or second.untrusted or second.errors or second.store.ignored_series:
         # Steps were inferred in the second part (they depend on what came before), or the
-        # child failed: read the file in one process, which is always right.
-        return _read_once(path, 0, arrival_s)
+        # child failed, or it hit the series cap (only a single read knows which names came
+        # first): read the file in one process, which is always right.
+        return _read_once(path, 0, arrival_s, max_series)
     summary.store.absorb(second.store)
     _merge_counts(summary, second)
     summary.parts = 2
@@ -485,6 +500,7 @@ def as_json(summary: LogSummary, findings: list[Finding]) -> dict[str, object]:
         "lines": summary.lines,
         "unparsed_lines": summary.unparsed_lines,
         "series": {name: stats.as_json() for name, stats in store.stats().items()},
+        "ignored_series": store.ignored_series,
         "steps": {
             "first": store.first_step,
             "last": store.last_step,
@@ -533,7 +549,10 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
         lines.append(step)
     stats = store.stats()
     if stats:
-        width = max(12, *(len(n) for n in stats))
+        # Names come from the log: shown safe and cut, so one odd name cannot reprogram the
+        # terminal or pad every row (`--json` keeps them whole).
+        names = {name: display_name(name) for name in stats}
+        width = max(12, *(len(n) for n in names.values()))
         lines.append("")
         lines.append(
             f"{'series':<{width}} {'count':>8} {'nonfin':>6} {'first':>11} {'last':>11} "
@@ -541,9 +560,11 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
         )
         for name, s in stats.items():
             lines.append(
-                f"{name:<{width}} {s.count:>8,} {s.nonfinite:>6,} {_num(s.first):>11} "
+                f"{names[name]:<{width}} {s.count:>8,} {s.nonfinite:>6,} {_num(s.first):>11} "
                 f"{_num(s.last):>11} {_num(s.min):>11} {_num(s.max):>11}"
             )
+    if store.ignored_series:
+        lines.append(ignored_series_note(store.ignored_series, store.max_series))
     lines.append("")
     if not findings:
         lines.append("findings  none")
@@ -558,7 +579,8 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
                 lines.append(f"      advice:   {f.advice}")
     for error in summary.errors:
         lines.append(f"error     {error}")
-    return "\n".join(lines) + "\n"
+    # The path, findings and errors quote the log and the file system too.
+    return terminal_safe_lines("\n".join(lines) + "\n")
 
 
 def no_metrics_message(
@@ -568,7 +590,7 @@ def no_metrics_message(
     known = "".join(f"\n  - {name}" for name in known_formats)
     hint = f"\nClosest known format: {closest}" if closest else ""
     return (
-        f"trainmon: no recognisable metrics in {summary.path} "
+        f"trainmon: no recognisable metrics in {terminal_safe(summary.path)} "
         f"({summary.lines:,} lines read). Formats trainmon knows:{known}{hint}\n"
         "Teach yours: trainmon report --pattern 'step (?P<step>\\d+) L=(?P<loss>\\S+)' LOG "
         "(or a formats.toml, see `trainmon formats`); `--explain` shows how lines were read."

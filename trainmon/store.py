@@ -12,8 +12,9 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import eq, itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final, SupportsIndex, overload
 
+from trainmon.columns import Column
 from trainmon.records import MetricRecord, Progress, RecordKind
 
 if TYPE_CHECKING:
@@ -21,6 +22,23 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     FloatArray = npt.NDArray[np.float64]
+    IndexArray = npt.NDArray[np.int32]
+
+DEFAULT_MAX_SERIES: Final = 256
+"""Series kept per run (`--max-series`): a log that prints thousands of distinct names (ids
+in the key, a per-sample dict) would otherwise grow a series, and a row, per name."""
+
+IGNORED_COUNTED: Final = 100_000
+"""Distinct ignored names are remembered (by hash) up to this many, so counting them never
+costs unbounded memory; beyond it the note says `100,000+`."""
+
+INDEX_TYPECODE: Final = "i"
+"""`array` typecode of a series' record index: 4 bytes per point (2^31 records)."""
+INDEX_DTYPE: Final = "int32"
+"""The numpy dtype of the same, for readers that view the index with `np.frombuffer`."""
+
+KIND_NAMES: Final[tuple[RecordKind, ...]] = ("train", "eval", "summary")
+_KIND_CODES: Final[dict[RecordKind, int]] = {kind: code for code, kind in enumerate(KIND_NAMES)}
 
 _KIND = itemgetter(0)
 _STEP = itemgetter(1)
@@ -52,6 +70,46 @@ class SeriesStats:
         }
 
 
+def index_array(index: array[int]) -> IndexArray:
+    """A numpy view of a record index (`Series.record_index` or a slice of it)."""
+    import numpy as np
+
+    return np.frombuffer(index, dtype=np.int32)
+
+
+class KindColumn:
+    """The kind of each record, one byte each (a list of `str` references costs eight).
+
+    Reads like the list it replaces: an index gives the kind, a slice a list of kinds.
+    """
+
+    __slots__ = ("codes",)
+
+    def __init__(self) -> None:
+        self.codes: array[int] = array("b")
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, index: int) -> RecordKind: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordKind]: ...
+
+    def __getitem__(self, index: int | slice) -> RecordKind | list[RecordKind]:
+        if isinstance(index, slice):
+            return [KIND_NAMES[code] for code in self.codes[index]]
+        return KIND_NAMES[self.codes[index]]
+
+    def __iter__(self) -> Iterator[RecordKind]:
+        return map(KIND_NAMES.__getitem__, self.codes)
+
+    def extend(self, kinds: list[RecordKind]) -> None:
+        """Append kinds (converted in one C loop)."""
+        self.codes.fromlist(list(map(_KIND_CODES.__getitem__, kinds)))
+
+
 class Series:
     """The history of one metric: its values, and for each the index of its record.
 
@@ -65,11 +123,20 @@ class Series:
         self.name = name
         self._owner = owner
         self.values: array[float] = array("d")
-        self.record_index: array[int] = array("q")
+        self.record_index: array[int] = array(INDEX_TYPECODE)
         """Index into the store's per-record arrays (kind, step, time) for each point."""
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
+        """Pickled for the report's helper process: with protocol 5 the arrays travel as
+        buffers that unpickle in place (an `array` unpickles from a bytes copy of itself),
+        and become arrays again block by block, so a received series is never held twice."""
+        if int(protocol) < 5:
+            return super().__reduce_ex__(protocol)
+        arrays = (_ArrayByBuffer(self.values), _ArrayByBuffer(self.record_index))
+        return (_received_series, (self.name, self._owner, *arrays))
 
     def last(self) -> float | None:
         """The newest value (finite or not), or None when empty."""
@@ -79,28 +146,30 @@ class Series:
         """The step of the newest value, or None when empty."""
         if not self.record_index:
             return None
-        return self._owner.record_steps[self.record_index[-1]]
+        return int(self._owner.record_steps[self.record_index[-1]])
 
-    def values_np(self, start: int = 0) -> FloatArray:
-        """Values from point `start` on, as a numpy copy (NaN/inf included)."""
+    def values_np(self, start: int = 0, stop: int | None = None) -> FloatArray:
+        """Values [start, stop) as a numpy copy (NaN/inf included)."""
         import numpy as np
 
-        return np.array(self.values[start:], dtype=np.float64)
+        view = np.frombuffer(self.values, dtype=np.float64)
+        out = view[start:stop].copy()  # one copy (slicing the array first made two)
+        del view  # a live view would pin the buffer and block the next append
+        return out
 
     def steps_np(self, start: int = 0) -> FloatArray:
         """Steps of the points from `start` on, as a float64 numpy array."""
         import numpy as np
 
-        index = np.frombuffer(self.record_index, dtype=np.int64)[start:]
-        steps = np.frombuffer(self._owner.record_steps, dtype=np.int64)
-        return steps[index].astype(np.float64)
+        index = index_array(self.record_index)[start:]
+        return self._owner.record_steps.take(index).astype(np.float64)
 
     def times_np(self, start: int = 0) -> FloatArray:
         """Timestamps (printed, else arrival) of the points from `start` on."""
         import numpy as np
 
-        index = np.frombuffer(self.record_index, dtype=np.int64)[start:]
-        return np.frombuffer(self._owner.record_times, dtype=np.float64)[index].copy()
+        index = index_array(self.record_index)[start:]
+        return self._owner.record_times.take(index).astype(np.float64)
 
     @property
     def nonfinite(self) -> int:
@@ -112,23 +181,31 @@ class Series:
         return int(np.count_nonzero(~np.isfinite(np.frombuffer(self.values, dtype=np.float64))))
 
     def stats(self) -> SeriesStats:
-        """count / nonfinite / first / last / min / max, the last four over finite values."""
+        """count / nonfinite / first / last / min / max, the last four over finite values.
+
+        Reduced over a view with a mask: copying the finite values out would cost 8 bytes
+        per point at once (80 MB for a series of 10^7).
+        """
         import numpy as np
 
         values = np.frombuffer(self.values, dtype=np.float64)
-        finite_mask = np.isfinite(values)
-        finite = values[finite_mask]
-        nonfinite = len(values) - len(finite)
-        if not len(finite):
-            return SeriesStats(len(values), nonfinite, None, None, None, None)
-        return SeriesStats(
-            count=len(values),
+        finite = np.isfinite(values)
+        n = len(values)
+        nonfinite = n - int(np.count_nonzero(finite))
+        if nonfinite == n:
+            return SeriesStats(n, nonfinite, None, None, None, None)
+        first = int(finite.argmax())
+        last = n - 1 - int(finite[::-1].argmax())
+        stats = SeriesStats(
+            count=n,
             nonfinite=nonfinite,
-            first=float(finite[0]),
-            last=float(finite[-1]),
-            min=float(finite.min()),
-            max=float(finite.max()),
+            first=float(values[first]),
+            last=float(values[last]),
+            min=float(np.min(values, where=finite, initial=np.inf)),
+            max=float(np.max(values, where=finite, initial=-np.inf)),
         )
+        del values  # the view must not outlive this call: it would pin the array's buffer
+        return stats
 
 
 class MetricStore:
@@ -138,13 +215,17 @@ class MetricStore:
     `segment` increases, because the records that follow belong to a restarted run.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_series: int = DEFAULT_MAX_SERIES) -> None:
+        self.max_series = max_series
+        """New metric names beyond this many series are dropped and counted."""
         self._series: dict[str, Series] = {}
+        self._ignored: set[int] = set()
+        """Hashes of the names dropped for the series cap."""
         self.segment = 0
         """0 for the first segment; +1 each time the log was truncated or replaced."""
-        self.record_kinds: list[RecordKind] = []
-        self.record_steps: array[int] = array("q")
-        self.record_times: array[float] = array("d")
+        self.record_kinds = KindColumn()
+        self.record_steps = Column("q")
+        self.record_times = Column("d")
         """Per record: the timestamp printed in the log, else the time it arrived."""
         self.kind_counts: dict[RecordKind, int] = {"train": 0, "eval": 0, "summary": 0}
         self.total_steps: int | None = None
@@ -217,32 +298,52 @@ class MetricStore:
         for name, column in zip(names, columns, strict=True):
             s = series.get(name)
             if s is None:
-                s = series[name] = Series(name, self)
+                s = self._new_series(name)
+                if s is None:
+                    continue
             s.values.fromlist(column)
             s.record_index.fromlist(index)
+
+    def _new_series(self, name: str) -> Series | None:
+        """A new series for `name`, or None (and the name counted) when the cap is reached."""
+        if len(self._series) >= self.max_series:
+            if len(self._ignored) < IGNORED_COUNTED:
+                self._ignored.add(hash(name))
+            return None
+        s = self._series[name] = Series(name, self)
+        return s
 
     def absorb(self, other: MetricStore) -> int:
         """Append all of `other`'s records after ours, in order; returns how many.
 
         For a file read in parts by several processes: each part fills its own store and the
         parts are merged in file order. Costs array copies, not a Python loop per value.
+        `other`'s series are emptied as they are copied, so a merge never holds two copies
+        of the whole history at once.
         """
         import numpy as np
 
         offset = len(self.record_kinds)
-        self.record_kinds.extend(other.record_kinds)
+        self.record_kinds.codes.extend(other.record_kinds.codes)
         self.record_steps.extend(other.record_steps)
         self.record_times.extend(other.record_times)
         self.times_printed = self.times_printed or other.times_printed
         for kind, count in other.kind_counts.items():
             self.kind_counts[kind] += count
-        for name, theirs in other._series.items():
+        for name in list(other._series):
+            theirs = other._series.pop(name)
             mine = self._series.get(name)
             if mine is None:
-                mine = self._series[name] = Series(name, self)
-            mine.values.extend(theirs.values)
-            shifted = np.frombuffer(theirs.record_index, dtype=np.int64) + offset
-            mine.record_index.frombytes(shifted.tobytes())
+                mine = self._new_series(name)
+                if mine is None:
+                    continue
+            _move(theirs.values, mine.values)
+            shifted = np.frombuffer(theirs.record_index, dtype=INDEX_DTYPE)
+            shifted += offset  # in place: `other` gives its arrays up
+            del shifted  # (a live view would pin the buffer)
+            _move(theirs.record_index, mine.record_index)
+        room = IGNORED_COUNTED - len(self._ignored)
+        self._ignored.update(list(other._ignored)[: max(0, room)])
         if self.total_steps is None:
             self.total_steps = other.total_steps
         if other.last_arrival_s is not None:
@@ -259,7 +360,7 @@ class MetricStore:
     def new_segment(self) -> None:
         """Forget the history: the log was truncated or replaced by a restarted run."""
         total, segment = self.total_steps, self.segment
-        self.__init__()  # type: ignore[misc]
+        self.__init__(self.max_series)  # type: ignore[misc]
         self.total_steps = total
         self.segment = segment + 1
 
@@ -280,6 +381,24 @@ class MetricStore:
         return list(self._series)
 
     @property
+    def nbytes(self) -> int:
+        """Bytes held by the history's arrays (allocated, not only used)."""
+
+        def held(a: array[Any]) -> int:
+            return a.buffer_info()[1] * a.itemsize
+
+        total = self.record_steps.nbytes + self.record_times.nbytes + held(self.record_kinds.codes)
+        for s in self._series.values():
+            total += held(s.values) + held(s.record_index)
+        return total
+
+    @property
+    def ignored_series(self) -> int:
+        """How many distinct names were dropped for the series cap (at most
+        `IGNORED_COUNTED`)."""
+        return len(self._ignored)
+
+    @property
     def records(self) -> int:
         """Number of records stored (train + eval + summary)."""
         return len(self.record_kinds)
@@ -287,22 +406,13 @@ class MetricStore:
     @property
     def first_step(self) -> int | None:
         """The lowest step of any record, or None when empty."""
-        if not self.record_steps:
-            return None
-        import numpy as np
-
-        # Reduced in C over a temporary view: Python's min() over 10^6 steps took ~40 ms,
-        # and the status line asks on every redraw.
-        return int(np.frombuffer(self.record_steps, dtype=np.int64).min())
+        # Sealed chunks keep their extremes: the status line asks on every redraw.
+        return int(self.record_steps.min()) if self.record_steps else None
 
     @property
     def last_step(self) -> int | None:
         """The highest step of any record, or None when empty."""
-        if not self.record_steps:
-            return None
-        import numpy as np
-
-        return int(np.frombuffer(self.record_steps, dtype=np.int64).max())
+        return int(self.record_steps.max()) if self.record_steps else None
 
     def stats(self) -> dict[str, SeriesStats]:
         """Per-series statistics for the report."""
@@ -350,3 +460,55 @@ class MetricStore:
         if d_step <= 0 or d_time <= 1e-6:
             return None
         return d_step / d_time
+
+
+MOVE_BLOCK: Final = 1 << 20
+"""Values moved at a time by `_move`."""
+
+
+def _move(source: array[Any], target: array[Any]) -> None:
+    """Append `source` to `target`, emptying `source` block by block as it goes: the
+    merge's peak is then one block over the two parts, not a third copy of a series."""
+    while source:
+        target.extend(source[:MOVE_BLOCK])
+        del source[:MOVE_BLOCK]
+
+
+class _ArrayByBuffer:
+    """Pickles an `array` as a protocol-5 buffer, turned back into an array block by block:
+    the buffer unpickles in place and shrinks as the array grows, so the two are never both
+    whole (an `array` unpickles from a bytes copy of itself: twice its size at once)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, values: array[Any]) -> None:
+        self.array = values
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
+        import pickle
+
+        return (_array_from_buffer, (self.array.typecode, pickle.PickleBuffer(self.array)))
+
+
+def _array_from_buffer(typecode: str, raw: bytearray) -> array[Any]:
+    out = array(typecode)
+    block = MOVE_BLOCK * out.itemsize
+    while raw:
+        out.frombytes(raw[:block])
+        del raw[:block]  # a bytearray gives its memory back as it shrinks
+    return out
+
+
+def _received_series(
+    name: str, owner: MetricStore, values: array[float], record_index: array[int]
+) -> Series:
+    """A series unpickled from `Series.__reduce_ex__`."""
+    series = Series(name, owner)
+    series.values, series.record_index = values, record_index
+    return series
+
+
+def ignored_series_note(ignored: int, max_series: int) -> str:
+    """The one line that says series beyond the cap were dropped."""
+    more = f"{ignored:,}+" if ignored >= IGNORED_COUNTED else f"{ignored:,}"
+    return f"{more} more series ignored (--max-series {max_series})"

@@ -71,7 +71,8 @@ def test_report_json_schema_exactly(hf_log: Path) -> None:
     assert r.stdout.count("\n") == 1  # exactly one JSON object on one line
     doc = json.loads(r.stdout)
     assert set(doc) == {
-        "path", "format", "records", "lines", "unparsed_lines", "series", "steps", "findings",
+        "path", "format", "records", "lines", "unparsed_lines", "series", "ignored_series",
+        "steps", "findings",
     }  # fmt: skip
     assert doc["path"] == str(hf_log)
     assert isinstance(doc["format"], str) and doc["format"] != "unknown"

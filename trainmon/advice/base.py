@@ -15,6 +15,7 @@ import numpy as np
 
 from trainmon.advice.context import RunContext
 from trainmon.records import Severity
+from trainmon.store import INDEX_DTYPE, index_array
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -101,9 +102,8 @@ class View:
         lo = max(0, lo)
         if series is None or lo >= hi:
             return np.empty(0)
-        index = np.frombuffer(series.record_index[lo:hi], dtype=np.int64)
-        # a temporary view of the step array: released before this method returns
-        return np.frombuffer(self.store.record_steps, dtype=np.int64)[index].astype(np.float64)
+        index = index_array(series.record_index[lo:hi])
+        return self.store.record_steps.take(index).astype(np.float64)
 
     def count_at(self, name: str, end: int) -> int:
         """How many points of `name` belong to the first `end` records (any end)."""
@@ -115,7 +115,7 @@ class View:
         series = self.store.get(name)
         if series is None or lo >= hi:
             return np.empty(0)
-        return np.frombuffer(series.record_index[lo:hi], dtype=np.int64).astype(np.float64)
+        return np.frombuffer(series.record_index[lo:hi], dtype=INDEX_DTYPE).astype(np.float64)
 
     def record_of(self, name: str, position: int) -> int:
         """The record index of one point of `name`."""

@@ -39,8 +39,8 @@ def train_intervals(
     # a backlog read at start (or a report) arrived in bursts
     first = 0 if store.times_printed else store.live_from
     lo = max(first, end - 2 * limit - 1)
-    times = np.frombuffer(store.record_times, dtype=np.float64)[lo:end].copy()
-    steps = np.frombuffer(store.record_steps, dtype=np.int64)[lo:end].astype(np.float64)
+    times = store.record_times.span(lo, end).astype(np.float64)
+    steps = store.record_steps.span(lo, end).astype(np.float64)
     is_train = np.array([k == "train" for k in kinds[lo + 1 : end]], dtype=bool)
     if len(times) < 2:
         return np.empty(0), np.empty(0), np.empty(0)
@@ -148,7 +148,7 @@ class NoProgress:
         n = store.records
         if last is None or n < 5 or "summary" in store.record_kinds[-3:]:
             return None
-        times = np.frombuffer(store.record_times, dtype=np.float64)[max(0, n - 40) : n].copy()
+        times = store.record_times.span(max(0, n - 40), n).astype(np.float64)
         gaps = np.diff(times)
         gaps = gaps[gaps > 0]
         usual = middle(gaps) if len(gaps) >= 4 else None

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from trainmon.sources.process import TrainingTracker
 from trainmon.sources.samples import CpuSnapshot, ProcessExit
+from trainmon.text import terminal_safe
 
 
 class PsutilCpuSource:
@@ -64,7 +65,8 @@ class PsutilCpuSource:
             sw = ps.swap_memory()
             times = ps.cpu_times()
         except Exception as err:  # /proc unreadable (sandbox): say so, do not crash
-            return CpuSnapshot(self._wall(), training_reason=f"host stats unavailable: {err}")
+            reason = terminal_safe(f"host stats unavailable: {err}")
+            return CpuSnapshot(self._wall(), training_reason=reason)
         try:
             load = os.getloadavg()
         except OSError:
@@ -112,6 +114,6 @@ class PsutilCpuSource:
             shm_used_bytes=shm_used,
             shm_total_bytes=shm_total,
             training=training,
-            training_reason=reason,
+            training_reason=terminal_safe(reason),  # names log files and processes
             training_exit=self.tracker.exit,
         )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, TypeVar
 
 from trainmon.sources.samples import GpuDeviceSample, GpuProcess, GpuSnapshot
+from trainmon.text import terminal_safe
 
 T = TypeVar("T")
 
@@ -123,9 +124,14 @@ def _err_code(err: BaseException) -> int | None:
 
 
 def _text(value: object) -> str:
+    """An NVML string (bytes in older bindings) as terminal-safe text."""
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
+        value = value.decode("utf-8", "replace")
+    return terminal_safe(str(value))
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if value is None else terminal_safe(value)
 
 
 class NvmlGpuSource:
@@ -173,7 +179,7 @@ class NvmlGpuSource:
         start = self._clock()
         wall = self._wall()
         if not self._initialised and not self._try_init(start):
-            return GpuSnapshot(wall, "unavailable", self._reason, took_s=self._clock() - start)
+            return self._unavailable(wall, start)
         slow_due = self._last_slow is None or start - self._last_slow >= self._slow_interval_s
         if slow_due:
             self._last_slow = start
@@ -183,7 +189,7 @@ class NvmlGpuSource:
                 self._prune_pid_cache(devices)
         except _Reinit as err:
             self._drop(f"NVML stopped answering ({err}); retrying", start)
-            return GpuSnapshot(wall, "unavailable", self._reason, took_s=self._clock() - start)
+            return self._unavailable(wall, start)
         return GpuSnapshot(
             wall,
             "ok",
@@ -202,6 +208,10 @@ class NvmlGpuSource:
                 self._nvml.nvmlShutdown()
 
     # -- init -------------------------------------------------------------------------------
+
+    def _unavailable(self, wall: float, start: float) -> GpuSnapshot:
+        """The snapshot that says why there is nothing to show (error text made safe)."""
+        return GpuSnapshot(wall, "unavailable", _text(self._reason), took_s=self._clock() - start)
 
     def _import(self) -> bool:
         if self._nvml is not None:
@@ -434,7 +444,7 @@ class NvmlGpuSource:
             ecc_errors=dev.ecc_errors,
             processes=self._mark_training(dev),
             processes_note=dev.processes_note,
-            error=dev.error,
+            error=_text(dev.error),
             mig_enabled=dev.mig_enabled,
             mig_devices=children,
             parent_index=dev.parent_index,
@@ -456,7 +466,7 @@ class NvmlGpuSource:
         except _Reinit:
             raise
         except Exception as err:
-            return replace(self._lost_sample(dev), error=f"sampling failed: {err!r}")
+            return replace(self._lost_sample(dev), error=_text(f"sampling failed: {err!r}"))
 
     def _throttle_mask(self, handle: Any) -> int:
         nv = self._nvml
@@ -499,7 +509,9 @@ class NvmlGpuSource:
             if info is None:
                 procs.append(GpuProcess(pid, _mem(mem), visible=False))
             else:
-                procs.append(GpuProcess(pid, _mem(mem), info[0], info[1]))
+                # User and command line belong to whoever started the process.
+                user, command = _optional_text(info[0]), _optional_text(info[1])
+                procs.append(GpuProcess(pid, _mem(mem), user, command))
         dev.processes = tuple(procs)
         if procs and not any(p.visible for p in procs):
             dev.processes_note = "host PIDs not visible here (container? run with --pid=host)"
@@ -528,7 +540,7 @@ class NvmlGpuSource:
             uuid=dev.uuid,
             lost=dev.lost,
             lost_since_s=dev.lost_since_s,
-            error=dev.error,
+            error=_text(dev.error),
             parent_index=dev.parent_index,
         )
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from trainmon.sources.samples import FoundBy, ProcessExit, TrainingProcess
+from trainmon.text import terminal_safe
 
 MAX_RESCAN_S: Final = 480.0
 """The longest wait between writer searches while the followed logs stay unchanged."""
@@ -483,13 +484,15 @@ class TrainingTracker:
             return (None, self._reason)
         try:
             if self._cmdline is None:
-                self._cmdline = tuple(root.cmdline())
+                # Anyone can start a process whose argv holds escape sequences.
+                self._cmdline = tuple(map(terminal_safe, root.cmdline()))
                 try:
                     self._affinity = len(root.cpu_affinity())
                 except (psutil.Error, AttributeError, OSError):
                     self._affinity = None
                 try:
-                    self._cuda_env = root.environ().get("CUDA_VISIBLE_DEVICES")
+                    cuda_env = root.environ().get("CUDA_VISIBLE_DEVICES")
+                    self._cuda_env = None if cuda_env is None else terminal_safe(cuda_env)
                 except (psutil.Error, OSError):
                     self._cuda_env = None
             status = root.status()

@@ -37,6 +37,8 @@ from trainmon.run import AdviceFactory, ParserProgress, Run
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot, ProcessExit
+from trainmon.store import MetricStore
+from trainmon.text import terminal_safe
 from trainmon.ui.advice_rounds import AdviceRounds, advice_items
 from trainmon.ui.driver_choice import quiet_driver
 from trainmon.ui.layout import Layout, layout_for, too_small_text
@@ -147,13 +149,14 @@ class TrainmonApp(QuitHandling, ViewActions):
         self.runs: list[RunView] = [
             RunView(
                 index=i,
-                label=labels[i] if labels and i < len(labels) else run_label(path),
+                label=terminal_safe(labels[i]) if labels and i < len(labels) else run_label(path),
                 colour=RUN_COLOURS[i % len(RUN_COLOURS)],
                 run=Run(
                     path,
                     user_context=user_context,
                     muted=options.muted_rules,
                     advice_factory=self._advice_factory,
+                    store=MetricStore(options.max_series),
                 ),
             )
             for i, path in enumerate(paths)
@@ -182,7 +185,7 @@ class TrainmonApp(QuitHandling, ViewActions):
         """The follower and sampler threads, stopped and joined on unmount."""
         self._advice = AdviceRounds()
         self._plots = PlotView()
-        self.muted: list[str] = list(options.muted_rules)
+        self.muted: list[str] = [terminal_safe(rule) for rule in options.muted_rules]
         self.gpu_snapshot: GpuSnapshot | None = None
         self.cpu_snapshot: CpuSnapshot | None = None
         self._gpu_dirty = False

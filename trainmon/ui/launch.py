@@ -23,12 +23,13 @@ from trainmon.playback import Playback, start_demo, start_replay
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.cpu import PsutilCpuSource
 from trainmon.sources.nvml import make_gpu_source
+from trainmon.text import terminal_safe
 from trainmon.ui.quit_dialog import QuitChoice
 from trainmon.ui.signals import signals_end_app
 
 
 def _stderr(message: str) -> None:
-    print(f"trainmon: {message}", file=sys.stderr)
+    print(f"trainmon: {terminal_safe(message)}", file=sys.stderr)
 
 
 @contextlib.contextmanager

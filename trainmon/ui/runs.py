@@ -15,7 +15,8 @@ from typing import Final
 from trainmon.records import Finding, FollowEvent, MetricRecord
 from trainmon.run import ParserProgress, Run
 from trainmon.sources.samples import ProcessExit
-from trainmon.store import MetricStore
+from trainmon.store import MetricStore, ignored_series_note
+from trainmon.text import terminal_safe
 from trainmon.ui.widgets.status_bar import Level, RunStatus, round_age
 
 TRANSIENT_STATE_S: Final = 30.0
@@ -31,7 +32,7 @@ def run_label(path: str) -> str:
     """The name a run goes by on screen: its file name (`stdin` for `-`)."""
     if path == "-":
         return "stdin"
-    return Path(path).name or path
+    return terminal_safe(Path(path).name or path)
 
 
 @dataclass(slots=True)
@@ -63,7 +64,8 @@ class RunView:
         return self.run.advice.active
 
     def set_state(self, state: str, level: Level, now_s: float, *, transient: bool) -> None:
-        self.state, self.level, self.transient = state, level, transient
+        """`state` may quote paths and exception text: it is shown terminal-safe."""
+        self.state, self.level, self.transient = terminal_safe(state), level, transient
         self.state_since_s = now_s
 
     def take(
@@ -156,7 +158,12 @@ class RunView:
             finished=store.kind_counts.get("summary", 0) > 0,
             records=store.records,
             unparsed=parsed.unparsed_lines,
-            saved_to=self.saved_to,
+            saved_to=terminal_safe(self.saved_to),
+            note=(
+                ignored_series_note(store.ignored_series, store.max_series)
+                if store.ignored_series
+                else ""
+            ),
             ended=self.exited.text if self.exited is not None else "",
         )
 

@@ -17,6 +17,7 @@ from textual.screen import Screen
 
 from trainmon.plotdata import X_AXES, XAxis
 from trainmon.run import Run
+from trainmon.text import terminal_safe
 from trainmon.ui.help import HelpScreen, help_rows, key_label
 from trainmon.ui.runs import RunView
 from trainmon.ui.widgets.advice_panel import AdvicePanel
@@ -147,9 +148,9 @@ class ViewActions(App[None]):
         try:
             path = self.save_screenshot(path=os.getcwd())
         except OSError as exc:
-            self.notify(f"screenshot failed: {exc}", severity="error", markup=False)
+            self.notify(terminal_safe(f"screenshot failed: {exc}"), severity="error", markup=False)
             return
-        self.notify(f"screenshot saved to {path}", timeout=4, markup=False)
+        self.notify(terminal_safe(f"screenshot saved to {path}"), timeout=4, markup=False)
 
     def _key_bindings(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]

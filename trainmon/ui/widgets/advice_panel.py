@@ -20,6 +20,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from trainmon.records import SEVERITY_RANK, Finding, Severity
+from trainmon.text import shorten, terminal_safe, terminal_safe_lines
 from trainmon.ui.widgets.counts import WorkCounts
 
 AdviceItem = tuple[str, Finding]
@@ -54,6 +55,16 @@ def sort_items(items: Sequence[AdviceItem]) -> tuple[AdviceItem, ...]:
             ),
         )
     )
+
+
+DETAIL_MAX_CHARS: Final = 1000
+"""Evidence and advice quote metric names from the log: a huge name must not turn the
+detail into thousands of wrapped lines."""
+
+
+def _shown(text: str) -> str:
+    """A finding's evidence or advice as the detail shows it: safe, and bounded."""
+    return shorten(terminal_safe_lines(text), DETAIL_MAX_CHARS)
 
 
 class AdvicePanel(Vertical):
@@ -191,10 +202,10 @@ class AdvicePanel(Vertical):
         text.append(
             SEVERITY_ICONS[finding.severity] + " ", style=self._severity_style(finding.severity)
         )
-        text.append(finding.title)
+        text.append(terminal_safe(finding.title))
         where = []
         if run:
-            where.append(run)
+            where.append(terminal_safe(run))
         if finding.step is not None:
             where.append(f"step {finding.step}")
         if where:
@@ -208,12 +219,12 @@ class AdvicePanel(Vertical):
         _run, finding = item
         text = Text(end="")
         if finding.evidence:
-            text.append(finding.evidence, style="italic")
+            text.append(_shown(finding.evidence), style="italic")
         if finding.advice:
             if text.plain:
                 text.append("\n")
-            text.append("→ " + finding.advice)
-        text.append(f"\n[{finding.rule}] m: mute this rule", style="dim")
+            text.append("→ " + _shown(finding.advice))
+        text.append(f"\n[{terminal_safe(finding.rule)}] m: mute this rule", style="dim")
         return text
 
     def history_text(self) -> Text:
@@ -222,7 +233,7 @@ class AdvicePanel(Vertical):
         for note in self._notes:
             if text.plain:
                 text.append("\n")
-            text.append(note)
+            text.append(terminal_safe_lines(note))
         if self._history:
             if text.plain:
                 text.append("\n")
@@ -230,11 +241,11 @@ class AdvicePanel(Vertical):
             for run, finding in self._history[:HISTORY_SHOWN]:
                 step = f" @ {finding.step}" if finding.step is not None else ""
                 prefix = f"{run}: " if run else ""
-                text.append(f"\n  {prefix}{finding.title}{step}")
+                text.append("\n  " + terminal_safe(f"{prefix}{finding.title}{step}"))
         if self._muted:
             if text.plain:
                 text.append("\n")
-            text.append("muted: " + ", ".join(self._muted))
+            text.append(terminal_safe("muted: " + ", ".join(self._muted)))
         return text
 
     def _rebuild(self, previous: AdviceItem | None) -> None:

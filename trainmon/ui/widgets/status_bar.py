@@ -105,6 +105,8 @@ class RunStatus:
     """Standard input's run: the file the pipe is saved in."""
     ended: str = ""
     """`training process 4242 exited (killed by SIGKILL)`: the run will not move again."""
+    note: str = ""
+    """A bound that was hit, e.g. "12 more series ignored (--max-series 256)"."""
 
 
 def age_text(age_s: float | None, finished: bool) -> tuple[str, Level]:
@@ -383,6 +385,8 @@ class StatusBar(Widget):
             parts.append((55, Text(f"→ {row.saved_to}", style=dim)))
         if row.log_format:
             parts.append((40, Text(row.log_format, style=dim)))
+        if row.note:
+            parts.append((35, Text(row.note, style=self._style("warning"))))
         if row.unparsed:
             parts.append((30, Text(f"{row.unparsed} unparsed", style=dim)))
         return parts

@@ -1,0 +1,146 @@
+"""Bounds on what a log can make trainmon hold or print: series per run, name length."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from trainmon.columns import CHUNK
+from trainmon.records import MetricRecord
+from trainmon.report import as_text, read_log
+from trainmon.store import DEFAULT_MAX_SERIES, IGNORED_COUNTED, MetricStore
+from trainmon.text import MAX_NAME_CHARS
+
+
+def _train(step: int, values: dict[str, float]) -> MetricRecord:
+    return MetricRecord("train", step, values)
+
+
+def test_series_beyond_the_cap_are_dropped_and_counted() -> None:
+    store = MetricStore(max_series=3)
+    store.extend([_train(1, {"loss": 1.0, "a": 1.0})], arrival_s=0.0)
+    store.extend([_train(2, {"loss": 0.9, "b": 2.0, "c": 3.0, "d": 4.0})], arrival_s=0.0)
+    store.extend([_train(3, {"loss": 0.8, "c": 5.0, "e": 6.0})], arrival_s=0.0)
+    assert store.names() == ["loss", "a", "b"]
+    assert store.ignored_series == 3  # c, d, e: each counted once
+    loss = store.get("loss")
+    assert loss is not None and list(loss.values_np()) == [1.0, 0.9, 0.8]
+    assert store.records == 3
+
+
+def test_the_cap_survives_a_new_segment_and_a_merge() -> None:
+    store = MetricStore(max_series=2)
+    store.new_segment()
+    assert store.max_series == 2
+    other = MetricStore(max_series=2)
+    other.extend([_train(1, {"x": 1.0, "y": 2.0, "z": 3.0})], arrival_s=0.0)
+    store.extend([_train(0, {"loss": 1.0})], arrival_s=0.0)
+    store.absorb(other)
+    assert store.names() == ["loss", "x"]
+    assert store.ignored_series == 2  # y (new here) and z (ignored there)
+
+
+def test_ignored_names_are_counted_in_bounded_memory() -> None:
+    store = MetricStore(max_series=1)
+    n = IGNORED_COUNTED + 10
+    store.extend([_train(i, {"loss": 1.0, f"id_{i}": 1.0}) for i in range(n)], arrival_s=0.0)
+    assert store.ignored_series == IGNORED_COUNTED
+    assert store.names() == ["loss"]
+
+
+def _log_with_names(path: Path, count: int) -> None:
+    rows = [json.dumps({"step": s, "loss": 1.0 / s, **{f"m{i}": s for i in range(count)}})
+            for s in range(1, 4)]  # fmt: skip
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_report_says_how_many_series_were_ignored(tmp_path: Path) -> None:
+    log = tmp_path / "wide.log"
+    _log_with_names(log, DEFAULT_MAX_SERIES + 50)
+    summary = read_log(str(log))
+    assert len(summary.store.names()) == DEFAULT_MAX_SERIES
+    assert summary.store.ignored_series == 51  # step is not a series; loss and m0… are
+    assert "51 more series ignored (--max-series 256)" in as_text(summary, [])
+
+    result = subprocess.run(
+        [sys.executable, "-m", "trainmon", "report", "--json", "--max-series", "10", str(log)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    doc = json.loads(result.stdout)
+    assert len(doc["series"]) == 10
+    assert doc["ignored_series"] == DEFAULT_MAX_SERIES + 51 - 10
+
+
+def test_a_huge_name_is_cut_in_the_text_report_and_whole_in_json(tmp_path: Path) -> None:
+    name = "n" * 200_000
+    log = tmp_path / "long.log"
+    log.write_text("".join(json.dumps({"step": s, "loss": 1.0, name: s}) + "\n" for s in (1, 2)))
+    summary = read_log(str(log))
+    text = as_text(summary, [])
+    assert max(len(line) for line in text.splitlines()) < MAX_NAME_CHARS + 80
+    assert "n" * (MAX_NAME_CHARS - 1) + "…" in text
+    result = subprocess.run(
+        [sys.executable, "-m", "trainmon", "report", "--json", str(log)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert name in json.loads(result.stdout)["series"]
+
+
+def test_max_series_must_be_a_positive_number() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "trainmon", "report", "--max-series", "0", "x.log"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--max-series" in result.stderr
+
+
+def test_store_memory_per_record_is_bounded() -> None:
+    """What 10^7 records cost comes from this figure (bench/bench_memory.py measures RSS)."""
+    n = 300_000
+    one = MetricStore()
+    four = MetricStore()
+    for start in range(0, n, 1000):  # batches as a follower hands them over
+        one.extend([_train(s, {"loss": 1.0 / (s + 1)}) for s in range(start, start + 1000)], 5.0)
+        four.extend(
+            [
+                _train(s, {"loss": 1.0 / (s + 1), "learning_rate": 1e-4, "grad_norm": 1.5,
+                           "epoch": s / 1000})
+                for s in range(start, start + 1000)
+            ],
+            5.0,
+        )  # fmt: skip
+    # A value (8 bytes) and its record index (4) per point, a kind byte per record, with
+    # `array`'s over-allocation; sealed steps and arrival times take almost nothing, their
+    # unsealed tails at most one chunk of 8-byte values each.
+    tails = 2 * 8 * CHUNK / n
+    assert one.nbytes / n <= 1.07 * 13 + tails
+    assert four.nbytes / n <= 1.07 * (1 + 4 * 12) + tails
+
+
+def test_a_store_pickles_whole_for_the_report_helper() -> None:
+    import pickle
+
+    store = MetricStore()
+    store.extend([_train(s, {"loss": 1.0 / s, "lr": s * 1e-5}) for s in range(1, 5000)], 3.0)
+    for protocol in (4, pickle.HIGHEST_PROTOCOL):
+        copy = pickle.loads(pickle.dumps(store, protocol=protocol))
+        assert copy.names() == store.names()
+        for name in store.names():
+            theirs, mine = copy.get(name), store.get(name)
+            assert theirs is not None and mine is not None
+            assert theirs.values == mine.values
+            assert theirs.record_index == mine.record_index
+            assert theirs.steps_np().tolist() == mine.steps_np().tolist()
+            assert theirs.last_step() == mine.last_step() == 4999

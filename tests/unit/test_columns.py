@@ -1,0 +1,88 @@
+"""Compact per-record columns read back exactly what was appended, however it was sealed."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trainmon.columns import Column
+
+steps = st.lists(
+    st.one_of(
+        st.integers(-(2**62), 2**62),
+        st.integers(0, 50),
+    ),
+    max_size=80,
+)
+regular_steps = st.builds(
+    lambda start, stride, n: list(range(start, start + stride * n, stride) or [start])[:n],
+    st.integers(0, 1000),
+    st.integers(1, 30),
+    st.integers(0, 80),
+)
+times = st.lists(
+    st.one_of(st.sampled_from([5.0, 7.5, 1e9 + 0.25]), st.floats(allow_nan=False)), max_size=80
+)
+
+
+def check(column: Column, expected: list[float] | list[int]) -> None:
+    assert len(column) == len(expected)
+    assert bool(column) == bool(expected)
+    assert list(column) == expected
+    for i in range(-len(expected), len(expected)):
+        assert column[i] == expected[i]
+    assert column.span().tolist() == expected
+    if expected:
+        assert column.min() == min(expected)
+        assert column.max() == max(expected)
+        rng = np.random.default_rng(len(expected))
+        index = rng.integers(0, len(expected), size=20)
+        assert column.take(index).tolist() == [expected[i] for i in index]
+        ordered = np.sort(index)
+        assert column.take(ordered).tolist() == [expected[i] for i in ordered]
+        lo, hi = sorted(rng.integers(0, len(expected) + 1, size=2).tolist())
+        assert column.span(lo, hi).tolist() == expected[lo:hi]
+
+
+@settings(max_examples=200)
+@given(st.one_of(steps, regular_steps), st.integers(1, 4))
+def test_int_columns_are_exact(values: list[int], shift: int) -> None:
+    column = Column("q", chunk_shift=shift)
+    for i in range(0, len(values), 7):
+        column.fromlist(values[i : i + 7])
+    check(column, values)
+
+
+@settings(max_examples=200)
+@given(times, st.integers(1, 4))
+def test_float_columns_are_exact(values: list[float], shift: int) -> None:
+    column = Column("d", chunk_shift=shift)
+    column.fromlist(values)
+    check(column, values)
+
+
+@given(st.one_of(steps, regular_steps), st.one_of(steps, regular_steps))
+def test_extend_appends_another_column(first: list[int], second: list[int]) -> None:
+    a, b = Column("q", chunk_shift=2), Column("q", chunk_shift=3)
+    a.fromlist(first)
+    b.fromlist(second)
+    a.extend(b)
+    check(a, first + second)
+    check(pickle.loads(pickle.dumps(a)), first + second)
+
+
+def test_regular_columns_take_a_few_bytes_per_chunk() -> None:
+    n = 1_000_000
+    column = Column("q")
+    column.fromlist(list(range(0, 20 * n, 20)))
+    stamps = Column("d")
+    for batch in range(n // 1000):
+        stamps.fromlist([1.7e9 + batch] * 1000)
+    # Under a byte per value, the unsealed tail (at most one chunk of 8-byte values) included.
+    assert column.nbytes < n
+    assert stamps.nbytes < n
+    assert column[n - 1] == 20 * (n - 1)
+    assert stamps[n - 1] == 1.7e9 + n // 1000 - 1

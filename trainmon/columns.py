@@ -1,0 +1,258 @@
+"""Per-record columns (steps, times) that grow for ever, kept compact in sealed chunks.
+
+A store holds one step and one time per record, for tens of millions of records. Both are
+highly regular: steps mostly rise by one stride (eval records repeat a step), and records
+read together share one arrival time. Values go into a plain `array` tail; every `CHUNK`
+values the tail is sealed into the smallest exact form: an arithmetic run (start, stride),
+small integer deltas, runs of equal values, or the raw numbers. Reads decode only the
+chunks they touch, so no reader ever needs the whole column at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from array import array
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    Numbers = npt.NDArray[Any]
+
+CHUNK_SHIFT: Final = 16
+CHUNK: Final = 1 << CHUNK_SHIFT
+"""Values per sealed chunk: decoding one costs well under a millisecond."""
+
+Typecode = Literal["q", "d"]
+"""`q`: int64 (steps); `d`: float64 (times)."""
+
+
+class _Sealed:
+    """One sealed chunk: its exact values in a compact form, with its min and max."""
+
+    __slots__ = ("deltas", "first", "hi", "kind", "lo", "n", "starts", "stride", "values")
+
+    def __init__(self, values: Numbers, typecode: Typecode) -> None:
+        import numpy as np
+
+        n = len(values)
+        self.n = n
+        self.lo = values.min().item()
+        self.hi = values.max().item()
+        self.first = values[0].item()
+        self.stride: Any = 0
+        self.deltas: Numbers | None = None
+        self.starts: Numbers | None = None
+        self.values: Numbers | None = None
+        if typecode == "q":
+            d = np.diff(values)
+            if not len(d) or bool(np.all(d == d[0])):
+                self.kind = "stride"
+                self.stride = int(d[0]) if len(d) else 0
+                return
+            for narrow in (np.int8, np.int16, np.int32):
+                info = np.iinfo(narrow)
+                if int(d.min()) >= info.min and int(d.max()) <= info.max:
+                    self.kind = "deltas"
+                    self.deltas = d.astype(narrow)
+                    return
+        else:
+            bits = values.view(np.int64)  # exact equality, NaN included
+            starts = np.flatnonzero(bits[1:] != bits[:-1]) + 1
+            if (len(starts) + 1) * 12 <= n * 8:
+                self.kind = "runs"
+                self.starts = np.concatenate(([0], starts)).astype(np.int32)
+                self.values = values[self.starts]
+                return
+        self.kind = "raw"
+        self.values = values.copy()
+
+    def decode(self, dtype: Any) -> Numbers:
+        import numpy as np
+
+        if self.kind == "stride":
+            out: Numbers = np.arange(self.n, dtype=dtype) * self.stride + self.first
+            return out
+        if self.kind == "deltas":
+            assert self.deltas is not None
+            out = np.empty(self.n, dtype=dtype)
+            out[0] = self.first
+            np.cumsum(self.deltas, dtype=dtype, out=out[1:])
+            out[1:] += self.first
+            return out
+        if self.kind == "runs":
+            assert self.starts is not None and self.values is not None
+            lengths = np.diff(np.append(self.starts, self.n))
+            return np.repeat(self.values, lengths)
+        assert self.values is not None
+        return self.values
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.deltas, self.starts, self.values)
+        return 64 + sum(a.nbytes for a in arrays if a is not None)
+
+
+class Column:
+    """A growable column of int64 or float64 values: appends in C, compact sealed chunks.
+
+    Reads: `len()`, `col[i]` (negative too), `take(indices)`, `span(lo, hi)`, `min()`,
+    `max()`, iteration. Single-threaded, like the store that owns it.
+    """
+
+    __slots__ = ("_cache", "_chunk_len", "_sealed", "_shift", "_tail", "typecode")
+
+    def __init__(self, typecode: Typecode, chunk_shift: int = CHUNK_SHIFT) -> None:
+        self.typecode: Typecode = typecode
+        self._shift = chunk_shift
+        self._chunk_len = 1 << chunk_shift
+        self._sealed: list[_Sealed] = []
+        self._tail: array[Any] = array(typecode)
+        self._cache: tuple[int, Numbers] | None = None
+        """The last decoded chunk (scalar reads tend to hit the same one)."""
+
+    @property
+    def _dtype(self) -> Any:
+        import numpy as np
+
+        return np.int64 if self.typecode == "q" else np.float64
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def fromlist(self, values: list[Any]) -> None:
+        """Append values (converted in one C loop, as `array.fromlist`)."""
+        self._tail.fromlist(values)
+        if len(self._tail) >= self._chunk_len:
+            self._seal()
+
+    def extend(self, other: Column) -> None:
+        """Append all of `other`'s values, one chunk at a time."""
+        for k in range(len(other._sealed)):
+            self._tail.frombytes(other._chunk(k).astype(self._dtype).tobytes())
+            if len(self._tail) >= self._chunk_len:
+                self._seal()
+        self._tail.extend(other._tail)
+        if len(self._tail) >= self._chunk_len:
+            self._seal()
+
+    def _seal(self) -> None:
+        import numpy as np
+
+        while len(self._tail) >= self._chunk_len:
+            head = np.array(self._tail[: self._chunk_len], dtype=self._dtype)
+            self._sealed.append(_Sealed(head, self.typecode))
+            del self._tail[: self._chunk_len]
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._sealed) * self._chunk_len + len(self._tail)
+
+    def __bool__(self) -> bool:
+        return bool(self._sealed) or bool(self._tail)
+
+    def __getitem__(self, i: int) -> Any:
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("column index out of range")
+        sealed = len(self._sealed) * self._chunk_len
+        if i >= sealed:
+            return self._tail[i - sealed]
+        k, offset = divmod(i, self._chunk_len)
+        chunk = self._sealed[k]
+        if chunk.kind == "stride":
+            return chunk.first + chunk.stride * offset
+        return self._chunk(k)[offset].item()
+
+    def __iter__(self) -> Iterator[Any]:
+        for k in range(len(self._sealed)):
+            yield from self._chunk(k).tolist()
+        yield from self._tail
+
+    def _chunk(self, k: int) -> Numbers:
+        """Chunk `k` decoded (the tail for k == number of sealed chunks: a copy)."""
+        import numpy as np
+
+        if k == len(self._sealed):
+            return np.array(self._tail, dtype=self._dtype)
+        cache = self._cache
+        if cache is not None and cache[0] == k:
+            return cache[1]
+        values = self._sealed[k].decode(self._dtype)
+        self._cache = (k, values)
+        return values
+
+    def span(self, lo: int = 0, hi: int | None = None) -> Numbers:
+        """Values [lo, hi) as a new numpy array."""
+        import numpy as np
+
+        n = len(self)
+        hi = n if hi is None else max(0, min(hi, n))
+        lo = max(0, lo)
+        if lo >= hi:
+            return np.empty(0, dtype=self._dtype)
+        first, last = lo >> self._shift, (hi - 1) >> self._shift
+        parts = [self._chunk(k) for k in range(first, last + 1)]
+        joined = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        start = lo - (first << self._shift)
+        return joined[start : start + hi - lo].copy()
+
+    def take(self, index: Numbers) -> Numbers:
+        """The values at record positions `index` (any order), decoding only their chunks."""
+        import numpy as np
+
+        idx = np.asarray(index, dtype=np.int64)
+        if not len(idx):
+            return np.empty(0, dtype=self._dtype)
+        lowest = int(idx.min())
+        if lowest < 0:  # (numpy's own indexing rejects indices past the end)
+            raise IndexError("column index out of range")
+        sealed = len(self._sealed) << self._shift
+        if lowest >= sealed:  # all in the tail: gather through a temporary view
+            view = np.frombuffer(self._tail, dtype=self._dtype)
+            out: Numbers = view[idx - sealed] if sealed else view[idx]
+            del view  # a live view would pin the tail's buffer and block the next append
+            return out
+        chunk_of = idx >> self._shift
+        order = None
+        if len(idx) > 1 and not bool(np.all(chunk_of[1:] >= chunk_of[:-1])):
+            order = np.argsort(idx, kind="stable")
+            idx, chunk_of = idx[order], chunk_of[order]
+        bounds = [0, *(np.flatnonzero(np.diff(chunk_of)) + 1).tolist(), len(idx)]
+        out = np.empty(len(idx), dtype=self._dtype)
+        for a, b in itertools.pairwise(bounds):
+            k = int(chunk_of[a])
+            out[a:b] = self._chunk(k)[idx[a:b] - (k << self._shift)]
+        if order is None:
+            return out
+        result = np.empty_like(out)
+        result[order] = out
+        return result
+
+    def min(self) -> Any:
+        """The smallest value (the column must not be empty)."""
+        return min([c.lo for c in self._sealed] + self._tail_extremes(0))
+
+    def max(self) -> Any:
+        """The largest value (the column must not be empty)."""
+        return max([c.hi for c in self._sealed] + self._tail_extremes(1))
+
+    def _tail_extremes(self, which: int) -> list[Any]:
+        """[min] or [max] of the tail (reduced in C over a temporary view), [] when empty."""
+        import numpy as np
+
+        if not self._tail:
+            return []
+        view = np.frombuffer(self._tail, dtype=self._dtype)
+        value = (view.max() if which else view.min()).item()
+        del view  # a live view would pin the tail's buffer and block the next append
+        return [value]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the values (sealed chunks and the tail's allocation)."""
+        tail = self._tail.buffer_info()[1] * self._tail.itemsize
+        return sum(c.nbytes for c in self._sealed) + tail
