@@ -45,12 +45,12 @@ from trainmon.ui.layout import Layout, layout_for, too_small_text
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
 from trainmon.ui.plot_view import PlotView
 from trainmon.ui.quitting import QuitHandling
-from trainmon.ui.runs import RunView, run_label
+from trainmon.ui.runs import RunView, run_views
 from trainmon.ui.threads import LogPoller, SystemSampler, Workers
 from trainmon.ui.view_actions import ViewActions
 from trainmon.ui.widgets.advice_panel import AdvicePanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
-from trainmon.ui.widgets.loss_plot import CPU_BUDGET, RUN_COLOURS, LossPlot
+from trainmon.ui.widgets.loss_plot import CPU_BUDGET, LossPlot
 from trainmon.ui.widgets.status_bar import StatusBar
 from trainmon.ui.widgets.system_pane import SystemPane
 from trainmon.ui.workers import SAMPLE_INTERVAL_S
@@ -144,23 +144,18 @@ class TrainmonApp(QuitHandling, ViewActions):
         self._sample_interval_s = sample_interval_s
         self._plot_cpu_budget = plot_cpu_budget
         self.sub_title = description
-        paths = options.paths or ()
         user_context = dict(options.context)
-        self.runs: list[RunView] = [
-            RunView(
-                index=i,
-                label=terminal_safe(labels[i]) if labels and i < len(labels) else run_label(path),
-                colour=RUN_COLOURS[i % len(RUN_COLOURS)],
-                run=Run(
-                    path,
-                    user_context=user_context,
-                    muted=options.muted_rules,
-                    advice_factory=self._advice_factory,
-                    store=MetricStore(options.max_series),
-                ),
-            )
-            for i, path in enumerate(paths)
-        ]
+        self.runs: list[RunView] = run_views(
+            options.paths or (),
+            labels,
+            lambda path: Run(
+                path,
+                user_context=user_context,
+                muted=options.muted_rules,
+                advice_factory=self._advice_factory,
+                store=MetricStore(options.max_series),
+            ),
+        )
         self.system = SystemHistory(maxlen=SYSTEM_HISTORY)
         """The one history of GPU and CPU samples: the panes' sparklines and the hardware
         rules read it; the sample handlers add to it."""

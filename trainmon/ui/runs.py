@@ -8,6 +8,7 @@ posted, so a truncation starts the new segment before the records that follow it
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
@@ -17,6 +18,7 @@ from trainmon.run import ParserProgress, Run
 from trainmon.sources.samples import ProcessExit
 from trainmon.store import MetricStore, ignored_series_note
 from trainmon.text import terminal_safe
+from trainmon.ui.widgets.loss_plot import RUN_COLOURS
 from trainmon.ui.widgets.status_bar import Level, RunStatus, round_age
 
 TRANSIENT_STATE_S: Final = 30.0
@@ -33,6 +35,21 @@ def run_label(path: str) -> str:
     if path == "-":
         return "stdin"
     return terminal_safe(Path(path).name or path)
+
+
+def run_views(
+    paths: Sequence[str], labels: Sequence[str] | None, make_run: Callable[[str], Run]
+) -> list[RunView]:
+    """A view per path: its label (given, else its file name) and its colour by position."""
+    return [
+        RunView(
+            index=i,
+            label=terminal_safe(labels[i]) if labels and i < len(labels) else run_label(path),
+            colour=RUN_COLOURS[i % len(RUN_COLOURS)],
+            run=make_run(path),
+        )
+        for i, path in enumerate(paths)
+    ]
 
 
 @dataclass(slots=True)
