@@ -43,7 +43,8 @@ LABELS = ROOT / "bench" / "advice_labels.csv"
 
 REALRUNS = ROOT / "bench" / "realruns" / "runs"
 FAMILY_OF_LABEL = {
-    "lr-high": "divergence",
+    # LR x100 on the real runs: the loss stalls far above a healthy run's (bench/README.md)
+    "lr-high": "plateau",
     "instability": "divergence",
     "grad-explosion": "divergence",
     "nan": "numerics",
@@ -57,6 +58,10 @@ FAMILY_OF_LABEL = {
     "spike": "spike",
     "stall": "stall",
 }
+NO_EFFECT = "no-effect"
+"""A fault injected for real that left no visible trace in the log (no-warm-up on the real
+runs): no rule can be asked to see it, so it is left out of recall and precision, and its
+findings above info are listed with the per-fault table."""
 _NUMERIC_RULES = {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric", "zero-loss"}
 RULES_OF_LABEL = {
     "nan": {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric"},
@@ -353,6 +358,13 @@ def realrun_table(outcomes: list[Outcome]) -> None:
     print("|---|---|---|---|---|---|---|")
     for fault in sorted({o.fault for o in runs}):
         group = [o for o in runs if o.fault == fault]
+        if group[0].label == NO_EFFECT:
+            loud = sum(f.severity != "info" for o in group for f in o.findings)
+            print(
+                f"| {fault} | no visible effect: not scored | {len(group)} | – | – | – | "
+                f"{loud} warning or critical findings |"
+            )
+            continue
         fam = FAMILY_OF_LABEL[group[0].label]
         caught = [o for o in group if timely(o)]
         delays = [min(d.detected_step for d in timely(o)) - (o.onset or 0) for o in caught]
