@@ -125,8 +125,12 @@ RULES_OF_LABEL = {
     "stall": {"stall", "throughput-drop"},
 }
 FAMILY_RULES: dict[str, set[str]] = defaultdict(set)
+"""The rules whose firing counts as an alarm of the family (for precision)."""
 for _label, _rules in RULES_OF_LABEL.items():
-    FAMILY_RULES[FAMILY_OF_LABEL[_label]] |= _rules
+    # lr-high also counts a divergence or NaN as its detection, but those rules alarm for
+    # their own families, not for the plateau family it is scored in
+    _own = _rules & RULES_OF_LABEL["plateau"] if _label == "lr-high" else _rules
+    FAMILY_RULES[FAMILY_OF_LABEL[_label]] |= _own
 
 
 @dataclass
