@@ -43,7 +43,8 @@ LABELS = ROOT / "bench" / "advice_labels.csv"
 
 REALRUNS = ROOT / "bench" / "realruns" / "runs"
 FAMILY_OF_LABEL = {
-    "lr-high": "divergence",
+    # LR x100 on the real runs: the loss stalls far above a healthy run's (bench/README.md)
+    "lr-high": "plateau",
     "instability": "divergence",
     "grad-explosion": "divergence",
     "nan": "numerics",
@@ -57,6 +58,10 @@ FAMILY_OF_LABEL = {
     "spike": "spike",
     "stall": "stall",
 }
+NO_EFFECT = "no-effect"
+"""A fault injected for real that left no visible trace in the log (no-warm-up on the real
+runs): no rule can be asked to see it, so it is left out of recall and precision, and its
+findings above info are listed with the per-fault table."""
 _NUMERIC_RULES = {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric", "zero-loss"}
 RULES_OF_LABEL = {
     "nan": {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric"},
@@ -120,8 +125,12 @@ RULES_OF_LABEL = {
     "stall": {"stall", "throughput-drop"},
 }
 FAMILY_RULES: dict[str, set[str]] = defaultdict(set)
+"""The rules whose firing counts as an alarm of the family (for precision)."""
 for _label, _rules in RULES_OF_LABEL.items():
-    FAMILY_RULES[FAMILY_OF_LABEL[_label]] |= _rules
+    # lr-high also counts a divergence or NaN as its detection, but those rules alarm for
+    # their own families, not for the plateau family it is scored in
+    _own = _rules & RULES_OF_LABEL["plateau"] if _label == "lr-high" else _rules
+    FAMILY_RULES[FAMILY_OF_LABEL[_label]] |= _own
 
 
 @dataclass
@@ -353,6 +362,13 @@ def realrun_table(outcomes: list[Outcome]) -> None:
     print("|---|---|---|---|---|---|---|")
     for fault in sorted({o.fault for o in runs}):
         group = [o for o in runs if o.fault == fault]
+        if group[0].label == NO_EFFECT:
+            loud = sum(f.severity != "info" for o in group for f in o.findings)
+            print(
+                f"| {fault} | no visible effect: not scored | {len(group)} | – | – | – | "
+                f"{loud} warning or critical findings |"
+            )
+            continue
         fam = FAMILY_OF_LABEL[group[0].label]
         caught = [o for o in group if timely(o)]
         delays = [min(d.detected_step for d in timely(o)) - (o.onset or 0) for o in caught]

@@ -10,6 +10,7 @@ Each run gets a folder `bench/realruns/runs/<name>/` with
   advice_eval label, what a correct finding says, and the split (seed 0: tune, 1: test).
 
     nice -n 10 python bench/realruns/generate.py [--only NAME_SUBSTRING] [--jobs 1]
+    python bench/realruns/generate.py --relabel   # rewrite label.json from faults.py, no training
 
 Needs `torch` and `transformers` (the `bench` extra); about 20 s of one CPU core per run.
 """
@@ -93,6 +94,20 @@ def run_one(name: str, framework: str, fault: str, seed: int) -> str:
     (folder / "arrivals.tsv").write_text("".join(f"{o}\t{t:.3f}\n" for o, t in arrivals))
     facts = json.loads(facts_path.read_text()) if facts_path.exists() else {}
     facts_path.unlink(missing_ok=True)
+    write_label(folder, name, framework, model, fault, seed, rc, facts)
+    return f"{name}: exit {rc}, {len(data)} bytes, {time.monotonic() - t0:.0f} s"
+
+
+def write_label(
+    folder: Path,
+    name: str,
+    framework: str,
+    model: str,
+    fault: str,
+    seed: int,
+    rc: int,
+    facts: dict[str, object],
+) -> None:
     spec = FAULTS[fault]
     label = {
         "run": name,
@@ -110,15 +125,32 @@ def run_one(name: str, framework: str, fault: str, seed: int) -> str:
         "evals": facts.get("evals", []),
     }
     (folder / "label.json").write_text(json.dumps(label, indent=1) + "\n")
-    return f"{name}: exit {rc}, {len(data)} bytes, {time.monotonic() - t0:.0f} s"
+
+
+def relabel(name: str, framework: str, fault: str, seed: int) -> str:
+    """Rewrite a committed run's label from the fault catalogue, keeping what it measured."""
+    folder = RUNS / name
+    if not (folder / "label.json").is_file():
+        return f"{name}: not generated yet"
+    old = json.loads((folder / "label.json").read_text())
+    facts = {"evals": old.get("evals", [])}
+    write_label(folder, name, framework, old["model"], fault, seed, old["exit_code"], facts)
+    return f"{name}: relabelled {FAULTS[fault].label}"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", default="", help="run only names containing this text")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument(
+        "--relabel", action="store_true", help="rewrite label.json files only (no training)"
+    )
     args = ap.parse_args()
     todo = [m for m in matrix() if args.only in m[0]]
+    if args.relabel:
+        for m in todo:
+            print(relabel(*m))
+        return 0
     with ThreadPoolExecutor(args.jobs) as pool:
         for line in pool.map(lambda m: run_one(*m), todo):
             print(line, flush=True)

@@ -4,8 +4,10 @@ Two frameworks print what users see in their logs:
 - `hf`: the Hugging Face Trainer on a tiny GPT-2 (character language model) or a tiny BERT
   (sentence classifier), both built from a config object (no download); its dicts and tqdm
   bars go to stdout/stderr as in any redirected run.
-- `loop`: a plain PyTorch loop on the same tiny GPT-2 that prints nanoGPT-style lines
-  (`iter 100: loss 2.0863, time 15.94ms, mfu 0.01%`, `step 200: train loss 1.9, val loss 2.0`).
+- `loop`: a plain PyTorch loop on the same tiny GPT-2 that prints nanoGPT-style lines with the
+  learning rate at the end, as nanoGPT forks that log it do
+  (`iter 100: loss 2.0863, time 15.94ms, mfu 0.01%, lr 9.8765e-04`,
+  `step 200: train loss 1.9, val loss 2.0`).
 
 The data are synthetic sentences from a small grammar, tokenised per character here, so the
 runs need no network and no dataset. Faults (see `faults.py`) are injected the way they
@@ -349,7 +351,10 @@ def run_loop(args: argparse.Namespace, fault: Fault, facts: dict[str, object]) -
         dt, t0 = t1 - t0, t1
         if it % LOG_EVERY == 0:
             mfu = 6 * 1.0e5 * BATCH * SEQ / dt / 1e12 * 100
-            print(f"iter {it}: loss {loss.item():.4f}, time {dt * 1000:.2f}ms, mfu {mfu:.2f}%")
+            print(
+                f"iter {it}: loss {loss.item():.4f}, time {dt * 1000:.2f}ms, mfu {mfu:.2f}%, "
+                f"lr {lr:.4e}"
+            )
         sys.stdout.flush()
 
 

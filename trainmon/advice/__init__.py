@@ -11,6 +11,7 @@ from trainmon.advice.base import RuleInfo
 from trainmon.advice.context import RunContext, context_from_model_config, parse_context
 from trainmon.advice.engine import AdviceEngine, AdviceState, Detection, analyze
 from trainmon.advice.registry import RULE_IDS, RULES
+from trainmon.advice.throughput import is_live_only
 
 __all__ = [
     "RULES",
@@ -22,5 +23,6 @@ __all__ = [
     "RunContext",
     "analyze",
     "context_from_model_config",
+    "is_live_only",
     "parse_context",
 ]

@@ -1,8 +1,11 @@
 """Throughput and stall rules, from record timestamps (printed in the log, else arrival).
 
-`stall` and `throughput-drop` look at the gaps between records already in the store, so a
-replay with the original timing finds them at the same step. `no-progress` is the one rule
-evaluated against the clock: no new record for far longer than usual, right now.
+`stall` and `throughput-drop` look at the gaps between records already in the store: from
+times the log printed they are the same live, replayed and in a report. A log that prints no
+times leaves only the arrival of records that came in live; findings timed that way are about
+live arrival, say so in their evidence (`LIVE_TIMING`) and are never in a report, and two
+dashboards may see them differently (`is_live_only`). `no-progress` is evaluated against the
+clock: no new record for far longer than usual, right now.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from trainmon.advice.base import Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.stats import fmt, middle
 
 if TYPE_CHECKING:
+    from trainmon.records import Finding
     from trainmon.store import MetricStore
 
 INTERVALS = 64
@@ -24,6 +28,22 @@ DROP_RECENT = 5
 DROP_FACTOR = 2.5
 """Throughput-drop: the newest 5 intervals take 2.5x the usual time per step (a 60 % fall);
 smaller swings are what a machine shared with other jobs shows all day."""
+DROP_EACH = 2.0
+"""...and every one of them takes at least 2x: a sustained drop (a slower loader, throttling),
+not a burst of contention from other jobs, in which fast intervals come between slow ones."""
+LIVE_TIMING = "record arrival times, live only"
+"""Marks the evidence of a finding timed by when records arrived, not by times the log printed."""
+LIVE_RULES = frozenset({"stall", "throughput-drop"})
+"""Rules timed by arrival when the log prints no times."""
+
+
+def is_live_only(finding: Finding) -> bool:
+    """A finding about live arrival: the clock right now (`no-progress`), or a stall or
+    throughput drop timed by when records arrived. Only these may differ between two
+    dashboards on the same log or between a dashboard and a report."""
+    return finding.rule == "no-progress" or (
+        finding.rule in LIVE_RULES and LIVE_TIMING in finding.evidence
+    )
 
 
 def train_intervals(
@@ -75,11 +95,13 @@ class Stall(Rule):
             gap = float(gaps[k])
             if usual > 0 and gap > max(STALL_FACTOR * usual, STALL_FLOOR_S):
                 step = int(view.store.record_steps[int(ends[k])])
+                how = "" if view.store.times_printed else f" ({LIVE_TIMING})"
                 return Hit(
                     "warning",
                     step,
                     "Training paused: a long gap between records",
-                    f"{fmt(gap)} s without a record before step {step} vs a usual {fmt(usual)} s",
+                    f"{fmt(gap)} s without a record before step {step} vs a usual {fmt(usual)} s"
+                    + how,
                     "Look for a hang (dataloader deadlock, storage stall, NCCL collective) or "
                     "preemption around this step; set timeouts and checkpoint often.",
                 )
@@ -87,7 +109,9 @@ class Stall(Rule):
 
 
 class ThroughputDrop(Rule):
-    info = RuleInfo("throughput-drop", "throughput", "warning", "steps per second fell")
+    info = RuleInfo(
+        "throughput-drop", "throughput", "warning", "steps per second fell and stayed low"
+    )
     persist = 2
     suppressed_by_numerics = False
 
@@ -98,13 +122,15 @@ class ThroughputDrop(Rule):
         else:
             per_step, _, ends = train_intervals(view.store, view.end, 24)
             steps = np.array([view.store.record_steps[int(e)] for e in ends[-DROP_RECENT:]])
-            how = "record arrival times, live"
+            how = LIVE_TIMING
         if len(per_step) < 12:
             return None
         base = middle(per_step[:-DROP_RECENT])
         recent = middle(per_step[-DROP_RECENT:])
         if base <= 0 or recent < DROP_FACTOR * base or recent > STALL_FACTOR * base:
             return None
+        if float(np.min(per_step[-DROP_RECENT:])) < DROP_EACH * base:
+            return None  # a fast interval among the slow ones: contention that comes and goes
         slow = np.flatnonzero(per_step[-DROP_RECENT:] >= DROP_FACTOR * base)
         step = int(steps[-DROP_RECENT + int(slow[0])])  # the first slow interval
         return Hit(
