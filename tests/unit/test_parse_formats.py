@@ -340,3 +340,22 @@ def test_hand_written_lines(line: bytes, step: int, exact: bool, values: dict[st
 def test_spaced_names_need_a_known_metric_word() -> None:
     parser = LogParser()
     assert parser.feed(b"Epoch 3: processed 512 images, dropped 2\n") == []
+
+
+def test_nanogpt_iter_lines_with_a_trailing_learning_rate() -> None:
+    """Forks of nanoGPT print the LR last: it is read, and time and mfu still are."""
+    from trainmon.parsing import LogParser
+
+    parser = LogParser()
+    records = parser.feed(
+        b"iter 10: loss 3.1000, time 20.50ms, mfu 1.20%, lr 6.0000e-04\n"
+        b"iter 20: loss 2.9000, time 19.00ms, mfu 1.30%\n"
+    )
+    assert [r.step for r in records] == [10, 20]
+    assert records[0].values == {
+        "loss": 3.1,
+        "time_ms": 20.5,
+        "mfu": 1.2,
+        "learning_rate": 6e-4,
+    }
+    assert "learning_rate" not in records[1].values

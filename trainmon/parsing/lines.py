@@ -100,6 +100,7 @@ _TITAN_EXTRA: Final = re.compile(
 )
 _NANO_ITER: Final = re.compile(
     rb"iter (\d+): loss (" + NUM + rb"), time (" + NUM + rb")ms(?:, mfu (" + NUM + rb")%)?"
+    rb"(?:, lr (" + NUM + rb"))?"
 )
 _NANO_EVAL: Final = re.compile(rb"step (\d+): train loss (" + NUM + rb"), val loss (" + NUM + rb")")
 _DEIT: Final = re.compile(rb"Epoch: \[(\d+)\]\s+\[\s*(\d+)\s*/\s*(\d+)\]")
@@ -298,6 +299,8 @@ def read_nanogpt(s: bytes, state: LineState) -> list[Hit] | None:
         values = {"loss": _num(m.group(2)), "time_ms": _num(m.group(3))}
         if m.group(4) is not None:
             values["mfu"] = _num(m.group(4))
+        if m.group(5) is not None:  # forks that print the learning rate last
+            values["lr"] = _num(m.group(5))
         return [Hit("nanogpt", "train", values, int(m.group(1)))]
     m = _NANO_EVAL.search(s)
     if m is not None:
