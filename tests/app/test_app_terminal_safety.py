@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 
-from tests.app.test_app import screen_text, status_lines, wait_until
+from tests.app.helpers import screen_text, status_lines, wait_until
 from tests.fakes.fake_nvml import GIB, FakeDevice, FakeNvml
 from tests.hostile import OSC_TITLE, assert_terminal_safe, hostile_text
 from trainmon.config import DashboardOptions

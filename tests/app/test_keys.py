@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 from textual.binding import Binding
 from textual.pilot import Pilot
 
+from tests.app.helpers import screen_text, wait_until
 from trainmon.config import DashboardOptions
 from trainmon.records import Finding, MetricRecord
 from trainmon.sources.samples import CpuSnapshot
@@ -21,21 +22,6 @@ from trainmon.ui.messages import CpuSampled
 from trainmon.ui.view_actions import SMOOTHING_LEVELS
 from trainmon.ui.widgets.advice_panel import AdvicePanel
 from trainmon.ui.widgets.loss_plot import LossPlot
-
-TIMEOUT_S = 20.0
-
-
-async def wait_until(pilot: Pilot[Any], predicate: Callable[[], bool], what: str) -> None:
-    waited = 0.0
-    while not predicate():
-        if waited > TIMEOUT_S:
-            pytest.fail(f"timed out after {TIMEOUT_S:.0f} s waiting for {what}")
-        await pilot.pause(0.05)
-        waited += 0.05
-
-
-def screen_text(app: TrainmonApp) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 class _State:

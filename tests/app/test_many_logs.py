@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.app.test_app import NanEngine, make_app, status_lines, wait_until, write_steps
+from tests.app.helpers import NanEngine, make_app, status_lines, wait_until, write_steps
 from trainmon.records import FollowEvent, MetricRecord
 from trainmon.sources.cpu import PsutilCpuSource
 from trainmon.sources.samples import CpuSnapshot

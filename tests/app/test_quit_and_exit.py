@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from tests.app.test_app import status_lines, wait_until
+from tests.app.helpers import status_lines, wait_until
 from trainmon.config import DashboardOptions
 from trainmon.pipe import StdinCopy
 from trainmon.records import MetricRecord

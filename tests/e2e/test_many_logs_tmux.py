@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_tmux import Tmux, exit_status, record, tmux, trainmon_script, wait_for
+from tests.e2e.helpers import Tmux, exit_status, record, trainmon_script, wait_for
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
-
-__all__ = ["tmux"]  # the fixture, used by name
 
 
 def test_eight_logs_all_show_their_last_step_and_q_quits(tmux: Tmux, tmp_path: Path) -> None:

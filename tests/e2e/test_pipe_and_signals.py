@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_tmux import TIMEOUT_S, Tmux, exit_status, trainmon_script, wait_for
+from tests.e2e.helpers import TIMEOUT_S, Tmux, exit_status, trainmon_script, wait_for
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 

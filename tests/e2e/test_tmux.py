@@ -7,99 +7,23 @@ latency is measured in bench/). Textual draws on stderr, so stderr is never redi
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.helpers import (
+    Tmux,
+    exit_status,
+    record,
+    start_on_log,
+    trainmon_script,
+    wait_for,
+)
+
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
-
-TIMEOUT_S = 45.0
-TMUX = shutil.which("tmux")
-
-
-def trainmon_script() -> str:
-    """The installed console script next to this interpreter (the venv's), else on PATH."""
-    beside = Path(sys.executable).with_name("trainmon")
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("trainmon")
-    if found is None:
-        pytest.skip("the trainmon console script is not installed (pip install -e .)")
-    return found
-
-
-class Tmux:
-    """One private tmux server (its own -L socket) holding one session."""
-
-    def __init__(self, socket: str) -> None:
-        assert TMUX is not None
-        self.base = [TMUX, "-L", socket, "-f", os.devnull]
-
-    def __call__(self, *args: str) -> str:
-        result = subprocess.run(
-            [*self.base, *args], capture_output=True, text=True, timeout=20, check=False
-        )
-        return result.stdout
-
-    def capture(self) -> str:
-        return self("capture-pane", "-p", "-t", "main")
-
-    def kill(self) -> None:
-        subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=20, check=False)
-
-
-@pytest.fixture
-def tmux() -> Iterator[Tmux]:
-    if TMUX is None:
-        pytest.skip("tmux is not installed")
-    server = Tmux(f"trainmon-test-{uuid.uuid4().hex[:12]}")
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-def wait_for(predicate: Callable[[], bool], what: str, tmux: Tmux) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {TIMEOUT_S:.0f} s waiting for {what}:\n{tmux.capture()}")
-        time.sleep(0.2)
-
-
-def exit_status(path: Path) -> str | None:
-    """The exit status the shell wrote after trainmon ended, once it is complete."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return None
-    return text.strip() if text.endswith("\n") else None
-
-
-def start_on_log(tmux: Tmux, log: Path, exit_file: Path, size: tuple[int, int]) -> None:
-    """Run the real trainmon on `log` in a fresh pane of `size`; the shell writes its exit
-    status to `exit_file`, and the pane stays after it exits."""
-    width, height = size
-    # COLUMNS / LINES inherited from the test runner would override the pane's real size.
-    command = (
-        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 {log}; echo $? > {exit_file}'"
-    )
-    tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height), command)
-    tmux("set-option", "-t", "main", "remain-on-exit", "on")
-
-
-def record(step: int) -> str:
-    return json.dumps({"step": step, "loss": round(3.0 / (1 + step / 100), 4)}) + "\n"
 
 
 @pytest.mark.parametrize("size", [(160, 48), (60, 48)], ids=["wide-160x48", "pane-60x48"])

@@ -12,18 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_tmux import (
+from tests.e2e.helpers import (
     Tmux,
     exit_status,
     record,
-    tmux,
     trainmon_script,
     wait_for,
 )
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
-__all__ = ["tmux"]  # the fixture, used by name
 
 TITLE = "before"
 OSC_TITLE = "\x1b]2;pwned\x07"
