@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import stat
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from typing import NoReturn, TypeVar
 
 from trainmon import __version__
 from trainmon.config import DashboardOptions, Mode
 from trainmon.store import DEFAULT_MAX_SERIES
 from trainmon.text import json_terminal_safe, terminal_safe, terminal_safe_lines
+
+Number = TypeVar("Number", int, float)
 
 EXIT_OK = 0
 EXIT_NO_METRICS = 1
@@ -67,54 +70,32 @@ class _Parser(argparse.ArgumentParser):
         return terminal_safe_lines(super().format_usage())
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
+def _checked(
+    convert: Callable[[str], Number], ok: Callable[[Number], bool], not_one: str, rule: str
+) -> Callable[[str], Number]:
+    """An argparse `type`: `convert` the text, then check it; each failure is one clear line."""
+
+    def parse(text: str) -> Number:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{not_one}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{rule}: {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
-    return value
-
-
-def _smoothing(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"smoothing must be in [0, 1): {text!r}")
-    return value
-
-
-def _pid(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a process id: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"not a process id: {text!r}")
-    return value
-
-
-def _max_series(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
+_positive_int = _checked(int, lambda v: v > 0, "not a whole number", "must be positive")
+_positive_float = _checked(
+    float, lambda v: 0 < v < math.inf, "not a number", "must be a positive number"
+)
+_smoothing = _checked(
+    float, lambda v: 0.0 <= v < 1.0, "not a number", "smoothing must be in [0, 1)"
+)
+_pid = _checked(int, lambda v: v > 0, "not a process id", "not a process id")
+_max_series = _checked(int, lambda v: v >= 1, "not a whole number", "must be at least 1")
 
 
 def _add_max_series(p: argparse.ArgumentParser) -> None:
