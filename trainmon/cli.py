@@ -382,6 +382,7 @@ def _report(argv: Sequence[str]) -> int:
     import orjson
 
     from trainmon.parsing import known_formats
+    from trainmon.parsing.formats import closest_example
     from trainmon.report import (
         as_json,
         as_text,
@@ -421,21 +422,12 @@ def _report(argv: Sequence[str]) -> int:
     else:
         write_stdout(as_text(summary, findings))
     if not summary.store.records:
-        sys.stderr.write(no_metrics_message(summary, known_formats(), _closest(args.path)) + "\n")
+        closest = closest_example(args.path)
+        sys.stderr.write(no_metrics_message(summary, known_formats(), closest) + "\n")
         return EXIT_NO_METRICS
     if fails(findings, args.fail_on):
         return EXIT_FINDINGS
     return EXIT_OK
-
-
-def _closest(path: str) -> str | None:
-    """`name: example` of the known format nearest to the first lines of `path`."""
-    from trainmon.parsing.formats import closest_format
-
-    with open(path, "rb") as f:
-        head = [f.readline(4096) for _ in range(40)]
-    entry = closest_format(head)
-    return f"{entry.name}: {entry.examples[0]}" if entry is not None and entry.examples else None
 
 
 # -- formats -------------------------------------------------------------------------------

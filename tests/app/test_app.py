@@ -490,3 +490,23 @@ async def test_the_advice_pane_says_nothing_to_judge_until_a_record_arrives() ->
         app.tick()
         await pilot.pause()
         assert "looks healthy so far" in str(empty.render())
+
+
+async def test_a_log_nothing_parses_gets_the_closest_known_format_as_a_hint(
+    tmp_path: Path,
+) -> None:
+    """A real log of lines no format reads: the pane names the nearest known format and how
+    to teach one, instead of calling the run healthy."""
+    from textual.widgets import Static
+
+    log = tmp_path / "odd.log"
+    log.write_text("".join(f"it {i} L={3 - i / 50:.3f} tok={i * 512}\n" for i in range(1, 30)))
+    app = make_app([log])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.runs[0].live, "the end of the history")
+        empty = app.query_one("#advice-empty", Static)
+        await wait_until(pilot, lambda: "Closest known format:" in str(empty.render()), "hint")
+        text = str(empty.render())
+        assert "nothing to judge yet" in text and "--pattern" in text
+        assert "healthy" not in text
+        assert app.runs[0].store.records == 0

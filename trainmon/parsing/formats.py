@@ -333,3 +333,15 @@ def read_line(s: bytes, state: LineState) -> list[Hit]:
         if hits is not None:
             return hits
     return read_general(s, state)
+
+
+def closest_example(path: str, lines: int = 40) -> str | None:
+    """`name: example` of the known format nearest to the first `lines` lines of `path`
+    (None when it cannot be read or holds no text): the hint for a log nothing parsed."""
+    try:
+        with open(path, "rb") as f:
+            head = [f.readline(4096) for _ in range(lines)]
+    except OSError:
+        return None
+    entry = closest_format(head)
+    return f"{entry.name}: {entry.examples[0]}" if entry is not None and entry.examples else None

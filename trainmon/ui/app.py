@@ -405,9 +405,9 @@ class TrainmonApp(QuitHandling, ViewActions):
         labelled.append(("host" if several else "", self.host))
         active, history, notes = advice_items(labelled)
         panel = self.query_one("#advice", AdvicePanel)
-        panel.show(
-            active, history, self.muted, notes, judged=any(r.store.records for r in self.runs)
-        )
+        judged = any(r.store.records for r in self.runs)
+        closest = next((r.closest for r in self.runs if r.closest), None)
+        panel.show(active, history, self.muted, notes, judged=judged, closest=closest)
         title = f"advice ({len(active)})" if active else "advice"
         if panel.border_title != title:  # assigning repaints the whole pane, even if equal
             panel.border_title = title

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
+from trainmon.parsing.formats import closest_example
 from trainmon.records import Finding, FollowEvent, MetricRecord
 from trainmon.run import ParserProgress, Run
 from trainmon.sources.samples import ProcessExit
@@ -70,6 +71,9 @@ class RunView:
     """Standard input's run: the file it is saved in."""
     exited: ProcessExit | None = None
     """The training process writing this log has ended (status line, ETA stopped)."""
+    closest: str | None = None
+    """A log whose history held lines but no record: the known format nearest to its first
+    lines (`name: example`), for the advice pane's hint."""
 
     @property
     def store(self) -> MetricStore:
@@ -108,6 +112,8 @@ class RunView:
         reading = self.state.startswith(READING_STATE)
         if backlog is None:
             self.live = True
+            if not self.store.records and self.run.progress.lines:
+                self.closest = closest_example(self.run.path)
             if reading:
                 self.set_state("", "ok", now_s, transient=False)
             return reading

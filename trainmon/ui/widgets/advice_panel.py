@@ -107,6 +107,7 @@ class AdvicePanel(Vertical):
         self._muted: tuple[str, ...] = ()
         self._notes: tuple[str, ...] = ()
         self._judged = False
+        self._closest: str | None = None
         self._lines_key: tuple[str, ...] | None = None
         self._shown: dict[str, str] = {}
         """The text each Static shows now (as markup, to compare styles too)."""
@@ -150,6 +151,7 @@ class AdvicePanel(Vertical):
         muted: Sequence[str] = (),
         notes: Sequence[str] = (),
         judged: bool = True,
+        closest: str | None = None,
     ) -> bool:
         """Show these findings; returns False (and repaints nothing) when nothing changed.
 
@@ -159,13 +161,14 @@ class AdvicePanel(Vertical):
             muted: muted rule ids (listed, so a mute can be noticed and undone).
             notes: context lines such as the recognised LR schedule.
             judged: whether any metric record was read (else "nothing to judge yet").
+            closest: with nothing judged, the known format nearest to the log's lines.
         """
         new = (sort_items(active), tuple(history), tuple(muted), tuple(notes))
         if new == (self._active, self._history, self._muted, self._notes) and (
-            judged == self._judged
+            (judged, closest) == (self._judged, self._closest)
         ):
             return False
-        self._judged = judged
+        self._judged, self._closest = judged, closest
         previous = self.selected
         self._active, self._history, self._muted, self._notes = new
         self.counts.updates += 1
@@ -273,11 +276,16 @@ class AdvicePanel(Vertical):
         if empty.display == has_findings:
             empty.display = not has_findings
         if not has_findings:
-            self._update_static(
-                "#advice-empty", Text(EMPTY_TEXT if self._judged else NOTHING_YET_TEXT)
-            )
+            self._update_static("#advice-empty", Text(self._empty_text()))
         self._show_detail()
         self._update_static("#advice-history", self.history_text())
+
+    def _empty_text(self) -> str:
+        if self._judged:
+            return EMPTY_TEXT
+        if self._closest:
+            return f"{NOTHING_YET_TEXT}. Closest known format: {terminal_safe(self._closest)}"
+        return NOTHING_YET_TEXT
 
     def _update_static(self, selector: str, text: Text) -> None:
         """Replace a Static's text only when it differs (an update repaints it).
