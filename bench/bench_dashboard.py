@@ -242,13 +242,12 @@ async def dashboard_batch(store: MetricStore, updates: int) -> float:
     from trainmon.ui.widgets.loss_plot import LossPlot
 
     app = TrainmonApp(DashboardOptions(paths=("bench.log",), no_gpu=True), start_workers=False)
-    run = app.runs[0]
+    run = app.runs[0].run
     run.store = store
 
     async def update() -> None:
         step = (store.last_step or 0) + 1
-        store.extend([bench_record(step)], float(step))
-        run.data_version += 1
+        run.take([bench_record(step)], arrival_s=float(step))
         app.refresh_now()
         await pilot.pause()
 
