@@ -27,11 +27,11 @@ from trainmon.decimate import (
     summarize_nonfinite,
 )
 from trainmon.smoothing import IncrementalEma, clamp_weight
-from trainmon.store import INDEX_DTYPE
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+    from trainmon.columns import Column
     from trainmon.store import MetricStore, Series
 
     FloatArray = npt.NDArray[np.float64]
@@ -205,9 +205,7 @@ def _steps_sorted(store: MetricStore, series: Series, state: _SeriesState) -> bo
     """Whether the series' steps never decrease, checking only points not seen before."""
     n = len(series)
     if state.checked < n and state.steps_sorted:
-        ri = np.frombuffer(series.record_index, dtype=INDEX_DTYPE)[state.checked : n]
-        new = store.record_steps.take(ri)
-        del ri
+        new = store.record_steps.take(series.record_index.span(state.checked, n))
         ok = new[0] >= state.last_step and bool(np.all(new[1:] >= new[:-1]))
         state.steps_sorted = ok
         state.last_step = int(new[-1])
@@ -299,9 +297,9 @@ def _axis(store: MetricStore, x_axis: XAxis) -> _Axis:
         if epoch is None or not len(epoch):
             # Saying so beats an empty plot: the log simply never printed an epoch.
             return _Axis("step", "step (no epoch in log)")
-        # Views, not copies: the axis lives only for one call (non-finite epochs give NaN x,
+        # The axis lives only for one call (non-finite epochs give NaN x,
         # and those points are dropped).
-        index = np.frombuffer(epoch.record_index, dtype=INDEX_DTYPE)
+        index = epoch.record_index.span()
         values = np.frombuffer(epoch.values, dtype=np.float64)
         return _Axis("epoch", "epoch", epoch_index=index, epoch_values=values)
     return _Axis("step", "step")
@@ -342,7 +340,7 @@ def _points(
     n = len(values)
     if n == 0:
         return _NO_POINTS
-    ri_all = np.frombuffer(series.record_index, dtype=INDEX_DTYPE)[:n]
+    ri_all = series.record_index  # indexed by position arrays: decodes only what is drawn
     try:
         if blocks is not None and sorted_steps:
             idx = blocks.select(values, max_points)
@@ -365,7 +363,7 @@ def _points(
         order: IntArray | None = None
         if not sorted_steps and axis.kind == "step":
             # Steps went backwards (a resumed run appended to the same log): draw by step.
-            x_full = axis.x_of(store, ri_all if keep is None else ri_all[keep])
+            x_full = axis.x_of(store, ri_all.span(0, n) if keep is None else ri_all[keep])
             order = np.argsort(x_full, kind="stable")
             keep = order if keep is None else keep[order]
         y = values if keep is None else values[keep]
@@ -389,7 +387,7 @@ def _points(
 def _drawable(
     store: MetricStore,
     values: FloatArray,
-    ri_all: IntArray,
+    ri_all: Column,
     idx: IntArray,
     axis: _Axis,
     log_y: bool,
@@ -420,7 +418,7 @@ def _steps_of(store: MetricStore, ri: IntArray) -> tuple[float, ...]:
 def _points_from_blocks(
     store: MetricStore,
     values: FloatArray,
-    ri_all: IntArray,
+    ri_all: Column,
     idx: IntArray,
     blocks: BlockExtremes,
     axis: _Axis,
