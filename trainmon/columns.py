@@ -24,8 +24,8 @@ CHUNK_SHIFT: Final = 16
 CHUNK: Final = 1 << CHUNK_SHIFT
 """Values per sealed chunk: decoding one costs well under a millisecond."""
 
-Typecode = Literal["q", "d"]
-"""`q`: int64 (steps); `d`: float64 (times)."""
+Typecode = Literal["q", "i", "d"]
+"""`q`: int64 (steps); `i`: int32 (a series' record index); `d`: float64 (times)."""
 
 
 class _Sealed:
@@ -45,7 +45,7 @@ class _Sealed:
         self.deltas: Numbers | None = None
         self.starts: Numbers | None = None
         self.values: Numbers | None = None
-        if typecode == "q":
+        if typecode != "d":
             d = np.diff(values)
             if not len(d) or bool(np.all(d == d[0])):
                 self.kind = "stride"
@@ -95,10 +95,11 @@ class _Sealed:
 
 
 class Column:
-    """A growable column of int64 or float64 values: appends in C, compact sealed chunks.
+    """A growable column of int64, int32 or float64 values: appends in C, compact sealed chunks.
 
-    Reads: `len()`, `col[i]` (negative too), `take(indices)`, `span(lo, hi)`, `min()`,
-    `max()`, iteration. Single-threaded, like the store that owns it.
+    Reads: `len()`, `col[i]` (negative too), `col[lo:hi]` (a numpy copy, as `span`),
+    `col[indices]` (as `take`), `take(indices)`, `span(lo, hi)`, `min()`, `max()`,
+    iteration. Single-threaded, like the store that owns it.
     """
 
     __slots__ = ("_cache", "_chunk_len", "_sealed", "_shift", "_tail", "typecode")
@@ -116,7 +117,7 @@ class Column:
     def _dtype(self) -> Any:
         import numpy as np
 
-        return np.int64 if self.typecode == "q" else np.float64
+        return {"q": np.int64, "i": np.int32, "d": np.float64}[self.typecode]
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -126,15 +127,15 @@ class Column:
         if len(self._tail) >= self._chunk_len:
             self._seal()
 
-    def extend(self, other: Column) -> None:
-        """Append all of `other`'s values, one chunk at a time."""
-        for k in range(len(other._sealed)):
-            self._tail.frombytes(other._chunk(k).astype(self._dtype).tobytes())
+    def extend(self, other: Column, offset: int = 0) -> None:
+        """Append all of `other`'s values (plus `offset`), one chunk at a time."""
+        for k in range(len(other._sealed) + 1):
+            values = other._chunk(k)
+            if offset:
+                values = values + offset
+            self._tail.frombytes(values.astype(self._dtype).tobytes())
             if len(self._tail) >= self._chunk_len:
                 self._seal()
-        self._tail.extend(other._tail)
-        if len(self._tail) >= self._chunk_len:
-            self._seal()
 
     def _seal(self) -> None:
         import numpy as np
@@ -152,7 +153,16 @@ class Column:
     def __bool__(self) -> bool:
         return bool(self._sealed) or bool(self._tail)
 
-    def __getitem__(self, i: int) -> Any:
+    def __getitem__(self, i: int | slice | Numbers) -> Any:
+        if isinstance(i, slice):
+            if i.step not in (None, 1):
+                raise ValueError("column slices take no step")
+            lo, hi, _ = i.indices(len(self))
+            return self.span(lo, hi)
+        if not isinstance(i, int):
+            if hasattr(i, "__len__"):
+                return self.take(i)
+            i = int(i)  # a numpy integer
         n = len(self)
         if i < 0:
             i += n

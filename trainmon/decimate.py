@@ -149,20 +149,27 @@ class BlockExtremes:
         self._vmin = np.empty(0, np.float64)
         self._vmax = np.empty(0, np.float64)
         self._first_bad = np.empty(0, np.int64)
+        self._ifirst = np.empty(0, np.int64)
+        self._vfirst = np.empty(0, np.float64)
+        self._ilast = np.empty(0, np.int64)
+        self._vlast = np.empty(0, np.float64)
         self.nan = 0
         self.posinf = 0
         self.neginf = 0
         self.nonpositive = 0
         """Finite values <= 0 in complete blocks (counted only when `positive_only`)."""
 
-    def update(self, y: FloatArray) -> None:
-        """Summarise the complete blocks of `y` (the whole series so far) not yet seen."""
+    def update(self, y: FloatArray, offset: int = 0) -> None:
+        """Summarise the complete blocks not yet seen of the series whose points from
+        `offset` on are `y` (`offset` at most the start of the first block not yet seen)."""
         b = self.block
         done = self.blocks * b
-        full = (len(y) // b) * b
+        full = ((offset + len(y)) // b) * b
         if full <= done:
             return
-        chunk = y[done:full].reshape(-1, b)
+        if offset > done:
+            raise ValueError("points of unsummarised blocks are missing")
+        chunk = y[done - offset : full - offset].reshape(-1, b)
         k = chunk.shape[0]
         finite = np.isfinite(chunk)
         draw = finite & (chunk > 0) if self.positive_only else finite
@@ -182,6 +189,12 @@ class BlockExtremes:
         self._first_bad = np.concatenate(
             (self._first_bad, np.where(has_bad, base + bad.argmax(axis=1), -1))
         )
+        ifirst = draw.argmax(axis=1)
+        ilast = b - 1 - draw[:, ::-1].argmax(axis=1)
+        self._ifirst = np.concatenate((self._ifirst, np.where(has, base + ifirst, -1)))
+        self._vfirst = np.concatenate((self._vfirst, chunk[rows, ifirst]))
+        self._ilast = np.concatenate((self._ilast, np.where(has, base + ilast, -1)))
+        self._vlast = np.concatenate((self._vlast, chunk[rows, ilast]))
         if has_bad.any():
             bad_values = chunk[bad]
             self.nan += int(np.count_nonzero(np.isnan(bad_values)))
@@ -191,14 +204,15 @@ class BlockExtremes:
             self.nonpositive += int(np.count_nonzero(finite & (chunk <= 0)))
         self.blocks += k
 
-    def select(self, y: FloatArray, max_points: int) -> IntArray | None:
+    def select(self, y: FloatArray, max_points: int, offset: int = 0) -> IntArray | None:
         """Sorted indices of the points to draw, as `minmax_indices` would choose them.
 
-        Returns None when the series is too short for blocks to help (fewer than two blocks
-        per bucket): the caller then scans it directly, which is cheap at that size.
+        `y` holds the points from `offset` on (see `update`): the summaries stand for the
+        rest. Returns None when the series is too short for blocks to help (fewer than two
+        blocks per bucket): the caller then scans it directly, which is cheap at that size.
         """
-        self.update(y)
-        n = len(y)
+        self.update(y, offset)
+        n = offset + len(y)
         b = self.block
         limit = max(MIN_POINTS, int(max_points))
         buckets = (limit - 2) // 2 - 1  # one bucket is kept for the unfinished last block
@@ -216,7 +230,7 @@ class BlockExtremes:
             imin_all[rows, vmin.argmin(axis=1)],
             imax_all[rows, vmax.argmax(axis=1)],
         ]
-        tail = y[self.blocks * b : n]
+        tail = y[self.blocks * b - offset : n - offset]
         if len(tail):
             ok = self._drawable(tail)
             if ok.any():
@@ -224,16 +238,16 @@ class BlockExtremes:
                 vals = tail[where]
                 start = self.blocks * b
                 picks.append(np.array([start + where[vals.argmin()], start + where[vals.argmax()]]))
-        first = self._first_drawable(y)
-        last = self._last_drawable(y)
+        first = self._first_drawable(tail)
+        last = self._last_drawable(tail)
         ends = [i for i in (first, last) if i is not None]
         chosen = np.concatenate([*picks, np.array(ends, dtype=np.int64)])
         return np.unique(chosen[chosen >= 0])
 
-    def nonfinite(self, y: FloatArray) -> tuple[IntArray, int, int, int]:
+    def nonfinite(self, y: FloatArray, offset: int = 0) -> tuple[IntArray, int, int, int]:
         """(indices to mark: first non-finite per block plus the tail's, nan, +inf, -inf)."""
         tail_start = self.blocks * self.block
-        tail = y[tail_start:]
+        tail = y[tail_start - offset :]
         bad = np.flatnonzero(~np.isfinite(tail))
         tail_bad = tail[bad]
         nan = self.nan + int(np.count_nonzero(np.isnan(tail_bad)))
@@ -242,11 +256,11 @@ class BlockExtremes:
         marks = np.concatenate((self._first_bad[self._first_bad >= 0], tail_start + bad))
         return marks.astype(np.int64), nan, posinf, neginf
 
-    def nonpositive_total(self, y: FloatArray) -> int:
+    def nonpositive_total(self, y: FloatArray, offset: int = 0) -> int:
         """Finite values <= 0 in the whole series (0 unless `positive_only`)."""
         if not self.positive_only:
             return 0
-        tail = y[self.blocks * self.block :]
+        tail = y[self.blocks * self.block - offset :]
         return self.nonpositive + int(np.count_nonzero(np.isfinite(tail) & (tail <= 0)))
 
     def _drawable(self, values: FloatArray) -> npt.NDArray[np.bool_]:
@@ -255,21 +269,38 @@ class BlockExtremes:
             ok &= values > 0
         return ok
 
-    def _first_drawable(self, y: FloatArray) -> int | None:
-        b = self.block
-        has = np.flatnonzero(self._imin >= 0)
-        start = int(has[0]) * b if len(has) else self.blocks * b
-        ok = self._drawable(y[start : start + b] if len(has) else y[start:])
-        return start + int(ok.argmax()) if ok.any() else None
+    def _first_drawable(self, tail: FloatArray) -> int | None:
+        """The first drawable index: from the block summaries, else in `tail` (the points
+        after the last complete block)."""
+        has = np.flatnonzero(self._ifirst >= 0)
+        if len(has):
+            return int(self._ifirst[has[0]])
+        ok = self._drawable(tail)
+        return self.blocks * self.block + int(ok.argmax()) if ok.any() else None
 
-    def _last_drawable(self, y: FloatArray) -> int | None:
-        b = self.block
-        start = self.blocks * b
-        ok = self._drawable(y[start:])
-        if not ok.any():
-            has = np.flatnonzero(self._imin >= 0)
-            if not len(has):
-                return None
-            start = int(has[-1]) * b
-            ok = self._drawable(y[start : start + b])
-        return start + len(ok) - 1 - int(ok[::-1].argmax())
+    def _last_drawable(self, tail: FloatArray) -> int | None:
+        """The last drawable index: in `tail`, else from the block summaries."""
+        ok = self._drawable(tail)
+        if ok.any():
+            return self.blocks * self.block + len(ok) - 1 - int(ok[::-1].argmax())
+        has = np.flatnonzero(self._ilast >= 0)
+        return int(self._ilast[has[-1]]) if len(has) else None
+
+    def values_at(self, idx: IntArray, y: FloatArray, offset: int = 0) -> FloatArray:
+        """The values at indices `select` chose, `y` holding the points from `offset` on:
+        indices in complete blocks are answered by the summaries (extremes, first and last
+        drawable point of each block), so the points before `offset` need not be kept."""
+        out = np.empty(len(idx), dtype=np.float64)
+        late = idx >= offset
+        out[late] = y[idx[late] - offset]
+        early = idx[~late]
+        if len(early):
+            known_i = np.concatenate((self._imin, self._imax, self._ifirst, self._ilast))
+            known_v = np.concatenate((self._vmin, self._vmax, self._vfirst, self._vlast))
+            order = np.argsort(known_i, kind="stable")
+            known_i, known_v = known_i[order], known_v[order]
+            pos = np.minimum(np.searchsorted(known_i, early), len(known_i) - 1)
+            if not bool(np.all(known_i[pos] == early)):
+                raise ValueError("an index not chosen from the block summaries")
+            out[~late] = known_v[pos]
+        return out

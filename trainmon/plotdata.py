@@ -26,12 +26,14 @@ from trainmon.decimate import (
     minmax_indices,
     summarize_nonfinite,
 )
-from trainmon.smoothing import IncrementalEma, clamp_weight
-from trainmon.store import INDEX_DTYPE
+from trainmon.smoothing import IncrementalEma, clamp_weight, debiased_ema
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy.typing as npt
 
+    from trainmon.columns import Column
     from trainmon.store import MetricStore, Series
 
     FloatArray = npt.NDArray[np.float64]
@@ -166,6 +168,8 @@ class _SeriesState:
     last_step: int = -(2**63)
     steps_sorted: bool = True
     ema: IncrementalEma | None = None
+    ema_log_y: bool = False
+    """The log-y setting whose block summaries stand for the points the EMA forgot."""
     blocks: dict[tuple[str, bool], BlockExtremes] = field(default_factory=dict)
     """Block summaries of the raw ("raw") or smoothed ("ema") values, per log-y setting."""
 
@@ -205,9 +209,7 @@ def _steps_sorted(store: MetricStore, series: Series, state: _SeriesState) -> bo
     """Whether the series' steps never decrease, checking only points not seen before."""
     n = len(series)
     if state.checked < n and state.steps_sorted:
-        ri = np.frombuffer(series.record_index, dtype=INDEX_DTYPE)[state.checked : n]
-        new = store.record_steps.take(ri)
-        del ri
+        new = store.record_steps.take(series.record_index.span(state.checked, n))
         ok = new[0] >= state.last_step and bool(np.all(new[1:] >= new[:-1]))
         state.steps_sorted = ok
         state.last_step = int(new[-1])
@@ -215,21 +217,36 @@ def _steps_sorted(store: MetricStore, series: Series, state: _SeriesState) -> bo
     return state.steps_sorted
 
 
-def _smoothed(series: Series, state: _SeriesState, weight: float) -> FloatArray:
-    """The debiased EMA of the whole series, extending the cached one with new points."""
+def _smoothed(series: Series, state: _SeriesState, weight: float, log_y: bool) -> IncrementalEma:
+    """The debiased EMA of the whole series, extending the cached one with new points.
+
+    Past `EMA_KEPT_WHOLE` points only the block summaries of the EMA (for the current log-y
+    setting) and its points after the last complete block are kept: a change of weight or
+    of log-y then smooths the raw values again.
+    """
     ema = state.ema
-    if ema is None or ema.weight != weight:
+    if ema is None or ema.weight != weight or (ema.start and state.ema_log_y != log_y):
         ema = state.ema = IncrementalEma(weight)
         for key in [k for k in state.blocks if k[0] == "ema"]:
             del state.blocks[key]
+    state.ema_log_y = log_y
+    blocks = state.block_cache("ema", log_y)
     n = len(series)
     while len(ema) < n:  # in blocks: a long history is not copied out whole at once
         ema.extend(series.values_np(len(ema), len(ema) + EMA_BLOCK))
-    return ema.view()
+        if len(ema) >= EMA_KEPT_WHOLE:
+            kept = ema.view()
+            blocks.update(kept, ema.start)
+            del kept  # a live view would block `forget`
+            ema.forget(blocks.blocks * blocks.block)
+    return ema
 
 
 EMA_BLOCK: Final = 1 << 20
 """Raw values smoothed per step when the smoothed history catches up with a long log."""
+
+EMA_KEPT_WHOLE: Final = 1 << 20
+"""Below this many points the smoothed history is kept whole (8 MB at most)."""
 
 
 # -- x axes ------------------------------------------------------------------------------------
@@ -299,9 +316,9 @@ def _axis(store: MetricStore, x_axis: XAxis) -> _Axis:
         if epoch is None or not len(epoch):
             # Saying so beats an empty plot: the log simply never printed an epoch.
             return _Axis("step", "step (no epoch in log)")
-        # Views, not copies: the axis lives only for one call (non-finite epochs give NaN x,
+        # The axis lives only for one call (non-finite epochs give NaN x,
         # and those points are dropped).
-        index = np.frombuffer(epoch.record_index, dtype=INDEX_DTYPE)
+        index = epoch.record_index.span()
         values = np.frombuffer(epoch.values, dtype=np.float64)
         return _Axis("epoch", "epoch", epoch_index=index, epoch_values=values)
     return _Axis("step", "step")
@@ -333,23 +350,30 @@ def _points(
     sorted_steps: bool,
     want_steps: bool = False,
     blocks: BlockExtremes | None = None,
+    offset: int = 0,
+    whole: Callable[[], FloatArray] | None = None,
 ) -> _Points:
     """Decimate one series (given as `values`, aligned with `series`) for drawing.
 
     With `blocks` (and steps in order), the extremes come from cached block summaries and
     only the unfinished last block is scanned; otherwise the whole series is scanned.
+    `values` may hold only the points from `offset` on, the blocks standing for the rest;
+    `whole` then gives all of them when the blocks cannot answer.
     """
-    n = len(values)
+    n = offset + len(values)
     if n == 0:
         return _NO_POINTS
-    ri_all = np.frombuffer(series.record_index, dtype=INDEX_DTYPE)[:n]
+    ri_all = series.record_index  # indexed by position arrays: decodes only what is drawn
     try:
         if blocks is not None and sorted_steps:
-            idx = blocks.select(values, max_points)
+            idx = blocks.select(values, max_points, offset)
             if idx is not None:
                 return _points_from_blocks(
-                    store, values, ri_all, idx, blocks, axis, max_points, log_y, want_steps
+                    store, values, offset, ri_all, idx, blocks, axis, max_points, log_y, want_steps
                 )
+        if offset:
+            assert whole is not None
+            values = whole()
         drawable = np.isfinite(values)
         nonpositive = 0
         if log_y:
@@ -365,13 +389,13 @@ def _points(
         order: IntArray | None = None
         if not sorted_steps and axis.kind == "step":
             # Steps went backwards (a resumed run appended to the same log): draw by step.
-            x_full = axis.x_of(store, ri_all if keep is None else ri_all[keep])
+            x_full = axis.x_of(store, ri_all.span(0, n) if keep is None else ri_all[keep])
             order = np.argsort(x_full, kind="stable")
             keep = order if keep is None else keep[order]
         y = values if keep is None else values[keep]
         chosen = minmax_indices(y, max_points)
         idx = chosen if keep is None else keep[chosen]
-        x, yv, ri = _drawable(store, values, ri_all, idx, axis, log_y)
+        x, yv, ri = _drawable(store, values[idx], ri_all, idx, axis, log_y)
         nonfinite = NO_NONFINITE
         if len(bad_idx):
             bx = axis.x_of(store, ri_all[bad_idx])
@@ -388,17 +412,17 @@ def _points(
 
 def _drawable(
     store: MetricStore,
-    values: FloatArray,
-    ri_all: IntArray,
+    yv: FloatArray,
+    ri_all: Column,
     idx: IntArray,
     axis: _Axis,
     log_y: bool,
 ) -> tuple[FloatArray, FloatArray, IntArray]:
-    """x, y and record indices of the chosen points: finite x only, in x order, y in log10
-    when asked (a resumed run can make steps go backwards; plotext wants them sorted)."""
+    """x, y and record indices of the chosen points (`yv`: their values): finite x only, in
+    x order, y in log10 when asked (a resumed run can make steps go backwards; plotext wants
+    them sorted)."""
     ri = ri_all[idx]
     x = axis.x_of(store, ri)
-    yv = values[idx]
     ok = np.isfinite(x)
     if not ok.all():
         x, yv, ri = x[ok], yv[ok], ri[ok]
@@ -420,7 +444,8 @@ def _steps_of(store: MetricStore, ri: IntArray) -> tuple[float, ...]:
 def _points_from_blocks(
     store: MetricStore,
     values: FloatArray,
-    ri_all: IntArray,
+    offset: int,
+    ri_all: Column,
     idx: IntArray,
     blocks: BlockExtremes,
     axis: _Axis,
@@ -429,8 +454,9 @@ def _points_from_blocks(
     want_steps: bool,
 ) -> _Points:
     """`_points` for indices chosen from block summaries (drawable values only)."""
-    x, yv, ri = _drawable(store, values, ri_all, idx, axis, log_y)
-    marks, nan, posinf, neginf = blocks.nonfinite(values)
+    yv = blocks.values_at(idx, values, offset)
+    x, yv, ri = _drawable(store, yv, ri_all, idx, axis, log_y)
+    marks, nan, posinf, neginf = blocks.nonfinite(values, offset)
     nonfinite = NO_NONFINITE
     if len(marks):
         bx = axis.x_of(store, ri_all[marks])
@@ -439,8 +465,8 @@ def _points_from_blocks(
         positions = marker_positions(bx, lo, hi, max(1, max_points // 4))
         nonfinite = NonFinite(positions=positions, nan=nan, posinf=posinf, neginf=neginf)
     steps = _steps_of(store, ri) if want_steps else ()
-    nonpositive = blocks.nonpositive_total(values) if log_y else 0
-    return _Points(XY.of(x, yv), nonfinite, len(values), nonpositive, steps)
+    nonpositive = blocks.nonpositive_total(values, offset) if log_y else 0
+    return _Points(XY.of(x, yv), nonfinite, offset + len(values), nonpositive, steps)
 
 
 def _series_values(series: Series) -> FloatArray:
@@ -503,7 +529,8 @@ def loss_plot_data(
         finally:
             del values
         if weight > 0.0:
-            smoothed = _smoothed(series, state, weight)
+            ema = _smoothed(series, state, weight, log_y)
+            smoothed = ema.view()
             try:
                 smooth = _points(
                     store,
@@ -514,6 +541,8 @@ def loss_plot_data(
                     log_y=log_y,
                     sorted_steps=sorted_steps,
                     blocks=state.block_cache("ema", log_y),
+                    offset=ema.start,
+                    whole=lambda: debiased_ema(series.values_np(), weight),
                 )
             finally:
                 del smoothed

@@ -100,19 +100,36 @@ def debiased_ema(values: FloatArray, weight: float) -> FloatArray:
 class IncrementalEma:
     """A debiased EMA over a growing series: each `extend` smooths only the new points.
 
-    The smoothed history is kept in an `array('d')`; `values_np()` returns a copy.
+    The smoothed history is kept in an `array('d')`; `values_np()` returns a copy. A reader
+    that summarised the oldest points can `forget` them: only the points from `start` on
+    are then kept, and the state (last, count) still continues the average exactly.
     """
 
-    __slots__ = ("_count", "_last", "_smoothed", "weight")
+    __slots__ = ("_count", "_last", "_smoothed", "start", "weight")
 
     def __init__(self, weight: float) -> None:
         self.weight = clamp_weight(weight)
         self._smoothed: array[float] = array("d")
         self._last = 0.0
         self._count = 0
+        self.start = 0
+        """Index of the first point still kept (0 until `forget`)."""
 
     def __len__(self) -> int:
-        return len(self._smoothed)
+        """Points smoothed so far (kept or forgotten)."""
+        return self.start + len(self._smoothed)
+
+    def forget(self, before: int) -> None:
+        """Drop the smoothed points before index `before` (no view may be alive)."""
+        drop = min(before, len(self)) - self.start
+        if drop > 0:
+            del self._smoothed[:drop]
+            self.start += drop
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the kept points."""
+        return self._smoothed.buffer_info()[1] * self._smoothed.itemsize
 
     def extend(self, new_values: FloatArray) -> None:
         """Smooth the points appended to the raw series since the previous call."""
@@ -124,11 +141,11 @@ class IncrementalEma:
         self._smoothed.frombytes(out.tobytes())
 
     def values_np(self) -> FloatArray:
-        """The smoothed series so far, as a numpy copy."""
+        """The kept smoothed points (from `start` on), as a numpy copy."""
         return np.array(self._smoothed, dtype=np.float64)
 
     def view(self) -> FloatArray:
-        """The smoothed series without a copy.
+        """The kept smoothed points (from `start` on) without a copy.
 
         The view pins the buffer: drop it before the next `extend`, which would otherwise
         raise BufferError.

@@ -33,7 +33,8 @@ IGNORED_COUNTED: Final = 100_000
 costs unbounded memory; beyond it the note says `100,000+`."""
 
 INDEX_TYPECODE: Final = "i"
-"""`array` typecode of a series' record index: 4 bytes per point (2^31 records)."""
+"""`Column` typecode of a series' record index: int32 (2^31 records); sealed chunks of a
+series on every record, or every k-th, cost a few bytes each."""
 INDEX_DTYPE: Final = "int32"
 """The numpy dtype of the same, for readers that view the index with `np.frombuffer`."""
 
@@ -71,7 +72,7 @@ class SeriesStats:
 
 
 def index_array(index: array[int]) -> IndexArray:
-    """A numpy view of a record index (`Series.record_index` or a slice of it)."""
+    """A numpy view of a slice of a record index (`Series.record_index[lo:hi]`)."""
     import numpy as np
 
     return np.frombuffer(index, dtype=np.int32)
@@ -114,7 +115,9 @@ class Series:
     """The history of one metric: its values, and for each the index of its record.
 
     Only two C-level appends happen per value (value, record index): a gigabyte of log holds
-    millions of values. Steps and times are looked up through the record index on read.
+    millions of values. Steps and times are looked up through the record index on read. The
+    record index is a `Column`: runs of consecutive records (or every k-th) seal into
+    (start, stride) chunks, so a dense series holds little more than its values.
     """
 
     __slots__ = ("_owner", "name", "record_index", "values")
@@ -123,7 +126,7 @@ class Series:
         self.name = name
         self._owner = owner
         self.values: array[float] = array("d")
-        self.record_index: array[int] = array(INDEX_TYPECODE)
+        self.record_index = Column(INDEX_TYPECODE)
         """Index into the store's per-record arrays (kind, step, time) for each point."""
 
     def __len__(self) -> int:
@@ -132,11 +135,12 @@ class Series:
     def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         """Pickled for the report's helper process: with protocol 5 the arrays travel as
         buffers that unpickle in place (an `array` unpickles from a bytes copy of itself),
-        and become arrays again block by block, so a received series is never held twice."""
+        and become arrays again block by block, so a received series is never held twice.
+        The record index is compact already and pickles as it is."""
         if int(protocol) < 5:
             return super().__reduce_ex__(protocol)
-        arrays = (_ArrayByBuffer(self.values), _ArrayByBuffer(self.record_index))
-        return (_received_series, (self.name, self._owner, *arrays))
+        args = (self.name, self._owner, _ArrayByBuffer(self.values), self.record_index)
+        return (_received_series, args)
 
     def last(self) -> float | None:
         """The newest value (finite or not), or None when empty."""
@@ -161,14 +165,14 @@ class Series:
         """Steps of the points from `start` on, as a float64 numpy array."""
         import numpy as np
 
-        index = index_array(self.record_index)[start:]
+        index = self.record_index.span(start)
         return self._owner.record_steps.take(index).astype(np.float64)
 
     def times_np(self, start: int = 0) -> FloatArray:
         """Timestamps (printed, else arrival) of the points from `start` on."""
         import numpy as np
 
-        index = index_array(self.record_index)[start:]
+        index = self.record_index.span(start)
         return self._owner.record_times.take(index).astype(np.float64)
 
     @property
@@ -321,8 +325,6 @@ class MetricStore:
         `other`'s series are emptied as they are copied, so a merge never holds two copies
         of the whole history at once.
         """
-        import numpy as np
-
         offset = len(self.record_kinds)
         self.record_kinds.codes.extend(other.record_kinds.codes)
         self.record_steps.extend(other.record_steps)
@@ -338,10 +340,7 @@ class MetricStore:
                 if mine is None:
                     continue
             _move(theirs.values, mine.values)
-            shifted = np.frombuffer(theirs.record_index, dtype=INDEX_DTYPE)
-            shifted += offset  # in place: `other` gives its arrays up
-            del shifted  # (a live view would pin the buffer)
-            _move(theirs.record_index, mine.record_index)
+            mine.record_index.extend(theirs.record_index, offset)
         room = IGNORED_COUNTED - len(self._ignored)
         self._ignored.update(list(other._ignored)[: max(0, room)])
         if self.total_steps is None:
@@ -389,7 +388,7 @@ class MetricStore:
 
         total = self.record_steps.nbytes + self.record_times.nbytes + held(self.record_kinds.codes)
         for s in self._series.values():
-            total += held(s.values) + held(s.record_index)
+            total += held(s.values) + s.record_index.nbytes
         return total
 
     @property
@@ -500,7 +499,7 @@ def _array_from_buffer(typecode: str, raw: bytearray) -> array[Any]:
 
 
 def _received_series(
-    name: str, owner: MetricStore, values: array[float], record_index: array[int]
+    name: str, owner: MetricStore, values: array[float], record_index: Column
 ) -> Series:
     """A series unpickled from `Series.__reduce_ex__`."""
     series = Series(name, owner)

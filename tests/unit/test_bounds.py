@@ -141,6 +141,29 @@ def test_a_store_pickles_whole_for_the_report_helper() -> None:
             theirs, mine = copy.get(name), store.get(name)
             assert theirs is not None and mine is not None
             assert theirs.values == mine.values
-            assert theirs.record_index == mine.record_index
+            assert list(theirs.record_index) == list(mine.record_index)
             assert theirs.steps_np().tolist() == mine.steps_np().tolist()
             assert theirs.last_step() == mine.last_step() == 4999
+
+
+def test_a_series_on_every_record_costs_its_values_and_almost_no_index() -> None:
+    """The record index of a series on every record (or every k-th) seals into strides."""
+    n = 4 * CHUNK
+    store = MetricStore()
+    store.extend(
+        [
+            _train(s, {"loss": 1.0 / (s + 1), "lr": 1e-4} if s % 10 else {"loss": 0.5})
+            for s in range(n)
+        ],
+        1.0,
+    )
+    loss, lr = store.get("loss"), store.get("lr")
+    assert loss is not None and lr is not None
+    assert loss.record_index.nbytes <= 4 * 256  # four sealed chunks, a few numbers each
+    # 9 of 10 records: sealed as one-byte deltas (the unsealed tail holds 4 bytes a point)
+    assert lr.record_index.nbytes <= len(lr) + 4 * CHUNK < 4 * len(lr)
+    assert list(lr.record_index[:12]) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13]
+    assert loss.steps_np(n - 3).tolist() == [n - 3, n - 2, n - 1]
+    # Values (8 bytes), the record's kind (1 byte), steps and times (sealed strides/runs).
+    per_record = (store.nbytes - lr.values.buffer_info()[1] * 8 - lr.record_index.nbytes) / n
+    assert per_record < 9.1

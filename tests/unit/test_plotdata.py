@@ -294,3 +294,54 @@ def test_long_history_uses_block_summaries_and_keeps_extremes() -> None:
     store.extend([train(n + 1, loss=20.0)], 0)
     data = loss_plot_data(store, width=10, smoothing=0.0, cache=cache)
     assert max(data.train_raw.y) == 20.0
+
+
+def _noisy_loss_store(n: int, start: int = 0, store: MetricStore | None = None) -> MetricStore:
+    store = store if store is not None else MetricStore()
+    rng = np.random.default_rng(start)
+    noise = rng.normal(0.0, 0.05, n)
+    records = []
+    for k in range(n):
+        i = start + k + 1
+        value = float("nan") if i % 9973 == 0 else 2.0 / math.sqrt(i) + float(noise[k])
+        records.append(train(i, loss=value))
+    store.extend(records, 1.0)
+    return store
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_long_smoothed_history_keeps_only_summaries_and_draws_the_same(
+    monkeypatch: pytest.MonkeyPatch, log_y: bool
+) -> None:
+    """Past EMA_KEPT_WHOLE points the smoothed history is block summaries plus the unfinished
+    block: its size does not grow with the run, and the curve is the one the whole EMA gives."""
+    monkeypatch.setattr(plotdata, "EMA_KEPT_WHOLE", 4096)
+    monkeypatch.setattr(plotdata, "EMA_BLOCK", 5000)
+    store = MetricStore()
+    cache, reference = PlotCache(), PlotCache()  # (the same redraws: the same float sums)
+    sizes = []
+    for part in range(4):  # a live run: redraws between appends
+        _noisy_loss_store(60_000 + 17 * part, start=len(store.get("loss") or ()), store=store)
+        data = loss_plot_data(store, width=30, smoothing=0.9, log_y=log_y, cache=cache)
+        ema = cache.series["loss"].ema
+        assert ema is not None and ema.start > 0
+        sizes.append(ema.nbytes)
+        monkeypatch.setattr(plotdata, "EMA_KEPT_WHOLE", 1 << 40)  # the reference keeps it all
+        whole = loss_plot_data(store, width=30, smoothing=0.9, log_y=log_y, cache=reference)
+        monkeypatch.setattr(plotdata, "EMA_KEPT_WHOLE", 4096)
+        assert data == whole
+        assert (
+            data.train_smooth and data.train_nonfinite.nan == len(store.get("loss") or ()) // 9973
+        )
+    assert max(sizes) <= 8 * 2048  # one unfinished block of 1024 points (and slack)
+    # A new weight or log-y setting smooths the raw values again, with the same result.
+    for weight, flip in ((0.5, log_y), (0.5, not log_y)):
+        data = loss_plot_data(store, width=30, smoothing=weight, log_y=flip, cache=cache)
+        monkeypatch.setattr(plotdata, "EMA_KEPT_WHOLE", 1 << 40)
+        assert data == loss_plot_data(store, width=30, smoothing=weight, log_y=flip)
+        monkeypatch.setattr(plotdata, "EMA_KEPT_WHOLE", 4096)
+    # A width the summaries cannot serve falls back to the whole EMA, recomputed.
+    wide = loss_plot_data(store, width=2000, smoothing=0.5, log_y=log_y, cache=cache)
+    assert wide.train_smooth.y and wide == loss_plot_data(
+        store, width=2000, smoothing=0.5, log_y=log_y
+    )
