@@ -17,6 +17,7 @@ the metric lines that follow it into one record.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Final
 
 from trainmon.parsing.dicts import parse_pairs
@@ -130,8 +131,27 @@ def pairs_of(s: bytes) -> tuple[list[tuple[bytes, bytes, bytes, bytes]], list[by
     else:
         pairs = _KV.findall(s)
     if not pairs:
-        pairs = [(k.replace(b" ", b"_") + name, v, b"", b"") for k, name, v in _SPACED.findall(s)]
+        pairs = _spaced_pairs(s)
     return pairs, parts
+
+
+_Pair = tuple[bytes, bytes, bytes, bytes]
+"""(key, value, value suffix, `/total` after the value) as the pair patterns capture them."""
+
+
+@dataclass(slots=True)
+class _Fields:
+    """What the pairs of one line say: metric values, step and epoch counters, and whether
+    a field names a metric, a run-level metric (LR, grad norm), or only eval metrics."""
+
+    values: dict[str, float] = field(default_factory=dict)
+    step: int | None = None
+    total: int | None = None
+    epoch_step: int | None = None
+    epoch_total: int | None = None
+    metric: bool = False
+    run_metric: bool = False
+    all_eval: bool = True
 
 
 def read_general(s: bytes, state: LineState) -> list[Hit]:
@@ -139,30 +159,49 @@ def read_general(s: bytes, state: LineState) -> list[Hit]:
     if CONFIG.search(s) is not None or (state.indented and _ASSIGN.match(s) is not None):
         return []
     if b":" not in s and b"=" not in s and b"|" not in s and b" is " not in s:
-        pairs: list[tuple[bytes, bytes, bytes, bytes]] = [
-            (k.replace(b" ", b"_") + name, v, b"", b"") for k, name, v in _SPACED.findall(s)
-        ]
+        pairs: list[_Pair] = _spaced_pairs(s)
         parts = [s]
-        if not pairs:
-            _header(s, state)
-            return []
     else:
         ratio = _RATIO.match(s)
         if ratio is not None:
             name = key_text(ratio.group(1))
             return [Hit("key-value", "eval", {name: number(ratio.group(4))})]
         pairs, parts = pairs_of(s)
-        if not pairs:
-            _header(s, state)
-            return []
-    values: dict[str, float] = {}
-    step: int | None = None
-    total: int | None = None
-    epoch_step: int | None = None
-    epoch_total: int | None = None
-    metric = False
-    run_metric = False
-    all_eval = True
+    if not pairs:
+        _header(s, state)
+        return []
+    fields = _read_fields(pairs)
+    values = fields.values
+    if values and b"{'" in s:
+        _add_repr_dict(s, fields)
+    step, total, epoch_step = fields.step, fields.total, fields.epoch_step
+    exact = True
+    if "epoch" not in values or step is None:
+        step, exact, total, epoch_step = _counters(s, values, step, total, epoch_step)
+    if not _is_record(fields, state, step, epoch_step):
+        _header(s, state)
+        return []
+    if step is None:
+        tq = _TQDM.search(s)
+        if tq is not None:
+            step, total, exact = int(tq.group(1)), int(tq.group(2)), True
+    kind = _kind(s, parts, fields.all_eval)
+    from_epoch = step is None and epoch_step is not None and kind == "train"
+    if from_epoch:
+        step, exact = epoch_step, False
+        total = total if total is not None else fields.epoch_total  # `Epoch:[844/1500]`
+    return [Hit("key-value", kind, values, step, exact, total, from_epoch=from_epoch)]
+
+
+def _spaced_pairs(s: bytes) -> list[_Pair]:
+    """Pairs of a line with no separator at all (`loss 2.3 acc 0.5`)."""
+    return [(k.replace(b" ", b"_") + name, v, b"", b"") for k, name, v in _SPACED.findall(s)]
+
+
+def _read_fields(pairs: list[_Pair]) -> _Fields:
+    """Sort each pair by the role of its name: a metric value, the epoch, or a step counter
+    (a global step wins over any other step); a value that is not a number is skipped."""
+    fields = _Fields()
     for raw_key, raw_value, suffix, raw_total in pairs:
         key = key_text(raw_key)
         role, is_metric, evalish, run = _role(key)
@@ -171,49 +210,58 @@ def read_general(s: bytes, state: LineState) -> list[Hit]:
         except ValueError:
             continue
         if role == _ROLE_PLAIN:
-            values[key] = value
-            metric = metric or is_metric
-            run_metric = run_metric or run
-            all_eval = all_eval and evalish
+            fields.values[key] = value
+            fields.metric = fields.metric or is_metric
+            fields.run_metric = fields.run_metric or run
+            fields.all_eval = fields.all_eval and evalish
         elif role == _ROLE_EPOCH:
-            values["epoch"] = value
-            if value == value and abs(value) < 1e18 and value == int(value):
-                epoch_step = int(value)
-                epoch_total = int(raw_total) if raw_total else epoch_total
+            _read_epoch(fields, value, raw_total)
         elif (
             role != _ROLE_DROP
-            and value == value
-            and abs(value) < 1e18
-            and (step is None or role == _ROLE_GLOBAL_STEP)
+            and _is_whole(value)
+            and (fields.step is None or role == _ROLE_GLOBAL_STEP)
         ):
-            step = int(value)
-            total = int(raw_total) if raw_total else total
-    if values and b"{'" in s:
-        for key, value in parse_pairs(s[s.find(b"{'") :]).items():
-            if key not in values:
-                values[key] = value
-                metric = metric or _role(key)[1]
-    exact = True
-    if "epoch" not in values or step is None:
-        step, exact, total, epoch_step = _counters(s, values, step, total, epoch_step)
-    if not metric and not (
-        (run_metric and (step is not None or epoch_step is not None))
-        or (state.indented and state.in_block and values)
-    ):
-        _header(s, state)
-        return []
-    if step is None:
-        tq = _TQDM.search(s)
-        if tq is not None:
-            step, total, exact = int(tq.group(1)), int(tq.group(2)), True
+            fields.step = int(value)
+            fields.total = int(raw_total) if raw_total else fields.total
+    return fields
+
+
+def _read_epoch(fields: _Fields, value: float, raw_total: bytes) -> None:
+    """The epoch field: its value, and a step (with its `/total`) when it is a whole number."""
+    fields.values["epoch"] = value
+    if _is_whole(value) and value == int(value):
+        fields.epoch_step = int(value)
+        fields.epoch_total = int(raw_total) if raw_total else fields.epoch_total
+
+
+def _is_whole(value: float) -> bool:
+    """Whether `int(value)` is defined: not NaN and not beyond any step count."""
+    return value == value and abs(value) < 1e18
+
+
+def _add_repr_dict(s: bytes, fields: _Fields) -> None:
+    """A line that ends in a Python dict (`step 10 {'loss': 2.3}`) adds its items too."""
+    for key, value in parse_pairs(s[s.find(b"{'") :]).items():
+        if key not in fields.values:
+            fields.values[key] = value
+            fields.metric = fields.metric or _role(key)[1]
+
+
+def _is_record(fields: _Fields, state: LineState, step: int | None, epoch_step: int | None) -> bool:
+    """A line is a record when it names a metric, an LR or grad norm beside a counter, or
+    continues an indented block under a header; otherwise it may be a header itself."""
+    return fields.metric or (
+        (fields.run_metric and (step is not None or epoch_step is not None))
+        or (state.indented and state.in_block and bool(fields.values))
+    )
+
+
+def _kind(s: bytes, parts: list[bytes], all_eval: bool) -> RecordKind:
+    """Eval when the line's head word says so (`Validation: loss=…`) or every metric is an
+    eval metric; train otherwise."""
     words = (parts[0].split() or [b""]) if len(parts) > 1 else (s.split() or [b""])
     head = (words[-1] if len(parts) > 1 else words[0]).lower().rstrip(b":")
-    kind: RecordKind = "eval" if head in _EVAL_HEADS or all_eval else "train"
-    from_epoch = step is None and epoch_step is not None and kind == "train"
-    if from_epoch:
-        step, exact = epoch_step, False
-        total = total if total is not None else epoch_total  # `Epoch:[844/1500]`
-    return [Hit("key-value", kind, values, step, exact, total, from_epoch=from_epoch)]
+    return "eval" if head in _EVAL_HEADS or all_eval else "train"
 
 
 def _header(s: bytes, state: LineState) -> None:

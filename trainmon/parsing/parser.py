@@ -405,32 +405,15 @@ class LogParser:
                         if held:  # a multi-line record ends before a dict
                             self._flush_held(out)
                             held = False
-                        try:
-                            obj = _loads(text.replace(b"'", b'"'))
-                            if text.count(b"'") == 2 * len(obj) and b"[" not in text:
-                                values = obj
-                            else:
-                                values = numeric_items(obj)
-                        except JSONDecodeError:
-                            values = parse_pairs(text)
+                        values = _hot_dict_values(text)
                         if values:
                             keys = tuple(values)
                             plan = plans.get(keys)
                             if plan is None:
-                                plan = _plan_for(keys)
-                                if len(plans) < 4096:
-                                    plans[keys] = plan
+                                plan = self._new_plan(keys)
                             if plan[0] == "train" and plan[1] is None and plan[2] is None:
                                 # the common train dict, inlined: step from the bar, or +interval
-                                step = self._tqdm_step(data, s, prev_end, values)
-                                if step is not None:
-                                    last = self._last_exact
-                                    if last is not None and step > last:
-                                        self._interval = step - last
-                                    self._last_exact = self._last_step = step
-                                    exact = True
-                                else:
-                                    step, exact = self.place("train", None)
+                                step, exact = self._train_step(data, s, prev_end, values)
                                 hf_count += 1
                                 pending += 1
                                 out.append(
@@ -467,54 +450,17 @@ class LogParser:
                 pending = pending_lines = 0
             dirty = True
             if nxt in (_SQ, _DQ):
-                seg_start = self._dict_start(data, s, region)
-                if seg_start >= 0:
-                    close = self._dict_end(data, s, nxt)
-                    if close != -1:
-                        self._region(data, region, seg_start, out)
-                        self._dict(data, s, close, nxt, prev_end, out)
-                        prev_end = close
-                        # glued dicts on the same segment
-                        term = _next_terminator(data, close)
-                        g = find(b"{", close, term)
-                        while g != -1:
-                            c2 = data[g + 1] if g + 1 < size else _NL
-                            if c2 in (_SQ, _DQ):
-                                close2 = self._dict_end(data, g, c2)
-                                if close2 != -1 and close2 < term:
-                                    self._dict(data, g, close2, c2, prev_end, out)
-                                    prev_end = close2
-                                    g = find(b"{", close2, term)
-                                    continue
-                            g = find(b"{", g + 1, term)
-                        region = term + 1
-                        if data[term] == _CR and term + 1 < size and data[term + 1] == _NL:
-                            region = term + 2
-                        if data[region - 1] == _NL:
-                            self._close_lines(1, nonblank=1)
-                        s = find(b"{", region)
-                        continue
-            elif allow_block and (nxt in (_NL, _CR) or nxt in b" \t"):
-                seg_start = _segment_start(data, s, region)
-                if (
-                    data[seg_start:s].strip() == b""
-                    and data[s + 1 : _next_terminator(data, s)].strip() == b""
-                ):
-                    # the lines before decide whether a JSON document may start here
-                    self._region(data, region, seg_start, out)
-                    region = seg_start
-                    if self._block_allowed():
-                        self._block = []
-                        self._block_size = 0
-                        if prev_end >= 0:
-                            self._block_tail = data[
-                                max(prev_end + 1, seg_start - LOOKBACK) : seg_start
-                            ]
-                        else:
-                            self._block_tail = (self._tail + data[:seg_start])[-LOOKBACK:]
-                        self._scan_prev_end = prev_end
-                        self._add_format("hf-trainer", hf_count)
-                        return seg_start
+                consumed = self._quoted_dicts(data, s, nxt, region, prev_end, out)
+                if consumed is not None:
+                    region, prev_end = consumed
+                    s = find(b"{", region)
+                    continue
+            elif allow_block and _may_open_block(nxt):
+                region, opened = self._lone_brace(data, s, region, prev_end, out)
+                if opened:
+                    self._scan_prev_end = prev_end
+                    self._add_format("hf-trainer", hf_count)
+                    return region
             s = find(b"{", s + 1)
         if pending or pending_lines:
             self._flush(pending, pending_lines, base)
@@ -522,6 +468,90 @@ class LogParser:
         self._scan_prev_end = prev_end
         self._add_format("hf-trainer", hf_count)
         return size
+
+    def _new_plan(self, keys: tuple[str, ...]) -> _Plan:
+        """Plan for a key set not seen yet, remembered up to a bound (keys are free text)."""
+        plan = _plan_for(keys)
+        if len(self._plans) < 4096:
+            self._plans[keys] = plan
+        return plan
+
+    def _train_step(
+        self, data: bytes, s: int, prev_end: int, values: Mapping[str, float]
+    ) -> tuple[int, bool]:
+        """Step of a plain train dict: the tqdm bar's count when one is printed before it
+        (which also measures the logging interval), else the previous step plus the interval."""
+        step = self._tqdm_step(data, s, prev_end, values)
+        if step is None:
+            return self.place("train", None)
+        last = self._last_exact
+        if last is not None and step > last:
+            self._interval = step - last
+        self._last_exact = self._last_step = step
+        return step, True
+
+    def _quoted_dicts(
+        self, data: bytes, s: int, quote: int, region: int, prev_end: int, out: list[MetricRecord]
+    ) -> tuple[int, int] | None:
+        """Read the dict at `s` and any dicts glued after it on its segment, the text before
+        it going to the line path first; returns the new (region, prev_end), or None when the
+        brace opens no dict (mid-line text, or a dict left unclosed)."""
+        seg_start = self._dict_start(data, s, region)
+        if seg_start < 0:
+            return None
+        close = self._dict_end(data, s, quote)
+        if close == -1:
+            return None
+        self._region(data, region, seg_start, out)
+        self._dict(data, s, close, quote, prev_end, out)
+        term = _next_terminator(data, close)
+        prev_end = self._glued_dicts(data, close, term, out)
+        region = _after_terminator(data, term)
+        if data[region - 1] == _NL:
+            self._close_lines(1, nonblank=1)
+        return region, prev_end
+
+    def _glued_dicts(self, data: bytes, close: int, term: int, out: list[MetricRecord]) -> int:
+        """Read the dicts printed right after the one ending at `close`, up to the segment's
+        terminator `term` (tqdm redraws glue them together); returns the last dict's end."""
+        prev_end = close
+        find = data.find
+        size = len(data)
+        g = find(b"{", close, term)
+        while g != -1:
+            quote = data[g + 1] if g + 1 < size else _NL
+            if quote in (_SQ, _DQ):
+                close2 = self._dict_end(data, g, quote)
+                if close2 != -1 and close2 < term:
+                    self._dict(data, g, close2, quote, prev_end, out)
+                    prev_end = close2
+                    g = find(b"{", close2, term)
+                    continue
+            g = find(b"{", g + 1, term)
+        return prev_end
+
+    def _lone_brace(
+        self, data: bytes, s: int, region: int, prev_end: int, out: list[MetricRecord]
+    ) -> tuple[int, bool]:
+        """A `{` alone on its line may open a pretty-printed JSON document (a trainer state);
+        returns the new region and whether a block was opened there."""
+        seg_start = _segment_start(data, s, region)
+        if (
+            data[seg_start:s].strip() != b""
+            or data[s + 1 : _next_terminator(data, s)].strip() != b""
+        ):
+            return region, False
+        # the lines before decide whether a JSON document may start here
+        self._region(data, region, seg_start, out)
+        if not self._block_allowed():
+            return seg_start, False
+        self._block = []
+        self._block_size = 0
+        if prev_end >= 0:
+            self._block_tail = data[max(prev_end + 1, seg_start - LOOKBACK) : seg_start]
+        else:
+            self._block_tail = (self._tail + data[:seg_start])[-LOOKBACK:]
+        return seg_start, True
 
     def _flush(self, records: int, lines: int, base: int) -> None:
         """Add the hot path's local counts: `records` dict lines among `lines` new lines."""
@@ -1097,6 +1127,30 @@ def _canonical_names(keys: tuple[str, ...], kind: str) -> tuple[tuple[str, str],
         taken.add(name)
         pairs.append((raw, name))
     return tuple(pairs)
+
+
+def _hot_dict_values(text: bytes) -> dict[str, float]:
+    """Numeric items of a `{'...}` dict line; a dict of plain numbers (two quotes per key,
+    no list) is used as decoded, skipping the per-item filter."""
+    try:
+        obj = _loads(text.replace(b"'", b'"'))
+    except JSONDecodeError:
+        return parse_pairs(text)
+    if text.count(b"'") == 2 * len(obj) and b"[" not in text:
+        return obj  # type: ignore[no-any-return]
+    return numeric_items(obj)
+
+
+def _may_open_block(nxt: int) -> bool:
+    """Whether the byte after a `{` lets it stand alone on its line (end of line or blank)."""
+    return nxt in (_NL, _CR) or nxt in b" \t"
+
+
+def _after_terminator(data: bytes, term: int) -> int:
+    """Start of the next segment after the terminator at `term` (a `\r\n` counts as one)."""
+    if data[term] == _CR and term + 1 < len(data) and data[term + 1] == _NL:
+        return term + 2
+    return term + 1
 
 
 def _prefixed_start(data: bytes, s: int, region: int) -> int:

@@ -53,38 +53,59 @@ class TableReader:
     def feed(self, s: bytes) -> Hit | None:
         """A `Hit` for a table row (empty values for a header), None for other lines."""
         if b"," in s:
-            commas = s.count(b",")
-            if commas < 2:
-                return None
-            if self._fmt == "csv" and self._sep == b"," and commas + 1 == len(self._columns):
-                return self._row([f.strip() for f in s.split(b",")], "csv")
-            if b":" in s or b"=" in s:
-                return None  # prose or key=value lists, never a CSV header
-            return self._csv(s.split(b","), b",")
+            return self._comma_line(s)
         if b"\t" in s:
             fields = s.split(b"\t")
             if self._sep == b"\t" and len(fields) == len(self._columns):
                 return self._row([f.strip() for f in fields], self._fmt)
-            if len(fields) >= 2 and b":" not in s and b"=" not in s:
-                hit = self._csv(fields, b"\t")
-                if hit is not None:
-                    return hit
-        if s[:1] == b"|" and s[-1:] == b"|" and s.count(b"|") >= 3:
+            hit = self._tab_header(s, fields)
+            if hit is not None:
+                return hit
+        if _is_pipe_row(s):
             hit = self._pipe_table([c.strip() for c in s[1:-1].split(b"|")])
             if hit is not None:
                 return hit
         if self._fmt == "fastai" and self._columns and s[:1].isdigit():
             return self._row(s.split(), "fastai")
-        if s.startswith(b"epoch") and (b"train_loss" in s or b"valid_loss" in s) and b"," not in s:
-            names = s.split()
-            if all(_IDENT.match(n) for n in names):
-                self._columns = tuple(n.decode() for n in names)
-                self._fmt = "fastai"
-                self._sep = None
-                return Hit("fastai", "train", {})
+        hit = self._fastai_header(s)
+        if hit is not None:
+            return hit
         if b"/" in s[:12] and s.lstrip()[:1].isdigit():
             return _yolov5(s)
         return None
+
+    def _comma_line(self, s: bytes) -> Hit | None:
+        """A comma-separated line: a row of the current CSV table, or a CSV header; a line
+        with a `:` or `=` is prose or a key=value list, never a header."""
+        commas = s.count(b",")
+        if commas < 2:
+            return None
+        if self._fmt == "csv" and self._sep == b"," and commas + 1 == len(self._columns):
+            return self._row([f.strip() for f in s.split(b",")], "csv")
+        if b":" in s or b"=" in s:
+            return None
+        return self._csv(s.split(b","), b",")
+
+    def _tab_header(self, s: bytes, fields: list[bytes]) -> Hit | None:
+        """A tab-separated header; a line with a `:` or `=` is never one."""
+        if len(fields) >= 2 and b":" not in s and b"=" not in s:
+            return self._csv(fields, b"\t")
+        return None
+
+    def _fastai_header(self, s: bytes) -> Hit | None:
+        """fastai's `epoch train_loss valid_loss accuracy time` header: its rows follow
+        with the columns split on blanks."""
+        if not (
+            s.startswith(b"epoch") and (b"train_loss" in s or b"valid_loss" in s) and b"," not in s
+        ):
+            return None
+        names = s.split()
+        if not all(_IDENT.match(n) for n in names):
+            return None
+        self._columns = tuple(n.decode() for n in names)
+        self._fmt = "fastai"
+        self._sep = None
+        return Hit("fastai", "train", {})
 
     def _pipe_table(self, cells: list[bytes]) -> Hit | None:
         """A `| AP | AP50 |` header, its `|:---:|` rule and `| 36.5 | 57.8 |` rows (the
@@ -147,6 +168,11 @@ class TableReader:
         elif fmt == "table" and all(k.lower().startswith(("ap", "ar")) for k in metrics):
             kind = "eval"  # a detector's evaluation table: AP, AP50, APs, AR@100, ...
         return Hit(fmt, kind, values, step, exact)
+
+
+def _is_pipe_row(s: bytes) -> bool:
+    """Whether a line is a `| a | b |` row: bounded by pipes with at least two cells."""
+    return s[:1] == b"|" and s[-1:] == b"|" and s.count(b"|") >= 3
 
 
 def _yolov5(s: bytes) -> Hit | None:
