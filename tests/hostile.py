@@ -7,7 +7,12 @@ so a character missing from that table fails these tests.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 from hypothesis import strategies as st
 
@@ -42,3 +47,19 @@ def assert_terminal_safe(output: str, where: str) -> None:
     """No raw control (except newline) or bidi character in `output`."""
     found = RAW_UNSAFE.search(output)
     assert found is None, f"{where}: raw {found.group()!r} reaches the terminal"
+
+
+@contextlib.contextmanager
+def process_named(argv0: str, log: Path | None = None) -> Iterator[int]:
+    """A real process whose argv[0] is `argv0` (optionally holding `log` open to write)."""
+    code = "import sys, time\nf = open(sys.argv[1], 'a') if len(sys.argv) > 1 else None\n"
+    code += "print('ready', flush=True)\ntime.sleep(60)\n"
+    args = [argv0, "-c", code] + ([str(log)] if log is not None else [])
+    proc = subprocess.Popen(args, executable=sys.executable, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"ready\n"
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()

@@ -366,16 +366,14 @@ def _unwind_on_termination() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into `_Terminated` (the default action would exit at once,
     leaving a forked helper parsing on its own)."""
 
+    from trainmon.signal_handlers import handlers_installed
+
     def raise_terminated(signum: int, frame: object) -> None:
         raise _Terminated(signum)
 
     signums = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
-    previous = {signum: signal.signal(signum, raise_terminated) for signum in signums}
-    try:
+    with handlers_installed(signums, raise_terminated):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _report(argv: Sequence[str]) -> int:

@@ -10,11 +10,8 @@ What the screen shows is checked for raw characters, and for their visible forms
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import subprocess
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 
 from tests.app.helpers import screen_text, status_lines, wait_until
 from tests.fakes.fake_nvml import GIB, FakeDevice, FakeNvml
-from tests.hostile import OSC_TITLE, assert_terminal_safe, hostile_text
+from tests.hostile import OSC_TITLE, assert_terminal_safe, hostile_text, process_named
 from trainmon.config import DashboardOptions
 from trainmon.records import Finding, FollowEvent
 from trainmon.sources.cpu import PsutilCpuSource
@@ -35,20 +32,6 @@ from trainmon.ui.app import TrainmonApp
 from trainmon.ui.messages import FollowStateChanged
 from trainmon.ui.widgets.cpu_panel import CpuPanel
 from trainmon.ui.widgets.gpu_panel import GpuPanel
-
-
-@contextlib.contextmanager
-def process_named(argv0: str) -> Iterator[int]:
-    """A real sleeping process whose argv[0] is `argv0`."""
-    code = "import time\nprint('ready', flush=True)\ntime.sleep(120)\n"
-    proc = subprocess.Popen([argv0, "-c", code], executable=sys.executable, stdout=subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline() == b"ready\n"
-        yield proc.pid
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 class _State:

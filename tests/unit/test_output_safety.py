@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakes.fake_nvml import GIB, FakeDevice, FakeNvml
-from tests.hostile import OSC_TITLE, assert_terminal_safe, hostile_text
+from tests.hostile import OSC_TITLE, assert_terminal_safe, hostile_text, process_named
 from trainmon import cli
 from trainmon.sources.cpu import PsutilCpuSource
 from trainmon.sources.nvml import NvmlGpuSource
@@ -134,22 +133,6 @@ def test_help_is_terminal_safe() -> None:
         assert code == 0
         assert "--max-series" in out or args[0] == "stream"
         assert_lines_safe(out, "help")
-
-
-@contextlib.contextmanager
-def process_named(argv0: str, log: Path | None = None) -> Iterator[int]:
-    """A real process whose argv[0] is `argv0` (optionally holding `log` open to write)."""
-    code = "import sys, time\nf = open(sys.argv[1], 'a') if len(sys.argv) > 1 else None\n"
-    code += "print('ready', flush=True)\ntime.sleep(60)\n"
-    args = [argv0, "-c", code] + ([str(log)] if log is not None else [])
-    proc = subprocess.Popen(args, executable=sys.executable, stdout=subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline() == b"ready\n"
-        yield proc.pid
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, Final
 
+from trainmon.signal_handlers import handlers_installed
+
 HANDLED: Final = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 RESET_TERMINAL: Final = (
@@ -102,9 +104,5 @@ def signals_end_app(
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
-    previous = {sig: signal.signal(sig, handler) for sig in HANDLED}
-    try:
+    with handlers_installed(HANDLED, handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
