@@ -63,28 +63,23 @@ NO_EFFECT = "no-effect"
 runs): no rule can be asked to see it, so it is left out of recall and precision, and its
 findings above info are listed with the per-fault table."""
 _NUMERIC_RULES = {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric", "zero-loss"}
+_DIVERGENCE_RULES = {
+    "loss-rising",
+    "early-divergence",
+    "loss-explosion",
+    "loss-instability",
+    "grad-drift",
+    "early-oscillation",
+    "no-warmup-instability",
+}
 RULES_OF_LABEL = {
     "nan": {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric"},
     "zero-loss": {"zero-loss", "nan-grad-norm", "nan-loss", "nan-metric"},
     "gradnorm-nan": {"nan-grad-norm"},
-    "divergence": {
-        "loss-rising",
-        "early-divergence",
-        "loss-explosion",
-        "loss-instability",
-        "grad-drift",
-        "early-oscillation",
-        "no-warmup-instability",
-    },
+    "divergence": _DIVERGENCE_RULES,
     "overfitting": {"overfitting", "memorisation", "generalisation-gap"},
     "lr-high": {
-        "loss-rising",
-        "early-divergence",
-        "loss-explosion",
-        "loss-instability",
-        "grad-drift",
-        "early-oscillation",
-        "no-warmup-instability",
+        *_DIVERGENCE_RULES,
         # a far too high LR under Adam and clipping often knocks a small model into a
         # constant prediction rather than a blow-up: a plateau at a high loss
         "early-plateau",
