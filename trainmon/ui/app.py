@@ -118,7 +118,7 @@ class TrainmonApp(QuitHandling, ViewActions):
             advice_factory: builds an advice engine (default `trainmon.advice`).
             start_workers: False for snapshot tests: data is injected with messages.
             poll_interval_s: follower sleep after an empty poll (default: the follower's own,
-                else `POLL_INTERVAL_S`).
+                `trainmon.follow.POLL_INTERVAL_S`).
             sample_interval_s: GPU / CPU sampling period.
             description: what is being shown, e.g. the demo's description (sub-title).
             labels: run names to show instead of the file names (the demo's temp file).

@@ -19,10 +19,6 @@ from trainmon.records import FollowEvent, MetricRecord
 from trainmon.run import ParserProgress
 from trainmon.ui.messages import FollowStateChanged, RecordsParsed
 
-POLL_INTERVAL_S: Final = 0.2
-"""How long a follower sleeps after a poll that found nothing new: a stat() five times a
-second costs microseconds, and keeps the latency from write to screen well under a second."""
-
 IDLE_AFTER_S: Final = 10.0
 """A log that brought nothing for this long is polled half as often (`idle_poll_interval`)."""
 
