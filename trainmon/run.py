@@ -154,11 +154,8 @@ class Run:
         engine.observe_process_exit(self.process_exit)
         state = engine.update(self.store, now_s)
         self._advised_version = self.data_version
-        self.advice = AdviceState(
-            active=tuple(f for f in state.active if f.rule not in self.muted),
-            history=state.history,
-            schedule=state.schedule,
-        )
+        # The engine leaves muted rules out itself (it is built with them and told of each).
+        self.advice = AdviceState(state.active, state.history, schedule=state.schedule)
         # The bell rings once: only the update that found the critical finding says so.
         return (
             replace(self.advice, new_critical=state.new_critical)
