@@ -131,3 +131,23 @@ def test_rebucket_keeps_maxima() -> None:
     assert rebucket_max([1.0], 0) == []
     out = rebucket_max([math.nan, math.nan, 1.0], 2)
     assert math.isnan(out[0]) and out[1] == 1.0
+
+
+async def test_the_dashboard_claims_no_clipping_where_the_run_switched_it_off() -> None:
+    """`max_grad_norm` 0 means no clipping (as the advice reads it): the pane must not say
+    that every value is above a clip threshold of 0. A real threshold is still shown."""
+    from tests.app.helpers import make_app
+    from trainmon.run import ParserProgress
+
+    records = [
+        MetricRecord("train", s, {"loss": 1.0, "grad_norm": 0.5 + s / 100}) for s in range(1, 40)
+    ]
+    for clip, shown in (("0", False), ("0.8", True)):
+        app = make_app(["g.log"], start_workers=False, refresh_s=3600)
+        async with app.run_test(size=(160, 48)) as pilot:
+            app.inject(0, records, ParserProgress(context=(("max_grad_norm", clip),)))
+            await pilot.pause()
+            app.refresh_now()
+            await pilot.pause()
+            text = rendered(app.query_one("#grad-norm", GradNormPane)).plain
+            assert ("clip " in text) is shown, (clip, text)

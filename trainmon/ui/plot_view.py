@@ -7,9 +7,9 @@ for the loss plot's CPU budget; a change of view is drawn at once.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
+from trainmon.advice.context import parse_context
 from trainmon.plotdata import XAxis, grad_norm_data, loss_plot_data
 from trainmon.ui.runs import RunView
 from trainmon.ui.widgets.grad_norm import GradNormPane
@@ -70,16 +70,7 @@ class PlotView:
         plot.show(series, [f for r in runs for f in r.active], immediate=view_changed)
         if runs:
             first = runs[0].run
-            clip = _as_float(first.context.get("max_grad_norm"))
+            # The advice's reading of the run's facts: `max_grad_norm` 0 means clipping is off.
+            clip = parse_context(first.context).max_grad_norm
             cells = max(1, grad.content_size.width)
             grad.show(grad_norm_data(first.store, cells, max_grad_norm=clip))
-
-
-def _as_float(value: object) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
