@@ -35,6 +35,7 @@ from trainmon.advice import AdviceEngine, context_from_model_config  # noqa: E40
 from trainmon.advice.engine import Detection  # noqa: E402
 from trainmon.parsing.parser import LogParser  # noqa: E402
 from trainmon.records import Finding  # noqa: E402
+from trainmon.run import run_context  # noqa: E402
 from trainmon.simulate import Fault, SimulatedRun  # noqa: E402
 from trainmon.store import MetricStore  # noqa: E402
 
@@ -205,12 +206,10 @@ def load(source: str, run: str) -> tuple[MetricStore, dict[str, object]] | None:
         store.total_steps = parser.total_steps
         store.extend(records, 0.0)
     store.total_steps = store.total_steps or parser.total_steps
-    context: dict[str, object] = dict(parser.context)
-    if parser.format_counts:  # as `trainmon report` builds it
-        context.setdefault("format", parser.format)
-    if source == "realrun":  # a config.json beside the log, as `trainmon report` reads it
-        context = {**context_from_model_config(REALRUNS / run / "train.log"), **context}
-    return store, context
+    # The run context exactly as `report` and the dashboard build it (a `Run`'s), with the
+    # config.json that real runs keep beside their logs.
+    beside = context_from_model_config(REALRUNS / run / "train.log") if source == "realrun" else {}
+    return store, run_context(parser.context, parser.format, {}, beside)
 
 
 def evaluate(row: dict[str, str]) -> Outcome | None:
