@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn, TypeVar
 
 from trainmon import __version__
+from trainmon.alert_options import AlertOptions
 from trainmon.config import DashboardOptions, Mode
 from trainmon.store import DEFAULT_MAX_SERIES
 from trainmon.text import json_terminal_safe, terminal_safe, terminal_safe_lines
@@ -34,7 +35,7 @@ EXIT_USAGE = 2
 EXIT_FINDINGS = 3
 EXIT_INTERRUPTED = 130
 
-SUBCOMMANDS = ("report", "stream", "replay", "formats")
+SUBCOMMANDS = ("report", "stream", "replay", "formats", "serve")
 
 EXAMPLES = """\
 examples:
@@ -52,6 +53,8 @@ examples:
   trainmon report run.log --explain     how the first lines were read (or why not)
   trainmon --pattern 'it (?P<step>\\d+) L=(?P<loss>\\S+)' run.log   teach a format
   trainmon ./report                     a log file literally named `report`
+  trainmon run.log --notify json://host/hook   alerts off the terminal (trainmon[notify])
+  trainmon serve run.log --serve-metrics 9400  Prometheus metrics, no screen
 """
 
 
@@ -195,6 +198,9 @@ def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
         help="a run fact for the advice rules, e.g. vocab_size=32000 (repeatable)",
     )  # fmt: skip
     _add_max_series(p)
+    from trainmon.alert_options import add_alert_options
+
+    add_alert_options(p)
 
 
 def _main_parser() -> _Parser:
@@ -536,7 +542,14 @@ def _options(args: argparse.Namespace, paths: tuple[str, ...], mode: Mode) -> Da
         context=tuple(args.context),
         log_path=getattr(args, "log", None),
         max_series=args.max_series,
+        alerts=_alerts(args),
     )
+
+
+def _alerts(args: argparse.Namespace) -> AlertOptions:
+    from trainmon.alert_options import alert_options
+
+    return alert_options(args)
 
 
 def _run_dashboard(options: DashboardOptions) -> int:
@@ -546,8 +559,11 @@ def _run_dashboard(options: DashboardOptions) -> int:
 
 
 def _replay(argv: Sequence[str]) -> int:
+    from trainmon.alert_options import alert_problem
+
     args = _replay_parser().parse_args(argv)
     problem = path_problem(args.path, must_exist=True) or _install_formats(args.pattern)
+    problem = problem or alert_problem(_alerts(args))
     if problem is not None:
         return _fail(problem)
     return _run_dashboard(_options(args, (args.path,), "replay"))
@@ -579,10 +595,55 @@ def _dashboard(argv: Sequence[str]) -> int:
         problem = path_problem(path, must_exist=False)
         if problem is not None:
             return _fail(problem)
-    problem = _install_formats(args.pattern)
+    from trainmon.alert_options import alert_problem
+
+    problem = _install_formats(args.pattern) or alert_problem(_alerts(args))
     if problem is not None:
         return _fail(problem)
     return _run_dashboard(_options(args, paths, "dashboard"))
+
+
+# -- serve ---------------------------------------------------------------------------------
+
+
+def _serve(argv: Sequence[str]) -> int:
+    from trainmon.alert_options import add_alert_options, alert_problem
+    from trainmon.serve import add_serve_arguments, serve
+
+    p = _Parser(
+        prog="trainmon serve",
+        description="Follow logs without a screen: serve their metrics for Prometheus "
+        "(--serve-metrics) and send alerts (--notify), until SIGINT or SIGTERM.",
+    )
+    add_serve_arguments(p)
+    p.add_argument(
+        "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
+        help="a run fact for the advice rules (repeatable)",
+    )  # fmt: skip
+    _add_pattern_option(p)
+    _add_max_series(p)
+    add_alert_options(p, cluster=False)
+    args = p.parse_args(argv)
+    alerts = _alerts(args)
+    if alerts.serve_metrics is None and not alerts.notify:
+        p.error("serve needs --serve-metrics [HOST:]PORT or --notify URL")
+    if "-" in args.paths:
+        return _fail("serve follows files; pipe into `trainmon -` for standard input")
+    for path in args.paths:
+        problem = path_problem(path, must_exist=False)
+        if problem is not None:
+            return _fail(problem)
+    problem = _install_formats(args.pattern) or alert_problem(alerts)
+    if problem is not None:
+        return _fail(problem)
+    with _unwind_on_termination():
+        try:
+            return serve(
+                args.paths, alerts, context=args.context, muted=args.mute,
+                max_series=args.max_series,
+            )  # fmt: skip
+        except _Terminated:
+            return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -597,6 +658,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _stream(rest)
             if command == "formats":
                 return _formats(rest)
+            if command == "serve":
+                return _serve(rest)
             return _replay(rest)
         return _dashboard(args)
     except SystemExit as exc:  # argparse: --help / --version (0) and usage errors (2)

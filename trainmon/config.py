@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from trainmon.alert_options import AlertOptions
+
 Mode = Literal["dashboard", "demo", "replay"]
 
 
@@ -40,3 +42,5 @@ class DashboardOptions:
     """`-`: where standard input is saved (`--log`); None: `./trainmon-logs/stdin-<time>.log`."""
     max_series: int = 256
     """Series kept per run; further metric names are dropped and counted (`--max-series`)."""
+    alerts: AlertOptions = field(default_factory=AlertOptions)
+    """`--notify`, `--serve-metrics`, `--prometheus`: what goes beyond the terminal."""

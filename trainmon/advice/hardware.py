@@ -27,9 +27,27 @@ HARDWARE_RULES: tuple[RuleInfo, ...] = (
     RuleInfo("ram-pressure", "hardware", "warning", "host RAM nearly exhausted"),
     RuleInfo("swapping", "hardware", "warning", "host swapping"),
     RuleInfo("cpu-bound", "hardware", "warning", "CPU saturated while the GPU waits"),
+    RuleInfo("node-straggler", "hardware", "warning", "one node's GPUs idle while the others work"),
+    RuleInfo("gpu-xid", "hardware", "critical", "a GPU reported an XID error (cluster GPUs)"),
 )
 
 _SLOW = ("hw slowdown", "thermal (sw)", "thermal (hw)", "power brake")
+
+STRAGGLER_RATIO = 0.5
+"""A node is a straggler when its GPUs are busy less than this share of the other nodes'
+median, while those work (median at least `STRAGGLER_BUSY` %)."""
+STRAGGLER_BUSY = 50.0
+
+
+def gpu_name(dev: GpuDeviceSample) -> str:
+    """`GPU 3`, or `node-b GPU 3` for a cluster GPU (indices repeat on every node)."""
+    return f"{dev.host} GPU {dev.index}" if dev.host else f"GPU {dev.index}"
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _devices(snapshot: GpuSnapshot) -> list[GpuDeviceSample]:
@@ -75,6 +93,8 @@ class HardwareRules:
                 ("gpu-ecc", self._ecc(sample)),
                 ("gpu-lost", self._lost(sample)),
                 ("cpu-bound", self._cpu_bound()),
+                ("node-straggler", self._straggler()),
+                ("gpu-xid", self._xid(sample)),
             ]
         if isinstance(sample, CpuSnapshot):
             return [
@@ -129,8 +149,8 @@ class HardwareRules:
         return Hit(
             "info",
             None,
-            f"GPU {dev.index} memory is {frac:.0%} used",
-            f"GPU {dev.index} {frac:.1%} of memory used for {SHORT_S:.0f} s",
+            f"{gpu_name(dev)} memory is {frac:.0%} used",
+            f"{gpu_name(dev)} {frac:.1%} of memory used for {SHORT_S:.0f} s",
             "Often normal (caching allocators keep memory reserved). If you hit OOM: smaller "
             "per-device batch with gradient accumulation, gradient checkpointing, bf16, shorter "
             "sequences, or PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True.",
@@ -180,14 +200,17 @@ class HardwareRules:
         slowed = 0
         reasons: set[str] = set()
         temp: float | None = None
+        names: list[str] = []
         for snap in window:
             hit = False
+            names = []
             for d in _devices(snap):
                 active = [r for r in (d.throttle_reasons or ()) if r in _SLOW]
                 if active:
                     hit = True
                     reasons.update(active)
                     temp = d.temperature_c
+                    names.append(gpu_name(d))
             slowed += hit
         if slowed < 0.5 * len(window):
             return None
@@ -196,6 +219,7 @@ class HardwareRules:
             None,
             "GPU is being throttled: " + ", ".join(sorted(reasons)),
             f"{slowed} of {len(window)} samples over {WINDOW_S:.0f} s throttled"
+            + (f" ({', '.join(names[:4])}{' …' if len(names) > 4 else ''})" if names else "")
             + (f"; {fmt(temp)} °C" if temp is not None else ""),
             "Clocks are cut: check airflow, fans, ambient temperature and power limits; expect "
             "slower steps.",
@@ -208,7 +232,7 @@ class HardwareRules:
                 continue
             base = self.ecc_base.setdefault(d.uuid, d.ecc_errors)
             if d.ecc_errors > base:
-                new.append(f"GPU {d.index}: {base}→{d.ecc_errors}")
+                new.append(f"{gpu_name(d)}: {base}→{d.ecc_errors}")
         if not new:
             return None
         return Hit(
@@ -283,4 +307,59 @@ class HardwareRules:
             f"{WINDOW_S:.0f} s",
             "Data preprocessing is the bottleneck: move transforms to the GPU, pre-process "
             "offline, use faster decoders.",
+        )
+
+    def _straggler(self) -> Hit | None:
+        """One node (or a few) whose GPUs idle while the other nodes' GPUs work, through most
+        of the window: the others wait for it at every collective."""
+        window = self._gpu_window(SHORT_S)
+        if not self._spans(window, SHORT_S):
+            return None
+        counts: dict[str, int] = {}
+        means: dict[str, float] = {}
+        for snap in window:
+            per_host: dict[str, list[float]] = {}
+            for d in snap.devices:
+                if d.host and not d.lost and d.util_pct is not None:
+                    per_host.setdefault(d.host, []).append(d.util_pct)
+            if len(per_host) < 2:
+                return None
+            means = {h: sum(v) / len(v) for h, v in per_host.items()}
+            for host, mean in means.items():
+                others = _median([m for h, m in means.items() if h != host])
+                if others >= STRAGGLER_BUSY and mean < STRAGGLER_RATIO * others:
+                    counts[host] = counts.get(host, 0) + 1
+        slow = sorted(h for h, n in counts.items() if n >= 0.8 * len(window))
+        if not slow or len(slow) * 2 > len(means):
+            return None
+        rest = _median([m for h, m in means.items() if h not in slow])
+        shown = ", ".join(f"{h} {means[h]:.0f}%" for h in slow)
+        return Hit(
+            "warning",
+            None,
+            f"Straggler node: {', '.join(slow)} idles while the others work",
+            f"GPUs busy {shown} vs {rest:.0f}% on the other {len(means) - len(slow)} nodes "
+            f"(median) for {SHORT_S:.0f} s",
+            "Every collective waits for the slowest rank: check that node's data loading, "
+            "CPU, network (NCCL), throttling and XID errors; drain it and restart from the "
+            "last checkpoint if it stays slow.",
+        )
+
+    @staticmethod
+    def _xid(snap: GpuSnapshot) -> Hit | None:
+        """DCGM's last XID error per GPU: non-zero means the driver saw a GPU fault."""
+        bad = [d for d in snap.devices if d.xid]
+        if not bad:
+            return None
+        shown = "; ".join(f"{gpu_name(d)}: XID {d.xid}" for d in bad[:6])
+        more = f" (and {len(bad) - 6} more)" if len(bad) > 6 else ""
+        return Hit(
+            "critical",
+            None,
+            f"XID error on {gpu_name(bad[0])}"
+            + (f" and {len(bad) - 1} more" if len(bad) > 1 else ""),
+            f"last XID error {shown}{more}",
+            "An XID is a driver-reported GPU fault (e.g. 79: fell off the bus, 48/94/95: memory "
+            "errors, 13/31/43: faults from the job): look it up in NVIDIA's XID table, check "
+            "`dmesg` on that node, drain it if it recurs.",
         )

@@ -75,6 +75,11 @@ class GpuDeviceSample:
     """MIG devices under this parent (memory and processes live there)."""
     parent_index: int | None = None
     """Set on a MIG device: the index of its parent GPU."""
+    host: str = ""
+    """The node this GPU is on, when the readings come from a cluster (Prometheus); "" for
+    the local GPUs NVML reads."""
+    xid: int | None = None
+    """The last XID error the driver reported for this GPU (0: none); None where not read."""
 
     @property
     def mem_fraction(self) -> float | None:
@@ -106,6 +111,12 @@ class GpuSnapshot:
     cuda_version: str | None = None
     took_s: float = 0.0
     """Wall time the sample took (NVML calls can block on a busy driver)."""
+    source: str = ""
+    """Where the readings come from when not the local driver (`Prometheus at URL`)."""
+    stale_hosts: tuple[tuple[str, float], ...] = ()
+    """Cluster nodes seen earlier whose series stopped (host, seconds since last seen)."""
+    host_ram_pct: tuple[tuple[str, float], ...] = ()
+    """Cluster nodes' RAM in use (%), from the node exporter where Prometheus scrapes it."""
 
     @property
     def lost(self) -> tuple[int, ...]:

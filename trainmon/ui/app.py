@@ -16,7 +16,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from rich.text import Text
 from textual import on
@@ -54,6 +54,9 @@ from trainmon.ui.widgets.loss_plot import CPU_BUDGET, LossPlot
 from trainmon.ui.widgets.status_bar import StatusBar
 from trainmon.ui.widgets.system_pane import SystemPane
 from trainmon.ui.workers import SAMPLE_INTERVAL_S
+
+if TYPE_CHECKING:
+    from trainmon.outbound import Outbound
 
 SYSTEM_HISTORY: Final = 600
 """GPU / CPU samples kept: the hardware rules' longest window with room (20 min at 2 s)."""
@@ -105,6 +108,7 @@ class TrainmonApp(QuitHandling, ViewActions):
         labels: tuple[str, ...] | None = None,
         plot_cpu_budget: float | None = CPU_BUDGET,
         stdin_copy: StdinCopy | None = None,
+        outbound: Outbound | None = None,
     ) -> None:
         """Build the dashboard; nothing is read before it is mounted.
 
@@ -126,6 +130,8 @@ class TrainmonApp(QuitHandling, ViewActions):
                 every change at once, as snapshots and screenshots need).
             stdin_copy: the copy of a piped standard input into the log file it follows;
                 quitting then asks whether to detach (`quit_choice`).
+            outbound: alerts and metrics sent beyond the terminal (`--notify`,
+                `--serve-metrics`), given every run's state once per tick.
         """
         super().__init__()
         self.options = options
@@ -191,6 +197,7 @@ class TrainmonApp(QuitHandling, ViewActions):
         """How many times the bell rang (for tests)."""
         self._init_quitting(stdin_copy)
         self._mark_saved_stdin()
+        self._outbound = outbound
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's own driver, except that its POSIX one gets an input thread that sleeps
@@ -355,6 +362,20 @@ class TrainmonApp(QuitHandling, ViewActions):
         if self._note_stdin():
             self._status_soon()
         self.refresh_now()
+        if self._outbound is not None:
+            self._send_outbound()
+
+    def _send_outbound(self) -> None:
+        """Hand every run's state to the notifier and the exporter (their threads do the
+        work); a failed send is said in the status line."""
+        assert self._outbound is not None
+        now = self._clock()
+        self._outbound.update([(v.label, v.run, v.exited) for v in self.runs], now)
+        note = self._outbound.new_failure()
+        if note:
+            for view in self.runs:
+                view.set_state(note, "warning", now, transient=True)
+            self._status_soon()
 
     def refresh_now(self) -> None:
         """Bring every widget up to date with the state; unchanged widgets are not touched."""

@@ -101,7 +101,12 @@ def make_sources(
     gpu: GpuSource | None = None
     cpu: CpuSource | None = None
     try:
-        gpu = make_gpu_source(no_gpu=options.no_gpu)
+        if options.alerts.prometheus is not None:  # the job's GPUs, every node (DCGM)
+            from trainmon.sources.prometheus import PrometheusGpuSource
+
+            gpu = PrometheusGpuSource(options.alerts.prometheus, options.alerts.prom_selector)
+        else:
+            gpu = make_gpu_source(no_gpu=options.no_gpu)
     except Exception as exc:  # a broken binding: say so and run without GPU panes
         _stderr(f"GPU sampling unavailable ({exc})")
     try:
@@ -168,6 +173,18 @@ def run(options: DashboardOptions) -> int:
                 options, paths=tuple(log_path if p == "-" else p for p in options.paths)
             )
         gpu_source, cpu_source = make_sources(options, options.paths, stdin_copy)
+        outbound = None
+        if options.alerts.outbound:  # --notify, --serve-metrics
+            from trainmon.outbound import Outbound
+
+            outbound = Outbound(options.alerts)
+            try:
+                outbound.start()
+            except OSError as exc:
+                host, port = options.alerts.serve_metrics or ("", 0)
+                _stderr(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}")
+                return 2
+            stack.callback(outbound.close)
         app = TrainmonApp(
             options,
             gpu_source=gpu_source,
@@ -175,6 +192,7 @@ def run(options: DashboardOptions) -> int:
             description=description,
             labels=labels,
             stdin_copy=stdin_copy,
+            outbound=outbound,
         )
         if stdin_copy is not None:
             copy = stdin_copy

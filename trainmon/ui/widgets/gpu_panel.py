@@ -18,6 +18,7 @@ from rich.text import Text
 
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import GpuDeviceSample, GpuProcess, GpuSnapshot
+from trainmon.ui.widgets.cluster_rows import cluster_lines
 from trainmon.ui.widgets.counts import WorkCounts
 from trainmon.ui.widgets.spark import spark_rows
 from trainmon.ui.widgets.text_pane import TextPane
@@ -142,7 +143,9 @@ class GpuPanel(TextPane):
             text.append(line, style=self._style("dim"))
             return text
         compact = self.compact or self.has_class("-compact")
-        if width < STRIP:
+        if snap.source:  # cluster GPUs (Prometheus): one line per node
+            lines = cluster_lines(snap, width, self._style, wide=not compact)
+        elif width < STRIP:
             lines = self._strip(snap, width)
         elif compact or width < WIDE:
             lines = [self._line(dev, width) for dev in snap.devices]
