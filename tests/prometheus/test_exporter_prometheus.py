@@ -30,8 +30,9 @@ def _records(steps: range, *, nan_at: int | None = None) -> str:
     for step in steps:
         loss = "NaN" if step == nan_at else round(4.0 - step / 100, 3)
         lines.append(
-            json.dumps({"step": step, "loss": loss, "learning_rate": 3e-4, "grad_norm": 1.25})
-            .replace('"NaN"', "NaN")
+            json.dumps(
+                {"step": step, "loss": loss, "learning_rate": 3e-4, "grad_norm": 1.25}
+            ).replace('"NaN"', "NaN")
         )
     return "\n".join(lines) + "\n"
 
@@ -76,7 +77,9 @@ def test_prometheus_scrapes_the_runs_metrics_and_findings(
     with log.open("a") as f:  # the exporter follows the log: new records reach Prometheus
         f.write(_records(range(41, 46)))
     wait_for(lambda: prometheus.value(f"trainmon_step{run}") == 45.0, "step 45 in Prometheus")
-    assert prometheus.value(f'trainmon_metric{{run="train.log",name="loss"}}') == pytest.approx(3.55)
+    assert prometheus.value(f'trainmon_metric{{run="train.log",name="loss"}}') == pytest.approx(
+        3.55
+    )
 
     process.send_signal(signal.SIGTERM)  # how a service is stopped: exit 0
     assert process.wait(timeout=15) == 0

@@ -21,7 +21,11 @@ from trainmon.ui.widgets.spark import spark_rows
 from trainmon.ui.widgets.status_bar import fmt_duration
 
 NARROW: Final = 40
-"""Below this width a node's line keeps its name, strip and mean utilisation only."""
+"""Below this width the header leaves out where the readings come from."""
+MEMORY_COLUMN: Final = 46
+"""Below this width a node's line keeps its name, strip, mean utilisation and flags."""
+ROOMY: Final = 60
+"""From this width on the line adds the hottest GPU's temperature and the node's power."""
 WIDE: Final = 80
 """From this width on the line adds a memory strip and the node's RAM."""
 HOT_MEMORY: Final = 0.95
@@ -45,11 +49,12 @@ def cluster_lines(snap: GpuSnapshot, width: int, style: StyleOf, *, wide: bool) 
     for dev in snap.devices:
         hosts.setdefault(dev.host, []).append(dev)
     ram = dict(snap.host_ram_pct)
-    header = Text(no_wrap=True, overflow="ellipsis", end="")
     count = len(snap.devices)
-    header.append(
-        f"{count} GPU{'s' if count != 1 else ''} · {len(hosts)} nodes", style=style("label")
-    )
+    models = {d.short_name.split()[0] for d in snap.devices if d.short_name}
+    model = f" {models.pop()}" if len(models) == 1 else ""
+    header = Text(no_wrap=True, overflow="ellipsis", end="")
+    gpus = f"{count}{model} GPU{'s' if count != 1 else ''}"
+    header.append(f"{gpus} · {len(hosts)} nodes", style=style("label"))
     if width >= NARROW:
         header.append(" · Prometheus", style=style("label"))
     lines = [header]
@@ -73,26 +78,24 @@ def _host_line(
     wide: bool,
     ram_pct: float | None,
 ) -> Text:
+    """`node-b ▁▁▁▁▁▁▁▁   6% M75% 64C 930W XID 79 g3`: the strip has one cell per GPU."""
     label = style("label")
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     text.append(f"{host[:name_w]:<{name_w}} ", style=style("name"))
     utils = [d.util_pct for d in devices]
     known = [u for u in utils if u is not None]
-    mean = sum(known) / len(known) if known else None
-    if width >= NARROW:
-        model = devices[0].short_name.split()[0] if devices[0].short_name else "GPU"
-        text.append(f"{len(devices)}×{model[:6]} ", style=label)
     text.append(_heat(utils), style=style("spark"))
-    text.append(f" {_fmt(mean, '%'):>4}")
+    text.append(f" {_fmt(sum(known) / len(known) if known else None, '%'):>4}")
     fracs = [(f, d) for d in devices if (f := d.mem_fraction) is not None]
     top = max(fracs, key=lambda fd: fd[0]) if fracs else None
-    if width >= NARROW:
+    if width >= MEMORY_COLUMN:
         text.append(" M", style=label)
         if top is None:
             text.append("N/A")
         else:
             hot = top[0] >= HOT_MEMORY
             text.append(f"{100 * top[0]:.0f}%", style=style("hot") if hot else None)
+    if width >= ROOMY:
         temps = [d.temperature_c for d in devices if d.temperature_c is not None]
         power = [d.power_w for d in devices if d.power_w is not None]
         text.append(f" {_fmt(max(temps) if temps else None, 'C')}")
@@ -123,7 +126,8 @@ def _flags(
         text.append(f" XID {xids[0].xid} {shown}", style=style("lost"))
     throttled = [d for d in devices if d.throttle_reasons]
     if throttled:
-        word = throttled[0].throttle_reasons[0] if throttled[0].throttle_reasons else ""
+        reasons = throttled[0].throttle_reasons or ("",)
+        word = reasons[0].split()[0]  # "thermal (hw)" -> "thermal", "power brake" -> "power"
         shown = ",".join(f"g{d.index}" for d in throttled[:3])
         text.append(f" ⚠{word} {shown}", style=style("warn"))
     if full is not None:
