@@ -18,15 +18,25 @@ GIB = 1024**3
 def _cluster(nodes: int = 8, per_node: int = 8) -> GpuSnapshot:
     devices = [
         GpuDeviceSample(
-            index=i, name="NVIDIA H100 80GB HBM3", uuid=f"GPU-{n}-{i}", util_pct=95.0,
-            mem_used_bytes=60 * GIB, mem_total_bytes=80 * GIB, temperature_c=63.0,
-            power_w=600.0, throttle_reasons=(), host=f"gpu-node-{n:02d}", xid=0,
-        )  # fmt: skip
+            index=i,
+            name="NVIDIA H100 80GB HBM3",
+            uuid=f"GPU-{n}-{i}",
+            util_pct=95.0,
+            mem_used_bytes=60 * GIB,
+            mem_total_bytes=80 * GIB,
+            temperature_c=63.0,
+            power_w=600.0,
+            throttle_reasons=(),
+            host=f"gpu-node-{n:02d}",
+            xid=0,
+        )
         for n in range(nodes)
         for i in range(per_node)
     ]
     devices[3 * per_node + 6] = replace(devices[3 * per_node + 6], xid=48)
-    devices[5 * per_node + 1] = replace(devices[5 * per_node + 1], throttle_reasons=("power brake",))
+    devices[5 * per_node + 1] = replace(
+        devices[5 * per_node + 1], throttle_reasons=("power brake",)
+    )
     devices[7 * per_node + 0] = replace(devices[7 * per_node + 0], mem_used_bytes=79 * GIB)
     return GpuSnapshot(
         time_s=1.0, status="ok", devices=tuple(devices), source="Prometheus at http://prom:9090",
@@ -76,4 +86,7 @@ async def test_a_cluster_state_is_one_dim_line() -> None:
     async with app.run_test(size=(80, 10)) as pilot:
         await pilot.pause()
         text = app.query_one(GpuPanel).render_text().plain
-        assert text == "GPU: Prometheus unreachable at http://prom:9090: [Errno 111] Connection refused"
+        assert (
+            text
+            == "GPU: Prometheus unreachable at http://prom:9090: [Errno 111] Connection refused"
+        )

@@ -63,11 +63,11 @@ def test_prometheus_scrapes_the_runs_metrics_and_findings(
     port = int(process.args[-1].rsplit(":", 1)[1])  # type: ignore[index,union-attr]
     run = '{run="train.log"}'
     wait_for(lambda: prometheus.value(f"trainmon_step{run}") == 40.0, "step 40 in Prometheus")
-    assert prometheus.value(f'trainmon_metric{{run="train.log",name="loss"}}') == pytest.approx(3.6)
-    assert prometheus.value(f'trainmon_metric{{run="train.log",name="learning_rate"}}') == 3e-4
-    assert prometheus.value(f'trainmon_metric{{run="train.log",name="grad_norm"}}') == 1.25
-    assert prometheus.value(f'trainmon_nonfinite_total{{run="train.log",name="loss"}}') == 1.0
-    assert prometheus.value(f'trainmon_nonfinite_total{{run="train.log",name="grad_norm"}}') == 0
+    assert prometheus.value('trainmon_metric{run="train.log",name="loss"}') == pytest.approx(3.6)
+    assert prometheus.value('trainmon_metric{run="train.log",name="learning_rate"}') == 3e-4
+    assert prometheus.value('trainmon_metric{run="train.log",name="grad_norm"}') == 1.25
+    assert prometheus.value('trainmon_nonfinite_total{run="train.log",name="loss"}') == 1.0
+    assert prometheus.value('trainmon_nonfinite_total{run="train.log",name="grad_norm"}') == 0
     assert prometheus.value(f"trainmon_total_steps{run}") == 400.0
     assert prometheus.value(f"trainmon_progress_ratio{run}") == pytest.approx(0.1)
     assert prometheus.value(f"trainmon_seconds_since_record{run}") is not None
@@ -77,9 +77,7 @@ def test_prometheus_scrapes_the_runs_metrics_and_findings(
     with log.open("a") as f:  # the exporter follows the log: new records reach Prometheus
         f.write(_records(range(41, 46)))
     wait_for(lambda: prometheus.value(f"trainmon_step{run}") == 45.0, "step 45 in Prometheus")
-    assert prometheus.value(f'trainmon_metric{{run="train.log",name="loss"}}') == pytest.approx(
-        3.55
-    )
+    assert prometheus.value('trainmon_metric{run="train.log",name="loss"}') == pytest.approx(3.55)
 
     process.send_signal(signal.SIGTERM)  # how a service is stopped: exit 0
     assert process.wait(timeout=15) == 0
