@@ -3,8 +3,10 @@ where nobody watches a terminal, serving their metrics (and sending `--notify` a
 
 The same road as the dashboard: an `Ingest` per log, a `Run` per log judged by the advice
 engine, and `Outbound` for the exporter and the notifier, on one thread with a short sleep
-when every log is caught up. It runs until SIGINT or SIGTERM (exit 0: that is how a service
-stops) and says where it listens on standard error.
+when every log is caught up. The training process writing each log is watched as the
+dashboard's CPU sampler does (`TrainingTracker`), so its end is told as finished or crashed.
+It runs until SIGINT or SIGTERM (exit 0: that is how a service stops) and says where it
+listens on standard error.
 """
 
 from __future__ import annotations
@@ -23,11 +25,16 @@ from trainmon.ingest import NEW_SEGMENT_EVENTS, Ingest
 from trainmon.outbound import Outbound, RunState
 from trainmon.records import FollowEvent
 from trainmon.run import Run
+from trainmon.sources.samples import ProcessExit
 from trainmon.store import MetricStore
 from trainmon.text import terminal_safe
 
 ADVISE_EVERY_S: Final = 1.0
-"""Findings are brought up to date at most this often (and the clock rules with them)."""
+"""Findings are brought up to date at most this often (new records) ..."""
+FORCE_EVERY_S: Final = 5.0
+"""... and re-judged this often without new records (the clock rules, a stall)."""
+WATCH_EVERY_S: Final = 2.0
+"""The training process is looked for (and its end checked) this often."""
 IDLE_SLEEP_S: Final = 0.25
 
 
@@ -46,6 +53,42 @@ class _Served:
     ingest: Ingest
     run: Run
     live: bool = False
+    ended: ProcessExit | None = None
+    """Its training process was seen to end (until another one is found)."""
+
+
+class _TrainerWatch:
+    """The training process writing the logs (found as their writer), and its end."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        from trainmon.sources.process import TrainingTracker
+
+        self._tracker = TrainingTracker(paths)
+        self._due = 0.0
+
+    def update(self, served: Sequence[_Served], now_monotonic: float) -> None:
+        if now_monotonic < self._due:
+            return
+        self._due = now_monotonic + WATCH_EVERY_S
+        try:
+            if self._tracker.watching():
+                self._tracker.check_exit()
+            training, _why = self._tracker.sample()
+            fact = self._tracker.exit
+        except Exception:  # an odd /proc entry: the next look will tell
+            return
+        for one in served:
+            if fact is not None and (fact.log_path is None or _same(fact.log_path, one.run.path)):
+                if one.ended != fact:
+                    one.ended = fact
+                    one.run.observe_process_exit(fact)
+            elif training is not None and one.ended is not None:
+                one.ended = None  # a trainer runs again (a restart)
+                one.run.observe_process_exit(None)
+
+
+def _same(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def serve(
@@ -84,18 +127,22 @@ def serve(
         )
         for label, path in zip(labels_for(paths), paths, strict=True)
     ]
-    advised = 0.0
+    watch = _TrainerWatch(paths)
+    advised = forced = 0.0
     try:
         while not stop.is_set():
             busy = False
             now = clock()
             for one in served:
                 busy |= _poll(one, now, say)
+            watch.update(served, time.monotonic())
             if now - advised >= ADVISE_EVERY_S:
                 advised = now
+                force = now - forced >= FORCE_EVERY_S
+                forced = now if force else forced
                 for one in served:
-                    one.run.advise(now, force=True)
-                states: list[RunState] = [(one.label, one.run, None) for one in served]
+                    one.run.advise(now, force=force)
+                states: list[RunState] = [(one.label, one.run, one.ended) for one in served]
                 outbound.update(states, now)
                 note = outbound.new_failure()
                 if note:
