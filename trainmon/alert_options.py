@@ -119,7 +119,7 @@ def add_alert_options(p: argparse.ArgumentParser, *, cluster: bool = True) -> No
             "instead of the local ones",
         )  # fmt: skip
         g.add_argument(
-            "--prom-selector", type=_typed(_selector), default="", metavar="SELECTOR",
+            "--prom-selector", type=_typed(_selector), default=None, metavar="SELECTOR",
             help='with --prometheus: label matchers for the job\'s GPUs, e.g. job="dcgm" or '
             'Hostname=~"node-.*"',
         )  # fmt: skip
@@ -133,7 +133,7 @@ def alert_options(args: argparse.Namespace) -> AlertOptions:
         stall_after_s=args.stall_after,
         serve_metrics=args.serve_metrics,
         prometheus=getattr(args, "prometheus", None),
-        prom_selector=getattr(args, "prom_selector", ""),
+        prom_selector=getattr(args, "prom_selector", None) or "",
     )
 
 

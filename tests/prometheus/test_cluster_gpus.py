@@ -111,7 +111,7 @@ def test_a_node_that_stops_reporting_is_stale_and_its_gpus_leave_the_snapshot(
     assert "no fresh DCGM series" in snap.reason and "node-a" in snap.reason
 
 
-def test_no_matching_series_and_an_unreachable_server_are_states(
+def test_no_match_a_refused_query_and_an_unreachable_server_are_states(
     cluster: tuple[PrometheusServer, ExpositionServer],
 ) -> None:
     prometheus, _ = cluster
@@ -119,6 +119,11 @@ def test_no_matching_series_and_an_unreachable_server_are_states(
     empty = PrometheusGpuSource(prometheus.url, 'job="no-such-job"').sample()
     assert empty.status == "unavailable"
     assert empty.reason == 'GPU (Prometheus): no DCGM series match {job="no-such-job"}'
+    refused = PrometheusGpuSource(prometheus.url, 'Hostname=~"("').sample()  # a bad regex
+    assert refused.status == "unavailable"
+    assert refused.reason.startswith("Prometheus refused the query: bad_data:")
+    everything = PrometheusGpuSource(prometheus.url).sample()  # no selector: every DCGM series
+    assert len(everything.devices) == 16
     gone = PrometheusGpuSource(f"http://127.0.0.1:{free_port()}").sample()
     assert gone.status == "unavailable"
     assert gone.reason.startswith("Prometheus unreachable at http://127.0.0.1:")
