@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +19,16 @@ from tests.prometheus.helpers import (
     Gpu,
     Node,
     PrometheusServer,
+    WebhookReceiver,
     free_port,
     wait_for,
 )
+from trainmon.alert_options import AlertOptions
+from trainmon.notify import Notifier, apprise_sender
+from trainmon.outbound import Outbound
 from trainmon.sources.prometheus import PrometheusGpuSource
 from trainmon.sources.samples import GpuSnapshot
+from trainmon.ui.app import TrainmonApp
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +152,20 @@ async def test_the_dashboard_shows_the_cluster_and_its_hardware_findings(
     source = PrometheusGpuSource(prometheus.url, SELECTOR, clock=stepped)
     log = tmp_path / "run.log"
     write_steps(log, range(1, 6), mode="w")
-    app = make_app([log], gpu_source=source, sample_interval_s=0.5)
+    receiver = WebhookReceiver()
+    options = AlertOptions(notify=(receiver.url,), serve_metrics=("127.0.0.1", 0))
+    notifier = Notifier(apprise_sender([receiver.url]), min_gap_s=0.1)
+    outbound = Outbound(options, notifier=notifier)
+    outbound.start()
+    app = make_app([log], gpu_source=source, sample_interval_s=0.5, outbound=outbound)
+    try:
+        await _watch_the_cluster(app, outbound, receiver)
+    finally:
+        outbound.close()
+        receiver.close()
+
+
+async def _watch_the_cluster(app: TrainmonApp, outbound: Outbound, hook: WebhookReceiver) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: "16 H100 GPUs · 2 nodes" in screen_text(app), "the cluster")
         await wait_until(
@@ -168,3 +187,17 @@ async def test_the_dashboard_shows_the_cluster_and_its_hardware_findings(
         assert "node-a GPU 5" in found["gpu-throttle"].evidence
         assert "node-a GPU 2" in found["gpu-memory-pressure"].title
         assert "Straggler node: node-b" in screen_text(app)
+        # The machine's findings go beyond the terminal too, as the run `host`.
+        await wait_until(
+            pilot,
+            lambda: "trainmon: host: XID error on node-b GPU 3" in hook.titles(),
+            "the XID alert",
+        )
+        assert outbound.exporter is not None and outbound.exporter.port
+        url = f"http://127.0.0.1:{outbound.exporter.port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            scraped = r.read().decode()
+        assert 'trainmon_finding{rule="gpu-xid",run="host",severity="critical"} 1.0' in scraped
+        assert (
+            'trainmon_finding{rule="node-straggler",run="host",severity="warning"} 1.0' in scraped
+        )

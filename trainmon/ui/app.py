@@ -366,11 +366,13 @@ class TrainmonApp(QuitHandling, ViewActions):
             self._send_outbound()
 
     def _send_outbound(self) -> None:
-        """Hand every run's state to the notifier and the exporter (their threads do the
-        work); a failed send is said in the status line."""
+        """Hand every run's state, and the machine's (its hardware findings, as `host`), to
+        the notifier and the exporter (their threads do the work); a failed send is said in
+        the status line."""
         assert self._outbound is not None
         now = self._clock()
-        self._outbound.update([(v.label, v.run, v.exited) for v in self.runs], now)
+        states = [(v.label, v.run, v.exited) for v in self.runs]
+        self._outbound.update([*states, ("host", self.host, None)], now)
         note = self._outbound.new_failure()
         if note:
             for view in self.runs:
