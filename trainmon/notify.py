@@ -75,8 +75,10 @@ def apprise_sender(urls: Sequence[str]) -> Send:
     apprise: Any = require("apprise", "notify", "--notify")
     logger = logging.getLogger("apprise")
     logger.propagate = False
-    last_error = _LastError()
-    logger.addHandler(last_error)
+    last_error = next((h for h in logger.handlers if isinstance(h, _LastError)), None)
+    if last_error is None:  # one per process: sends happen on one thread at a time
+        last_error = _LastError()
+        logger.addHandler(last_error)
     targets = apprise.Apprise()
     for url in urls:
         targets.add(url)
