@@ -40,3 +40,5 @@ class DashboardOptions:
     """`-`: where standard input is saved (`--log`); None: `./trainmon-logs/stdin-<time>.log`."""
     max_series: int = 256
     """Series kept per run; further metric names are dropped and counted (`--max-series`)."""
+    command: tuple[str, ...] = ()
+    """`trainmon -- CMD ...`: the command to run, its output saved to `log_path`."""

@@ -54,6 +54,7 @@ from trainmon.ui.widgets.loss_plot import CPU_BUDGET, LossPlot
 from trainmon.ui.widgets.status_bar import StatusBar
 from trainmon.ui.widgets.system_pane import SystemPane
 from trainmon.ui.workers import SAMPLE_INTERVAL_S
+from trainmon.wrap import WrappedCommand
 
 SYSTEM_HISTORY: Final = 600
 """GPU / CPU samples kept: the hardware rules' longest window with room (20 min at 2 s)."""
@@ -105,6 +106,7 @@ class TrainmonApp(QuitHandling, ViewActions):
         labels: tuple[str, ...] | None = None,
         plot_cpu_budget: float | None = CPU_BUDGET,
         stdin_copy: StdinCopy | None = None,
+        command: WrappedCommand | None = None,
     ) -> None:
         """Build the dashboard; nothing is read before it is mounted.
 
@@ -126,6 +128,8 @@ class TrainmonApp(QuitHandling, ViewActions):
                 every change at once, as snapshots and screenshots need).
             stdin_copy: the copy of a piped standard input into the log file it follows;
                 quitting then asks whether to detach (`quit_choice`).
+            command: the command trainmon runs (`trainmon -- CMD`), its output saved to
+                the log it follows; quitting asks while it runs (`trainmon.ui.quitting`).
         """
         super().__init__()
         self.options = options
@@ -133,6 +137,7 @@ class TrainmonApp(QuitHandling, ViewActions):
         self._gpu_source = gpu_source
         self._cpu_source = cpu_source
         self._follower_factory: FollowerFactory = follower_factory or _follow_log
+        stdin_copy = command.copy if command is not None else stdin_copy
         if stdin_copy is not None:
             # Standard input has no history to skip: --from-end never applies to its copy.
             follow, saved = self._follower_factory, stdin_copy.path
@@ -189,7 +194,7 @@ class TrainmonApp(QuitHandling, ViewActions):
         self._ticks = 0
         self.bells = 0
         """How many times the bell rang (for tests)."""
-        self._init_quitting(stdin_copy)
+        self._init_quitting(stdin_copy, command)
         self._mark_saved_stdin()
 
     def get_driver_class(self) -> type[Driver]:
