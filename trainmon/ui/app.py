@@ -51,6 +51,7 @@ from trainmon.ui.view_actions import ViewActions
 from trainmon.ui.widgets.advice_panel import AdvicePanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
 from trainmon.ui.widgets.loss_plot import CPU_BUDGET, LossPlot
+from trainmon.ui.widgets.raw_log import RawLogView
 from trainmon.ui.widgets.status_bar import StatusBar
 from trainmon.ui.widgets.system_pane import SystemPane
 from trainmon.ui.workers import SAMPLE_INTERVAL_S
@@ -211,6 +212,9 @@ class TrainmonApp(QuitHandling, ViewActions):
             with Vertical(id="main"):
                 yield LossPlot(id="loss", cpu_budget=self._plot_cpu_budget)
                 yield GradNormPane(id="grad-norm")
+                yield RawLogView(
+                    self.runs[0].run.path if self.runs else "", self.options.refresh_s, id="rawlog"
+                )
             with Vertical(id="side"):
                 advice = AdvicePanel(id="advice")
                 advice.border_title = "advice"
@@ -254,6 +258,7 @@ class TrainmonApp(QuitHandling, ViewActions):
             self.set_class(name == mode, f"-{name}")
         for panel in self.query("#gpu, #cpu"):
             panel.set_class(mode == "narrow", "-compact")
+        self.query_one("#rawlog", RawLogView).fit(mode, height)
         if mode == "tiny":
             text = Text(too_small_text(width, height), justify="center")
             self.query_one("#too-small", Static).update(text)
