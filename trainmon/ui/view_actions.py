@@ -56,7 +56,7 @@ class ViewActions(App[None]):
             "toggle_raw_log",
             "log text",
             show=False,
-            tooltip="the log's text: ↑↓ PgUp PgDn Home End scroll, / search, n / N older / newer",
+            tooltip="the log's text (↑↓ PgUp PgDn Home End, / search, n N)",
         ),
         Binding(
             "ctrl+s",

@@ -64,8 +64,9 @@ def shown_text(line: Line) -> str:
     return text
 
 
-class RawLogText(Static, can_focus=True):
-    """The page of lines (focusable, so the view's keys apply while it is shown)."""
+class RawLogText(Static):
+    """The page of lines, focusable while shown (the view's keys then apply); never while
+    hidden, so it cannot take the dashboard's first focus."""
 
     def on_resize(self) -> None:
         """Another height holds another number of lines (the search field came or went)."""
@@ -134,7 +135,9 @@ class RawLogView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield RawLogText(Text(""), id="rawlog-lines")
-        yield Input(placeholder="search (Enter; n older, N newer; Escape closes)")
+        search = Input(placeholder="search (Enter; n older, N newer; Escape closes)")
+        search.can_focus = False  # only while searching: never the dashboard's first focus
+        yield search
 
     # -- shown / hidden -------------------------------------------------------------------------
 
@@ -153,7 +156,9 @@ class RawLogView(Vertical):
         self.display = True
         self.fit(layout, height)
         self._timer = self.set_interval(self.refresh_s, self._poll, name="raw-log")
-        self.query_one(RawLogText).focus()
+        lines = self.query_one(RawLogText)
+        lines.can_focus = True
+        lines.focus()
         self.call_after_refresh(self.reload)
 
     def hide(self) -> None:
@@ -161,6 +166,8 @@ class RawLogView(Vertical):
             self._timer.stop()
             self._timer = None
         self.display = False
+        self.query_one(RawLogText).can_focus = False
+        self.query_one(Input).can_focus = False
         self.remove_class("-searching")
         self.app.set_class(False, "-rawlog-full")
         if self.has_focus_within:
@@ -276,18 +283,22 @@ class RawLogView(Vertical):
         self.add_class("-searching")
         search = self.query_one(Input)
         search.value = self.query_text
+        search.can_focus = True
         search.focus()
 
     def action_close_search(self) -> None:
         if self.has_class("-searching"):
-            self.remove_class("-searching")
-            self.query_one(RawLogText).focus()
+            self._end_search()
+
+    def _end_search(self) -> None:
+        self.remove_class("-searching")
+        self.query_one(Input).can_focus = False
+        self.query_one(RawLogText).focus()
 
     @on(Input.Submitted)
     def _search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.remove_class("-searching")
-        self.query_one(RawLogText).focus()
+        self._end_search()
         self.query_text = event.value
         self.match = None
         if self.query_text:
