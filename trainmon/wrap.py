@@ -34,6 +34,9 @@ from typing import Final
 
 from trainmon.pipe import DEFAULT_DIR, StdinCopy, write_all
 
+OUTPUT_WAIT_S: Final = 5.0
+"""After the command's end, how long its output may take to reach the log before the terminal
+is closed anyway."""
 DEFAULT_SIZE: Final = (80, 24)
 """Columns and rows of the command's terminal when trainmon itself has none."""
 
@@ -232,11 +235,16 @@ class WrappedCommand:
         self.ended.set()
 
     def wait(self, timeout: float | None = None) -> CommandEnd | None:
-        """Block until the command has exited and its output is all in the log."""
+        """Block until the command has exited (None when `timeout` passed first)."""
         if not self.ended.wait(timeout):
             return None
-        self.copy.wait_closed(timeout)
         return self.end
+
+    def wait_output(self, timeout: float = OUTPUT_WAIT_S) -> bool:
+        """After the end: wait until its output is all in the log (the pty's master reads
+        end of input once no process holds the terminal); False when some process still
+        does after `timeout` (a leftover grandchild, hung up by `close()`)."""
+        return self.copy.wait_closed(timeout)
 
     def interrupt(self, signum: int = signal.SIGINT) -> None:
         """Send `signum` (Ctrl-C's SIGINT by default) to the command's process group."""

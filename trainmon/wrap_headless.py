@@ -65,6 +65,7 @@ def run_headless(
         end = None
         while end is None:  # short waits, so the handlers run between them
             end = wrapped.wait(timeout=0.5)
+        wrapped.wait_output()
     wrapped.reap()
     wrapped.close()
     sys.stderr.buffer.write(summary_line(wrapped, end, context))

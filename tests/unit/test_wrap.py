@@ -21,6 +21,7 @@ def run_to_end(code: str, log: Path, size: tuple[int, int] = (100, 30)) -> Comma
     command = WrappedCommand([sys.executable, "-c", code], str(log), size=size).start()
     end = command.wait(TIMEOUT_S)
     assert end is not None, "the command did not end"
+    assert command.wait_output(), "the output did not end"
     command.reap()
     command.close()
     return end

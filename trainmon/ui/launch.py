@@ -113,7 +113,7 @@ def _release_command(command: WrappedCommand, choice: QuitChoice) -> int | None:
     """After the dashboard: a command that ended is reaped (its exit code is returned); one
     that runs goes on, its terminal handed to a background copier (None is returned)."""
     if command.end is not None:
-        command.wait(timeout=2.0)  # the last output is in the log
+        command.wait_output()  # the last output is in the log
         command.reap()
         command.close()
         return command.end.exit_code
