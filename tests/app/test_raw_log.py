@@ -38,6 +38,7 @@ async def test_hidden_view_reads_nothing_then_v_shows_the_last_lines(tmp_path: P
         await wait_until(pilot, lambda: bool(view.lines), "the log's last lines")
         assert view.lines[-1].text == f"{{'loss': {2.0 / LINES:.4f}, 'step_no': {LINES}}}"
         assert not app.has_class("-rawlog-full")  # a tall wide terminal: a pane
+        assert app.query_one("#loss").display
         with log.open("a") as f:
             f.write("appended while shown\n")
         await wait_until(pilot, lambda: shown(view)[-1] == "appended while shown", "following")
@@ -54,11 +55,12 @@ async def test_scroll_back_to_the_start_and_to_the_end_again(tmp_path: Path) -> 
     log = tmp_path / "run.log"
     write_log(log)
     app = make_app([log])
-    async with app.run_test(size=(100, 30)) as pilot:  # medium: the view takes the body
+    async with app.run_test(size=(100, 30)) as pilot:  # medium: in the plots' place
         view = app.query_one("#rawlog", RawLogView)
         await pilot.press("v")
         await wait_until(pilot, lambda: bool(view.lines), "the log's last lines")
         assert app.has_class("-rawlog-full")
+        assert not app.query_one("#loss").display and app.query_one("#advice").display
         rows = len(view.lines)
         last = view.lines[-1].start
         await pilot.press("up")

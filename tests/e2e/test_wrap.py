@@ -132,7 +132,7 @@ def test_a_crash_shows_its_exit_status_and_trainmon_exits_with_it(
 def test_a_run_that_exits_0_is_saved_byte_for_byte(tmux: Tmux, tmp_path: Path) -> None:
     log, status = start(tmux, tmp_path, "exit0")
     wait_for(lambda: "exit code 0" in tmux.capture(), "the command's end", tmux)
-    assert "step 8" in tmux.capture()
+    wait_for(lambda: "step 8" in tmux.capture(), "the last records", tmux)
     tmux("send-keys", "-t", "main", "q")
     wait_for(lambda: exit_status(status) is not None, "trainmon to exit", tmux)
     assert exit_status(status) == "0"

@@ -1,9 +1,10 @@
 """The raw log view: the log's text, its last lines or any page of it, with search.
 
 Toggled with `v`: in a wide terminal with room it is a pane under the plots, otherwise it
-takes the dashboard's body. It reads the file through `trainmon.logtext` (pages found by byte
-offset, no index: a 1 GB log costs a few blocks per page), follows the end while it is shown
-at the end, and holds the page where the user scrolled to otherwise. Warnings, errors and
+takes the plots' place (the advice and system panes stay). It reads the file through
+`trainmon.logtext` (pages found by byte offset, no index: a 1 GB log costs a few blocks per
+page), follows the end while it is shown at the end, and holds the page where the user
+scrolled to otherwise. Warnings, errors and
 tracebacks are highlighted by their level words; search matches are highlighted too.
 
 Log text is shown as plain text: never markup, control characters shown visibly
@@ -39,7 +40,7 @@ WARNING_WORDS: Final = re.compile(r"\b(?:WARNING|WARN|Warning|warn)\b")
 
 PANE_MIN_ROWS: Final = 40
 """A wide terminal at least this tall shows the log text as a pane under the plots;
-otherwise the view takes the whole body."""
+otherwise the view takes the plots' place."""
 
 
 def line_level(text: str) -> LineLevel | None:
@@ -100,7 +101,7 @@ class RawLogView(Vertical):
     RawLogView RawLogText { height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     RawLogView Input { display: none; height: 3; }
     RawLogView.-searching Input { display: block; }
-    .-rawlog-full #loss, .-rawlog-full #grad-norm, .-rawlog-full #side { display: none; }
+    .-rawlog-full #loss, .-rawlog-full #grad-norm { display: none; }
     .-rawlog-full #rawlog { height: 1fr; }
     .-narrow #rawlog { border: none; border-top: hkey $panel-lighten-2; }
     """
@@ -174,7 +175,8 @@ class RawLogView(Vertical):
             self.app.set_focus(None)
 
     def fit(self, layout: str, height: int) -> None:
-        """A pane in a tall wide layout, else the whole body (the app calls this on resize)."""
+        """A pane in a tall wide layout, else in the plots' place (the app calls this on
+        resize)."""
         full = self.shown or self.display
         self.app.set_class(
             bool(full) and not (layout == "wide" and height >= PANE_MIN_ROWS), "-rawlog-full"
