@@ -5,7 +5,8 @@ so `trainmon report` never loads Textual (it is imported inside `_run_dashboard`
 
 Exit codes: 0 ok; 1 `report` found no recognisable metrics; 2 usage errors and unreadable
 paths (one line naming the problem); 3 `report --fail-on` matched a finding; 130 a report
-interrupted by Ctrl-C (`stream` ends with 0: Ctrl-C is how it is meant to stop).
+interrupted by Ctrl-C (`stream` ends with 0: Ctrl-C is how it is meant to stop). With
+`-- CMD`: the command's exit code (128 + N for signal N), 127 when it cannot be run.
 """
 
 from __future__ import annotations

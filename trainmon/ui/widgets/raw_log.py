@@ -4,8 +4,8 @@ Toggled with `v`: in a wide terminal with room it is a pane under the plots, oth
 takes the plots' place (the advice and system panes stay). It reads the file through
 `trainmon.logtext` (pages found by byte offset, no index: a 1 GB log costs a few blocks per
 page), follows the end while it is shown at the end, and holds the page where the user
-scrolled to otherwise. Warnings, errors and
-tracebacks are highlighted by their level words; search matches are highlighted too.
+scrolled to otherwise. Warnings, errors and tracebacks are highlighted by their level words
+(a small local classifier); search matches are highlighted too.
 
 Log text is shown as plain text: never markup, control characters shown visibly
 (`trainmon.text.terminal_safe`); a line that a progress bar redrew with `\\r` shows its last
