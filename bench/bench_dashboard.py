@@ -8,6 +8,10 @@ machines. Nothing here passes or fails: it prints a markdown table for the READM
     python bench/bench_dashboard.py --quick         # short windows, fewer repeats
     python bench/bench_dashboard.py --skip-tmux     # headless figures only
     python bench/bench_dashboard.py --app trainmon  # measure `trainmon LOG` itself in tmux
+    python bench/bench_dashboard.py --skip-raw-log  # without the raw log view's figures
+
+The raw log view's figures (its cost while hidden, scrolling a 1 GB log) come from
+`bench_raw_log.py`.
 
 The "probe" app is a stand-in with the dashboard's widget mix (LossPlot, GradNormPane and a
 one-line status) that follows a log once per second and redraws only when records arrived.
@@ -518,6 +522,9 @@ def main() -> None:
         help="what runs in the tmux pane: the real dashboard (default) or the widget probe",
     )
     parser.add_argument("--big", type=int, default=1_000_000, help="records for the big run")
+    parser.add_argument(
+        "--skip-raw-log", action="store_true", help="no raw log view figures (1 GB log)"
+    )
     # probe-app mode (used by the benchmark itself inside tmux)
     parser.add_argument("--serve-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="dash", help=argparse.SUPPRESS)
@@ -546,6 +553,10 @@ def main() -> None:
 
     if not args.skip_tmux and shutil.which("tmux"):
         rows.extend(tmux_rows(args, window, settle, f_import, big, quick))
+    if not args.skip_raw_log:
+        from bench_raw_log import raw_log_rows
+
+        rows.extend(raw_log_rows(quick))
     print()
     print("| measure | value | ratio / note |")
     print("|---|---|---|")

@@ -5,13 +5,15 @@ so `trainmon report` never loads Textual (it is imported inside `_run_dashboard`
 
 Exit codes: 0 ok; 1 `report` found no recognisable metrics; 2 usage errors and unreadable
 paths (one line naming the problem); 3 `report --fail-on` matched a finding; 130 a report
-interrupted by Ctrl-C (`stream` ends with 0: Ctrl-C is how it is meant to stop).
+interrupted by Ctrl-C (`stream` ends with 0: Ctrl-C is how it is meant to stop). With
+`-- CMD`: the command's exit code (128 + N for signal N), 127 when it cannot be run.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import os
 import signal
@@ -34,12 +36,16 @@ EXIT_NO_METRICS = 1
 EXIT_USAGE = 2
 EXIT_FINDINGS = 3
 EXIT_INTERRUPTED = 130
+EXIT_NO_COMMAND = 127
+"""`trainmon -- CMD`: CMD cannot be found or executed (as a shell says it)."""
 
 SUBCOMMANDS = ("report", "stream", "replay", "formats", "serve")
 
 EXAMPLES = """\
 examples:
   trainmon run.log                      follow a log (from its start) in the dashboard
+  trainmon -- python train.py --lr 3e-4   run the training in trainmon (output saved to
+                                        ./trainmon-logs/, --log PATH; --headless: no screen)
   python train.py 2>&1 | trainmon -     monitor a run through a pipe; q offers to detach
                                         (the pipe is saved to ./trainmon-logs/, --log PATH)
   trainmon --from-end --no-gpu run.log  only what is appended from now on, no GPU panes
@@ -218,7 +224,12 @@ def _main_parser() -> _Parser:
         "--log", default=None, metavar="PATH",
         help="with -: append standard input to this file (default "
         "./trainmon-logs/stdin-<YYYYmmdd-HHMMSS>.log); on quit a background process can "
-        "keep saving it, so the writer never meets a closed pipe",
+        "keep saving it, so the writer never meets a closed pipe; with -- CMD: where the "
+        "command's output is saved",
+    )  # fmt: skip
+    p.add_argument(
+        "--headless", action="store_true",
+        help="with -- CMD: no screen; the output goes through, a JSON summary line ends it",
     )  # fmt: skip
     _add_dashboard_options(p)
     p.add_argument("--version", action=_VersionAction)
@@ -571,7 +582,13 @@ def _replay(argv: Sequence[str]) -> int:
 
 def _dashboard(argv: Sequence[str]) -> int:
     parser = _main_parser()
+    argv = list(argv)
+    if "--" in argv:  # trainmon [OPTIONS] -- CMD ...: run the command
+        split = argv.index("--")
+        return _wrap(parser, parser.parse_args(argv[:split]), tuple(argv[split + 1 :]))
     args = parser.parse_args(argv)
+    if args.headless:
+        parser.error("--headless runs a command: trainmon --headless -- python train.py")
     paths = tuple(args.paths)
     if args.demo:
         if paths:
@@ -644,6 +661,39 @@ def _serve(argv: Sequence[str]) -> int:
             )  # fmt: skip
         except _Terminated:
             return EXIT_OK
+
+
+def _wrap(parser: _Parser, args: argparse.Namespace, command: tuple[str, ...]) -> int:
+    """`trainmon -- CMD`: run CMD in a pty, save its output, and show (or sum up) its log."""
+    from trainmon.wrap import command_problem, default_command_log
+
+    if args.paths or args.demo:
+        parser.error("a command (after --) and log paths or --demo cannot be combined")
+    problem = command_problem(command)
+    if problem is not None:
+        sys.stderr.write(f"trainmon: {terminal_safe(problem)}\n")
+        return EXIT_NO_COMMAND
+    log = args.log
+    if log is None:
+        log = default_command_log(command)
+        if log_problem(log) is not None:  # the current folder is not writable
+            import tempfile
+
+            folder = os.path.join(tempfile.gettempdir(), "trainmon-logs")
+            log = default_command_log(command, directory=folder)
+    problem = log_problem(log) or _install_formats(args.pattern)
+    if problem is not None:
+        return _fail(problem)
+    headless = args.headless or not (sys.stdin.isatty() and sys.stdout.isatty())
+    if headless:
+        from trainmon.wrap_headless import run_headless
+
+        try:
+            return run_headless(command, log, args.context)
+        except OSError as exc:
+            return _fail(f"cannot run {command[0]}: {exc.strerror or exc}")
+    options = dataclasses.replace(_options(args, (log,), "dashboard"), command=command)
+    return _run_dashboard(dataclasses.replace(options, log_path=log))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

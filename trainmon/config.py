@@ -44,3 +44,5 @@ class DashboardOptions:
     """Series kept per run; further metric names are dropped and counted (`--max-series`)."""
     alerts: AlertOptions = field(default_factory=AlertOptions)
     """`--notify`, `--serve-metrics`, `--prometheus`: what goes beyond the terminal."""
+    command: tuple[str, ...] = ()
+    """`trainmon -- CMD ...`: the command to run, its output saved to `log_path`."""

@@ -17,6 +17,7 @@ because the copy failed; the lost bytes are counted and said.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import selectors
 import signal
@@ -104,7 +105,8 @@ class StdinCopy:
                 try:
                     data = os.read(self._pipe_fd, CHUNK_BYTES)
                 except OSError as exc:
-                    self.error = f"standard input: {exc.strerror or exc}"
+                    if exc.errno != errno.EIO:  # a pty's master: its end of input
+                        self.error = f"standard input: {exc.strerror or exc}"
                     self.closed = True
                     return
                 if not data:
@@ -121,6 +123,12 @@ class StdinCopy:
         except OSError as exc:
             self.bytes_lost += len(data)
             self.error = f"{self.path}: {exc.strerror or exc} ({self.bytes_lost} bytes lost)"
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Wait until the writer has closed its end and everything is copied; True if so."""
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        return self.closed
 
     def stop(self) -> None:
         """Stop copying after the chunk in hand is written (the pipe stays open)."""
@@ -192,6 +200,10 @@ def drain(source_fd: int = 0, log_fd: int = 1) -> int:
             data = os.read(source_fd, CHUNK_BYTES)
         except InterruptedError:
             continue
+        except OSError as exc:
+            if exc.errno == errno.EIO:  # a pty's master once the command has exited
+                return written
+            raise
         if not data:
             return written
         if broken:

@@ -51,9 +51,11 @@ from trainmon.ui.view_actions import ViewActions
 from trainmon.ui.widgets.advice_panel import AdvicePanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
 from trainmon.ui.widgets.loss_plot import CPU_BUDGET, LossPlot
+from trainmon.ui.widgets.raw_log import RawLogView
 from trainmon.ui.widgets.status_bar import StatusBar
 from trainmon.ui.widgets.system_pane import SystemPane
 from trainmon.ui.workers import SAMPLE_INTERVAL_S
+from trainmon.wrap import WrappedCommand
 
 if TYPE_CHECKING:
     from trainmon.outbound import Outbound
@@ -109,6 +111,7 @@ class TrainmonApp(QuitHandling, ViewActions):
         plot_cpu_budget: float | None = CPU_BUDGET,
         stdin_copy: StdinCopy | None = None,
         outbound: Outbound | None = None,
+        command: WrappedCommand | None = None,
     ) -> None:
         """Build the dashboard; nothing is read before it is mounted.
 
@@ -132,6 +135,8 @@ class TrainmonApp(QuitHandling, ViewActions):
                 quitting then asks whether to detach (`quit_choice`).
             outbound: alerts and metrics sent beyond the terminal (`--notify`,
                 `--serve-metrics`), given every run's state once per tick.
+            command: the command trainmon runs (`trainmon -- CMD`), its output saved to
+                the log it follows; quitting asks while it runs (`trainmon.ui.quitting`).
         """
         super().__init__()
         self.options = options
@@ -139,6 +144,7 @@ class TrainmonApp(QuitHandling, ViewActions):
         self._gpu_source = gpu_source
         self._cpu_source = cpu_source
         self._follower_factory: FollowerFactory = follower_factory or _follow_log
+        stdin_copy = command.copy if command is not None else stdin_copy
         if stdin_copy is not None:
             # Standard input has no history to skip: --from-end never applies to its copy.
             follow, saved = self._follower_factory, stdin_copy.path
@@ -195,7 +201,7 @@ class TrainmonApp(QuitHandling, ViewActions):
         self._ticks = 0
         self.bells = 0
         """How many times the bell rang (for tests)."""
-        self._init_quitting(stdin_copy)
+        self._init_quitting(stdin_copy, command)
         self._mark_saved_stdin()
         self._outbound = outbound
 
@@ -213,6 +219,9 @@ class TrainmonApp(QuitHandling, ViewActions):
             with Vertical(id="main"):
                 yield LossPlot(id="loss", cpu_budget=self._plot_cpu_budget)
                 yield GradNormPane(id="grad-norm")
+                yield RawLogView(
+                    self.runs[0].run.path if self.runs else "", self.options.refresh_s, id="rawlog"
+                )
             with Vertical(id="side"):
                 advice = AdvicePanel(id="advice")
                 advice.border_title = "advice"
@@ -256,6 +265,7 @@ class TrainmonApp(QuitHandling, ViewActions):
             self.set_class(name == mode, f"-{name}")
         for panel in self.query("#gpu, #cpu"):
             panel.set_class(mode == "narrow", "-compact")
+        self.query_one("#rawlog", RawLogView).fit(mode, height)
         if mode == "tiny":
             text = Text(too_small_text(width, height), justify="center")
             self.query_one("#too-small", Static).update(text)

@@ -4,6 +4,8 @@ The demo and the replay write a temporary log that the dashboard follows through
 same code path as a real training log. Standard input (`-`) is copied into a log file that the
 dashboard follows the same way, while the keyboard is read from the terminal, so
 `train.py | trainmon -` works; on quit the pipe is closed or handed to a background copy.
+A command (`trainmon -- CMD`) runs in a pseudo-terminal whose output is saved the same way
+(`trainmon.wrap`); trainmon then exits with the command's exit code.
 Signals end the app like `q`, and the temporary files go with it (`trainmon.ui.signals`).
 """
 
@@ -26,6 +28,7 @@ from trainmon.sources.nvml import make_gpu_source
 from trainmon.text import terminal_safe
 from trainmon.ui.quit_dialog import QuitChoice
 from trainmon.ui.signals import signals_end_app
+from trainmon.wrap import WrappedCommand
 
 
 def _stderr(message: str) -> None:
@@ -88,6 +91,52 @@ def _release_stdin(copy: StdinCopy, choice: QuitChoice) -> None:
                 f"standard input goes on into {copy.path} in the background (pid {pid}); "
                 f"`trainmon {copy.path}` picks the run up again"
             )
+
+
+def _start_command(options: DashboardOptions) -> WrappedCommand | int:
+    """The command of `trainmon -- CMD`, started; or the exit code when it cannot start."""
+    assert options.log_path is not None
+    try:
+        command = WrappedCommand(options.command, options.log_path)
+    except OSError as exc:
+        _stderr(f"cannot save the output to {options.log_path}: {exc.strerror or exc}")
+        return 2
+    try:
+        return command.start()
+    except OSError as exc:
+        command.close()
+        _stderr(f"cannot run {options.command[0]}: {exc.strerror or exc}")
+        return 127
+
+
+def _release_command(command: WrappedCommand, choice: QuitChoice) -> int | None:
+    """After the dashboard: a command that ended is reaped (its exit code is returned); one
+    that runs goes on, its terminal handed to a background copier (None is returned)."""
+    if command.end is not None:
+        command.wait_output()  # the last output is in the log
+        command.reap()
+        command.close()
+        return command.end.exit_code
+    if choice == "close":  # not offered for a command; kept for a second signal's clean-up
+        command.close()
+        return None
+    try:
+        copier = command.detach()
+    except OSError as exc:
+        _stderr(f"could not start the background copy ({exc.strerror or exc})")
+        command.close()
+        return None
+    command.close()
+    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+        if copier is None:
+            _stderr(f"the command's output is saved in {command.path}")
+        else:
+            _stderr(
+                f"the command goes on (pid {command.pid}); its output goes on into "
+                f"{command.path} in the background (pid {copier}); "
+                f"`trainmon {command.path}` picks the run up again"
+            )
+    return None
 
 
 def make_sources(
@@ -158,6 +207,16 @@ def run(options: DashboardOptions) -> int:
             _stderr("no log to follow (try `trainmon --demo`)")
             return 2
         stdin_copy: StdinCopy | None = None
+        command: WrappedCommand | None = None
+        if options.command:
+            started = _start_command(options)
+            if isinstance(started, int):
+                return started
+            command = started
+            # The command is trainmon's child: its pid is exact, no search needed.
+            options = dataclasses.replace(options, pid=command.pid)
+            if labels is None:
+                labels = (os.path.basename(command.path),)
         pipe_fd = stack.enter_context(_keys_from_tty(options.paths))
         if pipe_fd is not None:
             try:
@@ -185,6 +244,8 @@ def run(options: DashboardOptions) -> int:
                 _stderr(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}")
                 return 2
             stack.callback(outbound.close)
+        saved = command.copy if command is not None else stdin_copy
+        gpu_source, cpu_source = make_sources(options, options.paths, saved)
         app = TrainmonApp(
             options,
             gpu_source=gpu_source,
@@ -193,6 +254,7 @@ def run(options: DashboardOptions) -> int:
             labels=labels,
             stdin_copy=stdin_copy,
             outbound=outbound,
+            command=command,
         )
         if stdin_copy is not None:
             copy = stdin_copy
@@ -201,11 +263,15 @@ def run(options: DashboardOptions) -> int:
         temporary = directory
 
         def last_resort() -> None:  # a second signal: the process dies right after this
-            if stdin_copy is not None:
-                _release_stdin(stdin_copy, "detach")
+            if saved is not None and not saved.released:
+                _release_stdin(saved, "detach")
             if temporary is not None:
                 shutil.rmtree(temporary, ignore_errors=True)
 
         with signals_end_app(app.signalled, last_resort):
             app.run()
+        if command is not None:
+            ended = _release_command(command, app.quit_choice)
+            if ended is not None:  # the command's own exit code, whatever ended the screen
+                return ended
         return app.return_code or 0

@@ -3,6 +3,10 @@
 Quitting closes the pipe, and the next write of the training process then fails with a
 broken pipe, which kills most training scripts. So in pipe mode `q` (and Ctrl-C) asks first;
 detaching is the default (Enter), because it is the answer that can never harm the run.
+
+A command that trainmon runs (`trainmon -- CMD`) would be hung up the same way: there the
+choices are detach (Enter), interrupt the run (`i`: Ctrl-C's SIGINT to the command, and the
+dashboard stays to show how it ends), or stay.
 """
 
 from __future__ import annotations
@@ -19,14 +23,18 @@ from textual.widgets import Static
 
 QuitChoice = Literal["detach", "close"]
 """`detach`: a background process keeps saving the pipe; `close`: the pipe closes."""
+DialogChoice = Literal["detach", "close", "interrupt"]
+"""A quit choice, or `interrupt` (a command's run is interrupted; nothing quits)."""
 
 
-class QuitDialog(ModalScreen[QuitChoice | None]):
-    """Enter or `d` detaches, `k` quits and closes the pipe, Escape cancels."""
+class QuitDialog(ModalScreen[DialogChoice | None]):
+    """Enter or `d` detaches, `k` quits and closes the pipe (`i` interrupts a command),
+    Escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,d", "choose('detach')", "detach", show=False),
         Binding("k", "choose('close')", "close the pipe", show=False),
+        Binding("i", "choose('interrupt')", "interrupt the run", show=False),
         Binding("escape", "choose('')", "cancel", show=False),
     ]
 
@@ -50,12 +58,17 @@ class QuitDialog(ModalScreen[QuitChoice | None]):
     }
     """
 
-    def __init__(self, log_path: str) -> None:
+    def __init__(self, log_path: str, command: str | None = None) -> None:
+        """`command`: the command trainmon runs (shown as plain text), None in pipe mode."""
         super().__init__()
         self.log_path = log_path
+        self.command = command
 
     def compose(self) -> ComposeResult:
         """Why it asks, and the three keys."""
+        if self.command is not None:
+            yield from self._compose_for_command(self.command)
+            return
         why = Text(
             "The log comes through a pipe. Closing it makes the training process's next "
             "write fail (broken pipe), which usually kills it.\n",
@@ -75,11 +88,34 @@ class QuitDialog(ModalScreen[QuitChoice | None]):
             yield Static(why, id="quit-why")
             yield Static(keys, id="quit-keys")
 
+    def _compose_for_command(self, command: str) -> ComposeResult:
+        why = Text(
+            "trainmon runs the training command in its own terminal: quitting without "
+            "detaching would hang it up.\n",
+            end="",
+        )
+        keys = Table.grid(padding=(0, 2))
+        keys.add_column(style="bold", no_wrap=True)
+        keys.add_column()
+        keys.add_row(
+            Text("Enter / d"),
+            Text(f"detach: the run goes on, its output saved to {self.log_path}; quit"),
+        )
+        keys.add_row(Text("i"), Text(f"interrupt the run (Ctrl-C to {command}) and stay"))
+        keys.add_row(Text("Escape"), Text("stay"))
+        with Vertical() as box:
+            box.border_title = "quit trainmon?"
+            yield Static(why, id="quit-why")
+            yield Static(keys, id="quit-keys")
+
     def action_choose(self, choice: str) -> None:
-        """Close the dialog with the choice ('' for cancel)."""
+        """Close the dialog with the choice ('' for cancel); keys of the other mode do
+        nothing (`k` never closes a command's terminal, `i` has nothing to interrupt)."""
         if choice == "detach":
             self.dismiss("detach")
-        elif choice == "close":
+        elif choice == "close" and self.command is None:
             self.dismiss("close")
-        else:
+        elif choice == "interrupt" and self.command is not None:
+            self.dismiss("interrupt")
+        elif choice == "":
             self.dismiss(None)

@@ -3,7 +3,9 @@
 A mixin of `TrainmonApp`, kept apart because it is the one part of the app whose mistakes can
 harm the training run: quitting closes a piped standard input, and the trainer's next write
 then dies of a broken pipe. So with a pipe that is still open, `q` and Ctrl-C ask (detach is
-the default), and SIGTERM / SIGHUP, with no one to answer, detach.
+the default), and SIGTERM / SIGHUP, with no one to answer, detach. A command that trainmon
+runs (`trainmon -- CMD`) is treated the same way while it runs (its terminal would hang it
+up); the dialog can also interrupt it, and once it has ended `q` just quits.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from collections.abc import Callable
 from textual.app import App
 
 from trainmon.pipe import StdinCopy
-from trainmon.ui.quit_dialog import QuitChoice, QuitDialog
+from trainmon.text import shorten, terminal_safe
+from trainmon.ui.quit_dialog import DialogChoice, QuitChoice, QuitDialog
 from trainmon.ui.runs import RunView
 from trainmon.ui.widgets.status_bar import Level
+from trainmon.wrap import WrappedCommand
 
 
 class QuitHandling(App[None]):
@@ -26,8 +30,12 @@ class QuitHandling(App[None]):
     runs: list[RunView]
     _clock: Callable[[], float]
 
-    def _init_quitting(self, stdin_copy: StdinCopy | None) -> None:
-        self.stdin_copy = stdin_copy
+    def _init_quitting(
+        self, stdin_copy: StdinCopy | None, command: WrappedCommand | None = None
+    ) -> None:
+        self.command = command
+        """The command trainmon runs (its output copy is `stdin_copy`), or None."""
+        self.stdin_copy = command.copy if command is not None else stdin_copy
         self.quit_choice: QuitChoice = "detach"
         """What becomes of a piped standard input when the app has ended: only an explicit
         `k` closes the pipe; any other end (signals included) detaches."""
@@ -60,7 +68,15 @@ class QuitHandling(App[None]):
         self.exit(return_code=128 + signum)  # the shell's convention for "ended by a signal"
 
     async def action_quit(self) -> None:
-        """Quit; when the log comes through a pipe that is still open, ask first."""
+        """Quit; when the log comes through a pipe that is still open, or from a command
+        that still runs, ask first."""
+        command = self.command
+        if command is not None:
+            if command.end is not None:
+                self.exit()
+            elif not isinstance(self.screen, QuitDialog):
+                self.push_screen(QuitDialog(command.path, self._command_name()), self._quit_chosen)
+            return
         copy = self.stdin_copy
         if copy is None or copy.closed:
             self.exit()
@@ -69,8 +85,18 @@ class QuitHandling(App[None]):
             return
         self.push_screen(QuitDialog(copy.path), self._quit_chosen)
 
-    def _quit_chosen(self, choice: QuitChoice | None) -> None:
+    def _command_name(self) -> str:
+        """The command as plain text, short enough for a line."""
+        assert self.command is not None
+        return shorten(terminal_safe(" ".join(self.command.command)), 48)
+
+    def _quit_chosen(self, choice: DialogChoice | None) -> None:
         if choice is None:
+            return
+        if choice == "interrupt":
+            if self.command is not None:
+                self.command.interrupt()
+                self.notify(f"SIGINT sent to {self._command_name()}", timeout=3, markup=False)
             return
         self.quit_choice = choice
         self.exit()
@@ -82,14 +108,27 @@ class QuitHandling(App[None]):
         if copy is None:
             return False
         note = copy.error or ("end of input" if copy.closed else "")
+        level: Level = "error" if copy.error else "info"
+        if self.command is not None:
+            note, level = self._command_note(self.command, copy)
         if note == self._stdin_note:
             return False
         self._stdin_note = note
-        level: Level = "error" if copy.error else "info"
         for run in self.runs:
             if run.saved_to:
                 run.set_state(note, level, self._clock(), transient=False)
         return True
+
+    def _command_note(self, command: WrappedCommand, copy: StdinCopy) -> tuple[str, Level]:
+        """The command's state for its status row: running, or how it ended."""
+        name = terminal_safe(shorten(command.command[0].rsplit("/", 1)[-1], 24))
+        end = command.end
+        if copy.error:
+            return (copy.error, "error")
+        if end is None:
+            return (f"{name} running (pid {command.pid})", "info")
+        level: Level = "ok" if end.exit_code == 0 else "error"
+        return (f"{name} ended, exit code {end.exit_code} · q quits", level)
 
     def _mark_saved_stdin(self) -> None:
         """The run that follows the saved copy of standard input says where it is saved."""

@@ -21,6 +21,7 @@ from trainmon.text import terminal_safe
 from trainmon.ui.help import HelpScreen, help_rows, key_label
 from trainmon.ui.runs import RunView
 from trainmon.ui.widgets.advice_panel import AdvicePanel
+from trainmon.ui.widgets.raw_log import RawLogView
 from trainmon.ui.widgets.system_pane import SystemPane
 
 SMOOTHING_LEVELS: Final[tuple[float, ...]] = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
@@ -51,6 +52,13 @@ class ViewActions(App[None]):
         ),
         Binding("m", "mute", "mute rule", show=False, tooltip="mute rule of the selected finding"),
         Binding(
+            "v",
+            "toggle_raw_log",
+            "log text",
+            show=False,
+            tooltip="the log's text (↑↓ PgUp PgDn Home End, / search, n N)",
+        ),
+        Binding(
             "ctrl+s",
             "save_screenshot",
             "save SVG screenshot",
@@ -69,6 +77,7 @@ class ViewActions(App[None]):
     show_eval: bool
     show_system: bool
     show_advice: bool
+    layout_mode: str
 
     def refresh_now(self) -> None:
         raise NotImplementedError
@@ -126,6 +135,10 @@ class ViewActions(App[None]):
         system.display = self.show_system and system.sampled
         advice.display = self.show_advice
         self.query_one("#side").display = system.display or advice.display
+
+    def action_toggle_raw_log(self) -> None:
+        """Show or hide the log's text (`trainmon.ui.widgets.raw_log`)."""
+        self.query_one("#rawlog", RawLogView).toggle(self.layout_mode, self.size.height)
 
     def action_mute(self) -> None:
         """Mute the rule of the selected finding (for every run)."""
