@@ -5,6 +5,10 @@ text and parsed line by line with their original timing; `excerpt` runs are shor
 excerpts that start mid-training, written by `bench/excerpts.py`), replayed through the
 `AdviceEngine`, and compared with its label. Prints markdown tables: per rule family
 precision, recall and time-to-detection, and false alarms per severity on healthy runs.
+Time to detection counts from the first record that can show the fault (`Outcome.observable`):
+the injected step, the first non-finite or zero record for numerics, and the first evaluation
+after the best one for overfitting. Tune thresholds on `--split tune`; score `--split test`
+once, after the last rule change.
 
     python bench/advice_eval.py [--split test|tune|all] [--list]
     python bench/advice_eval.py --perf 556000   # analyze cost vs a floor, same machine, same run
