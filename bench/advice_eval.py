@@ -5,6 +5,10 @@ text and parsed line by line with their original timing; `excerpt` runs are shor
 excerpts that start mid-training, written by `bench/excerpts.py`), replayed through the
 `AdviceEngine`, and compared with its label. Prints markdown tables: per rule family
 precision, recall and time-to-detection, and false alarms per severity on healthy runs.
+Time to detection counts from the first record that can show the fault (`Outcome.observable`):
+the injected step, the first non-finite or zero record for numerics, and the first evaluation
+after the best one for overfitting. Tune thresholds on `--split tune`; score `--split test`
+once, after the last rule change.
 
     python bench/advice_eval.py [--split test|tune|all] [--list]
     python bench/advice_eval.py --perf 556000   # analyze cost vs a floor, same machine, same run
@@ -136,6 +140,10 @@ class Outcome:
     label: str
     split: str
     onset: int | None
+    observable: int | None = None
+    """The first record that can show the fault (time to detection counts from here): the
+    onset, except for overfitting, where it is the first evaluation after the best one (no
+    rule can see a rise before an evaluation shows it)."""
     findings: list[Finding] = field(default_factory=list)
     detections: list[Detection] = field(default_factory=list)
     records: int = 0
@@ -241,9 +249,19 @@ def evaluate(row: dict[str, str]) -> Outcome | None:
     if numerics and (onset is None or row["source"] == "realrun"):
         # the first non-finite (or zero) record: what a reader of the log can see
         out.onset = _first_nonfinite_or_zero(store) or onset
+    out.observable = out.onset
+    if FAMILY_OF_LABEL.get(out.label) == "overfitting" and out.onset is not None:
+        later = [s for s in eval_steps if s > out.onset]
+        out.observable = int(later[0]) if later else out.onset
     if row["source"] == "realrun":
         out.fault = row.get("fault", "")
     return out
+
+
+def detection_delay(o: Outcome) -> float:
+    """Steps from the first record that can show the fault to its first timely detection."""
+    start = o.observable if o.observable is not None else o.onset
+    return min(d.detected_step for d in timely(o)) - (start or 0)
 
 
 def _first_nonfinite_or_zero(store: MetricStore) -> int | None:
@@ -308,7 +326,7 @@ def _family_cell(outcomes: list[Outcome], fam: str) -> str:
     hits = [o for o in labelled if timely(o)]
     if not labelled and not alarmed:
         return "–"
-    ttd = [min(d.detected_step for d in timely(o)) - o.onset for o in hits if o.onset is not None]
+    ttd = [detection_delay(o) for o in hits if o.onset is not None]
     recall = f"{len(hits)}/{len(labelled)}" if labelled else "–"
     prec = f"{len(correct)}/{len(alarmed)}" if alarmed else "–"
     t = f"{statistics.median(ttd):.0f}" if ttd else "–"
@@ -319,7 +337,7 @@ def side_by_side(outcomes: list[Outcome]) -> None:
     """Recall, precision and median time to detection per family, one column per corpus."""
     print(
         "Per family: detected/labelled (recall) · correct/alarmed runs (precision) · median "
-        "steps from onset to detection\n"
+        "steps to detection from the first record that can show the fault\n"
     )
     print("| family | " + " | ".join(name for name, _ in GROUPS) + " |")
     print("|---|" + "---|" * len(GROUPS))
@@ -347,8 +365,9 @@ def realrun_table(outcomes: list[Outcome]) -> None:
     runs = [o for o in outcomes if o.source == "realrun" and o.label != "healthy"]
     if not runs:
         return
-    print("\nReal runs, per injected fault (delay from the injected step; numerics: from the")
-    print("first non-finite or zero record):\n")
+    print("\nReal runs, per injected fault (delay from the first record that can show the")
+    print("fault: the injected step; numerics: the first non-finite or zero record;")
+    print("overfitting: the first evaluation after the best one):\n")
     print(
         "| fault | family | runs | detected | within 5 % of the run | delay median / max "
         "(steps) | rules that caught it |"
@@ -365,7 +384,7 @@ def realrun_table(outcomes: list[Outcome]) -> None:
             continue
         fam = FAMILY_OF_LABEL[group[0].label]
         caught = [o for o in group if timely(o)]
-        delays = [min(d.detected_step for d in timely(o)) - (o.onset or 0) for o in caught]
+        delays = [detection_delay(o) for o in caught]
         within = sum(1 for o, t in zip(caught, delays, strict=True) if t <= 0.05 * o.last_step)
         rules = sorted({min(timely(o), key=lambda d: d.detected_step).finding.rule for o in caught})
         delay = f"{statistics.median(delays):.0f} / {max(delays):.0f}" if delays else "–"
@@ -437,7 +456,7 @@ def report(outcomes: list[Outcome], show_list: bool) -> None:
             if ok:
                 hits += 1
                 if o.onset is not None:
-                    ttd.append(min(d.detected_step for d in ok) - o.onset)
+                    ttd.append(detection_delay(o))
                     ttd_records.append(ttd[-1] / o.record_steps)
         alarmed = 0
         correct = 0

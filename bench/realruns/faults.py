@@ -46,9 +46,19 @@ FAULTS: dict[str, Fault] = {
         Fault("shuffled-labels", "plateau", "no learning beyond label frequencies"),
         Fault("labels-masked", "zero-loss", "loss 0.0 or NaN from the injected step", INJECT_AT),
         Fault("tiny-train-set", "overfitting", "eval loss rises while train loss falls"),
-        # at 10x the LR without warm-up these models trained smoothly (as the healthy runs, a
-        # little faster): a fault with no visible effect, scored for false alarms, not recall
-        Fault("no-warmup", "no-effect", "nothing above info: the loss falls smoothly", None, 10),
+        # at 10x the LR without warm-up these models trained smoothly (as the healthy runs);
+        # at 20-50x they did not swing either (Adam normalises the step): from step 0 the
+        # loss drops at once into a flat line near the character-frequency level and stays
+        # far above a healthy run's. At 50x that is visible in both frameworks: scored with
+        # the LR x100 fault it resembles (a learning run that stopped), in the plateau family
+        Fault(
+            "no-warmup",
+            "lr-high",
+            "no warm-up at a high LR: the loss collapses at once to a flat line far above a "
+            "healthy run's (a near-constant prediction)",
+            None,
+            50,
+        ),
         Fault("nan-input", "nan", "non-finite loss or grad norm from the injected step", INJECT_AT),
         Fault(
             "grad-explosion",

@@ -62,8 +62,15 @@ def onset(fault_name: str, facts: dict[str, object]) -> int | None:
     return fault.at if fault.at is not None else 0
 
 
-def run_one(name: str, framework: str, fault: str, seed: int) -> str:
-    folder = RUNS / name
+def run_one(
+    name: str,
+    framework: str,
+    fault: str,
+    seed: int,
+    runs: Path = RUNS,
+    lr_scale: float | None = None,
+) -> str:
+    folder = runs / name
     folder.mkdir(parents=True, exist_ok=True)
     model = name.split("_")[0].split("-", 1)[1]
     facts_path = folder / "facts.tmp.json"
@@ -77,6 +84,8 @@ def run_one(name: str, framework: str, fault: str, seed: int) -> str:
         "--out-dir", str(folder),
         "--facts", str(facts_path),
     ]  # fmt: skip
+    if lr_scale is not None:
+        cmd += ["--lr-scale", str(lr_scale)]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     t0 = time.monotonic()
     proc = subprocess.Popen(
@@ -145,6 +154,10 @@ def main() -> int:
     ap.add_argument(
         "--relabel", action="store_true", help="rewrite label.json files only (no training)"
     )
+    ap.add_argument("--runs-dir", type=Path, default=RUNS, help="write the runs here")
+    ap.add_argument(
+        "--lr-scale", type=float, help="override the faults' LR multiplier (to try a fault)"
+    )
     args = ap.parse_args()
     todo = [m for m in matrix() if args.only in m[0]]
     if args.relabel:
@@ -152,7 +165,7 @@ def main() -> int:
             print(relabel(*m))
         return 0
     with ThreadPoolExecutor(args.jobs) as pool:
-        for line in pool.map(lambda m: run_one(*m), todo):
+        for line in pool.map(lambda m: run_one(*m, args.runs_dir, args.lr_scale), todo):
             print(line, flush=True)
     return 0
 

@@ -28,6 +28,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -366,9 +367,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--facts", required=True)
+    ap.add_argument("--lr-scale", type=float, help="override the fault's LR multiplier (a sweep)")
     args = ap.parse_args()
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     fault = FAULTS[args.fault]
+    if args.lr_scale is not None:
+        fault = replace(fault, lr_scale=args.lr_scale)
     facts: dict[str, object] = {}
     try:
         if args.framework == "hf":

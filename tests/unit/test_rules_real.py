@@ -5,6 +5,8 @@ on a healthy twin (the arrays come from `test_rules.Run`)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from trainmon.advice import AdviceEngine, analyze
@@ -241,9 +243,7 @@ def test_contention_that_comes_and_goes_is_not_a_throughput_drop() -> None:
     # GIVEN a nanoGPT log that turns 4x slower from record 80, but every third iteration runs
     # at full speed again (other jobs sharing the cores, in bursts)
     bursty = [
-        MetricRecord(r.kind, r.step, {**r.values, "time_ms": 20.0})
-        if i >= 80 and i % 3 == 0
-        else r
+        MetricRecord(r.kind, r.step, {**r.values, "time_ms": 20.0}) if i >= 80 and i % 3 == 0 else r
         for i, r in enumerate(_nanogpt(80))
     ]
     # THEN no throughput-drop: the slow stretch never holds for five intervals in a row
@@ -321,6 +321,34 @@ def test_early_plateau_is_quiet_while_eval_improves_or_near_zero() -> None:
     converged.loss[:] = converged.loss / 30  # flat at 0.09 after 0.11: nothing left to learn
     converged.loss[0] = 3.3
     assert not fired(converged.findings({"max_steps": 2000, **LM}), "early-plateau")
+
+
+def _falls_then(per_doubling: float, level: float, n: int = 60) -> Run:
+    """A from-scratch LM at a constant LR, no planned length (a nanoGPT loop): the loss falls
+    from 3.4 to `level` in 8 records, then keeps `per_doubling` of its value per doubling of
+    the steps (0.97: a crawl; 0.76: a healthy learning curve)."""
+    run = Run(n=n, warmup=0)
+    run.lr[:] = 1e-3
+    i = np.arange(n, dtype=float)
+    noise = np.exp(0.01 * np.random.default_rng(3).standard_normal(n))
+    after = level * (np.maximum(i, 8) / 8) ** math.log2(per_doubling)
+    run.loss[:] = np.where(i < 8, 3.4 - (3.4 - level) * i / 8, after) * noise
+    return run
+
+
+def test_early_plateau_without_a_planned_length_compares_a_doubling_of_the_steps() -> None:
+    crawl = _falls_then(0.97, 2.6)  # an LR far too high: 3 % per doubling, far above the end
+    f = fired(crawl.findings(LM), "early-plateau")
+    assert f and f[0].severity == "warning" and "as the steps doubled" in f[0].title
+    assert "at steps" in f[0].evidence
+    # the healthy twin loses a quarter per doubling: quiet
+    assert not fired(_falls_then(0.76, 2.6).findings(LM), "early-plateau")
+    # the same crawl below half the first loss is the slow end of a curve: quiet
+    assert not fired(_falls_then(0.97, 1.5).findings(LM), "early-plateau")
+    # a warm-up inside the compared steps explains a slow start: quiet
+    warming = _falls_then(0.97, 2.6)
+    warming.lr[:] = 1e-3 * np.minimum(1.0, (np.arange(60) + 1) / 40)
+    assert not fired(warming.findings(LM), "early-plateau")
 
 
 def test_report_reads_vocab_and_classes_from_a_config_beside_the_log(tmp_path) -> None:

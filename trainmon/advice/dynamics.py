@@ -237,10 +237,16 @@ class NotLearning(Rule):
 
 class EarlyPlateau(Rule):
     """Learning stopped almost at once: a language model trained from scratch (its first loss
-    near ln(vocab)) whose train and eval loss have not improved by 5 % since the first tenth
-    of the run, at an LR that was not decayed away, and far from zero. The signature of a
-    model that only learned the label frequencies (shuffled or misaligned labels) or was
-    knocked into a constant prediction by a far too high LR."""
+    near ln(vocab)) whose train and eval loss stopped improving early, at an LR that was not
+    decayed away, and far from zero. The signature of a model that only learned the label
+    frequencies (shuffled or misaligned labels) or was knocked into a near-constant prediction
+    by a far too high LR (with or without warm-up).
+
+    With a planned length (`max_steps`, a progress bar's total) the rule compares the first
+    tenth of the run with now. Without one (a nanoGPT loop prints no total) it compares the
+    second quarter of the steps so far with the last quarter, about a doubling of the steps:
+    a learning curve falls roughly the same share per doubling, so a healthy run that is still
+    far above its final loss gains much more than a stalled one."""
 
     info = RuleInfo("early-plateau", "plateau", "warning", "learning stopped in the first tenth")
     persist = 3
@@ -252,62 +258,96 @@ class EarlyPlateau(Rule):
         first = facts.loss_first
         if not vocab or vocab < 2 or first is None or not first >= 0.5 * math.log(vocab):
             return None
-        planned = facts.planned()
-        if planned:
-            if view.step < EARLY_PLATEAU_AFTER * planned or view.count(LOSS) < 20:
-                return None
-            horizon = float(planned)
-        else:
-            # no planned length: the run so far, if the log starts at the run's start
-            start_known = facts.loss_init is not None and math.isfinite(facts.loss_init)
-            if not start_known or view.count(LOSS) < 50:
-                return None
-            horizon = float(view.step)
-        steps = view.steps(LOSS)
-        lo = int(np.searchsorted(steps, 0.05 * horizon))
-        hi = int(np.searchsorted(steps, 0.1 * horizon))
+        window = self._windows(view, facts)
+        if window is None:
+            return None
+        lo, hi, tail_from, gain, where = window
         n = view.count(LOSS)
-        if hi - lo < 3 or n - hi < 10:
+        if hi - lo < 3 or n - tail_from < 3 or n - hi < 3:
             return None
         ref = median(view.values(LOSS, lo, hi))
-        now = median(view.tail(LOSS, max(5, n // 10)))
+        now = median(view.values(LOSS, tail_from, n))
         if not (math.isfinite(ref) and ref > 0 and math.isfinite(now)):
             return None
-        if now < (1 - PLATEAU_GAIN) * ref:
-            return None  # still learning after the first tenth
+        if now < (1 - gain) * ref:
+            return None  # still learning
         if now < 0.2 * first:
             return None  # converged near zero: nothing left to learn
+        if where == "doubling" and now < UNLEARNED_SHARE * first:
+            return None  # learned most of it: a slow late stretch, not a stop
         lrs = view.values(LR, view.count_at(LR, view.record_of(LOSS, hi)), view.count(LR))
         if len(lrs) and facts.peak_lr > 0 and median(lrs) < 0.1 * facts.peak_lr:
             return None  # the LR was decayed away: see lr-zero-early
+        if where == "doubling":
+            since = view.values(LR, view.count_at(LR, view.record_of(LOSS, lo)), view.count(LR))
+            if len(since) and float(np.min(since)) < 0.5 * float(np.max(since)):
+                return None  # warm-up (or decay) inside the span: the LR changed too much
         evals = view.values(EVAL_LOSS, view.count_at(EVAL_LOSS, view.record_of(LOSS, hi)))
         evals = evals[np.isfinite(evals)]
         if view.count(EVAL_LOSS) and not len(evals):
-            return None  # the log evaluates: wait for an eval after the first tenth
-        # eval improves: on the first eval after the first tenth, or on the train loss then
+            return None  # the log evaluates: wait for an eval after the reference stretch
+        # eval improves: on the first eval after the reference stretch, or on the train loss
         baseline = float(evals[0]) if len(evals) >= 2 else ref
-        if len(evals) and float(evals[-1]) < (1 - PLATEAU_GAIN) * baseline:
+        if len(evals) and float(evals[-1]) < (1 - gain) * baseline:
             return None
         step = view.step_of(LOSS, hi)
-        evidence = (
-            f"loss {fmt(first)} at the start, {fmt(ref)} at 5-10 % of the run, {fmt(now)} now"
+        span = (
+            "at 5-10 % of the run"
+            if where == "tenth"
+            else (f"at steps {view.step_of(LOSS, lo)}-{view.step_of(LOSS, hi - 1)}")
         )
+        evidence = f"loss {fmt(first)} at the start, {fmt(ref)} {span}, {fmt(now)} now"
         if len(evals) >= 2:
             evidence += f"; eval_loss {fmt(float(evals[0]))} → {fmt(float(evals[-1]))}"
         return Hit(
             "warning",
             step,
-            "Learning stopped early: the loss has not improved since the first tenth",
+            "Learning stopped early: the loss has not improved since the first tenth"
+            if where == "tenth"
+            else "Learning stopped early: the loss has barely improved as the steps doubled",
             evidence,
             "A quick drop then a flat line is a model that learned only the label "
             "frequencies: check that inputs and labels are aligned (not shuffled or shifted), "
-            "and try a 10x lower LR if it is high.",
+            "and try a 10x lower LR (or a warm-up) if it is high.",
         )
+
+    @staticmethod
+    def _windows(view: View, facts: Facts) -> tuple[int, int, int, float, str] | None:
+        """Loss positions [lo, hi) of the reference stretch, where the newest stretch starts,
+        the gain that counts as learning, and which horizon was used."""
+        steps = view.steps(LOSS)
+        n = view.count(LOSS)
+        planned = facts.planned()
+        if planned:
+            if view.step < EARLY_PLATEAU_AFTER * planned or n < 20:
+                return None
+            lo = int(np.searchsorted(steps, 0.05 * planned))
+            hi = int(np.searchsorted(steps, 0.1 * planned))
+            if n - hi < 10:
+                return None
+            return lo, hi, n - max(5, n // 10), PLATEAU_GAIN, "tenth"
+        # no planned length: the run so far, if the log starts at the run's start
+        start_known = facts.loss_init is not None and math.isfinite(facts.loss_init)
+        if not start_known or n < 20 or view.step <= 0:
+            return None
+        t = float(view.step)
+        lo = int(np.searchsorted(steps, 0.25 * t))
+        hi = int(np.searchsorted(steps, 0.5 * t, side="right"))
+        tail_from = int(np.searchsorted(steps, 0.75 * t))
+        return lo, hi, tail_from, DOUBLING_GAIN, "doubling"
 
 
 PLATEAU_GAIN = 0.05
+"""Least fall from the first tenth of a planned run to now that counts as learning."""
 EARLY_PLATEAU_AFTER = 0.15
 """Judged from 15 % of a planned run on (a tenth to learn, then a flat stretch as long)."""
+DOUBLING_GAIN = 0.08
+"""Least fall from the second quarter of the steps so far to the last quarter (about a
+doubling) that counts as learning; the healthy real runs fall 19 % or more there
+(bench/README.md)."""
+UNLEARNED_SHARE = 0.5
+"""Without a planned length, a loss already below this share of its first value has learned
+most of what it will: a slow stretch there is the end of a curve, not a stop."""
 
 
 class LatePlateau(Rule):
