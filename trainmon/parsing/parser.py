@@ -43,6 +43,7 @@ from trainmon.parsing.lines import Hit, is_metric_name, key_text
 from trainmon.parsing.names import canonical_name, choose_series
 from trainmon.parsing.prefixes import strip_prefix
 from trainmon.parsing.tables import TableReader
+from trainmon.parsing.text_events import TextEventScanner
 from trainmon.records import MetricRecord, RecordKind
 
 MAX_PARTIAL: Final = 8 << 20
@@ -173,6 +174,8 @@ class LogParser:
         self._partial = b""
         self._discard = False
         self._tables = TableReader()
+        self.text_events = TextEventScanner()
+        """Failure signatures (tracebacks, OOM, NCCL, ...) in the lines that held no record."""
         self._reset_segment()
 
     # ------------------------------------------------------------------ public
@@ -229,6 +232,7 @@ class LogParser:
         self._close_open_dict(out)
         self._replay_series_rows(out)
         self._flush_held(out)
+        self.text_events.finish()
         self._reset_segment()
         return out
 
@@ -381,6 +385,15 @@ class LogParser:
                                 # memchr for "l" first: tqdm bars hold no "l" at all
                                 ell = find(b"l", region, s)
                                 if ell == -1 or find(b"loss", ell, s) == -1:
+                                    if ell != -1 or self.text_events.open_tracebacks:
+                                        self.text_events.scan_range(
+                                            data,
+                                            region,
+                                            s,
+                                            base + pending_lines + 1,
+                                            self._last_step,
+                                            self.records + pending,
+                                        )
                                     # bytes.count is a plain loop, find is memchr: the text
                                     # between dicts rarely holds a newline at all
                                     nl = find(b"\n", region, s)
@@ -773,10 +786,12 @@ class LogParser:
         while True:
             k = data.find(b"loss", a, b)
             if k == -1:
+                self._scan_text(data, a, b)
                 n = data.count(b"\n", a, b)
                 self._close_lines(n, nonblank=n)
                 return
             seg_a = _segment_start(data, k, a)
+            self._scan_text(data, a, seg_a)
             n = data.count(b"\n", a, seg_a)
             self._close_lines(n, nonblank=n)
             seg_b = _next_terminator(data, k) + 1
@@ -785,6 +800,12 @@ class LogParser:
             if self._dict_records <= 4 * self._other_records:
                 self._lines(data, a, b, out)
                 return
+
+    def _scan_text(self, data: bytes, a: int, b: int) -> None:
+        """Skipped text (no record in it) to the failure-signature scanner."""
+        if a < b:
+            line_no = self.lines - self._seg_lines + 1
+            self.text_events.scan_range(data, a, b, line_no, self._last_step, self.records)
 
     def _lines(self, data: bytes, a: int, b: int, out: list[MetricRecord]) -> None:
         text = data[a:b]
@@ -876,6 +897,7 @@ class LogParser:
             elif self._held is not None or self._header is not None:
                 self._flush_held(out)
                 self._header = None
+            self.text_events.scan_line(seg, line_no, self._last_step, self.records)
             max_steps = self.context.get("max_steps")
             if isinstance(max_steps, int) and max_steps != self._context_total:
                 self._context_total = max_steps  # a banner or config line revealed it just now
