@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
-from trainmon.parsing.prefixes import strip_prefix
+from trainmon.parsing.prefixes import rank_of, strip_prefix
 
 MAX_EVENTS: Final = 256
 """Events kept per segment; later ones are only counted (`TextEventScanner.dropped`)."""
@@ -56,11 +56,6 @@ LOSS_SCALE_MIN: Final = "loss-scale-collapse"
 CHECKPOINT_FAILED: Final = "checkpoint-failed"
 DISK_FULL: Final = "disk-full"
 
-_RANK_TAG: Final = re.compile(
-    rb"(?:\[(?:rank|default|local_rank|trainer|worker)?(\d{1,5})\]:[ \t]?"  # [rank3]: [default0]:
-    rb"|\[\d+,(\d{1,5})\]<std(?:out|err)>:[ \t]?"  # mpirun [1,3]<stderr>:
-    rb"|(\d{1,5}):[ \t])"  # srun -l `3: `
-)
 _TRACEBACK_START: Final = re.compile(rb"Traceback \(most recent call last\):")
 _CHAIN: Final = re.compile(rb"(?:During handling of the above exception|The above exception was)")
 _EXCEPTION_LINE: Final = re.compile(
@@ -76,11 +71,10 @@ _KERNEL_OOM: Final = re.compile(
     rb"(?:Out of memory|Memory cgroup out of memory): Kill(?:ed)? process (\d+)"
 )
 _KILLED: Final = re.compile(
-    rb"(?:^Killed\b|\bline \d+: +\d+ Killed\b|Signal 9 \(SIGKILL\) received|exitcode\s*: -9\b)"
+    rb"(?:^Killed\s*$|\bline \d+: +\d+ Killed\b|Signal 9 \(SIGKILL\) received)"
 )
-_WATCHDOG: Final = re.compile(
-    rb"Watchdog caught collective operation timeout.*?(?:ran for (\d+) milliseconds)?"
-)
+_WATCHDOG: Final = re.compile(rb"Watchdog caught collective operation timeout")
+_RAN_FOR: Final = re.compile(rb"ran for (\d+) milliseconds")
 _NCCL_ERROR: Final = re.compile(
     rb"(?:NCCL error|NCCL WARN|nccl\w*Error\b|ncclSystemError|ncclInternalError"
     rb"|ncclUnhandledCudaError|ncclRemoteError|ncclInvalidUsage|DistBackendError)"
@@ -99,7 +93,7 @@ _SCALE_MIN: Final = re.compile(
 _DISK_FULL: Final = re.compile(rb"(?:No space left on device|\[Errno 28\]|\bENOSPC\b)")
 _CHECKPOINT_LINE: Final = re.compile(
     rb"(?i)(?:(?:fail(?:ed|ure)?|error|unable|could ?n[o']t)\b.{0,40}"
-    rb"\b(?:sav|writ|stor)\w*\b.{0,40}checkpoint|checkpoint\b.{0,40}\b(?:sav|writ)\w*\b.{0,20}\b(?:fail|error))"
+    rb"\b(?:sav|writ|stor)\w*\b.{0,40}checkpoint|checkpoint\b.{0,40}\b(?:sav|writ)\w*\b.{0,20}\b(?:fail(?:ed|ure)?|error)\b)"
 )
 _CHECKPOINT_FRAME: Final = re.compile(
     rb"(?i)(?:save_checkpoint|_save_checkpoint|save_pretrained|save_model|torch\.save"
@@ -281,13 +275,8 @@ def _first_anchor(data: bytes, a: int, b: int) -> int:
 
 def _rank_and_body(seg: bytes) -> tuple[int | None, bytes]:
     """The launcher's rank tag (if any) and the line without its prefixes."""
-    m = _RANK_TAG.match(seg)
-    rank: int | None = None
-    if m is not None:
-        digits = m.group(1) or m.group(2) or m.group(3)
-        rank = int(digits)
-        seg = seg[m.end() :]
-    return rank, strip_prefix(seg)
+    rank, start = rank_of(seg)
+    return rank, strip_prefix(seg[start:] if start else seg)
 
 
 def _text(raw: bytes) -> str:
@@ -331,9 +320,9 @@ def _classify_line(text: bytes) -> tuple[str, str, str, float | None] | None:
         )
     if _KILLED.search(text) is not None:
         return KILLED, _text(text), "killed by SIGKILL", None
-    m = _WATCHDOG.search(text)
-    if m is not None:
-        ms = m.group(1)
+    if _WATCHDOG.search(text) is not None:
+        m = _RAN_FOR.search(text)
+        ms = m.group(1) if m is not None else None
         detail = f"a collective ran for {int(ms) / 1000:g} s before timing out" if ms else ""
         return NCCL_TIMEOUT, _text(text), detail, None
     if _NCCL_ERROR.search(text) is not None:
