@@ -162,9 +162,10 @@ class TextEventScanner:
         """Whole lines in `data[a:b]` (the first is line `line_no`) that the parser skipped."""
         find = data.find
         pos = a
+        next_at = [-2] * len(ANCHORS)  # each anchor's next position (-1: none left)
         while pos < b:
             if not self.open_tracebacks:
-                hit = _first_anchor(data, pos, b)
+                hit = _first_anchor(data, pos, b, next_at)
                 if hit < 0:
                     return
                 start = data.rfind(b"\n", pos, hit) + 1 or pos
@@ -262,14 +263,17 @@ def _has_anchor(text: bytes) -> bool:
     return any(anchor in text for anchor in ANCHORS)
 
 
-def _first_anchor(data: bytes, a: int, b: int) -> int:
-    """The position of the first anchor in data[a:b], or -1."""
+def _first_anchor(data: bytes, a: int, b: int, next_at: list[int]) -> int:
+    """The position of the first anchor in data[a:b], or -1; `next_at` keeps each anchor's
+    next position between calls, so a range is searched once per anchor however many hits."""
     best = -1
     find = data.find
-    for anchor in ANCHORS:
-        hit = find(anchor, a, b if best < 0 else min(b, best + len(anchor)))
-        if hit >= 0 and (best < 0 or hit < best):
-            best = hit
+    for i, anchor in enumerate(ANCHORS):
+        at = next_at[i]
+        if at != -1 and at < a:
+            at = next_at[i] = find(anchor, a, b)
+        if at >= 0 and (best < 0 or at < best):
+            best = at
     return best
 
 
@@ -307,38 +311,42 @@ def _classify_exception(text: bytes, saving: bool) -> tuple[str, str, str, float
 
 
 def _classify_line(text: bytes) -> tuple[str, str, str, float | None] | None:
-    """The signature one stripped line shows on its own, if any."""
-    if _OOM.search(text) is not None:
-        return CUDA_OOM, _text(text), _memory_detail(text), None
-    m = _KERNEL_OOM.search(text)
-    if m is not None:
-        return (
-            KILLED,
-            _text(text),
-            f"the kernel's OOM killer ended process {m.group(1).decode()}",
-            None,
-        )
-    if _KILLED.search(text) is not None:
+    """The signature one stripped line shows on its own, if any (each pattern is tried only
+    when the literal it needs is in the line: a line with a common word stays cheap)."""
+    if b"of memory" in text:
+        if _OOM.search(text) is not None:
+            return CUDA_OOM, _text(text), _memory_detail(text), None
+        m = _KERNEL_OOM.search(text)
+        if m is not None:
+            pid = m.group(1).decode()
+            return KILLED, _text(text), f"the kernel's OOM killer ended process {pid}", None
+    if (b"Killed" in text or b"SIGKILL" in text) and _KILLED.search(text) is not None:
         return KILLED, _text(text), "killed by SIGKILL", None
-    if _WATCHDOG.search(text) is not None:
-        m = _RAN_FOR.search(text)
-        ms = m.group(1) if m is not None else None
-        detail = f"a collective ran for {int(ms) / 1000:g} s before timing out" if ms else ""
-        return NCCL_TIMEOUT, _text(text), detail, None
-    if _NCCL_ERROR.search(text) is not None:
-        return NCCL_ERROR, _text(text), "", None
-    if _SCALE_MIN.search(text) is not None:
+    if b"NCCL" in text or b"nccl" in text or b"DistBackendError" in text:
+        if _WATCHDOG.search(text) is not None:
+            m = _RAN_FOR.search(text)
+            ms = m.group(1) if m is not None else None
+            detail = f"a collective ran for {int(ms) / 1000:g} s before timing out" if ms else ""
+            return NCCL_TIMEOUT, _text(text), detail, None
+        if _NCCL_ERROR.search(text) is not None:
+            return NCCL_ERROR, _text(text), "", None
+    if b"loss scale" in text and _SCALE_MIN.search(text) is not None:
         return LOSS_SCALE_MIN, _text(text), "", None
-    m = _DS_OVERFLOW.search(text) or _OVERFLOW.search(text)
-    if m is not None:
-        scale = _float(m.group(1))
-        detail = f"loss scale reduced to {scale:g}" if scale is not None else ""
-        return FP16_OVERFLOW, _text(text), detail, scale
-    if _DISK_FULL.search(text) is not None:
+    if b"OVERFLOW" in text or b"verflow" in text:
+        m = _DS_OVERFLOW.search(text) or _OVERFLOW.search(text)
+        if m is not None:
+            scale = _float(m.group(1))
+            detail = f"loss scale reduced to {scale:g}" if scale is not None else ""
+            return FP16_OVERFLOW, _text(text), detail, scale
+    if b"No space left" in text and _DISK_FULL.search(text) is not None:
         return DISK_FULL, _text(text), "", None
-    if _CHECKPOINT_LINE.search(text) is not None:
+    if b"heckpoint" in text and _CHECKPOINT_LINE.search(text) is not None:
         return CHECKPOINT_FAILED, _text(text), "", None
-    if _EXCEPTION_LINE.match(text) is not None and _NAN.search(text) is not None:
+    if (
+        (b"Error" in text or b"Exception" in text)
+        and _EXCEPTION_LINE.match(text) is not None
+        and _NAN.search(text) is not None
+    ):
         return NAN_ERROR, _text(text), "", None
     return None
 
