@@ -439,7 +439,8 @@ def _report(argv: Sequence[str]) -> int:
     if not summary.store.records:
         closest = closest_example(args.path)
         sys.stderr.write(no_metrics_message(summary, known_formats(), closest) + "\n")
-        return EXIT_NO_METRICS
+        # a crash before the first record (CUDA out of memory at step 0) still fails the check
+        return EXIT_FINDINGS if fails(findings, args.fail_on) else EXIT_NO_METRICS
     if fails(findings, args.fail_on):
         return EXIT_FINDINGS
     return EXIT_OK

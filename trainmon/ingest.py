@@ -128,6 +128,8 @@ def parser_progress(parser: LogParser) -> ParserProgress:
         total_steps=parser.total_steps,
         context=tuple(sorted(parser.context.items())),
         series_sources=tuple((k, v) for k, v in parser.series_sources.items() if k != v),
+        text_events=tuple(parser.text_events.events),
+        records=parser.records,
     )
 
 

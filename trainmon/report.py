@@ -34,6 +34,7 @@ from typing import Final
 
 from trainmon.ingest import Ingest, apply
 from trainmon.parsing import LogParser
+from trainmon.parsing.text_events import TextEvent
 from trainmon.records import SEVERITY_RANK, Finding, FollowEvent, MetricRecord, Severity
 from trainmon.run import ParserProgress, Run
 from trainmon.store import DEFAULT_MAX_SERIES, MetricStore, ignored_series_note
@@ -80,6 +81,10 @@ class LogSummary:
     """How many processes read the file (1, or 2 for a big file)."""
     series_sources: dict[str, str] = field(default_factory=dict)
     """The printed name each main series was read from (`loss = lm_loss`)."""
+    text_events: list[TextEvent] = field(default_factory=list)
+    """Failure signatures in the log's text, with line numbers in the whole file."""
+    parsed_records: int = 0
+    """Records the parsers emitted (what a text event's `records_before` counts)."""
 
     @property
     def format(self) -> str:
@@ -427,6 +432,8 @@ def _summary(path: str, part: _Part) -> LogSummary:
         context=dict(parser.context),
         errors=list(part.errors),
         series_sources=dict(parser.series_sources),
+        text_events=list(parser.text_events.events),
+        parsed_records=parser.records,
     )
 
 
@@ -451,6 +458,12 @@ def _merge_counts(summary: LogSummary, part: _Part) -> None:
         summary.context.setdefault(key, value)
     for key, value in parser.series_sources.items():
         summary.series_sources.setdefault(key, value)
+    lines, records = summary.lines - parser.lines, summary.parsed_records
+    summary.text_events.extend(
+        e._replace(line_no=e.line_no + lines, records_before=e.records_before + records)
+        for e in parser.text_events.events
+    )
+    summary.parsed_records += parser.records
 
 
 # -- findings ------------------------------------------------------------------------------
@@ -465,6 +478,8 @@ def summary_run(summary: LogSummary, user_context: Mapping[str, object] | None =
         unparsed_lines=summary.unparsed_lines,
         total_steps=summary.total_steps,
         context=tuple(sorted(summary.context.items())),
+        text_events=tuple(summary.text_events),
+        records=summary.parsed_records,
     )
     run.take((), progress)
     return run
@@ -474,7 +489,7 @@ def findings_for(
     summary: LogSummary, user_context: Mapping[str, object] | None = None
 ) -> list[Finding]:
     """The advice engine's findings over the whole run (none without records)."""
-    if not summary.store.records:
+    if not summary.store.records and not summary.text_events:
         return []
     return summary_run(summary, user_context).findings()
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass, replace
 
 from trainmon.advice.context import context_from_model_config
 from trainmon.advice.engine import AdviceEngine, AdviceState
+from trainmon.advice.text_events import text_findings
+from trainmon.parsing.text_events import TextEvent
 from trainmon.plotdata import PlotCache
-from trainmon.records import Finding, MetricRecord
+from trainmon.records import SEVERITY_RANK, Finding, MetricRecord
 from trainmon.sources.samples import ProcessExit
 from trainmon.store import MetricStore
 
@@ -37,6 +39,10 @@ class ParserProgress:
     """Run facts the log revealed (fp16, max_grad_norm, max_steps, ...), sorted by name."""
     series_sources: tuple[tuple[str, str], ...] = ()
     """Main series read under another printed name, e.g. (("loss", "lm_loss"),)."""
+    text_events: tuple[TextEvent, ...] = ()
+    """Failure signatures in the log's text (tracebacks, OOM, NCCL, ...), oldest first."""
+    records: int = 0
+    """Records the parser emitted: records after a text event mean the run went on."""
 
     @property
     def described_format(self) -> str | None:
@@ -117,6 +123,8 @@ class Run:
             self.store.extend(batch, arrival_s)
             self.data_version += 1
         if progress is not None:
+            if progress.text_events != self.progress.text_events:
+                self.mark_stale()
             self.progress = progress
             if progress.total_steps:
                 self.store.total_steps = progress.total_steps
@@ -155,13 +163,29 @@ class Run:
         state = engine.update(self.store, now_s)
         self._advised_version = self.data_version
         # The engine leaves muted rules out itself (it is built with them and told of each).
-        self.advice = AdviceState(state.active, state.history, schedule=state.schedule)
+        known = {(f.rule, f.step) for f in self.advice.active if f.severity == "critical"}
+        text = self._text_findings()
+        active = state.active
+        if text:
+            active = tuple(sorted((*active, *text), key=_by_severity))
+        self.advice = AdviceState(active, state.history, schedule=state.schedule)
+        new_text_critical = any(
+            f.severity == "critical" and (f.rule, f.step) not in known for f in text
+        )
         # The bell rings once: only the update that found the critical finding says so.
         return (
-            replace(self.advice, new_critical=state.new_critical)
-            if state.new_critical
+            replace(self.advice, new_critical=True)
+            if state.new_critical or new_text_critical
             else self.advice
         )
+
+    def _text_findings(self) -> list[Finding]:
+        """Findings from the failure signatures in the log's text (not muted)."""
+        progress = self.progress
+        if not progress.text_events:
+            return []
+        found = text_findings(progress.text_events, progress.records)
+        return [f for f in found if f.rule not in self.muted]
 
     @property
     def stale(self) -> bool:
@@ -179,7 +203,11 @@ class Run:
         """
         engine = self._engine_now()
         engine.finish(self.store)
-        return [f for f in engine.findings() if f.rule not in self.muted]
+        found = [f for f in engine.findings() if f.rule not in self.muted]
+        text = self._text_findings()
+        if not text:
+            return found
+        return sorted((*found, *text), key=lambda f: f.step if f.step is not None else -1)
 
     def observe_process_exit(self, fact: ProcessExit | None) -> None:
         """The training process ended (None: it runs again); the next `advise` judges it."""
@@ -209,3 +237,8 @@ class Run:
             history=self.advice.history,
             schedule=self.advice.schedule,
         )
+
+
+def _by_severity(f: Finding) -> tuple[int, int, str]:
+    """The advice pane's order: critical first, then by step."""
+    return (-SEVERITY_RANK[f.severity], f.step if f.step is not None else -1, f.rule)

@@ -75,6 +75,8 @@ class RunContext:
     num_classes: int | None = None
     log_format: str | None = None
     """The parser's detected format (context key `format`), e.g. `hf-trainer`."""
+    ranks: int | None = None
+    """Ranks whose tags (`[rank1]:`, `[default1]:`) the log's records carried, when 2 or more."""
 
     @property
     def hf_trainer(self) -> bool:
@@ -125,6 +127,7 @@ def parse_context(raw: Mapping[str, object] | None) -> RunContext:
         vocab_size=_as_count(raw.get("vocab_size")),
         num_classes=_as_count(raw.get("num_classes")),
         log_format=(log_format.strip().lower() or None) if isinstance(log_format, str) else None,
+        ranks=_as_count(raw.get("ranks")),
     )
 
 

@@ -7,6 +7,7 @@ warm-up" was; computed incrementally (new points only) so the cost per checkpoin
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 
@@ -28,7 +29,8 @@ class FactsUpdater:
         self._lr_seen = 0
         self._spike_seen = 0
         self._steps_seen = 0
-        self._last_train_step: int | None = None
+        self._recent_steps: deque[int] = deque(maxlen=min(64, max(1, facts.ctx.ranks or 1)))
+        """The last train steps, one per rank: ranks print the same step in any order."""
 
     def advance(self, view: View) -> None:
         f = self.facts
@@ -39,17 +41,21 @@ class FactsUpdater:
         self._spikes(view)
 
     def _step_axis(self, view: View) -> None:
-        """Notice a train step lower than the one before it (checked on new records only)."""
+        """Notice a train step lower than the one before it (checked on new records only).
+
+        With several ranks printing, a rank that lags prints a step the others passed: a step
+        lower than all of the last `ranks` train steps is a step going back.
+        """
         store = view.store
         kinds = store.record_kinds
+        recent = self._recent_steps
         for i in range(self._steps_seen, view.end):
             if kinds[i] != "train":
                 continue
             step = int(store.record_steps[i])
-            last = self._last_train_step
-            if last is not None and step < last:
+            if recent and step < min(recent):
                 self.facts.steps_uncertain = True
-            self._last_train_step = step
+            recent.append(step)
         self._steps_seen = view.end
 
     def _learning_rate(self, view: View) -> None:

@@ -12,6 +12,7 @@ from trainmon.advice.numerics import SCAN_RULES
 from trainmon.advice.plateau import PLATEAU_RULES
 from trainmon.advice.schedule import SCHEDULE_RULES
 from trainmon.advice.shorthistory import SHORT_HISTORY_RULES
+from trainmon.advice.text_events import TEXT_EVENT_RULES
 from trainmon.advice.throughput import THROUGHPUT_RULES, NoProgress
 
 WINDOW_RULES: tuple[type[Rule], ...] = (
@@ -30,6 +31,7 @@ RULES: tuple[RuleInfo, ...] = (
     NoProgress.info,
     ProcessExited.info,
     *HARDWARE_RULES,
+    *TEXT_EVENT_RULES,
 )
 """Every rule: id, family, default severity, one-line description (for --help and README)."""
 

@@ -41,8 +41,9 @@ from trainmon.parsing.formats import parse_segment
 from trainmon.parsing.general import VALUE, number
 from trainmon.parsing.lines import Hit, is_metric_name, key_text
 from trainmon.parsing.names import canonical_name, choose_series
-from trainmon.parsing.prefixes import strip_prefix
+from trainmon.parsing.prefixes import rank_of, strip_prefix
 from trainmon.parsing.tables import TableReader
+from trainmon.parsing.text_events import TextEventScanner
 from trainmon.records import MetricRecord, RecordKind
 
 MAX_PARTIAL: Final = 8 << 20
@@ -60,6 +61,7 @@ LOOKBACK: Final = 640
 
 _SQ: Final = 39  # '
 _TERMINATORS: Final = (10, 13)
+_RANK_FIRST: Final = b"[0123456789"
 _GLUE_BYTES: Final = frozenset(b" \t]}")
 _new_record = tuple.__new__
 _DQ: Final = 34  # "
@@ -173,6 +175,10 @@ class LogParser:
         self._partial = b""
         self._discard = False
         self._tables = TableReader()
+        self._ranks: set[int] = set()
+        """Launcher ranks whose tags records carried (`context["ranks"]` counts them)."""
+        self.text_events = TextEventScanner()
+        """Failure signatures (tracebacks, OOM, NCCL, ...) in the lines that held no record."""
         self._reset_segment()
 
     # ------------------------------------------------------------------ public
@@ -229,6 +235,7 @@ class LogParser:
         self._close_open_dict(out)
         self._replay_series_rows(out)
         self._flush_held(out)
+        self.text_events.finish()
         self._reset_segment()
         return out
 
@@ -281,6 +288,9 @@ class LogParser:
         self._dict_records = 0
         self._tables.reset()
         self._line_state = line_formats.LineState()
+        self._rank: int | None = None
+        """The rank tag of the record being placed (reconstructed steps count per rank)."""
+        self._rank_steps: dict[int, int] = {}
 
     def _count(self, fmt: str) -> None:
         counts = self.format_counts
@@ -320,9 +330,30 @@ class LogParser:
         if interval is None:
             logging_steps = self.context.get("logging_steps")
             interval = logging_steps if isinstance(logging_steps, int) and logging_steps > 0 else 1
+        rank = self._rank
+        if rank is not None and len(self._ranks) > 1:
+            # every rank prints its own copy of each record: count each rank's prints apart,
+            # or two ranks would make every logged step two steps
+            own = self._rank_steps.get(rank)
+            new = interval if own is None else own + interval
+            if len(self._rank_steps) < 4096:
+                self._rank_steps[rank] = new
+            self._last_step = new if self._last_step is None else max(new, self._last_step)
+            return new, False
         new = interval if self._last_step is None else self._last_step + interval
         self._last_step = new
+        if rank is not None and len(self._rank_steps) < 4096:
+            self._rank_steps[rank] = new
         return new, False
+
+    def _note_rank(self, line: bytes, pos: int = 0) -> None:
+        """Remember the rank tag of a record's line (`context["ranks"]` once there are two)."""
+        rank = rank_of(line, pos, bracketed=True)[0]
+        self._rank = rank
+        if rank is not None and rank not in self._ranks and len(self._ranks) < 4096:
+            self._ranks.add(rank)
+            if len(self._ranks) > 1:
+                self.context["ranks"] = len(self._ranks)
 
     def set_total(self, total: int | None) -> None:
         if total is not None and total > 0:
@@ -381,6 +412,15 @@ class LogParser:
                                 # memchr for "l" first: tqdm bars hold no "l" at all
                                 ell = find(b"l", region, s)
                                 if ell == -1 or find(b"loss", ell, s) == -1:
+                                    if ell != -1 or self.text_events.open_tracebacks:
+                                        self.text_events.scan_range(
+                                            data,
+                                            region,
+                                            s,
+                                            base + pending_lines + 1,
+                                            self._last_step,
+                                            self.records + pending,
+                                        )
                                     # bytes.count is a plain loop, find is memchr: the text
                                     # between dicts rarely holds a newline at all
                                     nl = find(b"\n", region, s)
@@ -675,7 +715,11 @@ class LogParser:
             values = {name: values[key] for key, name in renames}
         if step is None and kind == "train":
             step = self._tqdm_step(data, s, prev_end, values)
+        if s > 0 and data[s - 1] not in _TERMINATORS:  # a prefix before the dict: a rank tag?
+            start = max(data.rfind(b"\n", 0, s), data.rfind(b"\r", 0, s)) + 1
+            self._note_rank(data, start)
         placed, exact = self.place(kind, step)
+        self._rank = None
         line_no = self.lines - self._seg_lines + 1
         self._dict_records += 1
         fmt = "jsonl" if json_line else "hf-trainer"
@@ -773,10 +817,12 @@ class LogParser:
         while True:
             k = data.find(b"loss", a, b)
             if k == -1:
+                self._scan_text(data, a, b)
                 n = data.count(b"\n", a, b)
                 self._close_lines(n, nonblank=n)
                 return
             seg_a = _segment_start(data, k, a)
+            self._scan_text(data, a, seg_a)
             n = data.count(b"\n", a, seg_a)
             self._close_lines(n, nonblank=n)
             seg_b = _next_terminator(data, k) + 1
@@ -785,6 +831,12 @@ class LogParser:
             if self._dict_records <= 4 * self._other_records:
                 self._lines(data, a, b, out)
                 return
+
+    def _scan_text(self, data: bytes, a: int, b: int) -> None:
+        """Skipped text (no record in it) to the failure-signature scanner."""
+        if a < b:
+            line_no = self.lines - self._seg_lines + 1
+            self.text_events.scan_range(data, a, b, line_no, self._last_step, self.records)
 
     def _lines(self, data: bytes, a: int, b: int, out: list[MetricRecord]) -> None:
         text = data[a:b]
@@ -876,11 +928,15 @@ class LogParser:
             elif self._held is not None or self._header is not None:
                 self._flush_held(out)
                 self._header = None
+            self.text_events.scan_line(seg, line_no, self._last_step, self.records)
             max_steps = self.context.get("max_steps")
             if isinstance(max_steps, int) and max_steps != self._context_total:
                 self._context_total = max_steps  # a banner or config line revealed it just now
                 self.set_total(max_steps)
             return False
+        if seg[:1] in _RANK_FIRST:
+            self._note_rank(seg)
+            self._rank = None
         for hit in hits:
             if hit.fmt == "key-value":
                 self._assemble(hit, line_no, state.indented, out)

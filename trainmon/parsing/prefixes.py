@@ -61,6 +61,30 @@ bare `100: loss 2.3` may be a step."""
 _HOST_THEN: Final = re.compile(rb"[A-Za-z][\w.\-]{0,62}:[ \t]+(?=[{]|\d{4}-\d\d-\d\d)")
 """A pdsh host name before a dict or an ISO date (`node-3: {'loss': …}`)."""
 
+_BRACKETED: Final = (
+    rb"\[(?:rank|default|local_rank|trainer|worker)?(\d{1,5})\]:[ \t]?"  # [rank3]: [default0]:
+    rb"|\[\d+,(\d{1,5})\]<std(?:out|err)>:[ \t]?"  # mpirun [1,3]<stderr>:
+)
+RANK_TAG: Final = re.compile(
+    rb"(?:" + _BRACKETED + rb"|(\d{1,5}):[ \t]+(?=[{\[A-Z]|\d{4}-))"  # srun -l `3: `
+)
+"""A launcher's rank tag at a line's start; the rank is the first group that matched."""
+_BRACKETED_RANK: Final = re.compile(rb"(?:" + _BRACKETED + rb")")
+"""The tags that cannot be a record's own step (`[rank3]:`, not `3: `)."""
+_RANK_FIRST: Final = frozenset(b"[0123456789")
+
+
+def rank_of(line: bytes, pos: int = 0, bracketed: bool = False) -> tuple[int | None, int]:
+    """The rank a launcher tagged the line at `pos` with (None if untagged), and where the
+    text after the tag starts. `bracketed`: only tags that cannot be a step (`[rank3]:`)."""
+    if pos >= len(line) or line[pos] not in _RANK_FIRST:
+        return None, pos
+    m = (_BRACKETED_RANK if bracketed else RANK_TAG).match(line, pos)
+    if m is None:
+        return None, pos
+    return int(m.group(1) or m.group(2) or m.group(3)), m.end()
+
+
 _FIRST: Final = frozenset(
     bytes(range(0x1C))
     + bytes(range(0x80, 0x100))
