@@ -50,6 +50,8 @@ PART_MIN_BYTES: Final = 8 << 20
 DEFAULT_JOBS_CAP: Final = 8
 """The default process count never exceeds this (the merge is serial, and memory grows with
 the parts in flight)."""
+PROBE_BYTES: Final = 256 << 10
+"""Bytes after a cut parsed to find the next record that a part can start with."""
 MAX_JOBS: Final = 64
 """`--jobs` above this is taken as this."""
 HEADER_FORMATS: Final = frozenset(
@@ -259,7 +261,24 @@ def _cuts(path: str, size: int, split_bytes: int, jobs: int) -> list[int]:
         return []
     parts = min(jobs, MAX_JOBS, max(2, size // PART_MIN_BYTES))
     found = (split_point(path, size, m) for m in work_cuts(path, size, parts))
-    return sorted({cut for cut in found if cut is not None})
+    return sorted({_record_cut(path, size, cut) for cut in found if cut is not None})
+
+
+def _record_cut(path: str, size: int, cut: int) -> int:
+    """Move a cut to the start of the line of the next train record with a printed step, as
+    a parser starting at `cut` reads it: the part after the cut then starts with a record
+    whose step it knows (an eval record first would make the whole split untrusted). The
+    cut stays where it is when the window holds no such record."""
+    with open(path, "rb") as f:
+        f.seek(cut)
+        window = f.read(min(PROBE_BYTES, size - cut))
+    for record in LogParser().feed(window):
+        if record.kind == "train" and record.step_exact:
+            start = 0
+            for _ in range(record.line_no - 1):
+                start = window.index(b"\n", start) + 1
+            return cut + start
+    return cut
 
 
 def _fork_part(
@@ -483,10 +502,15 @@ def _trusted(part: _Part) -> bool:
 
 
 def _joined_cleanly(parts: list[_Part | None]) -> bool:
-    """No part read a header-bound format, and no record's lines were read by two parts
-    (the records either side of a cut are on different steps)."""
+    """Every part read records, none a header-bound format, and no record's lines were read
+    by two parts (the records either side of a cut are on different steps). A part without
+    records is most likely inside one document or table that began before it."""
     for part in parts:
-        if part is None or HEADER_FORMATS.intersection(part.parser.format_counts):
+        if (
+            part is None
+            or not part.store.records
+            or HEADER_FORMATS.intersection(part.parser.format_counts)
+        ):
             return False
     for earlier, later in itertools.pairwise(parts):
         assert earlier is not None and later is not None
