@@ -12,7 +12,7 @@ merged, tqdm not attached to a terminal):
 - a few WARNING lines that contain dicts (mid-line: not records);
 - a final `train_runtime` summary dict.
 
-Usage: python bench/gen_hf_log.py OUT [--size-gb 1.0] [--seed 0]
+Usage: python bench/gen_hf_log.py OUT [--size-gb 1.0] [--seed 0] [--logging-steps 20]
 Prints the number of metric records written (train + eval + summary) as JSON on stdout.
 """
 
@@ -86,11 +86,15 @@ def header(total_steps: int, examples: int, epochs: int) -> str:
     )
 
 
-def generate(out: Path, size_bytes: int, seed: int = 0) -> dict[str, int]:
-    """Write the log; returns counts of what was written (the ground truth for a report)."""
+def generate(
+    out: Path, size_bytes: int, seed: int = 0, logging_steps: int = LOGGING_STEPS
+) -> dict[str, int]:
+    """Write the log; returns counts of what was written (the ground truth for a report).
+
+    `logging_steps`: tqdm redraws per train dict (the Trainer's `logging_steps`)."""
     rng = random.Random(seed)
     total = max(EVAL_STEPS, int(size_bytes / BYTES_PER_STEP))
-    total -= total % LOGGING_STEPS
+    total -= total % logging_steps
     epochs = 3
     steps_per_epoch = max(1, total // epochs)
     examples = steps_per_epoch * 8
@@ -122,7 +126,7 @@ def generate(out: Path, size_bytes: int, seed: int = 0) -> dict[str, int]:
             )
             append(text)
             pending += len(text) + 20
-            if step % LOGGING_STEPS == 0:
+            if step % logging_steps == 0:
                 loss = 0.6 + 2.4 * math.exp(-4.0 * frac) + rng.gauss(0.0, 0.05)
                 lr = lr0 * min(step / warmup, 1.0) * (1.0 - frac)
                 gn = abs(rng.gauss(1.0, 0.3))
@@ -189,9 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", type=Path)
     p.add_argument("--size-gb", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--logging-steps", type=int, default=LOGGING_STEPS, help="tqdm redraws per train dict"
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    counts = generate(args.out, int(args.size_gb * 1e9), args.seed)
+    counts = generate(args.out, int(args.size_gb * 1e9), args.seed, args.logging_steps)
     counts["bytes"] = args.out.stat().st_size
     counts["seconds"] = round(time.perf_counter() - t0, 2)  # type: ignore[assignment]
     json.dump(counts, sys.stdout)

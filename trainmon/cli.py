@@ -266,7 +266,18 @@ def _report_parser() -> _Parser:
     )  # fmt: skip
     _add_pattern_option(p)
     _add_max_series(p)
+    _add_jobs(p)
     return p
+
+
+def _add_jobs(p: argparse.ArgumentParser) -> None:
+    from trainmon.report import default_jobs
+
+    p.add_argument(
+        "--jobs", type=_positive_int, default=None, metavar="N",
+        help="processes that read a big file (default one fewer than the cores, at most 8: "
+        f"{default_jobs()} here)",
+    )  # fmt: skip
 
 
 def _stream_parser() -> _Parser:
@@ -424,7 +435,7 @@ def _report(argv: Sequence[str]) -> int:
     try:
         with _unwind_on_termination():
             summary = read_log(
-                args.path, max_series=args.max_series
+                args.path, max_series=args.max_series, jobs=args.jobs
             )  # a FIFO, `<(zcat run.log.gz)`: a stream to EOF
     except _Terminated as exc:  # the helper is reaped by now; end as the signal asked
         signal.signal(exc.signum, signal.SIG_DFL)

@@ -1,27 +1,30 @@
 """`trainmon report`: read a whole log once (no following) and summarise it.
 
-Reading is split across two processes for big files, because the parse and the store are
-pure Python: one process tops out near 1 GB/s on the best case, and the machine this runs
-beside a trainer on usually has a spare core. The file is cut at a `\\n` after its middle;
-each part fills its own `MetricStore` and parser counters, and the parts are merged in file
-order. A record's step must not depend on the part it was read in: the second part is
-trusted only when every one of its train records carries a step the log printed (tqdm
-counter, explicit field) and it starts with one (eval records sit on the step before
-them). Otherwise the whole file is read again in one process, so records and steps always
-equal a single-process read. (`unparsed_lines` can differ by a few lines where the parser
-counts blank-looking lines differently in its dict-only mode.)
+Reading is split across processes for big files, because the parse and the store are pure
+Python: one process tops out near 1 GB/s on the best case, and a GPU box has cores to spare.
+The file is cut at `\\n`s where the estimated work divides evenly, one part per process
+(`--jobs`, default one fewer than the cores, at most 8); each part fills its own
+`MetricStore` and parser counters, and the parts are merged in file order through the
+store's `absorb`. A record's step must not depend on the part it was read in: a later part
+is trusted only when every one of its train records carries a step the log printed (tqdm
+counter, explicit field) and it starts with one (eval records sit on the step before them),
+when no record straddles a cut (the parts on either side of it do not end and start on the
+same step: a multi-line record), and when no part read a format whose rows need a header
+read before them (CSV, tables). Otherwise the whole file is read again in one process, so
+records and steps always equal a single-process read.
 
 A file truncated or rewritten while it is read (a trainer restarted with `>`) is read again
 from its start: the report describes one version of the file, never parts of two. The helper
-process is reaped on every exit path, and dies with its parent (a SIGKILL to `report` takes
-it along). FIFOs and pipes (`report <(zcat run.log.gz)`) are read to their end in one
-process.
+processes are reaped on every exit path, and die with their parent (a SIGKILL to `report`
+takes them along). FIFOs and pipes (`report <(zcat run.log.gz)`) are read to their end in
+one process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import os
 import pickle
 import signal
@@ -40,9 +43,23 @@ from trainmon.run import ParserProgress, Run
 from trainmon.store import DEFAULT_MAX_SERIES, MetricStore, ignored_series_note
 from trainmon.text import display_name, terminal_safe, terminal_safe_lines
 
-SPLIT_BYTES: Final = 64 << 20
-"""Files at least this big are read by two processes (below it, a fork costs more than it
-saves)."""
+SPLIT_BYTES: Final = 16 << 20
+"""Files at least this big are read by several processes (below it, a fork costs more than
+it saves)."""
+PART_MIN_BYTES: Final = 8 << 20
+"""No part is made smaller than this (a file of 40 MB is read by at most 5 processes)."""
+DEFAULT_JOBS_CAP: Final = 8
+"""The default process count never exceeds this (the merge is serial, and memory grows with
+the parts in flight)."""
+PROBE_BYTES: Final = 256 << 10
+"""Bytes after a cut parsed to find the next record that a part can start with."""
+MAX_JOBS: Final = 64
+"""`--jobs` above this is taken as this."""
+HEADER_FORMATS: Final = frozenset(
+    {"csv", "fastai", "table", "pandas-series", "yolov5-results", "trainer-state"}
+)
+"""Formats whose rows are read through a header or a document seen before them: a part that
+starts after the header cannot read them, so a split read of such a log is not trusted."""
 SAMPLE_WINDOWS: Final = 32
 SAMPLE_BYTES: Final = 64 << 10
 """`work_middle` reads this many windows of this size (2 MiB in all) to find the cut."""
@@ -78,7 +95,7 @@ class LogSummary:
     context: dict[str, object] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     parts: int = 1
-    """How many processes read the file (1, or 2 for a big file)."""
+    """How many processes read the file (1, or up to `--jobs` for a big file)."""
     series_sources: dict[str, str] = field(default_factory=dict)
     """The printed name each main series was read from (`loss = lm_loss`)."""
     text_events: list[TextEvent] = field(default_factory=list)
@@ -112,6 +129,10 @@ class _Part:
     """The bytes just before `start`, when this part began."""
     end_mark: bytes = b""
     """The last bytes this part read."""
+    first_key: tuple[str, int] | None = None
+    last_key: tuple[str, int] | None = None
+    """(kind, step) of this part's first and last records: equal across a cut when one
+    record's lines were read by two parts."""
 
 
 def _read_part(path: str, start: int, stop: int | None, arrival_s: float, max_series: int) -> _Part:
@@ -123,6 +144,8 @@ def _read_part(path: str, start: int, stop: int | None, arrival_s: float, max_se
     changed = False
     errors: list[str] = []
     start_mark: bytes | None = None
+    first_key: tuple[str, int] | None = None
+    last: MetricRecord | None = None
     while not ingest.finished:
         items = ingest.poll()
         if start_mark is None and ingest.follower.identity is not None:
@@ -133,8 +156,11 @@ def _read_part(path: str, start: int, stop: int | None, arrival_s: float, max_se
                     errors.append(item.detail)
                 elif item.kind == "truncated":
                     changed = True  # the read stopped there: what it holds is one version
-            else:
+            elif item:
                 untrusted += _untrusted(item, first)
+                if first_key is None:
+                    first_key = (item[0].kind, item[0].step)
+                last = item[-1]
                 first = False
         apply(store, [i for i in items if not isinstance(i, FollowEvent)], arrival_s)
         if ingest.caught_up and not ingest.finished:  # a FIFO whose writer is not done
@@ -152,6 +178,8 @@ def _read_part(path: str, start: int, stop: int | None, arrival_s: float, max_se
         head=ingest.follower.head,
         start_mark=start_mark or b"",
         end_mark=ingest.follower.mark,
+        first_key=first_key,
+        last_key=None if last is None else (last.kind, last.step),
     )
 
 
@@ -186,7 +214,13 @@ def split_point(path: str, size: int, middle: int | None = None) -> int | None:
 
 
 def work_middle(path: str, size: int) -> int:
-    """The offset that halves the estimated reading work, from a few sampled windows.
+    """The offset that halves the estimated reading work (see `work_cuts`)."""
+    return work_cuts(path, size, 2)[0]
+
+
+def work_cuts(path: str, size: int, parts: int) -> list[int]:
+    """The `parts - 1` offsets that divide the estimated reading work evenly, from a few
+    sampled windows.
 
     Work follows lines more than bytes (each parsed line costs microseconds, a byte of tqdm
     redraw a fraction of a nanosecond), and a log's lines grow longer as its step counters
@@ -194,7 +228,7 @@ def work_middle(path: str, size: int) -> int:
     records and left the second one idle for the difference.
     """
     if size < SAMPLE_WINDOWS * SAMPLE_BYTES * 4:
-        return size // 2
+        return [size * i // parts for i in range(1, parts)]
     stripe = size / SAMPLE_WINDOWS
     costs: list[float] = []
     with open(path, "rb") as f:
@@ -203,17 +237,59 @@ def work_middle(path: str, size: int) -> int:
             block = f.read(SAMPLE_BYTES)
             lines = block.count(b"\n") * stripe / max(1, len(block))
             costs.append(stripe * NS_PER_BYTE + lines * NS_PER_LINE)
-    half = sum(costs) / 2
+    total = sum(costs)
+    cuts: list[int] = []
     done = 0.0
-    for i, cost in enumerate(costs):
-        if done + cost >= half:
-            return int((i + (half - done) / cost) * stripe)
-        done += cost
-    return size // 2
+    i = 0
+    for k in range(1, parts):
+        target = total * k / parts
+        while i < len(costs) - 1 and done + costs[i] < target:
+            done += costs[i]
+            i += 1
+        cuts.append(int((i + (target - done) / costs[i]) * stripe))
+    return cuts
 
 
-def _fork_part(path: str, start: int, arrival_s: float, max_series: int) -> tuple[int, int] | None:
-    """Read [start, end) in a forked child; returns (pid, pipe fd) for `_collect`."""
+def default_jobs() -> int:
+    """Processes a big file is read by: one fewer than the usable cores (one stays with the
+    training job when it runs on the same box), at most `DEFAULT_JOBS_CAP`, at least 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(DEFAULT_JOBS_CAP, cores - 1))
+
+
+def _cuts(path: str, size: int, split_bytes: int, jobs: int) -> list[int]:
+    """Line-boundary offsets where the file is cut into parts (none: one process)."""
+    if not 0 < split_bytes <= size or jobs < 2:
+        return []
+    parts = min(jobs, MAX_JOBS, max(2, size // PART_MIN_BYTES))
+    found = (split_point(path, size, m) for m in work_cuts(path, size, parts))
+    return sorted({_record_cut(path, size, cut) for cut in found if cut is not None})
+
+
+def _record_cut(path: str, size: int, cut: int) -> int:
+    """Move a cut to the start of the line of the next train record with a printed step, as
+    a parser starting at `cut` reads it: the part after the cut then starts with a record
+    whose step it knows (an eval record first would make the whole split untrusted). The
+    cut stays where it is when the window holds no such record."""
+    with open(path, "rb") as f:
+        f.seek(cut)
+        window = f.read(min(PROBE_BYTES, size - cut))
+    for record in LogParser().feed(window):
+        if record.kind == "train" and record.step_exact:
+            start = 0
+            for _ in range(record.line_no - 1):
+                start = window.index(b"\n", start) + 1
+            return cut + start
+    return cut
+
+
+def _fork_part(
+    path: str, start: int, stop: int | None, arrival_s: float, max_series: int
+) -> tuple[int, int] | None:
+    """Read [start, stop) in a forked child; returns (pid, pipe fd) for `_collect`."""
     if not hasattr(os, "fork"):
         return None
     parent = os.getpid()
@@ -224,7 +300,7 @@ def _fork_part(path: str, start: int, arrival_s: float, max_series: int) -> tupl
         try:
             _die_with_parent(parent)
             os.close(read_fd)
-            part = _read_part(path, start, None, arrival_s, max_series)
+            part = _read_part(path, start, stop, arrival_s, max_series)
             payload = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as out:
                 out.write(payload)
@@ -316,17 +392,23 @@ def _fingerprint(path: str, cut: int) -> tuple[int, int, bytes, bytes] | None:
 
 
 def read_log(
-    path: str, *, split_bytes: int = SPLIT_BYTES, max_series: int = DEFAULT_MAX_SERIES
+    path: str,
+    *,
+    split_bytes: int = SPLIT_BYTES,
+    max_series: int = DEFAULT_MAX_SERIES,
+    jobs: int | None = None,
 ) -> LogSummary:
     """Read the whole file at `path` (no following) into a summary.
 
     Args:
         path: a regular file (callers check readability first for a clear exit code).
-        split_bytes: files of at least this size are read by two processes (0: never).
+        split_bytes: files of at least this size are read by several processes (0: never).
         max_series: series kept; further metric names are dropped and counted.
+        jobs: processes at most (None: `default_jobs()`; 1: this process alone).
     """
+    jobs = default_jobs() if jobs is None else max(1, min(MAX_JOBS, jobs))
     with _gc_paused():
-        return _read_log(path, split_bytes, max_series)
+        return _read_log(path, split_bytes, max_series, jobs)
 
 
 @contextlib.contextmanager
@@ -346,11 +428,11 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_log(path: str, split_bytes: int, max_series: int) -> LogSummary:
+def _read_log(path: str, split_bytes: int, max_series: int, jobs: int) -> LogSummary:
     """Read until one version of the file was read whole (READ_ATTEMPTS at most)."""
     arrival_s = time.time()
     for _ in range(READ_ATTEMPTS):
-        summary, changed = _read_once(path, split_bytes, arrival_s, max_series)
+        summary, changed = _read_once(path, split_bytes, arrival_s, max_series, jobs)
         if not changed:
             return summary
     summary.errors.append(
@@ -361,48 +443,92 @@ def _read_log(path: str, split_bytes: int, max_series: int) -> LogSummary:
 
 
 def _read_once(
-    path: str, split_bytes: int, arrival_s: float, max_series: int
+    path: str, split_bytes: int, arrival_s: float, max_series: int, jobs: int = 1
 ) -> tuple[LogSummary, bool]:
-    """One read of the file (in two processes when it is big); True when it changed meanwhile."""
+    """One read of the file (in several processes when it is big); True when it changed
+    meanwhile."""
     size = _regular_size(path)
-    cut = None
-    if size is not None and 0 < split_bytes <= size:
-        cut = split_point(path, size, work_middle(path, size))
-    before = _fingerprint(path, cut) if cut is not None else None
-    child = None
-    if cut is not None and before is not None:
-        child = _fork_part(path, cut, arrival_s, max_series)
-    collected = False
+    cuts = _cuts(path, size, split_bytes, jobs) if size is not None else []
+    marks = [_fingerprint(path, cut) for cut in cuts]
+    if any(mark is None for mark in marks):
+        cuts, marks = [], []
+    children: list[tuple[int, int]] = []
+    later: list[_Part | None] = []
     try:
-        first = _read_part(path, 0, cut if child is not None else None, arrival_s, max_series)
+        for i, cut in enumerate(cuts):
+            stop = cuts[i + 1] if i + 1 < len(cuts) else None
+            child = _fork_part(path, cut, stop, arrival_s, max_series)
+            if child is None:  # no fork on this platform: one process
+                break
+            children.append(child)
+        if len(children) < len(cuts):
+            for child in children:
+                _abandon(child)
+            children, cuts, marks = [], [], []
+        first = _read_part(path, 0, cuts[0] if cuts else None, arrival_s, max_series)
         summary = _summary(path, first)
-        if child is None:
+        if not children:
             return _finish(summary), first.changed
         if first.changed:
-            return summary, True  # the helper is stopped below
-        second = _collect(child)
-        collected = True
+            return summary, True  # the helpers are stopped below
+        while children:  # in file order; each is reaped as it is collected
+            later.append(_collect(children[0]))
+            children.pop(0)
     finally:
-        if child is not None and not collected:  # a change, Ctrl-C, SIGTERM, or a bug
+        for child in children:  # a change, Ctrl-C, SIGTERM, or a bug
             _abandon(child)
-    assert before is not None and cut is not None
-    if second is not None and _split_changed(before, first, second):
-        return summary, True
-    if second is None or second.untrusted or second.errors or second.store.ignored_series:
-        # Steps were inferred in the second part (they depend on what came before), or the
-        # child failed, or it hit the series cap (only a single read knows which names came
-        # first): read the file in one process, which is always right.
+    parts = [first, *later]
+    for i, mark in enumerate(marks):
+        earlier, part = parts[i], parts[i + 1]
+        if (
+            earlier is not None
+            and part is not None
+            and mark is not None
+            and _split_changed(mark, earlier, part)
+        ):
+            return summary, True
+    if not all(part is not None and _trusted(part) for part in later) or not _joined_cleanly(parts):
+        # Steps were inferred in a later part (they depend on what came before), or a
+        # helper failed, or hit the series cap (only a single read knows which names came
+        # first), or a record or a table straddles a cut: read the file in one process,
+        # which is always right.
         return _read_once(path, 0, arrival_s, max_series)
-    summary.store.absorb(second.store)
-    _merge_counts(summary, second)
-    summary.parts = 2
+    for part in later:
+        assert part is not None
+        summary.store.absorb(part.store)
+        _merge_counts(summary, part)
+    summary.parts = len(parts)
     return _finish(summary), False
 
 
+def _trusted(part: _Part) -> bool:
+    """A later part whose records a single read would give alike (see the module doc)."""
+    return not (part.untrusted or part.errors or part.store.ignored_series)
+
+
+def _joined_cleanly(parts: list[_Part | None]) -> bool:
+    """Every part read records, none a header-bound format, and no record's lines were read
+    by two parts (the records either side of a cut are on different steps). A part without
+    records is most likely inside one document or table that began before it."""
+    for part in parts:
+        if (
+            part is None
+            or not part.store.records
+            or HEADER_FORMATS.intersection(part.parser.format_counts)
+        ):
+            return False
+    for earlier, later in itertools.pairwise(parts):
+        assert earlier is not None and later is not None
+        if earlier.last_key is not None and earlier.last_key == later.first_key:
+            return False
+    return True
+
+
 def _split_changed(before: tuple[int, int, bytes, bytes], first: _Part, second: _Part) -> bool:
-    """True when the two parts may not have read the version of the file that the cut was
-    chosen in: it was rewritten while the helper read, or before either part opened it
-    (their heads, or the bytes before the cut, differ), or the path named another file.
+    """True when the two parts either side of a cut may not have read the version of the file
+    that the cut was chosen in: it was rewritten while the later one read, or before either
+    opened it (their heads, or the bytes before the cut, differ), or the path named another
+    file.
 
     Each part's follower checked its own reading; these compare what the parts began and
     ended with, which a rewrite between the parts' reads (even back to the first content)

@@ -66,7 +66,7 @@ def test_a_rewrite_during_the_read_gives_the_new_version_only(
 
     monkeypatch.setattr(LogParser, "feed", feed_then_restart)
     monkeypatch.setattr(report, "READ_CHUNK_BYTES", 2048)  # several polls per part
-    summary = read_log(str(log), split_bytes=split_bytes)
+    summary = read_log(str(log), split_bytes=split_bytes, jobs=2)
     assert rewritten.exists()
     assert summary.store.records == new_records
     assert losses(summary) == {2.0}
@@ -76,7 +76,7 @@ def test_a_rewrite_during_the_read_gives_the_new_version_only(
 def test_a_split_at_a_cut_nearer_the_start_than_a_fingerprint_is_trusted(tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     log.write_bytes(version(6, 1.0))  # the cut falls within the first 64 bytes
-    summary = read_log(str(log), split_bytes=1)
+    summary = read_log(str(log), split_bytes=1, jobs=2)
     assert summary.parts == 2
     assert summary.store.records == 6
     assert summary.errors == []
@@ -107,7 +107,7 @@ def test_a_file_rewritten_on_every_read_is_reported_once_with_a_note(
 RACING_READER = """
 import json, sys
 from trainmon.report import as_json, read_log
-print(json.dumps(as_json(read_log(sys.argv[1], split_bytes=1), [])))
+print(json.dumps(as_json(read_log(sys.argv[1], split_bytes=1, jobs=2), [])))
 """
 
 RESTARTING_WRITER = """
@@ -190,7 +190,7 @@ def report_with_helper(log: Path) -> Iterator[tuple[subprocess.Popen[bytes], psu
     itself (a report of a live log). Everything is killed on the way out."""
     appender = subprocess.Popen([sys.executable, "-c", APPENDER, str(log)])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trainmon", "report", str(log)],
+        [sys.executable, "-m", "trainmon", "report", "--jobs", "2", str(log)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -47,7 +47,7 @@ def test_split_equals_single_on_a_tqdm_log(tmp_path: Path, header: bool) -> None
         data = log.read_bytes()
         log.write_bytes(data[data.index(b"\r") :])
     single = read_log(str(log), split_bytes=0)
-    split = read_log(str(log), split_bytes=1)
+    split = read_log(str(log), split_bytes=1, jobs=2)
     assert single.parts == 1
     assert split.parts == 2  # every train record has a printed (tqdm) step: trusted
     a, b = as_json(single, []), as_json(split, [])
@@ -73,7 +73,7 @@ def test_inferred_steps_fall_back_to_one_process(tmp_path: Path) -> None:
         )
     )
     single = read_log(str(log), split_bytes=0)
-    split = read_log(str(log), split_bytes=1)
+    split = read_log(str(log), split_bytes=1, jobs=2)
     assert split.parts == 1
     same(as_json(single, []), as_json(split, []))
     assert list(single.store.record_steps) == list(split.store.record_steps)
@@ -136,7 +136,7 @@ def test_interrupted_split_read_leaves_no_helper(
     monkeypatch.setattr(report, "_fork_part", fork)
     monkeypatch.setattr(report, "_read_part", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        report.read_log(str(log), split_bytes=1)
+        report.read_log(str(log), split_bytes=1, jobs=2)
     assert len(forked) == 1
     with pytest.raises(ChildProcessError):  # already reaped: no zombie, no orphan
         os.waitpid(forked[0], os.WNOHANG)
