@@ -206,7 +206,10 @@ def _main_parser() -> _Parser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", help="log files to follow; - for stdin")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help="log files to follow (- for stdin), event files, W&B run folders, folders of runs",
+    )  # fmt: skip
     p.add_argument("--demo", action="store_true", help="show a synthetic run")
     p.add_argument(
         "--log", default=None, metavar="PATH",
@@ -228,9 +231,14 @@ def _report_parser() -> _Parser:
         "error, 3 a finding at or above --fail-on",
     )
     p.add_argument(
-        "path", metavar="PATH", help="a log file, or a FIFO or pipe such as <(zcat run.log.gz)"
-    )
+        "path", metavar="PATH", help="a log file, or a FIFO or pipe such as <(zcat run.log.gz); "
+        "an event file, a W&B run folder, or a folder of runs (every run is reported)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.add_argument(
+        "--csv", action="store_true",
+        help="print every series in long format: run,step,name,value (for pandas)",
+    )  # fmt: skip
     p.add_argument(
         "--fail-on", choices=("warning", "critical"), default=None,
         help="exit 3 when a finding of this severity or higher exists",
@@ -300,6 +308,11 @@ def path_problem(path: str, *, must_exist: bool) -> str | None:
         return describe_os_error(path, exc) if must_exist else None
     except OSError as exc:
         return describe_os_error(path, exc)
+    if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+        from trainmon.inputs import input_problem  # a run folder, or an extra not installed
+
+        if (problem := input_problem(path)) is not None or stat.S_ISDIR(st.st_mode):
+            return problem
     reason = unsupported_kind(st.st_mode)
     if reason is not None:
         return f"{path}: {reason}"
@@ -379,6 +392,7 @@ def _unwind_on_termination() -> Iterator[None]:
 def _report(argv: Sequence[str]) -> int:
     import orjson
 
+    from trainmon.inputs import input_kind
     from trainmon.parsing import known_formats
     from trainmon.parsing.formats import closest_example
     from trainmon.report import (
@@ -404,6 +418,10 @@ def _report(argv: Sequence[str]) -> int:
             head = b"".join(f.readline(1 << 20) for _ in range(args.lines))
         write_stdout("\n".join(explain(head, args.lines)) + "\n")
         return EXIT_OK
+    if args.csv or (os.path.isdir(args.path) and input_kind(args.path) == "log"):
+        from trainmon.folder import report_runs  # every run of a folder, or the CSV export
+
+        return report_runs(args.path, args)
     try:
         with _unwind_on_termination():
             summary = read_log(
@@ -579,7 +597,10 @@ def _dashboard(argv: Sequence[str]) -> int:
         problem = path_problem(path, must_exist=False)
         if problem is not None:
             return _fail(problem)
-    problem = _install_formats(args.pattern)
+    from trainmon.inputs.discover import expand_folders
+
+    paths, problem = expand_folders(paths)  # a folder of runs: its runs, newest first
+    problem = problem or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
     return _run_dashboard(_options(args, paths, "dashboard"))

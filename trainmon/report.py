@@ -320,6 +320,10 @@ def read_log(
         split_bytes: files of at least this size are read by two processes (0: never).
         max_series: series kept; further metric names are dropped and counted.
     """
+    from trainmon.inputs import input_kind
+
+    if input_kind(path) != "log":
+        split_bytes = 0  # framed binary records: a cut at a newline would split one
     with _gc_paused():
         return _read_log(path, split_bytes, max_series)
 

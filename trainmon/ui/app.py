@@ -78,8 +78,11 @@ ParserFactory = Callable[[], LogParser]
 
 
 def _follow_log(path: str, from_end: bool) -> Follower:
-    """The default follower: `tail -F` semantics over the real file."""
-    return Follower(path, from_end=from_end)
+    """The default follower: `tail -F` semantics over the real file (or run folder)."""
+    from trainmon.inputs import open_follower
+
+    follower: Follower = open_follower(path, from_end=from_end)
+    return follower
 
 
 class TrainmonApp(QuitHandling, ViewActions):
