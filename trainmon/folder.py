@@ -160,7 +160,11 @@ def folder_json(discovery: Discovery, rows: list[RunRow]) -> dict[str, object]:
     """The `report DIR --json` object: each run's single-run object, with name and state."""
     runs = []
     for row in rows:
-        run: dict[str, object] = {"name": row.entry.name, "kind": row.entry.kind, "state": row.state}
+        run: dict[str, object] = {
+            "name": row.entry.name,
+            "kind": row.entry.kind,
+            "state": row.state,
+        }
         run.update(as_json(row.summary, row.findings))
         runs.append(run)
     return {"folder": discovery.folder, "runs": runs, "runs_left_out": discovery.left_out}

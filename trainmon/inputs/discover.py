@@ -113,7 +113,7 @@ def discover_runs(folder: str, *, max_runs: int = MAX_RUNS) -> Discovery:
         checkpoint = CHECKPOINT.match(os.path.basename(here))
         for name in sorted(files):
             path = os.path.join(here, name)
-            if not is_run_file(name) or _linked_inside(path, folder):
+            if not is_run_file(name) or _linked_inside(path, folder) or _wandb_own(here, name):
                 continue
             if checkpoint and name == "trainer_state.json":
                 owner = os.path.dirname(here)
@@ -127,6 +127,11 @@ def discover_runs(folder: str, *, max_runs: int = MAX_RUNS) -> Discovery:
         found.append(_entry(folder, newest, "log", newest))
     found.sort(key=lambda run: (-run.mtime, run.name))
     return Discovery(folder, tuple(found[:max_runs]), max(0, len(found) - max_runs))
+
+
+def _wandb_own(folder: str, name: str) -> bool:
+    """The W&B client's own debug logs (`debug-internal.log`, `core-debug-….log`)."""
+    return "debug" in name and "wandb" in os.path.normpath(folder).split(os.sep)
 
 
 def _linked_inside(path: str, folder: str) -> bool:
