@@ -600,6 +600,13 @@ def _dashboard(argv: Sequence[str]) -> int:
     from trainmon.inputs.discover import expand_folders
 
     paths, problem = expand_folders(paths)  # a folder of runs: its runs, newest first
+    if not problem and len(paths) > 1 and len(args.paths) == 1 and sys.stdout.isatty():
+        from trainmon.inputs.discover import discover_runs
+        from trainmon.ui.run_list import pick_runs  # the folder's run list, to pick from
+
+        paths = pick_runs(discover_runs(args.paths[0]))
+        if not paths:
+            return EXIT_OK
     problem = problem or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
