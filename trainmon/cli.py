@@ -194,6 +194,10 @@ def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
         "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
         help="a run fact for the advice rules, e.g. vocab_size=32000 (repeatable)",
     )  # fmt: skip
+    p.add_argument(
+        "--metrics", default=None, metavar="NAME,...",
+        help="chart these series in the metric plot (any logged name; key M lists them)",
+    )  # fmt: skip
     _add_max_series(p)
 
 
@@ -554,6 +558,7 @@ def _options(args: argparse.Namespace, paths: tuple[str, ...], mode: Mode) -> Da
         context=tuple(args.context),
         log_path=getattr(args, "log", None),
         max_series=args.max_series,
+        metrics=tuple(n.strip() for n in (args.metrics or "").split(",") if n.strip()),
     )
 
 

@@ -40,3 +40,5 @@ class DashboardOptions:
     """`-`: where standard input is saved (`--log`); None: `./trainmon-logs/stdin-<time>.log`."""
     max_series: int = 256
     """Series kept per run; further metric names are dropped and counted (`--max-series`)."""
+    metrics: tuple[str, ...] = ()
+    """Series charted in the metric plot from the start (`--metrics NAME,...`)."""
