@@ -50,6 +50,7 @@ class MetricActions(App[None]):
         self.metric_names = names
         plot = self.query_one("#metric", MetricPlot)
         plot.cursor = None
+        plot.can_focus = bool(names)
         plot.border_subtitle = ""
         self.set_class(bool(names), "-metric")
         self._metric_key = None

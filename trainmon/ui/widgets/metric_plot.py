@@ -22,7 +22,9 @@ from trainmon.ui.widgets.loss_plot import LossPlot, Marker, RunPlot
 class MetricPlot(LossPlot):
     """The chosen metrics of every run, raw and smoothed, with a reading cursor."""
 
-    can_focus = True
+    can_focus = False
+    """Focusable only while a metric is charted (`chart_metrics`): a hidden plot must not
+    take the first focus from the advice list."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "cursor(-1)", "cursor left", show=False),
         Binding("right", "cursor(1)", "cursor right", show=False),
