@@ -332,6 +332,12 @@ def path_problem(path: str, *, must_exist: bool) -> str | None:
     return None
 
 
+def _folder_problem(path: str, command: str) -> str | None:
+    from trainmon.inputs import folder_problem
+
+    return folder_problem(path, command)
+
+
 def log_problem(path: str) -> str | None:
     """One line naming why standard input cannot be saved to `path`, or None when it can."""
     from trainmon.follow import describe_os_error
@@ -491,6 +497,7 @@ STREAM_EVENTS = frozenset({"waiting", "truncated", "rotated"})
 def _stream(argv: Sequence[str]) -> int:
     args = _stream_parser().parse_args(argv)
     problem = path_problem(args.path, must_exist=args.once)  # --once cannot wait for it
+    problem = problem or _folder_problem(args.path, "stream")
     problem = problem or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
@@ -570,7 +577,8 @@ def _run_dashboard(options: DashboardOptions) -> int:
 
 def _replay(argv: Sequence[str]) -> int:
     args = _replay_parser().parse_args(argv)
-    problem = path_problem(args.path, must_exist=True) or _install_formats(args.pattern)
+    problem = path_problem(args.path, must_exist=True) or _folder_problem(args.path, "replay")
+    problem = problem or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
     return _run_dashboard(_options(args, (args.path,), "replay"))

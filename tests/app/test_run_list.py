@@ -67,3 +67,20 @@ async def test_a_follows_every_run_and_q_quits(tmp_path: Path) -> None:
     async with app.run_test() as pilot:
         await pilot.press("q")
     assert app.return_value == ()
+
+
+async def test_a_run_started_while_the_list_is_open_is_added(tmp_path: Path) -> None:
+    discovery = discover_runs(str(_folder(tmp_path)))
+    app = RunListApp(discovery)
+    async with app.run_test(size=(120, 20)) as pilot:
+        await _filled(app, 3)
+        (tmp_path / "later.log").write_text("step=1 loss=3.0\nstep=2 loss=2.0\n")
+        for _ in range(400):  # the folder is searched again every RESCAN_S
+            if len(app.rows) == 4:
+                break
+            await asyncio.sleep(0.02)
+        await pilot.pause()
+        assert app.rows[str(tmp_path / "later.log")].summary.store.records == 2
+        assert app.query_one(DataTable).row_count == 4
+        await pilot.press("a")
+    assert app.return_value is not None and str(tmp_path / "later.log") in app.return_value

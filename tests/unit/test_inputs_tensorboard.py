@@ -153,3 +153,21 @@ def test_a_missing_extra_is_one_line_and_exit_2(tmp_path: Path) -> None:
         assert out.stderr.strip().count("\n") == 0
         assert "pip install 'trainmon[tensorboard]'" in out.stderr
     assert any("tfevents" in p for p in os.listdir(tmp_path))  # nothing lost
+
+
+def test_replay_plays_an_event_file_back_as_the_parser_reads_it(tmp_path: Path) -> None:
+    from trainmon.parsing import LogParser
+    from trainmon.playback import start_replay
+
+    run = tmp_path / "run"
+    writer = summary_writer.Writer(str(run))
+    for step in range(6):
+        writer.add_scalar("train/loss", 1.0 / (step + 1), step)
+    writer.close()
+    playback = start_replay(run, speed=1e6, directory=tmp_path)
+    assert playback.player.join(timeout_s=30)
+    parser = LogParser()
+    records = parser.feed(playback.path.read_bytes()) + parser.finish()
+    assert [(r.step, r.values["loss"]) for r in records] == [
+        (s, pytest.approx(1.0 / (s + 1))) for s in range(6)
+    ]

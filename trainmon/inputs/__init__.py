@@ -106,3 +106,25 @@ def input_problem(path: str) -> str | None:
     except MissingExtra as exc:
         return str(exc)
     return None
+
+
+def decoded_lines(path: str) -> bytes:
+    """A run's metrics as the JSON lines its follower hands the parser (for `replay`, which
+    plays a log's lines back): the whole run, read once."""
+    follower = open_follower(path, follow=False)
+    out: list[bytes] = []
+    try:
+        while not follower.finished:
+            out.extend(item for item in follower.poll() if isinstance(item, bytes))
+    finally:
+        follower.close()
+    return b"".join(out)
+
+
+def folder_problem(path: str, command: str) -> str | None:
+    """One line when `path` is a folder of runs, which `command` (stream, replay) cannot take."""
+    if path == "-" or not os.path.isdir(path) or input_kind(path) != "log":
+        return None
+    return (
+        f"{path}: a folder of runs; {command} reads one run (`trainmon report {path}` lists them)"
+    )

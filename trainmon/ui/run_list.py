@@ -2,8 +2,10 @@
 
 The list shows each run's name and kind at once and fills in its format, step/total, last
 loss, state and worst finding as a background thread reads the runs one by one, newest first
-(`trainmon.folder.read_row`, what `report DIR` prints). Enter follows the run under the
-cursor in the dashboard, `a` follows every run, `q` or Escape quits.
+(`trainmon.folder.read_row`, what `report DIR` prints). The same thread looks for new runs
+every few seconds (a trainer that starts a new run while the list is open) and adds them.
+Enter follows the run under the cursor in the dashboard, `a` follows every run, `q` or Escape
+quits.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
 from trainmon.folder import RunRow, read_row, step_text, worst_text
-from trainmon.inputs.discover import Discovery, RunEntry
+from trainmon.inputs.discover import Discovery, RunEntry, discover_runs
 from trainmon.text import display_name, terminal_safe
 
 COLUMNS = ("run", "format", "step", "last loss", "state", "worst finding")
+RESCAN_S = 2.0
+"""How often the folder is searched again for new runs."""
 
 RowReader = Callable[[RunEntry], RunRow]
 
@@ -46,6 +50,8 @@ class RunListApp(App[tuple[str, ...]]):
         self._stop = threading.Event()
         self.rows: dict[str, RunRow] = {}
         """Rows read so far, by path (the test reads them)."""
+        self.entries: list[RunEntry] = list(discovery.runs)
+        """Every run listed, newest first at the start, runs found later at the end."""
 
     def compose(self) -> ComposeResult:
         count = len(self.discovery.runs)
@@ -59,20 +65,33 @@ class RunListApp(App[tuple[str, ...]]):
         table = self.query_one(DataTable)
         self._columns = table.add_columns(*COLUMNS)
         for entry in self.discovery.runs:
-            table.add_row(
-                display_name(entry.name), entry.kind, "…", "…", "reading", "", key=entry.path
-            )
+            self._add_entry(entry, listed=True)
         table.focus()
         threading.Thread(target=self._read_rows, name="trainmon-run-list", daemon=True).start()
 
+    def _add_entry(self, entry: RunEntry, *, listed: bool = False) -> None:
+        if not listed:
+            self.entries.append(entry)
+        self.query_one(DataTable).add_row(
+            display_name(entry.name), entry.kind, "…", "…", "reading", "", key=entry.path
+        )
+
     def _read_rows(self) -> None:
-        for entry in self.discovery.runs:
-            if self._stop.is_set():
+        """Read every run listed, then look for new ones every `RESCAN_S` (reader thread)."""
+        todo = list(self.discovery.runs)
+        known = {entry.path for entry in todo}
+        while not self._stop.is_set():
+            for entry in todo:
+                row = self._reader(entry)
+                if self._stop.is_set():
+                    return
+                self.call_from_thread(self._show_row, row)
+            if self._stop.wait(RESCAN_S):
                 return
-            row = self._reader(entry)
-            if self._stop.is_set():
-                return
-            self.call_from_thread(self._show_row, row)
+            todo = [e for e in discover_runs(self.discovery.folder).runs if e.path not in known]
+            known.update(entry.path for entry in todo)
+            for entry in todo:
+                self.call_from_thread(self._add_entry, entry)
 
     def _show_row(self, row: RunRow) -> None:
         self.rows[row.entry.path] = row
@@ -102,7 +121,7 @@ class RunListApp(App[tuple[str, ...]]):
         self._finish((str(event.row_key.value),))
 
     def action_all(self) -> None:
-        self._finish(tuple(entry.path for entry in self.discovery.runs))
+        self._finish(tuple(entry.path for entry in self.entries))
 
     def action_quit_list(self) -> None:
         self._finish(())
