@@ -37,3 +37,31 @@ def test_a_plain_log_loads_no_reader_library(tmp_path: Path, sub: str) -> None:
 
 def test_importing_the_core_loads_no_reader_library() -> None:
     assert _loaded("import trainmon, trainmon.ingest, trainmon.inputs, trainmon.folder") == set()
+
+
+@pytest.mark.parametrize(
+    ("relative", "extra", "blocked"),
+    [
+        ("runs/exp/events.out.tfevents.1700000000.host.1.0", "tensorboard", "tensorboard"),
+        ("wandb/offline-run-20260101_000000-abc/run-abc.wandb", "wandb", "wandb"),
+    ],
+)
+def test_a_missing_reader_is_one_line_naming_its_extra(
+    tmp_path: Path, relative: str, extra: str, blocked: str
+) -> None:
+    """Whether or not the library is installed here: it is hidden from the interpreter."""
+    path = tmp_path / relative
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\0" * 16)
+    code = (
+        f"import sys; sys.modules[{blocked!r}] = None; sys.modules['tensorflow'] = None\n"
+        "from trainmon.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    for argv in (["report", str(path.parent)], [str(path.parent)], ["report", str(tmp_path)]):
+        out = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.count("\n") == 1
+        assert f"pip install 'trainmon[{extra}]'" in out.stderr
+    assert path.read_bytes() == b"\0" * 16  # nothing lost

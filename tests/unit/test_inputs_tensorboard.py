@@ -171,3 +171,20 @@ def test_replay_plays_an_event_file_back_as_the_parser_reads_it(tmp_path: Path) 
     assert [(r.step, r.values["loss"]) for r in records] == [
         (s, pytest.approx(1.0 / (s + 1))) for s in range(6)
     ]
+
+
+def test_any_cut_of_an_event_file_gives_the_same_records(tmp_path: Path) -> None:
+    from trainmon.inputs.framing import TFRecordFramer
+
+    writer = summary_writer.Writer(str(tmp_path))
+    for step in range(20):
+        writer.add_scalar("loss", float(step), step)
+    writer.close()
+    (path,) = [p for p in tmp_path.iterdir() if "tfevents" in p.name]
+    data = path.read_bytes()
+    whole = TFRecordFramer().feed(data)
+    assert len(whole) == 21  # the file version event, then one per scalar
+    for size in (1, 3, 16, 100):
+        framer = TFRecordFramer()
+        parts = [p for i in range(0, len(data), size) for p in framer.feed(data[i : i + size])]
+        assert parts == whole

@@ -27,7 +27,9 @@ TRAINER = textwrap.dedent(
     import os, sys, time
     import wandb
     go = sys.argv[1]
-    run = wandb.init(project="trainmon-test", dir=os.getcwd(), config={"lr": 1e-3})
+    # a config over 32 KiB: its record spans blocks of the log (first, middle, last chunks)
+    config = {"lr": 1e-3, "notes": "x" * 70000}
+    run = wandb.init(project="trainmon-test", dir=os.getcwd(), config=config)
     for step in range(5):
         run.log({"loss": 1.0 / (step + 1), "eval/acc": 0.5 + step / 10}, step=step * 10)
     deadline = time.time() + 120
@@ -105,6 +107,18 @@ def test_an_offline_run_is_read_while_it_trains_and_after(tmp_path: Path) -> Non
     evals = [r for r in records if r.kind == "eval"]
     assert [r.values["eval/acc"] for r in evals] == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.9])
     assert exit_code_of(str(folder)) == 0
+
+    # the framing holds partial records: any cut of the bytes gives the same records
+    from trainmon.inputs.framing import WandbLogFramer
+
+    (log,) = folder.glob("*.wandb")
+    data = log.read_bytes()
+    whole = WandbLogFramer().feed(data)
+    assert len(data) > 70000 and any(len(p) > 70000 for p in whole)
+    for size in (1, 7, 4096, 32768):
+        framer = WandbLogFramer()
+        parts = [p for i in range(0, len(data), size) for p in framer.feed(data[i : i + size])]
+        assert parts == whole
 
     summary = read_log(str(folder))
     assert summary.format == "wandb"
