@@ -421,6 +421,8 @@ def _report(argv: Sequence[str]) -> int:
     problem = path_problem(args.path, must_exist=True) or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
+    if args.explain and (os.path.isdir(args.path) or input_kind(args.path) != "log"):
+        return _fail(f"{args.path}: --explain reads a log file, not a folder or a binary run")
     if args.explain:
         from trainmon.parsing.explain import explain
 

@@ -196,3 +196,12 @@ def test_shared_log_folders(fixture: str, request: pytest.FixtureRequest) -> Non
     for run in runs[::7]:
         row = read_rows(type(discover_runs(str(folder)))(str(folder), (run,)))[0]
         assert row.summary.store.records == read_log(run.path).store.records
+
+
+def test_explain_and_stream_take_one_log_not_a_folder(project: Path) -> None:
+    for argv in (["report", str(project), "--explain"], ["stream", "--once", str(project)]):
+        out = subprocess.run(
+            [sys.executable, "-m", "trainmon", *argv], capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+        assert str(project) in out.stderr
