@@ -449,6 +449,9 @@ def _report(argv: Sequence[str]) -> int:
         write_stdout(json_terminal_safe(orjson.dumps(as_json(summary, findings))).decode() + "\n")
     else:
         write_stdout(as_text(summary, findings))
+    if not summary.store.records and input_kind(args.path) != "log":
+        sys.stderr.write(f"trainmon: {terminal_safe(args.path)}: no scalar metrics in it yet\n")
+        return EXIT_NO_METRICS
     if not summary.store.records:
         closest = closest_example(args.path)
         sys.stderr.write(no_metrics_message(summary, known_formats(), closest) + "\n")

@@ -65,3 +65,17 @@ def test_a_missing_reader_is_one_line_naming_its_extra(
         assert out.stderr.count("\n") == 1
         assert f"pip install 'trainmon[{extra}]'" in out.stderr
     assert path.read_bytes() == b"\0" * 16  # nothing lost
+
+
+def test_a_run_without_scalars_yet_says_so_in_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("wandb", reason="the wandb package (trainmon[wandb]) is not installed")
+    run = tmp_path / "offline-run-20260101_000000-abc"
+    run.mkdir()
+    (run / "run-abc.wandb").write_bytes(b":W&B\xe1\xbe\x00")  # the header a new run starts with
+    out = subprocess.run(
+        [sys.executable, "-m", "trainmon", "report", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1 and out.stderr == f"trainmon: {run}: no scalar metrics in it yet\n"
