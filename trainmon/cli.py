@@ -52,6 +52,9 @@ examples:
   trainmon report run.log --explain     how the first lines were read (or why not)
   trainmon --pattern 'it (?P<step>\\d+) L=(?P<loss>\\S+)' run.log   teach a format
   trainmon ./report                     a log file literally named `report`
+  trainmon runs/                        a folder of runs (logs, TensorBoard, W&B): pick one
+  trainmon report runs/ --csv           every series of every run: run,step,name,value
+  trainmon --metrics eval_accuracy run.log   chart another series (key M lists them)
 """
 
 
