@@ -61,6 +61,9 @@ examples:
   trainmon ./report                     a log file literally named `report`
   trainmon run.log --notify json://host/hook   alerts off the terminal (trainmon[notify])
   trainmon serve run.log --serve-metrics 9400  Prometheus metrics, no screen
+  trainmon runs/                        a folder of runs (logs, TensorBoard, W&B): pick one
+  trainmon report runs/ --csv           every series of every run: run,step,name,value
+  trainmon --metrics eval_accuracy run.log   chart another series (key M lists them)
 """
 
 
@@ -203,6 +206,10 @@ def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
         "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
         help="a run fact for the advice rules, e.g. vocab_size=32000 (repeatable)",
     )  # fmt: skip
+    p.add_argument(
+        "--metrics", default=None, metavar="NAME,...",
+        help="chart these series in the metric plot (any logged name; key M lists them)",
+    )  # fmt: skip
     _add_max_series(p)
     from trainmon.alert_options import add_alert_options
 
@@ -218,7 +225,10 @@ def _main_parser() -> _Parser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", help="log files to follow; - for stdin")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help="log files to follow (- for stdin), event files, W&B run folders, folders of runs",
+    )  # fmt: skip
     p.add_argument("--demo", action="store_true", help="show a synthetic run")
     p.add_argument(
         "--log", default=None, metavar="PATH",
@@ -245,9 +255,14 @@ def _report_parser() -> _Parser:
         "error, 3 a finding at or above --fail-on",
     )
     p.add_argument(
-        "path", metavar="PATH", help="a log file, or a FIFO or pipe such as <(zcat run.log.gz)"
-    )
+        "path", metavar="PATH", help="a log file, or a FIFO or pipe such as <(zcat run.log.gz); "
+        "an event file, a W&B run folder, or a folder of runs (every run is reported)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.add_argument(
+        "--csv", action="store_true",
+        help="print every series in long format: run,step,name,value (for pandas)",
+    )  # fmt: skip
     p.add_argument(
         "--fail-on", choices=("warning", "critical"), default=None,
         help="exit 3 when a finding of this severity or higher exists",
@@ -328,6 +343,11 @@ def path_problem(path: str, *, must_exist: bool) -> str | None:
         return describe_os_error(path, exc) if must_exist else None
     except OSError as exc:
         return describe_os_error(path, exc)
+    if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+        from trainmon.inputs import input_problem  # a run folder, or an extra not installed
+
+        if (problem := input_problem(path)) is not None or stat.S_ISDIR(st.st_mode):
+            return problem
     reason = unsupported_kind(st.st_mode)
     if reason is not None:
         return f"{path}: {reason}"
@@ -341,6 +361,12 @@ def path_problem(path: str, *, must_exist: bool) -> str | None:
         return describe_os_error(path, exc)
     os.close(fd)
     return None
+
+
+def _folder_problem(path: str, command: str) -> str | None:
+    from trainmon.inputs import folder_problem
+
+    return folder_problem(path, command)
 
 
 def log_problem(path: str) -> str | None:
@@ -407,6 +433,7 @@ def _unwind_on_termination() -> Iterator[None]:
 def _report(argv: Sequence[str]) -> int:
     import orjson
 
+    from trainmon.inputs import input_kind
     from trainmon.parsing import known_formats
     from trainmon.parsing.formats import closest_example
     from trainmon.report import (
@@ -425,6 +452,8 @@ def _report(argv: Sequence[str]) -> int:
     problem = path_problem(args.path, must_exist=True) or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
+    if args.explain and (os.path.isdir(args.path) or input_kind(args.path) != "log"):
+        return _fail(f"{args.path}: --explain reads a log file, not a folder or a binary run")
     if args.explain:
         from trainmon.parsing.explain import explain
 
@@ -432,6 +461,10 @@ def _report(argv: Sequence[str]) -> int:
             head = b"".join(f.readline(1 << 20) for _ in range(args.lines))
         write_stdout("\n".join(explain(head, args.lines)) + "\n")
         return EXIT_OK
+    if args.csv or (os.path.isdir(args.path) and input_kind(args.path) == "log"):
+        from trainmon.folder import report_runs  # every run of a folder, or the CSV export
+
+        return report_runs(args.path, args)
     try:
         with _unwind_on_termination():
             summary = read_log(
@@ -447,6 +480,9 @@ def _report(argv: Sequence[str]) -> int:
         write_stdout(json_terminal_safe(orjson.dumps(as_json(summary, findings))).decode() + "\n")
     else:
         write_stdout(as_text(summary, findings))
+    if not summary.store.records and input_kind(args.path) != "log":
+        sys.stderr.write(f"trainmon: {terminal_safe(args.path)}: no scalar metrics in it yet\n")
+        return EXIT_NO_METRICS
     if not summary.store.records:
         closest = closest_example(args.path)
         sys.stderr.write(no_metrics_message(summary, known_formats(), closest) + "\n")
@@ -498,6 +534,7 @@ STREAM_EVENTS = frozenset({"waiting", "truncated", "rotated"})
 def _stream(argv: Sequence[str]) -> int:
     args = _stream_parser().parse_args(argv)
     problem = path_problem(args.path, must_exist=args.once)  # --once cannot wait for it
+    problem = problem or _folder_problem(args.path, "stream")
     problem = problem or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
@@ -566,6 +603,7 @@ def _options(args: argparse.Namespace, paths: tuple[str, ...], mode: Mode) -> Da
         log_path=getattr(args, "log", None),
         max_series=args.max_series,
         alerts=_alerts(args),
+        metrics=tuple(n.strip() for n in (args.metrics or "").split(",") if n.strip()),
     )
 
 
@@ -585,8 +623,8 @@ def _replay(argv: Sequence[str]) -> int:
     from trainmon.alert_options import alert_problem
 
     args = _replay_parser().parse_args(argv)
-    problem = path_problem(args.path, must_exist=True) or _install_formats(args.pattern)
-    problem = problem or alert_problem(_alerts(args))
+    problem = path_problem(args.path, must_exist=True) or _folder_problem(args.path, "replay")
+    problem = problem or _install_formats(args.pattern) or alert_problem(_alerts(args))
     if problem is not None:
         return _fail(problem)
     return _run_dashboard(_options(args, (args.path,), "replay"))
@@ -625,8 +663,17 @@ def _dashboard(argv: Sequence[str]) -> int:
         if problem is not None:
             return _fail(problem)
     from trainmon.alert_options import alert_problem
+    from trainmon.inputs.discover import expand_folders
 
-    problem = _install_formats(args.pattern) or alert_problem(_alerts(args))
+    paths, problem = expand_folders(paths)  # a folder of runs: its runs, newest first
+    if not problem and len(paths) > 1 and len(args.paths) == 1 and sys.stdout.isatty():
+        from trainmon.inputs.discover import discover_runs
+        from trainmon.ui.run_list import pick_runs  # the folder's run list, to pick from
+
+        paths = pick_runs(discover_runs(args.paths[0]))
+        if not paths:
+            return EXIT_OK
+    problem = problem or _install_formats(args.pattern) or alert_problem(_alerts(args))
     if problem is not None:
         return _fail(problem)
     return _run_dashboard(_options(args, paths, "dashboard"))

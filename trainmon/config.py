@@ -46,3 +46,5 @@ class DashboardOptions:
     """`--notify`, `--serve-metrics`, `--prometheus`: what goes beyond the terminal."""
     command: tuple[str, ...] = ()
     """`trainmon -- CMD ...`: the command to run, its output saved to `log_path`."""
+    metrics: tuple[str, ...] = ()
+    """Series charted in the metric plot from the start (`--metrics NAME,...`)."""

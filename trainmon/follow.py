@@ -164,6 +164,7 @@ class Follower:
         poll_interval_s: float = POLL_INTERVAL_S,
         start: int = 0,
         stop: int | None = None,
+        binary: bool = False,
     ) -> None:
         if chunk_bytes < 1 or max_line_bytes < 1:
             raise ValueError("chunk_bytes and max_line_bytes must be positive")
@@ -206,6 +207,9 @@ class Follower:
         self.stop = stop
         """With follow=False: read only bytes [start, stop) (a part of a file split between
         processes; both ends are line boundaries)."""
+        self.binary = binary
+        """Hand out every byte read at once, not complete lines: event files and transaction
+        logs frame their own records, and a line cut would hold back their last one."""
         self.caught_up = False
         """True when the last poll found nothing more to read right now."""
         self.finished = False
@@ -526,6 +530,11 @@ class Follower:
             return 0
         self._offset += n
         self.bytes_read += n
+        if self.binary:
+            if self._seekable:
+                self._mark = (self._mark + self._buf[max(0, n - MARK_BYTES) : n])[-MARK_BYTES:]
+            out.append(bytes(self._view[:n]))
+            return n
         cut = _last_terminator(self._buf, n)
         rewind = n - cut
         if cut and rewind and self._seekable and n == len(view) and rewind <= self.max_line_bytes:

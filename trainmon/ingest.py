@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Final
 
 from trainmon.follow import CHUNK_BYTES, MAX_LINE_BYTES, POLL_INTERVAL_S, Follower
+from trainmon.inputs import open_follower, parser_for
 from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent, MetricRecord
 from trainmon.run import ParserProgress
@@ -45,7 +46,7 @@ class Ingest:
     ) -> None:
         """Follow `path` (or drive the given `follower`) into parsers from `parser_factory`."""
         self.path = path
-        self.follower = follower or Follower(
+        self.follower = follower or open_follower(
             path,
             from_end=from_end,
             follow=follow,
@@ -55,8 +56,8 @@ class Ingest:
             start=start,
             stop=stop,
         )
-        self._parser_factory = parser_factory
-        self.parser = parser_factory()
+        self._parser_factory = parser_for(self.follower, parser_factory)
+        self.parser = self._parser_factory()
 
     @property
     def caught_up(self) -> bool:

@@ -259,8 +259,11 @@ def start_replay(source: str | Path, speed: float, directory: str | Path) -> Pla
     Raises:
         OSError: the source cannot be read (the CLI turns it into a clear message).
     """
+    from trainmon.inputs import decoded_lines, input_kind
+
     source = Path(source)
-    data = source.read_bytes()
+    # An event file or a W&B run is played back as the lines its follower gives the parser.
+    data = source.read_bytes() if input_kind(str(source)) == "log" else decoded_lines(str(source))
     target = Path(directory) / f"replay-{source.name}"
     player = LogPlayer(replay_lines(data), target, speed=speed).start()
     return Playback(target, player, f"replay of {source.name} at {speed:g}x")

@@ -93,6 +93,8 @@ class LossPlotData:
     x_axis: XAxis = "step"
     x_label: str = "step"
     y_label: str = "loss"
+    series: str = "loss"
+    """The series drawn raw and smoothed (its name in the legend)."""
     log_y: bool = False
     smoothing: float = 0.0
     train_raw: XY = EMPTY_XY
@@ -486,6 +488,8 @@ def loss_plot_data(
     log_y: bool = False,
     show_eval: bool = True,
     cache: PlotCache | None = None,
+    series_name: str = LOSS,
+    show_lr: bool = True,
 ) -> LossPlotData:
     """The loss/LR plot's input for one run, decimated to the plot's width.
 
@@ -498,6 +502,8 @@ def loss_plot_data(
         log_y: plot log10 of the losses (values <= 0 are left out and counted).
         show_eval: include the eval loss.
         cache: the run's plot cache (a redraw then costs only what is new).
+        series_name: the series drawn raw and smoothed (the metric plot draws any series).
+        show_lr: include the learning rate (right axis).
 
     Returns:
         A frozen `LossPlotData`; every number in it is finite.
@@ -506,12 +512,12 @@ def loss_plot_data(
     cache = cache if cache is not None else PlotCache()
     weight = clamp_weight(smoothing)
     axis = _axis(store, x_axis)
-    y_label = "log10 loss" if log_y else "loss"
+    y_label = f"log10 {series_name}" if log_y else series_name
     train = smooth = evals = lr = _NO_POINTS
 
-    series = store.get(LOSS)
+    series = store.get(series_name)
     if series is not None and len(series):
-        state = cache.state(store, LOSS, len(series))
+        state = cache.state(store, series_name, len(series))
         sorted_steps = _steps_sorted(store, series, state)
         values = _series_values(series)
         try:
@@ -549,13 +555,15 @@ def loss_plot_data(
 
     if show_eval:
         evals = _named_points(store, cache, EVAL_LOSS, axis, max_points, log_y=log_y)
-    lr = _named_points(store, cache, LEARNING_RATE, axis, max_points, log_y=False)
+    if show_lr:
+        lr = _named_points(store, cache, LEARNING_RATE, axis, max_points, log_y=False)
 
     step_map = EMPTY_XY
     if train.steps:
         step_map = XY(train.steps, train.xy.x)
 
     return LossPlotData(
+        series=series_name,
         x_axis=axis.kind,
         x_label=axis.label,
         y_label=y_label,

@@ -407,6 +407,10 @@ def read_log(
         jobs: processes at most (None: `default_jobs()`; 1: this process alone).
     """
     jobs = default_jobs() if jobs is None else max(1, min(MAX_JOBS, jobs))
+    from trainmon.inputs import input_kind
+
+    if input_kind(path) != "log":
+        split_bytes = 0  # framed binary records: a cut at a newline would split one
     with _gc_paused():
         return _read_log(path, split_bytes, max_series, jobs)
 

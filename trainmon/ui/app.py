@@ -43,6 +43,7 @@ from trainmon.ui.advice_rounds import AdviceRounds, advice_items
 from trainmon.ui.driver_choice import quiet_driver
 from trainmon.ui.layout import Layout, layout_for, too_small_text
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
+from trainmon.ui.metric_view import MetricActions
 from trainmon.ui.plot_view import PlotView
 from trainmon.ui.quitting import QuitHandling
 from trainmon.ui.runs import RunView, run_views
@@ -51,6 +52,7 @@ from trainmon.ui.view_actions import ViewActions
 from trainmon.ui.widgets.advice_panel import AdvicePanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
 from trainmon.ui.widgets.loss_plot import CPU_BUDGET, LossPlot
+from trainmon.ui.widgets.metric_plot import MetricPlot
 from trainmon.ui.widgets.raw_log import RawLogView
 from trainmon.ui.widgets.status_bar import StatusBar
 from trainmon.ui.widgets.system_pane import SystemPane
@@ -83,11 +85,14 @@ ParserFactory = Callable[[], LogParser]
 
 
 def _follow_log(path: str, from_end: bool) -> Follower:
-    """The default follower: `tail -F` semantics over the real file."""
-    return Follower(path, from_end=from_end)
+    """The default follower: `tail -F` semantics over the real file (or run folder)."""
+    from trainmon.inputs import open_follower
+
+    follower: Follower = open_follower(path, from_end=from_end)
+    return follower
 
 
-class TrainmonApp(QuitHandling, ViewActions):
+class TrainmonApp(QuitHandling, ViewActions, MetricActions):
     """The live training dashboard."""
 
     CSS_PATH = "trainmon.tcss"
@@ -218,6 +223,7 @@ class TrainmonApp(QuitHandling, ViewActions):
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 yield LossPlot(id="loss", cpu_budget=self._plot_cpu_budget)
+                yield MetricPlot(id="metric", cpu_budget=self._plot_cpu_budget)  # `M`, --metrics
                 yield GradNormPane(id="grad-norm")
                 yield RawLogView(
                     self.runs[0].run.path if self.runs else "", self.options.refresh_s, id="rawlog"
@@ -247,6 +253,8 @@ class TrainmonApp(QuitHandling, ViewActions):
         self.query_one("#system", SystemPane).border_title = "system"
         self._apply_layout(self.size.width, self.size.height)
         self._sync_side()
+        if self.options.metrics:
+            self.chart_metrics(self.options.metrics)
         self.refresh_now()
         self.set_interval(max(0.05, self.options.refresh_s), self.tick, name="redraw")
         if self._start_workers:
@@ -411,6 +419,7 @@ class TrainmonApp(QuitHandling, ViewActions):
             x_axis=self.x_axis,
             show_eval=self.show_eval,
         )
+        self.update_metric_plot()
 
     @property
     def redraws(self) -> int:

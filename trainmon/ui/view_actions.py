@@ -51,6 +51,7 @@ class ViewActions(App[None]):
             "a", "toggle_advice", "advice pane", show=False, tooltip="show / hide the advice pane"
         ),
         Binding("m", "mute", "mute rule", show=False, tooltip="mute rule of the selected finding"),
+        Binding("M", "metric_browser", "metrics", show=False, tooltip="chart any logged metric"),
         Binding(
             "v",
             "toggle_raw_log",

@@ -420,7 +420,9 @@ class LossPlot(PlotextPlot):
         prefix = f"{label} " if legend.several else ""
         in_legend = index < legend.named
         if data.train_raw and not (data.train_smooth and legend.many):
-            raw_label = (f"{prefix}loss" if legend.detailed else label) if in_legend else None
+            raw_label = (
+                (f"{prefix}{data.series}" if legend.detailed else label) if in_legend else None
+            )
             plt.plot(
                 list(data.train_raw.x),
                 list(data.train_raw.y),
@@ -429,7 +431,9 @@ class LossPlot(PlotextPlot):
             )
             extent.add_y(data.train_raw.y)
         if data.train_smooth:
-            smooth_label = f"{prefix}loss (EMA {data.smoothing:g})" if legend.detailed else label
+            smooth_label = (
+                f"{prefix}{data.series} (EMA {data.smoothing:g})" if legend.detailed else label
+            )
             plt.plot(
                 list(data.train_smooth.x),
                 list(data.train_smooth.y),
