@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from trainmon.config import DashboardOptions
+from trainmon.parsing.text_events import TextEventScanner
 from trainmon.records import FollowEvent, MetricRecord
 from trainmon.ui.launch import make_sources, run
 from trainmon.ui.messages import FollowStateChanged, RecordsParsed
@@ -66,6 +67,8 @@ class LineParser:
         self.unparsed_lines = 0
         self.context: dict[str, object] = {}
         self.held = b""
+        self.records = 0
+        self.text_events = TextEventScanner()
 
     def feed(self, data: bytes) -> list[MetricRecord]:
         out = []

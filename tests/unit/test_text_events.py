@@ -417,3 +417,23 @@ def test_a_crash_before_the_first_record_still_fails_the_check(tmp_path: Path) -
     done = _report(log, "--json", "--fail-on", "critical")
     assert done.returncode == 3
     assert [f["rule"] for f in json.loads(done.stdout)["findings"]] == ["cuda-oom"]
+
+
+def test_a_report_read_in_two_processes_finds_the_same_events(tmp_path: Path) -> None:
+    """The second half's events get the whole file's line numbers and record counts."""
+    from trainmon.report import findings_for, read_log
+
+    lines = [f"step {i} | loss {3.0 - i * 0.001:.4f} | lr 1e-4" for i in range(1, 3001)]
+    caught = _traceback("cb.py", exception="KeyError: 'x'").splitlines()
+    lines[600:600] = caught  # first half, records after it
+    lines += _traceback("train.py", exception=OOM_NEW).splitlines()  # second half, at the end
+    log = tmp_path / "run.log"
+    log.write_text("\n".join(lines) + "\n")
+    single = read_log(str(log), split_bytes=0)
+    split = read_log(str(log), split_bytes=1)
+    assert split.parts == 2
+    assert split.text_events == single.text_events
+    assert [e.line_no for e in single.text_events] == [601, 3000 + len(caught) + 1]
+    by_rule = {f.rule: f.severity for f in findings_for(split)}
+    assert by_rule["python-exception"] == "warning"
+    assert by_rule["cuda-oom"] == "critical"

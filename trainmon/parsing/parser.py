@@ -61,7 +61,6 @@ LOOKBACK: Final = 640
 
 _SQ: Final = 39  # '
 _TERMINATORS: Final = (10, 13)
-_RANK_FIRST: Final = b"[0123456789"
 _GLUE_BYTES: Final = frozenset(b" \t]}")
 _new_record = tuple.__new__
 _DQ: Final = 34  # "
@@ -936,7 +935,7 @@ class LogParser:
                 self._context_total = max_steps  # a banner or config line revealed it just now
                 self.set_total(max_steps)
             return False
-        if seg[:1] in _RANK_FIRST:
+        if seg[:1] == b"[":  # `[rank1]:`, `[default1]:`, `[1,1]<stdout>:`
             self._note_rank(seg)
             self._rank = None
         for hit in hits:
