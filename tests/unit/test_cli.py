@@ -141,12 +141,21 @@ def test_missing_path_exit_2_one_line(tmp_path: Path, sub: str) -> None:
     assert "nope.log" in r.stderr and "no such file" in r.stderr
 
 
-@pytest.mark.parametrize("sub", [["report"], ["stream"], []])
-def test_directory_exit_2_one_line(tmp_path: Path, sub: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("sub", "code", "says"),
+    [
+        (["report"], 1, "no runs found"),  # a folder is searched for runs; none: no metrics
+        (["stream"], 2, "a folder of runs"),  # stream follows one run
+        ([], 2, "no runs found"),
+    ],
+)
+def test_directory_without_runs_one_line(
+    tmp_path: Path, sub: list[str], code: int, says: str
+) -> None:
     r = trainmon(*sub, str(tmp_path))
-    assert r.returncode == 2
+    assert r.returncode == code
     assert r.stderr.count("\n") == 1
-    assert "is a directory" in r.stderr
+    assert says in r.stderr
     assert "Traceback" not in r.stderr
 
 
