@@ -209,3 +209,10 @@ class Run:
             history=self.advice.history,
             schedule=self.advice.schedule,
         )
+
+    def unmute(self, rule: str) -> None:
+        """Show a rule's findings again; it kept being evaluated, so the next `advise` has them."""
+        self.muted.discard(rule)
+        if self._engine is not None:
+            self._engine.unmute(rule)
+        self.mark_stale()

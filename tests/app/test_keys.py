@@ -49,6 +49,9 @@ class TwoFindings:
     def mute(self, rule: str) -> None:
         self.muted.add(rule)
 
+    def unmute(self, rule: str) -> None:
+        self.muted.discard(rule)
+
     def observe_hardware(self, sample: object) -> None:
         """These doubles judge the log only."""
 
@@ -99,7 +102,23 @@ async def test_question_mark_lists_every_key() -> None:
         for binding in app.BINDINGS:
             assert isinstance(binding, Binding)
             assert (binding.tooltip or binding.description) in text, binding.description
-        for key in ("space / p", "ctrl+s", "?", "q", "s", "S", "l", "x", "e", "g", "a", "m"):
+        for key in (
+            "space / p",
+            "ctrl+s",
+            "?",
+            "q",
+            "s",
+            "S",
+            "l",
+            "x",
+            "e",
+            "g",
+            "a",
+            "m",
+            "↑",
+            "↓",
+            "enter",
+        ):
             assert key in text
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help to close")
@@ -214,7 +233,7 @@ async def test_m_mutes_the_selected_findings_rule() -> None:
         app.tick()
         await pilot.pause()
         assert [f.rule for _run, f in panel.active] == ["overfitting"]  # stays muted
-        assert "muted: loss-spike" in screen_text(app)
+        assert "(muted) loss spike" in screen_text(app)
 
 
 async def test_mouse_click_selects_a_finding() -> None:
@@ -252,7 +271,7 @@ async def test_command_palette_offers_the_dashboard_actions() -> None:
         commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
         assert commands["Pause / resume following the logs"] == "space / p"
         assert commands["Save SVG screenshot to the current directory"] == "ctrl+s"
-        assert commands["Mute rule of the selected finding"] == "m"
+        assert commands["Mute / unmute the selected finding's rule"] == "m"
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert app.screen.id == "--command-palette" or "CommandPalette" in type(app.screen).__name__

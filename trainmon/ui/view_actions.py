@@ -18,6 +18,7 @@ from textual.screen import Screen
 from trainmon.plotdata import X_AXES, XAxis
 from trainmon.run import Run
 from trainmon.text import terminal_safe
+from trainmon.ui.finding_details import FindingDetails
 from trainmon.ui.help import HelpScreen, help_rows, key_label
 from trainmon.ui.runs import RunView
 from trainmon.ui.widgets.advice_panel import AdvicePanel
@@ -49,7 +50,23 @@ class ViewActions(App[None]):
         Binding(
             "a", "toggle_advice", "advice pane", show=False, tooltip="show / hide the advice pane"
         ),
-        Binding("m", "mute", "mute rule", show=False, tooltip="mute rule of the selected finding"),
+        Binding(
+            "m",
+            "mute",
+            "mute rule",
+            show=False,
+            tooltip="mute / unmute the selected finding's rule",
+        ),
+        # Selecting a finding and opening its details (the list takes these keys when focused).
+        Binding("down", "select_finding(1)", "next finding", show=False),
+        Binding("up", "select_finding(-1)", "previous finding", show=False),
+        Binding(
+            "enter",
+            "finding_details",
+            "finding details",
+            show=False,
+            tooltip="the selected finding in full; m in it mutes / unmutes",
+        ),
         Binding(
             "ctrl+s",
             "save_screenshot",
@@ -128,20 +145,55 @@ class ViewActions(App[None]):
         self.query_one("#side").display = system.display or advice.display
 
     def action_mute(self) -> None:
-        """Mute the rule of the selected finding (for every run)."""
-        selected = self.query_one("#advice", AdvicePanel).selected
+        """Mute the rule of the selected finding (for every run); on a muted row, unmute it."""
+        panel = self.query_one("#advice", AdvicePanel)
+        muted = panel.selected_muted
+        if muted is not None:
+            self.set_rule_muted(muted, False)
+            return
+        selected = panel.selected
         if selected is None:
             self.notify("no finding selected", timeout=2)
             return
-        rule = selected[1].rule
-        if rule not in self.muted:
+        self.set_rule_muted(selected[1].rule, True)
+
+    def set_rule_muted(self, rule: str, muted: bool) -> None:
+        """Mute or unmute a rule for every run and the host; the pane lists the muted ones."""
+        if muted and rule not in self.muted:
             self.muted.append(rule)
-        for view in self.runs:
-            view.run.mute(rule)
-        self.host.mute(rule)
-        self.notify(f"muted {rule}", timeout=2, markup=False)
+        elif not muted and rule in self.muted:
+            self.muted.remove(rule)
+        for run in (*(view.run for view in self.runs), self.host):
+            if muted:
+                run.mute(rule)
+            else:
+                run.unmute(rule)
+        self.notify(f"{'muted' if muted else 'unmuted'} {rule}", timeout=2, markup=False)
         self._show_advice()
         self.refresh_now()
+
+    def action_select_finding(self, direction: int) -> None:
+        """Select the next (+1) or previous (-1) finding in the advice pane."""
+        panel = self.query_one("#advice", AdvicePanel)
+        if panel.display:
+            panel.select_next(direction)
+
+    def action_finding_details(self) -> None:
+        """Open the selected finding (or muted rule) in full, in a modal."""
+        panel = self.query_one("#advice", AdvicePanel)
+        rule = panel.selected_muted
+        item = panel.muted_item(rule) if rule is not None else panel.selected
+        if rule is None:
+            if item is None:
+                self.notify("no finding to show", timeout=2)
+                return
+            rule = item[1].rule
+        run, finding = item if item is not None else ("", None)
+        self.push_screen(
+            FindingDetails(
+                run, rule, finding, muted=rule in self.muted, set_muted=self.set_rule_muted
+            )
+        )
 
     def action_save_screenshot(self) -> None:
         """Save an SVG screenshot in the current directory and say where it went."""
