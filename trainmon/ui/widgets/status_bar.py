@@ -314,7 +314,7 @@ class StatusBar(Widget):
 
     def _run_style(self, colour: str) -> Style:
         try:
-            value = self.app.theme_variables.get(colour)
+            value = self.app.theme_variables.get(colour, colour)  # a variable or a colour
             if value:
                 return Style(color=Color.parse(value).rich_color, bold=True)
         except Exception:  # an unparsable theme value: fall back to the default colour
