@@ -156,6 +156,9 @@ class GradNormData:
     """`max_grad_norm` when known: values above it were clipped by the trainer."""
     clipped: int = 0
     """How many finite values exceed `clip`."""
+    scale_top: float | None = None
+    """The value drawn as a full column when a few cells tower over the rest (the
+    `SCALE_PERCENTILE` of the cells); cells above it are marked. None: scaled to the max."""
 
 
 # -- per-run caches --------------------------------------------------------------------------
@@ -605,6 +608,12 @@ def _named_points(
         del values
 
 
+SCALE_PERCENTILE: Final = 95.0
+SCALE_OUTLIER_RATIO: Final = 1.5
+"""The sparkline is scaled to the 95th percentile of its cells when the max is more than 1.5x
+that: the few cells above are marked, and the caption keeps the true max."""
+
+
 def grad_norm_data(
     store: MetricStore,
     width: int,
@@ -649,6 +658,10 @@ def _grad_norm(
     threshold = max(SPIKE_RATIO * median, median + SPIKE_SIGMAS * sigma)
     spikes = np.flatnonzero(cell_max > threshold) if threshold > 0 else np.empty(0, np.int64)
     clipped = int(np.count_nonzero(finite > clip)) if clip is not None else 0
+    # One spike of 18.7 among values near 1 flattened the whole line to its lowest block:
+    # scale to a high percentile instead, when the max stands that far above it.
+    top = float(np.percentile(cell_max, SCALE_PERCENTILE))
+    scale_top = top if top > 0 and float(cell_max.max()) > SCALE_OUTLIER_RATIO * top else None
     return GradNormData(
         present=True,
         values=tuple(cell_max.tolist()),
@@ -662,4 +675,5 @@ def _grad_norm(
         spike_threshold=threshold if threshold > 0 else None,
         clip=clip,
         clipped=clipped,
+        scale_top=scale_top,
     )

@@ -83,6 +83,12 @@ shows each record at once). The cost counted is the whole rebuild: plotext, the 
 screen lines and painting the changed rows; how often new data is drawn follows from it
 (bench/README.md has the figures). The grad-norm pane is redrawn with it."""
 
+STARTUP_REBUILDS: Final = 12
+STARTUP_INTERVAL_S: Final = 0.5
+"""The start-up allowance: the first STARTUP_REBUILDS rebuilds may come every
+STARTUP_INTERVAL_S whatever the budget, so the plot keeps pace with the status line in a run's
+first seconds; this costs a few hundred ms of CPU once and leaves the steady state unchanged."""
+
 
 def as_markers(items: Iterable[Finding | Marker]) -> tuple[Marker, ...]:
     """Findings (or `(step, severity)` pairs) as plot markers; findings without a step skip."""
@@ -260,6 +266,8 @@ class LossPlot(PlotextPlot):
         """The shortest time between two rebuilds that keeps within the CPU budget."""
         if not self.cpu_budget or self.cpu_budget <= 0:
             return 0.0
+        if self.counts.renders < STARTUP_REBUILDS:
+            return STARTUP_INTERVAL_S  # the first impression: the plot keeps pace at once
         return self.render_cost_s / self.cpu_budget
 
     @property
