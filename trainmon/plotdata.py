@@ -608,6 +608,12 @@ def _named_points(
         del values
 
 
+def has_wall_times(store: MetricStore) -> bool:
+    """Whether a wall-time x axis means something: the log prints timestamps, or records
+    arrived live (a history read at start without timestamps arrived all at once)."""
+    return store.times_printed or len(store.record_times) > store.live_from
+
+
 SCALE_PERCENTILE: Final = 95.0
 SCALE_OUTLIER_RATIO: Final = 1.5
 """The sparkline is scaled to the 95th percentile of its cells when the max is more than 1.5x

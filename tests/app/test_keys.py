@@ -275,3 +275,25 @@ async def test_command_palette_offers_the_dashboard_actions() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert app.screen.id == "--command-palette" or "CommandPalette" in type(app.screen).__name__
+
+
+async def test_x_skips_wall_time_when_the_log_has_no_timestamps_and_says_why_once() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.inject(0, [MetricRecord("train", s, {"loss": 2.0 / s}) for s in range(1, 40)])
+        await pilot.pause()
+        app.runs[0].store.mark_backlog()  # the history read at start: no printed times
+        app.tick()
+        await pilot.pause()
+        seen = [app.x_axis]
+        for _ in range(4):
+            await pilot.press("x")
+            await pilot.pause()
+            seen.append(app.x_axis)
+        assert seen == ["step", "epoch", "step", "epoch", "step"]
+        said = [n for n in app._notifications if "wall time skipped" in str(n.message)]
+        assert len(said) == 1 and "no timestamps" in str(said[0].message)
+        app.inject(0, [MetricRecord("train", 40, {"loss": 0.05})])  # one arrives live
+        await pilot.pause()
+        await pilot.press("x", "x")
+        assert app.x_axis == "time"

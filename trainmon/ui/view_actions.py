@@ -15,7 +15,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from trainmon.plotdata import X_AXES, XAxis
+from trainmon.plotdata import X_AXES, XAxis, has_wall_times
 from trainmon.run import Run
 from trainmon.text import terminal_safe
 from trainmon.ui.finding_details import FindingDetails
@@ -26,6 +26,11 @@ from trainmon.ui.widgets.system_pane import SystemPane
 
 SMOOTHING_LEVELS: Final[tuple[float, ...]] = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 """The weights `s` / `S` step through (TensorBoard's slider, in the steps people use)."""
+
+NO_TIMES_TEXT: Final = (
+    "x axis: wall time skipped: the log prints no timestamps, and its history was read at "
+    "once (records that arrive from now on get their arrival time)"
+)
 
 NOT_IN_PALETTE: Final = frozenset({"quit", "help"})
 """Actions the palette already offers in its own words."""
@@ -86,6 +91,7 @@ class ViewActions(App[None]):
     show_eval: bool
     show_system: bool
     show_advice: bool
+    _said_no_times = False
 
     def refresh_now(self) -> None:
         raise NotImplementedError
@@ -114,8 +120,13 @@ class ViewActions(App[None]):
         self.refresh_now()
 
     def action_cycle_x_axis(self) -> None:
-        """Step, epoch, wall time, and back."""
+        """Step, epoch, wall time, and back; wall time is skipped while no run has times."""
         self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
+        if self.x_axis == "time" and not any(has_wall_times(v.store) for v in self.runs):
+            self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
+            if not self._said_no_times:  # said once: the key keeps cycling without it
+                self._said_no_times = True
+                self.notify(NO_TIMES_TEXT, timeout=6)
         self.notify(f"x axis: {self.x_axis}", timeout=1.5)
         self.refresh_now()
 
