@@ -87,8 +87,8 @@ class GradNormPane(Widget):
         for name, value in (("last", d.last), ("min", d.min), ("max", d.max), ("med", d.median)):
             text.append(f"{name} ", style=label)
             text.append(f"{fmt(value)}  ")
-        if d.scale_top is not None:
-            text.append(f"{ABOVE_GLYPH} above {fmt(d.scale_top)}  ", style=label)
+            if name == "max" and d.scale_top is not None:  # the scale, beside the true max
+                text.append(f"({ABOVE_GLYPH}>{fmt(d.scale_top)})  ", style=label)
         if d.spikes:
             spike = self.get_component_rich_style("grad-norm--spike", partial=True)
             n = len(d.spikes)
