@@ -96,6 +96,8 @@ def test_demo_runs_through_the_same_follow_path(tmux: Tmux, tmp_path: Path) -> N
 
     wait_for(advanced, "the demo's steps to advance", tmux)
     assert "demo-run.log" in tmux.capture()
+    # its writer is trainmon's own playback, not a training process gone missing
+    wait_for(lambda: "own playback" in tmux.capture(), "the playback named as the writer", tmux)
     tmux("send-keys", "-t", "main", "q")
     wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
     assert exit_status(exit_file) == "0"
