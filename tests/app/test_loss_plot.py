@@ -14,7 +14,6 @@ from trainmon.store import MetricStore
 from trainmon.ui.widgets.loss_plot import (
     RUN_COLOURS,
     STARTUP_INTERVAL_S,
-    STARTUP_REBUILDS,
     LossPlot,
     as_markers,
     linear_ticks,
@@ -190,7 +189,7 @@ async def test_cpu_budget_coalesces_changes_and_draws_the_newest() -> None:
         plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
         await pilot.pause()
         assert plot.min_interval_s == STARTUP_INTERVAL_S  # the start-up allowance
-        plot.counts.renders = STARTUP_REBUILDS  # past it: the budget rules
+        plot.end_startup()  # past it: the budget rules
         plot.render_cost_s = 0.03  # as if a build cost 30 ms: at 1 %, one build per 3 s
         assert plot.min_interval_s == pytest.approx(3.0)
         builds = plot.counts.builds

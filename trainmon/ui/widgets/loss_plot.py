@@ -83,11 +83,12 @@ shows each record at once). The cost counted is the whole rebuild: plotext, the 
 screen lines and painting the changed rows; how often new data is drawn follows from it
 (bench/README.md has the figures). The grad-norm pane is redrawn with it."""
 
-STARTUP_REBUILDS: Final = 12
+STARTUP_S: Final = 5.0
 STARTUP_INTERVAL_S: Final = 0.5
-"""The start-up allowance: the first STARTUP_REBUILDS rebuilds may come every
+"""The start-up allowance: for STARTUP_S after the first build, rebuilds may come every
 STARTUP_INTERVAL_S whatever the budget, so the plot keeps pace with the status line in a run's
-first seconds; this costs a few hundred ms of CPU once and leaves the steady state unchanged."""
+first seconds (the demo's first impression); it costs a few hundred ms of CPU once and leaves
+the steady state unchanged."""
 
 
 def as_markers(items: Iterable[Finding | Marker]) -> tuple[Marker, ...]:
@@ -249,6 +250,7 @@ class LossPlot(PlotextPlot):
         self._paint_cost_s = 0.0
         self._legend_rows = 0
         self._legend: tuple[LegendEntry, ...] = ()
+        self._startup_until: float | None = None
 
     def on_mount(self) -> None:
         """Follow theme changes: run and severity colours come from theme variables."""
@@ -266,9 +268,18 @@ class LossPlot(PlotextPlot):
         """The shortest time between two rebuilds that keeps within the CPU budget."""
         if not self.cpu_budget or self.cpu_budget <= 0:
             return 0.0
-        if self.counts.renders < STARTUP_REBUILDS:
+        if self.starting:
             return STARTUP_INTERVAL_S  # the first impression: the plot keeps pace at once
         return self.render_cost_s / self.cpu_budget
+
+    @property
+    def starting(self) -> bool:
+        """True within the start-up allowance (`STARTUP_S` after the first build)."""
+        return self._startup_until is None or time.monotonic() < self._startup_until
+
+    def end_startup(self) -> None:
+        """End the start-up allowance now (tests and benches of the steady state)."""
+        self._startup_until = time.monotonic()
 
     @property
     def pending(self) -> bool:
@@ -372,6 +383,8 @@ class LossPlot(PlotextPlot):
             cost if not self.render_cost_s else 0.7 * self.render_cost_s + 0.3 * cost
         )
         self._last_render_at = time.monotonic()
+        if self._startup_until is None:
+            self._startup_until = self._last_render_at + STARTUP_S
         return previous
 
     @staticmethod
