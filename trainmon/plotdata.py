@@ -158,6 +158,9 @@ class GradNormData:
     """`max_grad_norm` when known: values above it were clipped by the trainer."""
     clipped: int = 0
     """How many finite values exceed `clip`."""
+    scale_top: float | None = None
+    """The value drawn as a full column when a few cells tower over the rest (the
+    `SCALE_PERCENTILE` of the cells); cells above it are marked. None: scaled to the max."""
 
 
 # -- per-run caches --------------------------------------------------------------------------
@@ -613,6 +616,18 @@ def _named_points(
         del values
 
 
+def has_wall_times(store: MetricStore) -> bool:
+    """Whether a wall-time x axis means something: the log prints timestamps, or records
+    arrived live (a history read at start without timestamps arrived all at once)."""
+    return store.times_printed or len(store.record_times) > store.live_from
+
+
+SCALE_PERCENTILE: Final = 95.0
+SCALE_OUTLIER_RATIO: Final = 1.5
+"""The sparkline is scaled to the 95th percentile of its cells when the max is more than 1.5x
+that: the few cells above are marked, and the caption keeps the true max."""
+
+
 def grad_norm_data(
     store: MetricStore,
     width: int,
@@ -657,6 +672,10 @@ def _grad_norm(
     threshold = max(SPIKE_RATIO * median, median + SPIKE_SIGMAS * sigma)
     spikes = np.flatnonzero(cell_max > threshold) if threshold > 0 else np.empty(0, np.int64)
     clipped = int(np.count_nonzero(finite > clip)) if clip is not None else 0
+    # One spike of 18.7 among values near 1 flattened the whole line to its lowest block:
+    # scale to a high percentile instead, when the max stands that far above it.
+    top = float(np.percentile(cell_max, SCALE_PERCENTILE))
+    scale_top = top if top > 0 and float(cell_max.max()) > SCALE_OUTLIER_RATIO * top else None
     return GradNormData(
         present=True,
         values=tuple(cell_max.tolist()),
@@ -670,4 +689,5 @@ def _grad_norm(
         spike_threshold=threshold if threshold > 0 else None,
         clip=clip,
         clipped=clipped,
+        scale_top=scale_top,
     )

@@ -238,6 +238,13 @@ class Run:
             schedule=self.advice.schedule,
         )
 
+    def unmute(self, rule: str) -> None:
+        """Show a rule's findings again; it kept being evaluated, so the next `advise` has them."""
+        self.muted.discard(rule)
+        if self._engine is not None:
+            self._engine.unmute(rule)
+        self.mark_stale()
+
 
 def _by_severity(f: Finding) -> tuple[int, int, str]:
     """The advice pane's order: critical first, then by step."""

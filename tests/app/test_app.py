@@ -203,6 +203,7 @@ async def test_new_records_wait_for_the_plot_budget_but_show_in_the_status_line_
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         plot = app.query_one("#loss", LossPlot)
+        plot.end_startup()  # past the start-up allowance
         plot.render_cost_s = 0.05  # as if a rebuild cost 50 ms: at 1 %, one per 5 s
         data_calls: list[int] = []
         original_show = plot.show

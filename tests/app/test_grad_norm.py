@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from trainmon.plotdata import GradNormData, grad_norm_data
 from trainmon.records import MetricRecord
 from trainmon.store import MetricStore
-from trainmon.ui.widgets.grad_norm import ABSENT_TEXT, GradNormPane
+from trainmon.ui.widgets.grad_norm import ABOVE_GLYPH, ABSENT_TEXT, GradNormPane
 from trainmon.ui.widgets.spark import BLOCKS, rebucket_max, spark_rows, styled_rows
 
 
@@ -73,10 +73,33 @@ async def test_spike_cell_gets_the_spike_style() -> None:
         spike_style = pane.get_component_rich_style("grad-norm--spike", partial=True)
         col = pane.data.spikes[0]
         top_row = text.plain.split("\n")[0]
-        assert top_row[col] == BLOCKS[8]
+        assert top_row[col] == ABOVE_GLYPH  # above the scale: marked, not a full block
         spans = [s for s in text.spans if s.style == spike_style and s.start <= col < s.end]
         assert spans, "the spike column must carry the spike style"
         assert "1 spike" in text.plain.split("\n")[-1]
+
+
+async def test_one_spike_does_not_flatten_the_sparkline() -> None:
+    """18.7 among values near 1: scaled to a high percentile, the rest keeps its shape, the
+    spike is marked above the scale and the caption keeps the true max."""
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(GradNormPane)
+        norms = [1.0 + 0.5 * math.sin(i / 20) for i in range(300)]
+        norms[150] = 18.7
+        pane.show(grad_norm_data(store_of(norms), pane.content_size.width))
+        await pilot.pause()
+        lines = rendered(pane).plain.split("\n")
+        cells = "".join(lines[:3])
+        assert ABOVE_GLYPH in lines[0]
+        columns = {"".join(row[i] for row in lines[:3]) for i in range(len(lines[0]))}
+        assert len(columns) >= 5  # the ordinary values keep their shape (not all ▁)
+        assert BLOCKS[8] in cells  # the ordinary maxima reach the top
+        assert f"max 18.7  ({ABOVE_GLYPH}>" in lines[-1]
+        steady = [1.0 + (i % 5) / 10 for i in range(300)]  # no outlier: scaled to the max
+        pane.show(grad_norm_data(store_of(steady), pane.content_size.width))
+        await pilot.pause()
+        assert ABOVE_GLYPH not in rendered(pane).plain
 
 
 async def test_nan_only_and_single_point() -> None:

@@ -49,6 +49,9 @@ class TwoFindings:
     def mute(self, rule: str) -> None:
         self.muted.add(rule)
 
+    def unmute(self, rule: str) -> None:
+        self.muted.discard(rule)
+
     def observe_hardware(self, sample: object) -> None:
         """These doubles judge the log only."""
 
@@ -99,7 +102,23 @@ async def test_question_mark_lists_every_key() -> None:
         for binding in app.BINDINGS:
             assert isinstance(binding, Binding)
             assert (binding.tooltip or binding.description) in text, binding.description
-        for key in ("space / p", "ctrl+s", "?", "q", "s", "S", "l", "x", "e", "g", "a", "m"):
+        for key in (
+            "space / p",
+            "ctrl+s",
+            "?",
+            "q",
+            "s",
+            "S",
+            "l",
+            "x",
+            "e",
+            "g",
+            "a",
+            "m",
+            "↑",
+            "↓",
+            "enter",
+        ):
             assert key in text
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help to close")
@@ -214,7 +233,7 @@ async def test_m_mutes_the_selected_findings_rule() -> None:
         app.tick()
         await pilot.pause()
         assert [f.rule for _run, f in panel.active] == ["overfitting"]  # stays muted
-        assert "muted: loss-spike" in screen_text(app)
+        assert "(muted) loss spike" in screen_text(app)
 
 
 async def test_mouse_click_selects_a_finding() -> None:
@@ -252,7 +271,29 @@ async def test_command_palette_offers_the_dashboard_actions() -> None:
         commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
         assert commands["Pause / resume following the logs"] == "space / p"
         assert commands["Save SVG screenshot to the current directory"] == "ctrl+s"
-        assert commands["Mute rule of the selected finding"] == "m"
+        assert commands["Mute / unmute the selected finding's rule"] == "m"
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert app.screen.id == "--command-palette" or "CommandPalette" in type(app.screen).__name__
+
+
+async def test_x_skips_wall_time_when_the_log_has_no_timestamps_and_says_why_once() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.inject(0, [MetricRecord("train", s, {"loss": 2.0 / s}) for s in range(1, 40)])
+        await pilot.pause()
+        app.runs[0].store.mark_backlog()  # the history read at start: no printed times
+        app.tick()
+        await pilot.pause()
+        seen = [app.x_axis]
+        for _ in range(4):
+            await pilot.press("x")
+            await pilot.pause()
+            seen.append(app.x_axis)
+        assert seen == ["step", "epoch", "step", "epoch", "step"]
+        said = [n for n in app._notifications if "wall time skipped" in str(n.message)]
+        assert len(said) == 1 and "no timestamps" in str(said[0].message)
+        app.inject(0, [MetricRecord("train", 40, {"loss": 0.05})])  # one arrives live
+        await pilot.pause()
+        await pilot.press("x", "x")
+        assert app.x_axis == "time"

@@ -6,17 +6,20 @@ import math
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.color import Color
 
 from trainmon.plotdata import LossPlotData, loss_plot_data
 from trainmon.records import Finding, MetricRecord
 from trainmon.store import MetricStore
 from trainmon.ui.widgets.loss_plot import (
     RUN_COLOURS,
+    STARTUP_INTERVAL_S,
     LossPlot,
     as_markers,
     linear_ticks,
     log_ticks,
     nice_ticks,
+    pack_legend,
     tick_label,
 )
 
@@ -185,6 +188,8 @@ async def test_cpu_budget_coalesces_changes_and_draws_the_newest() -> None:
         store = store_with([2.0, 1.0, 0.5])
         plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
         await pilot.pause()
+        assert plot.min_interval_s == STARTUP_INTERVAL_S  # the start-up allowance
+        plot.end_startup()  # past it: the budget rules
         plot.render_cost_s = 0.03  # as if a build cost 30 ms: at 1 %, one build per 3 s
         assert plot.min_interval_s == pytest.approx(3.0)
         builds = plot.counts.builds
@@ -237,15 +242,39 @@ def test_tick_labels_stay_short() -> None:
         "1.5M",
         "0.25",
     ]
+    assert tick_label(1.463e11) == "1.46e11" and tick_label(12_345) == "12.3k"
+    assert tick_label(3e-5) == "3e-5" and tick_label(-2.5e9) == "-2.5e9"
 
 
-async def test_many_runs_get_one_legend_line_each_up_to_a_third_of_the_plot() -> None:
+async def test_large_losses_get_engineering_tick_labels() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([1.463e11 / (1 + i / 50) for i in range(100)], lr=False, evals=False)
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        shown = text_of(plot)
+        assert "e10" in shown or "e11" in shown
+        assert "00000000" not in shown
+
+
+async def test_no_color_draws_the_lr_dotted() -> None:
+    app = Host()
+    app.no_color = True
+    async with app.run_test(size=(100, 30)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([2.0 / math.sqrt(i) for i in range(1, 100)])
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        assert "·" in text_of(plot)
+
+
+async def test_many_runs_fill_the_legend_rows_above_the_plot_and_count_the_rest() -> None:
     app = Host()
     async with app.run_test(size=(120, 40)) as pilot:
         plot = app.query_one(LossPlot)
         rows = plot.legend_rows
-        assert rows == (40 - 4) // 3
-        assert all(colour in app.theme_variables for colour in RUN_COLOURS)
+        assert rows == (40 - 4) // 6
 
         def runs(count: int) -> list[tuple[str, LossPlotData]]:
             return [
@@ -265,28 +294,56 @@ async def test_many_runs_get_one_legend_line_each_up_to_a_third_of_the_plot() ->
         shown = text_of(plot)
         assert "run00.log loss (EMA 0.6)" in shown and "run01.log eval" in shown
 
-        plot.show(runs(rows))  # one line per run, all named
+        plot.show(runs(5))  # one entry per run, all named on one row
         await pilot.pause()
         shown = text_of(plot)
         assert "EMA" not in shown and "eval" not in shown
-        assert all(f"run{i:02d}.log" in shown for i in range(rows))
-        assert "not in the legend" not in shown
+        assert all(f"run{i:02d}.log" in shown.splitlines()[0] for i in range(5))
+        assert "more" not in shown
 
-        plot.show(runs(40))  # more than fit: the first ones, and a count in the title
+        plot.show(runs(80))  # more than fit: the first ones, and a count of the rest
         await pilot.pause()
-        shown = text_of(plot)
-        named = [i for i in range(40) if f"run{i:02d}.log" in shown]
-        assert named == list(range(rows - 1))
-        assert f"40 runs, {40 - rows + 1} not in the legend" in shown
+        legend = text_of(plot).splitlines()[:rows]
+        named = [i for i in range(80) if any(f"run{i:02d}.log" in line for line in legend)]
+        assert named == list(range(len(named))) and 0 < len(named) < 80
+        assert legend[-1].endswith(f"+{80 - len(named)} more")
 
         await pilot.resize_terminal(120, 70)  # a taller plot names more runs
         await pilot.pause()
-        taller = plot.legend_rows
-        assert taller > rows
-        shown = text_of(plot)
-        assert [i for i in range(40) if f"run{i:02d}.log" in shown] == list(range(taller - 1))
+        assert plot.legend_rows > rows
+        legend = text_of(plot).splitlines()[: plot.legend_rows]
+        assert sum(f"run{i:02d}.log" in "".join(legend) for i in range(80)) > len(named)
+
+
+async def test_the_legend_is_above_the_data_never_over_it() -> None:
+    """The first steps of a falling loss (top left) are where plotext put its legend."""
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([5.0 / (1 + i / 10) for i in range(200)])
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width, smoothing=0.6))])
+        await pilot.pause()
+        lines = [strip.text for strip in (plot.render_line(y) for y in range(30))]
+        assert "loss (EMA 0.6)" in lines[0] and "eval" in lines[0] and "lr (right)" in lines[0]
+        assert not any("EMA" in line for line in lines[1:])
+        # the axes start below the legend row: the plot's frame is on the second row
+        assert lines[1].strip().startswith("┌") or "┌" in lines[1]
+        assert [glyph for glyph, _text, _rgb in plot.legend] == ["━", "●", "┄"]
+
+
+def test_pack_legend_cuts_long_names_and_counts_what_does_not_fit() -> None:
+    entries = [("━", f"run{i}.log", (1, 2, 3)) for i in range(10)]
+    rows = pack_legend(entries, width=30, rows=2)
+    text = ["".join(piece for piece, _rgb in row) for row in rows]
+    assert len(text) == 2 and all(len(line) <= 30 for line in text)
+    assert text[-1].endswith("more")
+    shown = sum(f"run{i}.log" in "".join(text) for i in range(10))
+    assert text[-1].endswith(f"+{10 - shown} more")
+    long = pack_legend([("━", "x" * 100, (1, 2, 3))], width=20, rows=1)
+    assert len("".join(p for p, _rgb in long[0])) <= 20
 
 
 def test_run_colours_are_distinct_and_leave_severity_colours_to_the_markers() -> None:
     assert len(set(RUN_COLOURS)) == len(RUN_COLOURS) >= 12
-    assert not any(c.startswith(("warning", "error")) for c in RUN_COLOURS)
+    warning, error = (Color.parse(c) for c in ("#ffa62b", "#ba3c5b"))  # textual-dark's
+    assert all(Color.parse(c) not in (warning, error) for c in RUN_COLOURS)

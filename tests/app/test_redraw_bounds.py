@@ -133,6 +133,7 @@ async def test_the_plot_is_rebuilt_at_most_once_per_interval_under_a_flood() -> 
         store = store_with(50)
         plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
         await pilot.pause()
+        plot.end_startup()  # past the start-up allowance
         plot.render_cost_s = 0.02  # as if a rebuild cost 20 ms: at 1 %, one per 2 s
         builds = plot.counts.renders
         for step in range(51, 251):  # 200 new records, each shown at once

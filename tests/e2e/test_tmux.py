@@ -96,6 +96,8 @@ def test_demo_runs_through_the_same_follow_path(tmux: Tmux, tmp_path: Path) -> N
 
     wait_for(advanced, "the demo's steps to advance", tmux)
     assert "demo-run.log" in tmux.capture()
+    # its writer is trainmon's own playback, not a training process gone missing
+    wait_for(lambda: "own playback" in tmux.capture(), "the playback named as the writer", tmux)
     tmux("send-keys", "-t", "main", "q")
     wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
     assert exit_status(exit_file) == "0"
@@ -161,6 +163,37 @@ def test_process_substitution_is_read_to_its_end(tmux: Tmux, tmp_path: Path) -> 
     wait_for(lambda: "step 100" in tmux.capture(), "the piped history to show", tmux)
     wait_for(lambda: "end of input" in tmux.capture(), "the end of the stream", tmux)
     assert "Illegal seek" not in tmux.capture()
+    tmux("send-keys", "-t", "main", "q")
+    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
+    assert exit_status(exit_file) == "0"
+
+
+def test_a_finding_opens_mutes_and_unmutes_by_keys_at_60_columns(
+    tmux: Tmux, tmp_path: Path
+) -> None:
+    """The 60-column pane shows finding titles only: ↓ selects one, Enter opens it in full,
+    `m` in the details mutes and unmutes its rule."""
+    log = tmp_path / "run.log"
+    losses = {s: f"{3.0 / (1 + s / 100):.4f}" for s in range(1, 61)}
+    for step in range(56, 61):  # a Hugging Face Trainer dict prints a NaN loss as `nan`
+        losses[step] = "nan"
+    log.write_text("".join(f"{{'loss': {v}, 'epoch': {s / 60:.3f}}}\n" for s, v in losses.items()))
+    exit_file = tmp_path / "exit-status"
+    start_on_log(tmux, log, exit_file, (60, 40))
+    wait_for(lambda: "became nan" in tmux.capture(), "the finding", tmux)
+    tmux("send-keys", "-t", "main", "Down")
+    tmux("send-keys", "-t", "main", "Up")
+    tmux("send-keys", "-t", "main", "Enter")
+    wait_for(lambda: "evidence:" in tmux.capture(), "the details modal", tmux)
+    screen = tmux.capture()
+    assert "advice:" in screen and "first step:" in screen and "count:" in screen
+    assert "m: mute" in screen
+    tmux("send-keys", "-t", "main", "m")
+    wait_for(lambda: "m: unmute" in tmux.capture(), "the rule to be muted", tmux)
+    tmux("send-keys", "-t", "main", "m")
+    wait_for(lambda: "m: mute ·" in tmux.capture(), "the rule to be unmuted", tmux)
+    tmux("send-keys", "-t", "main", "Escape")
+    wait_for(lambda: "evidence:" not in tmux.capture(), "the details to close", tmux)
     tmux("send-keys", "-t", "main", "q")
     wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
     assert exit_status(exit_file) == "0"

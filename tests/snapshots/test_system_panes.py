@@ -266,3 +266,26 @@ async def test_unavailable_is_one_line_and_lost_is_loud() -> None:
         panel.update_snapshot(GPU_CASES["lost"])
         await pilot.pause()
         assert "GPU 1 LOST" in _plain(panel)
+
+
+@pytest.mark.parametrize("width", [200, 160, 100, 60, 45])
+async def test_reasons_wrap_over_the_empty_rows_instead_of_being_cut(width: int) -> None:
+    """At every width the reason reads whole (its end, `--pid`, is what to do), and the
+    GPU's reason too; nothing is cut while the pane has rows to spare."""
+    no_gpu = GpuSnapshot(1000.0, "unavailable", "no GPU: NVML not found (no NVIDIA driver)")
+    app = PaneApp([no_gpu], cpu(None), width=width - 2)
+    async with app.run_test(size=(width, 20)) as pilot:
+        await pilot.pause()
+        cpu_text, gpu_text = _plain(app.query_one(CpuPanel)), _plain(app.query_one(GpuPanel))
+        assert "…" not in cpu_text and "…" not in gpu_text
+        assert "use --pid" in cpu_text and "(no NVIDIA driver)" in gpu_text
+        for line in (*cpu_text.splitlines(), *gpu_text.splitlines()):
+            assert len(line) <= app.query_one(CpuPanel).content_size.width
+
+
+async def test_the_compact_trainer_lines_spell_out_state_and_workers() -> None:
+    app = PaneApp(cpu=cpu(TRAINER), width=50)
+    async with app.run_test(size=(80, 12)) as pilot:
+        await pilot.pause()
+        text = _plain(app.query_one(CpuPanel))
+        assert "running, 8 workers" in text and " w8 " not in text

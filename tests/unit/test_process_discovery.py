@@ -267,3 +267,15 @@ def test_worker_started_from_a_thread_is_in_the_tree(threaded_run: Run) -> None:
         assert tp is not None, reason
         assert tp.pid == threaded_run.pid
         assert tp.workers == 1
+
+
+def test_a_log_trainmon_writes_itself_is_named_as_its_own_playback(tmp_path: Path) -> None:
+    """--demo and replay write the followed log from trainmon's own process: that is not a
+    training process that went missing."""
+    log = tmp_path / "demo-run.log"
+    with log.open("a") as f:
+        f.write("step=1 loss=2.0\n")
+        f.flush()
+        found = find_log_writer([str(log)])
+        assert found.pid is None and "trainmon's own playback" in found.reason
+    assert "no process has demo-run.log open" in find_log_writer([str(log)]).reason

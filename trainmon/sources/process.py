@@ -136,6 +136,10 @@ def _tree_root(proc_root: Path, pids: Sequence[int]) -> int:
     return min(roots or list(pids), key=lambda p: (info[p][1], p))
 
 
+OWN_PLAYBACK = "the log is written by trainmon's own playback (--demo / replay)"
+"""Why no training process is watched while trainmon plays a log itself."""
+
+
 def find_log_writer(
     log_paths: Sequence[str],
     proc_root: str | Path = "/proc",
@@ -146,13 +150,18 @@ def find_log_writer(
     paths = [p for p in log_paths if p != "-"]
     if not paths:
         return Discovery(None, reason="the log is read from standard input: use --pid")
-    skip = {os.getpid(), *exclude}
+    own = os.getpid()
+    skip = set(exclude) - {own}
     targets: set[str] = set()
     for p in paths:
         real = os.path.realpath(p)
         targets.update({real, real + " (deleted)"})
     holders, unreadable = _holders(root, targets, skip)
     names = ", ".join(os.path.basename(p) for p in paths)
+    if own in holders:  # --demo and replay: trainmon writes the log itself
+        holders.remove(own)
+        if not holders:
+            return Discovery(None, reason=OWN_PLAYBACK)
     if not holders:
         why = f"no process has {names} open for writing"
         if unreadable:

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 EXTRA_KEYS: tuple[tuple[str, str], ...] = (
-    ("↑ / ↓", "select a finding in the advice pane"),
+    ("click", "select a finding in the advice pane (as ↑ / ↓ do)"),
     ("ctrl+p", "command palette (themes, screenshots, every action)"),
     ("escape / ? / q", "close this help"),
 )
@@ -26,7 +26,7 @@ EXTRA_KEYS: tuple[tuple[str, str], ...] = (
 def key_label(binding: Binding) -> str:
     """A binding's keys as people type them (`space / p`)."""
     keys = [k.strip() for k in binding.key.split(",")]
-    display = {"question_mark": "?", "space": "space", "ctrl+s": "ctrl+s"}
+    display = {"question_mark": "?", "space": "space", "ctrl+s": "ctrl+s", "up": "↑", "down": "↓"}
     return " / ".join(display.get(k, k) for k in keys)
 
 

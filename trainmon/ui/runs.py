@@ -22,6 +22,10 @@ from trainmon.text import terminal_safe
 from trainmon.ui.widgets.loss_plot import RUN_COLOURS
 from trainmon.ui.widgets.status_bar import Level, RunStatus, round_age
 
+OTHER_LINES_SHOWN: Final = 100
+OTHER_LINES_RATIO: Final = 5.0
+"""Lines without metrics since the newest record are shown past 100 and past 5x the run's
+usual number of such lines per record."""
 TRANSIENT_STATE_S: Final = 30.0
 """How long "file truncated: new segment" and similar notes stay in the status line."""
 
@@ -68,6 +72,9 @@ class RunView:
     live: bool = False
     """The log's history at start has been read; records now arrive as they are written."""
     saved_to: str = ""
+    records_seen: int = 0
+    other_at_record: int = 0
+    """Lines without metrics read up to the newest record (`other_lines` counts from it)."""
     """Standard input's run: the file it is saved in."""
     exited: ProcessExit | None = None
     """The training process writing this log has ended (status line, ETA stopped)."""
@@ -180,7 +187,7 @@ class RunView:
             age_s=round_age(now_s - last) if last is not None else None,
             finished=store.kind_counts.get("summary", 0) > 0,
             records=store.records,
-            unparsed=parsed.unparsed_lines,
+            unparsed=self.other_lines(store.records, parsed.unparsed_lines),
             saved_to=terminal_safe(self.saved_to),
             note=(
                 ignored_series_note(store.ignored_series, store.max_series)
@@ -189,6 +196,18 @@ class RunView:
             ),
             ended=self.exited.text if self.exited is not None else "",
         )
+
+    def other_lines(self, records: int, other: int) -> int:
+        """Lines without metrics worth a mention (0: none). Progress bars and banners make
+        most lines of a healthy log; they matter before any record (the format may be
+        unknown), or when they pile up after the records stopped, far beyond the usual share."""
+        if records != self.records_seen:
+            self.records_seen, self.other_at_record = records, other
+        if not records:
+            return other
+        since = other - self.other_at_record
+        usual = self.other_at_record / records
+        return since if since > max(OTHER_LINES_SHOWN, OTHER_LINES_RATIO * usual) else 0
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -15,9 +15,10 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from trainmon.plotdata import X_AXES, XAxis
+from trainmon.plotdata import X_AXES, XAxis, has_wall_times
 from trainmon.run import Run
 from trainmon.text import terminal_safe
+from trainmon.ui.finding_details import FindingDetails
 from trainmon.ui.help import HelpScreen, help_rows, key_label
 from trainmon.ui.runs import RunView
 from trainmon.ui.widgets.advice_panel import AdvicePanel
@@ -26,6 +27,11 @@ from trainmon.ui.widgets.system_pane import SystemPane
 
 SMOOTHING_LEVELS: Final[tuple[float, ...]] = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 """The weights `s` / `S` step through (TensorBoard's slider, in the steps people use)."""
+
+NO_TIMES_TEXT: Final = (
+    "x axis: wall time skipped: the log prints no timestamps, and its history was read at "
+    "once (records that arrive from now on get their arrival time)"
+)
 
 NOT_IN_PALETTE: Final = frozenset({"quit", "help"})
 """Actions the palette already offers in its own words."""
@@ -50,7 +56,23 @@ class ViewActions(App[None]):
         Binding(
             "a", "toggle_advice", "advice pane", show=False, tooltip="show / hide the advice pane"
         ),
-        Binding("m", "mute", "mute rule", show=False, tooltip="mute rule of the selected finding"),
+        Binding(
+            "m",
+            "mute",
+            "mute rule",
+            show=False,
+            tooltip="mute / unmute the selected finding's rule",
+        ),
+        # Selecting a finding and opening its details (the list takes these keys when focused).
+        Binding("down", "select_finding(1)", "next finding", show=False),
+        Binding("up", "select_finding(-1)", "previous finding", show=False),
+        Binding(
+            "enter",
+            "finding_details",
+            "finding details",
+            show=False,
+            tooltip="the selected finding in full; m in it mutes / unmutes",
+        ),
         Binding("M", "metric_browser", "metrics", show=False, tooltip="chart any logged metric"),
         Binding(
             "v",
@@ -79,6 +101,7 @@ class ViewActions(App[None]):
     show_system: bool
     show_advice: bool
     layout_mode: str
+    _said_no_times = False
 
     def refresh_now(self) -> None:
         raise NotImplementedError
@@ -107,8 +130,13 @@ class ViewActions(App[None]):
         self.refresh_now()
 
     def action_cycle_x_axis(self) -> None:
-        """Step, epoch, wall time, and back."""
+        """Step, epoch, wall time, and back; wall time is skipped while no run has times."""
         self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
+        if self.x_axis == "time" and not any(has_wall_times(v.store) for v in self.runs):
+            self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
+            if not self._said_no_times:  # said once: the key keeps cycling without it
+                self._said_no_times = True
+                self.notify(NO_TIMES_TEXT, timeout=6)
         self.notify(f"x axis: {self.x_axis}", timeout=1.5)
         self.refresh_now()
 
@@ -142,20 +170,55 @@ class ViewActions(App[None]):
         self.query_one("#rawlog", RawLogView).toggle(self.layout_mode, self.size.height)
 
     def action_mute(self) -> None:
-        """Mute the rule of the selected finding (for every run)."""
-        selected = self.query_one("#advice", AdvicePanel).selected
+        """Mute the rule of the selected finding (for every run); on a muted row, unmute it."""
+        panel = self.query_one("#advice", AdvicePanel)
+        muted = panel.selected_muted
+        if muted is not None:
+            self.set_rule_muted(muted, False)
+            return
+        selected = panel.selected
         if selected is None:
             self.notify("no finding selected", timeout=2)
             return
-        rule = selected[1].rule
-        if rule not in self.muted:
+        self.set_rule_muted(selected[1].rule, True)
+
+    def set_rule_muted(self, rule: str, muted: bool) -> None:
+        """Mute or unmute a rule for every run and the host; the pane lists the muted ones."""
+        if muted and rule not in self.muted:
             self.muted.append(rule)
-        for view in self.runs:
-            view.run.mute(rule)
-        self.host.mute(rule)
-        self.notify(f"muted {rule}", timeout=2, markup=False)
+        elif not muted and rule in self.muted:
+            self.muted.remove(rule)
+        for run in (*(view.run for view in self.runs), self.host):
+            if muted:
+                run.mute(rule)
+            else:
+                run.unmute(rule)
+        self.notify(f"{'muted' if muted else 'unmuted'} {rule}", timeout=2, markup=False)
         self._show_advice()
         self.refresh_now()
+
+    def action_select_finding(self, direction: int) -> None:
+        """Select the next (+1) or previous (-1) finding in the advice pane."""
+        panel = self.query_one("#advice", AdvicePanel)
+        if panel.display:
+            panel.select_next(direction)
+
+    def action_finding_details(self) -> None:
+        """Open the selected finding (or muted rule) in full, in a modal."""
+        panel = self.query_one("#advice", AdvicePanel)
+        rule = panel.selected_muted
+        item = panel.muted_item(rule) if rule is not None else panel.selected
+        if rule is None:
+            if item is None:
+                self.notify("no finding to show", timeout=2)
+                return
+            rule = item[1].rule
+        run, finding = item if item is not None else ("", None)
+        self.push_screen(
+            FindingDetails(
+                run, rule, finding, muted=rule in self.muted, set_muted=self.set_rule_muted
+            )
+        )
 
     def action_save_screenshot(self) -> None:
         """Save an SVG screenshot in the current directory and say where it went."""

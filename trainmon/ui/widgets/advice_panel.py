@@ -33,6 +33,8 @@ SEVERITY_VARS: Final[dict[Severity, str]] = {
     "info": "secondary",
 }
 EMPTY_TEXT: Final = "no findings: the run looks healthy so far"
+EARLIER_ONLY_TEXT: Final = "no active findings (earlier ones listed below)"
+"""A run whose findings all cleared is not "healthy so far": what happened is listed."""
 NOTHING_YET_TEXT: Final = (
     "nothing to judge yet: no metric records read so far. If the log has metrics, "
     "`trainmon report LOG --explain` shows how its lines were read, and --pattern REGEX "
@@ -110,6 +112,8 @@ class AdvicePanel(Vertical):
         self._closest: str | None = None
         self._lines_key: tuple[str, ...] | None = None
         self._shown: dict[str, str] = {}
+        self._last_seen: dict[str, AdviceItem] = {}
+        """The newest finding of each rule shown: a muted rule's row and details show it."""
         """The text each Static shows now (as markup, to compare styles too)."""
         self.counts = WorkCounts()
 
@@ -135,14 +139,42 @@ class AdvicePanel(Vertical):
         return self._history
 
     @property
+    def muted(self) -> tuple[str, ...]:
+        """The muted rules, listed (dimmed) below the active findings."""
+        return self._muted
+
+    def _highlighted(self) -> int:
+        index = self.query_one("#advice-list", OptionList).highlighted if self.is_mounted else None
+        rows = len(self._active) + len(self._muted)
+        return index if index is not None and 0 <= index < rows else 0
+
+    @property
     def selected(self) -> AdviceItem | None:
-        """The highlighted finding (the first one when nothing was highlighted yet)."""
+        """The highlighted finding (the first one when nothing was highlighted yet); None
+        when a muted rule's row is highlighted."""
         if not self._active:
             return None
-        index = self.query_one("#advice-list", OptionList).highlighted if self.is_mounted else None
-        if index is None or not 0 <= index < len(self._active):
-            index = 0
-        return self._active[index]
+        index = self._highlighted()
+        return self._active[index] if index < len(self._active) else None
+
+    @property
+    def selected_muted(self) -> str | None:
+        """The muted rule whose row is highlighted, if one is."""
+        index = self._highlighted() - len(self._active)
+        return self._muted[index] if 0 <= index < len(self._muted) else None
+
+    def muted_item(self, rule: str) -> AdviceItem | None:
+        """The newest finding of a muted rule that the pane showed (None: never shown)."""
+        return self._last_seen.get(rule)
+
+    def select_next(self, direction: int) -> None:
+        """Move the selection down (+1) or up (-1), and give the list the keys."""
+        option_list = self.query_one("#advice-list", OptionList)
+        option_list.focus()
+        if direction > 0:
+            option_list.action_cursor_down()
+        else:
+            option_list.action_cursor_up()
 
     def show(
         self,
@@ -169,8 +201,10 @@ class AdvicePanel(Vertical):
         ):
             return False
         self._judged, self._closest = judged, closest
-        previous = self.selected
+        previous = self._selection_key()
         self._active, self._history, self._muted, self._notes = new
+        for item in (*self._active, *self._history):
+            self._last_seen[item[1].rule] = item
         self.counts.updates += 1
         if self.is_mounted:
             self._rebuild(previous)
@@ -187,7 +221,7 @@ class AdvicePanel(Vertical):
         """A new theme: redraw everything with its colours."""
         self._lines_key = None
         self._shown.clear()
-        self._rebuild(self.selected)
+        self._rebuild(self._selection_key())
 
     def _severity_style(self, severity: Severity) -> Style:
         try:
@@ -227,8 +261,24 @@ class AdvicePanel(Vertical):
             if text.plain:
                 text.append("\n")
             text.append("→ " + _shown(finding.advice))
-        text.append(f"\n[{terminal_safe(finding.rule)}] m: mute this rule", style="dim")
+        text.append(
+            f"\n[{terminal_safe(finding.rule)}] enter: details · m: mute this rule", style="dim"
+        )
         return text
+
+    def muted_line(self, rule: str) -> Text:
+        """A muted rule's list line: dimmed, with its last finding's title when one was shown."""
+        text = Text(no_wrap=True, overflow="ellipsis", end="", style="dim")
+        seen = self._last_seen.get(rule)
+        text.append("(muted) " + terminal_safe(seen[1].title if seen else rule))
+        return text
+
+    def muted_detail(self, rule: str) -> Text:
+        return Text(
+            f"[{terminal_safe(rule)}] muted: its findings are hidden · enter: details · m: unmute",
+            style="dim",
+            end="",
+        )
 
     def history_text(self) -> Text:
         """The newest resolved findings, and how many rules are muted."""
@@ -248,15 +298,26 @@ class AdvicePanel(Vertical):
         if self._muted:
             if text.plain:
                 text.append("\n")
-            text.append(terminal_safe("muted: " + ", ".join(self._muted)))
+            text.append(terminal_safe(f"muted: {len(self._muted)} rule(s), listed dimmed above"))
         return text
 
-    def _rebuild(self, previous: AdviceItem | None) -> None:
+    def _selection_key(self) -> tuple[str, str] | None:
+        """(run, rule) of the highlighted row, to keep it highlighted across updates."""
+        if not self.is_mounted:
+            return None
+        muted = self.selected_muted
+        if muted is not None:
+            return ("", muted)
+        item = self.selected
+        return (item[0], item[1].rule) if item is not None else None
+
+    def _rebuild(self, previous: tuple[str, str] | None) -> None:
         """Update only the parts whose text changed: replacing the options repaints the
         whole pane, which over SSH is most of what an update costs."""
         option_list = self.query_one("#advice-list", OptionList)
         empty = self.query_one("#advice-empty", Static)
         lines = [self.finding_line(item) for item in self._active]
+        lines += [self.muted_line(rule) for rule in self._muted]
         key = tuple(line.markup for line in lines)
         if key != self._lines_key:
             self._lines_key = key
@@ -266,11 +327,14 @@ class AdvicePanel(Vertical):
                 index = 0
                 if previous is not None:
                     for i, (run, finding) in enumerate(self._active):
-                        if finding.rule == previous[1].rule and run == previous[0]:
+                        if (run, finding.rule) == previous:
                             index = i
                             break
+                    else:
+                        if previous[1] in self._muted:
+                            index = len(self._active) + self._muted.index(previous[1])
                 option_list.highlighted = index
-        has_findings = bool(self._active)
+        has_findings = bool(lines)
         if option_list.display != has_findings:
             option_list.display = has_findings
         if empty.display == has_findings:
@@ -281,6 +345,8 @@ class AdvicePanel(Vertical):
         self._update_static("#advice-history", self.history_text())
 
     def _empty_text(self) -> str:
+        if self._judged and self._history:
+            return EARLIER_ONLY_TEXT
         if self._judged:
             return EMPTY_TEXT
         if self._closest:
@@ -308,7 +374,14 @@ class AdvicePanel(Vertical):
             static.refresh(layout=True)
 
     def _show_detail(self) -> None:
-        self._update_static("#advice-detail", self.detail_text(self.selected))
+        muted = self.selected_muted
+        detail = self.muted_detail(muted) if muted else self.detail_text(self.selected)
+        self._update_static("#advice-detail", detail)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter (or a double click) on a row: its details."""
+        event.stop()
+        self.app.call_later(self.app.run_action, "finding_details")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """Follow the selection with the detail text."""

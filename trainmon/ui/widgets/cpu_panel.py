@@ -18,6 +18,7 @@ from rich.text import Text
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, TrainingProcess
 from trainmon.ui.widgets.counts import WorkCounts
+from trainmon.ui.widgets.fit import wrapped_lines
 from trainmon.ui.widgets.spark import spark_rows
 from trainmon.ui.widgets.text_pane import TextPane
 
@@ -34,6 +35,9 @@ FOUND_BY: Final = {
     "pid": "--pid",
     "pipe": "writes the pipe",
 }
+REASON_ROWS: Final = 3
+REASON_ROWS_COMPACT: Final = 2
+"""Rows a "not found" reason may wrap over (a compact pane has fewer to give)."""
 STATUS: Final = {"running": "R", "sleeping": "S", "disk-sleep": "D", "stopped": "T"}
 
 
@@ -215,9 +219,10 @@ class CpuPanel(TextPane):
             return [line]
         if tp is None:
             why = snap.training_reason or "unknown"
-            line = Text(f"training process not found: {why}", style=self._style("dim"))
-            line.no_wrap, line.overflow, line.end = True, "ellipsis", ""
-            return [line]
+            width = self.content_size.width or self.size.width or WIDE
+            rows = REASON_ROWS_COMPACT if compact else REASON_ROWS
+            text = f"training process not found: {why}"
+            return wrapped_lines(text, width, rows, self._style("dim"))
         return self._trainer_lines(tp, compact)
 
     def _trainer_lines(self, tp: TrainingProcess, compact: bool) -> list[Text]:
@@ -227,12 +232,13 @@ class CpuPanel(TextPane):
         one.append("trainer ", style=label)
         one.append(str(tp.pid), style=strong)
         status = STATUS.get(tp.status, tp.status[:1].upper() if tp.status else "?")
-        if compact:
-            one.append(f" {tp.cpu_pct:.0f}% {fmt_size(tp.rss_bytes)} ")
-            one.append(status, style=self._warn_if(status == "D"))
-            one.append(f" w{tp.workers} ")
-            one.append(tp.command)
-            return [one]
+        if compact:  # spelled out: a narrow pane has rows to spare, not columns
+            one.append(f" {tp.cpu_pct:.0f}% CPU  {fmt_size(tp.rss_bytes)} RSS")
+            two = Text(no_wrap=True, overflow="ellipsis", end="")
+            two.append("  " + (tp.status or "unknown"), style=self._warn_if(status == "D"))
+            two.append(f", {tp.workers} worker{'s' if tp.workers != 1 else ''}  ")
+            two.append(tp.command)
+            return [one, two]
         one.append(f" ({FOUND_BY.get(tp.found_by, tp.found_by)}) ", style=label)
         one.append(tp.command)
         two = Text(no_wrap=True, overflow="ellipsis", end="")

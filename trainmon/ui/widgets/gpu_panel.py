@@ -20,6 +20,7 @@ from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import GpuDeviceSample, GpuProcess, GpuSnapshot
 from trainmon.ui.widgets.cluster_rows import cluster_lines
 from trainmon.ui.widgets.counts import WorkCounts
+from trainmon.ui.widgets.fit import wrapped_lines
 from trainmon.ui.widgets.spark import spark_rows
 from trainmon.ui.widgets.text_pane import TextPane
 
@@ -63,6 +64,10 @@ def bar_cells(fraction: float | None, width: int) -> tuple[str, str]:
         return ("", EMPTY * width)
     filled = round(max(0.0, min(1.0, fraction)) * width)
     return (FULL * filled, EMPTY * (width - filled))
+
+
+REASON_ROWS: Final = 2
+"""Rows the reason for no GPU may wrap over."""
 
 
 class GpuPanel(TextPane):
@@ -140,8 +145,8 @@ class GpuPanel(TextPane):
         if snap.status != "ok" or not snap.devices:
             reason = snap.reason or snap.status
             line = reason if "GPU" in reason else f"GPU: {reason}"
-            text.append(line, style=self._style("dim"))
-            return text
+            lines = wrapped_lines(line, width, REASON_ROWS, self._style("dim"))
+            return Text("\n", end="").join(lines)
         compact = self.compact or self.has_class("-compact")
         if snap.source:  # cluster GPUs (Prometheus): one line per node
             lines = cluster_lines(snap, width, self._style, wide=not compact)

@@ -19,6 +19,8 @@ from trainmon.ui.widgets.counts import WorkCounts
 from trainmon.ui.widgets.spark import rebucket_max, spark_rows, styled_rows
 
 ABSENT_TEXT = "no grad_norm in this log"
+ABOVE_GLYPH = "↑"
+"""Marks a cell above the sparkline's scale (a spike taller than the pane)."""
 
 
 def fmt(value: float | None) -> str:
@@ -85,6 +87,8 @@ class GradNormPane(Widget):
         for name, value in (("last", d.last), ("min", d.min), ("max", d.max), ("med", d.median)):
             text.append(f"{name} ", style=label)
             text.append(f"{fmt(value)}  ")
+            if name == "max" and d.scale_top is not None:  # the scale, beside the true max
+                text.append(f"({ABOVE_GLYPH}>{fmt(d.scale_top)})  ", style=label)
         if d.spikes:
             spike = self.get_component_rich_style("grad-norm--spike", partial=True)
             n = len(d.spikes)
@@ -127,7 +131,14 @@ class GradNormPane(Widget):
                 styles.append(clipped)
             else:
                 styles.append(bar)
-        text = styled_rows(spark_rows(values, spark_height), styles)
+        rows = spark_rows(values, spark_height, hi=d.scale_top)
+        if d.scale_top is not None:  # cells above the scale: marked on the top row
+            top = d.scale_top
+            rows[0] = "".join(
+                ABOVE_GLYPH if v > top else c for c, v in zip(rows[0], values, strict=True)
+            )
+            styles = [spike if v > top else st for st, v in zip(styles, values, strict=True)]
+        text = styled_rows(rows, styles)
         text.append("\n")
         text.append_text(summary)
         return text

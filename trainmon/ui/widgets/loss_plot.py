@@ -22,8 +22,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style as RichStyle
+from rich.text import Text
 from textual.app import RenderResult
 from textual.color import Color
 from textual.geometry import Region, Size
@@ -33,6 +35,7 @@ from textual_plotext import PlotextPlot
 
 from trainmon.plotdata import LossPlotData
 from trainmon.records import Finding, Severity
+from trainmon.ui import palette
 from trainmon.ui.plotext_adapter import (
     ansi_lines,
     build_matrix,
@@ -50,32 +53,17 @@ RunPlot = tuple[str, LossPlotData]
 Marker = tuple[float, Severity]
 """A finding to mark on the plot: its step and severity."""
 
-RUN_COLOURS: Final[tuple[str, ...]] = (
-    "primary",
-    "accent",
-    "success",
-    "secondary",
-    "foreground",
-    "primary-lighten-2",
-    "accent-lighten-2",
-    "success-lighten-2",
-    "secondary-lighten-2",
-    "accent-darken-2",
-    "success-darken-2",
-    "foreground-darken-2",
-)
-"""Theme variables used for runs 1, 2, 3...: colours follow the Textual theme, and a run
-keeps its colour however many runs are shown (colour = position on the command line). The
-severity colours (warning, error) are left to the advice markers; beyond twelve runs the
-colours repeat, and the status rows (each with its run's coloured dot) tell the runs apart."""
+RUN_COLOURS: Final = palette.RUN_COLOURS
+"""Colours of runs 1, 2, 3... (`trainmon.ui.palette`: tested apart in 16/256 colours and
+for colour-blind eyes); the severity colours (warning, error) are left to the markers."""
 
 MANY_RUNS: Final = 5
 """From this many runs on, a run with a smoothed loss shows only that line: the faint raw
 lines of many runs would cover each other and the plot."""
 
-LEGEND_SHARE: Final = 3
-"""The legend covers at most 1/LEGEND_SHARE of the plot's height: with many runs it names the
-first runs only (one line each), and the title says how many more there are."""
+LEGEND_SHARE: Final = 6
+"""The legend rows above the plot take at most 1/LEGEND_SHARE of its height (one row at least):
+with many runs they name the runs that fit, and say how many more there are."""
 
 SEVERITY_COLOURS: Final[dict[Severity, str]] = {
     "info": "secondary",
@@ -83,7 +71,10 @@ SEVERITY_COLOURS: Final[dict[Severity, str]] = {
     "critical": "error",
 }
 
-Rgb = tuple[int, int, int]
+Rgb = palette.Rgb
+
+LegendEntry = tuple[str, str, Rgb]
+"""A legend entry: its glyph (━ line, ● points, ┄ the LR), its text and its colour."""
 
 CPU_BUDGET: Final = 0.004
 """Default share of one core for rebuilding the plot: 0.4 %, so that a log with a record every
@@ -91,6 +82,13 @@ second stays within the dashboard's 2 % with room for run-to-run spread (the sta
 shows each record at once). The cost counted is the whole rebuild: plotext, the conversion to
 screen lines and painting the changed rows; how often new data is drawn follows from it
 (bench/README.md has the figures). The grad-norm pane is redrawn with it."""
+
+STARTUP_S: Final = 5.0
+STARTUP_INTERVAL_S: Final = 0.5
+"""The start-up allowance: for STARTUP_S after the first build, rebuilds may come every
+STARTUP_INTERVAL_S whatever the budget, so the plot keeps pace with the status line in a run's
+first seconds (the demo's first impression); it costs a few hundred ms of CPU once and leaves
+the steady state unchanged."""
 
 
 def as_markers(items: Iterable[Finding | Marker]) -> tuple[Marker, ...]:
@@ -150,12 +148,56 @@ def nice_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> l
 
 
 def tick_label(value: float) -> str:
-    """A short axis label: 800, 1.2k, 12k, 1.5M; fractions with up to three digits."""
+    """A short axis label: 800, 12.3k, 1.5M, 1.46e11, 3e-5; fractions with three digits."""
     size = abs(value)
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+    if size >= 1e9 or 0 < size < 1e-3:
+        mantissa, _, exponent = f"{value:.3g}".partition("e")
+        return f"{mantissa}e{int(exponent)}" if exponent else mantissa
+    for limit, suffix in ((1e6, "M"), (1e3, "k")):
         if size >= limit:
             return f"{value / limit:.3g}{suffix}"
     return f"{value:.3g}"
+
+
+LegendPiece = tuple[str, Rgb | None]
+"""A run of legend text and its colour (None: the plot's own)."""
+
+
+def pack_legend(entries: Sequence[LegendEntry], width: int, rows: int) -> list[list[LegendPiece]]:
+    """The legend entries laid out in at most `rows` rows of `width` cells, above the plot
+    (never over its data); what does not fit is counted (`+3 more`) at the end."""
+    lines: list[list[LegendPiece]] = []
+    current: list[LegendPiece] = []
+    used = 0
+    for index, (glyph, text, colour) in enumerate(entries):
+        cells = 2 + len(text)
+        if current and used + 2 + cells > width:
+            lines.append(current)
+            current, used = [], 0
+            if len(lines) == rows:
+                _append_more(lines[-1], len(entries) - index, width)
+                return lines
+        if not current and 1 + cells > width:  # longer than a row: cut
+            text = text[: max(1, width - 4)] + "…"
+            cells = 2 + len(text)
+        current.extend([(" " if not current else "  ", None), (glyph, colour), (" " + text, None)])
+        used += (1 if used == 0 else 2) + cells
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _append_more(line: list[LegendPiece], left: int, width: int) -> None:
+    """End a full legend row with the count of the entries left out (those it drops for
+    room included)."""
+    cells = sum(len(text) for text, _colour in line)
+    while line and (
+        cells + len(f"  +{left} more") > width or line[-1][1] is not None or not line[-1][0].strip()
+    ):
+        text, colour = line.pop()
+        cells -= len(text)
+        left += colour is not None  # a glyph: one entry fewer on the row
+    line.append((f"  +{left} more" if line else f" +{left} more", None))
 
 
 def _fmt(value: float) -> str:
@@ -207,6 +249,8 @@ class LossPlot(PlotextPlot):
         self._styles: dict[tuple[object, ...], RichStyle | None] = {}
         self._paint_cost_s = 0.0
         self._legend_rows = 0
+        self._legend: tuple[LegendEntry, ...] = ()
+        self._startup_until: float | None = None
 
     def on_mount(self) -> None:
         """Follow theme changes: run and severity colours come from theme variables."""
@@ -224,7 +268,18 @@ class LossPlot(PlotextPlot):
         """The shortest time between two rebuilds that keeps within the CPU budget."""
         if not self.cpu_budget or self.cpu_budget <= 0:
             return 0.0
+        if self.starting:
+            return STARTUP_INTERVAL_S  # the first impression: the plot keeps pace at once
         return self.render_cost_s / self.cpu_budget
+
+    @property
+    def starting(self) -> bool:
+        """True within the start-up allowance (`STARTUP_S` after the first build)."""
+        return self._startup_until is None or time.monotonic() < self._startup_until
+
+    def end_startup(self) -> None:
+        """End the start-up allowance now (tests and benches of the steady state)."""
+        self._startup_until = time.monotonic()
 
     @property
     def pending(self) -> bool:
@@ -264,8 +319,14 @@ class LossPlot(PlotextPlot):
         return True
 
     def render(self) -> RenderResult:
-        """The figure as plotext prints it (tests read it); the screen uses `render_line`."""
-        return super().render()
+        """The legend rows and the figure as plotext prints it (tests read it); the screen
+        uses `render_line`."""
+        figure = super().render()
+        rows = pack_legend(self._legend, max(1, self.size.width), self._legend_rows)
+        if not rows or not isinstance(figure, Text):
+            return figure
+        legend = "\n".join("".join(piece for piece, _colour in row) for row in rows)
+        return Text(legend + "\n") + figure
 
     def render_line(self, y: int) -> Strip:
         """One screen line of the figure, from the lines cached at the last rebuild."""
@@ -299,16 +360,20 @@ class LossPlot(PlotextPlot):
             self._lines = []
             return previous
         plt = self.plt
-        set_plot_size(plt, width, height)
+        base = self.visual_style.rich_style
+        legend = [
+            self._legend_strip(row, width, base)
+            for row in pack_legend(self._legend, width, self._legend_rows)
+        ][: max(0, height - 5)]  # a very short plot keeps its rows for the data
+        set_plot_size(plt, width, height - len(legend))
         plt.theme(plotext_theme_name(self, self.app.theme))
         self.counts.renders += 1
-        base = self.visual_style.rich_style
         blank = Segment(" " * width, base)
         matrix = build_matrix(plt)
         if matrix is not None:
-            lines = matrix_lines(matrix, width, base, self._cell_style)
+            lines = legend + matrix_lines(matrix, width, base, self._cell_style)
         else:
-            lines = ansi_lines(plt, width, base)[:height]
+            lines = legend + ansi_lines(plt, width, base)[: height - len(legend)]
         lines.extend(Strip([blank], width) for _ in range(height - len(lines)))
         self._lines = lines
         # The cost of a rebuild: this build, and painting the previous one onto the screen.
@@ -318,7 +383,17 @@ class LossPlot(PlotextPlot):
             cost if not self.render_cost_s else 0.7 * self.render_cost_s + 0.3 * cost
         )
         self._last_render_at = time.monotonic()
+        if self._startup_until is None:
+            self._startup_until = self._last_render_at + STARTUP_S
         return previous
+
+    @staticmethod
+    def _legend_strip(row: Sequence[LegendPiece], width: int, base: RichStyle) -> Strip:
+        segments = [
+            Segment(text, base if rgb is None else base + RichStyle(color=RichColor.from_rgb(*rgb)))
+            for text, rgb in row
+        ]
+        return Strip(segments).adjust_cell_length(width, base)
 
     def _cell_style(self, colour: object, style: object, background: object) -> RichStyle | None:
         """The style `Text.from_ansi` gives a plotext cell with these colours (cached)."""
@@ -358,12 +433,17 @@ class LossPlot(PlotextPlot):
 
     @property
     def legend_rows(self) -> int:
-        """How many legend lines the plot has room for (a share of its height)."""
+        """How many legend rows the plot gives up at most (a share of its height)."""
         height = self.size.height if self.size.height else 24
         return max(1, (height - 4) // LEGEND_SHARE)
 
+    @property
+    def legend(self) -> tuple[LegendEntry, ...]:
+        """What the legend row above the plot names, in order (tests read it)."""
+        return self._legend
+
     def on_resize(self) -> None:
-        """A taller or shorter plot has room for more or fewer legend lines: rebuild."""
+        """A taller or shorter plot has room for more or fewer legend rows: rebuild."""
         if len(self._runs) > 1 and self.legend_rows != self._legend_rows:
             self._schedule(immediate=True)
 
@@ -372,29 +452,25 @@ class LossPlot(PlotextPlot):
         plt.clear_figure()
         plt.clear_data()
         runs = self._runs
-        rows = self._legend_rows = self.legend_rows
-        # Few runs: loss and eval of each in the legend. More: one line per run (its name on
-        # its smoothed loss). More than fit: the first runs, and a count in the title.
+        self._legend_rows = self.legend_rows
+        # One or two runs: loss and eval of each in the legend. More: one entry per run.
         legend = _Legend(
-            several=len(runs) > 1,
-            detailed=len(runs) <= 1 or 2 * len(runs) <= rows,
-            named=len(runs) if len(runs) <= rows else rows - 1,
-            many=len(runs) >= MANY_RUNS,
+            several=len(runs) > 1, detailed=len(runs) <= 2, many=len(runs) >= MANY_RUNS
         )
+        entries: list[LegendEntry] = []
         first = runs[0][1] if runs else LossPlotData()
         plt.xlabel(first.x_label)
         extent = _Extent()
         notes: list[str] = []
         for index, (label, data) in enumerate(runs):
-            self._plot_run(index, label, data, legend, extent)
+            entries.extend(self._plot_run(index, label, data, legend, extent))
             prefix = f"{label} " if legend.several else ""
             nonfinite = data.train_nonfinite.total + data.eval_nonfinite.total
             if nonfinite:
                 notes.append(f"{prefix}{nonfinite} NaN/inf")
             if data.nonpositive:
                 notes.append(f"{prefix}{data.nonpositive} ≤0 hidden (log)")
-        if legend.named < len(runs):
-            notes.append(f"{len(runs)} runs, {len(runs) - legend.named} not in the legend")
+        self._legend = tuple(entries)
         if not math.isfinite(extent.y_lo):
             extent.y_lo, extent.y_hi = 0.0, 1.0
         self._plot_markers(first, extent.y_hi)
@@ -411,35 +487,35 @@ class LossPlot(PlotextPlot):
         previous = self._build_lines()
         repaint_rows(self, previous, self._lines or [], self.size.width)
 
+    def _series_colours(self, index: int, several: bool) -> tuple[Rgb, Rgb, Rgb]:
+        """A run's loss, eval and LR colours: one run uses three palette colours; several
+        runs each use their own (the eval in it, the LR faint)."""
+        if not several:
+            return palette.LOSS, palette.EVAL, palette.LR
+        colour = palette.SERIES_PALETTE[index % len(palette.SERIES_PALETTE)]
+        return colour, colour, self._faint(colour)
+
     def _plot_run(
         self, index: int, label: str, data: LossPlotData, legend: _Legend, extent: _Extent
-    ) -> None:
-        """One run's train loss (raw and smoothed), eval loss and LR, in its colour."""
+    ) -> list[LegendEntry]:
+        """One run's train loss (raw and smoothed), eval loss and LR; its legend entries."""
         plt = self.plt
-        colour = self._colour(RUN_COLOURS[index % len(RUN_COLOURS)])
+        loss_colour, eval_colour, lr_colour = self._series_colours(index, legend.several)
         prefix = f"{label} " if legend.several else ""
-        in_legend = index < legend.named
+        entries: list[LegendEntry] = []
         if data.train_raw and not (data.train_smooth and legend.many):
-            raw_label = (
-                (f"{prefix}{data.series}" if legend.detailed else label) if in_legend else None
-            )
-            plt.plot(
-                list(data.train_raw.x),
-                list(data.train_raw.y),
-                color=self._faint(colour),
-                label=raw_label if not data.train_smooth else None,
-            )
+            plt.plot(list(data.train_raw.x), list(data.train_raw.y), color=self._faint(loss_colour))
             extent.add_y(data.train_raw.y)
+            if not data.train_smooth:
+                entries.append(
+                    ("━", f"{prefix}{data.series}" if legend.detailed else label, loss_colour)
+                )
         if data.train_smooth:
+            plt.plot(list(data.train_smooth.x), list(data.train_smooth.y), color=loss_colour)
             smooth_label = (
                 f"{prefix}{data.series} (EMA {data.smoothing:g})" if legend.detailed else label
             )
-            plt.plot(
-                list(data.train_smooth.x),
-                list(data.train_smooth.y),
-                color=colour,
-                label=smooth_label if in_legend else None,
-            )
+            entries.append(("━", smooth_label, loss_colour))
         if data.eval:
             # Evals are few: points, not a line (a plotted line would put the marker on
             # every cell between them). Many evals read better as a line.
@@ -448,23 +524,25 @@ class LossPlot(PlotextPlot):
             draw(
                 list(data.eval.x),
                 list(data.eval.y),
-                color=colour if legend.several else self._colour("accent"),
+                color=eval_colour,
                 marker="●" if few else "braille",
-                label=f"{prefix}eval" if legend.detailed and in_legend else None,
             )
             extent.add_y(data.eval.y)
+            if legend.detailed:
+                entries.append(("●", f"{prefix}eval", eval_colour))
         if data.lr:
             extent.add_lr(data.lr.y)
+            # Without colour (NO_COLOR) the LR is dotted, so it cannot pass for the loss.
+            marker = "·" if self.app.no_color else "braille"
             plt.plot(
-                list(data.lr.x),
-                list(data.lr.y),
-                color=self._faint(colour) if legend.several else self._colour("secondary"),
-                yside="right",
-                label=None if legend.several else "lr (right)",
+                list(data.lr.x), list(data.lr.y), color=lr_colour, yside="right", marker=marker
             )
+            if not legend.several:
+                entries.append(("┄", "lr (right)", lr_colour))
         for series in (data.train_raw, data.train_smooth, data.eval, data.lr):
             if series:
                 extent.add_x(series.x)
+        return entries
 
     def _plot_markers(self, first: LossPlotData, top: float) -> None:
         """Non-finite values as crosses along the top; findings as lines at their step."""
@@ -491,6 +569,10 @@ class LossPlot(PlotextPlot):
             ticks, labels = log_ticks(extent.y_lo, extent.y_hi)
             if ticks:
                 plt.yticks(ticks, labels)
+        else:  # plotext's own labels read 146300000000.0; these read 1.46e11
+            y_ticks = nice_ticks(extent.y_lo, extent.y_hi)
+            if len(y_ticks) >= 2:
+                plt.yticks(y_ticks, [tick_label(t) for t in y_ticks])
         if math.isfinite(extent.lr_lo):
             # plotext writes small LRs as 0.0000300; scientific labels are shorter and clearer.
             # (The bundled stub types yside as a float; plotext takes "left" / "right".)
@@ -502,13 +584,11 @@ class LossPlot(PlotextPlot):
 
 @dataclass(frozen=True, slots=True)
 class _Legend:
-    """What the legend says with this many runs in this much height."""
+    """What the legend says with this many runs."""
 
     several: bool
     detailed: bool
-    """Loss and eval of each run; otherwise one line per run."""
-    named: int
-    """How many runs have a legend line (the title counts the rest)."""
+    """Loss and eval of each run; otherwise one entry per run."""
     many: bool
     """So many runs that only their smoothed loss is drawn."""
 

@@ -101,6 +101,7 @@ class RunStatus:
     """The log printed an end-of-run summary."""
     records: int = 0
     unparsed: int = 0
+    """Lines without metrics worth a mention: before any record, or piling up since the last."""
     saved_to: str = ""
     """Standard input's run: the file the pipe is saved in."""
     ended: str = ""
@@ -314,7 +315,7 @@ class StatusBar(Widget):
 
     def _run_style(self, colour: str) -> Style:
         try:
-            value = self.app.theme_variables.get(colour)
+            value = self.app.theme_variables.get(colour, colour)  # a variable or a colour
             if value:
                 return Style(color=Color.parse(value).rich_color, bold=True)
         except Exception:  # an unparsable theme value: fall back to the default colour
@@ -388,7 +389,8 @@ class StatusBar(Widget):
         if row.note:
             parts.append((35, Text(row.note, style=self._style("warning"))))
         if row.unparsed:
-            parts.append((30, Text(f"{row.unparsed} unparsed", style=dim)))
+            since = " since the last record" if row.records else ""
+            parts.append((30, Text(f"{row.unparsed} other lines{since}", style=dim)))
         return parts
 
     def render(self) -> RenderResult:
