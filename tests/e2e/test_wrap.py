@@ -112,7 +112,7 @@ def test_a_crash_shows_its_exit_status_and_trainmon_exits_with_it(
 ) -> None:
     log, status = start(tmux, tmp_path, "raise")
     wait_for(lambda: "step 5" in tmux.capture(), "the first records", tmux)
-    assert "python running" in tmux.capture()
+    wait_for(lambda: "python running" in tmux.capture(), "the command's state", tmux)
     (tmp_path / "go").touch()
     wait_for(lambda: "exit code 1" in tmux.capture(), "the command's end", tmux)
     # The process tracker's exact status: trainmon is the parent and leaves it unreaped.

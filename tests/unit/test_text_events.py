@@ -99,6 +99,13 @@ def test_quiet_twin_a_caught_and_logged_traceback_is_a_warning() -> None:
     assert "3 record(s) after it" in found.evidence
 
 
+def test_quiet_twin_a_ctrl_c_traceback_is_no_crash() -> None:
+    """The user stopped the run: its exit says so (`process-exited`), no crash is raised."""
+    text = DICTS + _traceback("train.py", exception="KeyboardInterrupt")
+    assert _events(text) == []
+    assert _events(DICTS + _traceback("train.py", exception="ValueError: x")) != []
+
+
 @pytest.mark.parametrize(
     ("line", "detail"),
     [
@@ -430,7 +437,7 @@ def test_a_report_read_in_two_processes_finds_the_same_events(tmp_path: Path) ->
     log = tmp_path / "run.log"
     log.write_text("\n".join(lines) + "\n")
     single = read_log(str(log), split_bytes=0)
-    split = read_log(str(log), split_bytes=1)
+    split = read_log(str(log), split_bytes=1, jobs=2)
     assert split.parts == 2
     assert split.text_events == single.text_events
     assert [e.line_no for e in single.text_events] == [601, 3000 + len(caught) + 1]

@@ -232,6 +232,8 @@ class TextEventScanner:
 
     def _close(self, rank: int | None, tb: _Open, text: bytes, missing: bool) -> None:
         self.open_tracebacks.pop(rank, None)
+        if not missing and text.startswith(b"KeyboardInterrupt"):
+            return  # the user stopped the run (Ctrl-C): its exit says so; it is no crash
         if missing:
             title = "Python traceback with no exception line (the log stops inside it)"
             kind, detail, value = TRACEBACK, "", None

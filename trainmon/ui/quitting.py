@@ -111,7 +111,9 @@ class QuitHandling(App[None]):
         level: Level = "error" if copy.error else "info"
         if self.command is not None:
             note, level = self._command_note(self.command, copy)
-        if note == self._stdin_note:
+        # A follower event (the log opened) may have cleared the row: say it again then.
+        cleared = bool(note) and any(run.saved_to and not run.state for run in self.runs)
+        if note == self._stdin_note and not cleared:
             return False
         self._stdin_note = note
         for run in self.runs:
