@@ -36,17 +36,18 @@ from trainmon.records import MetricRecord
 from trainmon.run import AdviceFactory, ParserProgress, Run
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.history import SystemHistory
-from trainmon.sources.samples import CpuSnapshot, GpuSnapshot, ProcessExit
+from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 from trainmon.store import MetricStore
 from trainmon.text import terminal_safe
 from trainmon.ui.advice_rounds import AdviceRounds, advice_items
 from trainmon.ui.driver_choice import quiet_driver
 from trainmon.ui.layout import Layout, layout_for, too_small_text
-from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
+from trainmon.ui.messages import FollowStateChanged, RecordsParsed
 from trainmon.ui.metric_view import MetricActions
 from trainmon.ui.plot_view import PlotView
 from trainmon.ui.quitting import QuitHandling
 from trainmon.ui.runs import RunView, run_views
+from trainmon.ui.system_samples import SystemSamples
 from trainmon.ui.threads import LogPoller, SystemSampler, Workers
 from trainmon.ui.view_actions import ViewActions
 from trainmon.ui.widgets.advice_panel import AdvicePanel
@@ -64,10 +65,6 @@ if TYPE_CHECKING:
 
 SYSTEM_HISTORY: Final = 600
 """GPU / CPU samples kept: the hardware rules' longest window with room (20 min at 2 s)."""
-
-EXIT_SETTLE_S: Final = 0.75
-"""After the training process is seen gone, the advice waits this long before judging it, so
-the follower has read the last lines it wrote (a summary means the run finished well)."""
 
 ADVICE_EVERY_TICKS: Final = 5
 """Advice is re-evaluated on new records, and at least this often for time-based rules."""
@@ -92,7 +89,7 @@ def _follow_log(path: str, from_end: bool) -> Follower:
     return follower
 
 
-class TrainmonApp(QuitHandling, ViewActions, MetricActions):
+class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples):
     """The live training dashboard."""
 
     CSS_PATH = "trainmon.tcss"
@@ -342,34 +339,6 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions):
             self.runs[message.run].follow_event(message.event, self._clock())
             self._status_soon()
 
-    @on(GpuSampled)
-    def _gpu_sampled(self, message: GpuSampled) -> None:
-        self.gpu_snapshot = message.snapshot
-        self._gpu_dirty = True
-        self.system.add_gpu(message.snapshot)
-        self.host.observe_hardware(message.snapshot)
-
-    @on(CpuSampled)
-    def _cpu_sampled(self, message: CpuSampled) -> None:
-        self.cpu_snapshot = message.snapshot
-        self._cpu_dirty = True
-        self.system.add_cpu(message.snapshot)
-        self.host.observe_hardware(message.snapshot)
-        fact = message.snapshot.training_exit
-        if fact is not None and any([view.process_ended(fact) for view in self.runs]):
-            # Said at once; judged once the follower has read the trainer's last lines.
-            self._status_soon()
-            self.set_timer(EXIT_SETTLE_S, lambda: self._advise_exit(fact))
-        elif message.snapshot.training is not None:  # a trainer runs (again, after a restart)
-            for view in self.runs:
-                view.process_found(message.snapshot.training.pid)
-
-    def _advise_exit(self, fact: ProcessExit) -> None:
-        for view in self.runs:
-            if view.exited == fact:
-                view.run.observe_process_exit(fact)
-        self.refresh_now()
-
     # -- the timer: decide what to redraw ------------------------------------------------------
 
     def tick(self) -> None:
@@ -457,13 +426,6 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions):
     def _update_status(self, now: float) -> None:
         rows = tuple(run.status(now, paused=self.paused) for run in self.runs)
         self.query_one("#status", StatusBar).show(rows)
-
-    def _update_system(self) -> None:
-        gpu = self.gpu_snapshot if self._gpu_dirty else None
-        cpu = self.cpu_snapshot if self._cpu_dirty else None
-        self._gpu_dirty = self._cpu_dirty = False
-        self.query_one("#system", SystemPane).show(gpu, cpu)
-        self._sync_side()
 
     # -- actions -------------------------------------------------------------------------------
 
