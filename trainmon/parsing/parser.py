@@ -426,17 +426,17 @@ class LogParser:
                                     if nl != -1:
                                         pending_lines += count(b"\n", nl, s)
                                 else:
-                                    if pending or pending_lines:
-                                        self._flush(pending, pending_lines, base)
-                                        pending = pending_lines = 0
+                                    pending, pending_lines = self._flush_pending(
+                                        pending, pending_lines, base
+                                    )
                                     self._skim(data, region, s, out)
                                     held = self._held is not None
                                     base = self.lines - self._seg_lines
                                     fast = self._dict_records > 4 * self._other_records
                             else:
-                                if pending or pending_lines:
-                                    self._flush(pending, pending_lines, base)
-                                    pending = pending_lines = 0
+                                pending, pending_lines = self._flush_pending(
+                                    pending, pending_lines, base
+                                )
                                 self._lines(data, region, s, out)
                                 held = self._held is not None
                                 base = self.lines - self._seg_lines
@@ -471,9 +471,9 @@ class LogParser:
                                 if not fast:
                                     fast = self._dict_records + pending > 4 * self._other_records
                             elif plan[0] is not None:
-                                if pending or pending_lines:
-                                    self._flush(pending, pending_lines, base)
-                                    pending = pending_lines = 0
+                                pending, pending_lines = self._flush_pending(
+                                    pending, pending_lines, base
+                                )
                                 self._hf_record(data, s, prev_end, values, plan, out)
                                 base = self.lines - self._seg_lines
                                 fast = self._dict_records > 4 * self._other_records
@@ -484,9 +484,7 @@ class LogParser:
                         pending_lines += 1
                         s = find(b"{", region)
                         continue
-            if pending or pending_lines:
-                self._flush(pending, pending_lines, base)
-                pending = pending_lines = 0
+            pending, pending_lines = self._flush_pending(pending, pending_lines, base)
             dirty = True
             if nxt in (_SQ, _DQ):
                 consumed = self._quoted_dicts(data, s, nxt, region, prev_end, out)
@@ -507,6 +505,13 @@ class LogParser:
         self._scan_prev_end = prev_end
         self._add_format("hf-trainer", hf_count)
         return size
+
+    def _flush_pending(self, pending: int, pending_lines: int, base: int) -> tuple[int, int]:
+        """Add the dict scan's pending records and lines to the counters (when there are
+        any); the scan's pending counts start again from (0, 0)."""
+        if pending or pending_lines:
+            self._flush(pending, pending_lines, base)
+        return 0, 0
 
     def _new_plan(self, keys: tuple[str, ...]) -> _Plan:
         """Plan for a key set not seen yet, remembered up to a bound (keys are free text)."""
