@@ -168,6 +168,7 @@ def test_zero_loss_is_critical_at_the_first_record_when_it_drops_from_a_real_val
 
 def test_zero_loss_after_a_converged_loss_needs_a_second_zero_or_a_nan_grad_norm() -> None:
     run = Run()
+    run.with_grad = False
     run.loss[100:] = np.geomspace(1e-3, 1e-5, 100)  # converged: 0.0000 may be rounding
     run.loss[150] = 0.0
     assert not fired(run.findings(), "zero-loss")
@@ -179,6 +180,19 @@ def test_zero_loss_after_a_converged_loss_needs_a_second_zero_or_a_nan_grad_norm
     single.loss[150] = 0.0
     single.grad[150] = np.nan
     assert fired(single.findings(), "zero-loss")[0].step == single.steps[150]
+
+
+def test_zero_loss_printed_below_its_precision_with_a_live_gradient_is_rounding() -> None:
+    # a model memorising its data: the Trainer prints round(loss, 4), so 0.00004 reads 0.0,
+    # while the gradient at the same steps is finite and non-zero (a masked batch has none)
+    run = Run()
+    run.loss[100:] = np.round(np.geomspace(1e-3, 1e-6, 100), 4)
+    assert (run.loss[150:] == 0.0).all()
+    run.grad[100:] = np.geomspace(0.05, 0.001, 100)
+    assert not fired(run.findings(), "zero-loss")
+    run.grad[150:] = 0.0  # the same zeros with no gradient: labels masked
+    f = fired(run.findings(), "zero-loss")
+    assert f and f[0].step == run.steps[150] and f[0].severity == "critical"
 
 
 def test_zero_grad_norm_after_the_first_step() -> None:

@@ -298,6 +298,7 @@ class ZeroLoss(ScanRule):
             return []
         zero = values == 0.0
         grad_bad = np.zeros(len(values), dtype=bool)
+        grad_alive = np.zeros(len(values), dtype=bool)
         if zero.any() and view.count(GRAD):
             recs = view.record_positions(LOSS, lo, lo + len(values))
             glo = 0
@@ -310,12 +311,17 @@ class ZeroLoss(ScanRule):
             gv = np.full(len(values), 1.0)
             gv[match] = gvals[idx[match]]
             grad_bad = ~np.isfinite(gv)
+            grad_alive = match & np.isfinite(gv) & (gv > 0.0)
         # a loss that falls to exactly 0.0 from a real value is broken at that very record;
         # one that converged towards 0 and prints 0.0000 needs a second zero to be believed
         before = view.values(LOSS, lo - 1, lo)
         prev = np.concatenate([before if len(before) else [np.inf], values[:-1]])
         sudden = zero & ((prev >= SUDDEN_ZERO_FROM) | ~np.isfinite(prev))
-        weak = self.flags.feed(zero)
+        # a loss that converged below the log's printed precision (Trainer rounds to 4
+        # decimals) while the gradient at that step is finite and non-zero is not 0.0: masked
+        # labels or an overflow leave no gradient, or a non-finite one
+        rounded = zero & grad_alive & ~sudden
+        weak = self.flags.feed(zero & ~rounded)
         strong = self.strong.feed(zero & (grad_bad | sudden))
         out: list[Event] = []
         merged = sorted([(p, k, "weak") for k, p in weak] + [(p, k, "strong") for k, p in strong])
