@@ -169,13 +169,14 @@ class _IntCode:
         import numpy as np
 
         candidates: list[_IntCode] = []
+        good_enough = len(values) * 2 + 1024  # two bytes a value: no other form is tried
         decimal = _as_decimal(values)
         if decimal is not None:
             ints, places, patch_pos, patch_val = decimal
             candidates.append(cls(ints, 1, places, patch_pos, patch_val))
-            if candidates[-1].nbytes > len(values) * 2:
+            if candidates[-1].nbytes > good_enough:
                 candidates.append(cls(ints, 2, places, patch_pos, patch_val))
-        if not candidates or candidates[-1].nbytes > len(values) * 2:
+        if min((c.nbytes for c in candidates), default=values.nbytes) > good_enough:
             single = values.astype(np.float32)
             if np.array_equal(single.astype(np.float64).view(np.int64), values.view(np.int64)):
                 narrow_bits = single.view(np.int32).astype(np.int64)
@@ -185,6 +186,8 @@ class _IntCode:
             bits = values.view(np.int64)
             candidates.append(cls(bits, 1, None))
             candidates.append(cls(bits, 2, None))
+        if not candidates:
+            return None
         best = min(candidates, key=lambda c: c.nbytes)
         return best if best.nbytes < values.nbytes else None
 
