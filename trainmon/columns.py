@@ -1,11 +1,14 @@
-"""Per-record columns (steps, times) that grow for ever, kept compact in sealed chunks.
+"""Columns of numbers that grow for ever, kept compact in sealed chunks.
 
-A store holds one step and one time per record, for tens of millions of records. Both are
-highly regular: steps mostly rise by one stride (eval records repeat a step), and records
-read together share one arrival time. Values go into a plain `array` tail; every `CHUNK`
-values the tail is sealed into the smallest exact form: an arithmetic run (start, stride),
-small integer deltas, runs of equal values, or the raw numbers. Reads decode only the
-chunks they touch, so no reader ever needs the whole column at once.
+A store holds one step and one time per record, and one value per point of each series, for
+tens of millions of records. All are regular: steps mostly rise by one stride, records read
+together share one arrival time, and logged values are short decimals (`0.4123`), float32
+numbers printed in full, or smooth schedules. Values go into a plain `array` tail; every
+`CHUNK` values the tail is sealed into the smallest exact form: an arithmetic run (start,
+stride), small integer deltas, runs of equal values, integers coded as small deltas (floats
+as scaled decimals or as their bit patterns, see `_IntCode`), or the raw numbers. Every form
+gives back the very bits that went in. Reads decode only the chunks they touch, so no reader
+ever needs the whole column at once.
 """
 
 from __future__ import annotations
@@ -31,7 +34,18 @@ Typecode = Literal["q", "i", "d"]
 class _Sealed:
     """One sealed chunk: its exact values in a compact form, with its min and max."""
 
-    __slots__ = ("deltas", "first", "hi", "kind", "lo", "n", "starts", "stride", "values")
+    __slots__ = (
+        "code",
+        "deltas",
+        "first",
+        "hi",
+        "kind",
+        "lo",
+        "n",
+        "starts",
+        "stride",
+        "values",
+    )
 
     def __init__(self, values: Numbers, typecode: Typecode) -> None:
         import numpy as np
@@ -45,6 +59,7 @@ class _Sealed:
         self.deltas: Numbers | None = None
         self.starts: Numbers | None = None
         self.values: Numbers | None = None
+        self.code: _IntCode | None = None
         if typecode != "d":
             d = np.diff(values)
             if not len(d) or bool(np.all(d == d[0])):
@@ -65,6 +80,12 @@ class _Sealed:
                 self.starts = np.concatenate(([0], starts)).astype(np.int32)
                 self.values = values[self.starts]
                 return
+            with np.errstate(all="ignore"):  # wrapping integer deltas are part of the code
+                code = _IntCode.for_floats(values)
+            if code is not None:
+                self.kind = "code"
+                self.code = code
+                return
         self.kind = "raw"
         self.values = values.copy()
 
@@ -81,6 +102,9 @@ class _Sealed:
             np.cumsum(self.deltas, dtype=dtype, out=out[1:])
             out[1:] += self.first
             return out
+        if self.kind == "code":
+            assert self.code is not None
+            return self.code.decode()
         if self.kind == "runs":
             assert self.starts is not None and self.values is not None
             lengths = np.diff(np.append(self.starts, self.n))
@@ -91,7 +115,177 @@ class _Sealed:
     @property
     def nbytes(self) -> int:
         arrays = (self.deltas, self.starts, self.values)
-        return 64 + sum(a.nbytes for a in arrays if a is not None)
+        code = self.code.nbytes if self.code is not None else 0
+        return 64 + code + sum(a.nbytes for a in arrays if a is not None)
+
+
+_NARROW_TYPES: Final = ("int8", "int16", "int32")
+_EXCEPTION_BYTES: Final = 12
+"""An int32 position and an int64 value for each delta too wide for the narrow type."""
+_DECIMAL_PLACES: Final = 10
+_EXACT_INT: Final = float(2**53)
+FLOAT32_BITS: Final = -1
+
+
+class _IntCode:
+    """Float64 values as integers, coded as they are or by their deltas of order 1 or 2, in
+    the narrowest integer type, with the few deltas that do not fit kept aside (exceptions).
+
+    The integers are the values times 10^k when that gives back every value exactly (numbers
+    printed as short decimals), else the bit patterns of the values as float32 when that type
+    holds them exactly (`loss.item()` of a float32 tensor), else their float64 bit patterns
+    (smooth schedules have small second differences there). Non-finite values of a decimal chunk are
+    patched in after decoding. Integer arithmetic wraps around in numpy, so the deltas of any
+    bit patterns decode exactly.
+    """
+
+    __slots__ = ("exc_pos", "exc_val", "head", "n", "narrow", "patch_pos", "patch_val", "places")
+
+    def __init__(
+        self,
+        ints: Numbers,
+        order: int,
+        places: int | None,
+        patch_pos: Numbers | None = None,
+        patch_val: Numbers | None = None,
+    ) -> None:
+        import numpy as np
+
+        self.n = len(ints)
+        self.places = places
+        """k of the 10^k scale; None: the integers are the floats' bit patterns;
+        `FLOAT32_BITS`: the bit patterns of the values as float32 (which hold them exactly)."""
+        self.patch_pos = patch_pos
+        self.patch_val = patch_val
+        self.head = ints[:order].copy()
+        if order == 2 and len(ints) > 1:
+            self.head[1:] = np.diff(ints[:2])
+        r = np.diff(ints, n=order) if len(ints) > order else np.empty(0, np.int64)
+        self.narrow, self.exc_pos, self.exc_val = _narrowest(r)
+
+    @classmethod
+    def for_floats(cls, values: Numbers) -> _IntCode | None:
+        """The smallest code for `values`, or None when none is smaller than the raw bytes."""
+        import numpy as np
+
+        candidates: list[_IntCode] = []
+        good_enough = len(values) * 2 + 1024  # two bytes a value: no other form is tried
+        decimal = _as_decimal(values)
+        if decimal is not None:
+            ints, places, patch_pos, patch_val = decimal
+            candidates.append(cls(ints, 1, places, patch_pos, patch_val))
+            if candidates[-1].nbytes > good_enough:
+                candidates.append(cls(ints, 2, places, patch_pos, patch_val))
+        if min((c.nbytes for c in candidates), default=values.nbytes) > good_enough:
+            single = values.astype(np.float32)
+            if np.array_equal(single.astype(np.float64).view(np.int64), values.view(np.int64)):
+                narrow_bits = single.view(np.int32).astype(np.int64)
+                candidates.append(cls(narrow_bits, 0, FLOAT32_BITS))
+                candidates.append(cls(narrow_bits, 1, FLOAT32_BITS))
+                candidates.append(cls(narrow_bits, 2, FLOAT32_BITS))
+            bits = values.view(np.int64)
+            candidates.append(cls(bits, 1, None))
+            candidates.append(cls(bits, 2, None))
+        if not candidates:
+            return None
+        best = min(candidates, key=lambda c: c.nbytes)
+        return best if best.nbytes < values.nbytes else None
+
+    def decode(self) -> Numbers:
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            return self._decode()
+
+    def _decode(self) -> Numbers:
+        import numpy as np
+
+        r = self.narrow.astype(np.int64)
+        if len(self.exc_pos):
+            r[self.exc_pos] = self.exc_val
+        for k in range(len(self.head) - 1, -1, -1):  # undo the differences, highest order first
+            out = np.empty(len(r) + 1, dtype=np.int64)
+            out[0] = self.head[k]
+            np.cumsum(r, out=out[1:])
+            out[1:] += self.head[k]
+            r = out
+        ints = r[: self.n]
+        if self.places is None:
+            return ints.view(np.float64)
+        if self.places == FLOAT32_BITS:
+            return ints.astype(np.int32).view(np.float32).astype(np.float64)
+        floats: Numbers = ints.astype(np.float64) / 10.0**self.places
+        if self.patch_pos is not None and self.patch_val is not None:
+            floats[self.patch_pos] = self.patch_val
+        return floats
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.narrow, self.exc_pos, self.exc_val, self.head)
+        patches = (self.patch_pos, self.patch_val)
+        return 48 + sum(a.nbytes for a in arrays) + sum(a.nbytes for a in patches if a is not None)
+
+
+def _narrowest(r: Numbers) -> tuple[Numbers, Numbers, Numbers]:
+    """`r` in the integer type that costs least, counting the exceptions it leaves."""
+    import numpy as np
+
+    best: tuple[int, Any] | None = None
+    lo, hi = (int(r.min()), int(r.max())) if len(r) else (0, 0)
+    for name in _NARROW_TYPES:
+        info = np.iinfo(name)
+        size = np.dtype(name).itemsize * len(r)
+        if info.min <= lo and hi <= info.max:
+            cost, outside = size, None
+        else:
+            outside = np.flatnonzero((r < info.min) | (r > info.max))
+            cost = size + _EXCEPTION_BYTES * len(outside)
+        if best is None or cost < best[0]:
+            best = (cost, (name, outside))
+        if outside is None:
+            break
+    assert best is not None
+    name, outside = best[1]
+    if outside is None or not len(outside):
+        return r.astype(name), np.empty(0, np.int32), np.empty(0, np.int64)
+    exc_val = r[outside].copy()
+    kept = r.copy()
+    kept[outside] = 0
+    return kept.astype(name), outside.astype(np.int32), exc_val
+
+
+def _as_decimal(values: Numbers) -> tuple[Numbers, int, Numbers | None, Numbers | None] | None:
+    """(integers, k, non-finite positions, their values) with integers / 10^k == values to
+    the bit, for the smallest k that works; None when no k up to `_DECIMAL_PLACES` does."""
+    import numpy as np
+
+    finite = np.isfinite(values)
+    patch_pos = patch_val = None
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        if len(bad) * 8 > len(values):
+            return None
+        patch_pos, patch_val = bad.astype(np.int32), values[bad].copy()
+        values = np.where(finite, values, 0.0)
+    sample = values[:64]
+    for places in range(_DECIMAL_PLACES + 1):
+        if not _exact_at(sample, places):
+            continue
+        if _exact_at(values, places):
+            ints = np.rint(values * 10.0**places).astype(np.int64)
+            return ints, places, patch_pos, patch_val
+    return None
+
+
+def _exact_at(values: Numbers, places: int) -> bool:
+    import numpy as np
+
+    scale = 10.0**places
+    scaled = np.rint(values * scale)
+    if not bool(np.all(np.abs(scaled) < _EXACT_INT)):
+        return False
+    back = scaled / scale
+    return bool(np.array_equal(back.view(np.int64), values.view(np.int64)))
 
 
 class Column:
@@ -194,6 +388,13 @@ class Column:
         values = self._sealed[k].decode(self._dtype)
         self._cache = (k, values)
         return values
+
+    def chunks(self) -> Iterator[Numbers]:
+        """Every value, one decoded chunk at a time (the last one is the tail's copy)."""
+        for k in range(len(self._sealed) + 1):
+            chunk = self._chunk(k)
+            if len(chunk):
+                yield chunk
 
     def span(self, lo: int = 0, hi: int | None = None) -> Numbers:
         """Values [lo, hi) as a new numpy array."""

@@ -324,7 +324,7 @@ def _axis(store: MetricStore, x_axis: XAxis) -> _Axis:
         # The axis lives only for one call (non-finite epochs give NaN x,
         # and those points are dropped).
         index = epoch.record_index.span()
-        values = np.frombuffer(epoch.values, dtype=np.float64)
+        values = epoch.values.span()
         return _Axis("epoch", "epoch", epoch_index=index, epoch_values=values)
     return _Axis("step", "step")
 
@@ -474,9 +474,23 @@ def _points_from_blocks(
     return _Points(XY.of(x, yv), nonfinite, offset + len(values), nonpositive, steps)
 
 
-def _series_values(series: Series) -> FloatArray:
-    """A zero-copy view of the series' values; callers must drop it before returning."""
-    return np.frombuffer(series.values, dtype=np.float64)
+def _unsummarised(
+    series: Series, blocks: BlockExtremes, sorted_steps: bool
+) -> tuple[FloatArray, int]:
+    """(the points the block summaries do not stand for yet, where they start).
+
+    The summaries are first brought up to date one `EMA_BLOCK` at a time, so a long history
+    is decoded a piece at a time, never whole. Out-of-order steps cannot use the summaries:
+    then the whole series comes back.
+    """
+    n = len(series)
+    if not sorted_steps:
+        return series.values.span(), 0
+    while n - blocks.blocks * blocks.block > EMA_BLOCK:
+        done = blocks.blocks * blocks.block
+        blocks.update(series.values.span(done, done + EMA_BLOCK), done)
+    done = blocks.blocks * blocks.block
+    return series.values.span(done, n), done
 
 
 # -- public API --------------------------------------------------------------------------------
@@ -522,21 +536,21 @@ def loss_plot_data(
     if series is not None and len(series):
         state = cache.state(store, series_name, len(series))
         sorted_steps = _steps_sorted(store, series, state)
-        values = _series_values(series)
-        try:
-            train = _points(
-                store,
-                series,
-                values,
-                axis,
-                max_points,
-                log_y=log_y,
-                sorted_steps=sorted_steps,
-                want_steps=axis.kind != "step",
-                blocks=state.block_cache("raw", log_y),
-            )
-        finally:
-            del values
+        blocks = state.block_cache("raw", log_y)
+        values, start = _unsummarised(series, blocks, sorted_steps)
+        train = _points(
+            store,
+            series,
+            values,
+            axis,
+            max_points,
+            log_y=log_y,
+            sorted_steps=sorted_steps,
+            want_steps=axis.kind != "step",
+            blocks=blocks,
+            offset=start,
+            whole=series.values_np,
+        )
         if weight > 0.0:
             ema = _smoothed(series, state, weight, log_y)
             smoothed = ema.view()
@@ -600,20 +614,20 @@ def _named_points(
         return _NO_POINTS
     state = cache.state(store, name, len(series))
     sorted_steps = _steps_sorted(store, series, state)
-    values = _series_values(series)
-    try:
-        return _points(
-            store,
-            series,
-            values,
-            axis,
-            max_points,
-            log_y=log_y,
-            sorted_steps=sorted_steps,
-            blocks=state.block_cache("raw", log_y),
-        )
-    finally:
-        del values
+    blocks = state.block_cache("raw", log_y)
+    values, start = _unsummarised(series, blocks, sorted_steps)
+    return _points(
+        store,
+        series,
+        values,
+        axis,
+        max_points,
+        log_y=log_y,
+        sorted_steps=sorted_steps,
+        blocks=blocks,
+        offset=start,
+        whole=series.values_np,
+    )
 
 
 def has_wall_times(store: MetricStore) -> bool:
@@ -647,11 +661,7 @@ def grad_norm_data(
     series = store.get(GRAD_NORM)
     if series is None or not len(series):
         return GradNormData(present=False, clip=clip)
-    values = _series_values(series)
-    try:
-        return _grad_norm(values, max(1, int(width)), clip, max(1, median_window))
-    finally:
-        del values
+    return _grad_norm(series.values.span(), max(1, int(width)), clip, max(1, median_window))
 
 
 def _grad_norm(

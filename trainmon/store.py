@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import eq, itemgetter
-from typing import TYPE_CHECKING, Any, Final, SupportsIndex, overload
+from typing import TYPE_CHECKING, Any, Final, overload
 
 from trainmon.columns import Column
 from trainmon.records import MetricRecord, Progress, RecordKind
@@ -115,9 +115,10 @@ class Series:
     """The history of one metric: its values, and for each the index of its record.
 
     Only two C-level appends happen per value (value, record index): a gigabyte of log holds
-    millions of values. Steps and times are looked up through the record index on read. The
-    record index is a `Column`: runs of consecutive records (or every k-th) seal into
-    (start, stride) chunks, so a dense series holds little more than its values.
+    millions of values. Steps and times are looked up through the record index on read. Both
+    are `Column`s: the record index seals into (start, stride) chunks for runs of consecutive
+    records (or every k-th), and the values into exact compact forms (short decimals as small
+    integer deltas, float32 numbers in four bytes), so a dense series holds a few bytes a point.
     """
 
     __slots__ = ("_owner", "name", "record_index", "values")
@@ -125,22 +126,12 @@ class Series:
     def __init__(self, name: str, owner: MetricStore) -> None:
         self.name = name
         self._owner = owner
-        self.values: array[float] = array("d")
+        self.values = Column("d")
         self.record_index = Column(INDEX_TYPECODE)
         """Index into the store's per-record arrays (kind, step, time) for each point."""
 
     def __len__(self) -> int:
         return len(self.values)
-
-    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
-        """Pickled for the report's helper process: with protocol 5 the arrays travel as
-        buffers that unpickle in place (an `array` unpickles from a bytes copy of itself),
-        and become arrays again block by block, so a received series is never held twice.
-        The record index is compact already and pickles as it is."""
-        if int(protocol) < 5:
-            return super().__reduce_ex__(protocol)
-        args = (self.name, self._owner, _ArrayByBuffer(self.values), self.record_index)
-        return (_received_series, args)
 
     def last(self) -> float | None:
         """The newest value (finite or not), or None when empty."""
@@ -154,12 +145,8 @@ class Series:
 
     def values_np(self, start: int = 0, stop: int | None = None) -> FloatArray:
         """Values [start, stop) as a numpy copy (NaN/inf included)."""
-        import numpy as np
 
-        view = np.frombuffer(self.values, dtype=np.float64)
-        out = view[start:stop].copy()  # one copy (slicing the array first made two)
-        del view  # a live view would pin the buffer and block the next append
-        return out
+        return self.values.span(start, stop)
 
     def steps_np(self, start: int = 0) -> FloatArray:
         """Steps of the points from `start` on, as a float64 numpy array."""
@@ -180,36 +167,34 @@ class Series:
         """How many points are NaN or ±inf."""
         import numpy as np
 
-        if not self.values:
-            return 0
-        return int(np.count_nonzero(~np.isfinite(np.frombuffer(self.values, dtype=np.float64))))
+        return sum(int(np.count_nonzero(~np.isfinite(c))) for c in self.values.chunks())
 
     def stats(self) -> SeriesStats:
         """count / nonfinite / first / last / min / max, the last four over finite values.
 
-        Reduced over a view with a mask: copying the finite values out would cost 8 bytes
-        per point at once (80 MB for a series of 10^7).
+        Reduced one decoded chunk at a time: the whole series decoded at once would cost
+        8 bytes per point (80 MB for a series of 10^7).
         """
         import numpy as np
 
-        values = np.frombuffer(self.values, dtype=np.float64)
-        finite = np.isfinite(values)
-        n = len(values)
-        nonfinite = n - int(np.count_nonzero(finite))
-        if nonfinite == n:
+        n = nonfinite = 0
+        first = last = None
+        low, high = np.inf, -np.inf
+        for chunk in self.values.chunks():
+            finite = np.isfinite(chunk)
+            good = int(np.count_nonzero(finite))
+            n += len(chunk)
+            nonfinite += len(chunk) - good
+            if not good:
+                continue
+            if first is None:
+                first = float(chunk[int(finite.argmax())])
+            last = float(chunk[len(chunk) - 1 - int(finite[::-1].argmax())])
+            low = min(low, float(np.min(chunk, where=finite, initial=np.inf)))
+            high = max(high, float(np.max(chunk, where=finite, initial=-np.inf)))
+        if first is None:
             return SeriesStats(n, nonfinite, None, None, None, None)
-        first = int(finite.argmax())
-        last = n - 1 - int(finite[::-1].argmax())
-        stats = SeriesStats(
-            count=n,
-            nonfinite=nonfinite,
-            first=float(values[first]),
-            last=float(values[last]),
-            min=float(np.min(values, where=finite, initial=np.inf)),
-            max=float(np.max(values, where=finite, initial=-np.inf)),
-        )
-        del values  # the view must not outlive this call: it would pin the array's buffer
-        return stats
+        return SeriesStats(n, nonfinite, first, last, low, high)
 
 
 class MetricStore:
@@ -339,8 +324,9 @@ class MetricStore:
                 mine = self._new_series(name)
                 if mine is None:
                     continue
-            _move(theirs.values, mine.values)
+            mine.values.extend(theirs.values)
             mine.record_index.extend(theirs.record_index, offset)
+            del theirs
         room = IGNORED_COUNTED - len(self._ignored)
         self._ignored.update(list(other._ignored)[: max(0, room)])
         if self.total_steps is None:
@@ -388,7 +374,7 @@ class MetricStore:
 
         total = self.record_steps.nbytes + self.record_times.nbytes + held(self.record_kinds.codes)
         for s in self._series.values():
-            total += held(s.values) + s.record_index.nbytes
+            total += s.values.nbytes + s.record_index.nbytes
         return total
 
     @property
@@ -459,52 +445,6 @@ class MetricStore:
         if d_step <= 0 or d_time <= 1e-6:
             return None
         return d_step / d_time
-
-
-MOVE_BLOCK: Final = 1 << 20
-"""Values moved at a time by `_move`."""
-
-
-def _move(source: array[Any], target: array[Any]) -> None:
-    """Append `source` to `target`, emptying `source` block by block as it goes: the
-    merge's peak is then one block over the two parts, not a third copy of a series."""
-    while source:
-        target.extend(source[:MOVE_BLOCK])
-        del source[:MOVE_BLOCK]
-
-
-class _ArrayByBuffer:
-    """Pickles an `array` as a protocol-5 buffer, turned back into an array block by block:
-    the buffer unpickles in place and shrinks as the array grows, so the two are never both
-    whole (an `array` unpickles from a bytes copy of itself: twice its size at once)."""
-
-    __slots__ = ("array",)
-
-    def __init__(self, values: array[Any]) -> None:
-        self.array = values
-
-    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
-        import pickle
-
-        return (_array_from_buffer, (self.array.typecode, pickle.PickleBuffer(self.array)))
-
-
-def _array_from_buffer(typecode: str, raw: bytearray) -> array[Any]:
-    out = array(typecode)
-    block = MOVE_BLOCK * out.itemsize
-    while raw:
-        out.frombytes(raw[:block])
-        del raw[:block]  # a bytearray gives its memory back as it shrinks
-    return out
-
-
-def _received_series(
-    name: str, owner: MetricStore, values: array[float], record_index: Column
-) -> Series:
-    """A series unpickled from `Series.__reduce_ex__`."""
-    series = Series(name, owner)
-    series.values, series.record_index = values, record_index
-    return series
 
 
 def ignored_series_note(ignored: int, max_series: int) -> str:

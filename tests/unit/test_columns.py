@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainmon.columns import Column
+from trainmon.columns import CHUNK, Column
 
 steps = st.lists(
     st.one_of(
@@ -86,3 +86,53 @@ def test_regular_columns_take_a_few_bytes_per_chunk() -> None:
     assert stamps.nbytes < n
     assert column[n - 1] == 20 * (n - 1)
     assert stamps[n - 1] == 1.7e9 + n // 1000 - 1
+
+
+def _bits(values: np.ndarray) -> list[int]:
+    return np.asarray(values, dtype=np.float64).view(np.int64).tolist()
+
+
+logged_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.floats(width=32),  # `loss.item()` of a float32 tensor
+    st.builds(lambda n, k: round(n / 10**k, k), st.integers(-(10**9), 10**9), st.integers(0, 8)),
+    st.sampled_from([0.0, -0.0, float("nan"), float("inf"), -float("inf"), 5e-324]),
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(logged_values, max_size=120), st.integers(1, 5))
+def test_sealed_floats_give_back_the_very_bits(values: list[float], shift: int) -> None:
+    """Every sealed form is exact to the bit: NaN, ±inf, -0.0 and subnormals included."""
+    column = Column("d", chunk_shift=shift)
+    column.fromlist(values)
+    assert _bits(column.span()) == _bits(np.array(values, dtype=np.float64))
+    assert _bits(list(column)) == _bits(np.array(values, dtype=np.float64))
+    copy = pickle.loads(pickle.dumps(column))
+    assert _bits(copy.span()) == _bits(np.array(values, dtype=np.float64))
+
+
+def _sealed_bytes_per_value(values: np.ndarray) -> float:
+    column = Column("d")
+    column.fromlist(values.tolist())
+    assert _bits(column.span()) == _bits(values)
+    sealed = len(values) // CHUNK * CHUNK
+    tail = (len(values) - sealed) * 8
+    return (column.nbytes - tail) / sealed
+
+
+def test_logged_values_seal_into_a_few_bytes_each() -> None:
+    """What trainers print: short decimals, float32 numbers, smooth schedules."""
+    n = 4 * CHUNK
+    rng = np.random.default_rng(0)
+    s = np.arange(1, n + 1)
+    noise = rng.random(n)
+    assert _sealed_bytes_per_value(np.round(3.0 / (1 + s / 1e5) + 0.05 * noise, 4)) <= 2.1
+    assert _sealed_bytes_per_value(2e-5 * (1 - s / (n + 1))) <= 1.1  # a linear schedule
+    assert _sealed_bytes_per_value(1e-4 * 0.5 * (1 + np.cos(np.pi * s / n))) <= 4.6  # cosine
+    assert _sealed_bytes_per_value(rng.standard_normal(n).astype(np.float32) * 1.0) <= 4.1
+    assert _sealed_bytes_per_value(np.round(s / 50_000, 2)) <= 0.1  # epochs: runs
+    with_nan = np.where(noise < 0.01, np.nan, np.round(noise, 3))
+    assert _sealed_bytes_per_value(with_nan) <= 2.2
+    # Noise in all 64 bits has no smaller exact form: raw, never larger.
+    assert _sealed_bytes_per_value(rng.standard_normal(n)) <= 8.01

@@ -114,7 +114,7 @@ class View:
         lo = max(0, lo)
         if series is None or lo >= hi:
             return np.empty(0)
-        return np.frombuffer(series.values[lo:hi], dtype=np.float64)
+        return series.values.span(lo, hi)
 
     def sampled(self, name: str, lo: int, hi: int | None = None, limit: int = 256) -> FloatArray:
         """Every k-th value of points [lo, hi) so that at most `limit` remain (bounded cost)."""
@@ -125,7 +125,7 @@ class View:
         if series is None or lo >= hi:
             return np.empty(0)
         stride = max(1, -(-(hi - lo) // limit))
-        return np.frombuffer(series.values[lo:hi:stride], dtype=np.float64)
+        return series.values.take(np.arange(lo, hi, stride))
 
     def steps(self, name: str, lo: int = 0, hi: int | None = None) -> FloatArray:
         """Steps of points [lo, hi) of `name`."""
