@@ -661,27 +661,43 @@ def grad_norm_data(
     series = store.get(GRAD_NORM)
     if series is None or not len(series):
         return GradNormData(present=False, clip=clip)
-    return _grad_norm(series.values.span(), max(1, int(width)), clip, max(1, median_window))
+    return _grad_norm(series.values, max(1, int(width)), clip, max(1, median_window))
 
 
-def _grad_norm(
-    values: FloatArray, width: int, clip: float | None, median_window: int
-) -> GradNormData:
+def _grad_norm(values: Column, width: int, clip: float | None, median_window: int) -> GradNormData:
+    """One pass over the column a decoded chunk at a time, so a history of 10^7 values never
+    stands in memory as float64 at once. Cells split the records evenly by position (as the
+    loss plot's x axis does); a cell holding only NaN/inf is left out."""
     n = len(values)
-    finite_mask = np.isfinite(values)
-    finite = values if finite_mask.all() else values[finite_mask]
-    m = len(finite)
-    if m == 0:
+    cells = min(width, n)
+    edges = (np.arange(cells + 1, dtype=np.int64) * n) // cells
+    cell_max = np.full(cells, np.nan)
+    finite_count = clipped = 0
+    low, high = math.inf, -math.inf
+    lo = 0
+    for chunk in values.chunks():
+        hi = lo + len(chunk)
+        ok = np.isfinite(chunk)
+        good = chunk[ok]
+        if len(good):
+            finite_count += len(good)
+            low, high = min(low, float(good.min())), max(high, float(good.max()))
+            if clip is not None:
+                clipped += int(np.count_nonzero(good > clip))
+        first, last = np.searchsorted(edges, lo, "right") - 1, np.searchsorted(edges, hi, "left")
+        starts = np.clip(edges[first:last], lo, hi) - lo
+        cell_max[first:last] = np.fmax(
+            cell_max[first:last], np.fmax.reduceat(np.where(ok, chunk, np.nan), starts)
+        )
+        lo = hi
+    if finite_count == 0:
         return GradNormData(present=True, count=n, nonfinite=n, clip=clip)
-    cells = min(width, m)
-    starts = (np.arange(cells, dtype=np.int64) * m) // cells
-    cell_max = np.maximum.reduceat(finite, starts)
-    recent = finite[-median_window:]
+    cell_max = cell_max[~np.isnan(cell_max)]
+    recent = _newest_finite(values, median_window)
     median = float(np.median(recent))
     sigma = 1.4826 * float(np.median(np.abs(recent - median)))
     threshold = max(SPIKE_RATIO * median, median + SPIKE_SIGMAS * sigma)
     spikes = np.flatnonzero(cell_max > threshold) if threshold > 0 else np.empty(0, np.int64)
-    clipped = int(np.count_nonzero(finite > clip)) if clip is not None else 0
     # One spike of 18.7 among values near 1 flattened the whole line to its lowest block:
     # scale to a high percentile instead, when the max stands that far above it.
     top = float(np.percentile(cell_max, SCALE_PERCENTILE))
@@ -691,13 +707,26 @@ def _grad_norm(
         values=tuple(cell_max.tolist()),
         spikes=tuple(int(i) for i in spikes),
         count=n,
-        nonfinite=n - m,
-        last=float(finite[-1]),
-        min=float(finite.min()),
-        max=float(finite.max()),
+        nonfinite=n - finite_count,
+        last=float(recent[-1]),
+        min=low,
+        max=high,
         median=median,
         spike_threshold=threshold if threshold > 0 else None,
         clip=clip,
         clipped=clipped,
         scale_top=scale_top,
     )
+
+
+def _newest_finite(values: Column, count: int) -> FloatArray:
+    """The newest `count` finite values (fewer when the column has fewer), read from the end
+    in widening spans so a NaN-free tail costs one small decode."""
+    n = len(values)
+    span = 2 * count
+    while True:
+        tail = values.span(max(0, n - span), n)
+        finite = tail[np.isfinite(tail)]
+        if len(finite) >= count or span >= n:
+            return finite[-count:]
+        span *= 4

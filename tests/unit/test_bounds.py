@@ -7,6 +7,9 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from trainmon.columns import CHUNK
 from trainmon.records import MetricRecord
@@ -197,3 +200,32 @@ def test_a_four_metric_record_costs_a_few_bytes_once_sealed() -> None:
             r.values["loss"] for r in records[:3]
         ]
     )
+
+
+def test_the_grad_norm_pane_reads_a_long_history_a_chunk_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pane's summary of 10^7 values must not decode them all at once (80 MB of float64):
+    it walks the sealed chunks, and reads only a short tail for the median."""
+    from trainmon.columns import Column
+    from trainmon.plotdata import MEDIAN_WINDOW, grad_norm_data
+
+    values = [1.0 + (i % 13) / 10 for i in range(3 * CHUNK + 77)]
+    values[CHUNK + 5] = float("nan")
+    store = MetricStore()
+    store.extend([_train(i + 1, {"grad_norm": v}) for i, v in enumerate(values)], arrival_s=0.0)
+    decoded: list[int] = []
+    original = Column.span
+
+    def span(self: Column, lo: int = 0, hi: int | None = None) -> Any:
+        out = original(self, lo, hi)
+        decoded.append(len(out))
+        return out
+
+    monkeypatch.setattr(Column, "span", span)
+    data = grad_norm_data(store, 80, max_grad_norm=2.0)
+    assert max(decoded, default=0) <= 2 * MEDIAN_WINDOW
+    finite = [v for v in values if v == v]
+    assert data.count == len(values) and data.nonfinite == 1
+    assert (data.min, data.max) == (min(finite), max(finite))
+    assert data.clipped == sum(v > 2.0 for v in finite) and len(data.values) == 80
