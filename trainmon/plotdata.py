@@ -534,23 +534,11 @@ def loss_plot_data(
 
     series = store.get(series_name)
     if series is not None and len(series):
-        state = cache.state(store, series_name, len(series))
-        sorted_steps = _steps_sorted(store, series, state)
-        blocks = state.block_cache("raw", log_y)
-        values, start = _unsummarised(series, blocks, sorted_steps)
-        train = _points(
-            store,
-            series,
-            values,
-            axis,
-            max_points,
-            log_y=log_y,
-            sorted_steps=sorted_steps,
-            want_steps=axis.kind != "step",
-            blocks=blocks,
-            offset=start,
-            whole=series.values_np,
+        train = _named_points(
+            store, cache, series_name, axis, max_points, log_y=log_y, want_steps=axis.kind != "step"
         )
+        state = cache.state(store, series_name, len(series))
+        sorted_steps = state.steps_sorted
         if weight > 0.0:
             ema = _smoothed(series, state, weight, log_y)
             smoothed = ema.view()
@@ -608,7 +596,9 @@ def _named_points(
     max_points: int,
     *,
     log_y: bool,
+    want_steps: bool = False,
 ) -> _Points:
+    """The drawable points of one raw series, its block summaries brought up to date."""
     series = store.get(name)
     if series is None or not len(series):
         return _NO_POINTS
@@ -624,6 +614,7 @@ def _named_points(
         max_points,
         log_y=log_y,
         sorted_steps=sorted_steps,
+        want_steps=want_steps,
         blocks=blocks,
         offset=start,
         whole=series.values_np,
