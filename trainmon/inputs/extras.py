@@ -42,13 +42,20 @@ def _first_module(names: tuple[str, ...]) -> ModuleType | None:
     return None
 
 
+def _message_decoder(
+    candidates: tuple[str, ...], message: str, extra: str, path: str
+) -> Callable[[bytes], Any]:
+    """`<message>.FromString` from the first of `candidates` that imports."""
+    module = _first_module(candidates)
+    if module is None:
+        raise MissingExtra(extra, path)
+    decode: Callable[[bytes], Any] = getattr(module, message).FromString
+    return decode
+
+
 def event_decoder(path: str) -> Callable[[bytes], Any]:
     """`Event.FromString` of TensorBoard's event protocol buffer."""
-    module = _first_module(_EVENT_PB2)
-    if module is None:
-        raise MissingExtra("tensorboard", path)
-    decode: Callable[[bytes], Any] = module.Event.FromString
-    return decode
+    return _message_decoder(_EVENT_PB2, "Event", "tensorboard", path)
 
 
 def tensor_scalar() -> Callable[[Any], float | None]:
@@ -79,8 +86,4 @@ def tensor_scalar() -> Callable[[Any], float | None]:
 
 def wandb_record_decoder(path: str) -> Callable[[bytes], Any]:
     """`Record.FromString` of W&B's internal record protocol buffer."""
-    module = _first_module(_WANDB_PB2)
-    if module is None:
-        raise MissingExtra("wandb", path)
-    decode: Callable[[bytes], Any] = module.Record.FromString
-    return decode
+    return _message_decoder(_WANDB_PB2, "Record", "wandb", path)
