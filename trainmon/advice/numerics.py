@@ -284,6 +284,19 @@ SUDDEN_ZERO_FROM = 0.05
 """A zero right after a loss at least this large cannot be rounding of a converged loss."""
 
 
+def _runs_started_by(
+    flags: BoolArray, starts_marked: BoolArray, continues: bool, carried: bool
+) -> BoolArray:
+    """`flags` where the run of consecutive flags each belongs to began at a marked position
+    (`continues`: the first run goes on from before this stretch, marked as `carried`)."""
+    positions = np.arange(len(flags))
+    previous = np.concatenate(([continues], flags[:-1]))
+    run_start = flags & ~previous
+    last_start = np.maximum.accumulate(np.where(run_start, positions, -1))
+    marked = np.where(last_start >= 0, starts_marked[np.maximum(last_start, 0)], carried)
+    return flags & marked
+
+
 class ZeroLoss(ScanRule):
     info = RuleInfo("zero-loss", "numerics", "critical", "train loss exactly 0.0")
 
@@ -291,6 +304,8 @@ class ZeroLoss(ScanRule):
         self.flags = FlagRun(2, 3)
         self.strong = FlagRun(1, 3)
         self.active = False
+        self.sudden_run = False
+        """Whether the run of zeros the last scan ended in began with a sudden drop."""
 
     def scan(self, view: View, start: int, facts: Facts) -> list[Event]:
         lo, values = _chunk(view, LOSS, start)
@@ -319,8 +334,11 @@ class ZeroLoss(ScanRule):
         sudden = zero & ((prev >= SUDDEN_ZERO_FROM) | ~np.isfinite(prev))
         # a loss that converged below the log's printed precision (Trainer rounds to 4
         # decimals) while the gradient at that step is finite and non-zero is not 0.0: masked
-        # labels or an overflow leave no gradient, or a non-finite one
-        rounded = zero & grad_alive & ~sudden
+        # labels or an overflow leave no gradient, or a non-finite one. A run of zeros that
+        # began with a sudden drop stays broken whatever the gradient says.
+        sudden_run = _runs_started_by(zero, sudden, prev[0] == 0.0, self.sudden_run)
+        self.sudden_run = bool(sudden_run[-1])
+        rounded = zero & grad_alive & ~sudden_run
         weak = self.flags.feed(zero & ~rounded)
         strong = self.strong.feed(zero & (grad_bad | sudden))
         out: list[Event] = []
