@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import pickle
 
 import numpy as np
@@ -62,6 +64,25 @@ def test_float_columns_are_exact(values: list[float], shift: int) -> None:
     column = Column("d", chunk_shift=shift)
     column.fromlist(values)
     check(column, values)
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.integers(0, 3), max_size=80),
+    st.integers(-3, 3),
+    st.integers(1, 4),
+    st.lists(st.integers(-5, 300), max_size=20),
+)
+def test_bisect_left_in_a_non_decreasing_column_matches_bisect(
+    gaps: list[int], first: int, shift: int, probes: list[int]
+) -> None:
+    """A record index (never decreasing: strides, gaps and repeats) answers `bisect_left`
+    as the standard library does over the same list."""
+    values = list(itertools.accumulate(gaps, initial=first))
+    column = Column("i", chunk_shift=shift)
+    column.fromlist(values)
+    for probe in [*probes, first, values[-1], values[-1] + 1]:
+        assert column.bisect_left(probe) == bisect.bisect_left(values, probe)
 
 
 @given(st.one_of(steps, regular_steps), st.one_of(steps, regular_steps))

@@ -7,8 +7,6 @@ the same records were replayed. That is what makes the findings independent of b
 
 from __future__ import annotations
 
-from array import array
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -54,48 +52,15 @@ class Hit:
     advice: str
 
 
-class IndexSnapshot:
-    """Each series' record index as one numpy array, for the many views of one replay.
-
-    A view counts a series' points by bisecting its record index; on the compact column
-    that is a Python call per probe. A replay evaluates hundreds of checkpoints over a store
-    that does not change meanwhile, so the engine copies each index once (lazily, per name,
-    into an `array` that `bisect` reads in C) for every view of that pass. Valid only while
-    the store is unchanged: the engine makes one per `update` call.
-    """
-
-    __slots__ = ("_arrays", "store")
-
-    def __init__(self, store: MetricStore) -> None:
-        self.store = store
-        self._arrays: dict[str, array[int] | None] = {}
-
-    def get(self, name: str) -> array[int] | None:
-        if name in self._arrays:
-            return self._arrays[name]
-        series = self.store.get(name)
-        copy = None
-        if series is not None:
-            index = series.record_index
-            copy = array("q", np.asarray(index[0 : len(index)], dtype=np.int64).tobytes())
-        self._arrays[name] = copy
-        return copy
-
-    def count_at(self, name: str, end: int) -> int:
-        copy = self.get(name)
-        return 0 if copy is None else bisect_left(copy, end)
-
-
 class View:
     """The store as it was after its first `end` records (read-only, copies only windows)."""
 
-    __slots__ = ("_counts", "_snapshot", "end", "store")
+    __slots__ = ("_counts", "end", "store")
 
-    def __init__(self, store: MetricStore, end: int, snapshot: IndexSnapshot | None = None) -> None:
+    def __init__(self, store: MetricStore, end: int) -> None:
         self.store = store
         self.end = end
         self._counts: dict[str, int] = {}
-        self._snapshot = snapshot
 
     def count(self, name: str) -> int:
         """How many points of `name` belong to the first `end` records."""
@@ -140,10 +105,8 @@ class View:
 
     def count_at(self, name: str, end: int) -> int:
         """How many points of `name` belong to the first `end` records (any end)."""
-        if self._snapshot is not None:
-            return self._snapshot.count_at(name, end)
         series = self.store.get(name)
-        return 0 if series is None else bisect_left(series.record_index, end)
+        return 0 if series is None else series.record_index.bisect_left(end)
 
     def record_positions(self, name: str, lo: int, hi: int) -> FloatArray:
         """Record indices of points [lo, hi) of `name`, as float64 for matching."""

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from trainmon.advice.base import Facts, Hit, IndexSnapshot, Rule, View
+from trainmon.advice.base import Facts, Hit, Rule, View
 from trainmon.advice.context import parse_context
 from trainmon.advice.facts import FactsUpdater
 from trainmon.advice.lifecycle import ProcessExited
@@ -198,16 +198,15 @@ class AdviceEngine:
         n = store.records
         if n < self._scanned:  # the store shrank without a new segment: start over
             self._reset(store.segment)
-        snapshot = IndexSnapshot(store) if next_checkpoint(self._next) <= n else None
         while self._next <= n:
             c = self._next
-            view = View(store, c, snapshot)
+            view = View(store, c)
             self._scan(view)
             self._checkpoint(view)
             self._last_checkpoint = c
             self._next = next_checkpoint(c)
         if self._scanned < n:
-            self._scan(View(store, n, snapshot))
+            self._scan(View(store, n))
         self._exit_update(store)
         if self._process_exit is None:
             self._clock_update(store, now_s)
@@ -222,7 +221,7 @@ class AdviceEngine:
         self.update(store)
         n = store.records
         if n and self._last_checkpoint != n:
-            self._checkpoint(View(store, n, IndexSnapshot(store)))
+            self._checkpoint(View(store, n))
             self._last_checkpoint = n
         return self._state(new_critical=False)
 
