@@ -151,6 +151,9 @@ def test_report_racing_real_restarts_never_mixes_two_runs(tmp_path: Path) -> Non
         writer.wait(timeout=30)
     for done in results:
         result = json.loads(done.stdout)
+        if "loss" not in result["series"]:  # read between a truncation and its rewrite
+            assert result["records"] == 0
+            continue
         loss = result["series"]["loss"]
         assert loss["min"] == loss["max"]  # one run's records, never both
         assert result["records"] <= sizes[loss["min"]]  # and never counted twice
