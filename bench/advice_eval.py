@@ -76,6 +76,9 @@ _DIVERGENCE_RULES = {
     "grad-drift",
     "early-oscillation",
     "no-warmup-instability",
+    "loss-jump",
+    # the cause, read from the printed LR before the loss shows it
+    "lr-too-high",
 }
 RULES_OF_LABEL = {
     "nan": {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric"},
@@ -100,6 +103,7 @@ RULES_OF_LABEL = {
         "loss-explosion",
     },
     "grad-explosion": {
+        "loss-jump",
         "grad-spike",
         "grad-drift",
         "loss-explosion",
@@ -118,6 +122,7 @@ RULES_OF_LABEL = {
         "stuck-at-chance",
         "grad-collapse",
         "zero-grad-norm",
+        "lr-too-low",
     },
     "lr-zero": {"lr-zero-early"},
     "lr-jump": {"lr-jump"},
@@ -129,7 +134,7 @@ FAMILY_RULES: dict[str, set[str]] = defaultdict(set)
 for _label, _rules in RULES_OF_LABEL.items():
     # lr-high also counts a divergence or NaN as its detection, but those rules alarm for
     # their own families, not for the plateau family it is scored in
-    _own = _rules & RULES_OF_LABEL["plateau"] if _label == "lr-high" else _rules
+    _own = _rules & (RULES_OF_LABEL["plateau"] | {"lr-too-high"}) if _label == "lr-high" else _rules
     FAMILY_RULES[FAMILY_OF_LABEL[_label]] |= _own
 
 
