@@ -61,25 +61,35 @@ class LrTooHigh(Rule):
     info = RuleInfo("lr-too-high", "schedule", "warning", "LR far above the usual range for AdamW")
     clear = 3
 
+    def __init__(self) -> None:
+        self.seen = 0
+        self.high_since: int | None = None
+        """Position where the newest stretch of LR values at or above the limit began."""
+
     def check(self, view: View, facts: Facts) -> Hit | None:
         log_format = facts.ctx.log_format
         if log_format not in ADAM_FORMATS:
             return None
-        newest = view.tail(LR, HIGH_RECORDS)
-        if len(newest) < HIGH_RECORDS or not bool(np.all(newest >= LR_TOO_HIGH)):
-            return None
         n = view.count(LR)
-        values = view.values(LR, 0, n)
-        below = np.flatnonzero(~(values >= LR_TOO_HIGH))
-        first = int(below[-1]) + 1 if len(below) else 0
-        step = view.step_of(LR, first)
+        if n > self.seen:  # new points only: the cost stays bounded on long logs
+            values = view.values(LR, self.seen, n)
+            below = np.flatnonzero(~(values >= LR_TOO_HIGH))
+            if len(below):
+                self.high_since = self.seen + int(below[-1]) + 1
+            elif self.high_since is None:
+                self.high_since = self.seen
+            self.seen = n
+        if self.high_since is None or n - self.high_since < HIGH_RECORDS:
+            return None
+        step = view.step_of(LR, self.high_since)
+        newest = float(view.values(LR, n - 1, n)[0])
         trainer = "nanoGPT" if log_format == "nanogpt" else "the Hugging Face Trainer"
         return Hit(
             "warning",
             step,
             "Learning rate is far above the usual range for AdamW",
             HIGH_EVIDENCE.format(
-                lr=fmt(float(newest[-1])), step=step, peak=fmt(facts.peak_lr), trainer=trainer
+                lr=fmt(newest), step=step, peak=fmt(facts.peak_lr), trainer=trainer
             ),
             "Expect a loss that collapses to a constant prediction or diverges: lower the LR "
             "10-100x (1e-4 to 1e-3 from scratch, 1e-5 to 1e-4 to fine-tune) and check for a "
