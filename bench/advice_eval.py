@@ -77,8 +77,6 @@ _DIVERGENCE_RULES = {
     "early-oscillation",
     "no-warmup-instability",
     "loss-jump",
-    # the cause, read from the printed LR before the loss shows it
-    "lr-too-high",
 }
 RULES_OF_LABEL = {
     "nan": {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric"},
@@ -94,6 +92,8 @@ RULES_OF_LABEL = {
         "not-learning",
         "stuck-at-chance",
         *_NUMERIC_RULES,
+        # the cause itself, read from the printed LR before the loss shows it
+        "lr-too-high",
     },
     "instability": {
         "loss-instability",

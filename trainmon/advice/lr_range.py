@@ -101,7 +101,7 @@ class LrTooLow(Rule):
     """A language model from scratch, its loss unmoved, at an LR no pretraining uses."""
 
     info = RuleInfo("lr-too-low", "schedule", "warning", "LR far too low to train from scratch")
-    persist = 2
+    persist = 1  # the 5 records over 20 steps are the persistence
     clear = 3
 
     def check(self, view: View, facts: Facts) -> Hit | None:
