@@ -5,7 +5,7 @@ far too large (an LR jumped many-fold, gradients unclipped) knocks the model out
 was: the loss jumps and the next records stay far above the level before, falling back only
 slowly if at all. The trend rules see that after a window of records (`loss-rising` compares
 medians of 8 or more); this rule sees it three records after the jump, and names what changed
-at the same record (the LR, the grad norm) when the log prints it.
+with it (the LR, the grad norm) when the log prints it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ STAY_RECORDS = 2
 LOOKBACK = 64
 """Newest loss records searched for a jump (the spike list is bounded as well)."""
 CAUSE_RATIO = 3.0
-"""An LR or grad norm this many times its value before the jump is named as what changed."""
+"""An LR or grad norm this many times its value before the jump is named as what changed
+(the LR may have changed one record earlier: the loss shows a new LR at the next record)."""
 
 JUMP_EVIDENCE = "loss {level} → {jump} at step {step} (x{ratio:.1f}), {now} now"
-CAUSE_EVIDENCE = "; {label} {before} → {value} at the same record"
+CAUSE_EVIDENCE = "; {label} {before} → {value} by the jump"
 
 
 class LossJump(Rule):
@@ -86,9 +87,15 @@ class LossJump(Rule):
         found = []
         for name, label in ((LR, "LR"), (GRAD, "grad_norm")):
             at = view.count_at(name, record + 1)
-            if at < 2 or at > view.count(name):
+            if at < 3 or at > view.count(name):
                 continue
-            before = median(view.values(name, at - 1 - BASE_RECORDS, at - 1))
+            # the LR is exact: the value two prints back (a new LR shows in the loss one record
+            # later); a grad norm is noisy: the median of the values before
+            before = (
+                float(view.values(name, at - 3, at - 2)[0])
+                if name == LR
+                else median(view.values(name, at - 1 - BASE_RECORDS, at - 1))
+            )
             value = float(view.values(name, at - 1, at)[0])
             if before > 0 and value >= CAUSE_RATIO * before:
                 found.append(
