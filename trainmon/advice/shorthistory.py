@@ -72,7 +72,9 @@ def held_level(values: FloatArray) -> FloatArray:
     such a dip, and a return to the level would read as a doubling."""
     out = median3(values)
     if len(values) >= 5:
-        out[4:] = np.median(np.lib.stride_tricks.sliding_window_view(values, 5), axis=1)
+        n = len(values)
+        stacked = np.stack([values[k : n - 4 + k] for k in range(5)])
+        out[4:] = np.sort(stacked, axis=0)[2]
     return out
 
 
