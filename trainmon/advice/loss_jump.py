@@ -4,8 +4,10 @@ A hard batch makes a spike that is gone at the next record (`loss-spike`, info).
 far too large (an LR jumped many-fold, gradients unclipped) knocks the model out of where it
 was: the loss jumps and the next records stay far above the level before, falling back only
 slowly if at all. The trend rules see that after a window of records (`loss-rising` compares
-medians of 8 or more); this rule sees it three records after the jump, and names what changed
-with it (the LR, the grad norm) when the log prints it.
+medians of 8 or more); this rule sees it at the second record after the jump, and names what
+changed with it (the LR, the grad norm) when the log prints it. Candidate jumps are the loss
+spikes the run's facts already hold (far outside the noise of the block before), so a noisy
+loss that wanders up within its noise is left to the trend rules.
 """
 
 from __future__ import annotations

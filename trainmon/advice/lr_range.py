@@ -41,7 +41,8 @@ FROM_SCRATCH = 0.8
 LOW_MIN_RECORDS = 5
 """Fewest loss records the verdict rests on."""
 LOW_MIN_STEPS = 20
-"""Fewest optimizer steps they must span (a learning model falls a quarter over 20 steps)."""
+"""Fewest optimizer steps they must span (a model learning from scratch has clearly moved by
+then: see the real runs in bench/README.md)."""
 UNMOVED = 0.05
 """Largest fall of the loss from its first records that still counts as not moving."""
 
