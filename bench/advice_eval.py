@@ -577,6 +577,43 @@ def perf(records: int) -> None:
     print(f"records: {store.records}; checkpoints evaluated: {engine.checkpoints}")
     print(f"analyze: {t_analyze:.3f} s (best of 3); floor (isfinite+median pass): {t_floor:.4f} s")
     print(f"ratio analyze/floor: {t_analyze / t_floor:.1f}")
+    rule_shares(store, {**run.context, "format": "hf-trainer", "vocab_size": 30})
+
+
+def rule_shares(store: MetricStore, context: dict[str, object]) -> None:
+    """Each windowed rule's `check` time as a share of one engine pass, in the same process
+    (shares, unlike seconds, hold on a loaded machine). The context is a Trainer language
+    model's, so the rules that need one (`lr-too-high`, `lr-too-low`) run too."""
+    from collections.abc import Callable
+
+    from trainmon.advice.base import Facts, Hit, Rule, View
+    from trainmon.advice.registry import WINDOW_RULES
+
+    spent: dict[str, float] = defaultdict(float)
+    originals = {cls: cls.check for cls in WINDOW_RULES}
+
+    def timed(cls: type[Rule]) -> Callable[[Rule, View, Facts], Hit | None]:
+        def check(self: Rule, view: View, facts: Facts) -> Hit | None:
+            t0 = time.perf_counter()
+            try:
+                return originals[cls](self, view, facts)
+            finally:
+                spent[cls.info.id] += time.perf_counter() - t0
+
+        return check
+
+    for cls in WINDOW_RULES:
+        cls.check = timed(cls)  # type: ignore[method-assign, assignment]
+    try:
+        t0 = time.perf_counter()
+        AdviceEngine(context).finish(store)
+        total = time.perf_counter() - t0
+    finally:
+        for cls, check in originals.items():
+            cls.check = check  # type: ignore[method-assign]
+    top = sorted(spent.items(), key=lambda kv: -kv[1])
+    print(f"engine pass with a Trainer LM context: {total:.3f} s; rule check times:")
+    print(", ".join(f"{rid} {t / total:.2%}" for rid, t in top))
 
 
 def main(argv: list[str] | None = None) -> int:
