@@ -76,6 +76,7 @@ _DIVERGENCE_RULES = {
     "grad-drift",
     "early-oscillation",
     "no-warmup-instability",
+    "loss-jump",
 }
 RULES_OF_LABEL = {
     "nan": {"nan-loss", "nan-eval-loss", "nan-grad-norm", "nan-metric"},
@@ -91,6 +92,8 @@ RULES_OF_LABEL = {
         "not-learning",
         "stuck-at-chance",
         *_NUMERIC_RULES,
+        # the cause itself, read from the printed LR before the loss shows it
+        "lr-too-high",
     },
     "instability": {
         "loss-instability",
@@ -100,6 +103,7 @@ RULES_OF_LABEL = {
         "loss-explosion",
     },
     "grad-explosion": {
+        "loss-jump",
         "grad-spike",
         "grad-drift",
         "loss-explosion",
@@ -118,6 +122,7 @@ RULES_OF_LABEL = {
         "stuck-at-chance",
         "grad-collapse",
         "zero-grad-norm",
+        "lr-too-low",
     },
     "lr-zero": {"lr-zero-early"},
     "lr-jump": {"lr-jump"},
@@ -129,7 +134,7 @@ FAMILY_RULES: dict[str, set[str]] = defaultdict(set)
 for _label, _rules in RULES_OF_LABEL.items():
     # lr-high also counts a divergence or NaN as its detection, but those rules alarm for
     # their own families, not for the plateau family it is scored in
-    _own = _rules & RULES_OF_LABEL["plateau"] if _label == "lr-high" else _rules
+    _own = _rules & (RULES_OF_LABEL["plateau"] | {"lr-too-high"}) if _label == "lr-high" else _rules
     FAMILY_RULES[FAMILY_OF_LABEL[_label]] |= _own
 
 
@@ -572,6 +577,43 @@ def perf(records: int) -> None:
     print(f"records: {store.records}; checkpoints evaluated: {engine.checkpoints}")
     print(f"analyze: {t_analyze:.3f} s (best of 3); floor (isfinite+median pass): {t_floor:.4f} s")
     print(f"ratio analyze/floor: {t_analyze / t_floor:.1f}")
+    rule_shares(store, {**run.context, "format": "hf-trainer", "vocab_size": 30})
+
+
+def rule_shares(store: MetricStore, context: dict[str, object]) -> None:
+    """Each windowed rule's `check` time as a share of one engine pass, in the same process
+    (shares, unlike seconds, hold on a loaded machine). The context is a Trainer language
+    model's, so the rules that need one (`lr-too-high`, `lr-too-low`) run too."""
+    from collections.abc import Callable
+
+    from trainmon.advice.base import Facts, Hit, Rule, View
+    from trainmon.advice.registry import WINDOW_RULES
+
+    spent: dict[str, float] = defaultdict(float)
+    originals = {cls: cls.check for cls in WINDOW_RULES}
+
+    def timed(cls: type[Rule]) -> Callable[[Rule, View, Facts], Hit | None]:
+        def check(self: Rule, view: View, facts: Facts) -> Hit | None:
+            t0 = time.perf_counter()
+            try:
+                return originals[cls](self, view, facts)
+            finally:
+                spent[cls.info.id] += time.perf_counter() - t0
+
+        return check
+
+    for cls in WINDOW_RULES:
+        cls.check = timed(cls)  # type: ignore[method-assign, assignment]
+    try:
+        t0 = time.perf_counter()
+        AdviceEngine(context).finish(store)
+        total = time.perf_counter() - t0
+    finally:
+        for cls, check in originals.items():
+            cls.check = check  # type: ignore[method-assign]
+    top = sorted(spent.items(), key=lambda kv: -kv[1])
+    print(f"engine pass with a Trainer LM context: {total:.3f} s; rule check times:")
+    print(", ".join(f"{rid} {t / total:.2%}" for rid, t in top))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,10 +34,23 @@ from faults import FAULTS, MAX_STEPS  # noqa: E402
 RUNS = HERE / "runs"
 HEALTHY_SEEDS = (0, 1, 2, 3, 4, 5)
 FAULT_SEEDS = (0, 1)
+TUNE_BERT_SEED = 2
+"""The Trainer's BERT runs of seeds 0 and 1 alternate with GPT-2, so every BERT fault run was
+a test run; these faults also run on a BERT of this (tune) seed, so the rules can be tuned on
+a classifier too."""
+TUNE_BERT_FAULTS = (
+    "none",
+    "no-warmup",
+    "lr-x100",
+    "lr-div1000",
+    "shuffled-labels",
+    "grad-explosion",
+)
 
 
 def matrix() -> list[tuple[str, str, str, int]]:
-    """(name, framework, fault, seed) for every run; HF runs alternate GPT-2 and BERT."""
+    """(name, framework, fault, seed) for every run; HF runs alternate GPT-2 and BERT, plus the
+    tune BERT runs."""
     out = []
     for fault in FAULTS:
         seeds = HEALTHY_SEEDS if fault == "none" else FAULT_SEEDS
@@ -46,6 +59,8 @@ def matrix() -> list[tuple[str, str, str, int]]:
                 model = "gpt2" if framework == "loop" or seed % 2 == 0 else "bert"
                 name = f"{framework}-{model}_{fault}_s{seed}"
                 out.append((name, framework, fault, seed))
+        if fault in TUNE_BERT_FAULTS:
+            out.append((f"hf-bert_{fault}_s{TUNE_BERT_SEED}", "hf", fault, TUNE_BERT_SEED))
     return out
 
 

@@ -30,7 +30,10 @@ OWN = sorted(
     for p in REALRUNS.glob("*")
     if any(
         k in p.name
-        for k in ("none_s1", "nan-input_s0", "lr-x100_s1", "scheduler", "tiny", "slow-loader_s1")
+        for k in (
+            *("none_s1", "nan-input_s0", "lr-x100_s1", "scheduler", "tiny", "slow-loader_s1"),
+            *("grad-explosion_s0", "lr-div1000_s0"),  # loss-jump, lr-too-low
+        )
     )
 )
 THIRD_PARTY = [

@@ -8,6 +8,8 @@ from trainmon.advice.evaluation import EVAL_RULES
 from trainmon.advice.gradients import GRADIENT_RULES
 from trainmon.advice.hardware import HARDWARE_RULES
 from trainmon.advice.lifecycle import ProcessExited
+from trainmon.advice.loss_jump import LOSS_JUMP_RULES
+from trainmon.advice.lr_range import LR_RANGE_RULES
 from trainmon.advice.numerics import SCAN_RULES
 from trainmon.advice.plateau import PLATEAU_RULES
 from trainmon.advice.schedule import SCHEDULE_RULES
@@ -23,6 +25,8 @@ WINDOW_RULES: tuple[type[Rule], ...] = (
     *GRADIENT_RULES,
     *THROUGHPUT_RULES,
     *SCHEDULE_RULES,  # after dynamics: no-warmup-instability reads early-oscillation's fact
+    *LR_RANGE_RULES,
+    *LOSS_JUMP_RULES,  # after dynamics: defers to loss-instability at the same checkpoint
 )
 
 RULES: tuple[RuleInfo, ...] = (

@@ -1,0 +1,109 @@
+"""A loss that jumps up and stays up: the update that broke the model, seen at once.
+
+A hard batch makes a spike that is gone at the next record (`loss-spike`, info). An update
+far too large (an LR jumped many-fold, gradients unclipped) knocks the model out of where it
+was: the loss jumps and the next records stay far above the level before, falling back only
+slowly if at all. The trend rules see that after a window of records (`loss-rising` compares
+medians of 8 or more); this rule sees it at the second record after the jump, and names what
+changed with it (the LR, the grad norm) when the log prints it. Candidate jumps are the loss
+spikes the run's facts already hold (far outside the noise of the block before), so a noisy
+loss that wanders up within its noise is left to the trend rules.
+"""
+
+from __future__ import annotations
+
+from trainmon.advice.base import GRAD, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
+from trainmon.advice.stats import fmt, median, middle
+
+BASE_RECORDS = 10
+"""Records before the jump whose median is the level it jumped from."""
+JUMP_RATIO = 1.5
+"""The jump: the first record at least this many times the level before."""
+STAY_RATIO = 1.3
+"""The next records (and, while the finding holds, the newest ones) at least this far up."""
+STAY_RECORDS = 2
+"""Records after the jump that must stay up (a hard batch recovers at the next one)."""
+LOOKBACK = 64
+"""Newest loss records searched for a jump (the spike list is bounded as well)."""
+CAUSE_RATIO = 3.0
+"""An LR or grad norm this many times its value before the jump is named as what changed
+(the LR may have changed one record earlier: the loss shows a new LR at the next record)."""
+
+JUMP_EVIDENCE = "loss {level} → {jump} at step {step} (x{ratio:.1f}), {now} now"
+CAUSE_EVIDENCE = "; {label} {before} → {value} by the jump"
+
+
+class LossJump(Rule):
+    """The loss jumped at least 1.5x over its level and the next records stayed 1.3x up."""
+
+    info = RuleInfo("loss-jump", "dynamics", "warning", "loss jumped up and stays up")
+    defers_to = frozenset({"loss-instability", "early-divergence", "loss-explosion"})
+
+    def check(self, view: View, facts: Facts) -> Hit | None:
+        n = view.count(LOSS)
+        for pos, _value, _base in reversed(facts.spike_positions):
+            if pos >= n:
+                continue
+            if pos < n - LOOKBACK or pos < BASE_RECORDS:
+                break
+            hit = self._judge(view, pos, n)
+            if hit is not None:
+                return hit
+        return None
+
+    def _judge(self, view: View, pos: int, n: int) -> Hit | None:
+        if n - pos <= STAY_RECORDS:
+            return None  # judged once the next records are in
+        level = median(view.values(LOSS, pos - BASE_RECORDS, pos))
+        after = view.values(LOSS, pos, pos + 1 + STAY_RECORDS)
+        if not level > 0 or not float(after[0]) >= JUMP_RATIO * level:
+            return None
+        if not bool((after[1:] >= STAY_RATIO * level).all()):
+            return None  # back down: a hard batch
+        now = middle(view.tail(LOSS, 3))
+        if not now >= STAY_RATIO * level:
+            return None  # it has come back down since
+        step = view.step_of(LOSS, pos)
+        evidence = JUMP_EVIDENCE.format(
+            level=fmt(level),
+            jump=fmt(float(after[0])),
+            step=step,
+            ratio=float(after[0]) / level,
+            now=fmt(now),
+        )
+        evidence += "".join(self._causes(view, pos))
+        return Hit(
+            "warning",
+            step,
+            "Loss jumped up and stays up",
+            evidence,
+            "One update knocked the model out of where it was: lower the LR (or undo the change "
+            "that raised it), clip gradients (max_grad_norm 1.0), and resume from the "
+            "checkpoint before the jump.",
+        )
+
+    @staticmethod
+    def _causes(view: View, pos: int) -> list[str]:
+        """What jumped with the loss, from the series the log prints beside it."""
+        record = view.record_of(LOSS, pos)
+        found = []
+        for name, label in ((LR, "LR"), (GRAD, "grad_norm")):
+            at = view.count_at(name, record + 1)
+            if at < 3 or at > view.count(name):
+                continue
+            # the LR is exact: the value two prints back (a new LR shows in the loss one record
+            # later); a grad norm is noisy: the median of the values before
+            before = (
+                float(view.values(name, at - 3, at - 2)[0])
+                if name == LR
+                else median(view.values(name, at - 1 - BASE_RECORDS, at - 1))
+            )
+            value = float(view.values(name, at - 1, at)[0])
+            if before > 0 and value >= CAUSE_RATIO * before:
+                found.append(
+                    CAUSE_EVIDENCE.format(label=label, before=fmt(before), value=fmt(value))
+                )
+        return found
+
+
+LOSS_JUMP_RULES: tuple[type[Rule], ...] = (LossJump,)
