@@ -7,6 +7,12 @@ path needs private names: the figure's `_set_sizes`, `_build_matrix` and `monito
 looked up here, once; where one is missing (a plotext or textual-plotext release that renamed
 it), the figure is built with the public `build()` and `Text.from_ansi`, which gives the same
 cells at a higher cost. Both paths are tested.
+
+On the fast path the series can also be drawn by `trainmon.ui.braille` instead of plotext:
+plotext is given one empty stand-in per series (so its axes, sides and colours are the same)
+and explicit limits, builds the frame, and `build_matrix` writes the braille cells into its
+matrix's plot area (`Cols_canvas`, `Rows_canvas`), each with the colour and style plotext
+recorded for its series. Where those internals are missing, the series go to plotext.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
+
+from trainmon.ui.braille import Cells
 
 try:
     from plotext._utility import colors_to_ansi as _colors_to_ansi  # type: ignore[import-untyped]
@@ -46,8 +54,24 @@ def has_fast_path(plt: object) -> bool:
     )
 
 
-def build_matrix(plt: Any) -> CellMatrix | None:
-    """Build the figure and return its cells, or None where the internals are missing."""
+RasterDraw = Callable[[int, int], Cells]
+"""Draws the series into a plot area of (width, height) cells (`trainmon.ui.braille`)."""
+
+
+def has_raster_path(plt: object) -> bool:
+    """True when series drawn by `trainmon.ui.braille` can be written into this figure."""
+    monitor = getattr(plt, "monitor", None)
+    return has_fast_path(plt) and all(
+        isinstance(getattr(monitor, name, None), list) for name in ("marker", "color", "style")
+    )
+
+
+def build_matrix(plt: Any, draw: RasterDraw | None = None) -> CellMatrix | None:
+    """Build the figure and return its cells, or None where the internals are missing.
+
+    With `draw`, the figure holds a stand-in per series and `draw` gives the series' cells,
+    written into the plot area with each series' marker, colour and style as plotext holds
+    them (the series' index is its index among the figure's signals)."""
     if not has_fast_path(plt):
         return None
     plt._set_sizes()
@@ -57,9 +81,36 @@ def build_matrix(plt: Any) -> CellMatrix | None:
     if any(not isinstance(r, list) for r in rows):
         return None
     chars, foreground, style, background = rows
+    if draw is not None and not _overlay(plt, matrix, draw):
+        return None
     assert chars is not None and foreground is not None and style is not None
     assert background is not None
     return CellMatrix(chars[::-1], foreground[::-1], style[::-1], background[::-1])
+
+
+def _overlay(plt: Any, matrix: Any, draw: RasterDraw) -> bool:
+    """Write the series' cells into the built matrix; False where its layout is unknown."""
+    columns, rows = getattr(matrix, "Cols_canvas", None), getattr(matrix, "Rows_canvas", None)
+    if not isinstance(columns, range) or not isinstance(rows, range):
+        return False
+    monitor = plt.monitor
+    cells = draw(len(columns), len(rows))
+    markers, colours, styles = monitor.marker, monitor.color, monitor.style
+    chars, foreground, style = matrix.marker, matrix.fullground, matrix.style
+    left, bottom = columns.start, rows.start
+    for col, row, owner, code in zip(
+        cells.cols.tolist(),
+        cells.rows.tolist(),
+        cells.owners.tolist(),
+        cells.codes.tolist(),
+        strict=True,
+    ):
+        y, x = bottom + row, left + col
+        chars[y][x] = chr(code) if code else markers[owner][0]
+        foreground[y][x] = colours[owner][0]
+        if styles[owner][0] is not None:
+            style[y][x] = styles[owner][0]
+    return True
 
 
 def cell_style(colour: object, style: object, background: object) -> Style | None:

@@ -20,7 +20,8 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from functools import partial
+from typing import Final, Literal
 
 from rich.color import Color as RichColor
 from rich.segment import Segment
@@ -36,10 +37,13 @@ from textual_plotext import PlotextPlot
 from trainmon.plotdata import LossPlotData
 from trainmon.records import Finding, Severity
 from trainmon.ui import palette
+from trainmon.ui.braille import BLOCKS, BRAILLE, Trace, data_limits, rasterise
 from trainmon.ui.plotext_adapter import (
+    RasterDraw,
     ansi_lines,
     build_matrix,
     cell_style,
+    has_raster_path,
     matrix_lines,
     plotext_theme_name,
     set_plot_size,
@@ -72,6 +76,9 @@ SEVERITY_COLOURS: Final[dict[Severity, str]] = {
 }
 
 Rgb = palette.Rgb
+
+Renderer = Literal["raster", "plotext"]
+"""Who draws the series into plotext's frame: numpy (`trainmon.ui.braille`) or plotext."""
 
 LegendEntry = tuple[str, str, Rgb]
 """A legend entry: its glyph (━ line, ● points, ┄ the LR), its text and its colour."""
@@ -218,6 +225,7 @@ class LossPlot(PlotextPlot):
         self,
         *,
         cpu_budget: float | None = CPU_BUDGET,
+        renderer: Renderer = "raster",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -230,12 +238,20 @@ class LossPlot(PlotextPlot):
                 one new record per second an unthrottled plot alone would use several % of
                 a core; with a budget, changes that arrive sooner than `render_cost_s /
                 cpu_budget` after the last build are drawn together when that time is up.
+            renderer: who draws the series: "raster" (numpy, the same cells at a fraction of
+                the cost; plotext where its internals are missing) or "plotext".
             name: as for any widget.
             id: as for any widget.
             classes: as for any widget.
         """
         super().__init__(name=name, id=id, classes=classes)
         self.cpu_budget = cpu_budget
+        self.renderer: Renderer = renderer
+        self._raster: RasterDraw | None = None
+        """Draws the series of the last `_replot` into plotext's frame (None: plotext drew
+        them)."""
+        self._traces: list[Trace] = []
+        self._vlines: list[float] = []
         self._runs: tuple[RunPlot, ...] = ()
         self._markers: tuple[Marker, ...] = ()
         self._deferred: Timer | None = None
@@ -249,6 +265,8 @@ class LossPlot(PlotextPlot):
         self._styles: dict[tuple[object, ...], RichStyle | None] = {}
         self._paint_cost_s = 0.0
         self._legend_rows = 0
+        self._legend_lines = 0
+        """Screen lines the legend took at the last build."""
         self._legend: tuple[LegendEntry, ...] = ()
         self._startup_until: float | None = None
 
@@ -319,14 +337,27 @@ class LossPlot(PlotextPlot):
         return True
 
     def render(self) -> RenderResult:
-        """The legend rows and the figure as plotext prints it (tests read it); the screen
-        uses `render_line`."""
-        figure = super().render()
+        """The legend rows and the figure as text (tests read it); the screen uses
+        `render_line`. With the raster the figure is its screen lines (plotext alone would
+        print the frame without the series)."""
+        figure = self._figure_text() if self._raster is not None else super().render()
         rows = pack_legend(self._legend, max(1, self.size.width), self._legend_rows)
         if not rows or not isinstance(figure, Text):
             return figure
         legend = "\n".join("".join(piece for piece, _colour in row) for row in rows)
         return Text(legend + "\n") + figure
+
+    def _figure_text(self) -> Text:
+        """The figure's screen lines (below the legend) as text."""
+        if self._lines is None or self._lines_size != self.size:
+            self._build_lines()
+        text = Text()
+        for index, line in enumerate((self._lines or [])[self._legend_lines :]):
+            if index:
+                text.append("\n")
+            for segment in line:
+                text.append(segment.text, segment.style)
+        return text
 
     def render_line(self, y: int) -> Strip:
         """One screen line of the figure, from the lines cached at the last rebuild."""
@@ -365,11 +396,16 @@ class LossPlot(PlotextPlot):
             self._legend_strip(row, width, base)
             for row in pack_legend(self._legend, width, self._legend_rows)
         ][: max(0, height - 5)]  # a very short plot keeps its rows for the data
+        self._legend_lines = len(legend)
         set_plot_size(plt, width, height - len(legend))
         plt.theme(plotext_theme_name(self, self.app.theme))
         self.counts.renders += 1
         blank = Segment(" " * width, base)
-        matrix = build_matrix(plt)
+        matrix = build_matrix(plt, self._raster)
+        if matrix is None and self._raster is not None:  # the frame's layout was not found
+            self.renderer = "plotext"
+            self._replot()
+            return previous
         if matrix is not None:
             lines = legend + matrix_lines(matrix, width, base, self._cell_style)
         else:
@@ -451,6 +487,7 @@ class LossPlot(PlotextPlot):
         plt = self.plt
         plt.clear_figure()
         plt.clear_data()
+        self._traces, self._vlines = [], []
         runs = self._runs
         self._legend_rows = self.legend_rows
         # One or two runs: loss and eval of each in the legend. More: one entry per run.
@@ -474,6 +511,7 @@ class LossPlot(PlotextPlot):
         if not math.isfinite(extent.y_lo):
             extent.y_lo, extent.y_hi = 0.0, 1.0
         self._plot_markers(first, extent.y_hi)
+        self._draw_traces()
         self._plot_axes(first, extent)
         if not runs or all(data.empty for _label, data in runs):
             plt.title("waiting for loss records")
@@ -499,19 +537,18 @@ class LossPlot(PlotextPlot):
         self, index: int, label: str, data: LossPlotData, legend: _Legend, extent: _Extent
     ) -> list[LegendEntry]:
         """One run's train loss (raw and smoothed), eval loss and LR; its legend entries."""
-        plt = self.plt
         loss_colour, eval_colour, lr_colour = self._series_colours(index, legend.several)
         prefix = f"{label} " if legend.several else ""
         entries: list[LegendEntry] = []
         if data.train_raw and not (data.train_smooth and legend.many):
-            plt.plot(list(data.train_raw.x), list(data.train_raw.y), color=self._faint(loss_colour))
+            self._trace(data.train_raw.x, data.train_raw.y, self._faint(loss_colour), BLOCKS)
             extent.add_y(data.train_raw.y)
             if not data.train_smooth:
                 entries.append(
                     ("━", f"{prefix}{data.series}" if legend.detailed else label, loss_colour)
                 )
         if data.train_smooth:
-            plt.plot(list(data.train_smooth.x), list(data.train_smooth.y), color=loss_colour)
+            self._trace(data.train_smooth.x, data.train_smooth.y, loss_colour, BLOCKS)
             smooth_label = (
                 f"{prefix}{data.series} (EMA {data.smoothing:g})" if legend.detailed else label
             )
@@ -520,23 +557,16 @@ class LossPlot(PlotextPlot):
             # Evals are few: points, not a line (a plotted line would put the marker on
             # every cell between them). Many evals read better as a line.
             few = len(data.eval) <= 100
-            draw = plt.scatter if few else plt.plot
-            draw(
-                list(data.eval.x),
-                list(data.eval.y),
-                color=eval_colour,
-                marker="●" if few else "braille",
-            )
+            marker = "●" if few else BRAILLE
+            self._trace(data.eval.x, data.eval.y, eval_colour, marker, lines=not few)
             extent.add_y(data.eval.y)
             if legend.detailed:
                 entries.append(("●", f"{prefix}eval", eval_colour))
         if data.lr:
             extent.add_lr(data.lr.y)
             # Without colour (NO_COLOR) the LR is dotted, so it cannot pass for the loss.
-            marker = "·" if self.app.no_color else "braille"
-            plt.plot(
-                list(data.lr.x), list(data.lr.y), color=lr_colour, yside="right", marker=marker
-            )
+            marker = "·" if self.app.no_color else BRAILLE
+            self._trace(data.lr.x, data.lr.y, lr_colour, marker, right=True)
             if not legend.several:
                 entries.append(("┄", "lr (right)", lr_colour))
         for series in (data.train_raw, data.train_smooth, data.eval, data.lr):
@@ -550,13 +580,54 @@ class LossPlot(PlotextPlot):
         for _label, data in self._runs:
             positions = (*data.train_nonfinite.positions, *data.eval_nonfinite.positions)
             if positions:
-                plt.scatter(
-                    list(positions), [top] * len(positions), marker="×", color=self._colour("error")
-                )
+                error = self._colour("error")
+                self._trace(positions, [top] * len(positions), error, "×", lines=False)
         for step, severity in self._markers:
             x = first.x_for_step(step)
             if x is not None:
+                self._vlines.append(x)
                 plt.vline(x, color=self._colour(SEVERITY_COLOURS[severity]))
+
+    def _trace(
+        self,
+        x: Sequence[float],
+        y: Sequence[float],
+        colour: Rgb,
+        marker: str = BRAILLE,
+        *,
+        lines: bool = True,
+        right: bool = False,
+    ) -> None:
+        """A series to draw, in drawing order (a later one wins a cell both touch)."""
+        self._traces.append(Trace(x, y, colour, marker, lines, right))
+
+    def _draw_traces(self) -> None:
+        """Hand the series to plotext, or draw them with the raster into plotext's frame.
+
+        For the raster, plotext gets a stand-in per series (a lone NaN: the same axes, sides,
+        colours and styles, no dots) and the limits its data would give; the frame it builds
+        is the same, and `build_matrix` writes the raster's cells into it.
+        """
+        plt = self.plt
+        traces = self._traces
+        self._raster = None
+        raster = self.renderer == "raster" and has_raster_path(plt) and bool(traces)
+        for trace in traces:
+            x, y = ([math.nan], [math.nan]) if raster else (list(trace.x), list(trace.y))
+            draw = plt.plot if trace.lines else plt.scatter
+            side = "right" if trace.right else "left"
+            draw(x, y, color=trace.colour, marker=trace.marker, yside=side)
+        if not raster:
+            return
+        xlim = _sorted(data_limits([*(t.x for t in traces), self._vlines]))
+        ylim = _sorted(data_limits([t.y for t in traces if not t.right]))
+        plt.xlim(*xlim)
+        plt.ylim(*ylim)
+        right = [t.y for t in traces if t.right]
+        ylim_right = _sorted(data_limits(right)) if right else None
+        if ylim_right is not None:
+            plt.ylim(*ylim_right, yside="right")  # type: ignore[arg-type]
+        self._raster = partial(rasterise, list(traces), xlim=xlim, ylim=ylim, ylim_right=ylim_right)
 
     def _plot_axes(self, first: LossPlotData, extent: _Extent) -> None:
         """Round x ticks, log-y labels in original values, and the LR's right-hand axis."""
@@ -580,6 +651,13 @@ class LossPlot(PlotextPlot):
             plt.yticks(ticks, [f"{t:.2g}" for t in ticks], yside="right")  # type: ignore[arg-type]
             # The bundled stub names the parameter xside; plotext itself takes yside.
             plt.ylabel("lr", yside="right")  # type: ignore[call-arg]
+
+
+def _sorted(limits: tuple[float, float]) -> tuple[float, float]:
+    """Limits low to high, as plotext's `xlim` and `ylim` keep them (plotext's own rule gives
+    a constant negative series reversed limits, which place its dots the same)."""
+    lo, hi = limits
+    return (lo, hi) if lo <= hi else (hi, lo)
 
 
 @dataclass(frozen=True, slots=True)
