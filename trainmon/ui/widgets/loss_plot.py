@@ -83,12 +83,19 @@ Renderer = Literal["raster", "plotext"]
 LegendEntry = tuple[str, str, Rgb]
 """A legend entry: its glyph (━ line, ● points, ┄ the LR), its text and its colour."""
 
-CPU_BUDGET: Final = 0.004
-"""Default share of one core for rebuilding the plot: 0.4 %, so that a log with a record every
-second stays within the dashboard's 2 % with room for run-to-run spread (the status line still
-shows each record at once). The cost counted is the whole rebuild: plotext, the conversion to
-screen lines and painting the changed rows; how often new data is drawn follows from it
-(bench/README.md has the figures). The grad-norm pane is redrawn with it."""
+CPU_BUDGET: Final = 0.01
+"""Default share of one core for rebuilding the plot: 1 %. The cost counted is the whole
+rebuild: plotext's frame, the series, the conversion to screen lines and painting the changed
+rows; how often new data is drawn follows from it, at most once a second (`MIN_INTERVAL_S`).
+With the series drawn by the raster a rebuild costs a few ms, so at one record per second
+every record is drawn and the plot uses well under its budget (bench/README.md has the
+figures); a costlier plot (many runs, a huge terminal) is drawn less often. The grad-norm pane
+is redrawn with it."""
+
+MIN_INTERVAL_S: Final = 1.0
+"""New data is drawn at most once a second (a change of view at once): at one record per
+second every record reaches the plot, and a flood of records costs one rebuild a second at
+most, whatever the budget would allow."""
 
 STARTUP_S: Final = 5.0
 STARTUP_INTERVAL_S: Final = 0.5
@@ -288,7 +295,7 @@ class LossPlot(PlotextPlot):
             return 0.0
         if self.starting:
             return STARTUP_INTERVAL_S  # the first impression: the plot keeps pace at once
-        return self.render_cost_s / self.cpu_budget
+        return max(MIN_INTERVAL_S, self.render_cost_s / self.cpu_budget)
 
     @property
     def starting(self) -> bool:
