@@ -173,3 +173,20 @@ async def test_a_constant_negative_loss_reads_upwards(monkeypatch: pytest.Monkey
     labels = [float(line.text[:5]) for line in lines if line.text[5:6] == "┤"]
     assert len(labels) >= 3 and labels == sorted(labels, reverse=True)
     assert any("⠂" in line.text for line in lines)  # the point, mid-plot
+
+
+async def test_rows_kept_from_the_last_figure_are_the_rows_a_fresh_figure_draws() -> None:
+    store = demo_store(300)
+    app, fresh_app = Host(), Host()
+    async with app.run_test(size=(100, 30)) as pilot, fresh_app.run_test(size=(100, 30)) as other:
+        plot, fresh = app.query_one(LossPlot), fresh_app.query_one(LossPlot)
+        for step in range(300, 330):
+            store.extend([MetricRecord("train", step, {"loss": 1.0 + (step % 3) / 10})], 0.0)
+            data = loss_plot_data(store, width=plot.data_width, smoothing=0.6)
+            plot.show([("run.log", data)], immediate=True)
+            await pilot.pause()
+        fresh.show([("run.log", data)], immediate=True)
+        await other.pause()
+        assert plot._figure is not None  # rows were there to keep
+        lines = [plot.render_line(y) for y in range(plot.size.height)]
+        assert cells(lines) == cells([fresh.render_line(y) for y in range(fresh.size.height)])

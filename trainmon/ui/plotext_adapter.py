@@ -128,12 +128,27 @@ def matrix_lines(
     width: int,
     base: Style,
     style_of: Callable[[object, object, object], Style | None],
+    previous: tuple[CellMatrix, Sequence[Strip]] | None = None,
 ) -> list[Strip]:
-    """Screen lines for a cell matrix: one segment per run of cells with the same colours."""
+    """Screen lines for a cell matrix: one segment per run of cells with the same colours.
+
+    `previous` (a matrix and its lines, at the same width and base style) lends the lines of
+    rows whose cells did not change: a new record moves the dots of a few rows only."""
     lines: list[Strip] = []
-    for chars, fg, st, bg in zip(
-        matrix.chars, matrix.foreground, matrix.style, matrix.background, strict=True
+    old = previous[0] if previous is not None and len(previous[1]) == len(matrix.chars) else None
+    for y, (chars, fg, st, bg) in enumerate(
+        zip(matrix.chars, matrix.foreground, matrix.style, matrix.background, strict=True)
     ):
+        if (
+            old is not None
+            and chars == old.chars[y]
+            and fg == old.foreground[y]
+            and st == old.style[y]
+            and bg == old.background[y]
+        ):
+            assert previous is not None
+            lines.append(previous[1][y])
+            continue
         segments: list[Segment] = []
         start = 0
         cells = len(chars)

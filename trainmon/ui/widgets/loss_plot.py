@@ -39,6 +39,7 @@ from trainmon.records import Finding, Severity
 from trainmon.ui import palette
 from trainmon.ui.braille import BLOCKS, BRAILLE, Trace, data_limits, rasterise
 from trainmon.ui.plotext_adapter import (
+    CellMatrix,
     RasterDraw,
     ansi_lines,
     build_matrix,
@@ -273,6 +274,9 @@ class LossPlot(PlotextPlot):
         self._paint_cost_s = 0.0
         self._legend_rows = 0
         self._legend_lines = 0
+        self._figure: tuple[CellMatrix, list[Strip]] | None = None
+        """The last figure's cells and its screen lines (rows that did not change are kept)."""
+        self._figure_key: tuple[int, RichStyle] | None = None
         """Screen lines the legend took at the last build."""
         self._legend: tuple[LegendEntry, ...] = ()
         self._startup_until: float | None = None
@@ -414,7 +418,10 @@ class LossPlot(PlotextPlot):
             self._replot()
             return previous
         if matrix is not None:
-            lines = legend + matrix_lines(matrix, width, base, self._cell_style)
+            last = self._figure if self._figure_key == (width, base) else None
+            figure = matrix_lines(matrix, width, base, self._cell_style, last)
+            self._figure, self._figure_key = (matrix, figure), (width, base)
+            lines = legend + figure
         else:
             lines = legend + ansi_lines(plt, width, base)[: height - len(legend)]
         lines.extend(Strip([blank], width) for _ in range(height - len(lines)))
