@@ -96,7 +96,7 @@ async def draw(
     if path == "plotext":
         monkeypatch.setattr(loss_plot, "has_raster_path", lambda plt: False)
     if path == "public":
-        monkeypatch.setattr(loss_plot, "build_matrix", lambda plt, draw=None: None)
+        monkeypatch.setattr(loss_plot, "build_matrix", lambda plt, draw=None, frame=None: None)
     app = Host()
     async with app.run_test(size=size) as pilot:
         plot = app.query_one(LossPlot)
@@ -175,18 +175,28 @@ async def test_a_constant_negative_loss_reads_upwards(monkeypatch: pytest.Monkey
     assert any("⠂" in line.text for line in lines)  # the point, mid-plot
 
 
-async def test_rows_kept_from_the_last_figure_are_the_rows_a_fresh_figure_draws() -> None:
+class PlotextHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LossPlot(id="plot", cpu_budget=None, renderer="plotext")
+
+
+async def test_kept_rows_and_frames_give_the_figure_a_fresh_build_gives() -> None:
+    """Record by record (a marker line, the LR, log-y for a while), the plot that keeps rows
+    and copies frames shows what plotext draws from scratch."""
     store = demo_store(300)
-    app, fresh_app = Host(), Host()
-    async with app.run_test(size=(100, 30)) as pilot, fresh_app.run_test(size=(100, 30)) as other:
-        plot, fresh = app.query_one(LossPlot), fresh_app.query_one(LossPlot)
-        for step in range(300, 330):
-            store.extend([MetricRecord("train", step, {"loss": 1.0 + (step % 3) / 10})], 0.0)
-            data = loss_plot_data(store, width=plot.data_width, smoothing=0.6)
-            plot.show([("run.log", data)], immediate=True)
+    app, other = Host(), PlotextHost()
+    async with app.run_test(size=(100, 30)) as pilot, other.run_test(size=(100, 30)) as pilot2:
+        plot, fresh = app.query_one(LossPlot), other.query_one(LossPlot)
+        for step in range(300, 360):
+            loss = 1.0 + (step % 3) / 10
+            store.extend([MetricRecord("train", step, {"loss": loss, "learning_rate": 0.03})], 0)
+            data = loss_plot_data(store, width=plot.data_width, log_y=330 <= step < 340)
+            plot.show([("run.log", data)], [(120.0, "warning")], immediate=True)
+            fresh.show([("run.log", data)], [(120.0, "warning")], immediate=True)
             await pilot.pause()
-        fresh.show([("run.log", data)], immediate=True)
-        await other.pause()
-        assert plot._figure is not None  # rows were there to keep
-        lines = [plot.render_line(y) for y in range(plot.size.height)]
-        assert cells(lines) == cells([fresh.render_line(y) for y in range(fresh.size.height)])
+            await pilot2.pause()
+            shown = [plot.render_line(y) for y in range(plot.size.height)]
+            expected = [fresh.render_line(y) for y in range(fresh.size.height)]
+            assert cells(shown) == cells(expected), step
+        assert plot._frame_cache.hits > 20  # most records moved no tick
+        assert fresh.renderer == "plotext" and plot._figure is not None

@@ -37,9 +37,11 @@ from textual_plotext import PlotextPlot
 from trainmon.plotdata import LossPlotData
 from trainmon.records import Finding, Severity
 from trainmon.ui import palette
-from trainmon.ui.braille import BLOCKS, BRAILLE, Trace, data_limits, rasterise
+from trainmon.ui.braille import BLOCKS, BRAILLE, Trace, data_limits, rasterise, to_dots
 from trainmon.ui.plotext_adapter import (
     CellMatrix,
+    FrameCache,
+    FrameRequest,
     RasterDraw,
     ansi_lines,
     build_matrix,
@@ -77,6 +79,9 @@ SEVERITY_COLOURS: Final[dict[Severity, str]] = {
 }
 
 Rgb = palette.Rgb
+
+Limits = tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None]
+"""The raster's limits: x, the left y axis, the right one (None: no right axis)."""
 
 Renderer = Literal["raster", "plotext"]
 """Who draws the series into plotext's frame: numpy (`trainmon.ui.braille`) or plotext."""
@@ -260,6 +265,11 @@ class LossPlot(PlotextPlot):
         them)."""
         self._traces: list[Trace] = []
         self._vlines: list[float] = []
+        self._frame_calls: list[tuple[object, ...]] = []
+        """The plotext calls that made the frame (`_fig`), for the frame cache's key."""
+        self._ticks: dict[str, list[float]] = {}
+        self._limits: Limits | None = None
+        self._frame_cache = FrameCache()
         self._runs: tuple[RunPlot, ...] = ()
         self._markers: tuple[Marker, ...] = ()
         self._deferred: Timer | None = None
@@ -409,10 +419,12 @@ class LossPlot(PlotextPlot):
         ][: max(0, height - 5)]  # a very short plot keeps its rows for the data
         self._legend_lines = len(legend)
         set_plot_size(plt, width, height - len(legend))
-        plt.theme(plotext_theme_name(self, self.app.theme))
+        theme = plotext_theme_name(self, self.app.theme)
+        plt.theme(theme)
         self.counts.renders += 1
         blank = Segment(" " * width, base)
-        matrix = build_matrix(plt, self._raster)
+        frame = self._frame_request((width, height - len(legend)), theme)
+        matrix = build_matrix(plt, self._raster, frame)
         if matrix is None and self._raster is not None:  # the frame's layout was not found
             self.renderer = "plotext"
             self._replot()
@@ -502,6 +514,7 @@ class LossPlot(PlotextPlot):
         plt.clear_figure()
         plt.clear_data()
         self._traces, self._vlines = [], []
+        self._frame_calls, self._ticks, self._limits = [], {}, None
         runs = self._runs
         self._legend_rows = self.legend_rows
         # One or two runs: loss and eval of each in the legend. More: one entry per run.
@@ -510,7 +523,7 @@ class LossPlot(PlotextPlot):
         )
         entries: list[LegendEntry] = []
         first = runs[0][1] if runs else LossPlotData()
-        plt.xlabel(first.x_label)
+        self._fig("xlabel", first.x_label)
         extent = _Extent()
         notes: list[str] = []
         for index, (label, data) in enumerate(runs):
@@ -528,9 +541,9 @@ class LossPlot(PlotextPlot):
         self._draw_traces()
         self._plot_axes(first, extent)
         if not runs or all(data.empty for _label, data in runs):
-            plt.title("waiting for loss records")
+            self._fig("title", "waiting for loss records")
         elif notes:
-            plt.title(" · ".join(notes))
+            self._fig("title", " · ".join(notes))
         self.counts.builds += 1
         if not self.is_mounted or self.size.area == 0:
             self._lines = None  # built on the first render_line, once there is a size
@@ -588,9 +601,42 @@ class LossPlot(PlotextPlot):
                 extent.add_x(series.x)
         return entries
 
+    def _fig(self, name: str, *args: object, **kwargs: object) -> None:
+        """Call plotext's `name` for the frame, and note the call: the frame is built again
+        only when these calls, or where their ticks and lines fall, change."""
+        getattr(self.plt, name)(*args, **kwargs)
+        frozen = tuple(tuple(a) if isinstance(a, list) else a for a in args)
+        self._frame_calls.append((name, frozen, tuple(sorted(kwargs.items()))))
+
+    def _frame_request(self, size: tuple[int, int], theme: str) -> FrameRequest | None:
+        """What decides the raster's frame: the calls, the size and theme, and where the
+        ticks and marker lines fall on a plot area (limits in full where plotext places its
+        own ticks)."""
+        if self._limits is None:
+            return None
+        xlim, ylim, ylim_right = self._limits
+        ticks, vlines = self._ticks, self._vlines
+        own = (
+            None if "x" in ticks else xlim,
+            None if "left" in ticks else ylim,
+            None if "right" in ticks else ylim_right,
+        )
+        sides = (any(not t.right for t in self._traces), any(t.right for t in self._traces))
+        key = (tuple(self._frame_calls), size, theme, own, sides)
+
+        def positions(width: int, height: int) -> tuple[tuple[float, ...], ...]:
+            right = ylim_right or ylim
+            return (
+                tuple(to_dots(ticks.get("x", []), xlim, width).tolist()),
+                tuple(to_dots(ticks.get("left", []), ylim, height).tolist()),
+                tuple(to_dots(ticks.get("right", []), right, height).tolist()),
+                tuple(to_dots(vlines, xlim, width).tolist()),
+            )
+
+        return (self._frame_cache, key, positions)
+
     def _plot_markers(self, first: LossPlotData, top: float) -> None:
         """Non-finite values as crosses along the top; findings as lines at their step."""
-        plt = self.plt
         for _label, data in self._runs:
             positions = (*data.train_nonfinite.positions, *data.eval_nonfinite.positions)
             if positions:
@@ -600,7 +646,7 @@ class LossPlot(PlotextPlot):
             x = first.x_for_step(step)
             if x is not None:
                 self._vlines.append(x)
-                plt.vline(x, color=self._colour(SEVERITY_COLOURS[severity]))
+                self._fig("vline", x, color=self._colour(SEVERITY_COLOURS[severity]))
 
     def _trace(
         self,
@@ -635,36 +681,40 @@ class LossPlot(PlotextPlot):
             return
         xlim = _sorted(data_limits([*(t.x for t in traces), self._vlines]))
         ylim = _sorted(data_limits([t.y for t in traces if not t.right]))
+        self._limits = (xlim, ylim, None)
         plt.xlim(*xlim)
         plt.ylim(*ylim)
         right = [t.y for t in traces if t.right]
         ylim_right = _sorted(data_limits(right)) if right else None
         if ylim_right is not None:
             plt.ylim(*ylim_right, yside="right")  # type: ignore[arg-type]
+            self._limits = (xlim, ylim, ylim_right)
         self._raster = partial(rasterise, list(traces), xlim=xlim, ylim=ylim, ylim_right=ylim_right)
 
     def _plot_axes(self, first: LossPlotData, extent: _Extent) -> None:
         """Round x ticks, log-y labels in original values, and the LR's right-hand axis."""
-        plt = self.plt
         x_ticks = nice_ticks(extent.x_lo, extent.x_hi, integer=first.x_axis == "step")
         if len(x_ticks) >= 2:
-            plt.xticks(x_ticks, [tick_label(t) for t in x_ticks])
-        plt.ylabel(first.y_label)
+            self._fig("xticks", x_ticks, [tick_label(t) for t in x_ticks])
+            self._ticks["x"] = x_ticks
+        self._fig("ylabel", first.y_label)
         if first.log_y:
             ticks, labels = log_ticks(extent.y_lo, extent.y_hi)
             if ticks:
-                plt.yticks(ticks, labels)
+                self._fig("yticks", ticks, labels)
+                self._ticks["left"] = ticks
         else:  # plotext's own labels read 146300000000.0; these read 1.46e11
             y_ticks = nice_ticks(extent.y_lo, extent.y_hi)
             if len(y_ticks) >= 2:
-                plt.yticks(y_ticks, [tick_label(t) for t in y_ticks])
+                self._fig("yticks", y_ticks, [tick_label(t) for t in y_ticks])
+                self._ticks["left"] = y_ticks
         if math.isfinite(extent.lr_lo):
             # plotext writes small LRs as 0.0000300; scientific labels are shorter and clearer.
             # (The bundled stub types yside as a float; plotext takes "left" / "right".)
             ticks = linear_ticks(extent.lr_lo, extent.lr_hi)
-            plt.yticks(ticks, [f"{t:.2g}" for t in ticks], yside="right")  # type: ignore[arg-type]
-            # The bundled stub names the parameter xside; plotext itself takes yside.
-            plt.ylabel("lr", yside="right")  # type: ignore[call-arg]
+            self._fig("yticks", ticks, [f"{t:.2g}" for t in ticks], yside="right")
+            self._ticks["right"] = ticks
+            self._fig("ylabel", "lr", yside="right")
 
 
 def _sorted(limits: tuple[float, float]) -> tuple[float, float]:
