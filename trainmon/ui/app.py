@@ -333,7 +333,9 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples):
         self._status_queued = False
         if self.is_running and self.layout_mode != "tiny":
             self._update_status(self._clock())
-            self._update_plots()  # new records on the plot within a second, not at a tick
+            # New records on the plot within a second, not at a tick; after the status line
+            # is on screen, so that it never waits for a plot rebuild.
+            self.call_after_refresh(self._update_plots)
 
     @on(FollowStateChanged)
     def _follow_state_changed(self, message: FollowStateChanged) -> None:
