@@ -1,11 +1,16 @@
-"""Where a loss-plot rebuild's time goes: plotext's figure, its series, and the screen lines.
+"""Where a loss-plot rebuild's time goes, with the series drawn by plotext or by the numpy
+raster into the same plotext frame, side by side.
 
 One rebuild of the dashboard's loss plot (3,000 records, eval every 100 steps, LR; the plot
 area of a 160x48 terminal) is timed in parts, in CPU time, against a floor measured in the
 same run: plotext building an empty figure of the same size (frame, axes and ticks only).
+Each part is timed for both renderers of `LossPlot` (`renderer="plotext"`: plotext lays out
+the series; `"raster"`: `trainmon.ui.braille` draws them into plotext's frame), and the two
+figures are compared cell by cell (the bench says whether they are the same).
 
 - `plot data`: `loss_plot_data` (decimation to the plot width, EMA from the run's cache);
-- `plotext figure`: `build_matrix` (plotext's own layout, line interpolation, braille);
+- `figure`: `build_matrix` (plotext's frame, and the series: plotext's own layout, line
+  interpolation and dots, or the raster's);
 - `screen lines`: the character matrix turned into Textual strips (`matrix_lines`);
 - `whole show()`: what `LossPlot.show` costs with the budget off (figure + lines + repaint);
 - plotext alone with 0 to 4 series of 200 points, to see the cost per series.
@@ -84,13 +89,20 @@ def plotext_series(series: int, points: int = 200) -> Callable[[], object]:
 
 
 class Host(App[None]):
+    def __init__(self, renderer: loss_plot.Renderer) -> None:
+        super().__init__()
+        self.renderer: loss_plot.Renderer = renderer
+
     def compose(self) -> ComposeResult:
-        yield LossPlot(id="plot", cpu_budget=None)
+        yield LossPlot(id="plot", cpu_budget=None, renderer=self.renderer)
 
 
-async def dashboard_parts(repeats: int) -> dict[str, float]:
-    """Per-part CPU ms of a rebuild inside a running app, one new record per rebuild."""
-    parts = {"plot data": 0.0, "plotext figure": 0.0, "screen lines": 0.0, "whole show()": 0.0}
+async def dashboard_parts(
+    repeats: int, renderer: loss_plot.Renderer
+) -> tuple[dict[str, float], list[str]]:
+    """Per-part CPU ms of a rebuild inside a running app, one new record per rebuild; and
+    the last figure's cells (character and style per cell, one string per row)."""
+    parts = {"plot data": 0.0, "figure": 0.0, "screen lines": 0.0, "whole show()": 0.0}
     build_matrix, matrix_lines = plotext_adapter.build_matrix, plotext_adapter.matrix_lines
 
     def timed(name: str, func: Callable[..., object]) -> Callable[..., object]:
@@ -102,9 +114,10 @@ async def dashboard_parts(repeats: int) -> dict[str, float]:
 
         return wrapper
 
-    loss_plot.build_matrix = timed("plotext figure", build_matrix)  # type: ignore[assignment]
+    loss_plot.build_matrix = timed("figure", build_matrix)  # type: ignore[assignment]
     loss_plot.matrix_lines = timed("screen lines", matrix_lines)  # type: ignore[assignment]
-    app = Host()
+    app = Host(renderer)
+    cells: list[str] = []
     try:
         async with app.run_test(size=PLOT_SIZE) as pilot:
             plot = app.query_one(LossPlot)
@@ -120,9 +133,12 @@ async def dashboard_parts(repeats: int) -> dict[str, float]:
                 plot.show([("run.log", data)])
                 parts["whole show()"] += time.process_time() - started
                 await pilot.pause()
+            assert plot.renderer == renderer, "the raster path was not taken"
+            lines = [plot.render_line(y) for y in range(plot.size.height)]
+            cells = ["".join(f"{seg.text}{seg.style}" for seg in line) for line in lines]
     finally:
         loss_plot.build_matrix, loss_plot.matrix_lines = build_matrix, matrix_lines
-    return {name: 1e3 * total / repeats for name, total in parts.items()}
+    return {name: 1e3 * total / repeats for name, total in parts.items()}, cells
 
 
 def main() -> None:
@@ -135,8 +151,15 @@ def main() -> None:
     for series in (1, 2, 4):
         ms = cpu_ms(plotext_series(series), repeats)
         print(f"plotext build(), {series} series of 200 points: {ms:.1f} ms ({ms / floor:.1f}x)")
-    for name, ms in asyncio.run(dashboard_parts(repeats)).items():
-        print(f"dashboard rebuild, {name}: {ms:.1f} ms ({ms / floor:.1f}x the floor)")
+    by_plotext, plotext_cells = asyncio.run(dashboard_parts(repeats, "plotext"))
+    by_raster, raster_cells = asyncio.run(dashboard_parts(repeats, "raster"))
+    print(f"dashboard rebuild, CPU ms per rebuild (x the floor): {'plotext':>16} {'raster':>16}")
+    for name, ms in by_plotext.items():
+        fast = by_raster[name]
+        print(f"  {name:<46} {ms:7.1f} ({ms / floor:4.1f}x) {fast:7.1f} ({fast / floor:4.1f}x)")
+    same = "the same cells" if plotext_cells == raster_cells else "DIFFERENT cells"
+    whole = by_plotext["whole show()"] / by_raster["whole show()"]
+    print(f"figures: {same}; whole show() raster {whole:.1f}x faster than plotext")
 
 
 if __name__ == "__main__":

@@ -168,7 +168,7 @@ async def test_a_directory_is_an_error_state_not_a_crash(tmp_path: Path) -> None
 # -- injected data (workers off) ------------------------------------------------------------------
 
 
-async def test_a_burst_of_records_causes_one_redraw_per_tick() -> None:
+async def test_a_burst_of_records_causes_one_redraw() -> None:
     app = make_app(["burst.log"], start_workers=False, refresh_s=3600, plot_cpu_budget=None)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
@@ -188,14 +188,15 @@ async def test_a_burst_of_records_causes_one_redraw_per_tick() -> None:
             )
         await pilot.pause()
         assert app.runs[0].store.records == 5000
-        assert app.redraws == before_redraws  # handlers never redraw
-        app.tick()
-        await pilot.pause()
+        # Handlers never redraw; the one status update after them brings the plot up to date.
         assert app.redraws == before_redraws + 1
         assert shown == [5000]  # one plot update carrying the whole burst
+        app.tick()  # the advice's findings of the burst may mark the plot
+        await pilot.pause()
+        judged = app.redraws
         app.tick()  # nothing new: nothing redrawn
         await pilot.pause()
-        assert app.redraws == before_redraws + 1
+        assert app.redraws == judged <= before_redraws + 2
 
 
 async def test_new_records_wait_for_the_plot_budget_but_show_in_the_status_line_at_once() -> None:
@@ -225,7 +226,8 @@ async def test_new_records_wait_for_the_plot_budget_but_show_in_the_status_line_
             await pilot.pause()
         assert plot.ready_in_s > 0
         assert app.redraws == redraws and data_calls == []  # no plot data computed meanwhile
-        plot.render_cost_s = 0.0  # the budget allows a rebuild again
+        plot.render_cost_s = 0.0  # the budget allows a rebuild again,
+        plot._last_render_at -= 5.0  # and a second has passed since the last one
         app.tick()
         await pilot.pause()
         assert app.redraws == redraws + 1 and data_calls == [5]  # the newest data, once

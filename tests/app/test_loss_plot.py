@@ -12,6 +12,7 @@ from trainmon.plotdata import LossPlotData, loss_plot_data
 from trainmon.records import Finding, MetricRecord
 from trainmon.store import MetricStore
 from trainmon.ui.widgets.loss_plot import (
+    MIN_INTERVAL_S,
     RUN_COLOURS,
     STARTUP_INTERVAL_S,
     LossPlot,
@@ -347,3 +348,17 @@ def test_run_colours_are_distinct_and_leave_severity_colours_to_the_markers() ->
     assert len(set(RUN_COLOURS)) == len(RUN_COLOURS) >= 12
     warning, error = (Color.parse(c) for c in ("#ffa62b", "#ba3c5b"))  # textual-dark's
     assert all(Color.parse(c) not in (warning, error) for c in RUN_COLOURS)
+
+
+async def test_new_data_is_drawn_at_most_once_a_second_however_cheap() -> None:
+    app = Host(cpu_budget=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([2.0, 1.0, 0.5])
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        plot.end_startup()
+        plot.render_cost_s = 0.001  # 1 ms: the budget alone would allow ten a second
+        assert plot.min_interval_s == MIN_INTERVAL_S
+        plot.render_cost_s = 0.03  # 30 ms: at 1 %, one per 3 s
+        assert plot.min_interval_s == pytest.approx(3.0)

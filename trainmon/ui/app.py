@@ -321,8 +321,9 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples):
     def _status_soon(self) -> None:
         """Show new records' step in the status line now, not at the next tick.
 
-        Only the status line: plots and advice wait for the tick (and the plot for its CPU
-        budget). Several messages handled in a row share one status update.
+        The status line, and the plots when their CPU budget allows (otherwise as soon as it
+        does: `PlotView`); advice waits for the tick. Several messages handled in a row share
+        one update.
         """
         if not self._status_queued:
             self._status_queued = True
@@ -332,6 +333,9 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples):
         self._status_queued = False
         if self.is_running and self.layout_mode != "tiny":
             self._update_status(self._clock())
+            # New records on the plot within a second, not at a tick; after the status line
+            # is on screen, so that it never waits for a plot rebuild.
+            self.call_after_refresh(self._update_plots)
 
     @on(FollowStateChanged)
     def _follow_state_changed(self, message: FollowStateChanged) -> None:

@@ -7,11 +7,19 @@ path needs private names: the figure's `_set_sizes`, `_build_matrix` and `monito
 looked up here, once; where one is missing (a plotext or textual-plotext release that renamed
 it), the figure is built with the public `build()` and `Text.from_ansi`, which gives the same
 cells at a higher cost. Both paths are tested.
+
+On the fast path the series can also be drawn by `trainmon.ui.braille` instead of plotext:
+plotext is given one empty stand-in per series (so its axes, sides and colours are the same)
+and explicit limits, builds the frame, and `build_matrix` writes the braille cells into its
+matrix's plot area (`Cols_canvas`, `Rows_canvas`), each with the colour and style plotext
+recorded for its series. Where those internals are missing, the series go to plotext.
+The frame itself (before any series is drawn in it) is kept in a `FrameCache` and copied
+while the figure's inputs and tick positions are the same (most new records move no tick).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +28,8 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
+
+from trainmon.ui.braille import Cells
 
 try:
     from plotext._utility import colors_to_ansi as _colors_to_ansi  # type: ignore[import-untyped]
@@ -46,10 +56,57 @@ def has_fast_path(plt: object) -> bool:
     )
 
 
-def build_matrix(plt: Any) -> CellMatrix | None:
-    """Build the figure and return its cells, or None where the internals are missing."""
+RasterDraw = Callable[[int, int], Cells]
+"""Draws the series into a plot area of (width, height) cells (`trainmon.ui.braille`)."""
+
+
+@dataclass(slots=True)
+class FrameCache:
+    """plotext's last frame, before any series was drawn in it, and what it was built from.
+
+    A frame is reused when the figure's inputs (size, theme, labels, tick labels, marker
+    lines: `key`) are the same and its ticks and marker lines fall on the same cells of the
+    same plot area (`positions`, computed for that area)."""
+
+    key: Hashable = None
+    positions: Hashable = None
+    canvas: tuple[range, range] = (range(0), range(0))
+    rows: tuple[list[list[Any]], ...] = ()
+    hits: int = 0
+    """Frames copied instead of built (tests and benches)."""
+
+
+FrameRequest = tuple[FrameCache, Hashable, Callable[[int, int], Hashable]]
+"""The cache, this figure's key, and its tick positions for a plot area of (width, height)."""
+
+
+def has_raster_path(plt: object) -> bool:
+    """True when series drawn by `trainmon.ui.braille` can be written into this figure."""
+    monitor = getattr(plt, "monitor", None)
+    return has_fast_path(plt) and all(
+        isinstance(getattr(monitor, name, None), list) for name in ("marker", "color", "style")
+    )
+
+
+def build_matrix(
+    plt: Any, draw: RasterDraw | None = None, frame: FrameRequest | None = None
+) -> CellMatrix | None:
+    """Build the figure and return its cells, or None where the internals are missing.
+
+    With `draw`, the figure holds a stand-in per series and `draw` gives the series' cells,
+    written into the plot area with each series' marker, colour and style as plotext holds
+    them (the series' index is its index among the figure's signals). With `frame` too, the
+    frame is copied from the cache when it would be the same."""
     if not has_fast_path(plt):
         return None
+    if draw is not None and frame is not None:
+        cache, key, positions = frame
+        area = cache.canvas
+        if cache.rows and cache.key == key and cache.positions == positions(*map(len, area)):
+            cache.hits += 1
+            copied = [[list(r) for r in m] for m in cache.rows]
+            _write_cells(plt, (copied[0], copied[1], copied[2]), *area, draw)
+            return CellMatrix(*(m[::-1] for m in copied))
     plt._set_sizes()
     plt._build_matrix()
     matrix = getattr(getattr(plt, "monitor", None), "matrix", None)
@@ -59,7 +116,46 @@ def build_matrix(plt: Any) -> CellMatrix | None:
     chars, foreground, style, background = rows
     assert chars is not None and foreground is not None and style is not None
     assert background is not None
+    if draw is not None:
+        columns = getattr(matrix, "Cols_canvas", None)
+        lines = getattr(matrix, "Rows_canvas", None)
+        if not isinstance(columns, range) or not isinstance(lines, range):
+            return None  # the plot area's place is unknown
+        if frame is not None:
+            cache, key, positions = frame
+            cache.key, cache.canvas = key, (columns, lines)
+            cache.positions = positions(len(columns), len(lines))
+            cache.rows = tuple([list(r) for r in m] for m in (chars, foreground, style, background))
+        _write_cells(plt, (chars, foreground, style), columns, lines, draw)
     return CellMatrix(chars[::-1], foreground[::-1], style[::-1], background[::-1])
+
+
+def _write_cells(
+    plt: Any,
+    matrix: tuple[list[list[Any]], list[list[Any]], list[list[Any]]],
+    columns: range,
+    rows: range,
+    draw: RasterDraw,
+) -> None:
+    """Write the series' cells into a frame's characters, colours and styles (bottom row
+    first, as plotext keeps them)."""
+    monitor = plt.monitor
+    cells = draw(len(columns), len(rows))
+    markers, colours, styles = monitor.marker, monitor.color, monitor.style
+    chars, foreground, style = matrix
+    left, bottom = columns.start, rows.start
+    for col, row, owner, code in zip(
+        cells.cols.tolist(),
+        cells.rows.tolist(),
+        cells.owners.tolist(),
+        cells.codes.tolist(),
+        strict=True,
+    ):
+        y, x = bottom + row, left + col
+        chars[y][x] = chr(code) if code else markers[owner][0]
+        foreground[y][x] = colours[owner][0]
+        if styles[owner][0] is not None:
+            style[y][x] = styles[owner][0]
 
 
 def cell_style(colour: object, style: object, background: object) -> Style | None:
@@ -77,12 +173,27 @@ def matrix_lines(
     width: int,
     base: Style,
     style_of: Callable[[object, object, object], Style | None],
+    previous: tuple[CellMatrix, Sequence[Strip]] | None = None,
 ) -> list[Strip]:
-    """Screen lines for a cell matrix: one segment per run of cells with the same colours."""
+    """Screen lines for a cell matrix: one segment per run of cells with the same colours.
+
+    `previous` (a matrix and its lines, at the same width and base style) lends the lines of
+    rows whose cells did not change: a new record moves the dots of a few rows only."""
     lines: list[Strip] = []
-    for chars, fg, st, bg in zip(
-        matrix.chars, matrix.foreground, matrix.style, matrix.background, strict=True
+    old = previous[0] if previous is not None and len(previous[1]) == len(matrix.chars) else None
+    for y, (chars, fg, st, bg) in enumerate(
+        zip(matrix.chars, matrix.foreground, matrix.style, matrix.background, strict=True)
     ):
+        if (
+            old is not None
+            and chars == old.chars[y]
+            and fg == old.foreground[y]
+            and st == old.style[y]
+            and bg == old.background[y]
+        ):
+            assert previous is not None
+            lines.append(previous[1][y])
+            continue
         segments: list[Segment] = []
         start = 0
         cells = len(chars)

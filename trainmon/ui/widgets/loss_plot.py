@@ -20,7 +20,8 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from functools import partial
+from typing import Final, Literal
 
 from rich.color import Color as RichColor
 from rich.segment import Segment
@@ -36,10 +37,16 @@ from textual_plotext import PlotextPlot
 from trainmon.plotdata import LossPlotData
 from trainmon.records import Finding, Severity
 from trainmon.ui import palette
+from trainmon.ui.braille import BLOCKS, BRAILLE, Trace, data_limits, rasterise, to_dots
 from trainmon.ui.plotext_adapter import (
+    CellMatrix,
+    FrameCache,
+    FrameRequest,
+    RasterDraw,
     ansi_lines,
     build_matrix,
     cell_style,
+    has_raster_path,
     matrix_lines,
     plotext_theme_name,
     set_plot_size,
@@ -73,15 +80,28 @@ SEVERITY_COLOURS: Final[dict[Severity, str]] = {
 
 Rgb = palette.Rgb
 
+Limits = tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None]
+"""The raster's limits: x, the left y axis, the right one (None: no right axis)."""
+
+Renderer = Literal["raster", "plotext"]
+"""Who draws the series into plotext's frame: numpy (`trainmon.ui.braille`) or plotext."""
+
 LegendEntry = tuple[str, str, Rgb]
 """A legend entry: its glyph (━ line, ● points, ┄ the LR), its text and its colour."""
 
-CPU_BUDGET: Final = 0.004
-"""Default share of one core for rebuilding the plot: 0.4 %, so that a log with a record every
-second stays within the dashboard's 2 % with room for run-to-run spread (the status line still
-shows each record at once). The cost counted is the whole rebuild: plotext, the conversion to
-screen lines and painting the changed rows; how often new data is drawn follows from it
-(bench/README.md has the figures). The grad-norm pane is redrawn with it."""
+CPU_BUDGET: Final = 0.01
+"""Default share of one core for rebuilding the plot: 1 %. The cost counted is the whole
+rebuild: plotext's frame, the series, the conversion to screen lines and painting the changed
+rows; how often new data is drawn follows from it, at most once a second (`MIN_INTERVAL_S`).
+With the series drawn by the raster a rebuild costs a few ms, so at one record per second
+every record is drawn and the plot uses well under its budget (bench/README.md has the
+figures); a costlier plot (many runs, a huge terminal) is drawn less often. The grad-norm pane
+is redrawn with it."""
+
+MIN_INTERVAL_S: Final = 1.0
+"""New data is drawn at most once a second (a change of view at once): at one record per
+second every record reaches the plot, and a flood of records costs one rebuild a second at
+most, whatever the budget would allow."""
 
 STARTUP_S: Final = 5.0
 STARTUP_INTERVAL_S: Final = 0.5
@@ -218,6 +238,7 @@ class LossPlot(PlotextPlot):
         self,
         *,
         cpu_budget: float | None = CPU_BUDGET,
+        renderer: Renderer = "raster",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -230,12 +251,25 @@ class LossPlot(PlotextPlot):
                 one new record per second an unthrottled plot alone would use several % of
                 a core; with a budget, changes that arrive sooner than `render_cost_s /
                 cpu_budget` after the last build are drawn together when that time is up.
+            renderer: who draws the series: "raster" (numpy, the same cells at a fraction of
+                the cost; plotext where its internals are missing) or "plotext".
             name: as for any widget.
             id: as for any widget.
             classes: as for any widget.
         """
         super().__init__(name=name, id=id, classes=classes)
         self.cpu_budget = cpu_budget
+        self.renderer: Renderer = renderer
+        self._raster: RasterDraw | None = None
+        """Draws the series of the last `_replot` into plotext's frame (None: plotext drew
+        them)."""
+        self._traces: list[Trace] = []
+        self._vlines: list[float] = []
+        self._frame_calls: list[tuple[object, ...]] = []
+        """The plotext calls that made the frame (`_fig`), for the frame cache's key."""
+        self._ticks: dict[str, list[float]] = {}
+        self._limits: Limits | None = None
+        self._frame_cache = FrameCache()
         self._runs: tuple[RunPlot, ...] = ()
         self._markers: tuple[Marker, ...] = ()
         self._deferred: Timer | None = None
@@ -249,6 +283,11 @@ class LossPlot(PlotextPlot):
         self._styles: dict[tuple[object, ...], RichStyle | None] = {}
         self._paint_cost_s = 0.0
         self._legend_rows = 0
+        self._legend_lines = 0
+        self._figure: tuple[CellMatrix, list[Strip]] | None = None
+        """The last figure's cells and its screen lines (rows that did not change are kept)."""
+        self._figure_key: tuple[int, RichStyle] | None = None
+        """Screen lines the legend took at the last build."""
         self._legend: tuple[LegendEntry, ...] = ()
         self._startup_until: float | None = None
 
@@ -270,7 +309,7 @@ class LossPlot(PlotextPlot):
             return 0.0
         if self.starting:
             return STARTUP_INTERVAL_S  # the first impression: the plot keeps pace at once
-        return self.render_cost_s / self.cpu_budget
+        return max(MIN_INTERVAL_S, self.render_cost_s / self.cpu_budget)
 
     @property
     def starting(self) -> bool:
@@ -319,14 +358,27 @@ class LossPlot(PlotextPlot):
         return True
 
     def render(self) -> RenderResult:
-        """The legend rows and the figure as plotext prints it (tests read it); the screen
-        uses `render_line`."""
-        figure = super().render()
+        """The legend rows and the figure as text (tests read it); the screen uses
+        `render_line`. With the raster the figure is its screen lines (plotext alone would
+        print the frame without the series)."""
+        figure = self._figure_text() if self._raster is not None else super().render()
         rows = pack_legend(self._legend, max(1, self.size.width), self._legend_rows)
         if not rows or not isinstance(figure, Text):
             return figure
         legend = "\n".join("".join(piece for piece, _colour in row) for row in rows)
         return Text(legend + "\n") + figure
+
+    def _figure_text(self) -> Text:
+        """The figure's screen lines (below the legend) as text."""
+        if self._lines is None or self._lines_size != self.size:
+            self._build_lines()
+        text = Text()
+        for index, line in enumerate((self._lines or [])[self._legend_lines :]):
+            if index:
+                text.append("\n")
+            for segment in line:
+                text.append(segment.text, segment.style)
+        return text
 
     def render_line(self, y: int) -> Strip:
         """One screen line of the figure, from the lines cached at the last rebuild."""
@@ -365,13 +417,23 @@ class LossPlot(PlotextPlot):
             self._legend_strip(row, width, base)
             for row in pack_legend(self._legend, width, self._legend_rows)
         ][: max(0, height - 5)]  # a very short plot keeps its rows for the data
+        self._legend_lines = len(legend)
         set_plot_size(plt, width, height - len(legend))
-        plt.theme(plotext_theme_name(self, self.app.theme))
+        theme = plotext_theme_name(self, self.app.theme)
+        plt.theme(theme)
         self.counts.renders += 1
         blank = Segment(" " * width, base)
-        matrix = build_matrix(plt)
+        frame = self._frame_request((width, height - len(legend)), theme)
+        matrix = build_matrix(plt, self._raster, frame)
+        if matrix is None and self._raster is not None:  # the frame's layout was not found
+            self.renderer = "plotext"
+            self._replot()
+            return previous
         if matrix is not None:
-            lines = legend + matrix_lines(matrix, width, base, self._cell_style)
+            last = self._figure if self._figure_key == (width, base) else None
+            figure = matrix_lines(matrix, width, base, self._cell_style, last)
+            self._figure, self._figure_key = (matrix, figure), (width, base)
+            lines = legend + figure
         else:
             lines = legend + ansi_lines(plt, width, base)[: height - len(legend)]
         lines.extend(Strip([blank], width) for _ in range(height - len(lines)))
@@ -451,6 +513,8 @@ class LossPlot(PlotextPlot):
         plt = self.plt
         plt.clear_figure()
         plt.clear_data()
+        self._traces, self._vlines = [], []
+        self._frame_calls, self._ticks, self._limits = [], {}, None
         runs = self._runs
         self._legend_rows = self.legend_rows
         # One or two runs: loss and eval of each in the legend. More: one entry per run.
@@ -459,7 +523,7 @@ class LossPlot(PlotextPlot):
         )
         entries: list[LegendEntry] = []
         first = runs[0][1] if runs else LossPlotData()
-        plt.xlabel(first.x_label)
+        self._fig("xlabel", first.x_label)
         extent = _Extent()
         notes: list[str] = []
         for index, (label, data) in enumerate(runs):
@@ -474,11 +538,12 @@ class LossPlot(PlotextPlot):
         if not math.isfinite(extent.y_lo):
             extent.y_lo, extent.y_hi = 0.0, 1.0
         self._plot_markers(first, extent.y_hi)
+        self._draw_traces()
         self._plot_axes(first, extent)
         if not runs or all(data.empty for _label, data in runs):
-            plt.title("waiting for loss records")
+            self._fig("title", "waiting for loss records")
         elif notes:
-            plt.title(" · ".join(notes))
+            self._fig("title", " · ".join(notes))
         self.counts.builds += 1
         if not self.is_mounted or self.size.area == 0:
             self._lines = None  # built on the first render_line, once there is a size
@@ -499,19 +564,18 @@ class LossPlot(PlotextPlot):
         self, index: int, label: str, data: LossPlotData, legend: _Legend, extent: _Extent
     ) -> list[LegendEntry]:
         """One run's train loss (raw and smoothed), eval loss and LR; its legend entries."""
-        plt = self.plt
         loss_colour, eval_colour, lr_colour = self._series_colours(index, legend.several)
         prefix = f"{label} " if legend.several else ""
         entries: list[LegendEntry] = []
         if data.train_raw and not (data.train_smooth and legend.many):
-            plt.plot(list(data.train_raw.x), list(data.train_raw.y), color=self._faint(loss_colour))
+            self._trace(data.train_raw.x, data.train_raw.y, self._faint(loss_colour), BLOCKS)
             extent.add_y(data.train_raw.y)
             if not data.train_smooth:
                 entries.append(
                     ("━", f"{prefix}{data.series}" if legend.detailed else label, loss_colour)
                 )
         if data.train_smooth:
-            plt.plot(list(data.train_smooth.x), list(data.train_smooth.y), color=loss_colour)
+            self._trace(data.train_smooth.x, data.train_smooth.y, loss_colour, BLOCKS)
             smooth_label = (
                 f"{prefix}{data.series} (EMA {data.smoothing:g})" if legend.detailed else label
             )
@@ -520,23 +584,16 @@ class LossPlot(PlotextPlot):
             # Evals are few: points, not a line (a plotted line would put the marker on
             # every cell between them). Many evals read better as a line.
             few = len(data.eval) <= 100
-            draw = plt.scatter if few else plt.plot
-            draw(
-                list(data.eval.x),
-                list(data.eval.y),
-                color=eval_colour,
-                marker="●" if few else "braille",
-            )
+            marker = "●" if few else BRAILLE
+            self._trace(data.eval.x, data.eval.y, eval_colour, marker, lines=not few)
             extent.add_y(data.eval.y)
             if legend.detailed:
                 entries.append(("●", f"{prefix}eval", eval_colour))
         if data.lr:
             extent.add_lr(data.lr.y)
             # Without colour (NO_COLOR) the LR is dotted, so it cannot pass for the loss.
-            marker = "·" if self.app.no_color else "braille"
-            plt.plot(
-                list(data.lr.x), list(data.lr.y), color=lr_colour, yside="right", marker=marker
-            )
+            marker = "·" if self.app.no_color else BRAILLE
+            self._trace(data.lr.x, data.lr.y, lr_colour, marker, right=True)
             if not legend.several:
                 entries.append(("┄", "lr (right)", lr_colour))
         for series in (data.train_raw, data.train_smooth, data.eval, data.lr):
@@ -544,42 +601,127 @@ class LossPlot(PlotextPlot):
                 extent.add_x(series.x)
         return entries
 
+    def _fig(self, name: str, *args: object, **kwargs: object) -> None:
+        """Call plotext's `name` for the frame, and note the call: the frame is built again
+        only when these calls, or where their ticks and lines fall, change."""
+        getattr(self.plt, name)(*args, **kwargs)
+        frozen = tuple(tuple(a) if isinstance(a, list) else a for a in args)
+        self._frame_calls.append((name, frozen, tuple(sorted(kwargs.items()))))
+
+    def _frame_request(self, size: tuple[int, int], theme: str) -> FrameRequest | None:
+        """What decides the raster's frame: the calls, the size and theme, and where the
+        ticks and marker lines fall on a plot area (limits in full where plotext places its
+        own ticks)."""
+        if self._limits is None:
+            return None
+        xlim, ylim, ylim_right = self._limits
+        ticks, vlines = self._ticks, self._vlines
+        own = (
+            None if "x" in ticks else xlim,
+            None if "left" in ticks else ylim,
+            None if "right" in ticks else ylim_right,
+        )
+        sides = (any(not t.right for t in self._traces), any(t.right for t in self._traces))
+        key = (tuple(self._frame_calls), size, theme, own, sides)
+
+        def positions(width: int, height: int) -> tuple[tuple[float, ...], ...]:
+            right = ylim_right or ylim
+            return (
+                tuple(to_dots(ticks.get("x", []), xlim, width).tolist()),
+                tuple(to_dots(ticks.get("left", []), ylim, height).tolist()),
+                tuple(to_dots(ticks.get("right", []), right, height).tolist()),
+                tuple(to_dots(vlines, xlim, width).tolist()),
+            )
+
+        return (self._frame_cache, key, positions)
+
     def _plot_markers(self, first: LossPlotData, top: float) -> None:
         """Non-finite values as crosses along the top; findings as lines at their step."""
-        plt = self.plt
         for _label, data in self._runs:
             positions = (*data.train_nonfinite.positions, *data.eval_nonfinite.positions)
             if positions:
-                plt.scatter(
-                    list(positions), [top] * len(positions), marker="×", color=self._colour("error")
-                )
+                error = self._colour("error")
+                self._trace(positions, [top] * len(positions), error, "×", lines=False)
         for step, severity in self._markers:
             x = first.x_for_step(step)
             if x is not None:
-                plt.vline(x, color=self._colour(SEVERITY_COLOURS[severity]))
+                self._vlines.append(x)
+                self._fig("vline", x, color=self._colour(SEVERITY_COLOURS[severity]))
+
+    def _trace(
+        self,
+        x: Sequence[float],
+        y: Sequence[float],
+        colour: Rgb,
+        marker: str = BRAILLE,
+        *,
+        lines: bool = True,
+        right: bool = False,
+    ) -> None:
+        """A series to draw, in drawing order (a later one wins a cell both touch)."""
+        self._traces.append(Trace(x, y, colour, marker, lines, right))
+
+    def _draw_traces(self) -> None:
+        """Hand the series to plotext, or draw them with the raster into plotext's frame.
+
+        For the raster, plotext gets a stand-in per series (a lone NaN: the same axes, sides,
+        colours and styles, no dots) and the limits its data would give; the frame it builds
+        is the same, and `build_matrix` writes the raster's cells into it.
+        """
+        plt = self.plt
+        traces = self._traces
+        self._raster = None
+        raster = self.renderer == "raster" and has_raster_path(plt) and bool(traces)
+        for trace in traces:
+            x, y = ([math.nan], [math.nan]) if raster else (list(trace.x), list(trace.y))
+            draw = plt.plot if trace.lines else plt.scatter
+            side = "right" if trace.right else "left"
+            draw(x, y, color=trace.colour, marker=trace.marker, yside=side)
+        if not raster:
+            return
+        xlim = _sorted(data_limits([*(t.x for t in traces), self._vlines]))
+        ylim = _sorted(data_limits([t.y for t in traces if not t.right]))
+        self._limits = (xlim, ylim, None)
+        plt.xlim(*xlim)
+        plt.ylim(*ylim)
+        right = [t.y for t in traces if t.right]
+        ylim_right = _sorted(data_limits(right)) if right else None
+        if ylim_right is not None:
+            plt.ylim(*ylim_right, yside="right")  # type: ignore[arg-type]
+            self._limits = (xlim, ylim, ylim_right)
+        self._raster = partial(rasterise, list(traces), xlim=xlim, ylim=ylim, ylim_right=ylim_right)
 
     def _plot_axes(self, first: LossPlotData, extent: _Extent) -> None:
         """Round x ticks, log-y labels in original values, and the LR's right-hand axis."""
-        plt = self.plt
         x_ticks = nice_ticks(extent.x_lo, extent.x_hi, integer=first.x_axis == "step")
         if len(x_ticks) >= 2:
-            plt.xticks(x_ticks, [tick_label(t) for t in x_ticks])
-        plt.ylabel(first.y_label)
+            self._fig("xticks", x_ticks, [tick_label(t) for t in x_ticks])
+            self._ticks["x"] = x_ticks
+        self._fig("ylabel", first.y_label)
         if first.log_y:
             ticks, labels = log_ticks(extent.y_lo, extent.y_hi)
             if ticks:
-                plt.yticks(ticks, labels)
+                self._fig("yticks", ticks, labels)
+                self._ticks["left"] = ticks
         else:  # plotext's own labels read 146300000000.0; these read 1.46e11
             y_ticks = nice_ticks(extent.y_lo, extent.y_hi)
             if len(y_ticks) >= 2:
-                plt.yticks(y_ticks, [tick_label(t) for t in y_ticks])
+                self._fig("yticks", y_ticks, [tick_label(t) for t in y_ticks])
+                self._ticks["left"] = y_ticks
         if math.isfinite(extent.lr_lo):
             # plotext writes small LRs as 0.0000300; scientific labels are shorter and clearer.
             # (The bundled stub types yside as a float; plotext takes "left" / "right".)
             ticks = linear_ticks(extent.lr_lo, extent.lr_hi)
-            plt.yticks(ticks, [f"{t:.2g}" for t in ticks], yside="right")  # type: ignore[arg-type]
-            # The bundled stub names the parameter xside; plotext itself takes yside.
-            plt.ylabel("lr", yside="right")  # type: ignore[call-arg]
+            self._fig("yticks", ticks, [f"{t:.2g}" for t in ticks], yside="right")
+            self._ticks["right"] = ticks
+            self._fig("ylabel", "lr", yside="right")
+
+
+def _sorted(limits: tuple[float, float]) -> tuple[float, float]:
+    """Limits low to high, as plotext's `xlim` and `ylim` keep them (plotext's own rule gives
+    a constant negative series reversed limits, which place its dots the same)."""
+    lo, hi = limits
+    return (lo, hi) if lo <= hi else (hi, lo)
 
 
 @dataclass(frozen=True, slots=True)
