@@ -131,6 +131,15 @@ class Run:
             self.parser_context.update(progress.context)
         return len(batch)
 
+    def take_history(self, store: MetricStore, progress: ParserProgress) -> int:
+        """A history read apart (`trainmon.history`): its records follow ours, in order (the
+        arrays are moved, not copied twice); returns how many."""
+        added = self.store.absorb(store)
+        if added:
+            self.data_version += 1
+        self.take((), progress)
+        return added
+
     def new_segment(self) -> None:
         """The log was truncated or replaced: a restarted run. History and advice start over."""
         self.store.new_segment()

@@ -41,6 +41,7 @@ from trainmon.store import MetricStore
 from trainmon.text import terminal_safe
 from trainmon.ui.advice_rounds import AdviceRounds, advice_items
 from trainmon.ui.driver_choice import quiet_driver
+from trainmon.ui.history_messages import HistoryMessages
 from trainmon.ui.layout import Layout, layout_for, too_small_text
 from trainmon.ui.messages import FollowStateChanged, RecordsParsed
 from trainmon.ui.metric_view import MetricActions
@@ -89,7 +90,7 @@ def _follow_log(path: str, from_end: bool) -> Follower:
     return follower
 
 
-class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples):
+class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, HistoryMessages):
     """The live training dashboard."""
 
     CSS_PATH = "trainmon.tcss"
@@ -287,6 +288,8 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples):
             post=self.post_message,
             following=self._following,
             poll_interval_s=self._poll_interval_s,
+            history=self.history_options(),  # a big history is read apart, as `report` reads
+            wall_clock=self._clock,
         )
         sampler = None
         if self._gpu_source is not None or self._cpu_source is not None:

@@ -114,6 +114,19 @@ class RunView:
             changed |= self._show_backlog(backlog, now_s)
         return changed
 
+    def take_history(
+        self, store: MetricStore, progress: ParserProgress, backlog: tuple[int, int], now_s: float
+    ) -> None:
+        """A history read apart in one go (`trainmon.history`): a backlog like any other."""
+        self.run.take_history(store, progress)
+        if not self.live:
+            self.store.mark_backlog()
+            self._show_backlog(backlog, now_s)
+
+    def history_progress(self, done: int, size: int, now_s: float) -> bool:
+        """How far the read of the history got; True when the status row changed."""
+        return not self.live and self._show_backlog((done, size), now_s)
+
     def _show_backlog(self, backlog: tuple[int, int] | None, now_s: float) -> bool:
         """Say how much of a big log's history is read; clear it once the follower caught up."""
         reading = self.state.startswith(READING_STATE)
