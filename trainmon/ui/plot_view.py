@@ -23,9 +23,9 @@ class PlotView:
         self._key: tuple[object, ...] | None = None
         self.redraws = 0
         """How many updates computed new plot data (for tests and benches)."""
-        self._live: tuple[bool, ...] = ()
-        """Which runs had read their history at the last update: the update after a history
-        is in draws it at once, whatever the budget (a long load outlasts the start-up
+        self._histories: tuple[int, ...] = ()
+        """Histories read apart that each run had taken at the last update: the update after
+        one came draws it at once, whatever the budget (a long load outlasts the start-up
         allowance, and the whole history is what the user waited for)."""
 
     def update(
@@ -50,9 +50,9 @@ class PlotView:
         if key == self._key:
             return
         view_changed = self._key is None or self._key[0] != view
-        live = tuple(r.live for r in runs)
-        view_changed |= live != self._live
-        self._live = live
+        histories = tuple(r.histories for r in runs)
+        view_changed |= histories != self._histories
+        self._histories = histories
         if not view_changed and plot.ready_in_s > 0:
             # New records wait for the plot's CPU budget (the status line shows them at
             # once); computing their plot data now would only be thrown away.

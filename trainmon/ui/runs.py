@@ -71,6 +71,8 @@ class RunView:
     transient: bool = False
     live: bool = False
     """The log's history at start has been read; records now arrive as they are written."""
+    histories: int = 0
+    """Histories read apart (`take_history`) taken so far: the plot draws one at once."""
     saved_to: str = ""
     records_seen: int = 0
     other_at_record: int = 0
@@ -119,6 +121,7 @@ class RunView:
     ) -> None:
         """A history read apart in one go (`trainmon.history`): a backlog like any other."""
         self.run.take_history(store, progress)
+        self.histories += 1
         if not self.live:
             self.store.mark_backlog()
             self._show_backlog(backlog, now_s)
