@@ -132,9 +132,14 @@ class Run:
         return len(batch)
 
     def take_history(self, store: MetricStore, progress: ParserProgress) -> int:
-        """A history read apart (`trainmon.history`): its records follow ours, in order (the
-        arrays are moved, not copied twice); returns how many."""
-        added = self.store.absorb(store)
+        """A history read apart (`trainmon.history`): its records follow ours, in order;
+        returns how many. Into a store still empty (nothing read before it, as usual) the
+        store itself is taken: a copy would keep both in the process's heap."""
+        if self.store.records or self.store.segment != store.segment:
+            added = self.store.absorb(store)
+        else:
+            self.store, added = store, store.records
+            self.plot_cache = PlotCache()
         if added:
             self.data_version += 1
         self.take((), progress)

@@ -14,6 +14,7 @@ from textual import on
 from textual.app import App
 
 from trainmon.config import DashboardOptions
+from trainmon.heap import give_back_free_memory
 from trainmon.history import HistoryOptions
 from trainmon.report import SPLIT_BYTES
 from trainmon.ui.messages import HistoryLoaded, HistoryProgress
@@ -58,6 +59,10 @@ class HistoryMessages(App[None]):
                 view = self.runs[message.run]
                 view.take_history(message.store, message.progress, message.backlog, self._clock())
                 self._status_soon()
+                # After the next tick (the first advice pass over it, the plot), the memory
+                # that burst freed goes back to the system: the resident size stays that of
+                # the history, as when it arrives in chunks.
+                self.set_timer(2 * max(self.options.refresh_s, 0.05), give_back_free_memory)
         finally:
             if self._own_threads is not None:  # the poller's back-pressure
                 self._own_threads.batch_taken(message.run)
