@@ -162,10 +162,13 @@ def _load(
     earlier: list[_Part | None] = []
     try:
         for i, (start, stop) in enumerate(zip(starts, cuts, strict=True)):
-            child = _fork_part(
-                path, start, stop, arrival_s, options.max_series, _slot_writer(slots, i)
-            )
-            if child is None:  # no fork on this platform: one process
+            try:
+                child = _fork_part(
+                    path, start, stop, arrival_s, options.max_series, _slot_writer(slots, i)
+                )
+            except OSError:  # no process to spare (EAGAIN, ENOMEM): this one reads it all
+                child = None
+            if child is None:  # or no fork on this platform
                 break
             children.append(child)
         if len(children) < len(cuts):

@@ -300,3 +300,28 @@ def test_report_and_history_agree_on_findings_and_json(tmp_path: Path) -> None:
     loss = run.store.get("loss")
     assert loss is not None and loss.nonfinite == 1
     assert summary_run(summary).findings() == findings
+
+
+def test_no_process_to_spare_reads_it_all_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "run.log"
+    log.write_text(step_lines(range(1, 1001)))
+    forks = 0
+
+    def fork() -> int:
+        nonlocal forks
+        forks += 1
+        if forks > 1:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return real_fork()
+
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", fork)
+    ingest = opened(log)
+    read = load_history(ingest, SMALL, 0.0)
+    assert forks == 2  # the first helper started (and was stopped), the second could not
+    assert read is not None and read.store is not None and read.parts == 1
+    run = Run(str(log))
+    drain(ingest, run, read)
+    assert_same(run.store, read_log(str(log), jobs=1))
