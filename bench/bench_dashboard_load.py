@@ -178,11 +178,7 @@ def main() -> None:
             f"| {name}: the whole history on screen | {seen:.2f} s | {_runs(first[name])} | "
             f"**{statistics.median(ratios):.2f} x** ({_runs(ratios)}; target <= 2) |"
         )
-        after = [t - f for t, f in zip(shown[name], first[name], strict=True)]
         mib = statistics.median(rss[name])
-        print(
-            f"| {name}: then quiet after | +{statistics.median(after):.2f} s | {_runs(after)} | |"
-        )
         print(f"| {name}: RSS once quiet | {mib:.0f} MiB | {_runs(rss[name])} | |")
 
 
