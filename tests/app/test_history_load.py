@@ -190,3 +190,49 @@ async def test_quitting_while_the_history_loads_leaves_no_helper(tmp_path: Path)
     loader.stop(timeout_s=TIMEOUT_S)
     assert not loader.alive
     assert {p.pid for p in psutil.Process().children()} <= helpers_before
+
+
+def rules_seen(view: runs.RunView) -> set[str]:
+    """The rules of the run's active and earlier findings."""
+    advice = view.run.advice
+    return {f.rule for f in (*advice.active, *advice.history)}
+
+
+def with_nan(text: str) -> str:
+    """The same log with one train loss NaN: a critical finding in the history."""
+    return text.replace("'loss': 0.9", "'loss': nan, 'was': 0.9", 1)
+
+
+async def test_a_critical_finding_in_the_history_is_listed_and_rings_once(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_text(with_nan(step_lines(range(1, 3001))))
+    app = app_for([log], jobs=3)
+    async with app.run_test(size=(160, 48)) as pilot:
+        view = app.runs[0]
+        await wait_until(pilot, lambda: view.live and view.store.records > 0, "the history")
+        await wait_until(pilot, lambda: "nan-loss" in rules_seen(view), "nan-loss")
+        assert app.bells == 1
+        summary = read_log(str(log), split_bytes=1, jobs=3)
+        assert_same(app, summary)
+        await pilot.pause(0.3)  # more ticks, no second bell
+        assert app.bells == 1
+
+
+async def test_a_rule_muted_while_the_history_loads_stays_muted(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_text(with_nan(step_lines(range(1, 3001))))
+    gate = threading.Event()
+    app = app_for([log], jobs=1, follower_factory=lambda path, end: GatedFollower(path, gate))
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            view = app.runs[0]
+            await wait_until(pilot, lambda: "reading the log:" in view.state, "the load")
+            view.run.mute("nan-loss")  # as `m` on a finding of that rule does
+            gate.set()
+            await wait_until(pilot, lambda: view.live and view.store.records > 0, "the history")
+            await pilot.pause(0.3)
+            assert "nan-loss" not in rules_seen(view)
+            assert "nan-loss" in view.run.muted and app.bells == 0
+            assert "nan-loss" in {f.rule for f in findings_for(read_log(str(log)))}
+    finally:
+        gate.set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from trainmon.records import FollowEvent, MetricRecord
-from trainmon.run import ParserProgress
+from trainmon.run import ParserProgress, Run
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 from trainmon.store import MetricStore
 
@@ -79,16 +79,28 @@ class HistoryLoaded(Message):
     immutable would cost more than the read)."""
 
     def __init__(
-        self, run: int, store: MetricStore, progress: ParserProgress, backlog: tuple[int, int]
+        self,
+        run: int,
+        store: MetricStore,
+        progress: ParserProgress,
+        backlog: tuple[int, int],
+        *,
+        judged: Run | None = None,
+        bell: bool = False,
     ) -> None:
         super().__init__()
         self.run = run
         self.store = store
-        """The history's records, oldest first (the receiver absorbs them)."""
+        """The history's records, oldest first (the receiver takes them)."""
         self.progress = progress
         """The parser's state after the history, counted from the file's start."""
         self.backlog = backlog
         """(bytes read, file size) when the history was read."""
+        self.judged = judged
+        """A run holding `store`, its first advice pass done on the history thread (handed
+        over whole, like the store), or None."""
+        self.bell = bell
+        """That pass found a critical finding: the bell rings once."""
 
 
 class HistoryProgress(Message):

@@ -42,15 +42,16 @@ class PlotView:
         """Give the plots new input if theirs is out of date (and the budget allows)."""
         width = plot.data_width
         view = (width, grad.content_size.width, smoothing, log_y, x_axis, show_eval)
+        histories = tuple(r.histories for r in runs)
         data = (
             tuple(r.run.data_version for r in runs),
+            histories,
             tuple((r.index, f.rule, f.step) for r in runs for f in r.active),
         )
         key = (view, data)
         if key == self._key:
             return
         view_changed = self._key is None or self._key[0] != view
-        histories = tuple(r.histories for r in runs)
         view_changed |= histories != self._histories
         self._histories = histories
         if not view_changed and plot.ready_in_s > 0:

@@ -117,10 +117,31 @@ class RunView:
         return changed
 
     def take_history(
-        self, store: MetricStore, progress: ParserProgress, backlog: tuple[int, int], now_s: float
+        self,
+        store: MetricStore,
+        progress: ParserProgress,
+        backlog: tuple[int, int],
+        now_s: float,
+        judged: Run | None = None,
     ) -> None:
-        """A history read apart in one go (`trainmon.history`): a backlog like any other."""
-        self.run.take_history(store, progress)
+        """A history read apart in one go (`trainmon.history`): a backlog like any other.
+
+        `judged` holds `store` with its first advice pass done on the history thread: while
+        this run has read nothing yet (as usual) it becomes this run, with the rules muted
+        or unmuted and the process end seen meanwhile; otherwise the records are appended
+        and the advice runs here.
+        """
+        run = self.run
+        if judged is not None and judged.store is store and not run.store.records:
+            for rule in run.muted - judged.muted:
+                judged.mute(rule)
+            for rule in judged.muted - run.muted:
+                judged.unmute(rule)
+            if run.process_exit is not None:
+                judged.observe_process_exit(run.process_exit)
+            self.run = judged
+        else:
+            run.take_history(store, progress)
         self.histories += 1
         if not self.live:
             self.store.mark_backlog()

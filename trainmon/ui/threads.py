@@ -36,9 +36,11 @@ from trainmon.follow import Follower
 from trainmon.history import HistoryOptions, HistoryRead, load_history, wants_history
 from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent
+from trainmon.run import ParserProgress, Run
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.nvml import DisabledGpuSource
 from trainmon.sources.runner import SamplerRunner
+from trainmon.store import MetricStore
 from trainmon.ui.messages import (
     CpuSampled,
     FollowStateChanged,
@@ -60,6 +62,9 @@ MIN_SAMPLE_WAIT_S: Final = 0.05
 
 MAX_SLEEP_S: Final = 5.0
 """The longest single sleep (when nothing is due: every log waits for the UI thread)."""
+
+Judge = Callable[[str, MetricStore, ParserProgress], tuple[Run, bool]]
+"""(path, history, parser state) -> the run of it, advised, and whether to ring the bell."""
 
 PROGRESS_EVERY_S: Final = 0.25
 """How often a history read's progress is posted (the status line is redrawn on each)."""
@@ -157,6 +162,7 @@ class LogPoller(OwnedThread):
         name: str = "trainmon-follow",
         history: HistoryOptions | None = None,
         wall_clock: Callable[[], float] = time.time,
+        judge: Judge | None = None,
     ) -> None:
         """Prepare the poller; nothing is opened before `start()`.
 
@@ -171,13 +177,17 @@ class LogPoller(OwnedThread):
             name: the thread's name.
             history: how a big history at start is read apart (None: by polls, as the rest).
             wall_clock: wall-clock seconds (the arrival time of a history read apart).
+            judge: runs the first advice pass over a history read apart, on the history
+                thread (None: the UI thread does, at its next tick).
         """
         super().__init__(name)
         self._logs = [_Log(run, path) for run, path in enumerate(paths)]
         self._loader = (
             None
             if history is None
-            else HistoryLoader(history, post=post, on_done=lambda job: self._wake.set())
+            else HistoryLoader(
+                history, post=post, on_done=lambda job: self._wake.set(), judge=judge
+            )
         )
         self._wall_clock = wall_clock
         self._open_follower = open_follower
@@ -316,8 +326,8 @@ class LogPoller(OwnedThread):
             return
         if job.read is None:  # cancelled: the poller is stopping too
             return
-        messages = log.step.history_messages(job.read)
-        job.read = None  # the store now belongs to the message (and the UI thread)
+        messages = log.step.history_messages(job.read, job.judged)
+        job.read = job.judged = None  # they belong to the message now (and the UI thread)
         batches = sum(isinstance(m, RecordsParsed | HistoryLoaded) for m in messages)
         with self._lock:
             log.pending += batches
@@ -355,6 +365,8 @@ class LoadJob:
     """When the history's records arrived (for those that print no time of their own)."""
     read: HistoryRead | None = None
     """What was read (None: cancelled, or failed)."""
+    judged: tuple[Run, bool] | None = None
+    """The run of what was read, advised, and whether a critical finding came up."""
     error: str | None = None
     done: bool = False
     abandoned: bool = False
@@ -379,9 +391,11 @@ class HistoryLoader(OwnedThread):
         on_done: Callable[[LoadJob], object],
         clock: Callable[[], float] = time.monotonic,
         name: str = "trainmon-history",
+        judge: Judge | None = None,
     ) -> None:
         super().__init__(name)
         self.options = options
+        self._judge = judge
         self._post = post
         self._on_done = on_done
         self._clock = clock
@@ -424,6 +438,10 @@ class HistoryLoader(OwnedThread):
                 progress=progress,
                 cancelled=self._stop.is_set,
             )
+            read = job.read
+            if read is not None and read.store is not None and self._judge is not None:
+                path = job.step.ingest.path
+                job.judged = self._judge(path, read.store, job.step.ingest.progress())
         except Exception as exc:  # a bug in the read ends that log only, and says so
             job.error = f"reading its history failed: {type(exc).__name__}: {exc}"
         with job.lock:

@@ -17,7 +17,7 @@ from trainmon.history import HistoryRead
 from trainmon.ingest import Ingest, Item
 from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent, MetricRecord
-from trainmon.run import ParserProgress
+from trainmon.run import ParserProgress, Run
 from trainmon.ui.messages import FollowStateChanged, HistoryLoaded, RecordsParsed
 
 IDLE_AFTER_S: Final = 10.0
@@ -92,14 +92,21 @@ class FollowStep:
             return [FollowStateChanged(self.run, event)]
         return self.messages(items)
 
-    def history_messages(self, read: HistoryRead) -> list[Message]:
+    def history_messages(
+        self, read: HistoryRead, judged: tuple[Run, bool] | None = None
+    ) -> list[Message]:
         """What to post after the history was read in one go (`trainmon.history`): the
-        history whole, then what the read left for the live path, in order."""
+        history whole (with its advised run, when there is one), then what the read left for
+        the live path, in order."""
         out: list[Message] = []
         if read.store is not None:
             self._posted = self.ingest.progress()
             backlog = (self.follower.offset, self.follower.size)
-            out.append(HistoryLoaded(self.run, read.store, self._posted, backlog))
+            run, bell = judged if judged is not None else (None, False)
+            loaded = HistoryLoaded(
+                self.run, read.store, self._posted, backlog, judged=run, bell=bell
+            )
+            out.append(loaded)
         return [*out, *self.messages(read.rest)]
 
     def messages(self, items: list[Item]) -> list[Message]:
