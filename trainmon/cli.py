@@ -211,6 +211,7 @@ def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
         help="chart these series in the metric plot (any logged name; key M lists them)",
     )  # fmt: skip
     _add_max_series(p)
+    _add_jobs(p)  # a big history at start is read as `report` reads a file
     from trainmon.alert_options import add_alert_options
 
     add_alert_options(p)
@@ -602,6 +603,7 @@ def _options(args: argparse.Namespace, paths: tuple[str, ...], mode: Mode) -> Da
         context=tuple(args.context),
         log_path=getattr(args, "log", None),
         max_series=args.max_series,
+        jobs=getattr(args, "jobs", None),
         alerts=_alerts(args),
         metrics=tuple(n.strip() for n in (args.metrics or "").split(",") if n.strip()),
     )

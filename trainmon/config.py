@@ -42,6 +42,8 @@ class DashboardOptions:
     """`-`: where standard input is saved (`--log`); None: `./trainmon-logs/stdin-<time>.log`."""
     max_series: int = 256
     """Series kept per run; further metric names are dropped and counted (`--max-series`)."""
+    jobs: int | None = None
+    """Processes that read a big history at start (`--jobs`; None: `report.default_jobs()`)."""
     alerts: AlertOptions = field(default_factory=AlertOptions)
     """`--notify`, `--serve-metrics`, `--prometheus`: what goes beyond the terminal."""
     command: tuple[str, ...] = ()

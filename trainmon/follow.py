@@ -245,6 +245,30 @@ class Follower:
         """The MARK_BYTES bytes before `offset`, as read: where a rewrite would show."""
         return self._mark
 
+    @property
+    def regular(self) -> bool:
+        """A regular file of lines is open (not a stream, not binary): it can be read at any
+        offset (`resume_at`), and in parts by other processes."""
+        return self._fd is not None and self._seekable and not self.binary and not self._stdin
+
+    def resume_at(self, offset: int) -> None:
+        """Go on reading the open regular file from `offset`, a line start (0, or just past a
+        terminator), as if everything before it had been read here.
+
+        For a history read in parts elsewhere (`trainmon.history`): this follower reads the
+        last part and then follows, so the file it keeps checking (identity, head, and the
+        bytes before `offset`) is the one the parts were cut in.
+        """
+        if not self.regular or not 0 <= offset <= self.size:
+            raise ValueError(f"cannot resume {self.path} at {offset}")
+        assert self._fd is not None
+        os.lseek(self._fd, offset, os.SEEK_SET)
+        self._offset = offset
+        self._pending = b""
+        self._skipping = False
+        behind = min(MARK_BYTES, offset)
+        self._mark = self._pread(behind, offset - behind)
+
     def poll(self) -> list[FollowEvent | bytes]:
         """One non-blocking step: at most one chunk read, plus any events noticed."""
         out: list[FollowEvent | bytes] = []

@@ -11,11 +11,13 @@ restarted run; the caller starts a new store segment on the same event (`apply`,
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from trainmon.follow import CHUNK_BYTES, MAX_LINE_BYTES, POLL_INTERVAL_S, Follower
 from trainmon.inputs import open_follower, parser_for
 from trainmon.parsing import LogParser
+from trainmon.parsing.text_events import TextEvent
 from trainmon.records import FollowEvent, MetricRecord
 from trainmon.run import ParserProgress
 from trainmon.store import MetricStore
@@ -58,6 +60,9 @@ class Ingest:
         )
         self._parser_factory = parser_for(self.follower, parser_factory)
         self.parser = self._parser_factory()
+        self.before: ReadBefore | None = None
+        """What other processes read of this segment before the parser's first byte (a
+        history read in parts, `trainmon.history`); None once a new segment starts."""
 
     @property
     def caught_up(self) -> bool:
@@ -90,6 +95,7 @@ class Ingest:
                 self._parse(out, errors, self.parser.finish)
             if item.kind in NEW_SEGMENT_EVENTS:
                 self.parser = self._parser_factory()
+                self.before = None
             out.append(item)
         if self.follower.caught_up:  # a record held for a continuation line is complete
             self._parse(out, errors, self.parser.release)
@@ -113,15 +119,40 @@ class Ingest:
             out.append(tuple(records))
 
     def progress(self) -> ParserProgress:
-        """The parser's state now, as one immutable value."""
-        return parser_progress(self.parser)
+        """The parser's state now (after what was read before it), as one immutable value."""
+        return parser_progress(self.parser, self.before)
+
+    def reread(self) -> None:
+        """Read the open file again from its start, with a fresh parser."""
+        self.follower.resume_at(0)
+        self.parser = self._parser_factory()
+        self.before = None
 
     def close(self) -> None:
         self.follower.close()
 
 
-def parser_progress(parser: LogParser) -> ParserProgress:
-    """A parser's state (format, counters, total, revealed facts) as one immutable value."""
+@dataclass(frozen=True, slots=True)
+class ReadBefore:
+    """A parser's counters, for the parser that reads on after it in the same segment: the
+    parts of a history read by other processes (`trainmon.history`), merged in file order
+    as `report` merges them."""
+
+    lines: int = 0
+    unparsed_lines: int = 0
+    records: int = 0
+    format_counts: tuple[tuple[str, int], ...] = ()
+    total_steps: int | None = None
+    context: tuple[tuple[str, object], ...] = ()
+    series_sources: tuple[tuple[str, str], ...] = ()
+    text_events: tuple[TextEvent, ...] = ()
+
+
+def parser_progress(parser: LogParser, before: ReadBefore | None = None) -> ParserProgress:
+    """A parser's state (format, counters, total, revealed facts) as one immutable value,
+    after `before` when it did not read the segment from its start."""
+    if before is not None:
+        return _after(before, parser)
     return ParserProgress(
         log_format=parser.format,
         lines=parser.lines,
@@ -145,3 +176,34 @@ def apply(store: MetricStore, items: list[Item], arrival_s: float) -> list[Follo
         else:
             store.extend(item, arrival_s)
     return events
+
+
+def _after(before: ReadBefore, parser: LogParser) -> ParserProgress:
+    """`before` and then `parser`: counters add up, line numbers and record counts of the
+    parser's text events move past what came before, and, as in `report`'s merge, the total,
+    facts and renamed series read first are kept."""
+    counts = dict(before.format_counts)
+    for name, count in parser.format_counts.items():
+        counts[name] = counts.get(name, 0) + count
+    log_format = max(counts.items(), key=lambda item: item[1])[0] if counts else "unknown"
+    context, sources = dict(before.context), dict(before.series_sources)
+    for key, value in parser.context.items():
+        context.setdefault(key, value)
+    for name, printed in parser.series_sources.items():
+        sources.setdefault(name, printed)
+    shifted = (
+        e._replace(
+            line_no=e.line_no + before.lines, records_before=e.records_before + before.records
+        )
+        for e in parser.text_events.events
+    )
+    return ParserProgress(
+        log_format=log_format,
+        lines=before.lines + parser.lines,
+        unparsed_lines=before.unparsed_lines + parser.unparsed_lines,
+        total_steps=before.total_steps if before.total_steps is not None else parser.total_steps,
+        context=tuple(sorted(context.items())),
+        series_sources=tuple((k, v) for k, v in sources.items() if k != v),
+        text_events=(*before.text_events, *shifted),
+        records=before.records + parser.records,
+    )

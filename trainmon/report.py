@@ -31,7 +31,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -135,8 +135,16 @@ class _Part:
     record's lines were read by two parts."""
 
 
-def _read_part(path: str, start: int, stop: int | None, arrival_s: float, max_series: int) -> _Part:
-    """Read bytes [start, stop) of `path` into a store; count records with inferred steps."""
+def _read_part(
+    path: str,
+    start: int,
+    stop: int | None,
+    arrival_s: float,
+    max_series: int,
+    on_read: Callable[[int], object] | None = None,
+) -> _Part:
+    """Read bytes [start, stop) of `path` into a store; count records with inferred steps.
+    `on_read` is told the offset reached after each chunk (the dashboard's progress)."""
     ingest = Ingest(path, follow=False, start=start, stop=stop, chunk_bytes=READ_CHUNK_BYTES)
     store = MetricStore(max_series)
     untrusted = 0
@@ -148,6 +156,8 @@ def _read_part(path: str, start: int, stop: int | None, arrival_s: float, max_se
     last: MetricRecord | None = None
     while not ingest.finished:
         items = ingest.poll()
+        if on_read is not None:
+            on_read(ingest.follower.offset)
         if start_mark is None and ingest.follower.identity is not None:
             start_mark = ingest.follower.mark  # read from the file once it was opened
         for item in items:
@@ -287,7 +297,12 @@ def _record_cut(path: str, size: int, cut: int) -> int:
 
 
 def _fork_part(
-    path: str, start: int, stop: int | None, arrival_s: float, max_series: int
+    path: str,
+    start: int,
+    stop: int | None,
+    arrival_s: float,
+    max_series: int,
+    on_read: Callable[[int], object] | None = None,
 ) -> tuple[int, int] | None:
     """Read [start, stop) in a forked child; returns (pid, pipe fd) for `_collect`."""
     if not hasattr(os, "fork"):
@@ -298,9 +313,10 @@ def _fork_part(
     if pid == 0:  # child: parse, pickle, exit without running the parent's cleanup
         code = 1
         try:
+            _default_signals()
             _die_with_parent(parent)
             os.close(read_fd)
-            part = _read_part(path, start, stop, arrival_s, max_series)
+            part = _read_part(path, start, stop, arrival_s, max_series, on_read)
             payload = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as out:
                 out.write(payload)
@@ -309,6 +325,16 @@ def _fork_part(
             os._exit(code)
     os.close(write_fd)
     return pid, read_fd
+
+
+def _default_signals() -> None:
+    """A helper takes signals as a plain process: the handlers it inherited belong to its
+    parent (the dashboard's would act on the parent's terminal and event loop)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signum, signal.SIG_DFL)
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)
 
 
 def _die_with_parent(parent: int) -> None:

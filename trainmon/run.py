@@ -131,6 +131,20 @@ class Run:
             self.parser_context.update(progress.context)
         return len(batch)
 
+    def take_history(self, store: MetricStore, progress: ParserProgress) -> int:
+        """A history read apart (`trainmon.history`): its records follow ours, in order;
+        returns how many. Into a store still empty (nothing read before it, as usual) the
+        store itself is taken: a copy would keep both in the process's heap."""
+        if self.store.records or self.store.segment != store.segment:
+            added = self.store.absorb(store)
+        else:
+            self.store, added = store, store.records
+            self.plot_cache = PlotCache()
+        if added:
+            self.data_version += 1
+        self.take((), progress)
+        return added
+
     def new_segment(self) -> None:
         """The log was truncated or replaced: a restarted run. History and advice start over."""
         self.store.new_segment()

@@ -37,10 +37,10 @@ from trainmon.run import AdviceFactory, ParserProgress, Run
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
-from trainmon.store import MetricStore
 from trainmon.text import terminal_safe
 from trainmon.ui.advice_rounds import AdviceRounds, advice_items
 from trainmon.ui.driver_choice import quiet_driver
+from trainmon.ui.history_messages import HistoryMessages
 from trainmon.ui.layout import Layout, layout_for, too_small_text
 from trainmon.ui.messages import FollowStateChanged, RecordsParsed
 from trainmon.ui.metric_view import MetricActions
@@ -89,7 +89,7 @@ def _follow_log(path: str, from_end: bool) -> Follower:
     return follower
 
 
-class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples):
+class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, HistoryMessages):
     """The live training dashboard."""
 
     CSS_PATH = "trainmon.tcss"
@@ -158,17 +158,10 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples):
         self._sample_interval_s = sample_interval_s
         self._plot_cpu_budget = plot_cpu_budget
         self.sub_title = description
-        user_context = dict(options.context)
         self.runs: list[RunView] = run_views(
             options.paths or (),
             labels,
-            lambda path: Run(
-                path,
-                user_context=user_context,
-                muted=options.muted_rules,
-                advice_factory=self._advice_factory,
-                store=MetricStore(options.max_series),
-            ),
+            self.new_run,
         )
         self.system = SystemHistory(maxlen=SYSTEM_HISTORY)
         """The one history of GPU and CPU samples: the panes' sparklines and the hardware
@@ -287,6 +280,9 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples):
             post=self.post_message,
             following=self._following,
             poll_interval_s=self._poll_interval_s,
+            history=self.history_options(),  # a big history is read apart, as `report` reads
+            wall_clock=self._clock,
+            judge=self.judged_history,
         )
         sampler = None
         if self._gpu_source is not None or self._cpu_source is not None:

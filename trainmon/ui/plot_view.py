@@ -27,6 +27,10 @@ class PlotView:
         """Brings the plots up to date with the newest state once the budget allows."""
         self.redraws = 0
         """How many updates computed new plot data (for tests and benches)."""
+        self._histories: tuple[int, ...] = ()
+        """Histories read apart that each run had taken at the last update: the update after
+        one came draws it at once, whatever the budget (a long load outlasts the start-up
+        allowance, and the whole history is what the user waited for)."""
 
     def update(
         self,
@@ -42,14 +46,18 @@ class PlotView:
         """Give the plots new input if theirs is out of date (and the budget allows)."""
         width = plot.data_width
         view = (width, grad.content_size.width, smoothing, log_y, x_axis, show_eval)
+        histories = tuple(r.histories for r in runs)
         data = (
             tuple(r.run.data_version for r in runs),
+            histories,
             tuple((r.index, f.rule, f.step) for r in runs for f in r.active),
         )
         key = (view, data)
         if key == self._key:
             return
         view_changed = self._key is None or self._key[0] != view
+        view_changed |= histories != self._histories
+        self._histories = histories
         if not view_changed and plot.ready_in_s > 0:
             # New records wait for the plot's CPU budget (the status line shows them at
             # once); computing their plot data now would only be thrown away. They are drawn

@@ -71,6 +71,8 @@ class RunView:
     transient: bool = False
     live: bool = False
     """The log's history at start has been read; records now arrive as they are written."""
+    histories: int = 0
+    """Histories read apart (`take_history`) taken so far: the plot draws one at once."""
     saved_to: str = ""
     records_seen: int = 0
     other_at_record: int = 0
@@ -113,6 +115,41 @@ class RunView:
             self.store.mark_backlog()
             changed |= self._show_backlog(backlog, now_s)
         return changed
+
+    def take_history(
+        self,
+        store: MetricStore,
+        progress: ParserProgress,
+        backlog: tuple[int, int],
+        now_s: float,
+        judged: Run | None = None,
+    ) -> None:
+        """A history read apart in one go (`trainmon.history`): a backlog like any other.
+
+        `judged` holds `store` with its first advice pass done on the history thread: while
+        this run has read nothing yet (as usual) it becomes this run, with the rules muted
+        or unmuted and the process end seen meanwhile; otherwise the records are appended
+        and the advice runs here.
+        """
+        run = self.run
+        if judged is not None and judged.store is store and not run.store.records:
+            for rule in run.muted - judged.muted:
+                judged.mute(rule)
+            for rule in judged.muted - run.muted:
+                judged.unmute(rule)
+            if run.process_exit is not None:
+                judged.observe_process_exit(run.process_exit)
+            self.run = judged
+        else:
+            run.take_history(store, progress)
+        self.histories += 1
+        if not self.live:
+            self.store.mark_backlog()
+            self._show_backlog(backlog, now_s)
+
+    def history_progress(self, done: int, size: int, now_s: float) -> bool:
+        """How far the read of the history got; True when the status row changed."""
+        return not self.live and self._show_backlog((done, size), now_s)
 
     def _show_backlog(self, backlog: tuple[int, int] | None, now_s: float) -> bool:
         """Say how much of a big log's history is read; clear it once the follower caught up."""

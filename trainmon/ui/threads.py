@@ -6,6 +6,11 @@ seventh log was never read and the sampler never started. These threads belong t
 alone, are started on mount, stopped (an Event) and joined on exit, and are daemons, so a call
 stuck in the kernel or a driver can never hold up the exit.
 
+A big history at start (a regular log of 16 MB or more) is read apart, as `report` reads a
+file (`trainmon.history`: the same cuts, helper processes and checks), by a third thread,
+`HistoryLoader`, one log at a time, while the poller follows the others; the poller then
+posts it whole and follows that log on from where the read stopped.
+
 One poller serves every log, whatever their number: each log is polled when it is due (its own
 interval, backed off while the log is quiet), at most one chunk per turn, so a big history in
 one log is read in turns with the others instead of starving them, and 40 idle logs cost one
@@ -20,19 +25,30 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from textual.message import Message
 
 from trainmon.follow import Follower
+from trainmon.history import HistoryOptions, HistoryRead, load_history, wants_history
 from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent
+from trainmon.run import ParserProgress, Run
 from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.nvml import DisabledGpuSource
 from trainmon.sources.runner import SamplerRunner
-from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
+from trainmon.store import MetricStore
+from trainmon.ui.messages import (
+    CpuSampled,
+    FollowStateChanged,
+    GpuSampled,
+    HistoryLoaded,
+    HistoryProgress,
+    RecordsParsed,
+)
 from trainmon.ui.workers import FollowStep, idle_poll_interval
 
 Post = Callable[[Message], object]
@@ -46,6 +62,12 @@ MIN_SAMPLE_WAIT_S: Final = 0.05
 
 MAX_SLEEP_S: Final = 5.0
 """The longest single sleep (when nothing is due: every log waits for the UI thread)."""
+
+Judge = Callable[[str, MetricStore, ParserProgress], tuple[Run, bool]]
+"""(path, history, parser state) -> the run of it, advised, and whether to ring the bell."""
+
+PROGRESS_EVERY_S: Final = 0.25
+"""How often a history read's progress is posted (the status line is redrawn on each)."""
 
 
 class OwnedThread:
@@ -111,6 +133,9 @@ class _Log:
     done: bool = False
     served: int = 0
     """Turns this log has had (for tests: the round-robin is fair)."""
+    loading: LoadJob | None = None
+    """Its history is being read by the `HistoryLoader`, which owns the ingest meanwhile."""
+    history_checked: bool = False
 
 
 class LogPoller(OwnedThread):
@@ -135,6 +160,9 @@ class LogPoller(OwnedThread):
         poll_interval_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         name: str = "trainmon-follow",
+        history: HistoryOptions | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        judge: Judge | None = None,
     ) -> None:
         """Prepare the poller; nothing is opened before `start()`.
 
@@ -147,9 +175,21 @@ class LogPoller(OwnedThread):
             poll_interval_s: the sleep after an empty poll (default: each follower's own).
             clock: monotonic seconds (the cadence).
             name: the thread's name.
+            history: how a big history at start is read apart (None: by polls, as the rest).
+            wall_clock: wall-clock seconds (the arrival time of a history read apart).
+            judge: runs the first advice pass over a history read apart, on the history
+                thread (None: the UI thread does, at its next tick).
         """
         super().__init__(name)
         self._logs = [_Log(run, path) for run, path in enumerate(paths)]
+        self._loader = (
+            None
+            if history is None
+            else HistoryLoader(
+                history, post=post, on_done=lambda job: self._wake.set(), judge=judge
+            )
+        )
+        self._wall_clock = wall_clock
         self._open_follower = open_follower
         self._parser_factory = parser_factory
         self._post = post
@@ -169,6 +209,15 @@ class LogPoller(OwnedThread):
         if free:
             self._wake.set()
 
+    def stop(self, timeout_s: float = JOIN_TIMEOUT_S) -> bool:
+        """Ask the poller (and the history loader) to end and wait for them."""
+        if self._loader is not None:
+            self._loader.stop(timeout_s=0)
+        stopped = super().stop(timeout_s)
+        if self._loader is not None:
+            stopped = self._loader.stop(timeout_s) and stopped
+        return stopped
+
     def turns(self) -> list[int]:
         """How many polls each run has had so far (for tests and benches)."""
         return [log.served for log in self._logs]
@@ -183,7 +232,7 @@ class LogPoller(OwnedThread):
                 self._sleep(self._one_round() - self._clock())
         finally:
             for log in self._logs:
-                if log.step is not None:
+                if log.step is not None and _owned_again(log):
                     log.step.follower.close()
 
     def _pause_wait_s(self) -> float:
@@ -200,6 +249,12 @@ class LogPoller(OwnedThread):
                 return self._clock()
             if log.done:
                 continue
+            if log.loading is not None:
+                if not log.loading.done:
+                    continue  # the loader wakes the loop when it is done
+                self._history_read(log)
+                if log.done:
+                    continue
             with self._lock:
                 waiting_for_ui = log.pending > 0
             if waiting_for_ui:
@@ -239,6 +294,8 @@ class LogPoller(OwnedThread):
             return
         if messages:
             log.last_news_s = now
+        if self._loader is not None and not log.history_checked and self._load_history(log):
+            return
         if step.caught_up:
             interval = self._interval_s
             if interval is None:
@@ -247,6 +304,37 @@ class LogPoller(OwnedThread):
         else:
             log.due_s = now  # more to read: its next turn comes after the others'
 
+    def _load_history(self, log: _Log) -> bool:
+        """Hand a log that has just opened a big regular file to the loader; True if so."""
+        assert self._loader is not None and log.step is not None
+        follower = log.step.follower
+        if not isinstance(follower, Follower) or not follower.regular:
+            return False  # not opened yet (waiting for it), or a stream: never
+        log.history_checked = True
+        if not wants_history(log.step.ingest, self._loader.options):
+            return False
+        log.loading = LoadJob(log.run, log.step, self._wall_clock())
+        self._loader.submit(log.loading)
+        return True
+
+    def _history_read(self, log: _Log) -> None:
+        """The loader is done with a log: post its history and follow on."""
+        job, log.loading = log.loading, None
+        assert job is not None and log.step is not None
+        if job.error is not None:
+            self._give_up(log, job.error)
+            return
+        if job.read is None:  # cancelled: the poller is stopping too
+            return
+        messages = log.step.history_messages(job.read, job.judged)
+        job.read = job.judged = None  # they belong to the message now (and the UI thread)
+        batches = sum(isinstance(m, RecordsParsed | HistoryLoaded) for m in messages)
+        with self._lock:
+            log.pending += batches
+        for message in messages:
+            self._post(message)
+        log.last_news_s = log.due_s = self._clock()
+
     def _give_up(self, log: _Log, detail: str) -> None:
         """End one log's following and say why in its status row; the others go on."""
         log.done = True
@@ -254,6 +342,115 @@ class LogPoller(OwnedThread):
             with contextlib.suppress(Exception):
                 log.step.follower.close()
         self._post(FollowStateChanged(log.run, FollowEvent("error", log.path, detail)))
+
+
+def _owned_again(log: _Log) -> bool:
+    """True when the poller may close the log's follower as it stops: the loader is not
+    reading it, or is done (if it is still reading, it closes the follower itself)."""
+    job = log.loading
+    if job is None:
+        return True
+    with job.lock:
+        job.abandoned = not job.done
+        return job.done
+
+
+@dataclass(slots=True)
+class LoadJob:
+    """One log's history to read apart; `done` (under `lock`) hands the ingest back."""
+
+    run: int
+    step: FollowStep
+    arrival_s: float
+    """When the history's records arrived (for those that print no time of their own)."""
+    read: HistoryRead | None = None
+    """What was read (None: cancelled, or failed)."""
+    judged: tuple[Run, bool] | None = None
+    """The run of what was read, advised, and whether a critical finding came up."""
+    error: str | None = None
+    done: bool = False
+    abandoned: bool = False
+    """The poller stopped while the loader still read: closing the follower is the loader's."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class HistoryLoader(OwnedThread):
+    """Reads the big histories the poller hands it, one at a time (`trainmon.history`).
+
+    Each read already uses as many processes as `--jobs` allows. Its progress goes straight
+    to the UI thread (`HistoryProgress`, a few per second), so the status line says how far
+    it got; the screen stays alive, as the UI thread only takes the history once it is read.
+    Started by the first `submit`; a stop cancels the read in progress (helpers reaped).
+    """
+
+    def __init__(
+        self,
+        options: HistoryOptions,
+        *,
+        post: Post,
+        on_done: Callable[[LoadJob], object],
+        clock: Callable[[], float] = time.monotonic,
+        name: str = "trainmon-history",
+        judge: Judge | None = None,
+    ) -> None:
+        super().__init__(name)
+        self.options = options
+        self._judge = judge
+        self._post = post
+        self._on_done = on_done
+        self._clock = clock
+        self._jobs: deque[LoadJob] = deque()
+        self._started = False
+
+    def submit(self, job: LoadJob) -> None:
+        """Queue a job (from the poller thread)."""
+        self._jobs.append(job)
+        if not self._started:
+            self._started = True
+            self.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                job = self._jobs.popleft()
+            except IndexError:
+                self._sleep(MAX_SLEEP_S)
+                continue
+            self._load(job)
+
+    def _load(self, job: LoadJob) -> None:
+        last = -PROGRESS_EVERY_S
+
+        def progress(done: int, size: int) -> None:
+            nonlocal last
+            now = self._clock()
+            if now - last >= PROGRESS_EVERY_S:
+                last = now
+                self._post(HistoryProgress(job.run, done, size))
+
+        try:
+            job.read = load_history(
+                job.step.ingest,
+                self.options,
+                job.arrival_s,
+                progress=progress,
+                cancelled=self._stop.is_set,
+            )
+            read = job.read
+            if read is not None and read.store is not None and self._judge is not None:
+                path = job.step.ingest.path
+                job.judged = self._judge(path, read.store, job.step.ingest.progress())
+        except Exception as exc:  # a bug in the read ends that log only, and says so
+            job.error = f"reading its history failed: {type(exc).__name__}: {exc}"
+        with job.lock:
+            job.done = True
+            abandoned = job.abandoned
+        if abandoned:
+            with contextlib.suppress(Exception):
+                job.step.follower.close()
+        self._on_done(job)
 
 
 class SystemSampler(OwnedThread):

@@ -13,11 +13,12 @@ from typing import Final
 from textual.message import Message
 
 from trainmon.follow import Follower
-from trainmon.ingest import Ingest
+from trainmon.history import HistoryRead
+from trainmon.ingest import Ingest, Item
 from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent, MetricRecord
-from trainmon.run import ParserProgress
-from trainmon.ui.messages import FollowStateChanged, RecordsParsed
+from trainmon.run import ParserProgress, Run
+from trainmon.ui.messages import FollowStateChanged, HistoryLoaded, RecordsParsed
 
 IDLE_AFTER_S: Final = 10.0
 """A log that brought nothing for this long is polled half as often (`idle_poll_interval`)."""
@@ -89,6 +90,27 @@ class FollowStep:
             self.caught_up = True
             event = FollowEvent("error", "", f"{type(exc).__name__}: {exc}")
             return [FollowStateChanged(self.run, event)]
+        return self.messages(items)
+
+    def history_messages(
+        self, read: HistoryRead, judged: tuple[Run, bool] | None = None
+    ) -> list[Message]:
+        """What to post after the history was read in one go (`trainmon.history`): the
+        history whole (with its advised run, when there is one), then what the read left for
+        the live path, in order."""
+        out: list[Message] = []
+        if read.store is not None:
+            self._posted = self.ingest.progress()
+            backlog = (self.follower.offset, self.follower.size)
+            run, bell = judged if judged is not None else (None, False)
+            loaded = HistoryLoaded(
+                self.run, read.store, self._posted, backlog, judged=run, bell=bell
+            )
+            out.append(loaded)
+        return [*out, *self.messages(read.rest)]
+
+    def messages(self, items: list[Item]) -> list[Message]:
+        """What to post for ingest items (a poll's), given the follower's state after them."""
         self.caught_up = self.follower.caught_up
         self.finished = self.follower.finished
         history_read = self.reading_history and (self.caught_up or self.finished)
