@@ -93,9 +93,9 @@ class HistoryMessages(App[None]):
                 if message.bell and self.options.bell and _critical(view.run):
                     self.bells += 1
                     self.bell()
-                # After the next tick (the first advice pass over it, the plot), the memory
-                # that burst freed goes back to the system: the resident size stays that of
-                # the history, as when it arrives in chunks.
+                # After the next tick (the plot's first rebuild of it), the memory the read,
+                # the advice pass and the rebuild freed goes back to the system: the resident
+                # size stays that of the history, as when it arrives in chunks.
                 self.set_timer(2 * max(self.options.refresh_s, 0.05), give_back_free_memory)
         finally:
             if self._own_threads is not None:  # the poller's back-pressure
