@@ -243,7 +243,22 @@ def _main_parser() -> _Parser:
     )  # fmt: skip
     _add_dashboard_options(p)
     p.add_argument("--version", action=_VersionAction)
+    _add_lang_option(p)
     return p
+
+
+def _add_lang_option(p: argparse.ArgumentParser) -> None:
+    from trainmon.i18n import LANGUAGES, _
+
+    languages = ", ".join(LANGUAGES)
+    p.add_argument(
+        "--lang",
+        metavar="LANG",
+        help=_(
+            "language of the messages: {languages} (default: from LANGUAGE, LC_ALL, "
+            "LC_MESSAGES, LANG; English when none matches)"
+        ).format(languages=languages),
+    )
 
 
 def _report_parser() -> _Parser:
@@ -282,6 +297,7 @@ def _report_parser() -> _Parser:
     _add_pattern_option(p)
     _add_max_series(p)
     _add_jobs(p)
+    _add_lang_option(p)
     return p
 
 
@@ -758,6 +774,11 @@ def _wrap(parser: _Parser, args: argparse.Namespace, command: tuple[str, ...]) -
 def main(argv: Sequence[str] | None = None) -> int:
     """Run trainmon; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    from trainmon.i18n import language_from_command_line
+
+    args, problem = language_from_command_line(args)
+    if problem is not None:
+        return _fail(problem)
     try:
         if args and args[0] in SUBCOMMANDS:
             command, rest = args[0], args[1:]

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from trainmon.i18n import language
 from trainmon.ingest import Ingest, apply
 from trainmon.parsing import LogParser
 from trainmon.parsing.text_events import TextEvent
@@ -652,6 +653,7 @@ def as_json(summary: LogSummary, findings: list[Finding]) -> dict[str, object]:
             "total": summary.total_steps,
         },
         "findings": [f.as_json() for f in findings],
+        "lang": language(),
     }
 
 
