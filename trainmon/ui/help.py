@@ -34,7 +34,8 @@ def key_label(binding: Binding) -> str:
 
 def help_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
     """(keys, what they do) for every binding with a description, then the extra keys."""
-    rows = [(key_label(b), b.tooltip or b.description) for b in bindings if b.description]
+    rows = [(key_label(b), _(b.tooltip or b.description)) for b in bindings if b.description]
+
     rows.extend((keys, _(text)) for keys, text in EXTRA_KEYS)
     return rows
 

@@ -153,6 +153,8 @@ HEALTH_ORDER: Final[tuple[Health, ...]] = (
 )
 """Worst first: the summary counts in this order and rows are given to the worst runs."""
 
+WAITING_STATE: Final = N_("waiting for {label}")
+"""The state of a run whose log does not exist yet (its health is `waiting`)."""
 HEALTH_WORDS: Final[dict[Health, str]] = {
     "error": N_("error"),
     "warning": N_("warning"),
@@ -186,7 +188,7 @@ def run_health(row: RunStatus) -> Health:
         return "error"
     if row.level == "warning":
         return "warning"
-    if row.state.startswith("waiting"):
+    if row.state == _(WAITING_STATE).format(label=row.label):
         return "waiting"
     if row.finished:
         return "finished"
