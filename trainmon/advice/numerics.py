@@ -102,7 +102,7 @@ def _precision(facts: Facts) -> str:
         return "fp16"
     if facts.ctx.bf16:
         return "bf16"
-    return "unknown"
+    return _("unknown")
 
 
 class _MaskRule(ScanRule):
