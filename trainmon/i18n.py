@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 DOMAIN: Final = "trainmon"
 LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
 ENGLISH: Final = "en"
-LANGUAGES: Final = (ENGLISH, "nb", "ru")
+LANGUAGES: Final = (ENGLISH, "nb", "ru", "zh_CN")
 """English (the messages as written) and every language with a catalogue."""
 ENV_VARS: Final = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
