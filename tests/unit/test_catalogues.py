@@ -163,3 +163,17 @@ def test_pot_template_matches_the_source(source: set[MessageId]) -> None:
         template = read_po(io.BytesIO(fp.read()))
     ids = {m.id if isinstance(m.id, str) else tuple(m.id[:2]) for m in template if m.id}
     assert ids == source, "run: pybabel extract (see README, Languages)"
+
+
+def test_no_message_reads_as_percent_format(source: set[MessageId]) -> None:
+    """`pybabel compile` checks messages that look like %-formatting (`5% of`: "% o") against
+    their translations and fails on them; percentages go in placeholders (`{share:.0%}`)."""
+    from babel.messages.catalog import PYTHON_FORMAT
+
+    looks_like = [
+        text
+        for m in source
+        for text in ([m] if isinstance(m, str) else list(m))
+        if PYTHON_FORMAT.search(text)
+    ]
+    assert looks_like == []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -60,7 +63,7 @@ def test_lang_option_is_taken_out_of_the_command_line() -> None:
         i18n.take_lang_option(["report", "--lang"])
 
 
-def test_unknown_lang_is_one_line_and_exit_2(tmp_path: object) -> None:
+def test_unknown_lang_is_one_line_and_exit_2() -> None:
     r = subprocess.run(
         [sys.executable, "-m", "trainmon", "report", "--lang", "xx", "nothing.log"],
         capture_output=True,
@@ -70,3 +73,103 @@ def test_unknown_lang_is_one_line_and_exit_2(tmp_path: object) -> None:
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1
     assert "--lang xx" in r.stderr and "en" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"LANG": "ru_RU.UTF-8"}, "ru"),
+        ({"LANG": "nb_NO.UTF-8"}, "nb"),
+        ({"LANG": "no_NO"}, "nb"),
+        ({"LANG": "zh_CN.UTF-8"}, "zh_CN"),
+        ({"LANG": "zh_SG.UTF-8"}, "zh_CN"),
+        ({"LANGUAGE": "zh"}, "zh_CN"),
+        ({"LANG": "zh_TW.UTF-8"}, "en"),  # traditional script: no catalogue, English
+        ({"LANGUAGE": "de:ru", "LANG": "en_US.UTF-8"}, "ru"),  # the first one with a catalogue
+        ({"LC_ALL": "ru_RU.UTF-8", "LANG": "nb_NO.UTF-8"}, "ru"),
+        ({"LC_MESSAGES": "nb_NO.UTF-8", "LANG": "ru_RU.UTF-8"}, "nb"),
+        ({"LANGUAGE": "", "LANG": "ru_RU.UTF-8"}, "ru"),  # an empty variable is not set
+    ],
+)
+def test_environment_picks_a_catalogue(environ: dict[str, str], expected: str) -> None:
+    assert i18n.choose(None, environ) == expected
+
+
+def test_lang_option_wins_over_the_environment() -> None:
+    assert i18n.choose("nb", {"LANG": "ru_RU.UTF-8"}) == "nb"
+    assert i18n.choose("zh-CN", {}) == "zh_CN"
+    assert i18n.choose("ru_RU.UTF-8", {}) == "ru"
+
+
+@pytest.mark.parametrize("lang", [lang for lang in i18n.LANGUAGES if lang != "en"])
+def test_a_catalogue_translates_and_counts(lang: str) -> None:
+    assert i18n.set_language(lang) == lang
+    assert i18n.language() == lang
+    healthy = "no findings: the run looks healthy so far"
+    assert i18n._(healthy) != healthy
+    one = i18n.ngettext("{count} other line", "{count} other lines", 1).format(count=1)
+    many = i18n.ngettext("{count} other line", "{count} other lines", 5).format(count=5)
+    assert "1" in one and "5" in many
+
+
+def test_russian_plural_forms() -> None:
+    i18n.set_language("ru")
+    forms = [
+        i18n.ngettext("{count} other line", "{count} other lines", n).format(count=n)
+        for n in (1, 3, 5, 21)
+    ]
+    assert forms == [
+        "1 другая строка",
+        "3 другие строки",
+        "5 других строк",
+        "21 другая строка",
+    ]
+
+
+def test_a_broken_catalogue_leaves_english(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    broken = tmp_path / "ru" / "LC_MESSAGES" / "trainmon.mo"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not a catalogue")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    assert i18n.set_language("ru") == "en"
+    assert i18n._("paused") == "paused"
+
+
+def _report(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trainmon", "report", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_report_json_keeps_ids_and_severities_and_says_the_language(data_dir: Path) -> None:
+    log = str(data_dir / "hf-trainer.log")
+    english = json.loads(_report(log, "--json").stdout)
+    env = {**os.environ, "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN.UTF-8"}
+    chinese = json.loads(_report(log, "--json", env=env).stdout)
+    russian = json.loads(_report(log, "--json", "--lang", "ru", env=env).stdout)
+    assert (english["lang"], chinese["lang"], russian["lang"]) == ("en", "zh_CN", "ru")
+    for doc in (chinese, russian):
+        assert [(f["rule"], f["severity"], f["step"]) for f in doc["findings"]] == [
+            (f["rule"], f["severity"], f["step"]) for f in english["findings"]
+        ]
+        for mine, theirs in zip(doc["findings"], english["findings"], strict=True):
+            assert mine["title"] != theirs["title"] and mine["advice"] != theirs["advice"]
+    assert "梯度" in chinese["findings"][0]["title"]
+
+
+def test_cli_errors_and_help_in_the_language(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nothing.log")
+    r = _report(missing, "--lang", "nb")
+    assert r.returncode == 2 and "filen finnes ikke" in r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "trainmon", "--lang", "ru", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0 and "Терминальный монитор обучения" in r.stdout
+    assert "--lang LANG" in r.stdout

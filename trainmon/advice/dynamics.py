@@ -247,7 +247,7 @@ class NotLearning(Rule):
             else _("Loss is not decreasing"),
             _(
                 "loss {start} at start, {now} now (median of last 10); "
-                "<1% improvement over the last {span} records"
+                "improved <1% across the last {span} records"
             ).format(start=fmt(ref), now=fmt(now), span=span),
             _(
                 "Overfit one batch first; check labels, inputs and that parameters are "
@@ -314,7 +314,7 @@ class EarlyPlateau(Rule):
             return None
         step = view.step_of(LOSS, hi)
         span = (
-            _("at 5-10 % of the run")
+            _("at 5-10 % through the run")
             if where == "tenth"
             else _("at steps {first}-{last}").format(
                 first=view.step_of(LOSS, lo), last=view.step_of(LOSS, hi - 1)
@@ -407,9 +407,9 @@ class LatePlateau(Rule):
             "info",
             step,
             _("Progress has stalled at a high, constant LR"),
-            _("loss median change <0.5% over the last {span} records; LR constant at {lr}").format(
-                span=span, lr=fmt(float(lrs[-1]))
-            ),
+            _(
+                "loss median change <0.5% across the last {span} records; LR constant at {lr}"
+            ).format(span=span, lr=fmt(float(lrs[-1]))),
             _(
                 "Decay the LR (cosine/linear, or ReduceLROnPlateau with factor 0.1-0.5): it "
                 "usually unlocks further progress."
@@ -454,7 +454,7 @@ class EarlyOscillation(Rule):
                 "{share:.0%} of consecutive changes flip sign; typical swing "
                 "x{swing:.2f} per record over the first {count} records"
             ).format(share=alternation, swing=math.exp(sigma), count=len(logs)),
-            _("Use a longer warm-up (1-5% of steps, at most 10%) or a lower peak LR."),
+            _("Use a longer warm-up lasting 1-5% (at most 10%) of the steps, or a lower peak LR."),
         )
 
 

@@ -175,19 +175,21 @@ class HardwareRules:
         if cpu is not None and cpu.training is not None:
             t = cpu.training
             if t.cpu_pct >= 90 and t.workers == 0:
-                why = _("trainer at {pct:.0f}% of a core with no worker processes").format(
-                    pct=t.cpu_pct
+                why = _("trainer at {share:.0%} of a core with no worker processes").format(
+                    share=t.cpu_pct / 100
                 )
             elif t.io_wait_pct is not None and t.io_wait_pct > 20:
-                why = _("trainer blocked on I/O {pct:.0f}% of the time").format(pct=t.io_wait_pct)
+                why = _("trainer blocked on I/O {share:.0%} of the time").format(
+                    share=t.io_wait_pct / 100
+                )
         if not why and cpu is not None and cpu.iowait_pct is not None and cpu.iowait_pct > 20:
             why = _("host iowait {pct:.0f}%").format(pct=cpu.iowait_pct)
         return Hit(
             "warning" if why else "info",
             None,
-            _("GPU busy only {pct:.0f}% of the time while training").format(pct=med),
-            _("median GPU utilisation {pct:.0f}% over {seconds:.0f} s").format(
-                pct=med, seconds=WINDOW_S
+            _("GPU busy only {share:.0%} of the time while training").format(share=med / 100),
+            _("median GPU utilisation {share:.0%} over {seconds:.0f} s").format(
+                share=med / 100, seconds=WINDOW_S
             )
             + (f"; {why}" if why else ""),
             _(
@@ -370,9 +372,9 @@ class HardwareRules:
             None,
             _("Straggler node: {nodes} idles while the others work").format(nodes=", ".join(slow)),
             _(
-                "GPUs busy {shown} vs {rest:.0f}% on the other {count} nodes (median) for "
+                "GPUs busy {shown} vs {rest:.0%} on the other {count} nodes (median) for "
                 "{seconds:.0f} s"
-            ).format(shown=shown, rest=rest, count=len(means) - len(slow), seconds=SHORT_S),
+            ).format(shown=shown, rest=rest / 100, count=len(means) - len(slow), seconds=SHORT_S),
             _(
                 "Every collective waits for the slowest rank: check that node's data loading, "
                 "CPU, network (NCCL), throttling and XID errors; drain it and restart from the "

@@ -153,7 +153,7 @@ class NoWarmupInstability(Rule):
             _("first LR {first} = peak {peak}; {cause} from step {step}").format(
                 first=fmt(facts.first_lr), peak=fmt(facts.peak_lr), cause=cause, step=step
             ),
-            _("Add a warm-up (1-5% of the steps, at most 10%)."),
+            _("Add a warm-up lasting 1-5% (at most 10%) of the steps."),
         )
 
 

@@ -30,7 +30,7 @@ usual number of such lines per record."""
 TRANSIENT_STATE_S: Final = 30.0
 """How long "file truncated: new segment" and similar notes stay in the status line."""
 
-READING_STATE: Final = N_("reading the log: {percent} % of {size:,.0f} MB")
+READING_STATE: Final = N_("reading the log: {percent} of {size:,.0f} MB")
 BACKLOG_SHOWN_BYTES: Final = 16 << 20
 """A history at least this big takes seconds to read: the status line shows how far it got
 ("reading the log: 34 % of 94 MB") until the follower has caught up."""
@@ -128,7 +128,8 @@ class RunView:
         done, size = backlog
         if size >= BACKLOG_SHOWN_BYTES and (reading or not self.state):
             percent = min(99, int(100 * done / size))
-            text = _(READING_STATE).format(percent=percent, size=size / 1e6)
+            text = _(READING_STATE).format(percent=f"{percent} %", size=size / 1e6)
+
             if text != self.state:
                 self.set_state(text, "info", now_s, transient=False)
                 return True
