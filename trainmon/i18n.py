@@ -20,6 +20,7 @@ its `.po`.
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -144,6 +145,20 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Marks a message built at import time for the catalogue; `_()` translates it later."""
     return message
+
+
+def cell_width(text: str) -> int:
+    """Terminal cells `text` takes: East Asian wide and fullwidth characters two, combining
+    marks none (for headless output, which cannot use Rich's `cell_len`)."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def pad_cells(text: str, cells: int) -> str:
+    """`text` padded with spaces to `cells` terminal cells (as it is when it is wider)."""
+    return text + " " * max(0, cells - cell_width(text))
 
 
 def take_lang_option(args: list[str]) -> tuple[str | None, list[str]]:

@@ -173,3 +173,29 @@ def test_cli_errors_and_help_in_the_language(tmp_path: Path) -> None:
     )
     assert r.returncode == 0 and "Терминальный монитор обучения" in r.stdout
     assert "--lang LANG" in r.stdout
+
+
+def test_cell_width_counts_wide_characters_twice() -> None:
+    assert i18n.cell_width("loss") == 4
+    assert i18n.cell_width("学习率") == 6
+    assert i18n.cell_width("依据：") == 6  # the fullwidth colon is wide too
+    assert i18n.cell_width("скорость") == 8
+    assert i18n.cell_width("e\u0301") == 1  # a combining accent takes no cell
+    assert i18n.pad_cells("建议", 6) == "建议  "
+    assert i18n.pad_cells("too long", 3) == "too long"
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_text_report_labels_line_up_in_cells(lang: str, data_dir: Path) -> None:
+    r = _report(str(data_dir / "hf-trainer.log"), "--lang", lang)
+    lines = r.stdout.splitlines()
+    start = lines.index(next(x for x in lines if x.startswith("  [critical]")))
+    evidence, advice = lines[start + 1], lines[start + 2]
+
+    def value_cell(line: str) -> int:
+        label_end = line.index(" ", 6)
+        rest = line[label_end:]
+        return i18n.cell_width(line[:label_end]) + len(rest) - len(rest.lstrip(" "))
+
+    assert value_cell(evidence) == value_cell(advice)
+    assert "[critical] nan-grad-norm" in r.stdout  # ids and severities as machines read them
