@@ -199,3 +199,15 @@ def test_text_report_labels_line_up_in_cells(lang: str, data_dir: Path) -> None:
 
     assert value_cell(evidence) == value_cell(advice)
     assert "[critical] nan-grad-norm" in r.stdout  # ids and severities as machines read them
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_the_details_read_back_a_recurring_findings_episodes(lang: str) -> None:
+    """The engine writes the episodes into the evidence in the user's language; the finding's
+    details read the count and the steps back from it in the same language."""
+    from trainmon.advice.recurrence_text import episodes_evidence, episodes_in
+
+    i18n.set_language(lang)
+    evidence = episodes_evidence(3, "40", "900", "loss non-finite on 4 record(s), ", "x; y")
+    assert episodes_in(evidence) == (3, "40", "900")
+    assert episodes_in("loss nan at step 40") is None

@@ -27,6 +27,7 @@ from trainmon.advice.context import parse_context
 from trainmon.advice.facts import NORMAL_SUFFIX, FactsUpdater
 from trainmon.advice.lifecycle import ProcessExited
 from trainmon.advice.numerics import SCAN_RULES, Event, ScanRule
+from trainmon.advice.recurrence_text import episodes_evidence
 from trainmon.i18n import _
 from trainmon.records import SEVERITY_RANK, Finding
 
@@ -117,15 +118,8 @@ class _Episodes:
             return self.first
         first, last, worst = self.first, self.last, self.worst
         counted = f"{tally}, " if tally else ""
-        evidence = _(
-            "{count} episodes (first at step {first_step}, last at step {last_step}); "
-            "{tally}cleared in between; first: {first}"
-        ).format(
-            count=self.count,
-            first_step=_fmt_step(first.step),
-            last_step=_fmt_step(last.step),
-            tally=counted,
-            first=first.evidence,
+        evidence = episodes_evidence(
+            self.count, _fmt_step(first.step), _fmt_step(last.step), counted, first.evidence
         )
         if last.evidence != first.evidence:
             evidence += "; " + _("latest: {evidence}").format(evidence=last.evidence)
