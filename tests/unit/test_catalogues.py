@@ -8,6 +8,7 @@ translates it.
 
 from __future__ import annotations
 
+import ast
 import gettext
 import io
 import string
@@ -177,3 +178,27 @@ def test_no_message_reads_as_percent_format(source: set[MessageId]) -> None:
         if PYTHON_FORMAT.search(text)
     ]
     assert looks_like == []
+
+
+def _english_text(node: ast.expr) -> bool:
+    """A string literal or f-string with words in it (not only punctuation and fields)."""
+    parts = node.values if isinstance(node, ast.JoinedStr) else [node]
+    return any(
+        isinstance(part, ast.Constant)
+        and isinstance(part.value, str)
+        and any(ch.isalpha() for ch in part.value)
+        for part in parts
+    )
+
+
+def test_every_finding_text_is_marked_for_translation() -> None:
+    """A rule's title, evidence and advice (`Hit(severity, step, title, evidence, advice)`)
+    go through `_()`: English written straight into a `Hit` would never reach a catalogue."""
+    unmarked = []
+    for path in sorted((PACKAGE / "advice").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Hit":
+                texts = [*node.args[2:5], *(k.value for k in node.keywords)]
+                unmarked += [f"{path.name}:{arg.lineno}" for arg in texts if _english_text(arg)]
+    assert unmarked == []
