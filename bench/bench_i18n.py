@@ -63,8 +63,15 @@ def unpack(commit: str, into: Path) -> Path:
     return root
 
 
+PYCACHE = Path(tempfile.gettempdir()) / "trainmon-bench-i18n-pycache"
+"""Bytecode of both trees, kept between runs as an installed package keeps it (a checkout
+run with PYTHONDONTWRITEBYTECODE would compile every module at every start)."""
+
+
 def env_for(tree: Path) -> dict[str, str]:
-    return {**os.environ, **ENGLISH_ENV, "PYTHONPATH": str(tree)}
+    env = {**os.environ, **ENGLISH_ENV, "PYTHONPATH": str(tree)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return {**env, "PYTHONPYCACHEPREFIX": str(PYCACHE)}
 
 
 def import_us(tree: Path) -> dict[str, int]:
@@ -99,6 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds of 15 s windows")
     parser.add_argument("--base", default=BASE_COMMIT, help="the commit to compare with")
+    parser.add_argument("--skip-tmux", action="store_true", help="import and start-up only")
     args = parser.parse_args()
     rounds, window, settle, runs = (2, 15.0, 6.0, 5) if args.quick else (3, 30.0, 8.0, 9)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
@@ -113,6 +121,8 @@ def main() -> None:
             "zh_CN": (REPO, "zh_CN"),
         }
 
+        for tree in (base, REPO):  # bytecode written once, as at install time
+            import_us(tree)
         imports: dict[str, list[dict[str, int]]] = {"base": [], "this tree": []}
         starts: dict[str, list[float]] = {name: [] for name in trees}
         for _ in range(runs):  # alternated: base, this tree, base, ...
@@ -136,8 +146,8 @@ def main() -> None:
             shown = ", ".join(f"{v * 1e3:.0f}" for v in values)
             print(f"| {name} | {m * 1e3:.0f} ms ({shown}) | {m / base_start:.2f} x |")
 
-        if shutil.which("tmux") is None:
-            print("\ntmux not found: no idle CPU figures")
+        if args.skip_tmux or shutil.which("tmux") is None:
+            print("\nno idle CPU figures (--skip-tmux, or tmux not found)")
             return
         log = Path(tmp) / "run.log"
         write_log(log, 1000)
@@ -145,7 +155,8 @@ def main() -> None:
         me = f"{sys.executable} {REPO / 'bench' / 'bench_dashboard.py'} --serve-probe"
         env = " ".join(f"{k}={v}" for k, v in ENGLISH_ENV.items())
         commands = {
-            name: f"env -C {tree} {env} PYTHONPATH={tree} {sys.executable} -m trainmon "
+            name: f"env -C {tree} -u PYTHONDONTWRITEBYTECODE {env} "
+            f"PYTHONPYCACHEPREFIX={PYCACHE} PYTHONPATH={tree} {sys.executable} -m trainmon "
             f"--no-gpu --no-bell {'--lang ' + lang if lang else ''} {log}"
             for name, (tree, lang) in trees.items()
         }

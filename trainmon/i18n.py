@@ -20,7 +20,6 @@ its `.po`.
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -150,6 +149,8 @@ def N_(message: str) -> str:
 def cell_width(text: str) -> int:
     """Terminal cells `text` takes: East Asian wide and fullwidth characters two, combining
     marks none (for headless output, which cannot use Rich's `cell_len`)."""
+    import unicodedata  # only the text report aligns labels: not at start-up
+
     return sum(
         0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
         for ch in text

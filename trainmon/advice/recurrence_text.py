@@ -9,7 +9,6 @@ steps back whatever the language (a translation may put them in another order).
 from __future__ import annotations
 
 import re
-import string
 from typing import Final
 
 from trainmon.i18n import N_, _
@@ -39,6 +38,8 @@ def episodes_in(evidence: str) -> tuple[int, str, str] | None:
     The template is matched up to the text that follows the last of the three fields, so
     what the engine appends after them (the tally, the first episode's evidence) may be
     anything."""
+    import string  # only the finding details read evidence back: not at start-up
+
     pattern, wanted = "", set(_FIELDS)
     for literal, name, _spec, _conversion in string.Formatter().parse(_(EPISODES)):
         pattern += re.escape(literal)
