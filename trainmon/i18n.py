@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from gettext import GNUTranslations
 
 DOMAIN: Final = "trainmon"
-LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
+LOCALE_DIR: Final = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locale")
+"""The catalogues (a plain path: `pathlib` would be an import of its own at every start)."""
 ENGLISH: Final = "en"
 LANGUAGES: Final = (ENGLISH, "nb", "ru", "zh_CN")
 """English (the messages as written) and every language with a catalogue."""
@@ -96,9 +96,9 @@ def choose(requested: str | None, environ: Mapping[str, str] | None = None) -> s
     return ENGLISH
 
 
-def catalogue_path(lang: str) -> Path:
+def catalogue_path(lang: str) -> str:
     """Where the compiled catalogue of `lang` lives in the installed package."""
-    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    return os.path.join(LOCALE_DIR, lang, "LC_MESSAGES", f"{DOMAIN}.mo")
 
 
 def set_language(lang: str) -> str:
@@ -113,7 +113,7 @@ def set_language(lang: str) -> str:
     from gettext import GNUTranslations
 
     try:
-        with catalogue_path(lang).open("rb") as fp:
+        with open(catalogue_path(lang), "rb") as fp:
             _translation = GNUTranslations(fp)
     except (OSError, ValueError):
         _translation, _language = None, ENGLISH

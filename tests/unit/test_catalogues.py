@@ -121,7 +121,7 @@ def test_compiled_catalogue_is_the_po_as_it_is(lang: str) -> None:
         else:
             for i, form in enumerate(message.string):
                 expected[(message.id[0], i)] = form
-    with i18n.catalogue_path(lang).open("rb") as fp:
+    with open(i18n.catalogue_path(lang), "rb") as fp:
         compiled = gettext.GNUTranslations(fp)
     catalog = {k: v for k, v in compiled._catalog.items() if k != ""}  # type: ignore[attr-defined]
     assert catalog == expected, f"run: pybabel compile -d trainmon/locale -D trainmon ({lang})"

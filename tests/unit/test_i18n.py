@@ -130,7 +130,7 @@ def test_a_broken_catalogue_leaves_english(monkeypatch: pytest.MonkeyPatch, tmp_
     broken = tmp_path / "ru" / "LC_MESSAGES" / "trainmon.mo"
     broken.parent.mkdir(parents=True)
     broken.write_bytes(b"not a catalogue")
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    monkeypatch.setattr(i18n, "LOCALE_DIR", str(tmp_path))
     assert i18n.set_language("ru") == "en"
     assert i18n._("paused") == "paused"
 
