@@ -26,6 +26,7 @@ from typing import NoReturn, TypeVar
 from trainmon import __version__
 from trainmon.alert_options import AlertOptions
 from trainmon.config import DashboardOptions, Mode
+from trainmon.i18n import N_, _
 from trainmon.store import DEFAULT_MAX_SERIES
 from trainmon.text import json_terminal_safe, terminal_safe, terminal_safe_lines
 
@@ -41,7 +42,7 @@ EXIT_NO_COMMAND = 127
 
 SUBCOMMANDS = ("report", "stream", "replay", "formats", "serve")
 
-EXAMPLES = """\
+EXAMPLES = N_("""\
 examples:
   trainmon run.log                      follow a log (from its start) in the dashboard
   trainmon -- python train.py --lr 3e-4   run the training in trainmon (output saved to
@@ -64,7 +65,7 @@ examples:
   trainmon runs/                        a folder of runs (logs, TensorBoard, W&B): pick one
   trainmon report runs/ --csv           every series of every run: run,step,name,value
   trainmon --metrics eval_accuracy run.log   chart another series (key M lists them)
-"""
+""")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,7 +74,10 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # The message quotes the command line, which may hold any bytes.
         safe = terminal_safe(message)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {safe} (see {self.prog} --help)\n")
+        line = _("{prog}: error: {message} (see {prog} --help)").format(
+            prog=self.prog, message=safe
+        )
+        self.exit(EXIT_USAGE, line + "\n")
 
     def format_help(self) -> str:
         return terminal_safe_lines(super().format_help())
@@ -91,37 +95,37 @@ def _checked(
         try:
             value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{not_one}: {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{_(not_one)}: {text!r}") from None
         if not ok(value):
-            raise argparse.ArgumentTypeError(f"{rule}: {text!r}")
+            raise argparse.ArgumentTypeError(f"{_(rule)}: {text!r}")
         return value
 
     return parse
 
 
-_positive_int = _checked(int, lambda v: v > 0, "not a whole number", "must be positive")
+_positive_int = _checked(int, lambda v: v > 0, N_("not a whole number"), N_("must be positive"))
 _positive_float = _checked(
-    float, lambda v: 0 < v < math.inf, "not a number", "must be a positive number"
+    float, lambda v: 0 < v < math.inf, N_("not a number"), N_("must be a positive number")
 )
 _smoothing = _checked(
-    float, lambda v: 0.0 <= v < 1.0, "not a number", "smoothing must be in [0, 1)"
+    float, lambda v: 0.0 <= v < 1.0, N_("not a number"), N_("smoothing must be in [0, 1)")
 )
-_pid = _checked(int, lambda v: v > 0, "not a process id", "not a process id")
-_max_series = _checked(int, lambda v: v >= 1, "not a whole number", "must be at least 1")
+_pid = _checked(int, lambda v: v > 0, N_("not a process id"), N_("not a process id"))
+_max_series = _checked(int, lambda v: v >= 1, N_("not a whole number"), N_("must be at least 1"))
 
 
 def _add_max_series(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-series", type=_max_series, default=DEFAULT_MAX_SERIES, metavar="N",
-        help=f"series kept per run; further metric names are counted, not kept "
-        f"(default {DEFAULT_MAX_SERIES})",
+        help=_("series kept per run; further metric names are counted, not kept "
+        "(default {count})").format(count=DEFAULT_MAX_SERIES),
     )  # fmt: skip
 
 
 def _key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+        raise argparse.ArgumentTypeError(_("expected KEY=VALUE, got {text!r}").format(text=text))
     return key.strip(), value.strip()
 
 
@@ -142,7 +146,7 @@ class _VersionAction(argparse.Action):
 
     def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
         super().__init__(
-            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version"
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=_("show the version")
         )
 
     def __call__(
@@ -159,8 +163,8 @@ class _VersionAction(argparse.Action):
 def _add_pattern_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pattern", default=None, metavar="REGEX",
-        help="read lines with this regex first: named groups step, total, epoch and metrics, "
-        "e.g. 'it (?P<step>\\d+) L=(?P<loss>\\S+)'",
+        help=_("read lines with this regex first: named groups step, total, epoch and metrics, "
+        "e.g. 'it (?P<step>\\d+) L=(?P<loss>\\S+)'"),
     )  # fmt: skip
 
 
@@ -184,31 +188,31 @@ def _install_formats(pattern: str | None) -> str | None:
 def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
     _add_pattern_option(p)
     p.add_argument(
-        "--from-end", action="store_true", help="skip the existing history; show only appends"
+        "--from-end", action="store_true", help=_("skip the existing history; show only appends")
     )
     p.add_argument(
         "--refresh", type=_positive_float, default=1.0, metavar="SECONDS",
-        help="redraw interval (default 1.0)",
+        help=_("redraw interval (default 1.0)"),
     )  # fmt: skip
     p.add_argument(
         "--smoothing", type=_smoothing, default=0.6, metavar="W",
-        help="EMA weight of the smoothed loss line, 0 to <1 (default 0.6)",
+        help=_("EMA weight of the smoothed loss line, 0 to <1 (default 0.6)"),
     )  # fmt: skip
-    p.add_argument("--no-gpu", action="store_true", help="do not use NVML (no GPU panes)")
+    p.add_argument("--no-gpu", action="store_true", help=_("do not use NVML (no GPU panes)"))
     p.add_argument(
-        "--pid", type=_pid, default=None, help="the training process, if it is not found"
+        "--pid", type=_pid, default=None, help=_("the training process, if it is not found")
     )
-    p.add_argument("--no-bell", action="store_true", help="never ring the terminal bell")
+    p.add_argument("--no-bell", action="store_true", help=_("never ring the terminal bell"))
     p.add_argument(
-        "--mute", action="append", default=[], metavar="RULE", help="hide an advice rule"
+        "--mute", action="append", default=[], metavar="RULE", help=_("hide an advice rule")
     )
     p.add_argument(
         "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
-        help="a run fact for the advice rules, e.g. vocab_size=32000 (repeatable)",
+        help=_("a run fact for the advice rules, e.g. vocab_size=32000 (repeatable)"),
     )  # fmt: skip
     p.add_argument(
         "--metrics", default=None, metavar="NAME,...",
-        help="chart these series in the metric plot (any logged name; key M lists them)",
+        help=_("chart these series in the metric plot (any logged name; key M lists them)"),
     )  # fmt: skip
     _add_max_series(p)
     _add_jobs(p)  # a big history at start is read as `report` reads a file
@@ -220,69 +224,91 @@ def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
 def _main_parser() -> _Parser:
     p = _Parser(
         prog="trainmon",
-        description="A terminal monitor for training runs: follows a plain training log and "
-        "shows loss/LR, grad norm, GPUs, CPU and advice. Subcommands: report, stream, replay "
-        "(see `trainmon report --help`).",
-        epilog=EXAMPLES,
+        description=_(
+            "A terminal monitor for training runs: follows a plain training log and "
+            "shows loss/LR, grad norm, GPUs, CPU and advice. Subcommands: report, stream, replay "
+            "(see `trainmon report --help`)."
+        ),
+        epilog=_(EXAMPLES),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "paths", nargs="*", metavar="PATH",
-        help="log files to follow (- for stdin), event files, W&B run folders, folders of runs",
+        help=_("log files to follow (- for stdin), event files, W&B run folders, folders of runs"),
     )  # fmt: skip
-    p.add_argument("--demo", action="store_true", help="show a synthetic run")
+    p.add_argument("--demo", action="store_true", help=_("show a synthetic run"))
     p.add_argument(
         "--log", default=None, metavar="PATH",
-        help="with -: append standard input to this file (default "
+        help=_("with -: append standard input to this file (default "
         "./trainmon-logs/stdin-<YYYYmmdd-HHMMSS>.log); on quit a background process can "
         "keep saving it, so the writer never meets a closed pipe; with -- CMD: where the "
-        "command's output is saved",
+        "command's output is saved"),
     )  # fmt: skip
     p.add_argument(
         "--headless", action="store_true",
-        help="with -- CMD: no screen; the output goes through, a JSON summary line ends it",
+        help=_("with -- CMD: no screen; the output goes through, a JSON summary line ends it"),
     )  # fmt: skip
     _add_dashboard_options(p)
     p.add_argument("--version", action=_VersionAction)
+    _add_lang_option(p)
     return p
+
+
+def _add_lang_option(p: argparse.ArgumentParser) -> None:
+    from trainmon.i18n import LANGUAGES, _
+
+    languages = ", ".join(LANGUAGES)
+    p.add_argument(
+        "--lang",
+        metavar="LANG",
+        help=_(
+            "language of the messages: {languages} (default: from LANGUAGE, LC_ALL, "
+            "LC_MESSAGES, LANG; English when none matches)"
+        ).format(languages=languages),
+    )
 
 
 def _report_parser() -> _Parser:
     p = _Parser(
         prog="trainmon report",
-        description="Read a whole log (no following) and summarise it: format, records, "
-        "series ranges, progress and findings.",
-        epilog="exit codes: 0 ok, 1 no recognisable metrics, 2 unreadable path or usage "
-        "error, 3 a finding at or above --fail-on",
+        description=_(
+            "Read a whole log (no following) and summarise it: format, records, "
+            "series ranges, progress and findings."
+        ),
+        epilog=_(
+            "exit codes: 0 ok, 1 no recognisable metrics, 2 unreadable path or usage "
+            "error, 3 a finding at or above --fail-on"
+        ),
     )
     p.add_argument(
-        "path", metavar="PATH", help="a log file, or a FIFO or pipe such as <(zcat run.log.gz); "
-        "an event file, a W&B run folder, or a folder of runs (every run is reported)",
+        "path", metavar="PATH", help=_("a log file, or a FIFO or pipe such as <(zcat run.log.gz); "
+        "an event file, a W&B run folder, or a folder of runs (every run is reported)"),
     )  # fmt: skip
-    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.add_argument("--json", action="store_true", help=_("print exactly one JSON object"))
     p.add_argument(
         "--csv", action="store_true",
-        help="print every series in long format: run,step,name,value (for pandas)",
+        help=_("print every series in long format: run,step,name,value (for pandas)"),
     )  # fmt: skip
     p.add_argument(
         "--fail-on", choices=("warning", "critical"), default=None,
-        help="exit 3 when a finding of this severity or higher exists",
+        help=_("exit 3 when a finding of this severity or higher exists"),
     )  # fmt: skip
     p.add_argument(
         "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
-        help="a run fact for the advice rules (repeatable)",
+        help=_("a run fact for the advice rules (repeatable)"),
     )  # fmt: skip
     p.add_argument(
         "--explain", action="store_true",
-        help="print how the first lines were read (format, step, values) or why not",
+        help=_("print how the first lines were read (format, step, values) or why not"),
     )  # fmt: skip
     p.add_argument(
         "--lines", type=_positive_int, default=40, metavar="N",
-        help="lines shown by --explain (default 40)",
+        help=_("lines shown by --explain (default 40)"),
     )  # fmt: skip
     _add_pattern_option(p)
     _add_max_series(p)
     _add_jobs(p)
+    _add_lang_option(p)
     return p
 
 
@@ -291,24 +317,27 @@ def _add_jobs(p: argparse.ArgumentParser) -> None:
 
     p.add_argument(
         "--jobs", type=_positive_int, default=None, metavar="N",
-        help="processes that read a big file (default one fewer than the cores, at most 8: "
-        f"{default_jobs()} here)",
+        help=_("processes that read a big file (default one fewer than the cores, at most 8: "
+        "{count} here)").format(count=default_jobs()),
+
     )  # fmt: skip
 
 
 def _stream_parser() -> _Parser:
     p = _Parser(
         prog="trainmon stream",
-        description="Follow a log like the dashboard does and print one JSON object per "
-        'record, {"kind": ..., "step": N, "metrics": {NAME: value}}, and {"event": ...} for '
-        "waiting, truncated and rotated. It follows until Ctrl-C, like `tail -f`; with --once "
-        "it prints what the log holds and exits.",
+        description=_(
+            "Follow a log like the dashboard does and print one JSON object per "
+            'record, {"kind": ..., "step": N, "metrics": {NAME: value}}, and {"event": ...} for '
+            "waiting, truncated and rotated. It follows until Ctrl-C, like `tail -f`; with --once "
+            "it prints what the log holds and exits."
+        ),
     )
-    p.add_argument("path", metavar="PATH", help="log file, or - for stdin")
-    p.add_argument("--from-end", action="store_true", help="skip the existing history")
+    p.add_argument("path", metavar="PATH", help=_("log file, or - for stdin"))
+    p.add_argument("--from-end", action="store_true", help=_("skip the existing history"))
     p.add_argument(
         "--once", action="store_true",
-        help="print what the log holds now (stdin: until it closes), then exit 0",
+        help=_("print what the log holds now (stdin: until it closes), then exit 0"),
     )  # fmt: skip
     _add_pattern_option(p)
     return p
@@ -317,12 +346,12 @@ def _stream_parser() -> _Parser:
 def _replay_parser() -> _Parser:
     p = _Parser(
         prog="trainmon replay",
-        description="Replay a finished log in the dashboard, faster than it ran.",
+        description=_("Replay a finished log in the dashboard, faster than it ran."),
     )
     p.add_argument("path", metavar="PATH")
     p.add_argument(
         "--speed", type=_positive_float, default=50.0, metavar="N",
-        help="times faster than the original pace (default 50)",
+        help=_("times faster than the original pace (default 50)"),
     )  # fmt: skip
     _add_dashboard_options(p)
     return p
@@ -381,7 +410,7 @@ def log_problem(path: str) -> str | None:
         folder = os.path.dirname(folder)
     target = path if os.path.exists(path) else folder
     if not os.access(target, os.W_OK):
-        return f"{path}: permission denied (cannot write it)"
+        return f"{path}: " + _("permission denied (cannot write it)")
     return None
 
 
@@ -395,7 +424,8 @@ def _stdin_problem() -> str | None:
     except (OSError, ValueError, AttributeError):
         return None  # nothing to inspect: the follower says what it finds
     if stat.S_ISCHR(mode) and not os.isatty(fd):
-        return f"standard input is {unsupported_kind(mode)}"
+        return _("standard input is {kind}").format(kind=unsupported_kind(mode))
+
     return None
 
 
@@ -449,12 +479,16 @@ def _report(argv: Sequence[str]) -> int:
 
     args = _report_parser().parse_args(argv)
     if args.path == "-":
-        return _fail("report reads a file; use `trainmon stream -` for standard input")
+        return _fail(_("report reads a file; use `trainmon stream -` for standard input"))
     problem = path_problem(args.path, must_exist=True) or _install_formats(args.pattern)
     if problem is not None:
         return _fail(problem)
     if args.explain and (os.path.isdir(args.path) or input_kind(args.path) != "log"):
-        return _fail(f"{args.path}: --explain reads a log file, not a folder or a binary run")
+        return _fail(
+            _("{path}: --explain reads a log file, not a folder or a binary run").format(
+                path=args.path
+            )
+        )
     if args.explain:
         from trainmon.parsing.explain import explain
 
@@ -482,7 +516,9 @@ def _report(argv: Sequence[str]) -> int:
     else:
         write_stdout(as_text(summary, findings))
     if not summary.store.records and input_kind(args.path) != "log":
-        sys.stderr.write(f"trainmon: {terminal_safe(args.path)}: no scalar metrics in it yet\n")
+        sys.stderr.write(
+            f"trainmon: {terminal_safe(args.path)}: " + _("no scalar metrics in it yet") + "\n"
+        )
         return EXIT_NO_METRICS
     if not summary.store.records:
         closest = closest_example(args.path)
@@ -504,8 +540,10 @@ def _formats(argv: Sequence[str]) -> int:
 
     p = _Parser(
         prog="trainmon formats",
-        description="List the log formats trainmon reads, with example lines, and the "
-        "formats taught in formats.toml.",
+        description=_(
+            "List the log formats trainmon reads, with example lines, and the "
+            "formats taught in formats.toml."
+        ),
     )
     p.parse_args(argv)
     problem = _install_formats(None)
@@ -640,25 +678,28 @@ def _dashboard(argv: Sequence[str]) -> int:
         return _wrap(parser, parser.parse_args(argv[:split]), tuple(argv[split + 1 :]))
     args = parser.parse_args(argv)
     if args.headless:
-        parser.error("--headless runs a command: trainmon --headless -- python train.py")
+        parser.error(_("--headless runs a command: trainmon --headless -- python train.py"))
     paths = tuple(args.paths)
     if args.demo:
         if paths:
-            parser.error("--demo takes no PATH")
+            parser.error(_("--demo takes no PATH"))
         return _run_dashboard(_options(args, (), "demo"))
     if not paths:
-        parser.error("a log PATH (or - for stdin, or --demo) is required")
+        parser.error(_("a log PATH (or - for stdin, or --demo) is required"))
     if paths.count("-") > 1:
-        parser.error("standard input (-) can be followed only once")
+        parser.error(_("standard input (-) can be followed only once"))
     if args.log is not None and "-" not in paths:
-        parser.error("--log saves standard input: it needs - among the paths")
+        parser.error(_("--log saves standard input: it needs - among the paths"))
     if args.log is not None:
         problem = log_problem(args.log)
         if problem is not None:
             return _fail(problem)
     if "-" in paths and sys.stdin.isatty():
         return _fail(
-            "standard input is a terminal: pipe a log into it (python train.py 2>&1 | trainmon -)"
+            _(
+                "standard input is a terminal: pipe a log into it "
+                "(python train.py 2>&1 | trainmon -)"
+            )
         )
     for path in paths:
         problem = path_problem(path, must_exist=False)
@@ -690,13 +731,15 @@ def _serve(argv: Sequence[str]) -> int:
 
     p = _Parser(
         prog="trainmon serve",
-        description="Follow logs without a screen: serve their metrics for Prometheus "
-        "(--serve-metrics) and send alerts (--notify), until SIGINT or SIGTERM.",
+        description=_(
+            "Follow logs without a screen: serve their metrics for Prometheus "
+            "(--serve-metrics) and send alerts (--notify), until SIGINT or SIGTERM."
+        ),
     )
     add_serve_arguments(p)
     p.add_argument(
         "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
-        help="a run fact for the advice rules (repeatable)",
+        help=_("a run fact for the advice rules (repeatable)"),
     )  # fmt: skip
     _add_pattern_option(p)
     _add_max_series(p)
@@ -706,7 +749,7 @@ def _serve(argv: Sequence[str]) -> int:
     if alerts.serve_metrics is None and not alerts.notify:
         p.error("serve needs --serve-metrics [HOST:]PORT or --notify URL")
     if "-" in args.paths:
-        return _fail("serve follows files; pipe into `trainmon -` for standard input")
+        return _fail(_("serve follows files; pipe into `trainmon -` for standard input"))
     for path in args.paths:
         problem = path_problem(path, must_exist=False)
         if problem is not None:
@@ -729,7 +772,8 @@ def _wrap(parser: _Parser, args: argparse.Namespace, command: tuple[str, ...]) -
     from trainmon.wrap import command_problem, default_command_log
 
     if args.paths or args.demo:
-        parser.error("a command (after --) and log paths or --demo cannot be combined")
+        parser.error(_("a command (after --) and log paths or --demo cannot be combined"))
+
     problem = command_problem(command)
     if problem is not None:
         sys.stderr.write(f"trainmon: {terminal_safe(problem)}\n")
@@ -752,7 +796,11 @@ def _wrap(parser: _Parser, args: argparse.Namespace, command: tuple[str, ...]) -
         try:
             return run_headless(command, log, args.context)
         except OSError as exc:
-            return _fail(f"cannot run {command[0]}: {exc.strerror or exc}")
+            return _fail(
+                _("cannot run {command}: {error}").format(
+                    command=command[0], error=exc.strerror or exc
+                )
+            )
     options = dataclasses.replace(_options(args, (log,), "dashboard"), command=command)
     return _run_dashboard(dataclasses.replace(options, log_path=log))
 
@@ -760,6 +808,11 @@ def _wrap(parser: _Parser, args: argparse.Namespace, command: tuple[str, ...]) -
 def main(argv: Sequence[str] | None = None) -> int:
     """Run trainmon; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    from trainmon.i18n import language_from_command_line
+
+    args, problem = language_from_command_line(args)
+    if problem is not None:
+        return _fail(problem)
     try:
         if args and args[0] in SUBCOMMANDS:
             command, rest = args[0], args[1:]
@@ -776,5 +829,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help / --version (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except KeyboardInterrupt:  # `stream` ends with 0 by itself; anything else was cut short
-        sys.stderr.write("trainmon: interrupted\n")
+        sys.stderr.write("trainmon: " + _("interrupted") + "\n")
         return EXIT_INTERRUPTED

@@ -39,6 +39,7 @@ import time
 from collections.abc import Iterator
 from typing import Final
 
+from trainmon.i18n import _
 from trainmon.records import FollowEvent
 
 CHUNK_BYTES: Final = 1 << 20
@@ -77,14 +78,14 @@ def unsupported_kind(mode: int) -> str | None:
     if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
         return None
     if stat.S_ISDIR(mode):
-        return "is a directory, not a log file"
+        return _("is a directory, not a log file")
     if stat.S_ISCHR(mode):
-        return "a character device, not a log file (trainmon reads files, FIFOs and pipes)"
+        return _("a character device, not a log file (trainmon reads files, FIFOs and pipes)")
     if stat.S_ISBLK(mode):
-        return "a block device, not a log file (trainmon reads files, FIFOs and pipes)"
+        return _("a block device, not a log file (trainmon reads files, FIFOs and pipes)")
     if stat.S_ISSOCK(mode):
-        return "a socket, not a log file (trainmon reads files, FIFOs and pipes)"
-    return "not a regular file, FIFO or pipe"
+        return _("a socket, not a log file (trainmon reads files, FIFOs and pipes)")
+    return _("not a regular file, FIFO or pipe")
 
 
 @functools.cache
@@ -512,14 +513,18 @@ class Follower:
                 self.finished = True
                 return
             if stat.S_ISCHR(mode) and not os.isatty(fd):  # `< /dev/zero`: not a log
-                self._problem(out, "error", f"standard input is {unsupported_kind(mode)}")
+                self._problem(
+                    out,
+                    "error",
+                    _("standard input is {kind}").format(kind=unsupported_kind(mode)),
+                )
                 self.caught_up = True
                 self.finished = True
                 return
             self._fd = fd
             out.append(FollowEvent("opened", self.path, "reading standard input"))
         try:
-            ready, _, _ = select.select([self._fd], [], [], 0)
+            ready = select.select([self._fd], [], [], 0)[0]
         except (OSError, ValueError):
             ready = [self._fd]
         if not ready:
@@ -679,11 +684,12 @@ def _first_terminator(blob: bytes) -> int:
 def describe_os_error(path: str, exc: OSError) -> str:
     """One plain line naming the path and the problem, for events and exit-2 messages."""
     if isinstance(exc, IsADirectoryError) or exc.errno == errno.EISDIR:
-        return f"{path}: is a directory, not a log file"
+        return f"{path}: " + _("is a directory, not a log file")
     if isinstance(exc, PermissionError):
-        return f"{path}: permission denied (cannot read it)"
+        return f"{path}: " + _("permission denied (cannot read it)")
     if isinstance(exc, FileNotFoundError):
-        return f"{path}: no such file"
+        return f"{path}: " + _("no such file")
+
     reason = exc.strerror or type(exc).__name__
     return f"{path}: {reason}"
 

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from trainmon.i18n import _, cell_width, language, pad_cells
 from trainmon.ingest import Ingest, apply
 from trainmon.parsing import LogParser
 from trainmon.parsing.text_events import TextEvent
@@ -461,7 +462,7 @@ def _gc_paused() -> Iterator[None]:
 def _read_log(path: str, split_bytes: int, max_series: int, jobs: int) -> LogSummary:
     """Read until one version of the file was read whole (READ_ATTEMPTS at most)."""
     arrival_s = time.time()
-    for _ in range(READ_ATTEMPTS):
+    for _attempt in range(READ_ATTEMPTS):
         summary, changed = _read_once(path, split_bytes, arrival_s, max_series, jobs)
         if not changed:
             return summary
@@ -678,6 +679,7 @@ def as_json(summary: LogSummary, findings: list[Finding]) -> dict[str, object]:
             "total": summary.total_steps,
         },
         "findings": [f.as_json() for f in findings],
+        "lang": language(),
     }
 
 
@@ -737,17 +739,8 @@ def as_text(summary: LogSummary, findings: list[Finding]) -> str:
     if store.ignored_series:
         lines.append(ignored_series_note(store.ignored_series, store.max_series))
     lines.append("")
-    if not findings:
-        lines.append("findings  none")
-    else:
-        lines.append(f"findings  {len(findings)}")
-        for f in findings:
-            at = f" at step {f.step:,}" if f.step is not None else ""
-            lines.append(f"  [{f.severity}] {f.rule}{at}: {f.title}")
-            if f.evidence:
-                lines.append(f"      evidence: {f.evidence}")
-            if f.advice:
-                lines.append(f"      advice:   {f.advice}")
+    lines.extend(findings_text(findings))
+
     for error in summary.errors:
         lines.append(f"error     {error}")
     # The path, findings and errors quote the log and the file system too.
@@ -782,3 +775,23 @@ def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def findings_text(findings: list[Finding]) -> list[str]:
+    """The findings block of the text report, its labels in the user's language and aligned
+    in terminal cells (a Chinese label is two cells a character); rule ids and severities
+    stay as machines read them."""
+    evidence, advice = _("evidence:"), _("advice:")
+    label = max(cell_width(evidence), cell_width(advice))
+    head = pad_cells(_("findings"), 9) + " "
+    if not findings:
+        return [head + _("none")]
+    lines = [f"{head}{len(findings)}"]
+    for f in findings:
+        at = " " + _("at step {step}").format(step=f"{f.step:,}") if f.step is not None else ""
+        lines.append(f"  [{f.severity}] {f.rule}{at}: {f.title}")
+        if f.evidence:
+            lines.append(f"      {pad_cells(evidence, label)} {f.evidence}")
+        if f.advice:
+            lines.append(f"      {pad_cells(advice, label)} {f.advice}")
+    return lines

@@ -72,8 +72,10 @@ def test_report_json_schema_exactly(hf_log: Path) -> None:
     doc = json.loads(r.stdout)
     assert set(doc) == {
         "path", "format", "records", "lines", "unparsed_lines", "series", "ignored_series",
-        "steps", "findings",
+        "steps", "findings", "lang",
     }  # fmt: skip
+    assert doc["lang"] == "en"
+
     assert doc["path"] == str(hf_log)
     assert isinstance(doc["format"], str) and doc["format"] != "unknown"
     assert doc["records"] == 5

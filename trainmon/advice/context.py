@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainmon.i18n import _
+
 HF_FORMATS = frozenset({"hf-trainer", "trainer-state"})
 """Formats written by the Hugging Face Trainer (whose default max_grad_norm is 1.0)."""
 
@@ -93,8 +95,8 @@ class RunContext:
     def classes_label(self) -> str:
         """How to name ln(C) in evidence text."""
         if self.num_classes:
-            return f"ln({self.num_classes} classes)"
-        return f"ln(vocab {self.vocab_size})"
+            return _("ln({count} classes)").format(count=self.num_classes)
+        return _("ln(vocab {size})").format(size=self.vocab_size)
 
 
 def _clipping_off(value: object, clip: float | None) -> bool:

@@ -15,6 +15,7 @@ import numpy as np
 from trainmon.advice.base import EVAL_LOSS, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.evalmetrics import eval_improved_since
 from trainmon.advice.stats import fmt, frac_greater, median, middle, robust_sigma, safe_log
+from trainmon.i18n import _
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -48,14 +49,20 @@ class LossSpike(Rule):
         step = view.step_of(LOSS, pos)
         after = view.values(LOSS, pos + 1, pos + 6)
         recovered = bool(len(after)) and bool(np.all(after[-2:] < 1.2 * base))
-        how = "recovered" if recovered else "not yet back to the median"
+        how = _("recovered") if recovered else _("not yet back to the median")
         return Hit(
             "info",
             step,
-            f"Loss spike at step {step} (x{value / base:.1f} the local median)",
-            f"loss {fmt(value)} vs median {fmt(base)} of the previous 20 records; {how}",
-            "Usually a hard or atypical batch; no action unless spikes repeat "
-            "(see loss-instability).",
+            _("Loss spike at step {step} (x{ratio:.1f} the local median)").format(
+                step=step, ratio=value / base
+            ),
+            _("loss {value} vs median {median} of the previous 20 records; {how}").format(
+                value=fmt(value), median=fmt(base), how=how
+            ),
+            _(
+                "Usually a hard or atypical batch; no action unless spikes repeat "
+                "(see loss-instability)."
+            ),
         )
 
 
@@ -76,11 +83,14 @@ class LossInstability(Rule):
         return Hit(
             "warning",
             step,
-            "Training is unstable: loss spikes keep coming",
-            f"{len(chosen)} spikes in the last {100 if chosen is recent else 5} records "
-            f"since step {step} ({ratios})",
-            "Lower the peak LR ~2x, lengthen the warm-up, clip near the 90th-percentile grad "
-            "norm; for transformers consider AdamW beta2=0.95, qk-layernorm or z-loss.",
+            _("Training is unstable: loss spikes keep coming"),
+            _("{count} spikes in the last {records} records since step {step} ({ratios})").format(
+                count=len(chosen), records=100 if chosen is recent else 5, step=step, ratios=ratios
+            ),
+            _(
+                "Lower the peak LR ~2x, lengthen the warm-up, clip near the 90th-percentile grad "
+                "norm; for transformers consider AdamW beta2=0.95, qk-layernorm or z-loss."
+            ),
         )
 
 
@@ -161,27 +171,33 @@ class LossRising(Rule):
         if not rising:
             return None
         step = view.step_of(LOSS, b_start)
-        evidence = f"loss median {fmt(med_a)} → {fmt(med_b)} since step {step}"
+        evidence = _("loss median {before} → {after} since step {step}").format(
+            before=fmt(med_a), after=fmt(med_b), step=step
+        )
         lr = view.last(LR)
         severity = "warning"
         if facts.loss0 is not None and med_b > 1.05 * facts.loss0:
             severity = "critical"
-            evidence += f"; above L0 {fmt(facts.loss0)} after warm-up"
+            evidence += "; " + _("above L0 {value} after warm-up").format(value=fmt(facts.loss0))
         improved = eval_improved_since(view, view.step_of(LOSS, a_start))
         if improved:
             severity = "info"
-            evidence += f"; but {improved}"
+            evidence += "; " + _("but {what}").format(what=improved)
         if lr is not None:
-            evidence += f"; LR {fmt(lr)}"
+            evidence += "; " + _("LR {value}").format(value=fmt(lr))
         decaying = lr is not None and facts.peak_lr > 0 and lr < 0.9 * facts.peak_lr
         advice = (
-            "Loss rising while the LR decays is abnormal: check the newest data shard, the "
-            "labels and the loss computation (accumulating state, loss scaling)."
+            _(
+                "Loss rising while the LR decays is abnormal: check the newest data shard, the "
+                "labels and the loss computation (accumulating state, loss scaling)."
+            )
             if decaying
-            else "The LR is likely too high for this phase: lower it or add decay "
-            "(ReduceLROnPlateau, factor 0.1-0.5)."
+            else _(
+                "The LR is likely too high for this phase: lower it or add decay "
+                "(ReduceLROnPlateau, factor 0.1-0.5)."
+            )
         )
-        return Hit(severity, step, "Training loss is trending up", evidence, advice)  # type: ignore[arg-type]
+        return Hit(severity, step, _("Training loss is trending up"), evidence, advice)  # type: ignore[arg-type]
 
 
 def improvement(values: FloatArray) -> float:
@@ -226,12 +242,18 @@ class NotLearning(Rule):
         return Hit(
             "warning",
             step,
-            "Loss is not decreasing" + (" (identical values: frozen)" if frozen else ""),
-            f"loss {fmt(ref)} at start, {fmt(now)} now (median of last 10); "
-            f"<1% improvement over the last {span} records",
-            "Overfit one batch first; check labels, inputs and that parameters are trainable. "
-            "A smooth curve with small grad norms means the LR is too low (try 3-10x); a noisy "
-            "one means it is too high.",
+            _("Loss is not decreasing (identical values: frozen)")
+            if frozen
+            else _("Loss is not decreasing"),
+            _(
+                "loss {start} at start, {now} now (median of last 10); "
+                "improved <1% across the last {span} records"
+            ).format(start=fmt(ref), now=fmt(now), span=span),
+            _(
+                "Overfit one batch first; check labels, inputs and that parameters are "
+                "trainable. A smooth curve with small grad norms means the LR is too low "
+                "(try 3-10x); a noisy one means it is too high."
+            ),
         )
 
 
@@ -292,23 +314,29 @@ class EarlyPlateau(Rule):
             return None
         step = view.step_of(LOSS, hi)
         span = (
-            "at 5-10 % of the run"
+            _("at 5-10 % through the run")
             if where == "tenth"
-            else (f"at steps {view.step_of(LOSS, lo)}-{view.step_of(LOSS, hi - 1)}")
+            else _("at steps {first}-{last}").format(
+                first=view.step_of(LOSS, lo), last=view.step_of(LOSS, hi - 1)
+            )
         )
-        evidence = f"loss {fmt(first)} at the start, {fmt(ref)} {span}, {fmt(now)} now"
+        evidence = _("loss {first} at the start, {then} {span}, {now} now").format(
+            first=fmt(first), then=fmt(ref), span=span, now=fmt(now)
+        )
         if len(evals) >= 2:
             evidence += f"; eval_loss {fmt(float(evals[0]))} → {fmt(float(evals[-1]))}"
         return Hit(
             "warning",
             step,
-            "Learning stopped early: the loss has not improved since the first tenth"
+            _("Learning stopped early: the loss has not improved since the first tenth")
             if where == "tenth"
-            else "Learning stopped early: the loss has barely improved as the steps doubled",
+            else _("Learning stopped early: the loss has barely improved as the steps doubled"),
             evidence,
-            "A quick drop then a flat line is a model that learned only the label "
-            "frequencies: check that inputs and labels are aligned (not shuffled or shifted), "
-            "and try a 10x lower LR (or a warm-up) if it is high.",
+            _(
+                "A quick drop then a flat line is a model that learned only the label "
+                "frequencies: check that inputs and labels are aligned (not shuffled or "
+                "shifted), and try a 10x lower LR (or a warm-up) if it is high."
+            ),
         )
 
     @staticmethod
@@ -378,11 +406,14 @@ class LatePlateau(Rule):
         return Hit(
             "info",
             step,
-            "Progress has stalled at a high, constant LR",
-            f"loss median change <0.5% over the last {span} records; LR constant at "
-            f"{fmt(float(lrs[-1]))}",
-            "Decay the LR (cosine/linear, or ReduceLROnPlateau with factor 0.1-0.5): it "
-            "usually unlocks further progress.",
+            _("Progress has stalled at a high, constant LR"),
+            _(
+                "loss median change <0.5% across the last {span} records; LR constant at {lr}"
+            ).format(span=span, lr=fmt(float(lrs[-1]))),
+            _(
+                "Decay the LR (cosine/linear, or ReduceLROnPlateau with factor 0.1-0.5): it "
+                "usually unlocks further progress."
+            ),
         )
 
 
@@ -418,10 +449,12 @@ class EarlyOscillation(Rule):
         return Hit(
             "warning",
             step,
-            "Loss is swinging wildly early in training",
-            f"{alternation:.0%} of consecutive changes flip sign; typical swing "
-            f"x{math.exp(sigma):.2f} per record over the first {len(logs)} records",
-            "Use a longer warm-up (1-5% of steps, at most 10%) or a lower peak LR.",
+            _("Loss is swinging wildly early in training"),
+            _(
+                "{share:.0%} of consecutive changes flip sign; typical swing "
+                "x{swing:.2f} per record over the first {count} records"
+            ).format(share=alternation, swing=math.exp(sigma), count=len(logs)),
+            _("Use a longer warm-up lasting 1-5% (at most 10%) of the steps, or a lower peak LR."),
         )
 
 
@@ -449,9 +482,11 @@ class StillImproving(Rule):
                 return Hit(
                     "info",
                     view.step,
-                    "Still improving at the end of training",
-                    "eval_loss " + " → ".join(fmt(v) for v in last4) + " over the last evals",
-                    "The run is compute-bound: more steps or epochs will likely help.",
+                    _("Still improving at the end of training"),
+                    _("eval_loss {values} over the last evals").format(
+                        values=" → ".join(fmt(v) for v in last4)
+                    ),
+                    _("The run is compute-bound: more steps or epochs will likely help."),
                 )
             return None
         n = view.count(LOSS)
@@ -468,9 +503,11 @@ class StillImproving(Rule):
         return Hit(
             "info",
             view.step,
-            "Still improving at the end of training",
-            f"train loss median {fmt(prev)} → {fmt(last)} over the last {2 * tenth} records",
-            "The run is compute-bound: more steps or epochs will likely help.",
+            _("Still improving at the end of training"),
+            _("train loss median {before} → {after} over the last {count} records").format(
+                before=fmt(prev), after=fmt(last), count=2 * tenth
+            ),
+            _("The run is compute-bound: more steps or epochs will likely help."),
         )
 
 
@@ -490,20 +527,24 @@ class InitialLoss(Rule):
         label = facts.ctx.classes_label
         if init > 1.5 * ln_c:
             sev = "warning"
-            title = "Initial loss is far above a uniform guess"
+            title = _("Initial loss is far above a uniform guess")
         elif init > 1.05 * ln_c:
             sev = "info"
-            title = "Initial loss is worse than a uniform guess"
+            title = _("Initial loss is worse than a uniform guess")
         else:
             return None
         return Hit(
             sev,  # type: ignore[arg-type]
             facts.first_loss_step,
             title,
-            f"initial loss {fmt(init)} vs {label} = {fmt(ln_c)}",
-            "From scratch: logits are too large at init (zero the output bias, check the loss "
-            "is a mean, not a sum). Fine-tuning: check the tokenizer/model match, the chat "
-            "template, label shift and the embeddings of newly added tokens.",
+            _("initial loss {value} vs {label} = {chance}").format(
+                value=fmt(init), label=label, chance=fmt(ln_c)
+            ),
+            _(
+                "From scratch: logits are too large at init (zero the output bias, check the "
+                "loss is a mean, not a sum). Fine-tuning: check the tokenizer/model match, the "
+                "chat template, label shift and the embeddings of newly added tokens."
+            ),
         )
 
 
@@ -530,11 +571,14 @@ class StuckAtChance(Rule):
         return Hit(
             "critical",
             step,
-            "Loss is stuck at chance level: the model predicts a uniform distribution",
-            f"median loss {fmt(med)} over the last 20 records vs {facts.ctx.classes_label} = "
-            f"{fmt(ln_c)}",
-            "LR far too high or too low, shuffled or misaligned labels, softmax applied before "
-            "CrossEntropyLoss, or dead activations. Try overfitting one batch.",
+            _("Loss is stuck at chance level: the model predicts a uniform distribution"),
+            _("median loss {value} over the last 20 records vs {label} = {chance}").format(
+                value=fmt(med), label=facts.ctx.classes_label, chance=fmt(ln_c)
+            ),
+            _(
+                "LR far too high or too low, shuffled or misaligned labels, softmax applied "
+                "before CrossEntropyLoss, or dead activations. Try overfitting one batch."
+            ),
         )
 
 

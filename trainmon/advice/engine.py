@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING
 
 from trainmon.advice.base import Facts, Hit, Rule, View
 from trainmon.advice.context import parse_context
-from trainmon.advice.facts import FactsUpdater
+from trainmon.advice.facts import NORMAL_SUFFIX, FactsUpdater
 from trainmon.advice.lifecycle import ProcessExited
 from trainmon.advice.numerics import SCAN_RULES, Event, ScanRule
+from trainmon.advice.recurrence_text import episodes_evidence
+from trainmon.i18n import _
 from trainmon.records import SEVERITY_RANK, Finding
 
 if TYPE_CHECKING:
@@ -116,12 +118,12 @@ class _Episodes:
             return self.first
         first, last, worst = self.first, self.last, self.worst
         counted = f"{tally}, " if tally else ""
-        evidence = (
-            f"{self.count} episodes (first at step {_fmt_step(first.step)}, last at step "
-            f"{_fmt_step(last.step)}); {counted}cleared in between; first: {first.evidence}"
+        evidence = episodes_evidence(
+            self.count, _fmt_step(first.step), _fmt_step(last.step), counted, first.evidence
         )
         if last.evidence != first.evidence:
-            evidence += f"; latest: {last.evidence}"
+            evidence += "; " + _("latest: {evidence}").format(evidence=last.evidence)
+
         return replace(worst, step=first.step, evidence=evidence)
 
 
@@ -295,7 +297,7 @@ class AdviceEngine:
         schedule = self.facts.schedule
         if any(f.severity != "info" for f in active):
             # the shape may be textbook, but the run is not "normal" while a problem is active
-            schedule = schedule.removesuffix(": normal")
+            schedule = schedule.removesuffix(_(NORMAL_SUFFIX))
         return AdviceState(tuple(active), history, new_critical, schedule)
 
     def _scan(self, view: View) -> None:

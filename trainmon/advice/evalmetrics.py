@@ -10,6 +10,7 @@ import numpy as np
 
 from trainmon.advice.base import EVAL_LOSS, View
 from trainmon.advice.stats import fmt
+from trainmon.i18n import _
 
 _SKIP = ("runtime", "per_second", "loss", "epoch", "step", "mem", "flos", "time")
 _LOWER = ("wer", "cer", "perplexity", "ppl", "error", "mae", "mse", "rmse", "ter")
@@ -76,14 +77,19 @@ def eval_improved_since(view: View, step: float) -> str:
     """A short phrase when eval loss or the task metric improved since `step`, else ''."""
     change = metric_change(view, step)
     if change is not None and change[3]:
-        return f"{change[0]} {fmt(change[1])}→{fmt(change[2])} improving"
+        return _("{name} {before}→{after} improving").format(
+            name=change[0], before=fmt(change[1]), after=fmt(change[2])
+        )
     values = view.values(EVAL_LOSS)
     steps = view.steps(EVAL_LOSS)
     ok = np.isfinite(values)
     values, steps = values[ok], steps[ok]
     i = int(np.searchsorted(steps, step, side="left"))
     if len(values) - i >= 2 and values[-1] < 0.99 * values[i]:
-        return f"eval_loss {fmt(float(values[i]))}→{fmt(float(values[-1]))} improving"
+        return _("{name} {before}→{after} improving").format(
+            name="eval_loss", before=fmt(float(values[i])), after=fmt(float(values[-1]))
+        )
+
     return ""
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from trainmon.advice.base import EVAL_LOSS, LOSS, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.evalmetrics import metric_change, metric_near_best, train_accuracy
 from trainmon.advice.stats import fmt, median
+from trainmon.i18n import N_, _
 
 MAX_EVALS = 400
 PATIENCE = 3
@@ -63,9 +64,16 @@ class Overfitting(Rule):
         t_now = train_loss_at(view, recs[-1])
         if not (t_now < t_best):
             return None
-        evidence = (
-            f"eval_loss {fmt(best)}→{fmt(float(values[-1]))} over {bad} evals (best at step "
-            f"{int(steps[best_i])}); train {fmt(t_best)}→{fmt(t_now)}"
+        evidence = _(
+            "eval_loss {best}→{now} over {count} evals (best at step {step}); "
+            "train {train_then}→{train_now}"
+        ).format(
+            best=fmt(best),
+            now=fmt(float(values[-1])),
+            count=bad,
+            step=int(steps[best_i]),
+            train_then=fmt(t_best),
+            train_now=fmt(t_now),
         )
         change = metric_change(view, steps[best_i])
         if change is not None:
@@ -75,19 +83,23 @@ class Overfitting(Rule):
                 return Hit(
                     "info",
                     int(steps[first_bad]),
-                    f"Eval loss is rising but {name} still improves",
-                    evidence + " still improving",
-                    f"The model grows over-confident rather than worse: keep the checkpoint "
-                    f"with the best {name}, not the best loss.",
+                    _("Eval loss is rising but {name} still improves").format(name=name),
+                    evidence + " " + _("still improving"),
+                    _(
+                        "The model grows over-confident rather than worse: keep the checkpoint "
+                        "with the best {name}, not the best loss."
+                    ).format(name=name),
                 )
         return Hit(
             "warning",
             int(steps[first_bad]),
-            "Overfitting: eval loss rising while train loss falls",
+            _("Overfitting: eval loss rising while train loss falls"),
             evidence,
-            "Keep the best checkpoint (load_best_model_at_end) and stop earlier (early "
-            "stopping, patience 3), or train fewer epochs, lower the LR, or add weight decay, "
-            "dropout or augmentation.",
+            _(
+                "Keep the best checkpoint (load_best_model_at_end) and stop earlier (early "
+                "stopping, patience 3), or train fewer epochs, lower the LR, or add weight "
+                "decay, dropout or augmentation."
+            ),
         )
 
 
@@ -115,11 +127,22 @@ class Memorisation(Rule):
         return Hit(
             "warning",
             int(steps[-1]),
-            "Memorising the training set: train loss near 0 while eval loss rises",
-            f"train loss {fmt(t_now)} ({t_now / ref:.1%} of the start {fmt(ref)}); eval_loss "
-            f"{fmt(float(values[best_i]))}→{fmt(e)} since step {int(steps[best_i])}",
-            "Extra epochs only memorise: stop at the best checkpoint; 1-3 epochs are usually "
-            "enough for LLM/ASR fine-tuning; add regularisation or more data.",
+            _("Memorising the training set: train loss near 0 while eval loss rises"),
+            _(
+                "train loss {now} ({share:.1%} of the start {start}); eval_loss "
+                "{best}→{eval_now} since step {step}"
+            ).format(
+                now=fmt(t_now),
+                share=t_now / ref,
+                start=fmt(ref),
+                best=fmt(float(values[best_i])),
+                eval_now=fmt(e),
+                step=int(steps[best_i]),
+            ),
+            _(
+                "Extra epochs only memorise: stop at the best checkpoint; 1-3 epochs are "
+                "usually enough for LLM/ASR fine-tuning; add regularisation or more data."
+            ),
         )
 
 
@@ -141,9 +164,11 @@ class TrainEvalGap(Rule):
         return Hit(
             "info",
             int(steps[-3]),
-            f"Eval loss is ~{ratios[-1]:.3g}x the train loss",
-            f"eval_loss {fmt(float(values[-1]))} vs train {fmt(t_now)} for 3 evals",
-            "Some gap is normal; it only matters if eval stops improving (see overfitting).",
+            _("Eval loss is ~{ratio:.3g}x the train loss").format(ratio=ratios[-1]),
+            _("eval_loss {eval} vs train {train} for 3 evals").format(
+                eval=fmt(float(values[-1])), train=fmt(t_now)
+            ),
+            _("Some gap is normal; it only matters if eval stops improving (see overfitting)."),
         )
 
 
@@ -187,19 +212,33 @@ class GeneralisationGap(Rule):
         if metric is not None and metric[3]:
             return None  # the task metric still at its best
         t_now = self._train_since_previous_eval(view, recs)
-        since = f"best eval_loss {fmt(float(values[best_i]))} at step {int(steps[best_i])}"
+        since = _("best eval_loss {value} at step {step}").format(
+            value=fmt(float(values[best_i])), step=int(steps[best_i])
+        )
         if metric is not None:
-            since += f"; {metric[0]} {fmt(metric[1])} (best {fmt(metric[2])})"
+            since += "; " + _("{name} {value} (best {best})").format(
+                name=metric[0], value=fmt(metric[1]), best=fmt(metric[2])
+            )
         if np.isfinite(t_now) and t_now > 0:
             ratio = last / t_now
             if ratio >= GAP_RATIO and last - t_now >= GAP_MIN_DELTA:
                 return Hit(
                     "warning",
                     int(steps[-1]),
-                    f"Eval loss is {ratio:.1f}x the train loss and no longer improves",
-                    f"eval_loss {fmt(last)} vs train loss {fmt(t_now)} (ratio {ratio:.1f}) at "
-                    f"step {int(steps[-1])}; {since}",
-                    _GAP_ADVICE,
+                    _("Eval loss is {ratio:.1f}x the train loss and no longer improves").format(
+                        ratio=ratio
+                    ),
+                    _(
+                        "eval_loss {eval} vs train loss {train} (ratio {ratio:.1f}) at step "
+                        "{step}; {since}"
+                    ).format(
+                        eval=fmt(last),
+                        train=fmt(t_now),
+                        ratio=ratio,
+                        step=int(steps[-1]),
+                        since=since,
+                    ),
+                    _(_GAP_ADVICE),
                 )
         return self._accuracy_gap(view, since)
 
@@ -238,10 +277,22 @@ class GeneralisationGap(Rule):
         return Hit(
             "warning",
             step,
-            f"{val_name} is {ratio:.1f}x {train_name} and no longer improves",
-            f"{val_name} {fmt(last)} vs {train_name} {fmt(train)} (ratio {ratio:.1f}) at step "
-            f"{step}; best {val_name} {fmt(low)}",
-            _GAP_ADVICE,
+            _("{val} is {ratio:.1f}x {train} and no longer improves").format(
+                val=val_name, ratio=ratio, train=train_name
+            ),
+            _(
+                "{val} {val_value} vs {train} {train_value} (ratio {ratio:.1f}) at step "
+                "{step}; best {val} {best}"
+            ).format(
+                val=val_name,
+                val_value=fmt(last),
+                train=train_name,
+                train_value=fmt(train),
+                ratio=ratio,
+                step=step,
+                best=fmt(low),
+            ),
+            _(_GAP_ADVICE),
         )
 
     @staticmethod
@@ -273,10 +324,18 @@ class GeneralisationGap(Rule):
         return Hit(
             "warning",
             step,
-            f"Eval accuracy is {gap:.0%} below the training accuracy and no longer improves",
-            f"{metric[0]} {fmt(metric[1])} vs {train_name} {fmt(train_acc)} at step {step}; "
-            f"{since}",
-            _GAP_ADVICE,
+            _(
+                "Eval accuracy is {gap:.0%} below the training accuracy and no longer improves"
+            ).format(gap=gap),
+            _("{eval} {eval_value} vs {train} {train_value} at step {step}; {since}").format(
+                eval=metric[0],
+                eval_value=fmt(metric[1]),
+                train=train_name,
+                train_value=fmt(train_acc),
+                step=step,
+                since=since,
+            ),
+            _(_GAP_ADVICE),
         )
 
 
@@ -298,7 +357,7 @@ def _train_twin(val_name: str, names: set[str]) -> str | None:
     return None
 
 
-_GAP_ADVICE = (
+_GAP_ADVICE = N_(
     "The model fits the training set far better than held-out data: keep the best checkpoint, "
     "stop earlier, and add data, augmentation, weight decay or dropout."
 )

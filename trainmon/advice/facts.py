@@ -13,6 +13,10 @@ import numpy as np
 
 from trainmon.advice.base import LOSS, LR, Facts, View
 from trainmon.advice.stats import block_baseline, fmt, middle, safe_log
+from trainmon.i18n import N_, _
+
+NORMAL_SUFFIX = N_(": normal")
+"""Ends the schedule note of a textbook warm-up; dropped while a problem is active."""
 
 SPIKE_WINDOW = 20
 SPIKE_Z = 6.0
@@ -78,14 +82,17 @@ class FactsUpdater:
             f.has_warmup = f.first_lr is not None and f.first_lr < 0.5 * f.peak_lr
         if f.warmup_end_pos is not None:
             last = float(values[-1])
-            kind = "constant" if last >= 0.98 * f.peak_lr else "decaying"
+            kind = _("constant") if last >= 0.98 * f.peak_lr else _("decaying")
             if f.has_warmup:
-                f.schedule = (
-                    f"LR: warm-up to {fmt(f.peak_lr)} by step {f.warmup_end_step}, then {kind}"
-                    f" (now {fmt(last)}): normal"
+                f.schedule = _(
+                    "LR: warm-up to {peak} by step {step}, then {kind} (now {now})"
+                ).format(peak=fmt(f.peak_lr), step=f.warmup_end_step, kind=kind, now=fmt(last)) + _(
+                    NORMAL_SUFFIX
                 )
             else:
-                f.schedule = f"LR: no warm-up, peak {fmt(f.peak_lr)}, {kind} (now {fmt(last)})"
+                f.schedule = _("LR: no warm-up, peak {peak}, {kind} (now {now})").format(
+                    peak=fmt(f.peak_lr), kind=kind, now=fmt(last)
+                )
 
     def _loss_anchors(self, view: View) -> None:
         f = self.facts

@@ -15,6 +15,7 @@ import numpy as np
 from trainmon.advice.base import GRAD, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.dynamics import halves, improvement
 from trainmon.advice.stats import block_baseline, fmt, median, middle, robust_sigma
+from trainmon.i18n import _
 
 WINDOW = 50
 FOLLOW = 5
@@ -52,22 +53,26 @@ class GradSpike(Rule):
         step = view.step_of(GRAD, pos)
         ratio = float(new[k] / med[k])
         response = self._loss_response(view, pos, facts)
-        evidence = f"grad_norm {fmt(float(new[k]))} at step {step} (x{ratio:.0f} the median)"
+        evidence = _("grad_norm {value} at step {step} (x{ratio:.0f} the median)").format(
+            value=fmt(float(new[k])), step=step, ratio=ratio
+        )
         if response:
             return Hit(
                 "warning",
                 step,
-                "Gradient spike followed by a loss spike",
+                _("Gradient spike followed by a loss spike"),
                 f"{evidence}; {response}",
-                "The update was too large: lower the LR or clip near the 90th-percentile grad "
-                "norm; if it repeats, see loss-instability.",
+                _(
+                    "The update was too large: lower the LR or clip near the 90th-percentile "
+                    "grad norm; if it repeats, see loss-instability."
+                ),
             )
         return Hit(
             "info",
             step,
-            "Gradient spike absorbed (loss unaffected)",
-            evidence + "; loss stayed normal",
-            "No action needed unless spikes repeat or the loss starts reacting.",
+            _("Gradient spike absorbed (loss unaffected)"),
+            evidence + "; " + _("loss stayed normal"),
+            _("No action needed unless spikes repeat or the loss starts reacting."),
         )
 
     @staticmethod
@@ -86,7 +91,9 @@ class GradSpike(Rule):
         )
         floor = max(0.05, 0.02 * (facts.loss0 or 0.0))
         if not np.isfinite(after).all() or (top > 1.5 * base and top - base > floor):
-            return f"loss {fmt(base)} → {fmt(top)} within {FOLLOW} records"
+            return _("loss {before} → {after} within {count} records").format(
+                before=fmt(base), after=fmt(top), count=FOLLOW
+            )
         return ""
 
 
@@ -116,11 +123,15 @@ class GradDrift(Rule):
         return Hit(
             "warning",
             step,
-            f"Gradient norm has grown x{recent / self.min_median:.0f}",
-            f"grad_norm median {fmt(med_a)} → {fmt(med_b)} since step {step}; lowest "
-            f"running median {fmt(self.min_median)}",
-            "Growing norms often precede divergence: lower the LR, check that weight decay is "
-            "applied; for transformers consider qk-layernorm or z-loss.",
+            _("Gradient norm has grown x{ratio:.0f}").format(ratio=recent / self.min_median),
+            _(
+                "grad_norm median {before} → {after} since step {step}; lowest running "
+                "median {lowest}"
+            ).format(before=fmt(med_a), after=fmt(med_b), step=step, lowest=fmt(self.min_median)),
+            _(
+                "Growing norms often precede divergence: lower the LR, check that weight decay "
+                "is applied; for transformers consider qk-layernorm or z-loss."
+            ),
         )
 
 
@@ -148,12 +159,17 @@ class GradClipping(Rule):
         return Hit(
             "info",
             view.step_of(GRAD, view.count(GRAD) - len(last)),
-            f"Gradients are clipped on {share:.0%} of steps",
-            f"{share:.0%} of the last {len(last)} grad norms exceed max_grad_norm {fmt(clip)}"
-            + (" (the Hugging Face Trainer's default)" if assumed else "")
-            + f"; 90th percentile {fmt(p90)}",
-            "Clipping this often acts as a lower LR. Fine if training is healthy; when tuning, "
-            "clip near the 90th-percentile grad norm or lower the LR instead.",
+            _("Gradients are clipped on {share:.0%} of steps").format(share=share),
+            _("{share:.0%} of the last {count} grad norms exceed max_grad_norm {clip}").format(
+                share=share, count=len(last), clip=fmt(clip)
+            )
+            + (" " + _("(the Hugging Face Trainer's default)") if assumed else "")
+            + "; "
+            + _("90th percentile {value}").format(value=fmt(p90)),
+            _(
+                "Clipping this often acts as a lower LR. Fine if training is healthy; when "
+                "tuning, clip near the 90th-percentile grad norm or lower the LR instead."
+            ),
         )
 
 
@@ -186,11 +202,15 @@ class GradCollapse(Rule):
         return Hit(
             "warning",
             step,
-            "Gradients have collapsed while the loss is flat",
-            f"grad_norm median {fmt(now)} over the last 20 records vs {fmt(ref)} after warm-up "
-            f"(x{now / ref:.1e})",
-            "Vanishing gradients or frozen parameters: check activations and normalisation, "
-            "requires_grad, and the LR schedule (see lr-zero-early).",
+            _("Gradients have collapsed while the loss is flat"),
+            _(
+                "grad_norm median {now} over the last 20 records vs {before} after warm-up "
+                "(x{ratio:.1e})"
+            ).format(now=fmt(now), before=fmt(ref), ratio=now / ref),
+            _(
+                "Vanishing gradients or frozen parameters: check activations and "
+                "normalisation, requires_grad, and the LR schedule (see lr-zero-early)."
+            ),
         )
 
 
@@ -208,11 +228,14 @@ class GradHuge(Rule):
         return Hit(
             "info",
             view.step_of(GRAD, 0),
-            "Gradient norm is huge from the start",
-            f"median grad_norm {fmt(med)} over the first 50 records; sigma "
-            f"{fmt(robust_sigma(view.values(GRAD, 0, 50)))}",
-            "With clipping every update is normalised, so the effective LR is LR/norm: check "
-            "the loss reduction (sum vs mean), fp16 scaling and input normalisation.",
+            _("Gradient norm is huge from the start"),
+            _("median grad_norm {value} over the first 50 records; sigma {sigma}").format(
+                value=fmt(med), sigma=fmt(robust_sigma(view.values(GRAD, 0, 50)))
+            ),
+            _(
+                "With clipping every update is normalised, so the effective LR is LR/norm: "
+                "check the loss reduction (sum vs mean), fp16 scaling and input normalisation."
+            ),
         )
 
 

@@ -11,6 +11,7 @@ from collections import deque
 
 from trainmon.advice.base import Hit, RuleInfo
 from trainmon.advice.stats import fmt
+from trainmon.i18n import _
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, GpuDeviceSample, GpuSnapshot
 
@@ -149,11 +150,15 @@ class HardwareRules:
         return Hit(
             "info",
             None,
-            f"{gpu_name(dev)} memory is {frac:.0%} used",
-            f"{gpu_name(dev)} {frac:.1%} of memory used for {SHORT_S:.0f} s",
-            "Often normal (caching allocators keep memory reserved). If you hit OOM: smaller "
-            "per-device batch with gradient accumulation, gradient checkpointing, bf16, shorter "
-            "sequences, or PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True.",
+            _("{gpu} memory is {share:.0%} used").format(gpu=gpu_name(dev), share=frac),
+            _("{gpu} {share:.1%} of memory used for {seconds:.0f} s").format(
+                gpu=gpu_name(dev), share=frac, seconds=SHORT_S
+            ),
+            _(
+                "Often normal (caching allocators keep memory reserved). If you hit OOM: "
+                "smaller per-device batch with gradient accumulation, gradient checkpointing, "
+                "bf16, shorter sequences, or PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True."
+            ),
         )
 
     def _idle(self) -> Hit | None:
@@ -170,19 +175,27 @@ class HardwareRules:
         if cpu is not None and cpu.training is not None:
             t = cpu.training
             if t.cpu_pct >= 90 and t.workers == 0:
-                why = f"trainer at {t.cpu_pct:.0f}% of a core with no worker processes"
+                why = _("trainer at {share:.0%} of a core with no worker processes").format(
+                    share=t.cpu_pct / 100
+                )
             elif t.io_wait_pct is not None and t.io_wait_pct > 20:
-                why = f"trainer blocked on I/O {t.io_wait_pct:.0f}% of the time"
+                why = _("trainer blocked on I/O {share:.0%} of the time").format(
+                    share=t.io_wait_pct / 100
+                )
         if not why and cpu is not None and cpu.iowait_pct is not None and cpu.iowait_pct > 20:
-            why = f"host iowait {cpu.iowait_pct:.0f}%"
+            why = _("host iowait {pct:.0f}%").format(pct=cpu.iowait_pct)
         return Hit(
             "warning" if why else "info",
             None,
-            f"GPU busy only {med:.0f}% of the time while training",
-            f"median GPU utilisation {med:.0f}% over {WINDOW_S:.0f} s"
+            _("GPU busy only {share:.0%} of the time while training").format(share=med / 100),
+            _("median GPU utilisation {share:.0%} over {seconds:.0f} s").format(
+                share=med / 100, seconds=WINDOW_S
+            )
             + (f"; {why}" if why else ""),
-            "The input pipeline is the bottleneck: DataLoader num_workers > 0, pin_memory=True, "
-            "persistent_workers=True; pre-tokenise or cache the data.",
+            _(
+                "The input pipeline is the bottleneck: DataLoader num_workers > 0, "
+                "pin_memory=True, persistent_workers=True; pre-tokenise or cache the data."
+            ),
         )
 
     def _training_running(self) -> bool:
@@ -217,12 +230,16 @@ class HardwareRules:
         return Hit(
             "warning",
             None,
-            "GPU is being throttled: " + ", ".join(sorted(reasons)),
-            f"{slowed} of {len(window)} samples over {WINDOW_S:.0f} s throttled"
+            _("GPU is being throttled: {reasons}").format(reasons=", ".join(sorted(reasons))),
+            _("{count} of {total} samples over {seconds:.0f} s throttled").format(
+                count=slowed, total=len(window), seconds=WINDOW_S
+            )
             + (f" ({', '.join(names[:4])}{' …' if len(names) > 4 else ''})" if names else "")
             + (f"; {fmt(temp)} °C" if temp is not None else ""),
-            "Clocks are cut: check airflow, fans, ambient temperature and power limits; expect "
-            "slower steps.",
+            _(
+                "Clocks are cut: check airflow, fans, ambient temperature and power limits; "
+                "expect slower steps."
+            ),
         )
 
     def _ecc(self, snap: GpuSnapshot) -> Hit | None:
@@ -238,10 +255,12 @@ class HardwareRules:
         return Hit(
             "critical",
             None,
-            "GPU reported uncorrectable memory errors",
-            "volatile uncorrected ECC errors " + "; ".join(new),
-            "Results after this point may be corrupted: checkpoint, stop, and move the job off "
-            "this GPU.",
+            _("GPU reported uncorrectable memory errors"),
+            _("volatile uncorrected ECC errors {errors}").format(errors="; ".join(new)),
+            _(
+                "Results after this point may be corrupted: checkpoint, stop, and move the job "
+                "off this GPU."
+            ),
         )
 
     @staticmethod
@@ -252,10 +271,12 @@ class HardwareRules:
         return Hit(
             "critical",
             None,
-            "A GPU is lost (fell off the bus)",
-            "lost GPU index " + ", ".join(str(i) for i in lost),
-            "The job on it is dead or will hang: stop, check `dmesg` for Xid errors, reset or "
-            "drain the node, and restart from the last checkpoint.",
+            _("A GPU is lost (fell off the bus)"),
+            _("lost GPU index {indices}").format(indices=", ".join(str(i) for i in lost)),
+            _(
+                "The job on it is dead or will hang: stop, check `dmesg` for Xid errors, reset "
+                "or drain the node, and restart from the last checkpoint."
+            ),
         )
 
     def _ram(self) -> Hit | None:
@@ -270,10 +291,15 @@ class HardwareRules:
         return Hit(
             "warning",
             None,
-            "Host RAM nearly exhausted",
-            f"available RAM {min(fracs):.1%}–{max(fracs):.1%} of total for {SHORT_S:.0f} s",
-            "The OOM killer may end the run: fewer DataLoader workers and less prefetch, "
-            "memory-mapped or streamed datasets, no per-worker copies of Python-object data.",
+            _("Host RAM nearly exhausted"),
+            _("available RAM {low:.1%}–{high:.1%} of total for {seconds:.0f} s").format(
+                low=min(fracs), high=max(fracs), seconds=SHORT_S
+            ),
+            _(
+                "The OOM killer may end the run: fewer DataLoader workers and less prefetch, "
+                "memory-mapped or streamed datasets, no per-worker copies of Python-object "
+                "data."
+            ),
         )
 
     def _swap(self) -> Hit | None:
@@ -286,10 +312,14 @@ class HardwareRules:
         return Hit(
             "warning",
             None,
-            "The host is swapping",
-            f"swap traffic {min(rates) / 1e6:.0f}–{max(rates) / 1e6:.0f} MB/s for {SHORT_S:.0f} s",
-            "Every step slows down: free RAM with fewer workers or a smaller in-memory dataset "
-            "or cache.",
+            _("The host is swapping"),
+            _("swap traffic {low:.0f}–{high:.0f} MB/s for {seconds:.0f} s").format(
+                low=min(rates) / 1e6, high=max(rates) / 1e6, seconds=SHORT_S
+            ),
+            _(
+                "Every step slows down: free RAM with fewer workers or a smaller in-memory "
+                "dataset or cache."
+            ),
         )
 
     def _cpu_bound(self) -> Hit | None:
@@ -302,11 +332,14 @@ class HardwareRules:
         return Hit(
             "warning",
             None,
-            "CPU is saturated while the GPU waits",
-            f"CPU ≥{min(s.total_pct for s in cpus):.0f}% and GPU ≤{max(utils):.0f}% busy for "
-            f"{WINDOW_S:.0f} s",
-            "Data preprocessing is the bottleneck: move transforms to the GPU, pre-process "
-            "offline, use faster decoders.",
+            _("CPU is saturated while the GPU waits"),
+            _("CPU ≥{cpu:.0f}% and GPU ≤{gpu:.0f}% busy for {seconds:.0f} s").format(
+                cpu=min(s.total_pct for s in cpus), gpu=max(utils), seconds=WINDOW_S
+            ),
+            _(
+                "Data preprocessing is the bottleneck: move transforms to the GPU, pre-process "
+                "offline, use faster decoders."
+            ),
         )
 
     def _straggler(self) -> Hit | None:
@@ -337,12 +370,16 @@ class HardwareRules:
         return Hit(
             "warning",
             None,
-            f"Straggler node: {', '.join(slow)} idles while the others work",
-            f"GPUs busy {shown} vs {rest:.0f}% on the other {len(means) - len(slow)} nodes "
-            f"(median) for {SHORT_S:.0f} s",
-            "Every collective waits for the slowest rank: check that node's data loading, "
-            "CPU, network (NCCL), throttling and XID errors; drain it and restart from the "
-            "last checkpoint if it stays slow.",
+            _("Straggler node: {nodes} idles while the others work").format(nodes=", ".join(slow)),
+            _(
+                "GPUs busy {shown} vs {rest:.0%} on the other {count} nodes (median) for "
+                "{seconds:.0f} s"
+            ).format(shown=shown, rest=rest / 100, count=len(means) - len(slow), seconds=SHORT_S),
+            _(
+                "Every collective waits for the slowest rank: check that node's data loading, "
+                "CPU, network (NCCL), throttling and XID errors; drain it and restart from the "
+                "last checkpoint if it stays slow."
+            ),
         )
 
     @staticmethod
@@ -352,14 +389,19 @@ class HardwareRules:
         if not bad:
             return None
         shown = "; ".join(f"{gpu_name(d)}: XID {d.xid}" for d in bad[:6])
-        more = f" (and {len(bad) - 6} more)" if len(bad) > 6 else ""
+        more = " " + _("(and {count} more)").format(count=len(bad) - 6) if len(bad) > 6 else ""
         return Hit(
             "critical",
             None,
-            f"XID error on {gpu_name(bad[0])}"
-            + (f" and {len(bad) - 1} more" if len(bad) > 1 else ""),
-            f"last XID error {shown}{more}",
-            "An XID is a driver-reported GPU fault (e.g. 79: fell off the bus, 48/94/95: memory "
-            "errors, 13/31/43: faults from the job): look it up in NVIDIA's XID table, check "
-            "`dmesg` on that node, drain it if it recurs.",
+            _("XID error on {gpu} and {count} more").format(
+                gpu=gpu_name(bad[0]), count=len(bad) - 1
+            )
+            if len(bad) > 1
+            else _("XID error on {gpu}").format(gpu=gpu_name(bad[0])),
+            _("last XID error {errors}").format(errors=f"{shown}{more}"),
+            _(
+                "An XID is a driver-reported GPU fault (e.g. 79: fell off the bus, 48/94/95: "
+                "memory errors, 13/31/43: faults from the job): look it up in NVIDIA's XID "
+                "table, check `dmesg` on that node, drain it if it recurs."
+            ),
         )

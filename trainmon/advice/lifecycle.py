@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from trainmon.advice.base import Hit, RuleInfo
+from trainmon.i18n import _
 
 if TYPE_CHECKING:
     from trainmon.sources.samples import ProcessExit
@@ -36,23 +37,32 @@ class ProcessExited:
         if run_finished(store):
             return None
         last = store.last_step
-        where = "before any record" if last is None else f"at step {last}"
-        if last is not None and store.total_steps:
-            where += f" of {store.total_steps}"
-        how = fact.how or "exit status not known (not trainmon's child, already reaped)"
+        if last is None:
+            title = _("Training process {pid} exited before any record")
+        elif store.total_steps:
+            title = _("Training process {pid} exited at step {step} of {total}")
+        else:
+            title = _("Training process {pid} exited at step {step}")
+        how = fact.how or _("exit status not known (not trainmon's child, already reaped)")
         clean = fact.how == "exit status 0"
         killed = fact.how == "killed by SIGKILL"
         advice = (
-            "SIGKILL is what the kernel's OOM killer sends: look for it with `dmesg` or "
-            "`journalctl -k`, then lower the batch size or the number of DataLoader workers. "
+            _(
+                "SIGKILL is what the kernel's OOM killer sends: look for it with `dmesg` or "
+                "`journalctl -k`, then lower the batch size or the number of DataLoader workers."
+            )
             if killed
-            else "The end of the training output (a traceback, an error) usually says why. "
+            else _("The end of the training output (a traceback, an error) usually says why.")
+        )
+        evidence = (
+            _("{how}; the log shows no end-of-run summary and the last step is below {total}")
+            if store.total_steps
+            else _("{how}; the log shows no end-of-run summary")
         )
         return Hit(
             "warning" if clean else "critical",
             last,
-            f"Training process {fact.pid} exited {where}",
-            f"{how}; the log shows no end-of-run summary"
-            + (f" and the last step is below {store.total_steps}" if store.total_steps else ""),
-            advice + "Resume from the last checkpoint once the cause is fixed.",
+            title.format(pid=fact.pid, step=last, total=store.total_steps),
+            evidence.format(how=how, total=store.total_steps),
+            advice + " " + _("Resume from the last checkpoint once the cause is fixed."),
         )

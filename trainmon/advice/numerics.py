@@ -15,6 +15,7 @@ import numpy as np
 
 from trainmon.advice.base import EVAL_LOSS, GRAD, LOSS, Facts, Hit, RuleInfo, View
 from trainmon.advice.stats import fmt
+from trainmon.i18n import N_, _
 from trainmon.records import SEVERITY_RANK, Severity
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def _precision(facts: Facts) -> str:
         return "fp16"
     if facts.ctx.bf16:
         return "bf16"
-    return "unknown"
+    return _("unknown")
 
 
 class _MaskRule(ScanRule):
@@ -120,7 +121,9 @@ class _MaskRule(ScanRule):
     def tally(self) -> str | None:
         if self.what is None:
             return None
-        return f"{self.series} {self.what} on {self.flagged} record(s)"
+        return _("{series} {what} on {count} record(s)").format(
+            series=self.series, what=_(self.what), count=self.flagged
+        )
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         raise NotImplementedError  # pragma: no cover
@@ -144,7 +147,7 @@ class _MaskRule(ScanRule):
         return out
 
 
-_NAN_ADVICE = (
+_NAN_ADVICE = N_(
     "Resume from the last good checkpoint with a 2-10x lower peak LR and gradient clipping "
     "at 1.0; check the data for empty or NaN targets."
 )
@@ -152,7 +155,7 @@ _NAN_ADVICE = (
 
 class NanLoss(_MaskRule):
     info = RuleInfo("nan-loss", "numerics", "critical", "train loss is NaN or infinite")
-    what = "non-finite"
+    what = N_("non-finite")
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         return ~np.isfinite(values)
@@ -160,16 +163,18 @@ class NanLoss(_MaskRule):
     def hit(self, view: View, pos: int, facts: Facts) -> Hit:
         value = view.values(LOSS, pos, pos + 1)[0]
         prev = view.values(LOSS, max(0, pos - 3), pos)
-        before = ", ".join(fmt(v) for v in prev) or "none"
+        before = ", ".join(fmt(v) for v in prev) or _("none")
         extra = ""
         if facts.ctx.fp16:
-            extra = " fp16 overflow is the usual cause (max 65504): prefer bf16 or fp32."
+            extra = " " + _("fp16 overflow is the usual cause (max 65504): prefer bf16 or fp32.")
         return Hit(
             "critical",
             view.step_of(LOSS, pos),
-            f"Train loss became {value}",
-            f"loss {value} at step {view.step_of(LOSS, pos)}; previous values {before}",
-            _NAN_ADVICE + extra,
+            _("Train loss became {value}").format(value=value),
+            _("loss {value} at step {step}; previous values {before}").format(
+                value=value, step=view.step_of(LOSS, pos), before=before
+            ),
+            _(_NAN_ADVICE) + extra,
         )
 
 
@@ -177,7 +182,7 @@ class NanEvalLoss(_MaskRule):
     info = RuleInfo("nan-eval-loss", "numerics", "critical", "eval loss is NaN or infinite")
     series = EVAL_LOSS
     clear_after = 2
-    what = "non-finite"
+    what = N_("non-finite")
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         return ~np.isfinite(values)
@@ -188,11 +193,15 @@ class NanEvalLoss(_MaskRule):
         return Hit(
             "critical",
             view.step_of(EVAL_LOSS, pos),
-            f"Eval loss became {value}",
-            f"eval_loss {value} at step {view.step_of(EVAL_LOSS, pos)}; last train loss "
-            f"{fmt(train)}",
-            "If the train loss is finite, compute the eval loss in fp32 (disable "
-            "fp16_full_eval) and check the eval set for empty targets; otherwise see nan-loss.",
+            _("Eval loss became {value}").format(value=value),
+            _("eval_loss {value} at step {step}; last train loss {train}").format(
+                value=value, step=view.step_of(EVAL_LOSS, pos), train=fmt(train)
+            ),
+            _(
+                "If the train loss is finite, compute the eval loss in fp32 (disable "
+                "fp16_full_eval) and check the eval set for empty targets; otherwise see "
+                "nan-loss."
+            ),
         )
 
 
@@ -209,7 +218,9 @@ class NanGradNorm(ScanRule):
         self.flagged = 0
 
     def tally(self) -> str | None:
-        return f"{GRAD} non-finite on {self.flagged} record(s)"
+        return _("{series} {what} on {count} record(s)").format(
+            series=GRAD, what=_("non-finite"), count=self.flagged
+        )
 
     def scan(self, view: View, start: int, facts: Facts) -> list[Event]:
         lo, values = _chunk(view, GRAD, start)
@@ -258,25 +269,33 @@ class NanGradNorm(ScanRule):
         recent = view.values(GRAD, pos - 9, pos + 1)
         n_bad = int(np.count_nonzero(~np.isfinite(recent)))
         step = view.step_of(GRAD, pos)
-        evidence = (
-            f"grad_norm {view.values(GRAD, pos, pos + 1)[0]} at step {step}; {n_bad} of the "
-            f"last {len(recent)} grad norms non-finite; precision {_precision(facts)}"
+        evidence = _(
+            "grad_norm {value} at step {step}; {count} of the last {total} grad norms "
+            "non-finite; precision {precision}"
+        ).format(
+            value=view.values(GRAD, pos, pos + 1)[0],
+            step=step,
+            count=n_bad,
+            total=len(recent),
+            precision=_precision(facts),
         )
         if sev == "info":
             return Hit(
                 sev,
                 step,
-                "Occasional non-finite grad norm (fp16 loss scaler skipping a step)",
+                _("Occasional non-finite grad norm (fp16 loss scaler skipping a step)"),
                 evidence,
-                "Harmless if rare: the fp16 loss scaler skips the step and lowers its scale.",
+                _("Harmless if rare: the fp16 loss scaler skips the step and lowers its scale."),
             )
         return Hit(
             sev,
             step,
-            "Gradient norm is NaN/inf: updates are invalid or skipped",
+            _("Gradient norm is NaN/inf: updates are invalid or skipped"),
             evidence,
-            "Switch fp16 to bf16, lower the LR, look for log(0) or division by zero in custom "
-            "losses, and resume from a good checkpoint.",
+            _(
+                "Switch fp16 to bf16, lower the LR, look for log(0) or division by zero in "
+                "custom losses, and resume from a good checkpoint."
+            ),
         )
 
 
@@ -364,19 +383,23 @@ class ZeroLoss(ScanRule):
         n = view.count(LOSS)
         zeros = int(np.count_nonzero(view.values(LOSS, pos, n) == 0.0))
         prev = view.values(LOSS, max(0, pos - 1), pos)
-        evidence = f"loss 0.0 on {zeros} record(s) from step {step}"
+        evidence = _("loss 0.0 on {count} record(s) from step {step}").format(
+            count=zeros, step=step
+        )
         if len(prev):
-            evidence += f" (previous {fmt(float(prev[0]))})"
+            evidence += " " + _("(previous {value})").format(value=fmt(float(prev[0])))
         if grad_nan:
-            evidence += "; grad_norm non-finite at the same step"
+            evidence += "; " + _("grad_norm non-finite at the same step")
         return Hit(
             "critical",
             step,
-            "Train loss is exactly 0.0: almost never real convergence",
+            _("Train loss is exactly 0.0: almost never real convergence"),
             evidence,
-            "Inspect one collated batch's labels: all tokens masked (-100) by truncation or a "
-            "wrong chat template is common; fp16 overflow (use bf16) and attention-kernel bugs "
-            "(try disabling flash-attention) are the other usual causes.",
+            _(
+                "Inspect one collated batch's labels: all tokens masked (-100) by truncation or "
+                "a wrong chat template is common; fp16 overflow (use bf16) and attention-kernel "
+                "bugs (try disabling flash-attention) are the other usual causes."
+            ),
         )
 
 
@@ -386,7 +409,7 @@ class ZeroGradNorm(_MaskRule):
     )
     series = GRAD
     persist = 3
-    what = "exactly 0"
+    what = N_("exactly 0")
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         m: BoolArray = np.equal(values, 0.0)
@@ -401,18 +424,21 @@ class ZeroGradNorm(_MaskRule):
         return Hit(
             "critical",
             step,
-            "Gradient norm is exactly 0: the weights are not being updated",
-            f"grad_norm 0.0 for {self.persist}+ records from step {step}; before: "
-            + (", ".join(fmt(v) for v in prev) or "none"),
-            "Check that parameters have requires_grad (PEFT/LoRA targets exist), that the loss "
-            "is not detached, and that the labels are not all masked.",
+            _("Gradient norm is exactly 0: the weights are not being updated"),
+            _("grad_norm 0.0 for {count}+ records from step {step}; before: {before}").format(
+                count=self.persist, step=step, before=", ".join(fmt(v) for v in prev) or _("none")
+            ),
+            _(
+                "Check that parameters have requires_grad (PEFT/LoRA targets exist), that the "
+                "loss is not detached, and that the labels are not all masked."
+            ),
         )
 
 
 class NegativeLoss(_MaskRule):
     info = RuleInfo("negative-loss", "numerics", "warning", "negative loss where impossible")
     persist = 2
-    what = "negative"
+    what = N_("negative")
 
     def mask(self, view: View, lo: int, values: FloatArray, facts: Facts) -> BoolArray:
         if _signed_objective(view):
@@ -425,10 +451,15 @@ class NegativeLoss(_MaskRule):
         return Hit(
             "warning",
             step,
-            "Loss is negative: impossible for cross-entropy or MSE",
-            f"loss {', '.join(fmt(v) for v in vals)} from step {step}",
-            "Check for a sign error, an unnormalised probability, or an added reward or "
-            "regulariser term; ignore if the objective can be negative (ELBO, contrastive, RL).",
+            _("Loss is negative: impossible for cross-entropy or MSE"),
+            _("loss {values} from step {step}").format(
+                values=", ".join(fmt(v) for v in vals), step=step
+            ),
+            _(
+                "Check for a sign error, an unnormalised probability, or an added reward or "
+                "regulariser term; ignore if the objective can be negative (ELBO, contrastive, "
+                "RL)."
+            ),
         )
 
 
@@ -502,21 +533,34 @@ class LossExplosion(_MaskRule):
         step = view.step_of(LOSS, pos)
         vals = view.values(LOSS, pos, pos + 2)
         if self.early is not None and vals[0] > GROWTH_FACTOR * self.early:
-            ref = f"x{vals[0] / self.early:.0f} the early loss {fmt(self.early)}, still growing"
+            ref = _("x{ratio:.0f} the early loss {early}, still growing").format(
+                ratio=vals[0] / self.early, early=fmt(self.early)
+            )
         elif facts.loss0 is not None:
-            ref = f"L0 {fmt(facts.loss0)} after warm-up"
+            ref = _("L0 {value} after warm-up").format(value=fmt(facts.loss0))
         else:
-            ref = "cap 1e3"
+            ref = _("cap 1e3")
         grads = view.values(GRAD)
         g90 = float(np.percentile(grads[np.isfinite(grads)], 90)) if len(grads) > 5 else None
-        clip = f" and clip near the 90th-percentile grad norm ({fmt(g90)})" if g90 else ""
+        advice = (
+            _(
+                "Stop and restart from a checkpoint before the blow-up with ~2x lower peak LR, "
+                "a longer warm-up and clip near the 90th-percentile grad norm ({value})."
+            ).format(value=fmt(g90))
+            if g90
+            else _(
+                "Stop and restart from a checkpoint before the blow-up with ~2x lower peak LR, "
+                "a longer warm-up."
+            )
+        )
         return Hit(
             "critical",
             step,
-            "Loss has blown up: the run has diverged",
-            f"loss {' → '.join(fmt(v) for v in vals)} at step {step}; {ref}",
-            "Stop and restart from a checkpoint before the blow-up with ~2x lower peak LR, "
-            f"a longer warm-up{clip}.",
+            _("Loss has blown up: the run has diverged"),
+            _("loss {values} at step {step}; {ref}").format(
+                values=" → ".join(fmt(v) for v in vals), step=step, ref=ref
+            ),
+            advice,
         )
 
 
@@ -553,8 +597,15 @@ class NanMetric(ScanRule):
         self.active: set[str] = set()
 
     def tally(self) -> str | None:
-        parts = [f"{name} on {n}" for name, n in self.flagged.items() if n]
-        return ("non-finite: " + ", ".join(parts) + " record(s)") if parts else None
+        parts = [
+            _("{name} on {count}").format(name=name, count=n)
+            for name, n in self.flagged.items()
+            if n
+        ]
+
+        if not parts:
+            return None
+        return _("non-finite: {counts} record(s)").format(counts=", ".join(parts))
 
     def scan(self, view: View, start: int, facts: Facts) -> list[Event]:
         found: list[tuple[int, str, int]] = []  # (record, series, position) of each onset
@@ -594,13 +645,15 @@ class NanMetric(ScanRule):
         value = view.values(name, pos, pos + 1)[0]
         step = view.step_of(name, pos)
         prev = view.values(name, max(0, pos - 3), pos)
-        before = ", ".join(fmt(v) for v in prev) or "none"
+        before = ", ".join(fmt(v) for v in prev) or _("none")
         return Hit(
             "critical",
             step,
-            f"{name} became {value}",
-            f"{name} {value} at step {step}; previous values {before}",
-            _NAN_ADVICE,
+            _("{name} became {value}").format(name=name, value=value),
+            _("{name} {value} at step {step}; previous values {before}").format(
+                name=name, value=value, step=step, before=before
+            ),
+            _(_NAN_ADVICE),
         )
 
 

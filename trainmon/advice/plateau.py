@@ -32,6 +32,7 @@ from trainmon.advice.shorthistory import (
     theil_sen_slope,
 )
 from trainmon.advice.stats import fmt, middle, safe_log
+from trainmon.i18n import _
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -155,16 +156,21 @@ class FrozenLoss(Rule):
             return None  # flat-loss already says "identical values: frozen"
         first, last = int(steps[0]), int(steps[-1])
         lr = view.last(LR)
-        at = f"; LR {fmt(lr)}" if lr is not None else ""
+        at = "; " + _("LR {value}").format(value=fmt(lr)) if lr is not None else ""
         return Hit(
             "warning",
             first,
-            "Loss is frozen (identical values)",
-            f"loss {fmt(value)} on {run} consecutive records (steps {first}-{last}){at}",
-            "No update is reaching the model, or the log shows a stale value: check that "
-            "optimizer.step() runs, parameters have requires_grad, the loss is not detached or "
-            "read from a cached tensor, the LR is not 0, and that the logged loss is this "
-            "step's.",
+            _("Loss is frozen (identical values)"),
+            _("loss {value} on {count} consecutive records (steps {first}-{last})").format(
+                value=fmt(value), count=run, first=first, last=last
+            )
+            + at,
+            _(
+                "No update is reaching the model, or the log shows a stale value: check that "
+                "optimizer.step() runs, parameters have requires_grad, the loss is not "
+                "detached or read from a cached tensor, the LR is not 0, and that the logged "
+                "loss is this step's."
+            ),
         )
 
 
@@ -172,12 +178,14 @@ def midrun_start(view: View, n: int) -> str | None:
     """Why the excerpt starts mid-training (None when it may be the run's start)."""
     epoch = view.last_before(EPOCH, view.record_of(LOSS, 0) + 1)
     if epoch is not None and epoch >= MIDRUN_EPOCH:
-        return f"starts at epoch {fmt(epoch)}"
+        return _("starts at epoch {epoch}").format(epoch=fmt(epoch))
     steps = view.steps(LOSS, 0, n)
     gaps = np.diff(steps)
     gap = middle(gaps) if len(gaps) else 0.0
     if gap > 0 and steps[0] >= MIDRUN_INTERVALS * gap:
-        return f"starts at step {int(steps[0])}, {int(steps[0] / gap)} logging intervals in"
+        return _("starts at step {step}, {count} logging intervals in").format(
+            step=int(steps[0]), count=int(steps[0] / gap)
+        )
     return None
 
 
@@ -185,11 +193,11 @@ def trained_span(view: View, n: int) -> str | None:
     """The training the excerpt spans, when it is enough to expect a learning loss to move."""
     first, last = view.step_of(LOSS, 0), view.step_of(LOSS, n - 1)
     if last - first >= TRAINED_STEPS:
-        return f"steps {first}-{last}"
+        return _("steps {first}-{last}").format(first=first, last=last)
     e0 = view.last_before(EPOCH, view.record_of(LOSS, 0) + 1)
     e1 = view.last_before(EPOCH, view.record_of(LOSS, n - 1) + 1)
     if e0 is not None and e1 is not None and e1 - e0 >= TRAINED_EPOCHS:
-        return f"epochs {fmt(e0)}-{fmt(e1)}"
+        return _("epochs {first}-{last}").format(first=fmt(e0), last=fmt(e1))
     return None
 
 
@@ -236,18 +244,31 @@ class ShortPlateau(Rule):
         if FlatExcerpt().check(view, facts) is not None:
             return None  # flat-loss warns about the same records
         lr = view.last(LR)
-        lr_text = f"; LR {fmt(lr)}" if lr is not None else ""
+        lr_text = "; " + _("LR {value}").format(value=fmt(lr)) if lr is not None else ""
         return Hit(
             "info",
             view.step_of(LOSS, 0),
-            "Loss is not improving (the log starts mid-run)",
-            f"loss {fmt(float(values[0]))} → {fmt(float(values[-1]))} over {n} records, "
-            f"{span} (fitted change {change:+.1%}, noise {noise:.1%} per record); best "
-            f"{fmt(min(earlier_best, recent_best))}; the log {where}{lr_text}",
-            "If the loss has sat here for a while at this LR, decay the LR "
-            "(ReduceLROnPlateau: factor 0.1-0.5) or lower it 2-10x; if it stalled at a high "
-            "value since the start, check data, labels and that parameters are trainable; if "
-            "the run has converged, keep the best checkpoint and stop.",
+            _("Loss is not improving (the log starts mid-run)"),
+            _(
+                "loss {first} → {last} over {count} records, {span} (fitted change "
+                "{change:+.1%}, noise {noise:.1%} per record); best {best}; the log {where}"
+            ).format(
+                first=fmt(float(values[0])),
+                last=fmt(float(values[-1])),
+                count=n,
+                span=span,
+                change=change,
+                noise=noise,
+                best=fmt(min(earlier_best, recent_best)),
+                where=where,
+            )
+            + lr_text,
+            _(
+                "If the loss has sat here for a while at this LR, decay the LR "
+                "(ReduceLROnPlateau: factor 0.1-0.5) or lower it 2-10x; if it stalled at a "
+                "high value since the start, check data, labels and that parameters are "
+                "trainable; if the run has converged, keep the best checkpoint and stop."
+            ),
         )
 
 

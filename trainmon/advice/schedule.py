@@ -11,6 +11,7 @@ import numpy as np
 
 from trainmon.advice.base import LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.stats import fmt
+from trainmon.i18n import _
 
 ZERO_FRACTION = 1e-3
 
@@ -47,19 +48,28 @@ class LrZeroEarly(Rule):
         if planned:
             if zero_step >= 0.95 * planned:
                 return None
-            where = f"{zero_step / planned:.0%} into a {planned}-step run"
+            where = _("{share:.0%} into a {planned}-step run").format(
+                share=zero_step / planned, planned=planned
+            )
         else:
             if n - self.zero_since < 10 or now - zero_step < 0.2 * max(now, 1):
                 return None
-            where = f"and has stayed there for {now - zero_step} steps"
+            where = _("and has stayed there for {count} steps").format(count=now - zero_step)
         return Hit(
             "warning",
             zero_step,
-            "Learning rate is ~0 long before the end: the rest of the run will not learn",
-            f"LR {fmt(float(values[-1]) if len(values) else 0.0)} (peak {fmt(facts.peak_lr)}) "
-            f"since step {zero_step}, {where}",
-            "The scheduler's num_training_steps/max_steps is too small, or the scheduler is "
-            "stepped every micro-batch with gradient accumulation (decays k times too fast).",
+            _("Learning rate is ~0 long before the end: the rest of the run will not learn"),
+            _("LR {value} (peak {peak}) since step {step}, {where}").format(
+                value=fmt(float(values[-1]) if len(values) else 0.0),
+                peak=fmt(facts.peak_lr),
+                step=zero_step,
+                where=where,
+            ),
+            _(
+                "The scheduler's num_training_steps/max_steps is too small, or the scheduler "
+                "is stepped every micro-batch with gradient accumulation (decays k times too "
+                "fast)."
+            ),
         )
 
 
@@ -92,11 +102,17 @@ class LrJump(Rule):
         return Hit(
             "warning",
             step,
-            "Learning rate jumped up after warm-up",
-            f"LR {fmt(float(prev[k]))} → {fmt(float(cur[k]))} at step {step} "
-            f"(x{cur[k] / prev[k]:.1f})",
-            "Often right after a resume: the scheduler state was not restored or is replayed "
-            "at the wrong rate. Expect a loss bump; check the resume code.",
+            _("Learning rate jumped up after warm-up"),
+            _("LR {before} → {after} at step {step} (x{ratio:.1f})").format(
+                before=fmt(float(prev[k])),
+                after=fmt(float(cur[k])),
+                step=step,
+                ratio=cur[k] / prev[k],
+            ),
+            _(
+                "Often right after a resume: the scheduler state was not restored or is "
+                "replayed at the wrong rate. Expect a loss bump; check the resume code."
+            ),
         )
 
 
@@ -124,18 +140,20 @@ class NoWarmupInstability(Rule):
         cause = ""
         step = facts.early_unstable_step
         if step is not None:
-            cause = "loss swinging wildly"
+            cause = _("loss swinging wildly")
         elif len(early_spikes) >= 2:
-            cause = f"{len(early_spikes)} loss spikes"
+            cause = _("{count} loss spikes").format(count=len(early_spikes))
             step = view.step_of("loss", early_spikes[0][0])
         else:
             return None
         return Hit(
             "warning",
             step,
-            "Training starts at full LR without warm-up and is unstable early",
-            f"first LR {fmt(facts.first_lr)} = peak {fmt(facts.peak_lr)}; {cause} from step {step}",
-            "Add a warm-up (1-5% of the steps, at most 10%).",
+            _("Training starts at full LR without warm-up and is unstable early"),
+            _("first LR {first} = peak {peak}; {cause} from step {step}").format(
+                first=fmt(facts.first_lr), peak=fmt(facts.peak_lr), cause=cause, step=step
+            ),
+            _("Add a warm-up lasting 1-5% (at most 10%) of the steps."),
         )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from trainmon.advice.base import LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.stats import fmt, middle, robust_sigma, safe_log
+from trainmon.i18n import _
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -145,11 +146,22 @@ class FlatExcerpt(Rule):
         return Hit(
             "warning",
             step,
-            "Loss is flat" + (" (identical values: frozen)" if frozen else ""),
-            f"loss {fmt(float(values[0]))} → {fmt(float(values[-1]))} over {n} records "
-            f"(fitted change {change:+.1%}, noise {noise:.1%} per record)",
-            "A loss that does not move at all is not learning: check that parameters are "
-            "trainable, the LR is not tiny, and the loss is computed from this batch's outputs.",
+            _("Loss is flat (identical values: frozen)") if frozen else _("Loss is flat"),
+            _(
+                "loss {first} → {last} over {count} records (fitted change {change:+.1%}, "
+                "noise {noise:.1%} per record)"
+            ).format(
+                first=fmt(float(values[0])),
+                last=fmt(float(values[-1])),
+                count=n,
+                change=change,
+                noise=noise,
+            ),
+            _(
+                "A loss that does not move at all is not learning: check that parameters are "
+                "trainable, the LR is not tiny, and the loss is computed from this batch's "
+                "outputs."
+            ),
         )
 
 
@@ -191,15 +203,22 @@ class EarlyDivergence(Rule):
             start -= 1
         step = view.step_of(LOSS, lo + start)
         lr = view.last(LR)
-        where = f"; LR {fmt(lr)}" if lr is not None else ""
+        where = "; " + _("LR {value}").format(value=fmt(lr)) if lr is not None else ""
         return Hit(
             "warning",
             step,
-            "Loss has climbed far above its lowest level",
-            f"smoothed loss {fmt(float(low[-1]))} → {fmt(float(smooth[-1]))} "
-            f"(x{smooth[-1] / low[-1]:.1f}) since step {step}{where}",
-            "The LR is likely too high (or jumped): lower it ~2-10x or restart from a "
-            "checkpoint before the rise with a longer warm-up.",
+            _("Loss has climbed far above its lowest level"),
+            _("smoothed loss {low} → {now} (x{ratio:.1f}) since step {step}").format(
+                low=fmt(float(low[-1])),
+                now=fmt(float(smooth[-1])),
+                ratio=smooth[-1] / low[-1],
+                step=step,
+            )
+            + where,
+            _(
+                "The LR is likely too high (or jumped): lower it ~2-10x or restart from a "
+                "checkpoint before the rise with a longer warm-up."
+            ),
         )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from trainmon.advice.base import Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.stats import fmt, middle
+from trainmon.i18n import N_, _
 
 if TYPE_CHECKING:
     from trainmon.records import Finding
@@ -31,7 +32,7 @@ smaller swings are what a machine shared with other jobs shows all day."""
 DROP_EACH = 2.0
 """...and every one of them takes at least 2x: a sustained drop (a slower loader, throttling),
 not a burst of contention from other jobs, in which fast intervals come between slow ones."""
-LIVE_TIMING = "record arrival times, live only"
+LIVE_TIMING = N_("record arrival times, live only")
 """Marks the evidence of a finding timed by when records arrived, not by times the log printed."""
 LIVE_RULES = frozenset({"stall", "throughput-drop"})
 """Rules timed by arrival when the log prints no times."""
@@ -42,7 +43,7 @@ def is_live_only(finding: Finding) -> bool:
     throughput drop timed by when records arrived. Only these may differ between two
     dashboards on the same log or between a dashboard and a report."""
     return finding.rule == "no-progress" or (
-        finding.rule in LIVE_RULES and LIVE_TIMING in finding.evidence
+        finding.rule in LIVE_RULES and _(LIVE_TIMING) in finding.evidence
     )
 
 
@@ -83,7 +84,7 @@ class Stall(Rule):
         self.seen = 0
 
     def check(self, view: View, facts: Facts) -> Hit | None:
-        _, gaps, ends = train_intervals(view.store, view.end, INTERVALS)
+        _starts, gaps, ends = train_intervals(view.store, view.end, INTERVALS)
         if len(gaps) < 8:
             return None
         new = np.flatnonzero((ends >= self.seen) & (gaps > STALL_FLOOR_S))
@@ -95,15 +96,19 @@ class Stall(Rule):
             gap = float(gaps[k])
             if usual > 0 and gap > max(STALL_FACTOR * usual, STALL_FLOOR_S):
                 step = int(view.store.record_steps[int(ends[k])])
-                how = "" if view.store.times_printed else f" ({LIVE_TIMING})"
+                how = "" if view.store.times_printed else f" ({_(LIVE_TIMING)})"
                 return Hit(
                     "warning",
                     step,
-                    "Training paused: a long gap between records",
-                    f"{fmt(gap)} s without a record before step {step} vs a usual {fmt(usual)} s"
+                    _("Training paused: a long gap between records"),
+                    _("{gap} s without a record before step {step} vs a usual {usual} s").format(
+                        gap=fmt(gap), step=step, usual=fmt(usual)
+                    )
                     + how,
-                    "Look for a hang (dataloader deadlock, storage stall, NCCL collective) or "
-                    "preemption around this step; set timeouts and checkpoint often.",
+                    _(
+                        "Look for a hang (dataloader deadlock, storage stall, NCCL collective) "
+                        "or preemption around this step; set timeouts and checkpoint often."
+                    ),
                 )
         return None
 
@@ -120,9 +125,9 @@ class ThroughputDrop(Rule):
         if printed is not None:
             per_step, steps, how = printed
         else:
-            per_step, _, ends = train_intervals(view.store, view.end, 24)
+            per_step, _gaps, ends = train_intervals(view.store, view.end, 24)
             steps = np.array([view.store.record_steps[int(e)] for e in ends[-DROP_RECENT:]])
-            how = LIVE_TIMING
+            how = _(LIVE_TIMING)
         if len(per_step) < 12:
             return None
         base = middle(per_step[:-DROP_RECENT])
@@ -136,12 +141,15 @@ class ThroughputDrop(Rule):
         return Hit(
             "warning",
             step,
-            f"Throughput fell {1 - base / recent:.0%}",
-            f"{fmt(1 / recent)} steps/s over the last {DROP_RECENT} intervals vs {fmt(1 / base)} "
-            f"before "
-            f"({how})",
-            "Check the GPU and CPU panes: throttling, swapping, a CPU-bound input pipeline or "
-            "another process on the GPU are the usual causes; longer sequences also slow steps.",
+            _("Throughput fell {share:.0%}").format(share=1 - base / recent),
+            _("{recent} steps/s over the last {count} intervals vs {before} before ({how})").format(
+                recent=fmt(1 / recent), count=DROP_RECENT, before=fmt(1 / base), how=how
+            ),
+            _(
+                "Check the GPU and CPU panes: throttling, swapping, a CPU-bound input pipeline "
+                "or another process on the GPU are the usual causes; longer sequences also "
+                "slow steps."
+            ),
         )
 
     @staticmethod
@@ -156,7 +164,7 @@ class ThroughputDrop(Rule):
             values = view.values(name, max(0, n - 24), n) * scale
             steps = view.steps(name, max(0, n - 24), n)
             ok = np.isfinite(values) & (values > 0)
-            return values[ok], steps[ok], f"printed {name}"
+            return values[ok], steps[ok], _("printed {name}").format(name=name)
         return None
 
 
@@ -185,12 +193,17 @@ class NoProgress:
         return Hit(
             "critical",
             int(store.record_steps[n - 1]),
-            f"No new record for {silent / 60:.0f} min",
-            f"last record {fmt(silent)} s ago at step {store.record_steps[n - 1]}; usual gap "
-            + (f"{fmt(usual)} s" if usual else "unknown"),
-            "If the GPU is idle: dataloader deadlock or storage stall. If it is busy with no "
-            "steps: a collective (NCCL) hang; set NCCL_DEBUG=INFO and a timeout, restart from "
-            "the checkpoint.",
+            _("No new record for {minutes:.0f} min").format(minutes=silent / 60),
+            _("last record {seconds} s ago at step {step}; usual gap {usual}").format(
+                seconds=fmt(silent),
+                step=store.record_steps[n - 1],
+                usual=f"{fmt(usual)} s" if usual else _("unknown"),
+            ),
+            _(
+                "If the GPU is idle: dataloader deadlock or storage stall. If it is busy with "
+                "no steps: a collective (NCCL) hang; set NCCL_DEBUG=INFO and a timeout, restart "
+                "from the checkpoint."
+            ),
         )
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, TypeVar
 
+from trainmon.i18n import _
 from trainmon.sources.samples import GpuDeviceSample, GpuProcess, GpuSnapshot
 from trainmon.text import terminal_safe
 
@@ -222,10 +223,10 @@ class NvmlGpuSource:
                 warnings.simplefilter("ignore", FutureWarning)
                 import pynvml
         except Exception:
-            self._reason = "no GPU: nvidia-ml-py is not installed (pip install nvidia-ml-py)"
+            self._reason = _("no GPU: nvidia-ml-py is not installed (pip install nvidia-ml-py)")
             return False
         if not callable(getattr(pynvml, "nvmlInitWithFlags", None)):
-            self._reason = (
+            self._reason = _(
                 "no GPU: the `pynvml` module is not NVIDIA's nvidia-ml-py "
                 "(pip uninstall pynvml nvidia-ml-py3 && pip install -U nvidia-ml-py)"
             )
@@ -258,10 +259,10 @@ class NvmlGpuSource:
             self._cuda = None if cuda is None else f"{cuda // 1000}.{cuda % 1000 // 10}"
             self._devices = [self._open_device(i) for i in range(count)]
         except Exception as err:
-            self._drop(f"NVML init failed: {err}", now)
+            self._drop(_("NVML init failed: {error}").format(error=err), now)
             return False
         if count == 0:
-            self._drop("no GPU: NVML sees 0 GPUs (container without --gpus?)", now, 60.0)
+            self._drop(_("no GPU: NVML sees 0 GPUs (container without --gpus?)"), now, 60.0)
             return False
         self._retries = 0
         return True
@@ -269,17 +270,18 @@ class NvmlGpuSource:
     def _init_failed(self, err: BaseException, now: float) -> None:
         code = _err_code(err)
         if code == _LIBRARY_NOT_FOUND:
-            self._reason = "no GPU: NVML not found (no NVIDIA driver on this host)"
+            self._reason = _("no GPU: NVML not found (no NVIDIA driver on this host)")
             self._retry_at = None
             return
         if code == _DRIVER_NOT_LOADED:
-            reason = "no GPU: NVIDIA driver not loaded"
+            reason = _("no GPU: NVIDIA driver not loaded")
         elif code == _LIB_RM_VERSION_MISMATCH:
-            reason = "no GPU: NVML/driver version mismatch (reboot or reload the nvidia module)"
+            reason = _("no GPU: NVML/driver version mismatch (reboot or reload the nvidia module)")
         elif code == _NO_PERMISSION:
-            reason = "no GPU: no permission to use NVML"
+            reason = _("no GPU: no permission to use NVML")
         else:
-            reason = f"no GPU: NVML init failed ({err or type(err).__name__})"
+            reason = _("no GPU: NVML init failed ({error})").format(error=err or type(err).__name__)
+
         self._reason = reason
         self._retry_at = now + (5.0, 15.0, 60.0)[min(2, self._retries - 1)]
 

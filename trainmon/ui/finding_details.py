@@ -8,7 +8,6 @@ mute can be undone by keys alone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -21,14 +20,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from trainmon.advice.recurrence_text import episodes_in
+from trainmon.i18n import _
 from trainmon.records import Finding
 from trainmon.text import shorten, terminal_safe, terminal_safe_lines
 
 DETAIL_MAX_CHARS = 4000
 """Evidence quotes metric names from the log: bounded, so a huge name stays readable."""
-
-_EPISODES = re.compile(r"^(\d+) episodes \(first at step (\S+), last at step ([^)]+)\)")
-"""How the advice engine opens the evidence of a finding that came back (`_Episodes.merged`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +40,11 @@ class Occurrences:
 
 def occurrences(finding: Finding) -> Occurrences:
     """The finding's first and last episode and their count (one episode unless it recurred)."""
-    found = _EPISODES.match(finding.evidence)
+    found = episodes_in(finding.evidence)
     if found is None:
         return Occurrences(finding.step, finding.step, 1)
-    last = found.group(3)
-    return Occurrences(finding.step, int(last) if last.isdigit() else None, int(found.group(1)))
+    count, _first, last = found
+    return Occurrences(finding.step, int(last) if last.isdigit() else None, count)
 
 
 def _step(step: int | None) -> str:
@@ -60,21 +58,21 @@ def details_table(run: str, rule: str, finding: Finding | None, muted: bool) -> 
     table.add_column(overflow="fold")
     if finding is not None:
         table.add_row("", Text(terminal_safe(finding.title), style="bold"))
-        table.add_row("severity:", Text(finding.severity))
-    table.add_row("rule:", Text(terminal_safe(rule)))
+        table.add_row(_("severity:"), Text(finding.severity))
+    table.add_row(_("rule:"), Text(terminal_safe(rule)))
     if run:
-        table.add_row("run:", Text(terminal_safe(run)))
+        table.add_row(_("run:"), Text(terminal_safe(run)))
     if finding is not None:
         seen = occurrences(finding)
-        table.add_row("first step:", Text(_step(seen.first)))
+        table.add_row(_("first step:"), Text(_step(seen.first)))
         if seen.count > 1:
-            table.add_row("last step:", Text(_step(seen.last)))
-        table.add_row("count:", Text(str(seen.count)))
-        for label, value in (("evidence:", finding.evidence), ("advice:", finding.advice)):
+            table.add_row(_("last step:"), Text(_step(seen.last)))
+        table.add_row(_("count:"), Text(str(seen.count)))
+        for label, value in ((_("evidence:"), finding.evidence), (_("advice:"), finding.advice)):
             if value:
                 table.add_row(label, Text(shorten(terminal_safe_lines(value), DETAIL_MAX_CHARS)))
-    state = "muted: its findings are hidden (it is still evaluated)" if muted else "shown"
-    table.add_row("status:", Text(state))
+    state = _("muted: its findings are hidden (it is still evaluated)") if muted else _("shown")
+    table.add_row(_("status:"), Text(state))
     return table
 
 
@@ -130,7 +128,7 @@ class FindingDetails(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """The labelled fields, and the keys in the frame's subtitle."""
         with VerticalScroll() as scroll:
-            scroll.border_title = "finding"
+            scroll.border_title = _("finding")
             scroll.border_subtitle = self._keys()
             yield Static(self._table(), id="details-body")
 
@@ -138,7 +136,7 @@ class FindingDetails(ModalScreen[None]):
         return details_table(self.run_label, self.rule, self.finding, self.muted)
 
     def _keys(self) -> str:
-        return f"m: {'unmute' if self.muted else 'mute'} · esc: close"
+        return _("m: unmute · esc: close") if self.muted else _("m: mute · esc: close")
 
     def action_toggle_mute(self) -> None:
         """Mute the rule, or unmute it; the modal stays open and says which."""

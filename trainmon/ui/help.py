@@ -15,10 +15,12 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from trainmon.i18n import N_, _
+
 EXTRA_KEYS: tuple[tuple[str, str], ...] = (
-    ("click", "select a finding in the advice pane (as ↑ / ↓ do)"),
-    ("ctrl+p", "command palette (themes, screenshots, every action)"),
-    ("escape / ? / q", "close this help"),
+    ("click", N_("select a finding in the advice pane (as ↑ / ↓ do)")),
+    ("ctrl+p", N_("command palette (themes, screenshots, every action)")),
+    ("escape / ? / q", N_("close this help")),
 )
 """Keys handled by Textual itself or by focused widgets, not by the app's bindings."""
 
@@ -32,8 +34,9 @@ def key_label(binding: Binding) -> str:
 
 def help_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
     """(keys, what they do) for every binding with a description, then the extra keys."""
-    rows = [(key_label(b), b.tooltip or b.description) for b in bindings if b.description]
-    rows.extend(EXTRA_KEYS)
+    rows = [(key_label(b), _(b.tooltip or b.description)) for b in bindings if b.description]
+
+    rows.extend((keys, _(text)) for keys, text in EXTRA_KEYS)
     return rows
 
 
@@ -76,7 +79,7 @@ class HelpScreen(ModalScreen[None]):
         for keys, description in self.rows:
             table.add_row(Text(keys), Text(description))
         with VerticalScroll() as scroll:
-            scroll.border_title = "trainmon keys"
+            scroll.border_title = _("trainmon keys")
             yield Static(table, id="help-table")
 
     def action_dismiss_help(self) -> None:

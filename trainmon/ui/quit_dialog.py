@@ -21,6 +21,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from trainmon.i18n import _
+
 QuitChoice = Literal["detach", "close"]
 """`detach`: a background process keeps saving the pipe; `close`: the pipe closes."""
 DialogChoice = Literal["detach", "close", "interrupt"]
@@ -70,8 +72,11 @@ class QuitDialog(ModalScreen[DialogChoice | None]):
             yield from self._compose_for_command(self.command)
             return
         why = Text(
-            "The log comes through a pipe. Closing it makes the training process's next "
-            "write fail (broken pipe), which usually kills it.\n",
+            _(
+                "The log comes through a pipe. Closing it makes the training process's next "
+                "write fail (broken pipe), which usually kills it."
+            )
+            + "\n",
             end="",
         )
         keys = Table.grid(padding=(0, 2))
@@ -79,19 +84,26 @@ class QuitDialog(ModalScreen[DialogChoice | None]):
         keys.add_column()
         keys.add_row(
             Text("Enter / d"),
-            Text(f"detach: keep saving the pipe to {self.log_path} in the background, then quit"),
+            Text(
+                _("detach: keep saving the pipe to {path} in the background, then quit").format(
+                    path=self.log_path
+                )
+            ),
         )
-        keys.add_row(Text("k"), Text("quit and close the pipe"))
-        keys.add_row(Text("Escape"), Text("stay"))
+        keys.add_row(Text("k"), Text(_("quit and close the pipe")))
+        keys.add_row(Text("Escape"), Text(_("stay")))
         with Vertical() as box:
-            box.border_title = "quit trainmon?"
+            box.border_title = _("quit trainmon?")
             yield Static(why, id="quit-why")
             yield Static(keys, id="quit-keys")
 
     def _compose_for_command(self, command: str) -> ComposeResult:
         why = Text(
-            "trainmon runs the training command in its own terminal: quitting without "
-            "detaching would hang it up.\n",
+            _(
+                "trainmon runs the training command in its own terminal: quitting without "
+                "detaching would hang it up."
+            )
+            + "\n",
             end="",
         )
         keys = Table.grid(padding=(0, 2))
@@ -99,12 +111,19 @@ class QuitDialog(ModalScreen[DialogChoice | None]):
         keys.add_column()
         keys.add_row(
             Text("Enter / d"),
-            Text(f"detach: the run goes on, its output saved to {self.log_path}; quit"),
+            Text(
+                _("detach: the run goes on, its output saved to {path}; quit").format(
+                    path=self.log_path
+                )
+            ),
         )
-        keys.add_row(Text("i"), Text(f"interrupt the run (Ctrl-C to {command}) and stay"))
-        keys.add_row(Text("Escape"), Text("stay"))
+        keys.add_row(
+            Text("i"),
+            Text(_("interrupt the run (Ctrl-C to {command}) and stay").format(command=command)),
+        )
+        keys.add_row(Text("Escape"), Text(_("stay")))
         with Vertical() as box:
-            box.border_title = "quit trainmon?"
+            box.border_title = _("quit trainmon?")
             yield Static(why, id="quit-why")
             yield Static(keys, id="quit-keys")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
+from trainmon.i18n import N_, _
 from trainmon.parsing.formats import closest_example
 from trainmon.records import Finding, FollowEvent, MetricRecord
 from trainmon.run import ParserProgress, Run
@@ -20,7 +21,7 @@ from trainmon.sources.samples import ProcessExit
 from trainmon.store import MetricStore, ignored_series_note
 from trainmon.text import terminal_safe
 from trainmon.ui.widgets.loss_plot import RUN_COLOURS
-from trainmon.ui.widgets.status_bar import Level, RunStatus, round_age
+from trainmon.ui.widgets.status_bar import WAITING_STATE, Level, RunStatus, round_age
 
 OTHER_LINES_SHOWN: Final = 100
 OTHER_LINES_RATIO: Final = 5.0
@@ -29,7 +30,7 @@ usual number of such lines per record."""
 TRANSIENT_STATE_S: Final = 30.0
 """How long "file truncated: new segment" and similar notes stay in the status line."""
 
-READING_STATE: Final = "reading the log:"
+READING_STATE: Final = N_("reading the log: {percent} of {size:,.0f} MB")
 BACKLOG_SHOWN_BYTES: Final = 16 << 20
 """A history at least this big takes seconds to read: the status line shows how far it got
 ("reading the log: 34 % of 94 MB") until the follower has caught up."""
@@ -153,7 +154,7 @@ class RunView:
 
     def _show_backlog(self, backlog: tuple[int, int] | None, now_s: float) -> bool:
         """Say how much of a big log's history is read; clear it once the follower caught up."""
-        reading = self.state.startswith(READING_STATE)
+        reading = self.state.startswith(_(READING_STATE).partition("{")[0])
         if backlog is None:
             self.live = True
             if not self.store.records and self.run.progress.lines:
@@ -164,7 +165,8 @@ class RunView:
         done, size = backlog
         if size >= BACKLOG_SHOWN_BYTES and (reading or not self.state):
             percent = min(99, int(100 * done / size))
-            text = f"{READING_STATE} {percent} % of {size / 1e6:,.0f} MB"
+            text = _(READING_STATE).format(percent=f"{percent} %", size=size / 1e6)
+
             if text != self.state:
                 self.set_state(text, "info", now_s, transient=False)
                 return True
@@ -173,18 +175,24 @@ class RunView:
     def follow_event(self, event: FollowEvent, now_s: float) -> None:
         """What a follower event means for this run and its status row."""
         if event.kind == "waiting":
-            self.set_state(f"waiting for {self.label}", "info", now_s, transient=False)
+            self.set_state(
+                _(WAITING_STATE).format(label=self.label), "info", now_s, transient=False
+            )
         elif event.kind == "opened":
             self.set_state("", "ok", now_s, transient=False)
         elif event.kind in ("truncated", "rotated"):
             self.run.new_segment()  # a restarted run: history and advice start over
-            what = "file truncated" if event.kind == "truncated" else "file replaced"
-            self.set_state(f"{what}: new segment", "warning", now_s, transient=True)
+            what = (
+                _("file truncated: new segment")
+                if event.kind == "truncated"
+                else _("file replaced: new segment")
+            )
+            self.set_state(what, "warning", now_s, transient=True)
         elif event.kind == "error":
             detail = f": {event.detail}" if event.detail else ""
-            self.set_state(f"error{detail}", "error", now_s, transient=False)
+            self.set_state(_("error") + detail, "error", now_s, transient=False)
         elif event.kind == "eof":
-            self.set_state("end of input", "info", now_s, transient=False)
+            self.set_state(_("end of input"), "info", now_s, transient=False)
 
     def process_ended(self, fact: ProcessExit) -> bool:
         """The training process of this log (or of every log, when it is not known which)

@@ -15,6 +15,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from trainmon.i18n import N_, _
 from trainmon.plotdata import X_AXES, XAxis, has_wall_times
 from trainmon.run import Run
 from trainmon.text import terminal_safe
@@ -28,7 +29,7 @@ from trainmon.ui.widgets.system_pane import SystemPane
 SMOOTHING_LEVELS: Final[tuple[float, ...]] = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 """The weights `s` / `S` step through (TensorBoard's slider, in the steps people use)."""
 
-NO_TIMES_TEXT: Final = (
+NO_TIMES_TEXT: Final = N_(
     "x axis: wall time skipped: the log prints no timestamps, and its history was read at "
     "once (records that arrive from now on get their arrival time)"
 )
@@ -42,26 +43,33 @@ class ViewActions(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "q", "quit", "quit", tooltip="quit trainmon (reading a pipe: asks whether to detach)"
+            "q",
+            "quit",
+            "quit",
+            tooltip=N_("quit trainmon (reading a pipe: asks whether to detach)"),
         ),
-        Binding("ctrl+c", "quit", "quit", show=False, tooltip="quit, as q"),
-        Binding("question_mark", "help", "help", tooltip="this list of keys"),
-        Binding("space,p", "pause", "pause", tooltip="pause / resume following the logs"),
-        Binding("s", "smoothing(-1)", "less smoothing", show=False, tooltip="less smoothing"),
-        Binding("S", "smoothing(1)", "more smoothing", show=False, tooltip="more smoothing"),
-        Binding("l", "toggle_log_y", "log-y", tooltip="log-y: plot log10 of the loss"),
-        Binding("x", "cycle_x_axis", "x axis", tooltip="x axis: step / epoch / time"),
-        Binding("e", "toggle_eval", "eval", tooltip="show / hide the eval loss"),
-        Binding("g", "toggle_gpu", "GPU pane", show=False, tooltip="show / hide the GPU pane"),
+        Binding("ctrl+c", "quit", "quit", show=False, tooltip=N_("quit, as q")),
+        Binding("question_mark", "help", "help", tooltip=N_("this list of keys")),
+        Binding("space,p", "pause", "pause", tooltip=N_("pause / resume following the logs")),
+        Binding("s", "smoothing(-1)", "less smoothing", show=False, tooltip=N_("less smoothing")),
+        Binding("S", "smoothing(1)", "more smoothing", show=False, tooltip=N_("more smoothing")),
+        Binding("l", "toggle_log_y", "log-y", tooltip=N_("log-y: plot log10 of the loss")),
+        Binding("x", "cycle_x_axis", "x axis", tooltip=N_("x axis: step / epoch / time")),
+        Binding("e", "toggle_eval", "eval", tooltip=N_("show / hide the eval loss")),
+        Binding("g", "toggle_gpu", "GPU pane", show=False, tooltip=N_("show / hide the GPU pane")),
         Binding(
-            "a", "toggle_advice", "advice pane", show=False, tooltip="show / hide the advice pane"
+            "a",
+            "toggle_advice",
+            "advice pane",
+            show=False,
+            tooltip=N_("show / hide the advice pane"),
         ),
         Binding(
             "m",
             "mute",
             "mute rule",
             show=False,
-            tooltip="mute / unmute the selected finding's rule",
+            tooltip=N_("mute / unmute the selected finding's rule"),
         ),
         # Selecting a finding and opening its details (the list takes these keys when focused).
         Binding("down", "select_finding(1)", "next finding", show=False),
@@ -71,22 +79,24 @@ class ViewActions(App[None]):
             "finding_details",
             "finding details",
             show=False,
-            tooltip="the selected finding in full; m in it mutes / unmutes",
+            tooltip=N_("the selected finding in full; m in it mutes / unmutes"),
         ),
-        Binding("M", "metric_browser", "metrics", show=False, tooltip="chart any logged metric"),
+        Binding(
+            "M", "metric_browser", "metrics", show=False, tooltip=N_("chart any logged metric")
+        ),
         Binding(
             "v",
             "toggle_raw_log",
             "log text",
             show=False,
-            tooltip="the log's text (↑↓ PgUp PgDn Home End, / search, n N)",
+            tooltip=N_("the log's text (↑↓ PgUp PgDn Home End, / search, n N)"),
         ),
         Binding(
             "ctrl+s",
             "save_screenshot",
             "save SVG screenshot",
             show=False,
-            tooltip="save SVG screenshot to the current directory",
+            tooltip=N_("save SVG screenshot to the current directory"),
         ),
     ]
     """Every key of the dashboard (the quit and pause actions are the app's own)."""
@@ -136,7 +146,7 @@ class ViewActions(App[None]):
             self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
             if not self._said_no_times:  # said once: the key keeps cycling without it
                 self._said_no_times = True
-                self.notify(NO_TIMES_TEXT, timeout=6)
+                self.notify(_(NO_TIMES_TEXT), timeout=6)
         self.notify(f"x axis: {self.x_axis}", timeout=1.5)
         self.refresh_now()
 
@@ -240,7 +250,7 @@ class ViewActions(App[None]):
             if binding.action in NOT_IN_PALETTE or binding.action in seen:
                 continue
             seen.add(binding.action)
-            title = binding.tooltip or binding.description
+            title = _(binding.tooltip or binding.description)
             yield SystemCommand(
                 title[:1].upper() + title[1:],
                 key_label(binding),

@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from trainmon.i18n import N_, _
 from trainmon.records import SEVERITY_RANK, Finding, Severity
 from trainmon.text import shorten, terminal_safe, terminal_safe_lines
 from trainmon.ui.widgets.counts import WorkCounts
@@ -32,10 +33,10 @@ SEVERITY_VARS: Final[dict[Severity, str]] = {
     "warning": "warning",
     "info": "secondary",
 }
-EMPTY_TEXT: Final = "no findings: the run looks healthy so far"
-EARLIER_ONLY_TEXT: Final = "no active findings (earlier ones listed below)"
+EMPTY_TEXT: Final = N_("no findings: the run looks healthy so far")
+EARLIER_ONLY_TEXT: Final = N_("no active findings (earlier ones listed below)")
 """A run whose findings all cleared is not "healthy so far": what happened is listed."""
-NOTHING_YET_TEXT: Final = (
+NOTHING_YET_TEXT: Final = N_(
     "nothing to judge yet: no metric records read so far. If the log has metrics, "
     "`trainmon report LOG --explain` shows how its lines were read, and --pattern REGEX "
     "teaches trainmon its format (`trainmon formats` lists the known ones)"
@@ -119,7 +120,7 @@ class AdvicePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         """The list, the detail of the selection, the history, and the empty state."""
-        yield Static(Text(NOTHING_YET_TEXT), id="advice-empty")
+        yield Static(Text(_(NOTHING_YET_TEXT)), id="advice-empty")
         option_list = OptionList(id="advice-list")
         option_list.display = False
         yield option_list
@@ -244,7 +245,7 @@ class AdvicePanel(Vertical):
         if run:
             where.append(terminal_safe(run))
         if finding.step is not None:
-            where.append(f"step {finding.step}")
+            where.append(_("step {step}").format(step=finding.step))
         if where:
             text.append("  " + " · ".join(where), style="dim")
         return text
@@ -262,7 +263,8 @@ class AdvicePanel(Vertical):
                 text.append("\n")
             text.append("→ " + _shown(finding.advice))
         text.append(
-            f"\n[{terminal_safe(finding.rule)}] enter: details · m: mute this rule", style="dim"
+            f"\n[{terminal_safe(finding.rule)}] " + _("enter: details · m: mute this rule"),
+            style="dim",
         )
         return text
 
@@ -270,12 +272,13 @@ class AdvicePanel(Vertical):
         """A muted rule's list line: dimmed, with its last finding's title when one was shown."""
         text = Text(no_wrap=True, overflow="ellipsis", end="", style="dim")
         seen = self._last_seen.get(rule)
-        text.append("(muted) " + terminal_safe(seen[1].title if seen else rule))
+        text.append(_("(muted) ") + terminal_safe(seen[1].title if seen else rule))
         return text
 
     def muted_detail(self, rule: str) -> Text:
         return Text(
-            f"[{terminal_safe(rule)}] muted: its findings are hidden · enter: details · m: unmute",
+            f"[{terminal_safe(rule)}] "
+            + _("muted: its findings are hidden · enter: details · m: unmute"),
             style="dim",
             end="",
         )
@@ -290,7 +293,7 @@ class AdvicePanel(Vertical):
         if self._history:
             if text.plain:
                 text.append("\n")
-            text.append(f"earlier ({len(self._history)}):", style="bold")
+            text.append(_("earlier ({count}):").format(count=len(self._history)), style="bold")
             for run, finding in self._history[:HISTORY_SHOWN]:
                 step = f" @ {finding.step}" if finding.step is not None else ""
                 prefix = f"{run}: " if run else ""
@@ -298,7 +301,11 @@ class AdvicePanel(Vertical):
         if self._muted:
             if text.plain:
                 text.append("\n")
-            text.append(terminal_safe(f"muted: {len(self._muted)} rule(s), listed dimmed above"))
+            text.append(
+                terminal_safe(
+                    _("muted: {count} rule(s), listed dimmed above").format(count=len(self._muted))
+                )
+            )
         return text
 
     def _selection_key(self) -> tuple[str, str] | None:
@@ -346,12 +353,14 @@ class AdvicePanel(Vertical):
 
     def _empty_text(self) -> str:
         if self._judged and self._history:
-            return EARLIER_ONLY_TEXT
+            return _(EARLIER_ONLY_TEXT)
         if self._judged:
-            return EMPTY_TEXT
+            return _(EMPTY_TEXT)
         if self._closest:
-            return f"{NOTHING_YET_TEXT}. Closest known format: {terminal_safe(self._closest)}"
-        return NOTHING_YET_TEXT
+            return _("{nothing_yet}. Closest known format: {format}").format(
+                nothing_yet=_(NOTHING_YET_TEXT), format=terminal_safe(self._closest)
+            )
+        return _(NOTHING_YET_TEXT)
 
     def _update_static(self, selector: str, text: Text) -> None:
         """Replace a Static's text only when it differs (an update repaints it).

@@ -16,6 +16,7 @@ from typing import ClassVar, Final
 from rich.style import Style
 from rich.text import Text
 
+from trainmon.i18n import _
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import GpuDeviceSample, GpuProcess, GpuSnapshot
 from trainmon.ui.widgets.cluster_rows import cluster_lines
@@ -140,7 +141,7 @@ class GpuPanel(TextPane):
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         snap = self.snapshot
         if snap is None:
-            text.append("GPU: sampling…", style=self._style("dim"))
+            text.append(_("GPU: sampling…"), style=self._style("dim"))
             return text
         if snap.status != "ok" or not snap.devices:
             reason = snap.reason or snap.status

@@ -23,6 +23,7 @@ from textual.app import RenderResult
 from textual.color import Color
 from textual.widget import Widget
 
+from trainmon.i18n import N_, _, ngettext
 from trainmon.records import Progress
 from trainmon.ui.widgets.counts import WorkCounts
 
@@ -113,14 +114,14 @@ class RunStatus:
 def age_text(age_s: float | None, finished: bool) -> tuple[str, Level]:
     """The freshness field and its level."""
     if finished:
-        return "finished", "info"
+        return _("finished"), "info"
     if age_s is None:
-        return "no records yet", "info"
+        return _("no records yet"), "info"
     if age_s >= STALE_WARN_S:
-        return f"no new record for {fmt_duration(age_s)}", "warning"
+        return _("no new record for {duration}").format(duration=fmt_duration(age_s)), "warning"
     if age_s < AGE_FRESH_S:
-        return f"last record <{AGE_FRESH_S:.0f}s ago", "ok"
-    return f"last record {fmt_duration(age_s)} ago", "ok"
+        return _("last record <{seconds:.0f}s ago").format(seconds=AGE_FRESH_S), "ok"
+    return _("last record {duration} ago").format(duration=fmt_duration(age_s)), "ok"
 
 
 def round_age(age_s: float | None) -> float | None:
@@ -152,6 +153,18 @@ HEALTH_ORDER: Final[tuple[Health, ...]] = (
 )
 """Worst first: the summary counts in this order and rows are given to the worst runs."""
 
+WAITING_STATE: Final = N_("waiting for {label}")
+"""The state of a run whose log does not exist yet (its health is `waiting`)."""
+HEALTH_WORDS: Final[dict[Health, str]] = {
+    "error": N_("error"),
+    "warning": N_("warning"),
+    "stalled": N_("stalled"),
+    "waiting": N_("waiting"),
+    "no records": N_("no records"),
+    "finished": N_("finished"),
+    "ok": N_("ok"),
+}
+"""How each health reads in the summary row (translated where it is shown)."""
 HEALTH_LEVELS: Final[dict[Health, Level]] = {
     "error": "error",
     "warning": "warning",
@@ -175,7 +188,7 @@ def run_health(row: RunStatus) -> Health:
         return "error"
     if row.level == "warning":
         return "warning"
-    if row.state.startswith("waiting"):
+    if row.state == _(WAITING_STATE).format(label=row.label):
         return "waiting"
     if row.finished:
         return "finished"
@@ -286,17 +299,20 @@ class StatusBar(Widget):
         """The first line with many runs: how many, how they are doing, how many are listed."""
         total = sum(counts.values())
         text = Text(no_wrap=True, overflow="ellipsis", end="")
-        text.append(f"{total} runs: ", style=self._style("label"))
+        text.append(_("{count} runs: ").format(count=total), style=self._style("label"))
         if paused:
-            text.append(" paused ", style=self._style("paused"))
+            text.append(" " + _("paused") + " ", style=self._style("paused"))
             text.append(" ")
         for n, health in enumerate(h for h in HEALTH_ORDER if h in counts):
             if n:
                 text.append(", ")
             level = HEALTH_LEVELS[health]
             style = self._style(level) if level != "ok" else Style()
-            text.append(f"{counts[health]} {health}", style=style)
-        text.append(f"  · {shown} shown, problems first", style=self._style("dim"))
+            text.append(f"{counts[health]} {_(HEALTH_WORDS[health])}", style=style)
+        text.append(
+            "  · " + _("{count} shown, problems first").format(count=shown),
+            style=self._style("dim"),
+        )
         text.truncate(max(1, width), overflow="ellipsis")
         return text
 
@@ -359,7 +375,7 @@ class StatusBar(Widget):
         head.append(row.label, style=self._style("label"))
         parts.append((100, head))
         if row.paused:
-            parts.append((95, Text(" paused ", style=self._style("paused"))))
+            parts.append((95, Text(" " + _("paused") + " ", style=self._style("paused"))))
         if row.ended:
             level = "info" if row.finished else "error"
             parts.append((92, Text(row.ended, style=self._style(level))))
@@ -368,7 +384,9 @@ class StatusBar(Widget):
             parts.append((90, Text(row.state, style=self._style(level))))
         p = row.progress
         if p.step is not None:
-            step = f"step {p.step}" + (f"/{p.total_steps}" if p.total_steps else "")
+            step = _("step {step}").format(step=p.step) + (
+                f"/{p.total_steps}" if p.total_steps else ""
+            )
             parts.append((85, Text(step)))
         if p.fraction is not None:
             parts.append((70, Text(f"{100 * p.fraction:.0f}%")))
@@ -389,8 +407,16 @@ class StatusBar(Widget):
         if row.note:
             parts.append((35, Text(row.note, style=self._style("warning"))))
         if row.unparsed:
-            since = " since the last record" if row.records else ""
-            parts.append((30, Text(f"{row.unparsed} other lines{since}", style=dim)))
+            other = (
+                ngettext(
+                    "{count} other line since the last record",
+                    "{count} other lines since the last record",
+                    row.unparsed,
+                )
+                if row.records
+                else ngettext("{count} other line", "{count} other lines", row.unparsed)
+            )
+            parts.append((30, Text(other.format(count=row.unparsed), style=dim)))
         return parts
 
     def render(self) -> RenderResult:
