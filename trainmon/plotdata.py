@@ -213,11 +213,13 @@ class PlotCache:
 def _steps_sorted(store: MetricStore, series: Series, state: _SeriesState) -> bool:
     """Whether the series' steps never decrease, checking only points not seen before."""
     n = len(series)
-    if state.checked < n and state.steps_sorted:
-        new = store.record_steps.take(series.record_index.span(state.checked, n))
+    while state.checked < n and state.steps_sorted:  # a block at a time: a whole history
+        stop = min(n, state.checked + EMA_BLOCK)  # read at once is never taken whole
+        new = store.record_steps.take(series.record_index.span(state.checked, stop))
         ok = new[0] >= state.last_step and bool(np.all(new[1:] >= new[:-1]))
         state.steps_sorted = ok
         state.last_step = int(new[-1])
+        state.checked = stop
     state.checked = n
     return state.steps_sorted
 

@@ -33,6 +33,7 @@ from typing import Final
 from textual.message import Message
 
 from trainmon.follow import Follower
+from trainmon.heap import map_large_blocks
 from trainmon.history import HistoryOptions, HistoryRead, load_history, wants_history
 from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent
@@ -407,6 +408,7 @@ class HistoryLoader(OwnedThread):
         self._jobs.append(job)
         if not self._started:
             self._started = True
+            map_large_blocks()  # a big history's temporaries must not grow the heap for good
             self.start()
         self._wake.set()
 
