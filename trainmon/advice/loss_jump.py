@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from trainmon.advice.base import GRAD, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.stats import fmt, median, middle
+from trainmon.i18n import N_, _
 
 BASE_RECORDS = 10
 """Records before the jump whose median is the level it jumped from."""
@@ -29,8 +30,8 @@ CAUSE_RATIO = 3.0
 """An LR or grad norm this many times its value before the jump is named as what changed
 (the LR may have changed one record earlier: the loss shows a new LR at the next record)."""
 
-JUMP_EVIDENCE = "loss {level} → {jump} at step {step} (x{ratio:.1f}), {now} now"
-CAUSE_EVIDENCE = "; {label} {before} → {value} by the jump"
+JUMP_EVIDENCE = N_("loss {level} → {jump} at step {step} (x{ratio:.1f}), {now} now")
+CAUSE_EVIDENCE = N_("; {label} {before} → {value} by the jump")
 
 
 class LossJump(Rule):
@@ -64,7 +65,7 @@ class LossJump(Rule):
         if not now >= STAY_RATIO * level:
             return None  # it has come back down since
         step = view.step_of(LOSS, pos)
-        evidence = JUMP_EVIDENCE.format(
+        evidence = _(JUMP_EVIDENCE).format(
             level=fmt(level),
             jump=fmt(float(after[0])),
             step=step,
@@ -75,11 +76,13 @@ class LossJump(Rule):
         return Hit(
             "warning",
             step,
-            "Loss jumped up and stays up",
+            _("Loss jumped up and stays up"),
             evidence,
-            "One update knocked the model out of where it was: lower the LR (or undo the change "
-            "that raised it), clip gradients (max_grad_norm 1.0), and resume from the "
-            "checkpoint before the jump.",
+            _(
+                "One update knocked the model out of where it was: lower the LR (or undo the "
+                "change that raised it), clip gradients (max_grad_norm 1.0), and resume from the "
+                "checkpoint before the jump."
+            ),
         )
 
     @staticmethod
@@ -101,7 +104,7 @@ class LossJump(Rule):
             value = float(view.values(name, at - 1, at)[0])
             if before > 0 and value >= CAUSE_RATIO * before:
                 found.append(
-                    CAUSE_EVIDENCE.format(label=label, before=fmt(before), value=fmt(value))
+                    _(CAUSE_EVIDENCE).format(label=label, before=fmt(before), value=fmt(value))
                 )
         return found
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from trainmon.advice.base import LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.stats import fmt, middle
+from trainmon.i18n import N_, _
 
 ADAM_FORMATS = frozenset({"hf-trainer", "trainer-state", "nanogpt"})
 """Log formats of trainers whose optimizer is AdamW unless the script picked another."""
@@ -46,11 +47,11 @@ then: see the real runs in bench/README.md)."""
 UNMOVED = 0.05
 """Largest fall of the loss from its first records that still counts as not moving."""
 
-HIGH_EVIDENCE = (
+HIGH_EVIDENCE = N_(
     "LR {lr} since step {step} (peak so far {peak}); {trainer} uses AdamW unless the script "
     "chose another optimizer, and transformers train at 1e-5 to 3e-3 under it"
 )
-LOW_EVIDENCE = (
+LOW_EVIDENCE = N_(
     "loss {start} → {now} over steps {lo}-{hi}, from ln(vocab {vocab}) = {ln}: not moving; "
     "LR at most {peak} so far"
 )
@@ -84,17 +85,19 @@ class LrTooHigh(Rule):
             return None
         step = view.step_of(LR, self.high_since)
         newest = float(view.values(LR, n - 1, n)[0])
-        trainer = "nanoGPT" if log_format == "nanogpt" else "the Hugging Face Trainer"
+        trainer = "nanoGPT" if log_format == "nanogpt" else _("the Hugging Face Trainer")
         return Hit(
             "warning",
             step,
-            "Learning rate is far above the usual range for AdamW",
-            HIGH_EVIDENCE.format(
+            _("Learning rate is far above the usual range for AdamW"),
+            _(HIGH_EVIDENCE).format(
                 lr=fmt(newest), step=step, peak=fmt(facts.peak_lr), trainer=trainer
             ),
-            "Expect a loss that collapses to a constant prediction or diverges: lower the LR "
-            "10-100x (1e-4 to 1e-3 from scratch, 1e-5 to 1e-4 to fine-tune) and check for a "
-            "unit slip or a scaled LR (by batch size or world size) scaled twice.",
+            _(
+                "Expect a loss that collapses to a constant prediction or diverges: lower the LR "
+                "10-100x (1e-4 to 1e-3 from scratch, 1e-5 to 1e-4 to fine-tune) and check for a "
+                "unit slip or a scaled LR (by batch size or world size) scaled twice."
+            ),
         )
 
 
@@ -132,8 +135,8 @@ class LrTooLow(Rule):
         return Hit(
             "warning",
             lo,
-            "Learning rate is far too low to train from scratch",
-            LOW_EVIDENCE.format(
+            _("Learning rate is far too low to train from scratch"),
+            _(LOW_EVIDENCE).format(
                 start=fmt(start),
                 now=fmt(now),
                 lo=lo,
@@ -142,10 +145,12 @@ class LrTooLow(Rule):
                 ln=fmt(ln_vocab),
                 peak=fmt(peak),
             ),
-            "A model trained from random weights needs 1e-4 to 1e-3 under AdamW (the largest "
-            "models 6e-5 or more): raise the LR 100-1000x, and check for a unit slip (1e-6 "
-            "for 1e-3) or an LR scaled down twice. If a warm-up of thousands of steps is "
-            "still ramping it up, this clears once the loss starts to fall.",
+            _(
+                "A model trained from random weights needs 1e-4 to 1e-3 under AdamW (the largest "
+                "models 6e-5 or more): raise the LR 100-1000x, and check for a unit slip (1e-6 "
+                "for 1e-3) or an LR scaled down twice. If a warm-up of thousands of steps is "
+                "still ramping it up, this clears once the loss starts to fall."
+            ),
         )
 
 
