@@ -68,63 +68,32 @@ class QuitDialog(ModalScreen[DialogChoice | None]):
 
     def compose(self) -> ComposeResult:
         """Why it asks, and the three keys."""
-        if self.command is not None:
-            yield from self._compose_for_command(self.command)
-            return
-        why = Text(
-            _(
+        if self.command is None:
+            why = _(
                 "The log comes through a pipe. Closing it makes the training process's next "
                 "write fail (broken pipe), which usually kills it."
             )
-            + "\n",
-            end="",
-        )
-        keys = Table.grid(padding=(0, 2))
-        keys.add_column(style="bold", no_wrap=True)
-        keys.add_column()
-        keys.add_row(
-            Text("Enter / d"),
-            Text(
-                _("detach: keep saving the pipe to {path} in the background, then quit").format(
-                    path=self.log_path
-                )
-            ),
-        )
-        keys.add_row(Text("k"), Text(_("quit and close the pipe")))
-        keys.add_row(Text("Escape"), Text(_("stay")))
-        with Vertical() as box:
-            box.border_title = _("quit trainmon?")
-            yield Static(why, id="quit-why")
-            yield Static(keys, id="quit-keys")
-
-    def _compose_for_command(self, command: str) -> ComposeResult:
-        why = Text(
-            _(
+            detach = _("detach: keep saving the pipe to {path} in the background, then quit")
+            other = ("k", _("quit and close the pipe"))
+        else:
+            why = _(
                 "trainmon runs the training command in its own terminal: quitting without "
                 "detaching would hang it up."
             )
-            + "\n",
-            end="",
-        )
+            detach = _("detach: the run goes on, its output saved to {path}; quit")
+            other = (
+                "i",
+                _("interrupt the run (Ctrl-C to {command}) and stay").format(command=self.command),
+            )
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold", no_wrap=True)
         keys.add_column()
-        keys.add_row(
-            Text("Enter / d"),
-            Text(
-                _("detach: the run goes on, its output saved to {path}; quit").format(
-                    path=self.log_path
-                )
-            ),
-        )
-        keys.add_row(
-            Text("i"),
-            Text(_("interrupt the run (Ctrl-C to {command}) and stay").format(command=command)),
-        )
+        keys.add_row(Text("Enter / d"), Text(detach.format(path=self.log_path)))
+        keys.add_row(Text(other[0]), Text(other[1]))
         keys.add_row(Text("Escape"), Text(_("stay")))
         with Vertical() as box:
             box.border_title = _("quit trainmon?")
-            yield Static(why, id="quit-why")
+            yield Static(Text(why + "\n", end=""), id="quit-why")
             yield Static(keys, id="quit-keys")
 
     def action_choose(self, choice: str) -> None:
