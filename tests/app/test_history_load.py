@@ -12,6 +12,7 @@ import numpy as np
 import psutil
 import pytest
 
+from tests.trainer_lines import step_lines
 from trainmon import report
 from trainmon.config import DashboardOptions
 from trainmon.follow import Follower
@@ -23,23 +24,6 @@ from trainmon.ui.threads import LogPoller
 from trainmon.ui.widgets.loss_plot import LossPlot
 
 from .helpers import TIMEOUT_S, status_lines, wait_until
-
-
-def step_lines(steps: range, *, crash_at: int | None = None) -> str:
-    out = []
-    for step in steps:
-        loss = 3.0 / (1 + step) ** 0.3
-        out.append(
-            f"{{'loss': {loss:.5f}, 'grad_norm': {1 + step % 7 / 10:.2f}, "
-            f"'learning_rate': 5e-05, 'epoch': {step / 1000:.3f}, 'step': {step}}}\n"
-        )
-        if step % 50 == 0:
-            out.append(f"{{'eval_loss': {loss * 1.1:.5f}, 'epoch': {step / 1000:.3f}}}\n")
-        if step % 10 == 0:
-            out.append(f"some progress text at {step}\n")
-        if step == crash_at:
-            out.append("Traceback (most recent call last):\nValueError: a bad batch\n")
-    return "".join(out)
 
 
 def records_in(steps: int) -> int:

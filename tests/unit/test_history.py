@@ -11,6 +11,7 @@ import numpy as np
 import psutil
 import pytest
 
+from tests.trainer_lines import step_lines
 from trainmon import report
 from trainmon.follow import Follower
 from trainmon.history import HistoryOptions, HistoryRead, load_history, wants_history
@@ -22,27 +23,6 @@ from trainmon.store import MetricStore
 
 SMALL = HistoryOptions(jobs=3, min_bytes=1)
 """Every file is read apart, in up to three processes."""
-
-
-def step_lines(steps: range, *, base: float = 3.0, crash_at: int | None = None) -> str:
-    """Trainer dicts with a printed step, an eval every 50 steps, progress text between, and
-    a caught traceback at `crash_at` (a text event whose line number must count right)."""
-    out = []
-    for step in steps:
-        loss = base / (1 + step) ** 0.3
-        out.append(
-            f"{{'loss': {loss:.5f}, 'grad_norm': {1 + step % 7 / 10:.2f}, "
-            f"'learning_rate': 5e-05, 'epoch': {step / 1000:.3f}, 'step': {step}}}\n"
-        )
-        if step % 50 == 0:
-            out.append(f"{{'eval_loss': {loss * 1.1:.5f}, 'epoch': {step / 1000:.3f}}}\n")
-        if step % 10 == 0:
-            out.append(f"some progress text at {step}\n")
-        if step == crash_at:
-            out.append("Traceback (most recent call last):\n")
-            out.append('  File "train.py", line 10, in <module>\n')
-            out.append("ValueError: a bad batch\n")
-    return "".join(out)
 
 
 @pytest.fixture(autouse=True)
