@@ -241,14 +241,19 @@ class Run:
             self._engine_context = context
         return self._engine
 
-    def mute(self, rule: str) -> None:
-        """Hide a rule's findings from now on (it keeps being evaluated)."""
+    def mute(self, rule: str, *, unseen: bool = False) -> None:
+        """Hide a rule's findings from now on (it keeps being evaluated). `unseen`: none of
+        them was ever shown (a history judged apart while the user muted the rule), so they
+        leave the earlier list too, as if the rule had been muted from the start."""
         self.muted.add(rule)
         if self._engine is not None:
             self._engine.mute(rule)
+        history = self.advice.history
+        if unseen:
+            history = tuple(f for f in history if f.rule != rule)
         self.advice = AdviceState(
             active=tuple(f for f in self.advice.active if f.rule != rule),
-            history=self.advice.history,
+            history=history,
             schedule=self.advice.schedule,
         )
 

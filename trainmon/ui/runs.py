@@ -135,7 +135,7 @@ class RunView:
         run = self.run
         if judged is not None and judged.store is store and not run.store.records:
             for rule in run.muted - judged.muted:
-                judged.mute(rule)
+                judged.mute(rule, unseen=True)
             for rule in judged.muted - run.muted:
                 judged.unmute(rule)
             if run.process_exit is not None:
