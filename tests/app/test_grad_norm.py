@@ -225,3 +225,18 @@ async def test_kept_lines_are_textuals_own_and_only_changed_rows_repaint() -> No
         shown = [cells(pane.render_line(y)) for y in range(pane.content_size.height)]
         assert shown == textual_lines(pane)
         assert "".join(ch for ch, _style in shown[-1]).rstrip() == "grad_norm last 3.5  min"
+
+
+async def test_kept_lines_follow_a_theme_change() -> None:
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(GradNormPane)
+        norms = [1.0 + (i % 5) / 10 for i in range(500)] + [9.0]
+        pane.show(grad_norm_data(store_of(norms), pane.content_size.width))
+        await pilot.pause()
+        dark = [cells(pane.render_line(y)) for y in range(pane.content_size.height)]
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = [cells(pane.render_line(y)) for y in range(pane.content_size.height)]
+        assert light != dark
+        assert light == textual_lines(pane)
