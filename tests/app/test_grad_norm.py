@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 
 from trainmon.plotdata import GradNormData, grad_norm_data
 from trainmon.records import MetricRecord
@@ -174,3 +177,66 @@ async def test_the_dashboard_claims_no_clipping_where_the_run_switched_it_off() 
             await pilot.pause()
             text = rendered(app.query_one("#grad-norm", GradNormPane)).plain
             assert ("clip " in text) is shown, (clip, text)
+
+
+def textual_lines(pane: GradNormPane) -> list[list[tuple[str, object]]]:
+    """`render()` turned into screen lines by Textual's own conversion, cell by cell."""
+    width, height = pane.content_size
+    strips = Visual.to_strips(
+        pane, visualize(pane, pane.render()), width, height, pane.visual_style
+    )
+    base = pane.visual_style.rich_style
+    return [cells(strip.adjust_cell_length(width, base)) for strip in strips]
+
+
+def cells(strip: Strip) -> list[tuple[str, object]]:
+    """Each cell's character and style (without the offsets Textual notes for selection)."""
+    return [
+        (ch, seg.style.clear_meta_and_links() if seg.style else None)
+        for seg in strip
+        for ch in seg.text
+    ]
+
+
+async def test_kept_lines_are_textuals_own_and_only_changed_rows_repaint() -> None:
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(GradNormPane)
+        width = pane.content_size.width
+        norms = [1.0 + (i % 5) / 10 for i in range(500)] + [9.0]  # a spike
+        pane.show(grad_norm_data(store_of(norms), width))
+        await pilot.pause()
+        shown = [cells(pane.render_line(y)) for y in range(pane.content_size.height)]
+        assert shown == textual_lines(pane)
+        assert all(len(row) == width for row in shown)
+        # A last value that moves only the summary: one row repainted, and it is the last.
+        before = pane.line_repaints
+        pane.show(replace(pane.data, last=2.5))
+        assert pane.line_repaints == before + 1
+        await pilot.pause()
+        shown = [cells(pane.render_line(y)) for y in range(pane.content_size.height)]
+        assert shown == textual_lines(pane)
+        assert "last 2.5" in "".join(ch for ch, _style in shown[-1])
+        # A summary wider than the pane ends at the last word that fits, as Textual draws it.
+        await pilot.resize_terminal(24, 10)
+        await pilot.pause()
+        pane.show(replace(pane.data, last=3.5))
+        await pilot.pause()
+        shown = [cells(pane.render_line(y)) for y in range(pane.content_size.height)]
+        assert shown == textual_lines(pane)
+        assert "".join(ch for ch, _style in shown[-1]).rstrip() == "grad_norm last 3.5  min"
+
+
+async def test_kept_lines_follow_a_theme_change() -> None:
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        pane = app.query_one(GradNormPane)
+        norms = [1.0 + (i % 5) / 10 for i in range(500)] + [9.0]
+        pane.show(grad_norm_data(store_of(norms), pane.content_size.width))
+        await pilot.pause()
+        dark = [cells(pane.render_line(y)) for y in range(pane.content_size.height)]
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = [cells(pane.render_line(y)) for y in range(pane.content_size.height)]
+        assert light != dark
+        assert light == textual_lines(pane)
