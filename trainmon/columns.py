@@ -393,6 +393,16 @@ class Column:
         self._cache = (k, values)
         return values
 
+    @property
+    def sealed_chunks(self) -> int:
+        """How many chunks are sealed (they never change again)."""
+        return len(self._sealed)
+
+    def chunk(self, k: int) -> Numbers:
+        """Chunk `k` decoded: a sealed one (do not modify it) or, for `sealed_chunks`, a copy
+        of the values after them."""
+        return self._chunk(k)
+
     def chunks(self) -> Iterator[Numbers]:
         """Every value, one decoded chunk at a time (the last one is the tail's copy)."""
         for k in range(len(self._sealed) + 1):

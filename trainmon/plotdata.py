@@ -177,6 +177,9 @@ class _SeriesState:
     """The log-y setting whose block summaries stand for the points the EMA forgot."""
     blocks: dict[tuple[str, bool], BlockExtremes] = field(default_factory=dict)
     """Block summaries of the raw ("raw") or smoothed ("ema") values, per log-y setting."""
+    grad_chunks: list[_ChunkSummary] = field(default_factory=list)
+    """The grad-norm pane's summary of each sealed chunk (for `grad_clip`)."""
+    grad_clip: float | None = None
 
     def block_cache(self, variant: str, log_y: bool) -> BlockExtremes:
         """The block summaries for one variant of the series, created on first use."""
@@ -641,6 +644,7 @@ def grad_norm_data(
     *,
     max_grad_norm: float | None = None,
     median_window: int = MEDIAN_WINDOW,
+    cache: PlotCache | None = None,
 ) -> GradNormData:
     """The grad-norm pane's input: one value per cell (bucket maxima) and summary numbers.
 
@@ -649,40 +653,81 @@ def grad_norm_data(
         width: cells available for the sparkline; fewer values come back for short runs.
         max_grad_norm: the trainer's clipping threshold, when known.
         median_window: how many of the newest finite values the median covers.
+        cache: the run's plot cache: sealed chunks are then summarised once, so a redraw
+            reads only the values after the last sealed chunk.
     """
     clip = max_grad_norm if max_grad_norm is not None and math.isfinite(max_grad_norm) else None
     series = store.get(GRAD_NORM)
     if series is None or not len(series):
         return GradNormData(present=False, clip=clip)
-    return _grad_norm(series.values, max(1, int(width)), clip, max(1, median_window))
+    summaries: list[_ChunkSummary] = []
+    if cache is not None:
+        state = cache.state(store, GRAD_NORM, len(series))
+        if state.grad_clip != clip or len(state.grad_chunks) > series.values.sealed_chunks:
+            state.grad_chunks, state.grad_clip = [], clip
+        summaries = state.grad_chunks
+    return _grad_norm(series.values, max(1, int(width)), clip, max(1, median_window), summaries)
 
 
-def _grad_norm(values: Column, width: int, clip: float | None, median_window: int) -> GradNormData:
-    """One pass over the column a decoded chunk at a time, so a history of 10^7 values never
-    stands in memory as float64 at once. Cells split the records evenly by position (as the
-    loss plot's x axis does); a cell holding only NaN/inf is left out."""
+GRAD_BLOCK: Final = 64
+"""Values per block maximum kept for each sealed chunk of a long grad-norm history."""
+GRAD_BLOCKS_PER_CELL: Final = 4
+"""Cells are drawn from the block maxima once each spans this many blocks (the cell edges then
+move by at most one block, invisible at that width); shorter histories are read whole."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkSummary:
+    """One chunk of grad-norm values as the pane needs it."""
+
+    finite: int
+    low: float
+    high: float
+    clipped: int
+    block_max: FloatArray
+    """The max of each `GRAD_BLOCK` values (NaN where none is finite)."""
+
+
+def _summarise(chunk: FloatArray, clip: float | None) -> _ChunkSummary:
+    ok = np.isfinite(chunk)
+    good = chunk[ok]
+    blocks = -(-len(chunk) // GRAD_BLOCK)
+    padded = np.full(blocks * GRAD_BLOCK, np.nan)
+    padded[: len(chunk)] = np.where(ok, chunk, np.nan)
+    return _ChunkSummary(
+        finite=len(good),
+        low=float(good.min()) if len(good) else math.inf,
+        high=float(good.max()) if len(good) else -math.inf,
+        clipped=int(np.count_nonzero(good > clip)) if clip is not None else 0,
+        block_max=np.fmax.reduce(padded.reshape(blocks, GRAD_BLOCK), axis=1),
+    )
+
+
+def _grad_norm(
+    values: Column,
+    width: int,
+    clip: float | None,
+    median_window: int,
+    summaries: list[_ChunkSummary],
+) -> GradNormData:
+    """Cells split the records evenly by position (as the loss plot's x axis does); a cell
+    holding only NaN/inf is left out. Sealed chunks are summarised once into `summaries`
+    (the caller's cache); the values are never decoded all at once."""
     n = len(values)
+    sealed = values.sealed_chunks
+    while len(summaries) < sealed:
+        summaries.append(_summarise(values.chunk(len(summaries)), clip))
+    parts = [*summaries[:sealed], _summarise(values.chunk(sealed), clip)]
+    finite_count = sum(p.finite for p in parts)
+    low, high = min(p.low for p in parts), max(p.high for p in parts)
+    clipped = sum(p.clipped for p in parts)
     cells = min(width, n)
-    edges = (np.arange(cells + 1, dtype=np.int64) * n) // cells
-    cell_max = np.full(cells, np.nan)
-    finite_count = clipped = 0
-    low, high = math.inf, -math.inf
-    lo = 0
-    for chunk in values.chunks():
-        hi = lo + len(chunk)
-        ok = np.isfinite(chunk)
-        good = chunk[ok]
-        if len(good):
-            finite_count += len(good)
-            low, high = min(low, float(good.min())), max(high, float(good.max()))
-            if clip is not None:
-                clipped += int(np.count_nonzero(good > clip))
-        first, last = np.searchsorted(edges, lo, "right") - 1, np.searchsorted(edges, hi, "left")
-        starts = np.clip(edges[first:last], lo, hi) - lo
-        cell_max[first:last] = np.fmax(
-            cell_max[first:last], np.fmax.reduceat(np.where(ok, chunk, np.nan), starts)
-        )
-        lo = hi
+    if n >= cells * GRAD_BLOCK * GRAD_BLOCKS_PER_CELL:
+        blocks = np.concatenate([p.block_max for p in parts])
+        edges = (np.arange(cells, dtype=np.int64) * len(blocks)) // cells
+        cell_max = np.fmax.reduceat(blocks, edges)
+    else:
+        cell_max = _cell_maxima(values, cells)
     if finite_count == 0:
         return GradNormData(present=True, count=n, nonfinite=n, clip=clip)
     cell_max = cell_max[~np.isnan(cell_max)]
@@ -710,6 +755,22 @@ def _grad_norm(values: Column, width: int, clip: float | None, median_window: in
         clipped=clipped,
         scale_top=scale_top,
     )
+
+
+def _cell_maxima(values: Column, cells: int) -> FloatArray:
+    """The max of each of `cells` equal runs of positions, read a chunk at a time."""
+    n = len(values)
+    edges = (np.arange(cells + 1, dtype=np.int64) * n) // cells
+    cell_max = np.full(cells, np.nan)
+    lo = 0
+    for chunk in values.chunks():
+        hi = lo + len(chunk)
+        first, last = np.searchsorted(edges, lo, "right") - 1, np.searchsorted(edges, hi, "left")
+        starts = np.clip(edges[first:last], lo, hi) - lo
+        finite = np.where(np.isfinite(chunk), chunk, np.nan)
+        cell_max[first:last] = np.fmax(cell_max[first:last], np.fmax.reduceat(finite, starts))
+        lo = hi
+    return cell_max
 
 
 def _newest_finite(values: Column, count: int) -> FloatArray:

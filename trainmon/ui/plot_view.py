@@ -104,4 +104,6 @@ class PlotView:
             # The advice's reading of the run's facts: `max_grad_norm` 0 means clipping is off.
             clip = parse_context(first.context).max_grad_norm
             cells = max(1, grad.content_size.width)
-            grad.show(grad_norm_data(first.store, cells, max_grad_norm=clip))
+            grad.show(
+                grad_norm_data(first.store, cells, max_grad_norm=clip, cache=first.plot_cache)
+            )
