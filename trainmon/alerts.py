@@ -123,12 +123,12 @@ class AlertWatch:
 def _end_alert(label: str, run: Run, ended: ProcessExit | None, finished: bool) -> Alert:
     step = run.store.last_step
     at = f" at step {step}" if step is not None else ""
-    if finished or (ended is not None and ended.how == "exit status 0"):
+    if finished or (ended is not None and ended.status is not None and ended.status.clean):
         return Alert(
             "finished", label, f"trainmon: {label} finished", f"run finished{at}", "success"
         )
     assert ended is not None
-    if not ended.how:  # not trainmon's child, already reaped: its status cannot be known
+    if ended.status is None:  # not trainmon's child, already reaped: its status cannot be known
         return Alert("crashed", label, f"trainmon: {label} ended", f"{ended.text}{at}", "warning")
     return Alert("crashed", label, f"trainmon: {label} crashed", f"{ended.text}{at}", "failure")
 

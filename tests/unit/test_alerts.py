@@ -10,7 +10,7 @@ from trainmon.alerts import AlertWatch, stall_limit_s
 from trainmon.notify import Alert, Notifier, combined, notify_status
 from trainmon.records import MetricRecord
 from trainmon.run import Run
-from trainmon.sources.samples import ProcessExit
+from trainmon.sources.samples import ExitStatus, ProcessExit
 
 
 def _run(records: int, *, every_s: float = 2.0, start_s: float = 1000.0) -> Run:
@@ -25,7 +25,7 @@ def _run(records: int, *, every_s: float = 2.0, start_s: float = 1000.0) -> Run:
 def test_a_crash_is_told_once_with_how_the_trainer_ended() -> None:
     run, watch = _run(5), AlertWatch()
     assert watch.check("r", run, 1011.0) == []
-    crash = ProcessExit(4242, "killed by SIGKILL", 1011.0)
+    crash = ProcessExit(4242, ExitStatus(signal="SIGKILL"), 1011.0)
     (alert,) = watch.check("r", run, 1012.0, crash)
     assert (alert.kind, alert.title, alert.level) == ("crashed", "trainmon: r crashed", "failure")
     assert alert.body == "training process 4242 exited (killed by SIGKILL) at step 5"
@@ -34,9 +34,9 @@ def test_a_crash_is_told_once_with_how_the_trainer_ended() -> None:
 
 
 def test_a_clean_exit_is_a_finished_run_and_an_unknown_status_is_an_end() -> None:
-    (done,) = AlertWatch().check("r", _run(3), 1010.0, ProcessExit(1, "exit status 0"))
+    (done,) = AlertWatch().check("r", _run(3), 1010.0, ProcessExit(1, ExitStatus(code=0)))
     assert (done.kind, done.title) == ("finished", "trainmon: r finished")
-    (ended,) = AlertWatch().check("r", _run(3), 1010.0, ProcessExit(1, ""))
+    (ended,) = AlertWatch().check("r", _run(3), 1010.0, ProcessExit(1, None))
     assert (ended.title, ended.level) == ("trainmon: r ended", "warning")
 
 
