@@ -143,7 +143,7 @@ class CpuPanel(TextPane):
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append("CPU ", style=label)
         text.append(f"{snap.total_pct:3.0f}% ")
-        text.append("load ", style=label)
+        text.append(_("load") + " ", style=label)
         cores = len(snap.per_core_pct) or 1
         one, five, fifteen = snap.load_avg
         text.append(f"{one:.1f}", style=self._style("warn") if one > cores else None)
@@ -155,7 +155,7 @@ class CpuPanel(TextPane):
             swapping = (snap.swap_in_bps or 0) + (snap.swap_out_bps or 0) > 0
             text.append(fmt_size(snap.swap_used_bytes), style=self._warn_if(swapping))
             return text
-        text.append(f" {five:.1f} {fifteen:.1f} /{cores} cores")
+        text.append(f" {five:.1f} {fifteen:.1f} /{cores} " + _("cores"))
         if snap.iowait_pct is not None:
             text.append("  iowait ", style=label)
             text.append(f"{snap.iowait_pct:.0f}%", style=self._warn_if(snap.iowait_pct >= 20))
@@ -258,21 +258,22 @@ class CpuPanel(TextPane):
         two.append("  CPU ", style=label)
         two.append(f"{tp.cpu_pct:.0f}%  ")
         if tp.allowed_cores:
-            two.append(f"(of {tp.allowed_cores} cores)  ", style=label)
+            of_cores = _("(of {count} cores)").format(count=tp.allowed_cores)
+            two.append(f"{of_cores}  ", style=label)
         two.append("RSS ", style=label)
         two.append(f"{fmt_size(tp.rss_bytes)}  ")
-        two.append("threads ", style=label)
+        two.append(_("threads") + " ", style=label)
         two.append(f"{tp.threads}  ")
-        two.append("workers ", style=label)
+        two.append(_("workers") + " ", style=label)
         two.append(f"{tp.workers}  ")
-        two.append("state ", style=label)
+        two.append(_("state") + " ", style=label)
         two.append(status, style=self._warn_if(status == "D"))
         if tp.io_wait_pct is not None:
             two.append("  io-wait ", style=label)
             two.append(f"{tp.io_wait_pct:.0f}%", style=self._warn_if(tp.io_wait_pct >= 20))
         if tp.cuda_visible_devices is not None:
             two.append("  GPUs ", style=label)
-            two.append(tp.cuda_visible_devices or "none")
+            two.append(tp.cuda_visible_devices or _("none"))
         if tp.note:
             two.append(f"  ({tp.note})", style=self._style("dim"))
         return [one, two]
