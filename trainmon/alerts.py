@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Final
 
+from trainmon.i18n import _
 from trainmon.notify import Alert
 from trainmon.records import SEVERITY_RANK, Severity
 from trainmon.run import Run
@@ -89,9 +90,8 @@ class AlertWatch:
                 Alert(
                     "stalled",
                     label,
-                    f"trainmon: {label} has stalled",
-                    f"no new record for {_duration(quiet)} (limit {_duration(limit)})"
-                    + (f"; last step {step}" if step is not None else ""),
+                    _("trainmon: {label} has stalled").format(label=label),
+                    _stall_body(quiet, limit, step),
                     "warning",
                 )
             )
@@ -106,7 +106,7 @@ class AlertWatch:
             if SEVERITY_RANK[finding.severity] < floor:
                 continue
             told.rules.add(finding.rule)
-            where = f" at step {finding.step}" if finding.step is not None else ""
+            where = _at_step(finding.step)
             alerts.append(
                 Alert(
                     "finding",
@@ -122,21 +122,40 @@ class AlertWatch:
 
 def _end_alert(label: str, run: Run, ended: ProcessExit | None, finished: bool) -> Alert:
     step = run.store.last_step
-    at = f" at step {step}" if step is not None else ""
-    if finished or (ended is not None and ended.how == "exit status 0"):
+    at = _at_step(step)
+    if finished or (ended is not None and ended.status is not None and ended.status.clean):
         return Alert(
-            "finished", label, f"trainmon: {label} finished", f"run finished{at}", "success"
+            "finished",
+            label,
+            _("trainmon: {label} finished").format(label=label),
+            _("run finished") + at,
+            "success",
         )
     assert ended is not None
-    if not ended.how:  # not trainmon's child, already reaped: its status cannot be known
-        return Alert("crashed", label, f"trainmon: {label} ended", f"{ended.text}{at}", "warning")
-    return Alert("crashed", label, f"trainmon: {label} crashed", f"{ended.text}{at}", "failure")
+    if ended.status is None:  # not trainmon's child, already reaped: its status cannot be known
+        title = _("trainmon: {label} ended").format(label=label)
+        return Alert("crashed", label, title, f"{ended.text}{at}", "warning")
+    title = _("trainmon: {label} crashed").format(label=label)
+    return Alert("crashed", label, title, f"{ended.text}{at}", "failure")
+
+
+def _at_step(step: int | None) -> str:
+    """` at step 120` (in the user's language), or "" when no step is known."""
+    return "" if step is None else " " + _("at step {step}").format(step=step)
+
+
+def _stall_body(quiet: float, limit: float, step: int | None) -> str:
+    if step is None:
+        text = _("no new record for {quiet} (limit {limit})")
+    else:
+        text = _("no new record for {quiet} (limit {limit}); last step {step}")
+    return text.format(quiet=_duration(quiet), limit=_duration(limit), step=step)
 
 
 def _duration(seconds: float) -> str:
     s = max(0.0, seconds)
     if s < 120:
-        return f"{s:.0f} s"
+        return _("{value} s").format(value=f"{s:.0f}")
     if s < 7200:
-        return f"{s / 60:.0f} min"
-    return f"{s / 3600:.1f} h"
+        return _("{value} min").format(value=f"{s / 60:.0f}")
+    return _("{value} h").format(value=f"{s / 3600:.1f}")

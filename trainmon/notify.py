@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from trainmon.extras import require
+from trainmon.i18n import _, ngettext
 
 AlertKind = Literal["finding", "finished", "crashed", "stalled"]
 
@@ -92,7 +93,7 @@ def apprise_sender(urls: Sequence[str]) -> Send:
     def send(title: str, body: str, level: str) -> tuple[bool, str]:
         last_error.message = ""
         ok = bool(targets.notify(body=body, title=title, notify_type=types.get(level)))
-        return ok, "" if ok else (last_error.message or "the receiver refused it")
+        return ok, "" if ok else (last_error.message or _("the receiver refused it"))
 
     return send
 
@@ -104,7 +105,7 @@ def check_urls(urls: Sequence[str]) -> str | None:
     logger.propagate = False
     for url in urls:
         if not apprise.Apprise().add(url):
-            return f"--notify: not a notification URL apprise knows: {url!r}"
+            return _("--notify: not a notification URL apprise knows: {url}").format(url=repr(url))
     return None
 
 
@@ -114,7 +115,8 @@ def combined(alerts: Sequence[Alert]) -> tuple[str, str, str]:
     level = max((a.level for a in alerts), key=order.index)
     if len(alerts) == 1:
         return alerts[0].title, alerts[0].body, level
-    title = f"trainmon: {len(alerts)} alerts"
+    title = ngettext("trainmon: {count} alert", "trainmon: {count} alerts", len(alerts))
+    title = title.format(count=len(alerts))
     body = "\n\n".join(f"{a.title}\n{a.body}" for a in alerts)
     return title, body, level
 
@@ -203,7 +205,8 @@ def notify_status(notifier: Notifier | None) -> str:
     last = notifier.last
     note = ""
     if last is not None and not last.ok:
-        note = f"notify failed: {last.detail}"
+        note = _("notify failed: {reason}").format(reason=last.detail)
     if notifier.dropped:
-        note += ("; " if note else "") + f"{notifier.dropped} alerts dropped"
+        dropped = ngettext("{count} alert dropped", "{count} alerts dropped", notifier.dropped)
+        note += ("; " if note else "") + dropped.format(count=notifier.dropped)
     return note

@@ -26,6 +26,7 @@ from trainmon.decimate import (
     minmax_indices,
     summarize_nonfinite,
 )
+from trainmon.i18n import N_
 from trainmon.smoothing import IncrementalEma, clamp_weight, debiased_ema
 
 if TYPE_CHECKING:
@@ -91,7 +92,8 @@ class LossPlotData:
     """Everything the loss/LR plot shows for one run."""
 
     x_axis: XAxis = "step"
-    x_label: str = "step"
+    x_label: str = N_("step")
+    """The x axis in English (marked for the catalogue); the plot translates it."""
     y_label: str = "loss"
     series: str = "loss"
     """The series drawn raw and smoothed (its name in the legend)."""
@@ -307,17 +309,17 @@ def _interp_sorted(at: IntArray, xp: IntArray, fp: FloatArray) -> FloatArray:
 
 def _time_unit(span_s: float) -> tuple[float, str]:
     if span_s >= 3 * 3600:
-        return 3600.0, "time (h)"
+        return 3600.0, N_("time (h)")
     if span_s >= 3 * 60:
-        return 60.0, "time (min)"
-    return 1.0, "time (s)"
+        return 60.0, N_("time (min)")
+    return 1.0, N_("time (s)")
 
 
 def _axis(store: MetricStore, x_axis: XAxis) -> _Axis:
     if x_axis == "time":
         times = store.record_times
         if not times:
-            return _Axis("time", "time (s)")
+            return _Axis("time", N_("time (s)"))
         t0 = float(times[0])
         unit, label = _time_unit(float(times.max()) - t0)
         return _Axis("time", label, t0=t0, time_unit_s=unit)
@@ -325,13 +327,13 @@ def _axis(store: MetricStore, x_axis: XAxis) -> _Axis:
         epoch = store.get(EPOCH)
         if epoch is None or not len(epoch):
             # Saying so beats an empty plot: the log simply never printed an epoch.
-            return _Axis("step", "step (no epoch in log)")
+            return _Axis("step", N_("step (no epoch in log)"))
         # The axis lives only for one call (non-finite epochs give NaN x,
         # and those points are dropped).
         index = epoch.record_index.span()
         values = epoch.values.span()
-        return _Axis("epoch", "epoch", epoch_index=index, epoch_values=values)
-    return _Axis("step", "step")
+        return _Axis("epoch", N_("epoch"), epoch_index=index, epoch_values=values)
+    return _Axis("step", N_("step"))
 
 
 # -- one series --------------------------------------------------------------------------------

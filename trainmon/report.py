@@ -35,13 +35,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from trainmon.i18n import _, cell_width, language, pad_cells
+from trainmon.i18n import N_, _, cell_width, language, pad_cells
 from trainmon.ingest import Ingest, apply
 from trainmon.parsing import LogParser
 from trainmon.parsing.text_events import TextEvent
 from trainmon.records import SEVERITY_RANK, Finding, FollowEvent, MetricRecord, Severity
 from trainmon.run import ParserProgress, Run
-from trainmon.store import DEFAULT_MAX_SERIES, MetricStore, ignored_series_note
+from trainmon.store import DEFAULT_MAX_SERIES, MetricStore, SeriesStats, ignored_series_note
 from trainmon.text import display_name, terminal_safe, terminal_safe_lines
 
 SPLIT_BYTES: Final = 16 << 20
@@ -694,57 +694,141 @@ def _num(value: float | None) -> str:
     return f"{value:.6g}"
 
 
+LABEL_CELLS: Final = 9
+"""The text report's labels take at least this many cells; a longer translation widens
+the column for every line, so the values still line up."""
+
+
 def as_text(summary: LogSummary, findings: list[Finding]) -> str:
-    """A readable summary: format, records, series ranges, progress, findings."""
+    """A readable summary: format, records, series ranges, progress, findings.
+
+    Its words are in the user's language, aligned in terminal cells; what the log and the
+    parser name (the path, the format, the series) stays as it is, like `--json`."""
     store = summary.store
     counts = store.kind_counts
-    lines = [
-        f"log       {summary.path}",
-        f"format    {summary.format}",
-        f"lines     {summary.lines:,} ({summary.unparsed_lines:,} without metrics"
-        + (f", {summary.long_lines:,} over-long skipped" if summary.long_lines else "")
-        + ")",
-        f"records   {store.records:,} (train {counts['train']:,}, eval {counts['eval']:,}, "
-        f"summary {counts['summary']:,})",
-    ]
+    names = {
+        "log": _("log"),
+        "format": _("format"),
+        "lines": _("lines"),
+        "records": _("records"),
+        "read as": _("read as"),
+        "steps": _("steps"),
+        "error": _("error"),
+    }
     renamed = renamed_series(summary.series_sources)
+    shown = [
+        key for key in names if (key != "read as" or renamed) and (key != "error" or summary.errors)
+    ]
+    cells = max(LABEL_CELLS, *(cell_width(names[key]) for key in shown), findings_cells())
+
+    def labelled(key: str, value: str) -> str:
+        return f"{pad_cells(names[key], cells)} {value}"
+
+    read = (
+        _("{lines} ({unparsed} without metrics, {long} over-long skipped)")
+        if summary.long_lines
+        else _("{lines} ({unparsed} without metrics)")
+    )
+    lines = [
+        labelled("log", summary.path),
+        labelled("format", summary.format),
+        labelled(
+            "lines",
+            read.format(
+                lines=f"{summary.lines:,}",
+                unparsed=f"{summary.unparsed_lines:,}",
+                long=f"{summary.long_lines:,}",
+            ),
+        ),
+        labelled(
+            "records",
+            _("{records} (train {train}, eval {eval}, summary {summary})").format(
+                records=f"{store.records:,}",
+                train=f"{counts['train']:,}",
+                eval=f"{counts['eval']:,}",
+                summary=f"{counts['summary']:,}",
+            ),
+        ),
+    ]
     if renamed:
-        lines.append("read as   " + ", ".join(f"{k} = {v}" for k, v in renamed.items()))
+        lines.append(labelled("read as", ", ".join(f"{k} = {v}" for k, v in renamed.items())))
     progress = store.progress()
     if progress.step is not None:
-        step = f"steps     {store.first_step:,} → {progress.step:,}"
+        first, last = f"{store.first_step:,}", f"{progress.step:,}"
         if progress.total_steps:
-            step += f" of {progress.total_steps:,}"
+            step = _("{first} → {last} of {total}").format(
+                first=first, last=last, total=f"{progress.total_steps:,}"
+            )
             if progress.fraction is not None:
                 step += f" ({progress.fraction:.0%})"
+        else:
+            step = f"{first} → {last}"
         if progress.epoch is not None and progress.epoch == progress.epoch:
-            step += f", epoch {progress.epoch:.4g}"
-        lines.append(step)
+            step = _("{steps}, epoch {epoch}").format(steps=step, epoch=f"{progress.epoch:.4g}")
+        lines.append(labelled("steps", step))
     stats = store.stats()
     if stats:
-        # Names come from the log: shown safe and cut, so one odd name cannot reprogram the
-        # terminal or pad every row (`--json` keeps them whole).
-        names = {name: display_name(name) for name in stats}
-        width = max(12, *(len(n) for n in names.values()))
         lines.append("")
-        lines.append(
-            f"{'series':<{width}} {'count':>8} {'nonfin':>6} {'first':>11} {'last':>11} "
-            f"{'min':>11} {'max':>11}"
-        )
-        for name, s in stats.items():
-            lines.append(
-                f"{names[name]:<{width}} {s.count:>8,} {s.nonfinite:>6,} {_num(s.first):>11} "
-                f"{_num(s.last):>11} {_num(s.min):>11} {_num(s.max):>11}"
-            )
+        lines.extend(_series_table(stats))
     if store.ignored_series:
         lines.append(ignored_series_note(store.ignored_series, store.max_series))
     lines.append("")
-    lines.extend(findings_text(findings))
+    lines.extend(findings_text(findings, cells))
 
     for error in summary.errors:
-        lines.append(f"error     {error}")
+        lines.append(labelled("error", error))
     # The path, findings and errors quote the log and the file system too.
     return terminal_safe_lines("\n".join(lines) + "\n")
+
+
+SERIES_COLUMNS: Final = (
+    (N_("series"), 12),
+    (N_("count"), 8),
+    (N_("nonfin"), 6),
+    (N_("first"), 11),
+    (N_("last"), 11),
+    (N_("min"), 11),
+    (N_("max"), 11),
+)
+"""The series table's headers and their least widths in cells (a wider translation widens
+its column)."""
+
+
+def _series_table(stats: Mapping[str, SeriesStats]) -> list[str]:
+    """The series table: the names as the log spells them, the headers translated."""
+    # Names come from the log: shown safe and cut, so one odd name cannot reprogram the
+    # terminal or pad every row (`--json` keeps them whole).
+    names = {name: display_name(name) for name in stats}
+    heads = [_(head) for head, _least in SERIES_COLUMNS]
+    widths = [
+        max(least, cell_width(head))
+        for head, least in zip(heads, dict(SERIES_COLUMNS).values(), strict=True)
+    ]
+    widths[0] = max(widths[0], *(cell_width(n) for n in names.values()))
+    rows = [
+        [
+            names[name],
+            f"{s.count:,}",
+            f"{s.nonfinite:,}",
+            _num(s.first),
+            _num(s.last),
+            _num(s.min),
+            _num(s.max),
+        ]
+        for name, s in stats.items()
+    ]
+    return [
+        " ".join(
+            pad_cells(cell, width) if column == 0 else _rjust_cells(cell, width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in [heads, *rows]
+    ]
+
+
+def _rjust_cells(text: str, cells: int) -> str:
+    """`text` right-aligned in `cells` terminal cells."""
+    return " " * max(0, cells - cell_width(text)) + text
 
 
 def no_metrics_message(
@@ -777,13 +861,18 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def findings_text(findings: list[Finding]) -> list[str]:
+def findings_cells() -> int:
+    """The cells the findings block's own label takes (the report's labels line up on it)."""
+    return cell_width(_("findings"))
+
+
+def findings_text(findings: list[Finding], label_cells: int = LABEL_CELLS) -> list[str]:
     """The findings block of the text report, its labels in the user's language and aligned
     in terminal cells (a Chinese label is two cells a character); rule ids and severities
     stay as machines read them."""
     evidence, advice = _("evidence:"), _("advice:")
     label = max(cell_width(evidence), cell_width(advice))
-    head = pad_cells(_("findings"), 9) + " "
+    head = pad_cells(_("findings"), label_cells) + " "
     if not findings:
         return [head + _("none")]
     lines = [f"{head}{len(findings)}"]

@@ -15,6 +15,7 @@ from operator import eq, itemgetter
 from typing import TYPE_CHECKING, Any, Final, overload
 
 from trainmon.columns import Column
+from trainmon.i18n import _
 from trainmon.records import MetricRecord, Progress, RecordKind
 
 if TYPE_CHECKING:
@@ -450,4 +451,4 @@ class MetricStore:
 def ignored_series_note(ignored: int, max_series: int) -> str:
     """The one line that says series beyond the cap were dropped."""
     more = f"{ignored:,}+" if ignored >= IGNORED_COUNTED else f"{ignored:,}"
-    return f"{more} more series ignored (--max-series {max_series})"
+    return _("{count} more series ignored (--max-series {max})").format(count=more, max=max_series)

@@ -33,6 +33,8 @@ from datetime import datetime
 from typing import Final
 
 from trainmon.pipe import DEFAULT_DIR, StdinCopy, write_all
+from trainmon.sources.process import signal_name
+from trainmon.sources.samples import ExitStatus
 
 OUTPUT_WAIT_S: Final = 5.0
 """After the command's end, how long its output may take to reach the log before the terminal
@@ -86,19 +88,17 @@ class CommandEnd:
 
     @property
     def signal_name(self) -> str | None:
-        if self.signal_number is None:
-            return None
-        try:
-            return signal.Signals(self.signal_number).name
-        except ValueError:
-            return f"signal {self.signal_number}"
+        return None if self.signal_number is None else signal_name(self.signal_number)
+
+    @property
+    def status(self) -> ExitStatus:
+        """The end as the process tracker records it (codes, worded where it is shown)."""
+        return ExitStatus(code=self.returncode, signal=self.signal_name)
 
     @property
     def text(self) -> str:
         """`exit status 1` or `killed by SIGKILL`, as the process tracker words it."""
-        if self.signal_number is not None:
-            return f"killed by {self.signal_name}"
-        return f"exit status {self.returncode}"
+        return self.status.text
 
 
 class PtyCopy(StdinCopy):

@@ -34,7 +34,7 @@ def summary_line(
     summary = read_log(command.path)
     run = summary_run(summary, dict(context))
     # The end is known exactly: the `process-exited` rule judges it as in the dashboard.
-    run.observe_process_exit(ProcessExit(command.pid or 0, end.text, time.time(), command.path))
+    run.observe_process_exit(ProcessExit(command.pid or 0, end.status, time.time(), command.path))
     run.advise()
     findings = run.findings()
     row = {

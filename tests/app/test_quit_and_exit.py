@@ -11,7 +11,7 @@ from tests.app.helpers import status_lines, wait_until
 from trainmon.config import DashboardOptions
 from trainmon.pipe import StdinCopy
 from trainmon.records import MetricRecord
-from trainmon.sources.samples import CpuSnapshot, ProcessExit
+from trainmon.sources.samples import CpuSnapshot, ExitStatus, ProcessExit
 from trainmon.ui.app import TrainmonApp
 from trainmon.ui.messages import CpuSampled
 from trainmon.ui.quit_dialog import QuitDialog
@@ -87,7 +87,7 @@ async def test_the_end_of_the_training_process_shows_at_once(tmp_path: Path) -> 
         app.inject(0, [MetricRecord("train", s, {"loss": 3.0 / s}) for s in range(1, 40)])
         app.runs[0].store.total_steps = 1000
         await wait_until(pilot, lambda: "step 39/1000" in status_lines(app)[0], "records")
-        fact = ProcessExit(4242, "killed by SIGKILL", 50.0, str(log))
+        fact = ProcessExit(4242, ExitStatus(signal="SIGKILL"), 50.0, str(log))
         snapshot = CpuSnapshot(50.0, per_core_pct=(5.0,), ram_total_bytes=1 << 30)
         app.post_message(CpuSampled(replace(snapshot, training_exit=fact)))
         await wait_until(

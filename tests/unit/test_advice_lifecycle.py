@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from trainmon import i18n
 from trainmon.advice import RULES, AdviceEngine
-from trainmon.records import MetricRecord
-from trainmon.sources.samples import ProcessExit
+from trainmon.records import Finding, MetricRecord
+from trainmon.sources.samples import ExitStatus, ProcessExit
 from trainmon.store import MetricStore
 
-KILLED = ProcessExit(4242, "killed by SIGKILL", 100.0)
+KILLED = ProcessExit(4242, ExitStatus(signal="SIGKILL"), 100.0)
 
 
 def run(steps: int, *, total: int | None = None, summary: bool = False) -> MetricStore:
@@ -64,7 +65,7 @@ def test_a_summary_read_after_the_exit_clears_it() -> None:
 
 def test_a_clean_exit_before_the_end_is_a_warning() -> None:
     engine = AdviceEngine({})
-    engine.observe_process_exit(ProcessExit(7, "exit status 0"))
+    engine.observe_process_exit(ProcessExit(7, ExitStatus(code=0)))
     (finding,) = engine.update(run(30, total=900), 400.0).active
     assert finding.severity == "warning"
 
@@ -94,3 +95,25 @@ def test_the_same_fact_and_records_give_the_same_finding_however_batched() -> No
         stepwise.update(batched, 10.0 * k)
     batched.total_steps = 900
     assert stepwise.update(batched, 700.0).active == once
+
+
+def test_the_rule_reads_the_exit_codes_not_their_words() -> None:
+    """In Russian the evidence says how the process ended in Russian, and a SIGKILL still
+    gets the OOM-killer advice and a clean exit still only a warning."""
+    assert i18n.set_language("ru") == "ru"
+    try:
+        killed = exited_finding(run(30, total=1500), KILLED)
+        clean = exited_finding(run(30, total=1500), ProcessExit(7, ExitStatus(code=0)))
+    finally:
+        i18n.set_language(i18n.ENGLISH)
+    assert "убит сигналом SIGKILL" in killed.evidence and "dmesg" in killed.advice
+    assert killed.severity == "critical"
+    assert "код выхода 0" in clean.evidence and "dmesg" not in clean.advice
+    assert clean.severity == "warning"
+
+
+def exited_finding(store: MetricStore, fact: ProcessExit) -> Finding:
+    engine = AdviceEngine({})
+    engine.observe_process_exit(fact)
+    (finding,) = [f for f in engine.update(store, now_s=301.0).active if f.rule == "process-exited"]
+    return finding

@@ -6,11 +6,12 @@ from __future__ import annotations
 import threading
 import time
 
+from trainmon import i18n
 from trainmon.alerts import AlertWatch, stall_limit_s
 from trainmon.notify import Alert, Notifier, combined, notify_status
 from trainmon.records import MetricRecord
 from trainmon.run import Run
-from trainmon.sources.samples import ProcessExit
+from trainmon.sources.samples import ExitStatus, ProcessExit
 
 
 def _run(records: int, *, every_s: float = 2.0, start_s: float = 1000.0) -> Run:
@@ -25,7 +26,7 @@ def _run(records: int, *, every_s: float = 2.0, start_s: float = 1000.0) -> Run:
 def test_a_crash_is_told_once_with_how_the_trainer_ended() -> None:
     run, watch = _run(5), AlertWatch()
     assert watch.check("r", run, 1011.0) == []
-    crash = ProcessExit(4242, "killed by SIGKILL", 1011.0)
+    crash = ProcessExit(4242, ExitStatus(signal="SIGKILL"), 1011.0)
     (alert,) = watch.check("r", run, 1012.0, crash)
     assert (alert.kind, alert.title, alert.level) == ("crashed", "trainmon: r crashed", "failure")
     assert alert.body == "training process 4242 exited (killed by SIGKILL) at step 5"
@@ -34,9 +35,9 @@ def test_a_crash_is_told_once_with_how_the_trainer_ended() -> None:
 
 
 def test_a_clean_exit_is_a_finished_run_and_an_unknown_status_is_an_end() -> None:
-    (done,) = AlertWatch().check("r", _run(3), 1010.0, ProcessExit(1, "exit status 0"))
+    (done,) = AlertWatch().check("r", _run(3), 1010.0, ProcessExit(1, ExitStatus(code=0)))
     assert (done.kind, done.title) == ("finished", "trainmon: r finished")
-    (ended,) = AlertWatch().check("r", _run(3), 1010.0, ProcessExit(1, ""))
+    (ended,) = AlertWatch().check("r", _run(3), 1010.0, ProcessExit(1, None))
     assert (ended.title, ended.level) == ("trainmon: r ended", "warning")
 
 
@@ -116,3 +117,28 @@ def test_a_full_queue_drops_and_counts() -> None:
     assert notifier.dropped == 3 and notifier.pending == 2
     assert notify_status(notifier) == "3 alerts dropped"
     assert combined([Alert("finished", "a", "t", "b", "success")]) == ("t", "b", "success")
+
+
+def test_alerts_are_in_the_chosen_language_their_kinds_and_levels_are_not() -> None:
+    assert i18n.set_language("ru") == "ru"
+    try:
+        crash = ProcessExit(4242, ExitStatus(signal="SIGKILL"), 1011.0)
+        (crashed,) = AlertWatch().check("r", _run(5), 1012.0, crash)
+        run = _run(20, every_s=300.0)
+        (stall,) = AlertWatch().check("r", run, 1000.0 + 20 * 300.0 + 1500.0)
+        title, _body, level = combined([crashed, stall])
+        notifier = Notifier(lambda *a: (True, ""), queue_max=2)  # never started: nothing drains
+        for _ in range(5):
+            notifier.post(stall)
+        status = notify_status(notifier)
+    finally:
+        i18n.set_language(i18n.ENGLISH)
+    assert (crashed.kind, crashed.level, crashed.title) == (
+        "crashed",
+        "failure",
+        "trainmon: r упал",
+    )
+    assert crashed.body == "процесс обучения 4242 завершился (убит сигналом SIGKILL) на шаге 5"
+    assert stall.body == "нет новых записей 25 мин (предел 25 мин); последний шаг 20"
+    assert (title, level) == ("trainmon: 2 оповещения", "failure")
+    assert status == "3 оповещения отброшено"

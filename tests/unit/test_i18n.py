@@ -211,3 +211,26 @@ def test_the_details_read_back_a_recurring_findings_episodes(lang: str) -> None:
     evidence = episodes_evidence(3, "40", "900", "loss non-finite on 4 record(s), ", "x; y")
     assert episodes_in(evidence) == (3, "40", "900")
     assert episodes_in("loss nan at step 40") is None
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_text_report_summary_lines_are_translated_and_aligned(lang: str, data_dir: Path) -> None:
+    log = str(data_dir / "hf-trainer.log")
+    lines = _report(log, "--lang", lang).stdout.splitlines()
+    head = lines[: lines.index("")]
+    assert head[0].endswith(f" {log}") and head[1].endswith(" hf-trainer")  # as the log says
+
+    def value_cell(line: str) -> int:
+        label = line.split(" ", 1)[0]
+        return i18n.cell_width(label) + len(line[len(label) :]) - len(line[len(label) :].lstrip())
+
+    assert len({value_cell(line) for line in head}) == 1, head
+    table = lines[len(head) + 1]
+    rows = lines[len(head) + 2 : lines.index("", len(head) + 1)]
+    assert {i18n.cell_width(row) for row in rows} == {i18n.cell_width(table)}  # columns line up
+    words = (head[0].split()[0], head[3].split()[0], table.split()[0])
+    if lang == i18n.ENGLISH:
+        assert words == ("log", "records", "series")
+        assert head[3] == "records   7 (train 4, eval 2, summary 1)"
+    else:
+        assert not set(words) & {"log", "records", "series"}

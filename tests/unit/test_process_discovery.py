@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from trainmon import i18n
 from trainmon.sources.process import MAX_RESCAN_S, TrainingTracker, find_log_writer
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
@@ -224,6 +225,19 @@ def test_stdin_and_dead_pid_reasons() -> None:
     assert "standard input" in find_log_writer(["-"]).reason
     tp, reason = TrainingTracker([], pid=2**22 + 777).sample()
     assert tp is None and "no such process" in reason
+
+
+def test_reasons_are_in_the_chosen_language(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_text("done\n")
+    assert i18n.set_language("zh_CN") == "zh_CN"
+    try:
+        _, no_writer = TrainingTracker([str(log)]).sample()
+        _, no_pid = TrainingTracker([], pid=2**22 + 777).sample()
+    finally:
+        i18n.set_language(i18n.ENGLISH)
+    assert no_writer.startswith("没有进程以写方式打开 run.log") and no_writer.endswith("请用 --pid")
+    assert no_pid == f"--pid {2**22 + 777}：没有这个进程"
 
 
 THREADED = """\

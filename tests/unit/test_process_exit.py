@@ -19,10 +19,10 @@ from trainmon.sources.process import (
     TrainingTracker,
     find_pipe_writer,
     is_gone,
-    wait_status_text,
+    wait_status,
 )
 from trainmon.sources.runner import WATCH_INTERVAL_S, SamplerRunner
-from trainmon.sources.samples import CpuSnapshot, ProcessExit
+from trainmon.sources.samples import CpuSnapshot, ExitStatus, ProcessExit
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
 
@@ -51,8 +51,8 @@ def child() -> Iterator[subprocess.Popen[bytes]]:
 
 
 def test_wait_status_in_words() -> None:
-    assert wait_status_text(3 << 8) == "exit status 3"
-    assert wait_status_text(signal.SIGKILL) == "killed by SIGKILL"
+    assert wait_status(3 << 8) == ExitStatus(code=3)
+    assert wait_status(signal.SIGKILL) == ExitStatus(signal="SIGKILL")
 
 
 def test_kill_9_of_a_child_is_seen_with_its_signal_and_left_to_its_parent(
@@ -65,7 +65,7 @@ def test_kill_9_of_a_child_is_seen_with_its_signal_and_left_to_its_parent(
     child.kill()
     fact = poll(tracker.check_exit, "the exit to be seen")
     assert isinstance(fact, ProcessExit)
-    assert fact.pid == child.pid and fact.how == "killed by SIGKILL"
+    assert fact.pid == child.pid and fact.status == ExitStatus(signal="SIGKILL")
     assert fact.text == f"training process {child.pid} exited (killed by SIGKILL)"
     assert not tracker.watching()
     assert tracker.exit == fact
@@ -91,7 +91,7 @@ def test_an_exit_status_is_read_from_the_zombie_when_not_the_parent(tmp_path: Pa
         tracker = TrainingTracker([], pid=pid)
         assert tracker.sample()[0] is not None
         fact = poll(tracker.check_exit, "the exit to be seen")
-        assert isinstance(fact, ProcessExit) and fact.how == "exit status 3"
+        assert isinstance(fact, ProcessExit) and fact.status == ExitStatus(code=3)
     finally:
         parent.kill()
         parent.wait()

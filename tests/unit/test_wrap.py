@@ -12,6 +12,7 @@ import pytest
 
 from trainmon.cli import main
 from trainmon.sources.process import is_gone
+from trainmon.sources.samples import ExitStatus
 from trainmon.wrap import CommandEnd, WrappedCommand, command_problem, default_command_log
 
 TIMEOUT_S = 30.0
@@ -55,7 +56,7 @@ def test_the_end_is_known_while_the_zombie_still_holds_its_status(tmp_path: Path
     command.start()
     assert command.wait(TIMEOUT_S) == CommandEnd(5)
     assert command.pid is not None
-    assert exit_how(command.pid) == "exit status 5"  # not reaped yet: the tracker reads it
+    assert exit_how(command.pid) == ExitStatus(code=5)  # not reaped yet: the tracker reads it
     command.reap()
     command.close()
 

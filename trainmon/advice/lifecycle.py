@@ -44,8 +44,8 @@ class ProcessExited:
         else:
             title = _("Training process {pid} exited at step {step}")
         how = fact.how or _("exit status not known (not trainmon's child, already reaped)")
-        clean = fact.how == "exit status 0"
-        killed = fact.how == "killed by SIGKILL"
+        clean = fact.status is not None and fact.status.clean
+        killed = fact.status is not None and fact.status.sigkill
         advice = (
             _(
                 "SIGKILL is what the kernel's OOM killer sends: look for it with `dmesg` or "

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 
+from trainmon.i18n import _
 from trainmon.sources.process import TrainingTracker
 from trainmon.sources.samples import CpuSnapshot, ProcessExit
 from trainmon.text import terminal_safe
@@ -65,7 +66,7 @@ class PsutilCpuSource:
             sw = ps.swap_memory()
             times = ps.cpu_times()
         except Exception as err:  # /proc unreadable (sandbox): say so, do not crash
-            reason = terminal_safe(f"host stats unavailable: {err}")
+            reason = terminal_safe(_("host stats unavailable: {error}").format(error=err))
             return CpuSnapshot(self._wall(), training_reason=reason)
         try:
             load = os.getloadavg()
@@ -96,7 +97,7 @@ class PsutilCpuSource:
         try:
             training, reason = self.tracker.sample()
         except Exception as err:  # an odd /proc entry must not cost the host numbers
-            training, reason = None, f"training process: {err!r}"
+            training, reason = None, _("training process: {error}").format(error=repr(err))
         return CpuSnapshot(
             time_s=self._wall(),
             per_core_pct=cores,

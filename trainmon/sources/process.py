@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from trainmon.sources.samples import FoundBy, ProcessExit, TrainingProcess
+from trainmon.i18n import N_, _, ngettext
+from trainmon.sources.samples import ExitStatus, FoundBy, ProcessExit, TrainingProcess
 from trainmon.text import terminal_safe
 
 MAX_RESCAN_S: Final = 480.0
@@ -136,7 +137,7 @@ def _tree_root(proc_root: Path, pids: Sequence[int]) -> int:
     return min(roots or list(pids), key=lambda p: (info[p][1], p))
 
 
-OWN_PLAYBACK = "the log is written by trainmon's own playback (--demo / replay)"
+OWN_PLAYBACK = N_("the log is written by trainmon's own playback (--demo / replay)")
 """Why no training process is watched while trainmon plays a log itself."""
 
 
@@ -149,7 +150,7 @@ def find_log_writer(
     root = Path(proc_root)
     paths = [p for p in log_paths if p != "-"]
     if not paths:
-        return Discovery(None, reason="the log is read from standard input: use --pid")
+        return Discovery(None, reason=_("the log is read from standard input: use --pid"))
     own = os.getpid()
     skip = set(exclude) - {own}
     targets: set[str] = set()
@@ -161,12 +162,19 @@ def find_log_writer(
     if own in holders:  # --demo and replay: trainmon writes the log itself
         holders.remove(own)
         if not holders:
-            return Discovery(None, reason=OWN_PLAYBACK)
+            return Discovery(None, reason=_(OWN_PLAYBACK))
     if not holders:
-        why = f"no process has {names} open for writing"
         if unreadable:
-            why += f" ({unreadable} processes of other users not readable)"
-        return Discovery(None, reason=why + "; use --pid")
+            why = ngettext(
+                "no process has {names} open for writing ({count} process of other users"
+                " not readable); use --pid",
+                "no process has {names} open for writing ({count} processes of other users"
+                " not readable); use --pid",
+                unreadable,
+            )
+        else:
+            why = _("no process has {names} open for writing; use --pid")
+        return Discovery(None, reason=why.format(names=names, count=unreadable))
     writer = _tree_root(root, holders)
     written = _written_log(root / str(writer), paths)
     if _comm(root / str(writer)) not in PIPE_RELAYS:
@@ -180,10 +188,10 @@ def find_pipe_writer(
     """The process writing into trainmon's standard input (`pipe:[N]`), past `tee`."""
     root = Path(proc_root)
     skip = {os.getpid(), *exclude}
-    holders, _ = _holders(root, {pipe}, skip)
+    holders, _unreadable = _holders(root, {pipe}, skip)
     if not holders:
         return Discovery(
-            None, reason="nothing visible writes into the pipe (another user?); use --pid"
+            None, reason=_("nothing visible writes into the pipe (another user?); use --pid")
         )
     writer = _tree_root(root, holders)
     if _comm(root / str(writer)) not in PIPE_RELAYS:
@@ -201,16 +209,17 @@ def _written_log(proc: Path, paths: Sequence[str]) -> str | None:
     return None
 
 
-def wait_status_text(status: int) -> str:
-    """A wait status in words: `exit status 1`, `killed by SIGKILL`."""
+def wait_status(status: int) -> ExitStatus | None:
+    """A wait status as codes (`exit status 1`, `killed by SIGKILL`); None when neither."""
     if os.WIFSIGNALED(status):
-        return f"killed by {_signal_name(os.WTERMSIG(status))}"
+        return ExitStatus(signal=signal_name(os.WTERMSIG(status)))
     if os.WIFEXITED(status):
-        return f"exit status {os.WEXITSTATUS(status)}"
-    return ""
+        return ExitStatus(code=os.WEXITSTATUS(status))
+    return None
 
 
-def _signal_name(number: int) -> str:
+def signal_name(number: int) -> str:
+    """`SIGKILL` for 9; `signal 99` for a number Python does not name."""
     try:
         return signal.Signals(number).name
     except ValueError:
@@ -227,8 +236,8 @@ def _stat_fields(proc_root: str | Path, pid: int) -> list[str] | None:
     return text[text.rfind(")") + 2 :].split()
 
 
-def exit_how(pid: int, proc_root: str | Path = "/proc") -> str:
-    """How an ended process ended, where that can still be known ("" otherwise).
+def exit_how(pid: int, proc_root: str | Path = "/proc") -> ExitStatus | None:
+    """How an ended process ended, where that can still be known (None otherwise).
 
     As its parent, from `waitid(WNOWAIT)` (which leaves the status to be reaped by whoever
     waits for it); else from the zombie's `exit_code` in /proc/PID/stat (Linux 3.5+).
@@ -237,13 +246,13 @@ def exit_how(pid: int, proc_root: str | Path = "/proc") -> str:
         info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         if info is not None:
             if info.si_code == os.CLD_EXITED:
-                return f"exit status {info.si_status}"
-            return f"killed by {_signal_name(info.si_status)}"
+                return ExitStatus(code=info.si_status)
+            return ExitStatus(signal=signal_name(info.si_status))
     fields = _stat_fields(proc_root, pid)
     if fields and fields[0] in ("Z", "X") and len(fields) > EXIT_CODE_FIELD:
         with contextlib.suppress(ValueError):
-            return wait_status_text(int(fields[EXIT_CODE_FIELD]))
-    return ""
+            return wait_status(int(fields[EXIT_CODE_FIELD]))
+    return None
 
 
 EXIT_CODE_FIELD: Final = 49
@@ -281,17 +290,19 @@ def _behind_relay(root: Path, relay: int, skip: set[int]) -> Discovery:
     try:
         stdin = os.readlink(root / str(relay) / "fd" / "0")
     except OSError:
-        return Discovery(
-            relay, "log-writer", f"{name} {relay} writes the log; its input is unknown"
-        )
+        why = _("{name} {pid} writes the log; its input is unknown")
+        return Discovery(relay, "log-writer", why.format(name=name, pid=relay))
     if not stdin.startswith("pipe:"):
-        return Discovery(relay, "log-writer", f"{name} {relay} writes the log from {stdin}")
-    feeders, _ = _holders(root, {stdin}, skip | {relay})
+        why = _("{name} {pid} writes the log from {source}")
+        return Discovery(relay, "log-writer", why.format(name=name, pid=relay, source=stdin))
+    feeders, _unreadable = _holders(root, {stdin}, skip | {relay})
     if not feeders:
         return Discovery(
             None,
-            reason=f"the log is written by {name} {relay}, but nothing visible feeds its pipe "
-            "(another user or container?); use --pid",
+            reason=_(
+                "the log is written by {name} {pid}, but nothing visible feeds its pipe "
+                "(another user or container?); use --pid"
+            ).format(name=name, pid=relay),
         )
     return Discovery(_tree_root(root, feeders), "tee")
 
@@ -370,7 +381,7 @@ class TrainingTracker:
         self._proc_root = proc_root
         self._root: Any = None
         self._found_by: FoundBy | None = None
-        self._reason = "not searched yet"
+        self._reason = _("not searched yet")
         self._next_scan = 0.0
         self._last_scan = -math.inf
         self._unchanged_wait_s = rescan_s
@@ -405,7 +416,7 @@ class TrainingTracker:
                 self._root_log = None
                 self._root_start = self._start_of(self._explicit)
             except psutil.Error:
-                self._reason = f"--pid {self._explicit}: no such process"
+                self._reason = _("--pid {pid}: no such process").format(pid=self._explicit)
             return
         self.scans += 1
         found = Discovery(None)
@@ -428,7 +439,7 @@ class TrainingTracker:
             self._root_start = self._start_of(found.pid)
             self.exit = None
         except psutil.Error:
-            self._reason = f"the log writer {found.pid} exited"
+            self._reason = _("the log writer {pid} exited").format(pid=found.pid)
 
     def _start_of(self, pid: int) -> int | None:
         start = _ppid_and_start(Path(self._proc_root) / str(pid))[1]
@@ -559,7 +570,7 @@ class TrainingTracker:
                 io_wait_pct=io_pct,
                 allowed_cores=affinity,
                 cuda_visible_devices=self._cuda_env,
-                note=f"{denied} processes not readable" if denied else "",
+                note=_not_readable(denied) if denied else "",
             ),
             "",
         )
@@ -591,7 +602,8 @@ class TrainingTracker:
             self._ended(now)
             return
         pid = self._root.pid if self._root is not None else "?"
-        self._reason = f"training process {pid} not readable ({type(err).__name__})"
+        why = _("training process {pid} not readable ({error})")
+        self._reason = why.format(pid=pid, error=type(err).__name__)
         self._forget(now)
 
     def _forget(self, now: float) -> None:
@@ -602,3 +614,10 @@ class TrainingTracker:
         self._tree = frozenset()
         self._last_iowait = None
         self._next_scan = now  # look for a restarted run at once, then every rescan_s
+
+
+def _not_readable(count: int) -> str:
+    """The CPU pane's note on workers it may not read (another user's, a container's)."""
+    return ngettext("{count} process not readable", "{count} processes not readable", count).format(
+        count=count
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from trainmon.i18n import _
+
 GpuStatus = Literal["ok", "unavailable", "disabled"]
 """`ok`: NVML answered (devices may still be lost individually); `unavailable`: no library,
 no driver, a driver/library mismatch or zero GPUs (`reason` says which); `disabled`:
@@ -158,23 +160,58 @@ class TrainingProcess:
 
 
 @dataclass(frozen=True, slots=True)
+class ExitStatus:
+    """How a process ended, as codes: rules and alerts compare these, never the words, which
+    are in the user's language."""
+
+    code: int | None = None
+    """The exit status (0-255); None when a signal ended it."""
+    signal: str | None = None
+    """The signal's name (`SIGKILL`, or `signal 99` for one Python does not name)."""
+
+    @property
+    def clean(self) -> bool:
+        """It exited with status 0."""
+        return self.signal is None and self.code == 0
+
+    @property
+    def sigkill(self) -> bool:
+        """SIGKILL ended it (what the kernel's OOM killer sends)."""
+        return self.signal == "SIGKILL"
+
+    @property
+    def text(self) -> str:
+        """`exit status 1` or `killed by SIGKILL`, in the user's language."""
+        if self.signal is not None:
+            return _("killed by {signal}").format(signal=self.signal)
+        return _("exit status {code}").format(code=self.code)
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessExit:
     """The training process ended: an observed fact for the status line, the CPU pane and
     the `process-exited` advice rule."""
 
     pid: int
-    how: str = ""
-    """`exit status 1`, `killed by SIGKILL`, or "" where it cannot be known (a process that
-    is not trainmon's child and was already reaped)."""
+    status: ExitStatus | None = None
+    """How it ended; None where that cannot be known (a process that is not trainmon's
+    child and was already reaped)."""
     time_s: float = 0.0
     """Wall-clock time it was seen gone."""
     log_path: str | None = None
     """The log it wrote; None when it concerns every followed log (`--pid`, the pipe)."""
 
     @property
+    def how(self) -> str:
+        """`exit status 1`, `killed by SIGKILL` (in the user's language), or "" when unknown."""
+        return self.status.text if self.status is not None else ""
+
+    @property
     def text(self) -> str:
         """`training process 4242 exited (killed by SIGKILL)`."""
-        return f"training process {self.pid} exited" + (f" ({self.how})" if self.how else "")
+        if self.status is None:
+            return _("training process {pid} exited").format(pid=self.pid)
+        return _("training process {pid} exited ({how})").format(pid=self.pid, how=self.how)
 
 
 @dataclass(frozen=True, slots=True)

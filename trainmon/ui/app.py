@@ -29,6 +29,7 @@ from textual.widgets import Footer, Static
 from trainmon.advice import AdviceEngine
 from trainmon.config import DashboardOptions
 from trainmon.follow import Follower
+from trainmon.i18n import _
 from trainmon.parsing import LogParser
 from trainmon.pipe import StdinCopy
 from trainmon.plotdata import XAxis
@@ -220,7 +221,7 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
                 )
             with Vertical(id="side"):
                 advice = AdvicePanel(id="advice")
-                advice.border_title = "advice"
+                advice.border_title = _("advice")
                 yield advice
                 yield SystemPane(
                     self.system,
@@ -239,8 +240,8 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
     def on_mount(self) -> None:
         """Pick the layout, draw once, start the timer and (unless disabled) the workers."""
         self.query_one("#loss", LossPlot).border_title = "loss · lr"
-        self.query_one("#grad-norm", GradNormPane).border_title = "grad norm"
-        self.query_one("#system", SystemPane).border_title = "system"
+        self.query_one("#grad-norm", GradNormPane).border_title = _("grad norm")
+        self.query_one("#system", SystemPane).border_title = _("system")
         self._apply_layout(self.size.width, self.size.height)
         self._sync_side()
         if self.options.metrics:

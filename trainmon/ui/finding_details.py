@@ -21,9 +21,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from trainmon.advice.recurrence_text import episodes_in
-from trainmon.i18n import _
+from trainmon.i18n import N_, _
 from trainmon.records import Finding
 from trainmon.text import shorten, terminal_safe, terminal_safe_lines
+from trainmon.ui.bindings_text import TranslatedBindings
 
 DETAIL_MAX_CHARS = 4000
 """Evidence quotes metric names from the log: bounded, so a huge name stays readable."""
@@ -76,12 +77,12 @@ def details_table(run: str, rule: str, finding: Finding | None, muted: bool) -> 
     return table
 
 
-class FindingDetails(ModalScreen[None]):
+class FindingDetails(TranslatedBindings, ModalScreen[None]):
     """One finding's full text; `m` mutes / unmutes its rule, Escape, Enter or `q` closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,enter,q", "close", "close", show=False),
-        Binding("m", "toggle_mute", "mute / unmute", show=False),
+        Binding("escape,enter,q", "close", N_("close"), show=False),
+        Binding("m", "toggle_mute", N_("mute / unmute"), show=False),
     ]
 
     DEFAULT_CSS = """

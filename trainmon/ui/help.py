@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from trainmon.i18n import N_, _
+from trainmon.ui.bindings_text import TranslatedBindings
 
 EXTRA_KEYS: tuple[tuple[str, str], ...] = (
     ("click", N_("select a finding in the advice pane (as ↑ / ↓ do)")),
@@ -40,11 +41,11 @@ def help_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
     return rows
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(TranslatedBindings, ModalScreen[None]):
     """A modal list of keys; any of escape, `?` or `q` closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "dismiss_help", "close help", show=False),
+        Binding("escape,question_mark,q", "dismiss_help", N_("close help"), show=False),
     ]
 
     DEFAULT_CSS = """

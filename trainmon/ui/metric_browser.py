@@ -16,20 +16,22 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from trainmon.i18n import N_, _, ngettext
 from trainmon.metric_series import SeriesRow
 from trainmon.text import display_name, terminal_safe
+from trainmon.ui.bindings_text import TranslatedBindings
 from trainmon.ui.widgets.spark import spark_rows
 
 CLEAR = ""
 """What the browser returns for "no metric plot" (`c`)."""
 
 
-class MetricBrowser(ModalScreen[str | None]):
+class MetricBrowser(TranslatedBindings, ModalScreen[str | None]):
     """Pick a series by name; returns it, `CLEAR`, or None (closed)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,M", "close", "close"),
-        Binding("c", "clear", "clear the metric plot"),
+        Binding("escape,q,M", "close", N_("close")),
+        Binding("c", "clear", N_("clear the metric plot")),
     ]
     DEFAULT_CSS = """
     MetricBrowser { align: center middle; }
@@ -48,15 +50,17 @@ class MetricBrowser(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as frame:
-            frame.border_title = f"metrics · {len(self.rows)} series"
+            count = len(self.rows)
+            series = ngettext("{count} series", "{count} series", count).format(count=count)
+            frame.border_title = _("metrics") + f" · {series}"
             yield Static(
-                "enter: chart it · c: clear the metric plot · escape: close", id="metric-help"
+                _("enter: chart it · c: clear the metric plot · escape: close"), id="metric-help"
             )
             yield DataTable(cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("metric", "run", "records", "last", "recent")
+        table.add_columns(_("metric"), _("run"), _("records"), _("last"), _("recent"))
         for i, row in enumerate(self.rows):
             last = "-" if row.last is None else f"{row.last:.6g}"
             spark = spark_rows(row.spark)[0] if row.spark else ""

@@ -21,7 +21,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from trainmon.i18n import _
+from trainmon.i18n import N_, _
+from trainmon.ui.bindings_text import TranslatedBindings
 
 QuitChoice = Literal["detach", "close"]
 """`detach`: a background process keeps saving the pipe; `close`: the pipe closes."""
@@ -29,15 +30,15 @@ DialogChoice = Literal["detach", "close", "interrupt"]
 """A quit choice, or `interrupt` (a command's run is interrupted; nothing quits)."""
 
 
-class QuitDialog(ModalScreen[DialogChoice | None]):
+class QuitDialog(TranslatedBindings, ModalScreen[DialogChoice | None]):
     """Enter or `d` detaches, `k` quits and closes the pipe (`i` interrupts a command),
     Escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,d", "choose('detach')", "detach", show=False),
-        Binding("k", "choose('close')", "close the pipe", show=False),
-        Binding("i", "choose('interrupt')", "interrupt the run", show=False),
-        Binding("escape", "choose('')", "cancel", show=False),
+        Binding("enter,d", "choose('detach')", N_("detach"), show=False),
+        Binding("k", "choose('close')", N_("close the pipe"), show=False),
+        Binding("i", "choose('interrupt')", N_("interrupt the run"), show=False),
+        Binding("escape", "choose('')", N_("cancel"), show=False),
     ]
 
     DEFAULT_CSS = """

@@ -19,8 +19,10 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
 from trainmon.folder import RunRow, read_row, step_text, worst_text
+from trainmon.i18n import N_
 from trainmon.inputs.discover import Discovery, RunEntry, discover_runs
 from trainmon.text import display_name, terminal_safe
+from trainmon.ui.bindings_text import TranslatedBindings
 
 COLUMNS = ("run", "format", "step", "last loss", "state", "worst finding")
 RESCAN_S = 2.0
@@ -29,14 +31,14 @@ RESCAN_S = 2.0
 RowReader = Callable[[RunEntry], RunRow]
 
 
-class RunListApp(App[tuple[str, ...]]):
+class RunListApp(TranslatedBindings, App[tuple[str, ...]]):
     """Pick the runs of a folder to follow; returns their paths (empty: quit)."""
 
     TITLE = "trainmon"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "pick", "follow this run"),
-        Binding("a", "all", "follow every run"),
-        Binding("q,escape", "quit_list", "quit"),
+        Binding("enter", "pick", N_("follow this run")),
+        Binding("a", "all", N_("follow every run")),
+        Binding("q,escape", "quit_list", N_("quit")),
     ]
     CSS = """
     #title { height: 1; padding: 0 1; text-style: bold; }

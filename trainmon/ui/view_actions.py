@@ -19,6 +19,7 @@ from trainmon.i18n import N_, _
 from trainmon.plotdata import X_AXES, XAxis, has_wall_times
 from trainmon.run import Run
 from trainmon.text import terminal_safe
+from trainmon.ui.bindings_text import TranslatedBindings
 from trainmon.ui.finding_details import FindingDetails
 from trainmon.ui.help import HelpScreen, help_rows, key_label
 from trainmon.ui.runs import RunView
@@ -38,63 +39,69 @@ NOT_IN_PALETTE: Final = frozenset({"quit", "help"})
 """Actions the palette already offers in its own words."""
 
 
-class ViewActions(App[None]):
+class ViewActions(TranslatedBindings, App[None]):
     """The keys' actions on the view; `refresh_now` and `_show_advice` come from the app."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "q",
             "quit",
-            "quit",
+            N_("quit"),
             tooltip=N_("quit trainmon (reading a pipe: asks whether to detach)"),
         ),
-        Binding("ctrl+c", "quit", "quit", show=False, tooltip=N_("quit, as q")),
-        Binding("question_mark", "help", "help", tooltip=N_("this list of keys")),
-        Binding("space,p", "pause", "pause", tooltip=N_("pause / resume following the logs")),
-        Binding("s", "smoothing(-1)", "less smoothing", show=False, tooltip=N_("less smoothing")),
-        Binding("S", "smoothing(1)", "more smoothing", show=False, tooltip=N_("more smoothing")),
-        Binding("l", "toggle_log_y", "log-y", tooltip=N_("log-y: plot log10 of the loss")),
-        Binding("x", "cycle_x_axis", "x axis", tooltip=N_("x axis: step / epoch / time")),
-        Binding("e", "toggle_eval", "eval", tooltip=N_("show / hide the eval loss")),
-        Binding("g", "toggle_gpu", "GPU pane", show=False, tooltip=N_("show / hide the GPU pane")),
+        Binding("ctrl+c", "quit", N_("quit"), show=False, tooltip=N_("quit, as q")),
+        Binding("question_mark", "help", N_("help"), tooltip=N_("this list of keys")),
+        Binding("space,p", "pause", N_("pause"), tooltip=N_("pause / resume following the logs")),
+        Binding(
+            "s", "smoothing(-1)", N_("less smoothing"), show=False, tooltip=N_("less smoothing")
+        ),
+        Binding(
+            "S", "smoothing(1)", N_("more smoothing"), show=False, tooltip=N_("more smoothing")
+        ),
+        Binding("l", "toggle_log_y", N_("log-y"), tooltip=N_("log-y: plot log10 of the loss")),
+        Binding("x", "cycle_x_axis", N_("x axis"), tooltip=N_("x axis: step / epoch / time")),
+        Binding("e", "toggle_eval", N_("eval"), tooltip=N_("show / hide the eval loss")),
+        Binding(
+            "g", "toggle_gpu", N_("GPU pane"), show=False, tooltip=N_("show / hide the GPU pane")
+        ),
         Binding(
             "a",
             "toggle_advice",
-            "advice pane",
+            N_("advice pane"),
             show=False,
             tooltip=N_("show / hide the advice pane"),
         ),
         Binding(
             "m",
             "mute",
-            "mute rule",
+            N_("mute rule"),
             show=False,
             tooltip=N_("mute / unmute the selected finding's rule"),
         ),
         # Selecting a finding and opening its details (the list takes these keys when focused).
-        Binding("down", "select_finding(1)", "next finding", show=False),
-        Binding("up", "select_finding(-1)", "previous finding", show=False),
+        Binding("down", "select_finding(1)", N_("next finding"), show=False),
+        Binding("up", "select_finding(-1)", N_("previous finding"), show=False),
         Binding(
             "enter",
             "finding_details",
-            "finding details",
+            N_("finding details"),
             show=False,
             tooltip=N_("the selected finding in full; m in it mutes / unmutes"),
         ),
         Binding(
-            "M", "metric_browser", "metrics", show=False, tooltip=N_("chart any logged metric")
+            "M", "metric_browser", N_("metrics"), show=False, tooltip=N_("chart any logged metric")
         ),
         Binding(
             "v",
             "toggle_raw_log",
-            "log text",
+            N_("log text"),
             show=False,
             tooltip=N_("the log's text (↑↓ PgUp PgDn Home End, / search, n N)"),
         ),
         Binding(
             "ctrl+s",
             "save_screenshot",
-            "save SVG screenshot",
+            N_("save SVG screenshot"),
             show=False,
             tooltip=N_("save SVG screenshot to the current directory"),
         ),

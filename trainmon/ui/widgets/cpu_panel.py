@@ -15,6 +15,7 @@ from typing import ClassVar, Final
 from rich.style import Style
 from rich.text import Text
 
+from trainmon.i18n import N_, _, ngettext
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, TrainingProcess
 from trainmon.ui.widgets.counts import WorkCounts
@@ -30,15 +31,24 @@ WIDE: Final = 60
 HISTORY: Final = 60
 
 FOUND_BY: Final = {
-    "log-writer": "writes the log",
-    "tee": "feeds tee",
+    "log-writer": N_("writes the log"),
+    "tee": N_("feeds tee"),
     "pid": "--pid",
-    "pipe": "writes the pipe",
+    "pipe": N_("writes the pipe"),
 }
 REASON_ROWS: Final = 3
 REASON_ROWS_COMPACT: Final = 2
 """Rows a "not found" reason may wrap over (a compact pane has fewer to give)."""
 STATUS: Final = {"running": "R", "sleeping": "S", "disk-sleep": "D", "stopped": "T"}
+STATE_WORDS: Final = {
+    "running": N_("running"),
+    "sleeping": N_("sleeping"),
+    "disk-sleep": N_("disk-sleep"),
+    "stopped": N_("stopped"),
+    "zombie": N_("zombie"),
+    "idle": N_("idle"),
+}
+"""psutil's process states as the compact pane spells them (psutil's names are the keys)."""
 
 
 def fmt_size(value: float) -> str:
@@ -117,7 +127,7 @@ class CpuPanel(TextPane):
         width = self.content_size.width or self.size.width or WIDE
         snap = self.snapshot
         if snap is None:
-            return Text("CPU: sampling…", style=self._style("dim"), end="")
+            return Text(_("CPU: sampling…"), style=self._style("dim"), end="")
         if not snap.per_core_pct and snap.ram_total_bytes == 0:
             return Text(f"CPU: {snap.training_reason}", style=self._style("dim"), end="")
         compact = self.compact or self.has_class("-compact") or width < WIDE
@@ -133,7 +143,7 @@ class CpuPanel(TextPane):
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append("CPU ", style=label)
         text.append(f"{snap.total_pct:3.0f}% ")
-        text.append("load ", style=label)
+        text.append(_("load") + " ", style=label)
         cores = len(snap.per_core_pct) or 1
         one, five, fifteen = snap.load_avg
         text.append(f"{one:.1f}", style=self._style("warn") if one > cores else None)
@@ -145,7 +155,7 @@ class CpuPanel(TextPane):
             swapping = (snap.swap_in_bps or 0) + (snap.swap_out_bps or 0) > 0
             text.append(fmt_size(snap.swap_used_bytes), style=self._warn_if(swapping))
             return text
-        text.append(f" {five:.1f} {fifteen:.1f} /{cores} cores")
+        text.append(f" {five:.1f} {fifteen:.1f} /{cores} " + _("cores"))
         if snap.iowait_pct is not None:
             text.append("  iowait ", style=label)
             text.append(f"{snap.iowait_pct:.0f}%", style=self._warn_if(snap.iowait_pct >= 20))
@@ -211,17 +221,17 @@ class CpuPanel(TextPane):
         ended = snap.training_exit
         if tp is None and ended is not None:
             line = Text(no_wrap=True, overflow="ellipsis", end="")
-            line.append("trainer ", style=self._style("label"))
+            line.append(_("trainer") + " ", style=self._style("label"))
             line.append(str(ended.pid), style=self._style("training"))
-            line.append(" exited", style=self._style("warn"))
+            line.append(" " + _("exited"), style=self._style("warn"))
             if ended.how:
                 line.append(f" ({ended.how})")
             return [line]
         if tp is None:
-            why = snap.training_reason or "unknown"
+            why = snap.training_reason or _("unknown")
             width = self.content_size.width or self.size.width or WIDE
             rows = REASON_ROWS_COMPACT if compact else REASON_ROWS
-            text = f"training process not found: {why}"
+            text = _("training process not found: {reason}").format(reason=why)
             return wrapped_lines(text, width, rows, self._style("dim"))
         return self._trainer_lines(tp, compact)
 
@@ -229,37 +239,41 @@ class CpuPanel(TextPane):
         label = self._style("label")
         strong = self._style("training")
         one = Text(no_wrap=True, overflow="ellipsis", end="")
-        one.append("trainer ", style=label)
+        one.append(_("trainer") + " ", style=label)
         one.append(str(tp.pid), style=strong)
         status = STATUS.get(tp.status, tp.status[:1].upper() if tp.status else "?")
         if compact:  # spelled out: a narrow pane has rows to spare, not columns
             one.append(f" {tp.cpu_pct:.0f}% CPU  {fmt_size(tp.rss_bytes)} RSS")
             two = Text(no_wrap=True, overflow="ellipsis", end="")
-            two.append("  " + (tp.status or "unknown"), style=self._warn_if(status == "D"))
-            two.append(f", {tp.workers} worker{'s' if tp.workers != 1 else ''}  ")
+            state = _(STATE_WORDS[tp.status]) if tp.status in STATE_WORDS else tp.status
+            two.append("  " + (state or _("unknown")), style=self._warn_if(status == "D"))
+            workers = ngettext("{count} worker", "{count} workers", tp.workers)
+            two.append(", " + workers.format(count=tp.workers) + "  ")
             two.append(tp.command)
             return [one, two]
-        one.append(f" ({FOUND_BY.get(tp.found_by, tp.found_by)}) ", style=label)
+        found_by = FOUND_BY.get(tp.found_by)
+        one.append(f" ({_(found_by) if found_by else tp.found_by}) ", style=label)
         one.append(tp.command)
         two = Text(no_wrap=True, overflow="ellipsis", end="")
         two.append("  CPU ", style=label)
         two.append(f"{tp.cpu_pct:.0f}%  ")
         if tp.allowed_cores:
-            two.append(f"(of {tp.allowed_cores} cores)  ", style=label)
+            of_cores = _("(of {count} cores)").format(count=tp.allowed_cores)
+            two.append(f"{of_cores}  ", style=label)
         two.append("RSS ", style=label)
         two.append(f"{fmt_size(tp.rss_bytes)}  ")
-        two.append("threads ", style=label)
+        two.append(_("threads") + " ", style=label)
         two.append(f"{tp.threads}  ")
-        two.append("workers ", style=label)
+        two.append(_("workers") + " ", style=label)
         two.append(f"{tp.workers}  ")
-        two.append("state ", style=label)
+        two.append(_("state") + " ", style=label)
         two.append(status, style=self._warn_if(status == "D"))
         if tp.io_wait_pct is not None:
             two.append("  io-wait ", style=label)
             two.append(f"{tp.io_wait_pct:.0f}%", style=self._warn_if(tp.io_wait_pct >= 20))
         if tp.cuda_visible_devices is not None:
             two.append("  GPUs ", style=label)
-            two.append(tp.cuda_visible_devices or "none")
+            two.append(tp.cuda_visible_devices or _("none"))
         if tp.note:
             two.append(f"  ({tp.note})", style=self._style("dim"))
         return [one, two]

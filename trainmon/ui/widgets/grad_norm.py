@@ -21,12 +21,13 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from trainmon.i18n import N_, _, ngettext
 from trainmon.plotdata import GradNormData
 from trainmon.ui.widgets.counts import WorkCounts
 from trainmon.ui.widgets.rows import repaint_rows
 from trainmon.ui.widgets.spark import rebucket_max, spark_rows, styled_rows
 
-ABSENT_TEXT = "no grad_norm in this log"
+ABSENT_TEXT = N_("no grad_norm in this log")
 ABOVE_GLYPH = "↑"
 """Marks a cell above the sparkline's scale (a spike taller than the pane)."""
 
@@ -147,20 +148,33 @@ class GradNormPane(Widget):
         label = self.get_component_rich_style("grad-norm--label", partial=True)
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append("grad_norm ", style=label)
-        for name, value in (("last", d.last), ("min", d.min), ("max", d.max), ("med", d.median)):
-            text.append(f"{name} ", style=label)
+        for name, value in (
+            (N_("last"), d.last),
+            (N_("min"), d.min),
+            (N_("max"), d.max),
+            (N_("med"), d.median),
+        ):
+            text.append(f"{_(name)} ", style=label)
             text.append(f"{fmt(value)}  ")
             if name == "max" and d.scale_top is not None:  # the scale, beside the true max
                 text.append(f"({ABOVE_GLYPH}>{fmt(d.scale_top)})  ", style=label)
         if d.spikes:
             spike = self.get_component_rich_style("grad-norm--spike", partial=True)
             n = len(d.spikes)
-            text.append(f"{n} spike{'s' if n > 1 else ''}  ", style=spike)
+            text.append(
+                ngettext("{count} spike", "{count} spikes", n).format(count=n) + "  ", style=spike
+            )
         if d.clip is not None:
             clipped = self.get_component_rich_style("grad-norm--clipped", partial=True)
             finite = d.count - d.nonfinite
-            share = f" ({100 * d.clipped / finite:.0f}% above)" if finite else ""
-            text.append(f"clip {fmt(d.clip)}{share}  ", style=clipped if d.clipped else label)
+            share = (
+                " (" + _("{percent}% above").format(percent=f"{100 * d.clipped / finite:.0f}") + ")"
+                if finite
+                else ""
+            )
+            text.append(
+                _("clip") + f" {fmt(d.clip)}{share}  ", style=clipped if d.clipped else label
+            )
         if d.nonfinite:
             spike = self.get_component_rich_style("grad-norm--spike", partial=True)
             text.append(f"{d.nonfinite} NaN/inf", style=spike)
@@ -176,7 +190,7 @@ class GradNormPane(Widget):
             return Text("")
         if not d.present:
             dim = self.get_component_rich_style("grad-norm--dim", partial=True)
-            return Text(ABSENT_TEXT, style=dim, no_wrap=True, overflow="ellipsis", end="")
+            return Text(_(ABSENT_TEXT), style=dim, no_wrap=True, overflow="ellipsis", end="")
         summary = self.summary()
         spark_height = height - 1
         if spark_height <= 0 or not d.values:

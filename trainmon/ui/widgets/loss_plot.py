@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Final, Literal
 
+from rich.cells import cell_len, set_cell_size
 from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style as RichStyle
@@ -34,6 +35,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
+from trainmon.i18n import _
 from trainmon.plotdata import LossPlotData
 from trainmon.records import Finding, Severity
 from trainmon.ui import palette
@@ -190,7 +192,7 @@ def pack_legend(entries: Sequence[LegendEntry], width: int, rows: int) -> list[l
     current: list[LegendPiece] = []
     used = 0
     for index, (glyph, text, colour) in enumerate(entries):
-        cells = 2 + len(text)
+        cells = 2 + cell_len(text)
         if current and used + 2 + cells > width:
             lines.append(current)
             current, used = [], 0
@@ -198,8 +200,8 @@ def pack_legend(entries: Sequence[LegendEntry], width: int, rows: int) -> list[l
                 _append_more(lines[-1], len(entries) - index, width)
                 return lines
         if not current and 1 + cells > width:  # longer than a row: cut
-            text = text[: max(1, width - 4)] + "…"
-            cells = 2 + len(text)
+            text = set_cell_size(text, max(1, width - 4)).rstrip() + "…"
+            cells = 2 + cell_len(text)
         current.extend([(" " if not current else "  ", None), (glyph, colour), (" " + text, None)])
         used += (1 if used == 0 else 2) + cells
     if current:
@@ -210,14 +212,18 @@ def pack_legend(entries: Sequence[LegendEntry], width: int, rows: int) -> list[l
 def _append_more(line: list[LegendPiece], left: int, width: int) -> None:
     """End a full legend row with the count of the entries left out (those it drops for
     room included)."""
-    cells = sum(len(text) for text, _colour in line)
+    cells = sum(cell_len(text) for text, _colour in line)
+
+    def more() -> str:
+        return _("+{count} more").format(count=left)
+
     while line and (
-        cells + len(f"  +{left} more") > width or line[-1][1] is not None or not line[-1][0].strip()
+        cells + 2 + cell_len(more()) > width or line[-1][1] is not None or not line[-1][0].strip()
     ):
         text, colour = line.pop()
-        cells -= len(text)
+        cells -= cell_len(text)
         left += colour is not None  # a glyph: one entry fewer on the row
-    line.append((f"  +{left} more" if line else f" +{left} more", None))
+    line.append((("  " if line else " ") + more(), None))
 
 
 def _fmt(value: float) -> str:
@@ -523,7 +529,7 @@ class LossPlot(PlotextPlot):
         )
         entries: list[LegendEntry] = []
         first = runs[0][1] if runs else LossPlotData()
-        self._fig("xlabel", first.x_label)
+        self._fig("xlabel", _(first.x_label))
         extent = _Extent()
         notes: list[str] = []
         for index, (label, data) in enumerate(runs):
@@ -533,7 +539,8 @@ class LossPlot(PlotextPlot):
             if nonfinite:
                 notes.append(f"{prefix}{nonfinite} NaN/inf")
             if data.nonpositive:
-                notes.append(f"{prefix}{data.nonpositive} ≤0 hidden (log)")
+                hidden = _("{count} ≤0 hidden (log)").format(count=data.nonpositive)
+                notes.append(f"{prefix}{hidden}")
         self._legend = tuple(entries)
         if not math.isfinite(extent.y_lo):
             extent.y_lo, extent.y_hi = 0.0, 1.0
@@ -541,7 +548,7 @@ class LossPlot(PlotextPlot):
         self._draw_traces()
         self._plot_axes(first, extent)
         if not runs or all(data.empty for _label, data in runs):
-            self._fig("title", "waiting for loss records")
+            self._fig("title", _("waiting for loss records"))
         elif notes:
             self._fig("title", " · ".join(notes))
         self.counts.builds += 1
@@ -576,9 +583,10 @@ class LossPlot(PlotextPlot):
                 )
         if data.train_smooth:
             self._trace(data.train_smooth.x, data.train_smooth.y, loss_colour, BLOCKS)
-            smooth_label = (
-                f"{prefix}{data.series} (EMA {data.smoothing:g})" if legend.detailed else label
+            smoothed = _("{series} (EMA {weight})").format(
+                series=data.series, weight=f"{data.smoothing:g}"
             )
+            smooth_label = f"{prefix}{smoothed}" if legend.detailed else label
             entries.append(("━", smooth_label, loss_colour))
         if data.eval:
             # Evals are few: points, not a line (a plotted line would put the marker on
@@ -588,14 +596,14 @@ class LossPlot(PlotextPlot):
             self._trace(data.eval.x, data.eval.y, eval_colour, marker, lines=not few)
             extent.add_y(data.eval.y)
             if legend.detailed:
-                entries.append(("●", f"{prefix}eval", eval_colour))
+                entries.append(("●", f"{prefix}{_('eval')}", eval_colour))
         if data.lr:
             extent.add_lr(data.lr.y)
             # Without colour (NO_COLOR) the LR is dotted, so it cannot pass for the loss.
             marker = "·" if self.app.no_color else BRAILLE
             self._trace(data.lr.x, data.lr.y, lr_colour, marker, right=True)
             if not legend.several:
-                entries.append(("┄", "lr (right)", lr_colour))
+                entries.append(("┄", _("lr (right)"), lr_colour))
         for series in (data.train_raw, data.train_smooth, data.eval, data.lr):
             if series:
                 extent.add_x(series.x)

@@ -16,22 +16,24 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from trainmon.i18n import N_
+from trainmon.ui.bindings_text import TranslatedBindings
 from trainmon.ui.widgets.loss_plot import LossPlot, Marker, RunPlot
 
 
-class MetricPlot(LossPlot):
+class MetricPlot(TranslatedBindings, LossPlot):
     """The chosen metrics of every run, raw and smoothed, with a reading cursor."""
 
     can_focus = False
     """Focusable only while a metric is charted (`chart_metrics`): a hidden plot must not
     take the first focus from the advice list."""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "cursor(-1)", "cursor left", show=False),
-        Binding("right", "cursor(1)", "cursor right", show=False),
-        Binding("shift+left", "cursor(-10)", "cursor 10 left", show=False),
-        Binding("shift+right", "cursor(10)", "cursor 10 right", show=False),
-        Binding("home", "cursor_to(0)", "cursor to the first record", show=False),
-        Binding("end", "cursor_to(-1)", "cursor to the last record", show=False),
+        Binding("left", "cursor(-1)", N_("cursor left"), show=False),
+        Binding("right", "cursor(1)", N_("cursor right"), show=False),
+        Binding("shift+left", "cursor(-10)", N_("cursor 10 left"), show=False),
+        Binding("shift+right", "cursor(10)", N_("cursor 10 right"), show=False),
+        Binding("home", "cursor_to(0)", N_("cursor to the first record"), show=False),
+        Binding("end", "cursor_to(-1)", N_("cursor to the last record"), show=False),
     ]
 
     class CursorMoved(Message):
@@ -45,7 +47,7 @@ class MetricPlot(LossPlot):
             """The x value clicked (on the plot's x axis), for the app to map to a record."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self.cursor: int | None = None
         """The record index of the first charted series the cursor is on (None: no cursor)."""
         self.count = 0

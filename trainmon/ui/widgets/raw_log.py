@@ -27,8 +27,10 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from trainmon.i18n import N_, _
 from trainmon.logtext import Line, LogText
 from trainmon.text import terminal_safe
+from trainmon.ui.bindings_text import TranslatedBindings
 
 LineLevel = Literal["error", "warning"]
 
@@ -61,7 +63,8 @@ def shown_text(line: Line) -> str:
         text = redraws[-1] if redraws else ""
     text = terminal_safe(text)
     if line.cut:
-        text += f" … ({line.end - line.start:,} bytes)"
+        size = f"{line.end - line.start:,}"
+        text += " … (" + _("{size} bytes").format(size=size) + ")"
     return text
 
 
@@ -76,7 +79,7 @@ class RawLogText(Static):
             view.reload()
 
 
-class RawLogView(Vertical):
+class RawLogView(TranslatedBindings, Vertical):
     """The log's text: follows its end, scrolls back through the whole file, searches."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -107,16 +110,16 @@ class RawLogView(Vertical):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "scroll_lines(-1)", "line up", show=False),
-        Binding("down,j", "scroll_lines(1)", "line down", show=False),
-        Binding("pageup,b", "scroll_pages(-1)", "page up", show=False),
-        Binding("pagedown", "scroll_pages(1)", "page down", show=False),
-        Binding("home", "to_start", "start of the log", show=False),
-        Binding("end", "to_end", "end of the log (follow)", show=False),
-        Binding("slash", "search", "search", show=False),
-        Binding("n", "next_match(-1)", "older match", show=False),
-        Binding("N", "next_match(1)", "newer match", show=False),
-        Binding("escape", "close_search", "close search", show=False),
+        Binding("up,k", "scroll_lines(-1)", N_("line up"), show=False),
+        Binding("down,j", "scroll_lines(1)", N_("line down"), show=False),
+        Binding("pageup,b", "scroll_pages(-1)", N_("page up"), show=False),
+        Binding("pagedown", "scroll_pages(1)", N_("page down"), show=False),
+        Binding("home", "to_start", N_("start of the log"), show=False),
+        Binding("end", "to_end", N_("end of the log (follow)"), show=False),
+        Binding("slash", "search", N_("search"), show=False),
+        Binding("n", "next_match(-1)", N_("older match"), show=False),
+        Binding("N", "next_match(1)", N_("newer match"), show=False),
+        Binding("escape", "close_search", N_("close search"), show=False),
     ]
 
     def __init__(self, path: str, refresh_s: float = 1.0, *, id: str | None = None) -> None:
@@ -132,11 +135,11 @@ class RawLogView(Vertical):
         self.note = ""
         self._timer: Timer | None = None
         self._file_size = -1
-        self.border_title = "log"
+        self.border_title = _("log")
 
     def compose(self) -> ComposeResult:
         yield RawLogText(Text(""), id="rawlog-lines")
-        search = Input(placeholder="search (Enter; n older, N newer; Escape closes)")
+        search = Input(placeholder=_("search (Enter; n older, N newer; Escape closes)"))
         search.can_focus = False  # only while searching: never the dashboard's first focus
         yield search
 
@@ -241,10 +244,11 @@ class RawLogView(Vertical):
 
     def _titles(self) -> None:
         size = self._file_size
-        where = "end" if self.top is None else f"{100 * self.top // max(1, size)} %"
-        self.border_title = f"log · {terminal_safe(self.source.path)}"
+        where = _("end") if self.top is None else f"{100 * self.top // max(1, size)} %"
+        self.border_title = _("log") + f" · {terminal_safe(self.source.path)}"
         parts = [self.note] if self.note else []
-        parts.append(f"{where} of {size / 1e6:,.1f} MB" if size >= 1e6 else where)
+        of_size = _("{where} of {size} MB").format(where=where, size=f"{size / 1e6:,.1f}")
+        parts.append(of_size if size >= 1e6 else where)
         self.border_subtitle = " · ".join(parts)
 
     # -- scrolling ------------------------------------------------------------------------------
@@ -325,7 +329,7 @@ class RawLogView(Vertical):
         from textual.worker import get_current_worker
 
         worker = get_current_worker()
-        self.app.call_from_thread(self._say, f"searching {needle!r}…")
+        self.app.call_from_thread(self._say, _("searching {text}…").format(text=repr(needle)))
         found = self.source.find(
             needle, offset, backward=backward, cancelled=lambda: worker.is_cancelled
         )
@@ -338,7 +342,7 @@ class RawLogView(Vertical):
 
     def _found(self, needle: str, offset: int | None) -> None:
         if offset is None:
-            self._say(f"{needle!r} not found")
+            self._say(_("{text} not found").format(text=repr(needle)))
             return
         self.match = offset
         start = self.source.line_start(offset)
