@@ -220,9 +220,7 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
                     self.runs[0].run.path if self.runs else "", self.options.refresh_s, id="rawlog"
                 )
             with Vertical(id="side"):
-                advice = AdvicePanel(id="advice")
-                advice.border_title = _("advice")
-                yield advice
+                yield AdvicePanel(id="advice")
                 yield SystemPane(
                     self.system,
                     gpu=self._gpu_source is not None,
@@ -240,6 +238,7 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
     def on_mount(self) -> None:
         """Pick the layout, draw once, start the timer and (unless disabled) the workers."""
         self.query_one("#loss", LossPlot).border_title = "loss · lr"
+        self.query_one("#advice", AdvicePanel).border_title = _("advice")
         self.query_one("#grad-norm", GradNormPane).border_title = _("grad norm")
         self.query_one("#system", SystemPane).border_title = _("system")
         self._apply_layout(self.size.width, self.size.height)
