@@ -813,6 +813,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, problem = language_from_command_line(args)
     if problem is not None:
         return _fail(problem)
+    from trainmon.argparse_words import speak_argparse
+
+    speak_argparse()
     try:
         if args and args[0] in SUBCOMMANDS:
             command, rest = args[0], args[1:]

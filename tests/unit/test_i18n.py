@@ -173,6 +173,24 @@ def test_cli_errors_and_help_in_the_language(tmp_path: Path) -> None:
     )
     assert r.returncode == 0 and "Терминальный монитор обучения" in r.stdout
     assert "--lang LANG" in r.stdout
+    # argparse's own frame too: its usage line, its option group and its errors
+    assert r.stdout.startswith("использование: trainmon") and "\nпараметры:" in r.stdout
+    assert "показать эту справку и выйти" in r.stdout
+    r = subprocess.run(
+        [sys.executable, "-m", "trainmon", "report", "--lang", "nb", "--bogus", missing],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2 and "ukjente argumenter: --bogus" in r.stderr
+    english = subprocess.run(
+        [sys.executable, "-m", "trainmon", "report", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k not in i18n.ENV_VARS},
+    )
+    assert english.stdout.startswith("usage: trainmon report")
 
 
 def test_cell_width_counts_wide_characters_twice() -> None:
