@@ -719,8 +719,10 @@ def _grad_norm(
     sealed = values.sealed_chunks
     while len(summaries) < sealed:
         summaries.append(_summarise(values.chunk(len(summaries)), clip))
-    parts = [*summaries[:sealed], _summarise(values.chunk(sealed), clip)]
+    parts = [*summaries, _summarise(values.chunk(sealed), clip)]
     finite_count = sum(p.finite for p in parts)
+    if finite_count == 0:
+        return GradNormData(present=True, count=n, nonfinite=n, clip=clip)
     low, high = min(p.low for p in parts), max(p.high for p in parts)
     clipped = sum(p.clipped for p in parts)
     cells = min(width, n)
@@ -730,8 +732,6 @@ def _grad_norm(
         cell_max = np.fmax.reduceat(blocks, edges)
     else:
         cell_max = _cell_maxima(values, cells)
-    if finite_count == 0:
-        return GradNormData(present=True, count=n, nonfinite=n, clip=clip)
     cell_max = cell_max[~np.isnan(cell_max)]
     recent = _newest_finite(values, median_window)
     median = float(np.median(recent))
