@@ -114,6 +114,30 @@ def test_a_classifier_at_its_best_accuracy_with_a_tiny_train_loss_is_fine() -> N
     assert f and f[0].severity == "warning"
 
 
+def test_generalisation_gap_when_eval_loss_stalls_at_its_best_while_train_keeps_falling() -> None:
+    # GIVEN an eval loss that no longer moves (new best by a hair, -0.3 % over three evals)
+    # while the train loss falls by a third and sits at a quarter of it
+    evals = [1.81, 1.13, 0.99, 0.90, 0.873, 0.8685, 0.870]
+    train = [1.93, 0.80, 0.57, 0.42, 0.311, 0.232, 0.198]
+    f = fired(analyze(_sparse_run(evals, train)), "generalisation-gap")
+    # THEN a warning at the newest eval, the stall and the ratio as evidence
+    assert f and f[0].severity == "warning" and f[0].step == 7000
+    assert "ratio 4.4" in f[0].evidence and "0.873→0.87 over the last 3 evals" in f[0].evidence
+    # AND the twins are quiet: eval still creeping down by more than 1 %, ...
+    creeping = [*evals[:-2], 0.86, 0.85]
+    assert not fired(analyze(_sparse_run(creeping, train)), "generalisation-gap")
+    # ... training that slowed down with it (train -10 %), ...
+    slow = [*train[:-3], 0.30, 0.29, 0.28]
+    assert not fired(analyze(_sparse_run(evals, slow)), "generalisation-gap")
+    # ... a task metric still improving by more than 1 %, ...
+    metric = [10.0, 20.0, 30.0, 35.0, 40.0, 41.0, 42.0]
+    assert not fired(analyze(_sparse_run(evals, train, metric)), "generalisation-gap")
+    # ... and a small gap (eval loss 0.1 above train: a classifier at its best)
+    close = [e - 0.75 for e in evals]
+    small = [t * 0.5 for t in train]
+    assert not fired(analyze(_sparse_run(close, small)), "generalisation-gap")
+
+
 def test_generalisation_gap_does_not_repeat_an_active_overfitting_finding() -> None:
     run = Run()
     run.loss[:] = np.geomspace(2.0, 0.3, len(run.loss))

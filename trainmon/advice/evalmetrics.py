@@ -51,8 +51,11 @@ def task_metric(view: View) -> tuple[str, bool] | None:
     return None
 
 
-def metric_change(view: View, since_step: float) -> tuple[str, float, float, bool] | None:
-    """(name, value at/after `since_step`, newest value, improved?) for the task metric."""
+def metric_change(
+    view: View, since_step: float, min_gain: float = 0.005
+) -> tuple[str, float, float, bool] | None:
+    """(name, value at/after `since_step`, newest value, improved by more than `min_gain` of
+    its value?) for the task metric."""
     found = task_metric(view)
     if found is None:
         return None
@@ -69,7 +72,8 @@ def metric_change(view: View, since_step: float) -> tuple[str, float, float, boo
     if i == len(values) - 1:
         return None
     scale = max(abs(first), 1e-12)
-    better = (last - first) / scale > 0.005 if higher else (first - last) / scale > 0.005
+    gain = (last - first) / scale if higher else (first - last) / scale
+    better = gain > min_gain
     return name, first, last, better
 
 

@@ -177,6 +177,12 @@ GAP_RATIO = 2.0
 GAP_MIN_DELTA = 0.2
 ACCURACY_GAP = 0.15
 """Eval accuracy this far (absolute, as a fraction) below the training accuracy."""
+STALL_EVALS = 3
+"""An eval loss at its best has stalled when it moved this many evaluations ..."""
+STALL_GAIN = 0.01
+"""... by less than this fraction (the task metric likewise) ..."""
+STALL_TRAIN_DROP = 0.2
+"""... while the train loss fell by at least this fraction of its value."""
 
 
 def _fraction(value: float, percent: bool) -> float:
@@ -206,15 +212,19 @@ class GeneralisationGap(Rule):
             return self._component_gap(view) if not view.count(EVAL_LOSS) else None
         best_i = int(np.argmin(values))
         last = float(values[-1])
-        if last <= 1.01 * float(values[best_i]):
-            return None  # eval loss still at its best
+        t_now = self._train_before_eval(view, recs, len(recs) - 1)
         metric = metric_near_best(view)
-        if metric is not None and metric[3]:
+        if last <= 1.01 * float(values[best_i]):
+            stalled = self._stalled(view, values, steps, recs, t_now)
+            if stalled is None:
+                return None  # eval loss still at its best and still moving with train
+            since = stalled
+        elif metric is not None and metric[3]:
             return None  # the task metric still at its best
-        t_now = self._train_since_previous_eval(view, recs)
-        since = _("best eval_loss {value} at step {step}").format(
-            value=fmt(float(values[best_i])), step=int(steps[best_i])
-        )
+        else:
+            since = _("best eval_loss {value} at step {step}").format(
+                value=fmt(float(values[best_i])), step=int(steps[best_i])
+            )
         if metric is not None:
             since += "; " + _("{name} {value} (best {best})").format(
                 name=metric[0], value=fmt(metric[1]), best=fmt(metric[2])
@@ -295,12 +305,47 @@ class GeneralisationGap(Rule):
             _(_GAP_ADVICE),
         )
 
+    @classmethod
+    def _stalled(
+        cls, view: View, values: np.ndarray, steps: np.ndarray, recs: np.ndarray, t_now: float
+    ) -> str | None:
+        """Evidence when an eval loss at its best has stopped moving while training goes on
+        improving (the onset of overfitting, before any eval gets worse), else None.
+
+        Stalled: over the last STALL_EVALS evaluations the eval loss and the task metric
+        gained less than STALL_GAIN while the train loss fell by STALL_TRAIN_DROP or more.
+        """
+        if len(values) < STALL_EVALS:
+            return None
+        first = float(values[-STALL_EVALS])
+        if first - float(np.min(values[-STALL_EVALS + 1 :])) >= STALL_GAIN * first:
+            return None
+        t_then = cls._train_before_eval(view, recs, len(recs) - STALL_EVALS)
+        if not (np.isfinite(t_then) and np.isfinite(t_now) and t_then > 0):
+            return None
+        if t_now > (1.0 - STALL_TRAIN_DROP) * t_then:
+            return None
+        since_step = float(steps[-STALL_EVALS])
+        change = metric_change(view, since_step, min_gain=STALL_GAIN)
+        if change is not None and change[3]:
+            return None
+        return _(
+            "eval_loss {before}→{after} over the last {evals} evals while the train loss fell "
+            "{train_before}→{train_after}"
+        ).format(
+            before=fmt(first),
+            after=fmt(float(values[-1])),
+            evals=STALL_EVALS,
+            train_before=fmt(t_then),
+            train_after=fmt(t_now),
+        )
+
     @staticmethod
-    def _train_since_previous_eval(view: View, recs: np.ndarray) -> float:
-        """Median of the (at most five) newest train losses logged after the previous eval:
-        with sparse logs, older losses would hide how far training has moved on."""
-        i = min(view.count_at(LOSS, int(recs[-1]) + 1), view.count(LOSS))
-        lo = min(view.count_at(LOSS, int(recs[-2]) + 1), i) if len(recs) > 1 else 0
+    def _train_before_eval(view: View, recs: np.ndarray, k: int) -> float:
+        """Median of the (at most five) newest train losses logged between eval k-1 and eval
+        k: with sparse logs, older losses would hide how far training has moved on."""
+        i = min(view.count_at(LOSS, int(recs[k]) + 1), view.count(LOSS))
+        lo = min(view.count_at(LOSS, int(recs[k - 1]) + 1), i) if k > 0 else 0
         if i == 0:
             return float("nan")
         return median(
