@@ -383,6 +383,20 @@ def test_lr_jump_after_warmup_but_not_for_warmup_or_cycles() -> None:
     assert not [x for x in fired(cyclic.findings(), "lr-jump") if x.step and x.step > 1200]
 
 
+
+def test_lr_jump_is_quiet_on_a_ramp_after_a_first_record_above_it() -> None:
+    # GIVEN a log whose first record prints a high LR (the tail of an earlier run appended to
+    # the same file), then a steady warm-up ramp and the decay
+    run = Run()
+    run.lr[0] = 2.25e-4
+    # THEN the ramp is no jump: it never held or fell before rising
+    assert not fired(run.findings(), "lr-jump")
+    # AND a restart of that schedule once the decay has settled still is
+    run.lr[120:] = 5e-5
+    f = fired(run.findings(), "lr-jump")
+    assert f and f[0].step == run.steps[120]
+
+
 # -- gradients --------------------------------------------------------------------------------
 
 

@@ -73,6 +73,11 @@ class LrZeroEarly(Rule):
         )
 
 
+SETTLED = 3
+"""A rise counts as a jump only after the LR held or fell over this many records: a ramp (a
+warm-up the log joined in the middle, a run appended after another) rises record after record."""
+
+
 class LrJump(Rule):
     info = RuleInfo("lr-jump", "schedule", "warning", "LR jumps up after warm-up")
     clear = 8
@@ -89,16 +94,21 @@ class LrJump(Rule):
         self.seen = max(self.seen, n)
         if start >= n:
             return None
-        values = view.values(LR, start - 1, n)
+        lo = max(0, start - 1 - SETTLED)
+        values = view.values(LR, lo, n)
         prev, cur = values[:-1], values[1:]
-        jumped = np.flatnonzero((prev > 0) & (cur > 1.05 * prev))
+        held = np.concatenate(([0], np.cumsum(cur <= 1.001 * prev)))
+        settled = np.zeros(len(cur), dtype=bool)  # the SETTLED transitions before held
+        settled[SETTLED:] = held[SETTLED:-1] - held[: -1 - SETTLED] == SETTLED
+        new = np.arange(len(cur)) >= start - 1 - lo
+        jumped = np.flatnonzero(new & settled & (prev > 0) & (cur > 1.05 * prev))
         if not len(jumped):
             return None
         self.jumps += len(jumped)
         if self.jumps > 2:
             return None  # cyclic / restart schedule: by design
         k = int(jumped[0])
-        step = view.step_of(LR, start + k)
+        step = view.step_of(LR, lo + 1 + k)
         return Hit(
             "warning",
             step,
