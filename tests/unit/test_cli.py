@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.trainmon_process import trainmon
 from trainmon import cli
 from trainmon.config import DashboardOptions
 
@@ -31,16 +32,6 @@ HF_LOG = (
 NAN_LOG = "".join(
     f"step={i} loss={'nan' if i >= 30 else 3 - i / 20} lr=1e-4\n" for i in range(1, 60)
 )
-
-
-def trainmon(*args: str, timeout: float = 60, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trainmon", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **kwargs,  # type: ignore[call-overload]
-    )
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.trainmon_process import trainmon
 from trainmon.advice import RULE_IDS
 from trainmon.advice.text_events import text_findings
 from trainmon.parsing import LogParser
@@ -392,12 +392,7 @@ def test_run_shows_the_crash_as_active_and_rings_once() -> None:
 
 
 def _report(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", str(path), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return trainmon("report", str(path), *args)
 
 
 def test_report_json_and_fail_on(tmp_path: Path) -> None:
