@@ -58,6 +58,15 @@ def wait_for(predicate: Callable[[], bool], what: str, tmux: Tmux) -> None:
         time.sleep(0.2)
 
 
+def press(tmux: Tmux, key: str, *, shows: str = "", hides: str = "") -> None:
+    """Send KEY to the pane, then wait until the screen shows SHOWS and no longer HIDES."""
+    tmux("send-keys", "-t", "main", key)
+    if shows:
+        wait_for(lambda: shows in tmux.capture(), f"{shows!r} on screen after {key}", tmux)
+    if hides:
+        wait_for(lambda: hides not in tmux.capture(), f"{hides!r} gone after {key}", tmux)
+
+
 def exit_status(path: Path) -> str | None:
     """The exit status the shell wrote after trainmon ended, once it is complete."""
     try:
@@ -65,45 +74,6 @@ def exit_status(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     return text.strip() if text.endswith("\n") else None
-
-
-def trainmon_command(args: str, *, env: str = "", subcommand: str = "") -> str:
-    """`trainmon [SUBCOMMAND] OPTIONS ARGS` for a tmux pane's shell, quiet and quick to
-    redraw, with the extra environment ENV (`NAME=value …`).
-
-    COLUMNS / LINES inherited from the test runner would override the pane's real size."""
-    options = "--no-gpu --no-bell --refresh 0.25"
-    return (
-        f"env -u COLUMNS -u LINES TERM=xterm-256color {env} {trainmon_script()} {subcommand} "
-        f"{options} {args}"
-    )
-
-
-def in_shell(command: str, exit_file: Path, *, shell: str = "sh") -> str:
-    """`SHELL -c 'COMMAND; echo $? > EXIT_FILE'`: the pane's shell records the exit status."""
-    return f"{shell} -c '{command}; echo $? > {exit_file}'"
-
-
-def start_pane(tmux: Tmux, size: tuple[int, int], *command: str, keep: bool = True) -> None:
-    """Run COMMAND in the fresh pane `main` of `size`; with `keep` the pane stays after it
-    exits (its last screen can still be read)."""
-    width, height = size
-    tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height), *command)
-    if keep:
-        tmux("set-option", "-t", "main", "remain-on-exit", "on")
-
-
-def start_on_log(tmux: Tmux, log: Path, exit_file: Path, size: tuple[int, int]) -> None:
-    """Run the real trainmon on `log` in a fresh pane of `size`; the shell writes its exit
-    status to `exit_file`, and the pane stays after it exits."""
-    start_pane(tmux, size, in_shell(trainmon_command(str(log)), exit_file))
-
-
-def quit_with_q(tmux: Tmux, exit_file: Path, status: str = "0") -> None:
-    """Press `q` and check that trainmon ends with `status`."""
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
-    assert exit_status(exit_file) == status
 
 
 def gone(pid: int) -> bool:

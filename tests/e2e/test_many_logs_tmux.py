@@ -12,15 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import (
-    Tmux,
-    in_shell,
-    quit_with_q,
-    record,
-    start_pane,
-    trainmon_command,
-    wait_for,
-)
+from tests.e2e.helpers import Tmux, record, wait_for
+from tests.e2e.panes import in_shell, quit_with_q, start_pane, trainmon_command
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 

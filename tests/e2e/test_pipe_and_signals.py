@@ -21,15 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import (
-    TIMEOUT_S,
-    Tmux,
-    exit_status,
-    gone,
-    start_pane,
-    trainmon_command,
-    wait_for,
-)
+from tests.e2e.helpers import TIMEOUT_S, Tmux, exit_status, gone, press, wait_for
+from tests.e2e.panes import start_pane, trainmon_command
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -107,8 +100,7 @@ def test_q_then_enter_detaches_and_the_writer_runs_to_its_end(tmux: Tmux, tmp_pa
     log, statuses = start_pipeline(tmux, tmp_path, count, 0.1)
     wait_for(lambda: "step " in tmux.capture(), "the first records", tmux)
     assert str(log) in tmux.capture()  # the status line says where stdin is saved
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
+    press(tmux, "q", shows="quit trainmon?")
     tmux("send-keys", "-t", "main", "Enter")
     wait_for(lambda: drainer_pid(tmux) is not None, "trainmon to detach and quit", tmux)
     (tmp_path / "go").touch()  # the rest of the run is written after the handover
@@ -122,13 +114,10 @@ def test_escape_stays_and_k_closes_the_pipe(tmux: Tmux, tmp_path: Path) -> None:
     wait_for(lambda: "step " in tmux.capture(), "the first records", tmux)
     writer = (tmp_path / "go.pid").read_text()
     wait_for(lambda: f"trainer {writer} " in tmux.capture(), "the pipe's writer found", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
-    tmux("send-keys", "-t", "main", "Escape")
-    wait_for(lambda: "quit trainmon?" not in tmux.capture(), "Escape to close the dialog", tmux)
+    press(tmux, "q", shows="quit trainmon?")
+    press(tmux, "Escape", hides="quit trainmon?")
     assert exit_status(statuses) is None
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog again", tmux)
+    press(tmux, "q", shows="quit trainmon?")
     tmux("send-keys", "-t", "main", "k")
     wait_for(lambda: exit_status(statuses) is not None, "the pipeline to end", tmux)
     writer_status, trainmon_status = exit_status(statuses).split()  # type: ignore[union-attr]

@@ -14,17 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import (
-    Tmux,
-    exit_status,
-    in_shell,
-    quit_with_q,
-    record,
-    start_on_log,
-    start_pane,
-    trainmon_command,
-    wait_for,
-)
+from tests.e2e.helpers import Tmux, exit_status, press, record, wait_for
+from tests.e2e.panes import in_shell, quit_with_q, start_on_log, start_pane, trainmon_command
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -61,8 +52,7 @@ def test_a_log_piped_to_stdin_shows_and_keys_still_work(tmux: Tmux, tmp_path: Pa
     with log.open("a") as f:
         f.write(record(70))
     wait_for(lambda: "step 70" in tmux.capture(), "a piped record to show", tmux)
-    tmux("send-keys", "-t", "main", "q")  # a pipe: it asks; `k` closes the pipe
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
+    press(tmux, "q", shows="quit trainmon?")  # a pipe: it asks; `k` closes the pipe
     tmux("send-keys", "-t", "main", "k")
 
     def exited() -> bool:
@@ -101,10 +91,8 @@ def test_a_lone_escape_closes_help_and_q_quits(tmux: Tmux, tmp_path: Path) -> No
     exit_file = tmp_path / "exit-status"
     start_on_log(tmux, log, exit_file, (120, 40))
     wait_for(lambda: "step 50" in tmux.capture(), "the history to show", tmux)
-    tmux("send-keys", "-t", "main", "?")
-    wait_for(lambda: "trainmon keys" in tmux.capture(), "the help screen", tmux)
-    tmux("send-keys", "-t", "main", "Escape")
-    wait_for(lambda: "trainmon keys" not in tmux.capture(), "Escape to close the help", tmux)
+    press(tmux, "?", shows="trainmon keys")
+    press(tmux, "Escape", hides="trainmon keys")
     quit_with_q(tmux, exit_file)
 
 
@@ -164,15 +152,11 @@ def test_a_finding_opens_mutes_and_unmutes_by_keys_at_60_columns(
     wait_for(lambda: "became nan" in tmux.capture(), "the finding", tmux)
     tmux("send-keys", "-t", "main", "Down")
     tmux("send-keys", "-t", "main", "Up")
-    tmux("send-keys", "-t", "main", "Enter")
-    wait_for(lambda: "evidence:" in tmux.capture(), "the details modal", tmux)
+    press(tmux, "Enter", shows="evidence:")
     screen = tmux.capture()
     assert "advice:" in screen and "first step:" in screen and "count:" in screen
     assert "m: mute" in screen
-    tmux("send-keys", "-t", "main", "m")
-    wait_for(lambda: "m: unmute" in tmux.capture(), "the rule to be muted", tmux)
-    tmux("send-keys", "-t", "main", "m")
-    wait_for(lambda: "m: mute ·" in tmux.capture(), "the rule to be unmuted", tmux)
-    tmux("send-keys", "-t", "main", "Escape")
-    wait_for(lambda: "evidence:" not in tmux.capture(), "the details to close", tmux)
+    press(tmux, "m", shows="m: unmute")
+    press(tmux, "m", shows="m: mute ·")
+    press(tmux, "Escape", hides="evidence:")
     quit_with_q(tmux, exit_file)

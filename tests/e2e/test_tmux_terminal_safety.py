@@ -12,14 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import (
-    Tmux,
-    quit_with_q,
-    record,
-    start_pane,
-    trainmon_script,
-    wait_for,
-)
+from tests.e2e.helpers import Tmux, record, trainmon_script, wait_for
+from tests.e2e.panes import quit_with_q, start_pane
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 

@@ -18,18 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import (
-    TIMEOUT_S,
-    Tmux,
-    exit_status,
-    gone,
-    in_shell,
-    quit_with_q,
-    start_pane,
-    trainmon_command,
-    trainmon_script,
-    wait_for,
-)
+from tests.e2e.helpers import TIMEOUT_S, Tmux, exit_status, gone, press, trainmon_script, wait_for
+from tests.e2e.panes import in_shell, quit_with_q, start_pane, trainmon_command
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -150,17 +140,13 @@ def test_ctrl_c_asks_then_interrupts_the_run(tmux: Tmux, tmp_path: Path) -> None
     log, status = start(tmux, tmp_path, "wait")
     pid = child_pid(tmp_path, tmux)
     wait_for(lambda: "step 5" in tmux.capture(), "the first records", tmux)
-    tmux("send-keys", "-t", "main", "C-c")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
+    press(tmux, "C-c", shows="quit trainmon?")
     assert not gone(pid)  # asking harms nothing
-    tmux("send-keys", "-t", "main", "Escape")
-    wait_for(lambda: "quit trainmon?" not in tmux.capture(), "the dialog to close", tmux)
+    press(tmux, "Escape", hides="quit trainmon?")
     time.sleep(0.5)
     assert not gone(pid)
-    tmux("send-keys", "-t", "main", "C-c")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
-    tmux("send-keys", "-t", "main", "i")
-    wait_for(lambda: "killed by SIGINT" in tmux.capture(), "the interrupted run", tmux)
+    press(tmux, "C-c", shows="quit trainmon?")
+    press(tmux, "i", shows="killed by SIGINT")
     assert exit_status(status) is None  # interrupting keeps the dashboard
     quit_with_q(tmux, status, "130")
     data = log.read_bytes()
@@ -172,8 +158,7 @@ def test_detach_leaves_the_run_going_into_the_same_log(tmux: Tmux, tmp_path: Pat
     log, status = start(tmux, tmp_path, "wait")
     pid = child_pid(tmp_path, tmux)
     wait_for(lambda: "step 5" in tmux.capture(), "the first records", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
+    press(tmux, "q", shows="quit trainmon?")
     tmux("send-keys", "-t", "main", "Enter")
     wait_for(lambda: exit_status(status) is not None, "trainmon to detach and exit", tmux)
     assert exit_status(status) == "0"
