@@ -35,13 +35,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.bench_dashboard import (  # noqa: E402
-    Tmux,
-    first_screen_s,
-    measure_pane,
-    print_quiet_log_table,
-    write_log,
-)
+from bench.bench_dashboard import Tmux, first_screen_s, measure_pane, write_log  # noqa: E402
+from bench.tables import print_quiet_log_table  # noqa: E402
 
 BASE_COMMIT = "c1257e2"
 """The last commit before messages went through `trainmon/i18n.py`."""

@@ -43,10 +43,9 @@ from bench.bench_dashboard import (  # noqa: E402
     first_screen_s,
     import_floor_s,
     measure_pane,
-    print_quiet_log_table,
-    runs_text,
     write_log,
 )
+from bench.tables import print_quiet_log_table, runs_text  # noqa: E402
 
 BASE_COMMIT = "c51fa94"
 """The last commit before `--notify` / `--serve-metrics` existed."""
