@@ -18,3 +18,13 @@ def trainmon(
         timeout=timeout,
         **kwargs,  # type: ignore[call-overload]
     )
+
+
+def streaming(path: object) -> subprocess.Popen[str]:
+    """`python -m trainmon stream PATH` left running, its output read as text lines."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "trainmon", "stream", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -59,6 +61,16 @@ async def show_run(pilot: Pilot[None], store: MetricStore, **options: Any) -> st
     plot.show([("run.log", loss_plot_data(store, width=plot.data_width, **options))])
     await pilot.pause()
     return text_of(plot)
+
+
+@asynccontextmanager
+async def drawn_at_one_percent() -> AsyncIterator[tuple[Pilot[None], LossPlot, MetricStore]]:
+    """A plot allowed 1 % of a core that has drawn a run of three records."""
+    app = Host(cpu_budget=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        store = store_with([2.0, 1.0, 0.5])
+        await show_run(pilot, store)
+        yield pilot, app.query_one(LossPlot), store
 
 
 async def test_empty_plot_says_it_is_waiting() -> None:
@@ -185,11 +197,7 @@ async def test_resize_to_tiny_sizes_never_crashes() -> None:
 
 
 async def test_cpu_budget_coalesces_changes_and_draws_the_newest() -> None:
-    app = Host(cpu_budget=0.01)
-    async with app.run_test(size=(80, 24)) as pilot:
-        plot = app.query_one(LossPlot)
-        store = store_with([2.0, 1.0, 0.5])
-        await show_run(pilot, store)
+    async with drawn_at_one_percent() as (pilot, plot, store):
         assert plot.min_interval_s == STARTUP_INTERVAL_S  # the start-up allowance
         plot.end_startup()  # past it: the budget rules
         plot.render_cost_s = 0.03  # as if a build cost 30 ms: at 1 %, one build per 3 s
@@ -345,11 +353,7 @@ def test_run_colours_are_distinct_and_leave_severity_colours_to_the_markers() ->
 
 
 async def test_new_data_is_drawn_at_most_once_a_second_however_cheap() -> None:
-    app = Host(cpu_budget=0.01)
-    async with app.run_test(size=(80, 24)) as pilot:
-        plot = app.query_one(LossPlot)
-        store = store_with([2.0, 1.0, 0.5])
-        await show_run(pilot, store)
+    async with drawn_at_one_percent() as (_, plot, _):
         plot.end_startup()
         plot.render_cost_s = 0.001  # 1 ms: the budget alone would allow ten a second
         assert plot.min_interval_s == MIN_INTERVAL_S
