@@ -13,10 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from tests.rule_cases import rules, train_store
 from trainmon.advice import RULES, AdviceEngine, RunContext, analyze
 from trainmon.advice.base import Facts, View
 from trainmon.advice.plateau import ShortPlateau, frozen_run, print_resolution, repeat_share
-from trainmon.records import Finding, MetricRecord
+from trainmon.records import MetricRecord
 from trainmon.store import MetricStore
 
 
@@ -26,19 +27,7 @@ def build(
     lr: Sequence[float] | None = None,
     epoch: Sequence[float] | None = None,
 ) -> MetricStore:
-    store = MetricStore()
-    for k, value in enumerate(loss):
-        values = {"loss": float(value)}
-        if lr is not None:
-            values["learning_rate"] = float(lr[k])
-        if epoch is not None:
-            values["epoch"] = float(epoch[k])
-        store.extend([MetricRecord("train", int(steps[k]), values)], 0.0)
-    return store
-
-
-def rules(findings: list[Finding], rule: str) -> list[Finding]:
-    return [f for f in findings if f.rule == rule]
+    return train_store(loss, steps, learning_rate=lr, epoch=epoch)
 
 
 def curve(n: int, level: float, trend: float, noise: float, seed: int) -> list[float]:
