@@ -56,6 +56,11 @@ def _traceback(*frames: str, exception: str, prefix: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _crash_finding(rule: str, *frames: str, exception: str) -> Finding:
+    """RULE's finding on a run whose records end in a traceback through FRAMES."""
+    return _findings(DICTS + _traceback(*frames, exception=exception))[rule]
+
+
 # -- each signature, and its quiet twin ------------------------------------------------------
 
 OOM_NEW = (
@@ -179,12 +184,10 @@ def test_quiet_twin_killed_in_a_sentence_is_no_event() -> None:
 
 
 def test_nan_error_from_anomaly_detection() -> None:
-    text = DICTS + _traceback(
-        "train.py",
-        exception="RuntimeError: Function 'LogSoftmaxBackward0' returned nan values in its "
-        "0th output.",
+    exception = (
+        "RuntimeError: Function 'LogSoftmaxBackward0' returned nan values in its 0th output."
     )
-    found = _findings(text)["nan-error"]
+    found = _crash_finding("nan-error", "train.py", exception=exception)
     assert found.severity == "critical"
     assert "LogSoftmaxBackward0" in found.evidence
 
@@ -238,13 +241,12 @@ def test_quiet_twin_a_loss_scale_metric_is_no_event() -> None:
 def test_checkpoint_save_failures() -> None:
     line = "ERROR:trainer:Failed to save checkpoint to /ckpt/step-500: permission denied\n"
     assert _findings(DICTS + line)["checkpoint-failed"].severity == "critical"
-    through_save = DICTS + _traceback(
-        "trainer.py",
-        "torch/serialization.py",
-        exception="RuntimeError: [enforce fail at inline_container.cc:595] . unexpected pos "
-        "1152 vs 1040",
+    exception = (
+        "RuntimeError: [enforce fail at inline_container.cc:595] . unexpected pos 1152 vs 1040"
     )
-    found = _findings(through_save)["checkpoint-failed"]
+    found = _crash_finding(
+        "checkpoint-failed", "trainer.py", "torch/serialization.py", exception=exception
+    )
     assert found.title == "Checkpoint save failed (raised while saving a checkpoint)"
     assert "inline_container" in found.evidence
 
