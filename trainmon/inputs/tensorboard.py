@@ -121,9 +121,8 @@ class EventFolderFollower:
 
     def poll(self) -> list[FollowEvent | bytes]:
         out: list[FollowEvent | bytes] = []
-        self.caught_up = False
+        self.caught_up = self.finished  # a finished folder has nothing more to read
         if self.finished:
-            self.caught_up = True
             return out
         if self._current is None:
             name = self._next_file()
