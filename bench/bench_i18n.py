@@ -36,6 +36,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.bench_dashboard import Tmux, first_screen_s, measure_pane, write_log  # noqa: E402
+from bench.tables import print_quiet_log_table  # noqa: E402
 
 BASE_COMMIT = "c1257e2"
 """The last commit before messages went through `trainmon/i18n.py`."""
@@ -173,18 +174,7 @@ def main() -> None:
     print()
     print(f"empty Textual app, idle: {statistics.median(empty):.2f} % of a core")
     print()
-    print("| dashboard, quiet 1,000-record log | idle CPU (median, runs) | first frame |")
-    print("|---|---|---|")
-    base_cpu = statistics.median(cpu["base"])
-    base_ff = statistics.median(frames["base"]) if frames["base"] else float("nan")
-    for name in commands:
-        c = statistics.median(cpu[name])
-        ff = statistics.median(frames[name]) if frames[name] else float("nan")
-        runs_shown = ", ".join(f"{v:.2f}" for v in cpu[name])
-        print(
-            f"| {name} | {c:.2f} % ({runs_shown}), {c / base_cpu:.2f} x base | "
-            f"{ff * 1e3:.0f} ms, {ff / base_ff:.2f} x base |"
-        )
+    print_quiet_log_table(cpu, frames)
 
 
 if __name__ == "__main__":

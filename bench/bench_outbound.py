@@ -45,6 +45,7 @@ from bench.bench_dashboard import (  # noqa: E402
     measure_pane,
     write_log,
 )
+from bench.tables import print_quiet_log_table, runs_text  # noqa: E402
 
 BASE_COMMIT = "c51fa94"
 """The last commit before `--notify` / `--serve-metrics` existed."""
@@ -143,24 +144,10 @@ def main() -> None:
             frames[name] = first_screen_s(tmux, command, "step 1000", 3 if args.quick else 5)
         f_import = import_floor_s(3)
     floor = statistics.median(empty)
-    print(f"empty Textual app, idle: {floor:.2f} % of a core (runs {_runs(empty)})")
+    print(f"empty Textual app, idle: {floor:.2f} % of a core (runs {runs_text(empty)})")
     print(f"import textual.app: {f_import * 1e3:.0f} ms")
     print()
-    print("| dashboard, quiet 1,000-record log | idle CPU (median, runs) | first frame |")
-    print("|---|---|---|")
-    base_cpu = statistics.median(cpu["base"])
-    base_ff = statistics.median(frames["base"]) if frames["base"] else float("nan")
-    for name in configs:
-        c = statistics.median(cpu[name])
-        ff = statistics.median(frames[name]) if frames[name] else float("nan")
-        print(
-            f"| {name} | {c:.2f} % ({_runs(cpu[name])}), {c / base_cpu:.2f} x base | "
-            f"{ff * 1e3:.0f} ms, {ff / base_ff:.2f} x base |"
-        )
-
-
-def _runs(values: list[float]) -> str:
-    return ", ".join(f"{v:.2f}" for v in values)
+    print_quiet_log_table(cpu, frames)
 
 
 if __name__ == "__main__":

@@ -11,40 +11,30 @@ SHARED = REPO_ROOT.parent / "shared"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def _shared(folder: str, what: str) -> Path:
+    """`../shared/FOLDER`, read in place; the tests that need it skip where it is absent."""
+    path = SHARED / folder
+    if not (path / "MANIFEST.md").is_file():
+        pytest.skip(f"../shared/{folder} not found: the {what} is only in the development checkout")
+    return path
+
+
 @pytest.fixture(scope="session")
 def shared_logs() -> Path:
     """`../shared/logs`: real third-party logs, read in place, never copied into the repo."""
-    path = SHARED / "logs"
-    if not (path / "MANIFEST.md").is_file():
-        pytest.skip(
-            "../shared/logs not found: the third-party real-log corpus is only present "
-            "in the development checkout"
-        )
-    return path
+    return _shared("logs", "third-party real-log corpus")
 
 
 @pytest.fixture(scope="session")
 def shared_logs2() -> Path:
     """`../shared/logs2`: a second set of real third-party logs, read in place."""
-    path = SHARED / "logs2"
-    if not (path / "MANIFEST.md").is_file():
-        pytest.skip(
-            "../shared/logs2 not found: the third-party real-log collection is only present "
-            "in the development checkout"
-        )
-    return path
+    return _shared("logs2", "third-party real-log collection")
 
 
 @pytest.fixture(scope="session")
 def shared_trainer_states() -> Path:
     """`../shared/trainer_states`: real trainer_state.json files, read in place."""
-    path = SHARED / "trainer_states"
-    if not (path / "MANIFEST.md").is_file():
-        pytest.skip(
-            "../shared/trainer_states not found: the third-party trainer_state corpus is "
-            "only present in the development checkout"
-        )
-    return path
+    return _shared("trainer_states", "third-party trainer_state corpus")
 
 
 @pytest.fixture(scope="session")

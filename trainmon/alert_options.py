@@ -90,6 +90,28 @@ class AlertOptions:
         return bool(self.notify) or self.serve_metrics is not None
 
 
+_ValuedOption = tuple[str, Callable[[str], object], str, str]
+"""(flag, parser raising ValueError, metavar, help) of an option that takes a checked value."""
+
+_VALUED_OPTIONS: tuple[_ValuedOption, ...] = (
+    ("--stall-after", parse_duration, "DURATION",
+     "alert when no record came for this long (default 5x the median record interval, at "
+     "least 10m)"),
+    ("--serve-metrics", parse_listen, "[HOST:]PORT",
+     "serve the runs as Prometheus metrics (default host 127.0.0.1); needs "
+     "trainmon[prometheus]"),
+)  # fmt: skip
+_CLUSTER_OPTIONS: tuple[_ValuedOption, ...] = (
+    ("--prometheus", _prometheus_url, "URL",
+     "show every GPU of the job from this Prometheus (DCGM exporter metrics) instead of the "
+     "local ones"),
+    ("--prom-selector", _selector, "SELECTOR",
+     'with --prometheus: label matchers for the job\'s GPUs, e.g. job="dcgm" or '
+     'Hostname=~"node-.*"'),
+)  # fmt: skip
+"""--prometheus and --prom-selector: only where a GPU pane shows them."""
+
+
 def add_alert_options(p: argparse.ArgumentParser, *, cluster: bool = True) -> None:
     """Add the options (`cluster`: also --prometheus / --prom-selector, for a GPU pane)."""
     g = p.add_argument_group("alerts and metrics")
@@ -102,27 +124,8 @@ def add_alert_options(p: argparse.ArgumentParser, *, cluster: bool = True) -> No
         "--notify-on", choices=("info", "warning", "critical"), default="critical",
         help="the least severity of findings sent (default critical)",
     )  # fmt: skip
-    g.add_argument(
-        "--stall-after", type=_typed(parse_duration), default=None, metavar="DURATION",
-        help="alert when no record came for this long (default 5x the median record "
-        "interval, at least 10m)",
-    )  # fmt: skip
-    g.add_argument(
-        "--serve-metrics", type=_typed(parse_listen), default=None, metavar="[HOST:]PORT",
-        help="serve the runs as Prometheus metrics (default host 127.0.0.1); needs "
-        "trainmon[prometheus]",
-    )  # fmt: skip
-    if cluster:
-        g.add_argument(
-            "--prometheus", type=_typed(_prometheus_url), default=None, metavar="URL",
-            help="show every GPU of the job from this Prometheus (DCGM exporter metrics) "
-            "instead of the local ones",
-        )  # fmt: skip
-        g.add_argument(
-            "--prom-selector", type=_typed(_selector), default=None, metavar="SELECTOR",
-            help='with --prometheus: label matchers for the job\'s GPUs, e.g. job="dcgm" or '
-            'Hostname=~"node-.*"',
-        )  # fmt: skip
+    for flag, parse, metavar, text in _VALUED_OPTIONS + (_CLUSTER_OPTIONS if cluster else ()):
+        g.add_argument(flag, type=_typed(parse), default=None, metavar=metavar, help=text)
 
 
 def alert_options(args: argparse.Namespace) -> AlertOptions:

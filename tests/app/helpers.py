@@ -16,6 +16,7 @@ from trainmon.config import DashboardOptions
 from trainmon.records import Finding
 from trainmon.store import MetricStore
 from trainmon.ui.app import TrainmonApp
+from trainmon.ui.widgets.loss_plot import LossPlot
 from trainmon.ui.widgets.status_bar import StatusBar
 
 TIMEOUT_S = 20.0
@@ -95,3 +96,17 @@ class NanEngine:
 
     def observe_process_exit(self, fact: object) -> None:
         """These doubles judge the log only."""
+
+
+def count_shows(plot: LossPlot) -> list[int]:
+    """Wrap PLOT's `show` so that each call notes the first run's train record count; returns
+    the list it appends to (what the plot was handed, build or not)."""
+    counts: list[int] = []
+    show = plot.show
+
+    def counting_show(runs: Any, markers: Any = (), *, immediate: bool = False) -> bool:
+        counts.append(runs[0][1].train_count)
+        return show(runs, markers, immediate=immediate)
+
+    plot.show = counting_show  # type: ignore[method-assign]
+    return counts

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.app.helpers import (
     NanEngine,
     _State,
+    count_shows,
     jsonl,
     make_app,
     screen_text,
@@ -173,14 +173,7 @@ async def test_a_burst_of_records_causes_one_redraw() -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         plot = app.query_one("#loss", LossPlot)
-        shown: list[int] = []
-        original_show = plot.show
-
-        def counting_show(runs: Any, markers: Any = (), *, immediate: bool = False) -> bool:
-            shown.append(runs[0][1].train_count)
-            return original_show(runs, markers, immediate=immediate)
-
-        plot.show = counting_show  # type: ignore[method-assign]
+        shown = count_shows(plot)
         before_redraws = app.redraws
         for start in range(0, 5000, 10):
             app.inject(
@@ -206,14 +199,7 @@ async def test_new_records_wait_for_the_plot_budget_but_show_in_the_status_line_
         plot = app.query_one("#loss", LossPlot)
         plot.end_startup()  # past the start-up allowance
         plot.render_cost_s = 0.05  # as if a rebuild cost 50 ms: at 1 %, one per 5 s
-        data_calls: list[int] = []
-        original_show = plot.show
-
-        def counting_show(runs: Any, markers: Any = (), *, immediate: bool = False) -> bool:
-            data_calls.append(runs[0][1].train_count)
-            return original_show(runs, markers, immediate=immediate)
-
-        plot.show = counting_show  # type: ignore[method-assign]
+        data_calls = count_shows(plot)
         app.tick()
         await pilot.pause()
         data_calls.clear()

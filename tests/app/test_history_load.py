@@ -23,7 +23,7 @@ from trainmon.ui.app import TrainmonApp
 from trainmon.ui.threads import LogPoller
 from trainmon.ui.widgets.loss_plot import LossPlot
 
-from .helpers import TIMEOUT_S, status_lines, wait_until
+from .helpers import TIMEOUT_S, count_shows, status_lines, wait_until
 
 
 def records_in(steps: int) -> int:
@@ -137,14 +137,7 @@ async def test_the_screen_lives_and_says_the_progress_while_the_history_loads(
             plot = app.query_one("#loss", LossPlot)
             plot.end_startup()
             plot.render_cost_s = 10.0
-            drawn: list[int] = []
-            show = plot.show
-
-            def counting_show(series: Any, markers: Any = (), *, immediate: bool = False) -> bool:
-                drawn.append(series[0][1].train_count)
-                return show(series, markers, immediate=immediate)
-
-            plot.show = counting_show  # type: ignore[method-assign]
+            drawn = count_shows(plot)
             gate.set()
             await wait_until(
                 pilot, lambda: view.live and view.store.records == records_in(3000), "the rest"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.color import Color
+from textual.pilot import Pilot
 
 from trainmon.plotdata import LossPlotData, loss_plot_data
 from trainmon.records import Finding, MetricRecord
@@ -50,6 +54,25 @@ def text_of(plot: LossPlot) -> str:
     return plot.render().plain  # type: ignore[union-attr]
 
 
+async def show_run(pilot: Pilot[None], store: MetricStore, **options: Any) -> str:
+    """Show STORE as the one run `run.log` (OPTIONS go to `loss_plot_data`), let it draw,
+    and return the plot's text."""
+    plot = pilot.app.query_one(LossPlot)
+    plot.show([("run.log", loss_plot_data(store, width=plot.data_width, **options))])
+    await pilot.pause()
+    return text_of(plot)
+
+
+@asynccontextmanager
+async def drawn_at_one_percent() -> AsyncIterator[tuple[Pilot[None], LossPlot, MetricStore]]:
+    """A plot allowed 1 % of a core that has drawn a run of three records."""
+    app = Host(cpu_budget=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        store = store_with([2.0, 1.0, 0.5])
+        await show_run(pilot, store)
+        yield pilot, app.query_one(LossPlot), store
+
+
 async def test_empty_plot_says_it_is_waiting() -> None:
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -85,24 +108,16 @@ async def test_redraws_only_when_input_changes() -> None:
 async def test_nan_and_inf_only_data_is_counted_not_drawn() -> None:
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
-        plot = app.query_one(LossPlot)
         store = store_with([math.nan, math.inf, -math.inf, math.nan], lr=False, evals=False)
-        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
-        await pilot.pause()
-        assert "4 NaN/inf" in text_of(plot)
+        assert "4 NaN/inf" in await show_run(pilot, store)
 
 
 async def test_mixed_nonfinite_and_single_point() -> None:
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
-        plot = app.query_one(LossPlot)
-        plot.show([("run.log", loss_plot_data(store_with([1.5]), width=plot.data_width))])
-        await pilot.pause()
-        text_of(plot)
+        await show_run(pilot, store_with([1.5]))
         store = store_with([3.0, math.nan, 2.0, math.inf, 1.0, 0.5])
-        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
-        await pilot.pause()
-        assert "2 NaN/inf" in text_of(plot)
+        assert "2 NaN/inf" in await show_run(pilot, store)
 
 
 async def test_log_y_labels_show_original_values() -> None:
@@ -178,17 +193,11 @@ async def test_resize_to_tiny_sizes_never_crashes() -> None:
         for size in ((40, 12), (12, 5), (3, 2), (1, 1), (200, 60)):
             await pilot.resize_terminal(*size)
             await pilot.pause()
-            plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
-            await pilot.pause()
+            await show_run(pilot, store)
 
 
 async def test_cpu_budget_coalesces_changes_and_draws_the_newest() -> None:
-    app = Host(cpu_budget=0.01)
-    async with app.run_test(size=(80, 24)) as pilot:
-        plot = app.query_one(LossPlot)
-        store = store_with([2.0, 1.0, 0.5])
-        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
-        await pilot.pause()
+    async with drawn_at_one_percent() as (pilot, plot, store):
         assert plot.min_interval_s == STARTUP_INTERVAL_S  # the start-up allowance
         plot.end_startup()  # past it: the budget rules
         plot.render_cost_s = 0.03  # as if a build cost 30 ms: at 1 %, one build per 3 s
@@ -250,11 +259,8 @@ def test_tick_labels_stay_short() -> None:
 async def test_large_losses_get_engineering_tick_labels() -> None:
     app = Host()
     async with app.run_test(size=(100, 30)) as pilot:
-        plot = app.query_one(LossPlot)
         store = store_with([1.463e11 / (1 + i / 50) for i in range(100)], lr=False, evals=False)
-        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
-        await pilot.pause()
-        shown = text_of(plot)
+        shown = await show_run(pilot, store)
         assert "e10" in shown or "e11" in shown
         assert "00000000" not in shown
 
@@ -263,11 +269,8 @@ async def test_no_color_draws_the_lr_dotted() -> None:
     app = Host()
     app.no_color = True
     async with app.run_test(size=(100, 30)) as pilot:
-        plot = app.query_one(LossPlot)
         store = store_with([2.0 / math.sqrt(i) for i in range(1, 100)])
-        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
-        await pilot.pause()
-        assert "·" in text_of(plot)
+        assert "·" in await show_run(pilot, store)
 
 
 async def test_many_runs_fill_the_legend_rows_above_the_plot_and_count_the_rest() -> None:
@@ -322,8 +325,7 @@ async def test_the_legend_is_above_the_data_never_over_it() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         plot = app.query_one(LossPlot)
         store = store_with([5.0 / (1 + i / 10) for i in range(200)])
-        plot.show([("run.log", loss_plot_data(store, width=plot.data_width, smoothing=0.6))])
-        await pilot.pause()
+        await show_run(pilot, store, smoothing=0.6)
         lines = [strip.text for strip in (plot.render_line(y) for y in range(30))]
         assert "loss (EMA 0.6)" in lines[0] and "eval" in lines[0] and "lr (right)" in lines[0]
         assert not any("EMA" in line for line in lines[1:])
@@ -351,12 +353,7 @@ def test_run_colours_are_distinct_and_leave_severity_colours_to_the_markers() ->
 
 
 async def test_new_data_is_drawn_at_most_once_a_second_however_cheap() -> None:
-    app = Host(cpu_budget=0.01)
-    async with app.run_test(size=(80, 24)) as pilot:
-        plot = app.query_one(LossPlot)
-        store = store_with([2.0, 1.0, 0.5])
-        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
-        await pilot.pause()
+    async with drawn_at_one_percent() as (_, plot, _):
         plot.end_startup()
         plot.render_cost_s = 0.001  # 1 ms: the budget alone would allow ten a second
         assert plot.min_interval_s == MIN_INTERVAL_S

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from trainmon.config import DashboardOptions
@@ -20,6 +23,20 @@ def _log(tmp_path: Path, steps: int = 20) -> Path:
         for step in range(1, steps + 1):
             f.write(jsonl(step, 2.0 / step, accuracy=0.5 + step / 100, learning_rate=1e-4))
     return log
+
+
+@asynccontextmanager
+async def accuracy_charted(
+    tmp_path: Path, size: tuple[int, int]
+) -> AsyncIterator[tuple[TrainmonApp, Pilot[None], MetricPlot]]:
+    """The dashboard started with `--metric accuracy` on `_log`, once the metric plot holds
+    all of its records."""
+    options = DashboardOptions(paths=(str(_log(tmp_path)),), refresh_s=0.1, metrics=("accuracy",))
+    app = TrainmonApp(options, poll_interval_s=0.05)
+    async with app.run_test(size=size) as pilot:
+        plot = app.query_one("#metric", MetricPlot)
+        await wait_until(pilot, lambda: plot.count == 20, "the metric plot's records")
+        yield app, pilot, plot
 
 
 async def test_the_browser_lists_every_series_and_charts_the_one_picked(tmp_path: Path) -> None:
@@ -50,11 +67,7 @@ async def test_the_browser_lists_every_series_and_charts_the_one_picked(tmp_path
 
 
 async def test_the_cursor_reads_raw_and_smoothed_values(tmp_path: Path) -> None:
-    options = DashboardOptions(paths=(str(_log(tmp_path)),), refresh_s=0.1, metrics=("accuracy",))
-    app = TrainmonApp(options, poll_interval_s=0.05)
-    async with app.run_test(size=(160, 48)) as pilot:
-        plot = app.query_one("#metric", MetricPlot)
-        await wait_until(pilot, lambda: plot.count == 20, "the metric plot's records")
+    async with accuracy_charted(tmp_path, (160, 48)) as (app, pilot, plot):
         assert app.metric_names == ("accuracy",)
         plot.focus()
         await pilot.press("left")  # from the last record, one to the left
@@ -77,9 +90,5 @@ async def test_the_cursor_reads_raw_and_smoothed_values(tmp_path: Path) -> None:
 
 
 async def test_narrow_layout_replaces_the_loss_plot(tmp_path: Path) -> None:
-    options = DashboardOptions(paths=(str(_log(tmp_path)),), refresh_s=0.1, metrics=("accuracy",))
-    app = TrainmonApp(options, poll_interval_s=0.05)
-    async with app.run_test(size=(60, 40)) as pilot:
-        plot = app.query_one("#metric", MetricPlot)
-        await wait_until(pilot, lambda: plot.count == 20, "the metric plot's records")
+    async with accuracy_charted(tmp_path, (60, 40)) as (app, _, plot):
         assert plot.display and not app.query_one("#loss").display

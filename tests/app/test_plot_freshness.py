@@ -4,22 +4,36 @@ the plot keeps pace with a run logging once a second."""
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from textual.pilot import Pilot
 
 from tests.app.helpers import make_app, status_lines
 from trainmon.records import MetricRecord
+from trainmon.ui.app import TrainmonApp
 from trainmon.ui.widgets.loss_plot import LossPlot
 
 
-async def test_a_deferred_record_is_drawn_when_the_budget_allows_without_a_tick() -> None:
-    app = make_app(["fresh.log"], start_workers=False, refresh_s=3600)
+@asynccontextmanager
+async def step_1_drawn(name: str) -> AsyncIterator[tuple[TrainmonApp, Pilot[None], LossPlot]]:
+    """The dashboard on NAME (no workers, no timer tick) past its start-up allowance, with
+    step 1 drawn (the budget allows it); from then on a rebuild costs what a raster rebuild
+    does, so the once-a-second floor rules."""
+    app = make_app([name], start_workers=False, refresh_s=3600)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         plot = app.query_one("#loss", LossPlot)
         plot.end_startup()
         app.inject(0, [MetricRecord("train", 1, {"loss": 1.0})])
-        app.tick()  # draws step 1 (the budget allows it)
+        app.tick()
         await pilot.pause()
-        plot.render_cost_s = 0.006  # a raster rebuild: the once-a-second floor rules
+        plot.render_cost_s = 0.006
+        yield app, pilot, plot
+
+
+async def test_a_deferred_record_is_drawn_when_the_budget_allows_without_a_tick() -> None:
+    async with step_1_drawn("fresh.log") as (app, pilot, plot):
         drawn = plot.counts.renders
         redraws = app.redraws
         app.inject(0, [MetricRecord("train", 2, {"loss": 0.5})])
@@ -36,15 +50,7 @@ async def test_a_deferred_record_is_drawn_when_the_budget_allows_without_a_tick(
 
 
 async def test_a_retry_for_an_old_view_draws_nothing() -> None:
-    app = make_app(["view.log"], start_workers=False, refresh_s=3600)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
-        plot = app.query_one("#loss", LossPlot)
-        plot.end_startup()
-        app.inject(0, [MetricRecord("train", 1, {"loss": 1.0})])
-        app.tick()
-        await pilot.pause()
-        plot.render_cost_s = 0.006
+    async with step_1_drawn("view.log") as (app, pilot, plot):
         app.inject(0, [MetricRecord("train", 2, {"loss": 0.5})])
         app.tick()  # deferred: a retry is due within a second
         await pilot.pause()

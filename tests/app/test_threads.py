@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from textual.message import Message
 
+from tests.fakes.fake_cpu import CountingCpu
 from trainmon.follow import Follower as LogFollower
 from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent
-from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
+from trainmon.sources.samples import GpuSnapshot
 from trainmon.ui.messages import CpuSampled, FollowStateChanged, GpuSampled, RecordsParsed
 from trainmon.ui.threads import LogPoller, SystemSampler
 from trainmon.ui.workers import Follower
@@ -218,26 +219,6 @@ def test_the_poller_thread_is_a_daemon_so_it_never_holds_up_the_exit() -> None:
         following=threading.Event(),
     )
     assert poller._thread.daemon
-
-
-class CountingCpu:
-    """A CPU source double (no process tree): counts its samples."""
-
-    def __init__(self) -> None:
-        self.samples = 0
-
-    def sample(self) -> CpuSnapshot:
-        self.samples += 1
-        return CpuSnapshot(float(self.samples))
-
-    def tree_pids(self) -> frozenset[int]:
-        return frozenset()
-
-    def watching(self) -> bool:
-        return False
-
-    def check_exit(self) -> None:
-        return None
 
 
 def test_the_sampler_posts_cpu_and_gpu_snapshots_until_stopped() -> None:

@@ -58,6 +58,15 @@ def wait_for(predicate: Callable[[], bool], what: str, tmux: Tmux) -> None:
         time.sleep(0.2)
 
 
+def press(tmux: Tmux, key: str, *, shows: str = "", hides: str = "") -> None:
+    """Send KEY to the pane, then wait until the screen shows SHOWS and no longer HIDES."""
+    tmux("send-keys", "-t", "main", key)
+    if shows:
+        wait_for(lambda: shows in tmux.capture(), f"{shows!r} on screen after {key}", tmux)
+    if hides:
+        wait_for(lambda: hides not in tmux.capture(), f"{hides!r} gone after {key}", tmux)
+
+
 def exit_status(path: Path) -> str | None:
     """The exit status the shell wrote after trainmon ended, once it is complete."""
     try:
@@ -67,17 +76,13 @@ def exit_status(path: Path) -> str | None:
     return text.strip() if text.endswith("\n") else None
 
 
-def start_on_log(tmux: Tmux, log: Path, exit_file: Path, size: tuple[int, int]) -> None:
-    """Run the real trainmon on `log` in a fresh pane of `size`; the shell writes its exit
-    status to `exit_file`, and the pane stays after it exits."""
-    width, height = size
-    # COLUMNS / LINES inherited from the test runner would override the pane's real size.
-    command = (
-        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 {log}; echo $? > {exit_file}'"
-    )
-    tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height), command)
-    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+def gone(pid: int) -> bool:
+    """Whether no process has this pid any more."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def record(step: int) -> str:

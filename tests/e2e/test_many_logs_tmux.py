@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import Tmux, exit_status, record, trainmon_script, wait_for
+from tests.e2e.helpers import Tmux, record, wait_for
+from tests.e2e.panes import in_shell, quit_with_q, start_pane, trainmon_command
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -22,12 +23,8 @@ def test_eight_logs_all_show_their_last_step_and_q_quits(tmux: Tmux, tmp_path: P
     for i, log in enumerate(logs, start=1):
         log.write_text("".join(record(s) for s in range(1, 10 * i + 1)))
     exit_file = tmp_path / "exit-status"
-    command = (
-        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color {trainmon_script()} --no-gpu "
-        f"--no-bell --refresh 0.25 {' '.join(str(p) for p in logs)}; echo $? > {exit_file}'"
-    )
-    tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "48", command)
-    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    command = trainmon_command(" ".join(str(p) for p in logs))
+    start_pane(tmux, (160, 48), in_shell(command, exit_file))
 
     def every_run_shown() -> bool:
         screen = tmux.capture()
@@ -41,6 +38,4 @@ def test_eight_logs_all_show_their_last_step_and_q_quits(tmux: Tmux, tmp_path: P
     with logs[-1].open("a") as f:
         f.write(record(81))
     wait_for(lambda: "step 81" in tmux.capture(), "a record appended to the eighth log", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
-    assert exit_status(exit_file) == "0"
+    quit_with_q(tmux, exit_file)

@@ -15,11 +15,14 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import TIMEOUT_S, Tmux, exit_status, trainmon_script, wait_for
+from tests.e2e.helpers import TIMEOUT_S, Tmux, exit_status, gone, press, wait_for
+from tests.e2e.panes import start_pane, trainmon_command
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -65,16 +68,12 @@ def start_pipeline(tmux: Tmux, tmp_path: Path, count: int, delay: float) -> tupl
     log = tmp_path / "saved" / "stdin.log"
     statuses = tmp_path / "statuses"
     pid_file = tmp_path / "trainmon.pid"
-    trainmon = (
-        f'sh -c "echo \\$\\$ > {pid_file}; exec env -u COLUMNS -u LINES TERM=xterm-256color '
-        f'{trainmon_script()} --no-gpu --no-bell --refresh 0.25 --log {log} -"'
-    )
+    trainmon = f'sh -c "echo \\$\\$ > {pid_file}; exec {trainmon_command(f"--log {log} -")}"'
     command = (
         f"{sys.executable} {script} {count} {delay} {tmp_path / 'go'} 2>/dev/null | {trainmon}; "
         f'echo "${{PIPESTATUS[*]}}" > {statuses}'
     )
-    tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "48", "bash", "-c", command)
-    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    start_pane(tmux, (160, 48), "bash", "-c", command)
     return log, statuses
 
 
@@ -82,14 +81,6 @@ def drainer_pid(tmux: Tmux) -> int | None:
     text = tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "main")
     found = re.search(r"in the background \(pid (\d+)\)", text)
     return int(found.group(1)) if found else None
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def check_detached_run(tmux: Tmux, log: Path, statuses: Path, count: int) -> None:
@@ -109,8 +100,7 @@ def test_q_then_enter_detaches_and_the_writer_runs_to_its_end(tmux: Tmux, tmp_pa
     log, statuses = start_pipeline(tmux, tmp_path, count, 0.1)
     wait_for(lambda: "step " in tmux.capture(), "the first records", tmux)
     assert str(log) in tmux.capture()  # the status line says where stdin is saved
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
+    press(tmux, "q", shows="quit trainmon?")
     tmux("send-keys", "-t", "main", "Enter")
     wait_for(lambda: drainer_pid(tmux) is not None, "trainmon to detach and quit", tmux)
     (tmp_path / "go").touch()  # the rest of the run is written after the handover
@@ -124,13 +114,10 @@ def test_escape_stays_and_k_closes_the_pipe(tmux: Tmux, tmp_path: Path) -> None:
     wait_for(lambda: "step " in tmux.capture(), "the first records", tmux)
     writer = (tmp_path / "go.pid").read_text()
     wait_for(lambda: f"trainer {writer} " in tmux.capture(), "the pipe's writer found", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
-    tmux("send-keys", "-t", "main", "Escape")
-    wait_for(lambda: "quit trainmon?" not in tmux.capture(), "Escape to close the dialog", tmux)
+    press(tmux, "q", shows="quit trainmon?")
+    press(tmux, "Escape", hides="quit trainmon?")
     assert exit_status(statuses) is None
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog again", tmux)
+    press(tmux, "q", shows="quit trainmon?")
     tmux("send-keys", "-t", "main", "k")
     wait_for(lambda: exit_status(statuses) is not None, "the pipeline to end", tmux)
     writer_status, trainmon_status = exit_status(statuses).split()  # type: ignore[union-attr]
@@ -159,7 +146,9 @@ def terminal_modes(tmux: Tmux) -> str:
     return tmux("display", "-p", "-t", "main", "#{alternate_on} #{mouse_any_flag} #{cursor_flag}")
 
 
-def start_in_shell(tmux: Tmux, tmp_path: Path, args: str) -> tuple[Path, Path, Path]:
+def start_in_shell(
+    tmux: Tmux, tmp_path: Path, args: str, subcommand: str = ""
+) -> tuple[Path, Path, Path]:
     """trainmon ARGS in a shell that saves `stty -g` before and after and then stays open
     (a live pane keeps its terminal state to inspect); TMPDIR is private to the test.
     Returns (temp dir, exit status file, pid file)."""
@@ -169,11 +158,11 @@ def start_in_shell(tmux: Tmux, tmp_path: Path, args: str) -> tuple[Path, Path, P
     pid_file = tmp_path / "trainmon.pid"
     command = (
         f"stty -g > {tmp_path}/stty.before; "
-        f"sh -c 'echo $$ > {pid_file}; exec env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"TMPDIR={temp} {trainmon_script()} {args} --no-gpu --no-bell --refresh 0.25'; "
+        f"sh -c 'echo $$ > {pid_file}; "
+        f"exec {trainmon_command(args, env=f'TMPDIR={temp}', subcommand=subcommand)}'; "
         f"echo $? > {status}; stty -g > {tmp_path}/stty.after; exec sleep 600"
     )
-    tmux("new-session", "-d", "-s", "main", "-x", "100", "-y", "40", "bash", "-c", command)
+    start_pane(tmux, (100, 40), "bash", "-c", command, keep=False)
     return temp, status, pid_file
 
 
@@ -202,7 +191,7 @@ def test_a_signal_restores_the_terminal_and_removes_temp_files(
 def test_replay_ended_by_sigterm_leaves_no_copy(tmux: Tmux, tmp_path: Path) -> None:
     old = tmp_path / "old.log"
     old.write_text("".join(f"step={s} loss={3 / s}\n" for s in range(1, 400)))
-    temp, status, pid_file = start_in_shell(tmux, tmp_path, f"replay {old} --speed 1")
+    temp, status, pid_file = start_in_shell(tmux, tmp_path, f"{old} --speed 1", "replay")
     wait_for(lambda: "step " in tmux.capture(), "the replay", tmux)
     os.kill(int(pid_file.read_text()), signal.SIGTERM)
     check_clean_exit(tmux, tmp_path, temp, status)
@@ -243,14 +232,6 @@ FILE_WRITER = textwrap.dedent(
 )
 
 
-def start_dashboard(tmux: Tmux, log: Path) -> None:
-    command = (
-        f"env -u COLUMNS -u LINES TERM=xterm-256color {trainmon_script()} --no-gpu --no-bell "
-        f"--refresh 0.25 {log}"
-    )
-    tmux("new-session", "-d", "-s", "main", "-x", "170", "-y", "48", command)
-
-
 def spawn_writer(tmp_path: Path, log: Path, *, tee: bool) -> subprocess.Popen[bytes]:
     """A trainer that writes `log` (itself, or through `tee`) until `tmp_path/finish` exists."""
     script = tmp_path / "file_writer.py"
@@ -271,18 +252,31 @@ def trainer_pid(tmux: Tmux) -> int | None:
     return int(found.group(1)) if found else None
 
 
-@pytest.mark.parametrize("tee", [False, True], ids=["open-for-write", "tee"])
-def test_kill_9_of_the_writer_shows_exited_and_a_critical_finding(
-    tmux: Tmux, tmp_path: Path, tee: bool
-) -> None:
+@contextmanager
+def dashboard_on_a_writer(
+    tmux: Tmux, tmp_path: Path, *, tee: bool
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """The dashboard on `run.log` while a trainer writes it (`spawn_writer`); yields the
+    writer and the trainer's pid once the dashboard names it; the writer is killed after."""
     log = tmp_path / "run.log"
     log.write_text("")
     writer = spawn_writer(tmp_path, log, tee=tee)
     try:
-        start_dashboard(tmux, log)
+        start_pane(tmux, (170, 48), trainmon_command(str(log)), keep=False)
         wait_for(lambda: trainer_pid(tmux) is not None, "the trainer to be found", tmux)
         pid = trainer_pid(tmux)
         assert pid is not None
+        yield writer, pid
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+@pytest.mark.parametrize("tee", [False, True], ids=["open-for-write", "tee"])
+def test_kill_9_of_the_writer_shows_exited_and_a_critical_finding(
+    tmux: Tmux, tmp_path: Path, tee: bool
+) -> None:
+    with dashboard_on_a_writer(tmux, tmp_path, tee=tee) as (_, pid):
         os.kill(pid, signal.SIGKILL)
         wait_for(lambda: f"training process {pid} exited" in tmux.capture(), "'exited'", tmux)
         if not tee:  # the test is its parent: the status is known
@@ -290,19 +284,10 @@ def test_kill_9_of_the_writer_shows_exited_and_a_critical_finding(
         wait_for(lambda: f"trainer {pid} exited" in tmux.capture(), "the CPU pane", tmux)
         wait_for(lambda: "[process-exited]" in tmux.capture(), "the process-exited finding", tmux)
         assert "it/s" not in tmux.capture().splitlines()[0]  # the rate stopped
-    finally:
-        writer.kill()
-        writer.wait()
 
 
 def test_a_writer_that_finished_its_run_gets_no_finding(tmux: Tmux, tmp_path: Path) -> None:
-    log = tmp_path / "run.log"
-    log.write_text("")
-    writer = spawn_writer(tmp_path, log, tee=False)
-    try:
-        start_dashboard(tmux, log)
-        wait_for(lambda: trainer_pid(tmux) is not None, "the trainer to be found", tmux)
-        pid = trainer_pid(tmux)
+    with dashboard_on_a_writer(tmux, tmp_path, tee=False) as (writer, pid):
         (tmp_path / "finish").touch()  # the run ends well: a summary, then exit status 0
         wait_for(lambda: f"training process {pid} exited" in tmux.capture(), "'exited'", tmux)
         assert "exit status 0" in tmux.capture()
@@ -311,6 +296,3 @@ def test_a_writer_that_finished_its_run_gets_no_finding(tmux: Tmux, tmp_path: Pa
         screen = tmux.capture()
         assert "finished" in screen
         assert "process-exited" not in screen
-    finally:
-        writer.kill()
-        writer.wait()

@@ -14,14 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import (
-    Tmux,
-    exit_status,
-    record,
-    start_on_log,
-    trainmon_script,
-    wait_for,
-)
+from tests.e2e.helpers import Tmux, exit_status, press, record, wait_for
+from tests.e2e.panes import in_shell, quit_with_q, start_on_log, start_pane, trainmon_command
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -43,9 +37,7 @@ def test_appended_records_show_and_q_quits(
         f.write(record(120) + record(130))
     wait_for(lambda: "step 130" in tmux.capture(), "the appended records to show", tmux)
 
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
-    assert exit_file.read_text().strip() == "0"
+    quit_with_q(tmux, exit_file)
 
 
 def test_a_log_piped_to_stdin_shows_and_keys_still_work(tmux: Tmux, tmp_path: Path) -> None:
@@ -53,20 +45,14 @@ def test_a_log_piped_to_stdin_shows_and_keys_still_work(tmux: Tmux, tmp_path: Pa
     log.write_text("".join(record(s) for s in range(10, 60, 10)))
     exit_file = tmp_path / "exit-status"
     # Keys come from the terminal while the log comes through the pipe.
-    command = (
-        f"sh -c 'tail -n +1 -f {log} | env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"{trainmon_script()} --no-gpu --no-bell --refresh 0.25 --log {tmp_path}/saved.log -; "
-        f"echo $? > {exit_file}'"
-    )
-    tmux("new-session", "-d", "-s", "main", "-x", "100", "-y", "40", command)
-    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    trainmon = trainmon_command(f"--log {tmp_path}/saved.log -")
+    start_pane(tmux, (100, 40), in_shell(f"tail -n +1 -f {log} | {trainmon}", exit_file))
     wait_for(lambda: "step 50" in tmux.capture(), "the piped history to show", tmux)
     assert "stdin" in tmux.capture()
     with log.open("a") as f:
         f.write(record(70))
     wait_for(lambda: "step 70" in tmux.capture(), "a piped record to show", tmux)
-    tmux("send-keys", "-t", "main", "q")  # a pipe: it asks; `k` closes the pipe
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
+    press(tmux, "q", shows="quit trainmon?")  # a pipe: it asks; `k` closes the pipe
     tmux("send-keys", "-t", "main", "k")
 
     def exited() -> bool:
@@ -80,11 +66,7 @@ def test_a_log_piped_to_stdin_shows_and_keys_still_work(tmux: Tmux, tmp_path: Pa
 
 def test_demo_runs_through_the_same_follow_path(tmux: Tmux, tmp_path: Path) -> None:
     exit_file = tmp_path / "exit-status"
-    command = (
-        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"{trainmon_script()} --demo --no-gpu --no-bell --refresh 0.25; echo $? > {exit_file}'"
-    )
-    tmux("new-session", "-d", "-s", "main", "-x", "60", "-y", "48", command)
+    start_pane(tmux, (60, 48), in_shell(trainmon_command("--demo"), exit_file), keep=False)
     step_re = re.compile(r"step (\d+)/\d+")
     steps: list[int] = []
 
@@ -98,9 +80,7 @@ def test_demo_runs_through_the_same_follow_path(tmux: Tmux, tmp_path: Path) -> N
     assert "demo-run.log" in tmux.capture()
     # its writer is trainmon's own playback, not a training process gone missing
     wait_for(lambda: "own playback" in tmux.capture(), "the playback named as the writer", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
-    assert exit_status(exit_file) == "0"
+    quit_with_q(tmux, exit_file)
 
 
 def test_a_lone_escape_closes_help_and_q_quits(tmux: Tmux, tmp_path: Path) -> None:
@@ -111,42 +91,37 @@ def test_a_lone_escape_closes_help_and_q_quits(tmux: Tmux, tmp_path: Path) -> No
     exit_file = tmp_path / "exit-status"
     start_on_log(tmux, log, exit_file, (120, 40))
     wait_for(lambda: "step 50" in tmux.capture(), "the history to show", tmux)
-    tmux("send-keys", "-t", "main", "?")
-    wait_for(lambda: "trainmon keys" in tmux.capture(), "the help screen", tmux)
-    tmux("send-keys", "-t", "main", "Escape")
-    wait_for(lambda: "trainmon keys" not in tmux.capture(), "Escape to close the help", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
-    assert exit_status(exit_file) == "0"
+    press(tmux, "?", shows="trainmon keys")
+    press(tmux, "Escape", hides="trainmon keys")
+    quit_with_q(tmux, exit_file)
+
+
+def start_on_fifo(tmux: Tmux, tmp_path: Path) -> tuple[Path, Path]:
+    """trainmon on a fresh FIFO, once it shows that it waits for a writer; returns (FIFO,
+    exit status file)."""
+    fifo = tmp_path / "run.fifo"
+    os.mkfifo(fifo)
+    exit_file = tmp_path / "exit-status"
+    start_on_log(tmux, fifo, exit_file, (120, 40))
+    wait_for(lambda: "waiting for run.fifo" in tmux.capture(), "the waiting state", tmux)
+    return fifo, exit_file
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_a_fifo_without_a_writer_waits_and_q_still_quits(tmux: Tmux, tmp_path: Path) -> None:
-    fifo = tmp_path / "run.fifo"
-    os.mkfifo(fifo)
-    exit_file = tmp_path / "exit-status"
-    start_on_log(tmux, fifo, exit_file, (120, 40))
-    wait_for(lambda: "waiting for run.fifo" in tmux.capture(), "the waiting state", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
-    assert exit_status(exit_file) == "0"
+    _, exit_file = start_on_fifo(tmux, tmp_path)
+    quit_with_q(tmux, exit_file)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_a_fifo_writer_is_followed_and_q_quits_while_it_writes(tmux: Tmux, tmp_path: Path) -> None:
-    fifo = tmp_path / "run.fifo"
-    os.mkfifo(fifo)
-    exit_file = tmp_path / "exit-status"
-    start_on_log(tmux, fifo, exit_file, (120, 40))
-    wait_for(lambda: "waiting for run.fifo" in tmux.capture(), "the waiting state", tmux)
+    fifo, exit_file = start_on_fifo(tmux, tmp_path)
     with fifo.open("w") as writer:  # trainmon holds the FIFO open: this does not block
         writer.write("".join(record(s) for s in range(10, 60, 10)))
         writer.flush()
         wait_for(lambda: "step 50" in tmux.capture(), "the FIFO's records to show", tmux)
         assert "waiting for run.fifo" not in tmux.capture()
-        tmux("send-keys", "-t", "main", "q")
-        wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
-    assert exit_status(exit_file) == "0"
+        quit_with_q(tmux, exit_file)
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="process substitution needs bash")
@@ -154,18 +129,12 @@ def test_process_substitution_is_read_to_its_end(tmux: Tmux, tmp_path: Path) -> 
     log = tmp_path / "run.log"
     log.write_text("".join(record(s) for s in range(10, 110, 10)))
     exit_file = tmp_path / "exit-status"
-    command = (
-        f"bash -c 'env -u COLUMNS -u LINES TERM=xterm-256color {trainmon_script()} "
-        f"--no-gpu --no-bell --refresh 0.25 <(cat {log}); echo $? > {exit_file}'"
-    )
-    tmux("new-session", "-d", "-s", "main", "-x", "120", "-y", "40", command)
-    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    command = in_shell(trainmon_command(f"<(cat {log})"), exit_file, shell="bash")
+    start_pane(tmux, (120, 40), command)
     wait_for(lambda: "step 100" in tmux.capture(), "the piped history to show", tmux)
     wait_for(lambda: "end of input" in tmux.capture(), "the end of the stream", tmux)
     assert "Illegal seek" not in tmux.capture()
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
-    assert exit_status(exit_file) == "0"
+    quit_with_q(tmux, exit_file)
 
 
 def test_a_finding_opens_mutes_and_unmutes_by_keys_at_60_columns(
@@ -183,17 +152,11 @@ def test_a_finding_opens_mutes_and_unmutes_by_keys_at_60_columns(
     wait_for(lambda: "became nan" in tmux.capture(), "the finding", tmux)
     tmux("send-keys", "-t", "main", "Down")
     tmux("send-keys", "-t", "main", "Up")
-    tmux("send-keys", "-t", "main", "Enter")
-    wait_for(lambda: "evidence:" in tmux.capture(), "the details modal", tmux)
+    press(tmux, "Enter", shows="evidence:")
     screen = tmux.capture()
     assert "advice:" in screen and "first step:" in screen and "count:" in screen
     assert "m: mute" in screen
-    tmux("send-keys", "-t", "main", "m")
-    wait_for(lambda: "m: unmute" in tmux.capture(), "the rule to be muted", tmux)
-    tmux("send-keys", "-t", "main", "m")
-    wait_for(lambda: "m: mute ·" in tmux.capture(), "the rule to be unmuted", tmux)
-    tmux("send-keys", "-t", "main", "Escape")
-    wait_for(lambda: "evidence:" not in tmux.capture(), "the details to close", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
-    assert exit_status(exit_file) == "0"
+    press(tmux, "m", shows="m: unmute")
+    press(tmux, "m", shows="m: mute ·")
+    press(tmux, "Escape", hides="evidence:")
+    quit_with_q(tmux, exit_file)

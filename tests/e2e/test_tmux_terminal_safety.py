@@ -12,13 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import (
-    Tmux,
-    exit_status,
-    record,
-    trainmon_script,
-    wait_for,
-)
+from tests.e2e.helpers import Tmux, record, trainmon_script, wait_for
+from tests.e2e.panes import quit_with_q, start_pane
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -47,32 +42,13 @@ def start(tmux: Tmux, tmp_path: Path, argv: list[str], size: tuple[int, int]) ->
     spec.write_text(json.dumps({"argv": argv, "exit_file": str(exit_file)}))
     launcher = tmp_path / "launch.py"
     launcher.write_text(LAUNCHER)
-    width, height = size
-    command = f"{sys.executable} {launcher} {spec}"
-    tmux(
-        "new-session",
-        "-d",
-        "-s",
-        "main",
-        "-x",
-        str(width),
-        "-y",
-        str(height),
-        "sleep 0.5; " + command,
-    )
-    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    start_pane(tmux, size, f"sleep 0.5; {sys.executable} {launcher} {spec}")
     tmux("select-pane", "-t", "main", "-T", TITLE)
     return exit_file
 
 
 def pane_title(tmux: Tmux) -> str:
     return tmux("display", "-p", "-t", "main", "#{pane_title}").strip()
-
-
-def quit_app(tmux: Tmux, exit_file: Path) -> None:
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(exit_file) is not None, "trainmon to quit on q", tmux)
-    assert exit_status(exit_file) == "0"
 
 
 def test_a_file_name_with_escapes_is_shown_not_obeyed(tmux: Tmux, tmp_path: Path) -> None:
@@ -87,7 +63,7 @@ def test_a_file_name_with_escapes_is_shown_not_obeyed(tmux: Tmux, tmp_path: Path
     wait_for(lambda: "step 60" in tmux.capture(), "an appended record", tmux)
     assert pane_title(tmux) == TITLE
     assert "loss" in tmux.capture()  # not cleared
-    quit_app(tmux, exit_file)
+    quit_with_q(tmux, exit_file)
     assert pane_title(tmux) == TITLE
 
 
@@ -118,7 +94,7 @@ def test_a_trainer_whose_argv0_has_escapes_is_shown_not_obeyed(tmux: Tmux, tmp_p
         wait_for(lambda: "␛]2;pwned␇␛[2J" in tmux.capture(), "the trainer's visible argv[0]", tmux)
         assert pane_title(tmux) == TITLE
         assert "run.log" in tmux.capture()  # not cleared
-        quit_app(tmux, exit_file)
+        quit_with_q(tmux, exit_file)
         assert pane_title(tmux) == TITLE
     finally:
         trainer.kill()

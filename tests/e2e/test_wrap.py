@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import TIMEOUT_S, Tmux, exit_status, trainmon_script, wait_for
+from tests.e2e.helpers import TIMEOUT_S, Tmux, exit_status, gone, press, trainmon_script, wait_for
+from tests.e2e.panes import in_shell, quit_with_q, start_pane, trainmon_command
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -79,13 +80,10 @@ def start(tmux: Tmux, tmp_path: Path, mode: str, *options: str) -> tuple[Path, P
     log = tmp_path / "logs" / "run.log"
     status = tmp_path / "status"
     flags = " ".join(options)
-    command = (
-        f"sh -c 'env -u COLUMNS -u LINES TERM=xterm-256color {trainmon_script()} --no-gpu "
-        f"--no-bell --refresh 0.25 {flags} --log {log} -- {sys.executable} {script} {mode} "
-        f"{tmp_path}; echo $? > {status}'"
+    command = trainmon_command(
+        f"{flags} --log {log} -- {sys.executable} {script} {mode} {tmp_path}"
     )
-    tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "48", command)
-    tmux("set-option", "-t", "main", "remain-on-exit", "on")
+    start_pane(tmux, (160, 48), in_shell(command, status))
     return log, status
 
 
@@ -93,14 +91,6 @@ def child_pid(tmp_path: Path, tmux: Tmux) -> int:
     path = tmp_path / "child.pid"
     wait_for(lambda: path.exists() and path.read_text().isdigit(), "the command to start", tmux)
     return int(path.read_text())
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def screen(tmux: Tmux) -> str:
@@ -120,9 +110,7 @@ def test_a_crash_shows_its_exit_status_and_trainmon_exits_with_it(
     wait_for(lambda: "exited at step 5" in tmux.capture(), "the process-exited advice", tmux)
     time.sleep(1.0)
     assert exit_status(status) is None  # a finished run stays on screen until q
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(status) is not None, "trainmon to exit", tmux)
-    assert exit_status(status) == "1"
+    quit_with_q(tmux, status, "1")
     data = log.read_bytes()
     assert data.startswith(HEAD)
     assert data.endswith(b"RuntimeError: the first batch failed\n")
@@ -133,9 +121,7 @@ def test_a_run_that_exits_0_is_saved_byte_for_byte(tmux: Tmux, tmp_path: Path) -
     log, status = start(tmux, tmp_path, "exit0")
     wait_for(lambda: "exit code 0" in tmux.capture(), "the command's end", tmux)
     wait_for(lambda: "step 8" in tmux.capture(), "the last records", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(status) is not None, "trainmon to exit", tmux)
-    assert exit_status(status) == "0"
+    quit_with_q(tmux, status, "0")
     assert log.read_bytes() == HEAD + TAIL
 
 
@@ -146,9 +132,7 @@ def test_a_command_killed_by_a_signal_gives_128_plus_the_signal(tmux: Tmux, tmp_
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: "exit code 137" in tmux.capture(), "the command's end", tmux)
     wait_for(lambda: "killed by SIGKILL" in tmux.capture(), "the signal on screen", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(status) is not None, "trainmon to exit", tmux)
-    assert exit_status(status) == "137"
+    quit_with_q(tmux, status, "137")
     assert log.read_bytes() == HEAD
 
 
@@ -156,21 +140,15 @@ def test_ctrl_c_asks_then_interrupts_the_run(tmux: Tmux, tmp_path: Path) -> None
     log, status = start(tmux, tmp_path, "wait")
     pid = child_pid(tmp_path, tmux)
     wait_for(lambda: "step 5" in tmux.capture(), "the first records", tmux)
-    tmux("send-keys", "-t", "main", "C-c")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
+    press(tmux, "C-c", shows="quit trainmon?")
     assert not gone(pid)  # asking harms nothing
-    tmux("send-keys", "-t", "main", "Escape")
-    wait_for(lambda: "quit trainmon?" not in tmux.capture(), "the dialog to close", tmux)
+    press(tmux, "Escape", hides="quit trainmon?")
     time.sleep(0.5)
     assert not gone(pid)
-    tmux("send-keys", "-t", "main", "C-c")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
-    tmux("send-keys", "-t", "main", "i")
-    wait_for(lambda: "killed by SIGINT" in tmux.capture(), "the interrupted run", tmux)
+    press(tmux, "C-c", shows="quit trainmon?")
+    press(tmux, "i", shows="killed by SIGINT")
     assert exit_status(status) is None  # interrupting keeps the dashboard
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: exit_status(status) is not None, "trainmon to exit", tmux)
-    assert exit_status(status) == "130"
+    quit_with_q(tmux, status, "130")
     data = log.read_bytes()
     assert data.startswith(HEAD + b"interrupted\n")
     assert data.endswith(b"KeyboardInterrupt\n")
@@ -180,8 +158,7 @@ def test_detach_leaves_the_run_going_into_the_same_log(tmux: Tmux, tmp_path: Pat
     log, status = start(tmux, tmp_path, "wait")
     pid = child_pid(tmp_path, tmux)
     wait_for(lambda: "step 5" in tmux.capture(), "the first records", tmux)
-    tmux("send-keys", "-t", "main", "q")
-    wait_for(lambda: "quit trainmon?" in tmux.capture(), "the quit dialog", tmux)
+    press(tmux, "q", shows="quit trainmon?")
     tmux("send-keys", "-t", "main", "Enter")
     wait_for(lambda: exit_status(status) is not None, "trainmon to detach and exit", tmux)
     assert exit_status(status) == "0"

@@ -8,37 +8,16 @@ values in blocks or prints too few digits, and redraws of one step.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
+from tests.rule_cases import rules, train_store
 from trainmon.advice import RULES, AdviceEngine, RunContext, analyze
 from trainmon.advice.base import Facts, View
 from trainmon.advice.plateau import ShortPlateau, frozen_run, print_resolution, repeat_share
-from trainmon.records import Finding, MetricRecord
+from trainmon.records import MetricRecord
 from trainmon.store import MetricStore
-
-
-def build(
-    loss: Sequence[float],
-    steps: Sequence[int],
-    lr: Sequence[float] | None = None,
-    epoch: Sequence[float] | None = None,
-) -> MetricStore:
-    store = MetricStore()
-    for k, value in enumerate(loss):
-        values = {"loss": float(value)}
-        if lr is not None:
-            values["learning_rate"] = float(lr[k])
-        if epoch is not None:
-            values["epoch"] = float(epoch[k])
-        store.extend([MetricRecord("train", int(steps[k]), values)], 0.0)
-    return store
-
-
-def rules(findings: list[Finding], rule: str) -> list[Finding]:
-    return [f for f in findings if f.rule == rule]
 
 
 def curve(n: int, level: float, trend: float, noise: float, seed: int) -> list[float]:
@@ -93,7 +72,7 @@ def test_frozen_run_counts_the_newest_identical_values() -> None:
 def test_loss_that_stops_changing_is_frozen_after_five_records() -> None:
     # GIVEN a loss that changed on every record, then prints 10.37 on five records in a row
     values = curve(10, 11.0, -0.05, 0.01, seed=1) + [10.37] * 5
-    store = build(values, midrun(15), lr=[1e-4] * 15)
+    store = train_store(values, midrun(15), learning_rate=[1e-4] * 15)
     # WHEN analysed
     found = rules(analyze(store), "frozen-loss")
     # THEN one warning from the first frozen step, with the value, count and steps as evidence
@@ -106,13 +85,13 @@ def test_loss_that_stops_changing_is_frozen_after_five_records() -> None:
 
 def test_four_identical_records_are_not_yet_frozen() -> None:
     values = curve(10, 11.0, -0.05, 0.01, seed=1) + [10.37] * 4
-    assert rules(analyze(build(values, midrun(14))), "frozen-loss") == []
+    assert rules(analyze(train_store(values, midrun(14))), "frozen-loss") == []
 
 
 def test_excerpt_that_starts_frozen_needs_eight_records() -> None:
     # nothing before the repeats shows that this logger ever prints a fresh value
-    assert rules(analyze(build([0.231] * 7, midrun(7, every=10))), "frozen-loss") == []
-    found = rules(analyze(build([0.231] * 8, midrun(8, every=10))), "frozen-loss")
+    assert rules(analyze(train_store([0.231] * 7, midrun(7, every=10))), "frozen-loss") == []
+    found = rules(analyze(train_store([0.231] * 8, midrun(8, every=10))), "frozen-loss")
     assert len(found) == 1
     assert found[0].step == midrun(8, every=10)[0]
 
@@ -121,7 +100,7 @@ def test_logger_that_repeats_values_in_blocks_is_not_frozen() -> None:
     # a progress bar whose postfix is updated every 5th redraw, on a falling loss
     fresh = curve(6, 0.9, -0.08, 0.01, seed=2)
     values = [v for v in fresh for _ in range(5)]
-    store = build(values, midrun(30, start=2000, every=5))
+    store = train_store(values, midrun(30, start=2000, every=5))
     assert rules(analyze(store), "frozen-loss") == []
 
 
@@ -129,7 +108,9 @@ def test_slow_loss_printed_in_stairs_longer_than_the_lookback_is_not_frozen() ->
     # GIVEN a noise-free loss 2/sqrt(step) printed to 5 decimals: around step 50,000 each
     # printed value lasts ~90 records, longer than the rule's 64-record lookback
     steps = list(range(40_000, 41_000))
-    store = build([round(2 / math.sqrt(s), 5) for s in steps], steps, lr=[2e-5] * len(steps))
+    store = train_store(
+        [round(2 / math.sqrt(s), 5) for s in steps], steps, learning_rate=[2e-5] * len(steps)
+    )
     # THEN the stair before each stretch shows that this is rounding, not a frozen model
     assert rules(analyze(store), "frozen-loss") == []
 
@@ -137,7 +118,7 @@ def test_slow_loss_printed_in_stairs_longer_than_the_lookback_is_not_frozen() ->
 def test_a_freeze_longer_than_the_lookback_reports_its_whole_length() -> None:
     # GIVEN a loss that changed on every record for 200 records, then froze for 300
     values = curve(200, 2.0, -0.3, 0.02, seed=5) + [1.4321] * 300
-    store = build(values, midrun(500), lr=[1e-4] * 500)
+    store = train_store(values, midrun(500), learning_rate=[1e-4] * 500)
     found = rules(analyze(store), "frozen-loss")
     # THEN one warning, from the first frozen step, that counts all 300 records
     assert len(found) == 1
@@ -148,31 +129,31 @@ def test_a_freeze_longer_than_the_lookback_reports_its_whole_length() -> None:
 def test_coarsely_printed_converged_loss_is_not_frozen() -> None:
     # 0.0012 printed to 4 decimals: repeats are rounding, not a frozen model
     values = [0.0013, 0.0012, 0.0013, 0.0011, 0.0012, *[0.0012] * 8]
-    assert rules(analyze(build(values, midrun(13))), "frozen-loss") == []
+    assert rules(analyze(train_store(values, midrun(13))), "frozen-loss") == []
 
 
 def test_redraws_of_one_step_are_not_frozen() -> None:
     # tqdm redraws (or duplicated lines from several ranks) carry the same step
     values = [*curve(6, 2.0, -0.3, 0.01, seed=3), *[1.4876] * 8]
     steps = [*midrun(6), *[midrun(7)[-1]] * 8]
-    assert rules(analyze(build(values, steps)), "frozen-loss") == []
+    assert rules(analyze(train_store(values, steps)), "frozen-loss") == []
 
 
 def test_noisy_healthy_run_is_never_frozen() -> None:
     values = curve(60, 2.5, -0.5, 0.03, seed=4)
-    assert rules(analyze(build(values, midrun(60, start=10, every=10))), "frozen-loss") == []
+    assert rules(analyze(train_store(values, midrun(60, start=10, every=10))), "frozen-loss") == []
 
 
 def test_zero_loss_is_left_to_its_own_rule() -> None:
     values = [*curve(6, 2.0, -0.05, 0.01, seed=5), *[0.0] * 8]
-    findings = analyze(build(values, midrun(14)))
+    findings = analyze(train_store(values, midrun(14)))
     assert rules(findings, "frozen-loss") == []
     assert rules(findings, "zero-loss")
 
 
 def test_frozen_excerpt_flat_loss_already_reports_is_one_warning() -> None:
     # flat-loss already says "identical values: frozen" once it spans 100+ steps
-    store = build([10.37] * 14, [20 * (k + 1) for k in range(14)], lr=[1e-4] * 14)
+    store = train_store([10.37] * 14, [20 * (k + 1) for k in range(14)], learning_rate=[1e-4] * 14)
     engine = AdviceEngine()
     state = engine.finish(store)
     active = {f.rule for f in state.active}
@@ -185,7 +166,7 @@ def test_frozen_excerpt_flat_loss_already_reports_is_one_warning() -> None:
 
 def test_five_record_mid_run_excerpt_flat_at_a_constant_lr_is_reported() -> None:
     # GIVEN 5 records pasted from iteration 20400 on, flat within 1%, constant LR
-    store = build(curve(5, 1110.0, 0.0, 0.01, seed=6), midrun(5), lr=[2e-3] * 5)
+    store = train_store(curve(5, 1110.0, 0.0, 0.01, seed=6), midrun(5), learning_rate=[2e-3] * 5)
     # WHEN analysed
     found = rules(analyze(store), "short-plateau")
     # THEN an info finding from the first step, with the numbers behind it and a remedy
@@ -200,7 +181,9 @@ def test_five_record_mid_run_excerpt_flat_at_a_constant_lr_is_reported() -> None
 def test_one_record_per_epoch_counts_epochs_not_steps() -> None:
     # GIVEN a resumed run logging once per epoch (the step axis is the epoch number)
     epochs = [844 + k for k in range(12)]
-    store = build(curve(12, 10.3, 0.0, 0.008, seed=7), epochs, lr=[1e-4] * 12, epoch=epochs)
+    store = train_store(
+        curve(12, 10.3, 0.0, 0.008, seed=7), epochs, learning_rate=[1e-4] * 12, epoch=epochs
+    )
     found = rules(analyze(store), "short-plateau")
     assert len(found) == 1
     assert "epochs 844-" in found[0].evidence
@@ -209,33 +192,35 @@ def test_one_record_per_epoch_counts_epochs_not_steps() -> None:
 
 def test_slowly_falling_mid_run_excerpt_is_quiet() -> None:
     # the healthy twin: falls 5% over the same 5 records
-    store = build(curve(5, 1110.0, -0.05, 0.01, seed=6), midrun(5), lr=[2e-3] * 5)
+    store = train_store(curve(5, 1110.0, -0.05, 0.01, seed=6), midrun(5), learning_rate=[2e-3] * 5)
     assert rules(analyze(store), "short-plateau") == []
 
 
 def test_falling_epoch_excerpt_is_quiet() -> None:
     epochs = [844 + k for k in range(12)]
-    store = build(curve(12, 10.3, -0.06, 0.008, seed=7), epochs, lr=[1e-4] * 12, epoch=epochs)
+    store = train_store(
+        curve(12, 10.3, -0.06, 0.008, seed=7), epochs, learning_rate=[1e-4] * 12, epoch=epochs
+    )
     assert rules(analyze(store), "short-plateau") == []
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_noisy_but_falling_excerpt_is_quiet(seed: int) -> None:
     # 5% noise hides a 10% fall over 15 records: too noisy to call it a plateau
-    store = build(curve(15, 3.2, -0.1, 0.05, seed=seed), midrun(15, every=100))
+    store = train_store(curve(15, 3.2, -0.1, 0.05, seed=seed), midrun(15, every=100))
     findings = analyze(store)
     assert rules(findings, "short-plateau") == []
 
 
 def test_fresh_start_is_not_a_mid_run_excerpt() -> None:
     # the first records of a run that logs every 10 steps: flat-loss's case, not this rule's
-    store = build(curve(12, 2.5, 0.0, 0.01, seed=8), midrun(12, start=10, every=10))
+    store = train_store(curve(12, 2.5, 0.0, 0.01, seed=8), midrun(12, start=10, every=10))
     assert rules(analyze(store), "short-plateau") == []
 
 
 def test_flat_loss_during_warm_up_is_quiet() -> None:
     lr = [1e-5 * (k + 1) for k in range(10)]
-    store = build(curve(10, 5.2, 0.0, 0.01, seed=9), midrun(10), lr=lr)
+    store = train_store(curve(10, 5.2, 0.0, 0.01, seed=9), midrun(10), learning_rate=lr)
     findings = analyze(store)
     assert rules(findings, "short-plateau") == []
     assert rules(findings, "flat-loss") == []
@@ -244,7 +229,9 @@ def test_flat_loss_during_warm_up_is_quiet() -> None:
 def test_flat_loss_at_the_end_of_an_lr_decay_is_convergence() -> None:
     # GIVEN a low, flat loss while the LR decays from 2e-6 to 1e-7 (the tail of a cosine)
     lr = list(np.geomspace(2e-6, 1e-7, 12))
-    store = build(curve(12, 0.048, 0.0, 0.02, seed=10), midrun(12, start=9500, every=20), lr=lr)
+    store = train_store(
+        curve(12, 0.048, 0.0, 0.02, seed=10), midrun(12, start=9500, every=20), learning_rate=lr
+    )
     findings = analyze(store)
     # THEN neither the info nor the warning rule calls it a plateau
     assert rules(findings, "short-plateau") == []
@@ -253,7 +240,7 @@ def test_flat_loss_at_the_end_of_an_lr_decay_is_convergence() -> None:
 
 def test_too_few_steps_to_expect_any_movement() -> None:
     # one record per iteration: 11 iterations mid-run are no evidence of a plateau
-    store = build(curve(12, 3.9, 0.0, 0.02, seed=11), midrun(12, start=5000, every=1))
+    store = train_store(curve(12, 3.9, 0.0, 0.02, seed=11), midrun(12, start=5000, every=1))
     assert rules(analyze(store), "short-plateau") == []
 
 
@@ -261,7 +248,7 @@ def test_a_new_low_breaks_the_plateau() -> None:
     # GIVEN 15 flat records (a plateau while they were the newest), then three new lows
     values = curve(15, 2.0, 0.0, 0.003, seed=12)
     values += [round(values[-1] * f, 4) for f in (0.95, 0.945, 0.94)]
-    store = build(values, midrun(18), lr=[1e-3] * 18)
+    store = train_store(values, midrun(18), learning_rate=[1e-3] * 18)
     facts = Facts(RunContext())
     # THEN the 15 flat records are a plateau, and the records with the new lows are not
     assert ShortPlateau().check(View(store, 15), facts) is not None
@@ -270,14 +257,14 @@ def test_a_new_low_breaks_the_plateau() -> None:
 
 def test_long_history_is_left_to_the_trend_rules() -> None:
     # at 20 records not-learning and late-plateau have the history: the finding has cleared
-    store = build(curve(40, 2.0, 0.0, 0.005, seed=13), midrun(40), lr=[1e-3] * 40)
+    store = train_store(curve(40, 2.0, 0.0, 0.005, seed=13), midrun(40), learning_rate=[1e-3] * 40)
     state = AdviceEngine().finish(store)
     assert "short-plateau" not in {f.rule for f in state.active}
 
 
 def test_first_records_of_an_excerpt_are_quiet() -> None:
     # four records are too few for any verdict, however flat
-    store = build([2.0, 2.001, 1.999, 2.0], midrun(4), lr=[1e-3] * 4)
+    store = train_store([2.0, 2.001, 1.999, 2.0], midrun(4), learning_rate=[1e-3] * 4)
     findings = analyze(store)
     assert rules(findings, "short-plateau") == []
     assert rules(findings, "frozen-loss") == []
@@ -287,7 +274,7 @@ def test_live_and_whole_log_analysis_agree() -> None:
     values = [*curve(6, 10.3, 0.0, 0.008, seed=14), *[10.25] * 8]
     steps = midrun(14, start=844, every=1)
     epochs = [float(s) for s in steps]
-    whole = analyze(build(values, steps, lr=[1e-4] * 14, epoch=epochs))
+    whole = analyze(train_store(values, steps, learning_rate=[1e-4] * 14, epoch=epochs))
     live = MetricStore()
     engine = AdviceEngine()
     for k, value in enumerate(values):

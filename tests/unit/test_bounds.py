@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.trainmon_process import trainmon
 from trainmon.columns import CHUNK
 from trainmon.records import MetricRecord
 from trainmon.report import as_text, read_log
@@ -68,13 +67,7 @@ def test_report_says_how_many_series_were_ignored(tmp_path: Path) -> None:
     assert summary.store.ignored_series == 51  # step is not a series; loss and m0… are
     assert "51 more series ignored (--max-series 256)" in as_text(summary, [])
 
-    result = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", "--json", "--max-series", "10", str(log)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = trainmon("report", "--json", "--max-series", "10", str(log))
     doc = json.loads(result.stdout)
     assert len(doc["series"]) == 10
     assert doc["ignored_series"] == DEFAULT_MAX_SERIES + 51 - 10
@@ -88,24 +81,12 @@ def test_a_huge_name_is_cut_in_the_text_report_and_whole_in_json(tmp_path: Path)
     text = as_text(summary, [])
     assert max(len(line) for line in text.splitlines()) < MAX_NAME_CHARS + 80
     assert "n" * (MAX_NAME_CHARS - 1) + "…" in text
-    result = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", "--json", str(log)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = trainmon("report", "--json", str(log))
     assert name in json.loads(result.stdout)["series"]
 
 
 def test_max_series_must_be_a_positive_number() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", "--max-series", "0", "x.log"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = trainmon("report", "--max-series", "0", "x.log")
     assert result.returncode == 2
     assert "--max-series" in result.stderr
 

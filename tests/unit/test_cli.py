@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.trainmon_process import streaming, trainmon
 from trainmon import cli
 from trainmon.config import DashboardOptions
 
@@ -31,16 +32,6 @@ HF_LOG = (
 NAN_LOG = "".join(
     f"step={i} loss={'nan' if i >= 30 else 3 - i / 20} lr=1e-4\n" for i in range(1, 60)
 )
-
-
-def trainmon(*args: str, timeout: float = 60, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trainmon", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **kwargs,  # type: ignore[call-overload]
-    )
 
 
 @pytest.fixture
@@ -222,12 +213,7 @@ def test_file_named_like_a_subcommand(tmp_path: Path) -> None:
 
 
 def test_stream_records_and_ctrl_c(hf_log: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "trainmon", "stream", str(hf_log)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = streaming(hf_log)
     assert proc.stdout is not None
     rows = [json.loads(proc.stdout.readline()) for _ in range(5)]
     assert [r["kind"] for r in rows] == ["train", "train", "eval", "train", "summary"]
@@ -245,12 +231,7 @@ def test_stream_records_and_ctrl_c(hf_log: Path) -> None:
 
 def test_stream_waits_for_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "later.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "trainmon", "stream", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = streaming(path)
     assert proc.stdout is not None
     assert json.loads(proc.stdout.readline()) == {"event": "waiting"}
     path.write_text("step=7 loss=1.25\n")
@@ -486,12 +467,7 @@ def readline_within(proc: subprocess.Popen[str], timeout: float = 60) -> str:
 def test_stream_waits_for_a_fifo_writer_and_ends_when_it_closes(tmp_path: Path) -> None:
     fifo = tmp_path / "run.fifo"
     os.mkfifo(fifo)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "trainmon", "stream", str(fifo)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = streaming(fifo)
     try:
         assert json.loads(readline_within(proc)) == {"event": "waiting"}
         with fifo.open("w") as writer:  # the trainer starts writing into the FIFO
@@ -523,13 +499,7 @@ def test_devices_are_refused_with_one_line(device: str, command: list[str]) -> N
 
 def test_stream_refuses_a_device_on_stdin() -> None:
     with open(os.devnull, "rb") as devnull:  # /dev/null: a character device, not a terminal
-        r = subprocess.run(
-            [sys.executable, "-m", "trainmon", "stream", "-"],
-            stdin=devnull,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        r = trainmon("stream", "-", stdin=devnull, timeout=30)
     assert r.returncode == 2
     assert r.stderr.startswith("trainmon: standard input is a character device")
 
@@ -540,12 +510,7 @@ def test_stream_metrics_never_overwrite_the_schema_keys(tmp_path: Path) -> None:
         '{"step": 1, "loss": 0.5, "kind": 3.0, "event": 7, "metrics": 2}\n'
         "step=2 loss=0.25 kind=1.5 event=2\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "trainmon", "stream", str(log)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = streaming(log)
     try:
         assert proc.stdout is not None
         rows = [json.loads(proc.stdout.readline()) for _ in range(2)]

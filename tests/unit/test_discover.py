@@ -6,13 +6,12 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.trainmon_process import trainmon
 from trainmon.folder import read_rows, run_state
 from trainmon.inputs.discover import discover_runs, expand_folders
 from trainmon.report import read_log
@@ -78,12 +77,7 @@ def test_runs_are_found_newest_first_with_their_names(project: Path) -> None:
 
 
 def test_report_dir_json_reports_every_run(project: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", str(project), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = trainmon("report", str(project), "--json")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["folder"] == str(project)
@@ -101,12 +95,7 @@ def test_report_dir_json_reports_every_run(project: Path) -> None:
 
 
 def test_report_dir_text_lists_one_row_per_run(project: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", str(project)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = trainmon("report", str(project))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[1].split() == ["runs", "4"]
@@ -115,12 +104,7 @@ def test_report_dir_text_lists_one_row_per_run(project: Path) -> None:
 
 
 def test_csv_holds_every_value_in_long_format(project: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", str(project), "--csv"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = trainmon("report", str(project), "--csv")
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert set(rows[0]) == {"run", "step", "name", "value"}
@@ -138,12 +122,7 @@ def test_csv_holds_every_value_in_long_format(project: Path) -> None:
 
 def test_csv_of_one_log_writes_nonfinite_values(tmp_path: Path) -> None:
     log = _touch(tmp_path / "run.log", "step=1 loss=2.0\nstep=2 loss=nan\n", 0)
-    out = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", str(log), "--csv"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = trainmon("report", str(log), "--csv")
     assert out.stdout.splitlines() == [
         "run,step,name,value",
         "run.log,1,loss,2.0",
@@ -152,12 +131,7 @@ def test_csv_of_one_log_writes_nonfinite_values(tmp_path: Path) -> None:
 
 
 def test_an_empty_folder_says_so(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = trainmon("report", str(tmp_path))
     assert out.returncode == 1
     assert "no runs found" in out.stderr and out.stderr.count("\n") == 1
     assert expand_folders((str(tmp_path),))[1] is not None
@@ -200,8 +174,6 @@ def test_shared_log_folders(fixture: str, request: pytest.FixtureRequest) -> Non
 
 def test_explain_and_stream_take_one_log_not_a_folder(project: Path) -> None:
     for argv in (["report", str(project), "--explain"], ["stream", "--once", str(project)]):
-        out = subprocess.run(
-            [sys.executable, "-m", "trainmon", *argv], capture_output=True, text=True, timeout=60
-        )
+        out = trainmon(*argv)
         assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
         assert str(project) in out.stderr

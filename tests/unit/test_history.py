@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psutil
@@ -81,6 +82,22 @@ def assert_counted_as_report(run: Run, summary: LogSummary) -> None:
     assert run.findings() == findings_for(summary)
 
 
+def followed(log: Path, ingest: Ingest, read: HistoryRead) -> Run:
+    """The run after it took READ and followed LOG to its end, as the dashboard's does."""
+    run = Run(str(log))
+    drain(ingest, run, read)
+    return run
+
+
+def assert_as_report(run: Run, log: Path, **options: Any) -> LogSummary:
+    """RUN holds and counted what `report` reads from LOG (OPTIONS go to `read_log`; one
+    job unless they say otherwise); returns report's summary."""
+    summary = read_log(str(log), **{"jobs": 1, **options})
+    assert_same(run.store, summary)
+    assert_counted_as_report(run, summary)
+    return summary
+
+
 def test_parts_merge_to_what_report_reads_and_the_ingest_follows_on(tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     log.write_text(step_lines(range(1, 3001), crash_at=1700))
@@ -95,20 +112,15 @@ def test_parts_merge_to_what_report_reads_and_the_ingest_follows_on(tmp_path: Pa
     assert seen[-1] == (log.stat().st_size, log.stat().st_size)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
-    run = Run(str(log))
-    drain(ingest, run, read)
-    summary = read_log(str(log), jobs=1)
-    assert_same(run.store, summary)
-    assert_counted_as_report(run, summary)
+    run = followed(log, ingest, read)
+    assert_as_report(run, log)
     assert any(f.rule == "python-exception" for f in run.findings())
 
     # Following on: appended records come once each, after the history.
     with log.open("a") as f:
         f.write(step_lines(range(3001, 3101), crash_at=3050))
     drain(ingest, run, HistoryRead(None))
-    summary = read_log(str(log), jobs=1)
-    assert_same(run.store, summary)
-    assert_counted_as_report(run, summary)
+    assert_as_report(run, log)
 
 
 def test_lines_appended_during_the_read_are_read_once(tmp_path: Path) -> None:
@@ -129,13 +141,10 @@ def test_lines_appended_during_the_read_are_read_once(tmp_path: Path) -> None:
     ingest = opened(log, chunk_bytes=4096)  # many chunks: the appends land mid-read
     read = load_history(ingest, SMALL, 0.0, progress=append)
     assert read is not None and read.store is not None and read.parts == 3
-    run = Run(str(log))
-    drain(ingest, run, read)
+    run = followed(log, ingest, read)
     assert appended > 2
-    summary = read_log(str(log), jobs=1)
+    summary = assert_as_report(run, log)
     assert summary.store.records == 2200 + 2200 // 50
-    assert_same(run.store, summary)
-    assert_counted_as_report(run, summary)
     steps = run.store.get("loss")
     assert steps is not None
     assert steps.steps_np().tolist() == list(range(1, 2201))  # none lost, none twice
@@ -159,12 +168,9 @@ def test_a_truncation_during_the_read_starts_a_new_segment(tmp_path: Path, longe
     read = load_history(ingest, SMALL, 0.0, progress=restart)
     assert read is not None and read.store is None  # nothing of the old run is kept
     assert isinstance(read.rest[0], FollowEvent) and read.rest[0].kind == "truncated"
-    run = Run(str(log))
-    drain(ingest, run, read)
+    run = followed(log, ingest, read)
     assert run.store.segment == 1
-    summary = read_log(str(log), jobs=1)
-    assert_same(run.store, summary)
-    assert_counted_as_report(run, summary)
+    assert_as_report(run, log)
 
 
 def test_a_rotation_during_the_read_follows_the_new_file(tmp_path: Path) -> None:
@@ -184,8 +190,7 @@ def test_a_rotation_during_the_read_follows_the_new_file(tmp_path: Path) -> None
     assert read is not None and read.store is None
     kinds = [i.kind for i in read.rest if isinstance(i, FollowEvent)]
     assert kinds == ["rotated"]
-    run = Run(str(log))
-    drain(ingest, run, read)
+    run = followed(log, ingest, read)
     assert run.store.segment == 1
     summary = read_log(str(log), jobs=1)
     assert_same(run.store, summary)
@@ -202,11 +207,8 @@ def test_inferred_steps_are_read_again_in_one_process(tmp_path: Path) -> None:
     read = load_history(ingest, SMALL, 0.0)
     assert read is not None and read.store is not None
     assert read.parts == 1 and ingest.before is None
-    run = Run(str(log))
-    drain(ingest, run, read)
-    summary = read_log(str(log), jobs=1)
-    assert_same(run.store, summary)
-    assert_counted_as_report(run, summary)
+    run = followed(log, ingest, read)
+    assert_as_report(run, log)
 
 
 def test_one_job_reads_in_this_process(tmp_path: Path) -> None:
@@ -215,8 +217,7 @@ def test_one_job_reads_in_this_process(tmp_path: Path) -> None:
     ingest = opened(log)
     read = load_history(ingest, HistoryOptions(jobs=1, min_bytes=1), 0.0)
     assert read is not None and read.store is not None and read.parts == 1
-    run = Run(str(log))
-    drain(ingest, run, read)
+    run = followed(log, ingest, read)
     assert_same(run.store, read_log(str(log), jobs=1))
 
 
@@ -269,12 +270,9 @@ def test_report_and_history_agree_on_findings_and_json(tmp_path: Path) -> None:
     ingest = opened(log)
     read = load_history(ingest, SMALL, 0.0)
     assert read is not None and read.store is not None and read.parts == 3
-    run = Run(str(log))
-    drain(ingest, run, read)
-    summary = read_log(str(log), split_bytes=1, jobs=3)
+    run = followed(log, ingest, read)
+    summary = assert_as_report(run, log, split_bytes=1, jobs=3)
     assert summary.parts == 3
-    assert_same(run.store, summary)
-    assert_counted_as_report(run, summary)
     findings = run.findings()
     assert {f.rule for f in findings} >= {"nan-loss", "python-exception"}
     loss = run.store.get("loss")
@@ -302,6 +300,5 @@ def test_no_process_to_spare_reads_it_all_here(
     read = load_history(ingest, SMALL, 0.0)
     assert forks == 2  # the first helper started (and was stopped), the second could not
     assert read is not None and read.store is not None and read.parts == 1
-    run = Run(str(log))
-    drain(ingest, run, read)
+    run = followed(log, ingest, read)
     assert_same(run.store, read_log(str(log), jobs=1))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.trainmon_process import trainmon
 from trainmon import i18n
 
 
@@ -64,12 +64,7 @@ def test_lang_option_is_taken_out_of_the_command_line() -> None:
 
 
 def test_unknown_lang_is_one_line_and_exit_2() -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", "--lang", "xx", "nothing.log"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = trainmon("report", "--lang", "xx", "nothing.log")
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1
     assert "--lang xx" in r.stderr and "en" in r.stderr
@@ -136,13 +131,7 @@ def test_a_broken_catalogue_leaves_english(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def _report(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    return trainmon("report", *args, env=env)
 
 
 def test_report_json_keeps_ids_and_severities_and_says_the_language(data_dir: Path) -> None:
@@ -165,29 +154,17 @@ def test_cli_errors_and_help_in_the_language(tmp_path: Path) -> None:
     missing = str(tmp_path / "nothing.log")
     r = _report(missing, "--lang", "nb")
     assert r.returncode == 2 and "filen finnes ikke" in r.stderr
-    r = subprocess.run(
-        [sys.executable, "-m", "trainmon", "--lang", "ru", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = trainmon("--lang", "ru", "--help")
     assert r.returncode == 0 and "Терминальный монитор обучения" in r.stdout
     assert "--lang LANG" in r.stdout
     # argparse's own frame too: its usage line, its option group and its errors
     assert r.stdout.startswith("использование: trainmon") and "\nпараметры:" in r.stdout
     assert "показать эту справку и выйти" in r.stdout
-    r = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", "--lang", "nb", "--bogus", missing],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = trainmon("report", "--lang", "nb", "--bogus", missing)
     assert r.returncode == 2 and "ukjente argumenter: --bogus" in r.stderr
-    english = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    english = trainmon(
+        "report",
+        "--help",
         env={k: v for k, v in os.environ.items() if k not in i18n.ENV_VARS},
     )
     assert english.stdout.startswith("usage: trainmon report")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.trainmon_process import trainmon
+
 READER_MODULES = ("tensorboard", "wandb", "google.protobuf", "tensorflow")
 
 
@@ -72,10 +74,5 @@ def test_a_run_without_scalars_yet_says_so_in_one_line(tmp_path: Path) -> None:
     run = tmp_path / "offline-run-20260101_000000-abc"
     run.mkdir()
     (run / "run-abc.wandb").write_bytes(b":W&B\xe1\xbe\x00")  # the header a new run starts with
-    out = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", str(run)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = trainmon("report", str(run))
     assert out.returncode == 1 and out.stderr == f"trainmon: {run}: no scalar metrics in it yet\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.trainmon_process import trainmon
 from trainmon.ingest import Ingest
 from trainmon.inputs import input_kind
 from trainmon.records import MetricRecord
@@ -127,13 +128,7 @@ def test_the_dashboard_and_stream_see_the_same_records(tmp_path: Path) -> None:
     for step in range(4):
         writer.add_scalar("loss", 0.5 * step, step)
     writer.close()
-    out = subprocess.run(
-        [sys.executable, "-m", "trainmon", "stream", "--once", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    out = trainmon("stream", "--once", str(tmp_path), check=True)
     assert out.stdout.count('"kind":"train"') == 4
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.trainmon_process import trainmon
 from trainmon.ingest import Ingest
 from trainmon.inputs import input_kind
 from trainmon.inputs.discover import discover_runs
@@ -138,12 +139,7 @@ def test_a_run_that_exits_with_an_error_is_crashed(tmp_path: Path) -> None:
         timeout=180,
         check=False,
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", str(tmp_path), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = trainmon("report", str(tmp_path), "--json")
     import json
 
     (run,) = json.loads(out.stdout)["runs"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
+from tests.fakes.fake_cpu import CountingCpu
 from tests.fakes.fake_nvml import GIB, FakeDevice, FakeNvml
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.nvml import DisabledGpuSource, NvmlGpuSource
 from trainmon.sources.runner import SamplerRunner
-from trainmon.sources.samples import CpuSnapshot
 
 
 class Clock:
@@ -19,30 +19,11 @@ class Clock:
         return self.now
 
 
-class FakeCpu:
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.samples = 0
-
-    def sample(self) -> CpuSnapshot:
-        self.samples += 1
-        return CpuSnapshot(self.clock.now, total_pct=float(self.samples))
-
-    def tree_pids(self) -> frozenset[int]:
-        return frozenset({4242})
-
-    def watching(self) -> bool:
-        return False
-
-    def check_exit(self) -> None:
-        return None
-
-
 def test_cadence_and_training_pid_link() -> None:
     clock = Clock()
     fake = FakeNvml([FakeDevice(processes=[(4242, GIB), (1, GIB)])])
     gpu = NvmlGpuSource(fake, clock=clock)
-    cpu = FakeCpu(clock)
+    cpu = CountingCpu(clock, tree=frozenset({4242}))
     runner = SamplerRunner(gpu, cpu, gpu_interval_s=2.0, cpu_interval_s=1.0, clock=clock)
     gpu_updates = cpu_updates = 0
     last = None

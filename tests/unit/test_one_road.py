@@ -34,15 +34,27 @@ def hf_lines(steps: range, *, base: float, nan_at: int | None = None) -> str:
     return "".join(out)
 
 
-class Dashboard:
+class Road:
+    """What one path handed out: the records of each segment, and the events' kinds."""
+
+    def __init__(self) -> None:
+        self.records: list[list[MetricRecord]] = [[]]
+        self.events: list[str] = []
+
+    def event(self, kind: str) -> None:
+        self.events.append(kind)
+        if kind in ("truncated", "rotated"):
+            self.records.append([])
+
+
+class Dashboard(Road):
     """The dashboard's path without a screen: follow step → messages → the UI-side run."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         follower = Follower(str(path), poll_interval_s=0.0)
         self.step = FollowStep(0, follower, LogParser)
         self.view = RunView(0, path.name, "primary", Run(str(path)))
-        self.records: list[list[MetricRecord]] = [[]]
-        self.events: list[str] = []
 
     def drain(self) -> None:
         while True:
@@ -52,28 +64,23 @@ class Dashboard:
                     self.records[-1].extend(message.records)
                 elif isinstance(message, FollowStateChanged):
                     self.view.follow_event(message.event, 0.0)
-                    self.events.append(message.event.kind)
-                    if message.event.kind in ("truncated", "rotated"):
-                        self.records.append([])
+                    self.event(message.event.kind)
             if self.step.caught_up:
                 return
 
 
-class Stream:
+class Stream(Road):
     """`trainmon stream`'s path: the ingest's record batches and events, in order."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.ingest = Ingest(str(path), poll_interval_s=0.0)
-        self.records: list[list[MetricRecord]] = [[]]
-        self.events: list[str] = []
 
     def drain(self) -> None:
         while True:
             for item in self.ingest.poll():
                 if isinstance(item, FollowEvent):
-                    self.events.append(item.kind)
-                    if item.kind in ("truncated", "rotated"):
-                        self.records.append([])
+                    self.event(item.kind)
                 else:
                     self.records[-1].extend(item)
             if self.ingest.caught_up:

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tests.rule_cases import rules, train_store
 from trainmon.advice import AdviceEngine, analyze
-from trainmon.records import Finding, MetricRecord
+from trainmon.records import MetricRecord
 from trainmon.store import MetricStore
 
 HF = {"format": "hf-trainer"}
@@ -27,18 +28,8 @@ def build(
     steps: Sequence[int] | None = None,
     grad: Sequence[float] | None = None,
 ) -> MetricStore:
-    store = MetricStore()
     steps = steps if steps is not None else [5 * k for k in range(len(loss))]
-    for k, value in enumerate(loss):
-        values = {"loss": float(value), "learning_rate": float(lr[k])}
-        if grad is not None:
-            values["grad_norm"] = float(grad[k])
-        store.extend([MetricRecord("train", int(steps[k]), values)], 0.0)
-    return store
-
-
-def rules(findings: list[Finding], rule: str) -> list[Finding]:
-    return [f for f in findings if f.rule == rule]
+    return train_store(loss, steps, learning_rate=lr, grad_norm=grad)
 
 
 def warmup_lr(n: int, peak: float, warmup_records: int = 6) -> list[float]:

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tests.rule_cases import rules, train_store
 from trainmon.advice import AdviceEngine, analyze
 from trainmon.advice.shorthistory import median3, theil_sen_slope
-from trainmon.records import Finding, MetricRecord
+from trainmon.records import MetricRecord
 from trainmon.store import MetricStore
 
 
@@ -22,18 +23,8 @@ def build(
     steps: Sequence[int] | None = None,
     lr: Sequence[float] | None = None,
 ) -> MetricStore:
-    store = MetricStore()
     steps = steps if steps is not None else [20 * (k + 1) for k in range(len(loss))]
-    for k, value in enumerate(loss):
-        values = {"loss": float(value)}
-        if lr is not None:
-            values["learning_rate"] = float(lr[k])
-        store.extend([MetricRecord("train", int(steps[k]), values)], 0.0)
-    return store
-
-
-def rules(findings: list[Finding], rule: str) -> list[Finding]:
-    return [f for f in findings if f.rule == rule]
+    return train_store(loss, steps, learning_rate=lr)
 
 
 def flat(n: int, level: float = 3.7, noise: float = 0.01, seed: int = 0) -> list[float]:

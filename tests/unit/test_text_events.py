@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.trainmon_process import trainmon
 from trainmon.advice import RULE_IDS
 from trainmon.advice.text_events import text_findings
 from trainmon.parsing import LogParser
@@ -54,6 +54,11 @@ def _traceback(*frames: str, exception: str, prefix: str = "") -> str:
         lines.append(f"{prefix}    out = model(batch)")
     lines.append(f"{prefix}{exception}")
     return "\n".join(lines) + "\n"
+
+
+def _crash_finding(rule: str, *frames: str, exception: str) -> Finding:
+    """RULE's finding on a run whose records end in a traceback through FRAMES."""
+    return _findings(DICTS + _traceback(*frames, exception=exception))[rule]
 
 
 # -- each signature, and its quiet twin ------------------------------------------------------
@@ -179,12 +184,10 @@ def test_quiet_twin_killed_in_a_sentence_is_no_event() -> None:
 
 
 def test_nan_error_from_anomaly_detection() -> None:
-    text = DICTS + _traceback(
-        "train.py",
-        exception="RuntimeError: Function 'LogSoftmaxBackward0' returned nan values in its "
-        "0th output.",
+    exception = (
+        "RuntimeError: Function 'LogSoftmaxBackward0' returned nan values in its 0th output."
     )
-    found = _findings(text)["nan-error"]
+    found = _crash_finding("nan-error", "train.py", exception=exception)
     assert found.severity == "critical"
     assert "LogSoftmaxBackward0" in found.evidence
 
@@ -238,13 +241,12 @@ def test_quiet_twin_a_loss_scale_metric_is_no_event() -> None:
 def test_checkpoint_save_failures() -> None:
     line = "ERROR:trainer:Failed to save checkpoint to /ckpt/step-500: permission denied\n"
     assert _findings(DICTS + line)["checkpoint-failed"].severity == "critical"
-    through_save = DICTS + _traceback(
-        "trainer.py",
-        "torch/serialization.py",
-        exception="RuntimeError: [enforce fail at inline_container.cc:595] . unexpected pos "
-        "1152 vs 1040",
+    exception = (
+        "RuntimeError: [enforce fail at inline_container.cc:595] . unexpected pos 1152 vs 1040"
     )
-    found = _findings(through_save)["checkpoint-failed"]
+    found = _crash_finding(
+        "checkpoint-failed", "trainer.py", "torch/serialization.py", exception=exception
+    )
     assert found.title == "Checkpoint save failed (raised while saving a checkpoint)"
     assert "inline_container" in found.evidence
 
@@ -392,12 +394,7 @@ def test_run_shows_the_crash_as_active_and_rings_once() -> None:
 
 
 def _report(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trainmon", "report", str(path), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return trainmon("report", str(path), *args)
 
 
 def test_report_json_and_fail_on(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from trainmon.advice.shorthistory import (
     FlatExcerpt,
     short_losses,
     theil_sen_slope,
+    trend_fields,
 )
 from trainmon.advice.stats import fmt, middle, safe_log
 from trainmon.i18n import _
@@ -253,12 +254,8 @@ class ShortPlateau(Rule):
                 "loss {first} → {last} over {count} records, {span} (fitted change "
                 "{change:+.1%}, noise {noise:.1%} per record); best {best}; the log {where}"
             ).format(
-                first=fmt(float(values[0])),
-                last=fmt(float(values[-1])),
-                count=n,
+                **trend_fields(values, change, noise),
                 span=span,
-                change=change,
-                noise=noise,
                 best=fmt(min(earlier_best, recent_best)),
                 where=where,
             )

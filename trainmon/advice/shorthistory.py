@@ -120,6 +120,18 @@ def short_losses(view: View, least: int, most: int) -> FloatArray | None:
     return values
 
 
+def trend_fields(values: FloatArray, change: float, noise: float) -> dict[str, object]:
+    """The placeholders every fitted loss trend's evidence fills the same way: the first and
+    last loss, the record count, the fitted change and the noise per record."""
+    return {
+        "first": fmt(float(values[0])),
+        "last": fmt(float(values[-1])),
+        "count": len(values),
+        "change": change,
+        "noise": noise,
+    }
+
+
 class FlatExcerpt(Rule):
     """L6 for short histories: a loss that sits flat, well inside its noise, for 8+ records."""
 
@@ -150,13 +162,7 @@ class FlatExcerpt(Rule):
             _(
                 "loss {first} → {last} over {count} records (fitted change {change:+.1%}, "
                 "noise {noise:.1%} per record)"
-            ).format(
-                first=fmt(float(values[0])),
-                last=fmt(float(values[-1])),
-                count=n,
-                change=change,
-                noise=noise,
-            ),
+            ).format(**trend_fields(values, change, noise)),
             _(
                 "A loss that does not move at all is not learning: check that parameters are "
                 "trainable, the LR is not tiny, and the loss is computed from this batch's "

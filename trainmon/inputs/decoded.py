@@ -13,8 +13,8 @@ either a training or an evaluation record, as in a printed log.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from typing import Final, Protocol
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final, Protocol
 
 import orjson
 
@@ -34,6 +34,17 @@ class Decoder(Protocol):
     def feed(self, data: bytes) -> list[tuple[int, dict[str, float]]]: ...
 
     def reset(self) -> None: ...
+
+
+def each_decoded(payloads: Iterable[bytes], decode: Callable[[bytes], Any]) -> Iterator[Any]:
+    """Each whole record a framer cut, decoded; a damaged one is skipped, as a log's garbled
+    line is."""
+    for payload in payloads:
+        try:
+            message = decode(payload)
+        except Exception:
+            continue
+        yield message
 
 
 def _number(value: float) -> str:

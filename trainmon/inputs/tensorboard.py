@@ -15,7 +15,7 @@ import re
 from typing import Any, Final
 
 from trainmon.follow import Follower
-from trainmon.inputs.decoded import DecodedFollower
+from trainmon.inputs.decoded import DecodedFollower, each_decoded
 from trainmon.inputs.extras import event_decoder, tensor_scalar
 from trainmon.inputs.framing import TFRecordFramer
 from trainmon.records import FollowEvent
@@ -61,11 +61,7 @@ class EventDecoder:
 
     def feed(self, data: bytes) -> list[tuple[int, dict[str, float]]]:
         out: list[tuple[int, dict[str, float]]] = []
-        for payload in self._framer.feed(data):
-            try:
-                event = self._decode(payload)
-            except Exception:  # a damaged record: skip it, as a log's garbled line
-                continue
+        for event in each_decoded(self._framer.feed(data), self._decode):
             if not event.HasField("summary"):
                 continue
             values = self._values(event.summary)
@@ -125,9 +121,8 @@ class EventFolderFollower:
 
     def poll(self) -> list[FollowEvent | bytes]:
         out: list[FollowEvent | bytes] = []
-        self.caught_up = False
+        self.caught_up = self.finished  # a finished folder has nothing more to read
         if self.finished:
-            self.caught_up = True
             return out
         if self._current is None:
             name = self._next_file()

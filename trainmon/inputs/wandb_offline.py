@@ -16,7 +16,7 @@ import os
 from typing import Any, Final
 
 from trainmon.follow import Follower
-from trainmon.inputs.decoded import DecodedFollower
+from trainmon.inputs.decoded import DecodedFollower, each_decoded
 from trainmon.inputs.extras import wandb_record_decoder
 from trainmon.inputs.framing import WandbLogFramer
 
@@ -66,11 +66,7 @@ class WandbDecoder:
 
     def feed(self, data: bytes) -> list[tuple[int, dict[str, float]]]:
         out: list[tuple[int, dict[str, float]]] = []
-        for payload in self._framer.feed(data):
-            try:
-                record = self._decode(payload)
-            except Exception:  # a damaged record: skip it, as a log's garbled line
-                continue
+        for record in each_decoded(self._framer.feed(data), self._decode):
             kind = record.WhichOneof("record_type")
             if kind == "history":
                 step, values = self._history(record.history)

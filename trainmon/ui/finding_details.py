@@ -17,7 +17,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from trainmon.advice.recurrence_text import episodes_in
@@ -25,6 +24,7 @@ from trainmon.i18n import N_, _
 from trainmon.records import Finding
 from trainmon.text import shorten, terminal_safe, terminal_safe_lines
 from trainmon.ui.bindings_text import TranslatedBindings
+from trainmon.ui.framed_modal import FramedModal
 
 DETAIL_MAX_CHARS = 4000
 """Evidence quotes metric names from the log: bounded, so a huge name stays readable."""
@@ -77,7 +77,7 @@ def details_table(run: str, rule: str, finding: Finding | None, muted: bool) -> 
     return table
 
 
-class FindingDetails(TranslatedBindings, ModalScreen[None]):
+class FindingDetails(TranslatedBindings, FramedModal[None]):
     """One finding's full text; `m` mutes / unmutes its rule, Escape, Enter or `q` closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -86,19 +86,9 @@ class FindingDetails(TranslatedBindings, ModalScreen[None]):
     ]
 
     DEFAULT_CSS = """
-    FindingDetails {
-        align: center middle;
-    }
     FindingDetails > VerticalScroll {
         width: 90;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $primary;
-        border-title-color: $primary;
         border-subtitle-color: $text-muted;
-        background: $surface;
-        padding: 0 1;
     }
     FindingDetails #details-body {
         width: 1fr;

@@ -12,11 +12,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from trainmon.i18n import N_, _
 from trainmon.ui.bindings_text import TranslatedBindings
+from trainmon.ui.framed_modal import FramedModal
 
 EXTRA_KEYS: tuple[tuple[str, str], ...] = (
     ("click", N_("select a finding in the advice pane (as ↑ / ↓ do)")),
@@ -41,7 +41,7 @@ def help_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
     return rows
 
 
-class HelpScreen(TranslatedBindings, ModalScreen[None]):
+class HelpScreen(TranslatedBindings, FramedModal[None]):
     """A modal list of keys; any of escape, `?` or `q` closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -49,18 +49,8 @@ class HelpScreen(TranslatedBindings, ModalScreen[None]):
     ]
 
     DEFAULT_CSS = """
-    HelpScreen {
-        align: center middle;
-    }
     HelpScreen > VerticalScroll {
         width: 76;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $primary;
-        border-title-color: $primary;
-        background: $surface;
-        padding: 0 1;
     }
     HelpScreen #help-table {
         width: 1fr;

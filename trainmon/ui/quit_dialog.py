@@ -18,11 +18,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from trainmon.i18n import N_, _
 from trainmon.ui.bindings_text import TranslatedBindings
+from trainmon.ui.framed_modal import FramedModal
 
 QuitChoice = Literal["detach", "close"]
 """`detach`: a background process keeps saving the pipe; `close`: the pipe closes."""
@@ -30,7 +30,7 @@ DialogChoice = Literal["detach", "close", "interrupt"]
 """A quit choice, or `interrupt` (a command's run is interrupted; nothing quits)."""
 
 
-class QuitDialog(TranslatedBindings, ModalScreen[DialogChoice | None]):
+class QuitDialog(TranslatedBindings, FramedModal[DialogChoice | None]):
     """Enter or `d` detaches, `k` quits and closes the pipe (`i` interrupts a command),
     Escape cancels."""
 
@@ -42,18 +42,10 @@ class QuitDialog(TranslatedBindings, ModalScreen[DialogChoice | None]):
     ]
 
     DEFAULT_CSS = """
-    QuitDialog {
-        align: center middle;
-    }
     QuitDialog > Vertical {
         width: 72;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
         border: round $warning;
         border-title-color: $warning;
-        background: $surface;
-        padding: 0 1;
     }
     QuitDialog Static {
         width: 1fr;
