@@ -92,6 +92,32 @@ async def test_rows_fit_narrow_panes_keeping_the_most_useful_fields() -> None:
         assert "step 420/1000" in bar.row_text(row, 60).plain
 
 
+async def test_a_long_error_is_shortened_not_dropped() -> None:
+    app = TrainmonApp(DashboardOptions(paths=("x.log",)), start_workers=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        bar = app.query_one("#status", StatusBar)
+        deep = "/data/" + "/".join(f"experiment-{n}" for n in range(12)) + "/run.log"
+        row = RunStatus(
+            label="run.log",
+            progress=Progress(step=420),
+            age_s=0.0,
+            state=f"error: cannot read {deep}",
+            level="error",
+            ended="training process 4242 exited (killed by SIGKILL) and said so at length",
+        )
+        for width in (200, 120, 80, 50):
+            line = bar.row_text(row, width).plain
+            # GIVEN a state longer than the row: the word "error" and the step stay
+            assert len(line) <= width and line.startswith("● run.log")
+            assert "step 420" in line, width
+            assert ("error: cannot read /data/" if width >= 80 else "error") in line, width
+            assert ("training process 4242" if width >= 80 else "training") in line, width
+        # AND a state that fits is shown whole
+        short = RunStatus(label="run.log", state="waiting for run.log", level="warning")
+        assert "waiting for run.log" in bar.row_text(short, 80).plain
+
+
 async def test_theme_changes_restyle_without_crashing() -> None:
     app = TrainmonApp(DashboardOptions(paths=("x.log",), refresh_s=3600), start_workers=False)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -122,6 +122,10 @@ async def _show_hostile(tmp: Path, text: str, pid: int) -> str:
 @given(hostile_text)
 @example(f"{OSC_TITLE}\x1b[2J\x9b31m\u202e")
 @example("\x00\r\u202d")
+# a name long once escaped: the error state was dropped whole from the status line
+@example(
+    "\x7f\x1b\u2029\u2069.\u2069\u2068\u200e\u061c\u061c\ta\x07\x07\u202d\u202b\x1b\u202d\u202a]\u202a\x9b\u2067\u2028"
+)
 def test_hostile_text_never_reaches_the_screen_raw(tmp_path: Path, text: str) -> None:
     with process_named(f"{OSC_TITLE}{text.replace(chr(0), '_')}") as pid:  # argv: no NUL
         example = tmp_path / f"ex{abs(hash(text))}"

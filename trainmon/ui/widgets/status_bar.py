@@ -340,7 +340,7 @@ class StatusBar(Widget):
 
     def row_text(self, row: RunStatus, width: int) -> Text:
         """One run's row, fitted to `width` cells: the least important parts go first."""
-        parts = self._row_parts(row)
+        parts = _shorten_states(self._row_parts(row), width)
         fraction = row.progress.fraction
         bar_at = None
         if fraction is not None:
@@ -378,10 +378,10 @@ class StatusBar(Widget):
             parts.append((95, Text(" " + _("paused") + " ", style=self._style("paused"))))
         if row.ended:
             level = "info" if row.finished else "error"
-            parts.append((92, Text(row.ended, style=self._style(level))))
+            parts.append((ENDED, Text(row.ended, style=self._style(level))))
         if row.state:
             level = row.level if row.level != "ok" else "info"
-            parts.append((90, Text(row.state, style=self._style(level))))
+            parts.append((STATE, Text(row.state, style=self._style(level))))
         p = row.progress
         if p.step is not None:
             step = _("step {step}").format(step=p.step) + (
@@ -429,6 +429,39 @@ class StatusBar(Widget):
 
 MIN_BAR = 6
 """The narrowest progress bar worth drawing."""
+ENDED, STATE = 92, 90
+"""Priorities of the process's end and of the follow state: long texts (a path), shortened
+to the room they leave rather than dropped."""
+RESERVED = 80
+"""Parts from this priority up (the step, an old last record) keep their room beside them."""
+MIN_STATE = 12
+"""The narrowest shortened state worth showing."""
+
+
+def _shorten_states(parts: list[tuple[int, Text]], width: int) -> list[tuple[int, Text]]:
+    """The end and the state cut with an ellipsis to a share of the room the name and the
+    reserved parts leave: dropping a long error (its path) whole would drop the word "error"
+    with it."""
+    reserved = sum(
+        cell_len(text.plain) + 2
+        for n, (priority, text) in enumerate(parts)
+        if n == 0 or (priority >= RESERVED and priority not in (ENDED, STATE))
+    )
+    room = width - reserved
+    out = list(parts)
+    elastic = sorted(
+        (n for n, (priority, _text) in enumerate(parts) if priority in (ENDED, STATE)),
+        key=lambda n: cell_len(parts[n][1].plain),
+    )
+    for k, n in enumerate(elastic):  # the shorter first: what it leaves goes to the other
+        cap = max(MIN_STATE, room // (len(elastic) - k) - 2)
+        priority, text = parts[n]
+        if cell_len(text.plain) > cap:
+            text = text.copy()
+            text.truncate(cap, overflow="ellipsis")
+            out[n] = (priority, text)
+        room -= cell_len(text.plain) + 2
+    return out
 
 
 def _used(parts: list[tuple[int, Text]], keep: set[int]) -> int:
