@@ -37,6 +37,23 @@ def eval_series(view: View) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return values[ok], steps[ok], recs[ok]
 
 
+def eval_and_train_moves(
+    then: float, now: float, evals: int, best_step: int, train_then: float, train_now: float
+) -> str:
+    """Evidence of how eval loss and train loss moved over the last `evals` evaluations."""
+    return _(
+        "eval_loss {best}→{now} over {count} evals (best at step {step}); "
+        "train {train_then}→{train_now}"
+    ).format(
+        best=fmt(then),
+        now=fmt(now),
+        count=evals,
+        step=best_step,
+        train_then=fmt(train_then),
+        train_now=fmt(train_now),
+    )
+
+
 class Overfitting(Rule):
     info = RuleInfo(
         "overfitting", "evaluation", "warning", "eval loss rising while train loss falls"
@@ -64,16 +81,8 @@ class Overfitting(Rule):
         t_now = train_loss_at(view, recs[-1])
         if not (t_now < t_best):
             return None
-        evidence = _(
-            "eval_loss {best}→{now} over {count} evals (best at step {step}); "
-            "train {train_then}→{train_now}"
-        ).format(
-            best=fmt(best),
-            now=fmt(float(values[-1])),
-            count=bad,
-            step=int(steps[best_i]),
-            train_then=fmt(t_best),
-            train_now=fmt(t_now),
+        evidence = eval_and_train_moves(
+            best, float(values[-1]), bad, int(steps[best_i]), t_best, t_now
         )
         change = metric_change(view, steps[best_i])
         if change is not None:
@@ -329,16 +338,8 @@ class GeneralisationGap(Rule):
         change = metric_change(view, since_step, min_gain=STALL_GAIN)
         if change is not None and change[3]:
             return None
-        return _(
-            "eval_loss {before}→{after} over the last {evals} evals while the train loss fell "
-            "{train_before}→{train_after}"
-        ).format(
-            before=fmt(first),
-            after=fmt(float(values[-1])),
-            evals=STALL_EVALS,
-            train_before=fmt(t_then),
-            train_after=fmt(t_now),
-        )
+        best_step = int(steps[-STALL_EVALS + int(np.argmin(values[-STALL_EVALS:]))])
+        return eval_and_train_moves(first, float(values[-1]), STALL_EVALS, best_step, t_then, t_now)
 
     @staticmethod
     def _train_before_eval(view: View, recs: np.ndarray, k: int) -> float:
