@@ -12,10 +12,12 @@ command line does:
 - imports: `trainmon.cli` and what `report` imports before it reads;
 - fork: cutting the file and forking the helpers;
 - first part: the part the parent reads itself;
+- early advice: the advice pass over the first part, while the helpers still read (trees
+  that have `report_log`);
 - wait: waiting for the helpers (only this phase shrinks with more cores than parts);
 - collect: taking each helper's result (unpickling, or mapping its columns);
 - merge: the parts' stores and counters into one;
-- advice: the advice pass over the merged history;
+- advice: the advice pass over the merged history (what is left of it after the early one);
 - output: the JSON object, encoded and written;
 - helpers: each helper's reading (wall, CPU) and the time it takes to serialise its result.
 
@@ -41,7 +43,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-PHASES = ("start", "imports", "fork", "first part", "wait", "collect", "merge", "advice", "output")
+PHASES = (
+    "start",
+    "imports",
+    "fork",
+    "first part",
+    "early advice",
+    "wait",
+    "collect",
+    "merge",
+    "advice",
+    "output",
+)
 
 
 class _Clock:
@@ -63,8 +76,13 @@ class _Clock:
         return wrapper
 
 
-def _first(names: list[str]) -> tuple[Any, str]:
-    """(module, attribute) of the first of `module:attr` names that exists."""
+MODULES = ("trainmon.report", "trainmon.parts")
+"""Where the reading functions live and are looked up (the tree before `parts` had them all
+in `report`)."""
+
+
+def _find(names: list[str]) -> Any:
+    """The first of `module:attr` names that exists in this tree."""
     import importlib
 
     for name in names:
@@ -74,25 +92,17 @@ def _first(names: list[str]) -> tuple[Any, str]:
         except ImportError:
             continue
         if hasattr(module, attr):
-            return module, attr
+            return getattr(module, attr)
     raise SystemExit(f"none of {names} in this tree")
 
 
-def _patch(clock: _Clock, phase: str, names: list[str], modules: list[str]) -> None:
-    """Wrap the first existing function of `names` and rebind it wherever `modules` hold it."""
-    import importlib
-
-    module, attr = _first(names)
-    original = getattr(module, attr)
-    wrapped = clock.timed(phase, original)
-    for name in modules:
-        try:
-            other = importlib.import_module(name)
-        except ImportError:
-            continue
-        for key, value in list(vars(other).items()):
+def _rebind(original: Any, wrapped: Any) -> None:
+    """Put `wrapped` wherever a module of `MODULES` holds `original`."""
+    for name in MODULES:
+        module = sys.modules.get(name)
+        for key, value in list(vars(module).items()) if module else []:
             if value is original:
-                setattr(other, key, wrapped)
+                setattr(module, key, wrapped)
 
 
 def inner(log: str, jobs: int, popen_s: float, helpers_dir: str) -> None:
@@ -106,29 +116,27 @@ def inner(log: str, jobs: int, popen_s: float, helpers_dir: str) -> None:
     import trainmon.cli as cli
     import trainmon.inputs
     import trainmon.parsing
-    import trainmon.parsing.formats
-    import trainmon.report  # noqa: F401
+    import trainmon.parsing.formats  # noqa: F401  (imported by `report` before it reads)
+    import trainmon.report as report
 
     clock.wall["imports"] = time.perf_counter() - w
     clock.cpu["imports"] = time.process_time() - c
-    modules = ["trainmon.report", "trainmon.parts"]
     parent = os.getpid()
+    helper: dict[str, float] = {}
 
-    read_module, read_attr = _first(["trainmon.parts:read_part", "trainmon.report:_read_part"])
-    read_part = getattr(read_module, read_attr)
+    read_part = _find(["trainmon.parts:read_part", "trainmon.report:_read_part"])
 
-    def read_timed(path: str, start: int, *args: Any, **kwargs: Any) -> Any:
+    def read_timed(*args: Any, **kwargs: Any) -> Any:
         w, c = time.perf_counter(), time.process_time()
-        part = read_part(path, start, *args, **kwargs)
+        part = read_part(*args, **kwargs)
         if os.getpid() == parent:
             clock.wall["first part"] += time.perf_counter() - w
             clock.cpu["first part"] += time.process_time() - c
-        else:  # a helper: its own figures, to a file (it leaves through os._exit)
-            helper.update(start=start, read_wall=time.perf_counter() - w,
-                          read_cpu=time.process_time() - c)  # fmt: skip
+        else:
+            helper.update(read_wall=time.perf_counter() - w, read_cpu=time.process_time() - c)
         return part
 
-    helper: dict[str, float] = {}
+    _rebind(read_part, read_timed)
 
     def send_timed(fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -137,56 +145,52 @@ def inner(log: str, jobs: int, popen_s: float, helpers_dir: str) -> None:
                 return fn(*args, **kwargs)
             finally:  # a helper: its figures to a file (it leaves through os._exit)
                 helper["send_wall"] = time.perf_counter() - w
-                Path(helpers_dir, f"{os.getpid()}.json").write_text(json.dumps(helper))
+                Path(helpers_dir, f"{time.time():.6f}-{os.getpid()}.json").write_text(
+                    json.dumps(helper)
+                )
 
         return wrapper
 
-    for name in modules:
-        module = sys.modules.get(name)
-        for key, value in list(vars(module).items()) if module else []:
-            if value is read_part:
-                setattr(module, key, read_timed)
+    import pickle
+    import types
 
-    parts_module = sys.modules.get("trainmon.parts")
-    if parts_module is not None and hasattr(parts_module, "send_part"):
-        parts_module.send_part = send_timed(parts_module.send_part)
-    else:  # the helper pickles its part in `_fork_part`
-        import pickle
-        import types
+    shim = types.SimpleNamespace(dumps=send_timed(pickle.dumps), load=pickle.load)
+    shim.HIGHEST_PROTOCOL = pickle.HIGHEST_PROTOCOL
+    fork_module = sys.modules.get("trainmon.parts")
+    if fork_module is None or not hasattr(fork_module, "pickle"):
+        fork_module = report
+    fork_module.pickle = shim  # type: ignore[attr-defined]  (the helper pickles its part)
 
-        shim = types.SimpleNamespace(
-            dumps=send_timed(pickle.dumps), load=pickle.load, HIGHEST_PROTOCOL=5
-        )
-        sys.modules["trainmon.report"].pickle = shim  # type: ignore[attr-defined]
-
-    collect_module, collect_attr = _first(["trainmon.parts:collect", "trainmon.report:_collect"])
-    collect = getattr(collect_module, collect_attr)
+    collect = _find(["trainmon.parts:collect", "trainmon.report:_collect"])
+    collect_for_clock = clock.timed("collect", collect)
 
     def collect_timed(child: Any, *args: Any, **kwargs: Any) -> Any:
         w = time.perf_counter()
         select.select([child[1]], [], [])
         clock.wall["wait"] += time.perf_counter() - w
-        return clock.timed("collect", collect)(child, *args, **kwargs)
+        return collect_for_clock(child, *args, **kwargs)
 
-    for name in modules:
-        module = sys.modules.get(name)
-        for key, value in list(vars(module).items()) if module else []:
-            if value is collect:
-                setattr(module, key, collect_timed)
+    _rebind(collect, collect_timed)
+    for names in (
+        ["trainmon.parts:cut_points", "trainmon.report:_cuts"],
+        ["trainmon.parts:fork_part", "trainmon.report:_fork_part"],
+        ["trainmon.parts:fingerprint", "trainmon.report:_fingerprint"],
+    ):
+        original = _find(names)
+        _rebind(original, clock.timed("fork", original))
+    if hasattr(report, "merge_part"):
+        report.merge_part = clock.timed("merge", report.merge_part)
+    else:
+        from trainmon.store import MetricStore
 
-    _patch(clock, "fork", ["trainmon.parts:cut_points", "trainmon.report:_cuts"], modules)
-    _patch(clock, "fork", ["trainmon.parts:fork_part", "trainmon.report:_fork_part"], modules)
-    _patch(clock, "fork", ["trainmon.parts:fingerprint", "trainmon.report:_fingerprint"], modules)
-    _patch(clock, "merge", ["trainmon.parts:merge_parts", "trainmon.store:MetricStore"], [])
-    import trainmon.report as report
-    from trainmon.store import MetricStore
-
-    if not hasattr(sys.modules.get("trainmon.parts"), "merge_parts"):
         MetricStore.absorb = clock.timed("merge", MetricStore.absorb)  # type: ignore[method-assign]
         report._merge_counts = clock.timed("merge", report._merge_counts)  # type: ignore[attr-defined]
+    early = getattr(report, "_EarlyAdvice", None)
+    if early is not None:  # the advice begun while the helpers read, and what is left after
+        early.begin = clock.timed("early advice", early.begin)
+        early.findings = clock.timed("advice", early.findings)
     else:
-        _patch(clock, "merge", ["trainmon.parts:merge_parts"], modules)
-    report.findings_for = clock.timed("advice", report.findings_for)
+        report.findings_for = clock.timed("advice", report.findings_for)
     report.as_json = clock.timed("output", report.as_json)
     report.write_stdout = clock.timed("output", report.write_stdout)
 
@@ -196,10 +200,7 @@ def inner(log: str, jobs: int, popen_s: float, helpers_dir: str) -> None:
         code = cli.main(["report", "--json", "--jobs", str(jobs), log])
     finally:
         sys.stdout = real_stdout
-    helpers = []
-    for path in sorted(Path(helpers_dir).glob("*.json")):
-        helpers.append(json.loads(path.read_text()))
-    helpers.sort(key=lambda h: h["start"])
+    helpers = [json.loads(p.read_text()) for p in sorted(Path(helpers_dir).glob("*.json"))]
     print(json.dumps({"code": code, "wall": clock.wall, "cpu": clock.cpu, "helpers": helpers}))
 
 
@@ -262,10 +263,11 @@ def main(argv: list[str] | None = None) -> int:
             wall = statistics.median(r["wall"][phase] for r in runs)
             cpu = statistics.median(r["cpu"][phase] for r in runs)
             print(f"  {phase:<11} {wall:7.3f} {cpu:7.3f}")
+        overlapped = ("first part", "early advice", "wait")
         serial = statistics.median(
-            sum(v for k, v in r["cpu"].items() if k not in ("first part", "wait")) for r in runs
+            sum(v for k, v in r["cpu"].items() if k not in overlapped) for r in runs
         )
-        print(f"  serial CPU (all but first part and wait): {serial:.3f} s")
+        print(f"  serial CPU (all but {', '.join(overlapped)}): {serial:.3f} s")
         for k in range(max(len(r["helpers"]) for r in runs)):
             hs = [r["helpers"][k] for r in runs if len(r["helpers"]) > k]
             print(
