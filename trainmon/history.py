@@ -35,30 +35,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from trainmon import parts
 from trainmon.follow import Follower
 from trainmon.ingest import NEW_SEGMENT_EVENTS, Ingest, Item, ReadBefore
 from trainmon.parsing import LogParser
-from trainmon.parts import (
-    MAX_JOBS,
-    SPLIT_BYTES,
-    Helper,
-    LogSummary,
-    Mark,
-    Part,
-    PartRequest,
-    abandon,
-    changed_under,
-    collect,
-    cut_points,
-    default_jobs,
-    fingerprint,
-    fork_part,
-    gc_paused,
-    merge_part,
-    summary_of,
-    trusted_split,
-    untrusted_records,
-)
 from trainmon.records import FollowEvent, MetricRecord
 from trainmon.store import DEFAULT_MAX_SERIES, MetricStore
 
@@ -75,7 +55,7 @@ class HistoryOptions:
     jobs: int | None = None
     """Processes at most, this one included (None: `default_jobs()`; 1: this one alone)."""
     max_series: int = DEFAULT_MAX_SERIES
-    min_bytes: int = SPLIT_BYTES
+    min_bytes: int = parts.SPLIT_BYTES
     """Files at least this big are read this way, and in parts when `jobs` allows (a
     smaller history is read by the live path, a chunk per poll, in well under a second)."""
 
@@ -128,7 +108,7 @@ def load_history(
     """
     loader = _Loader(ingest, options, arrival_s, progress, cancelled)
     try:
-        with gc_paused():
+        with parts.gc_paused():
             return loader.load()
     except _Cancelled:
         return None
@@ -138,7 +118,7 @@ def load_history(
 class _Live:
     """The part the ingest read itself."""
 
-    part: Part | None
+    part: parts.Part | None
     """None when the file restarted during the read."""
     rest: list[Item]
 
@@ -157,22 +137,26 @@ class _Loader:
         ingest, options = self.ingest, self.options
         follower = ingest.follower
         path = follower.path
-        jobs = default_jobs() if options.jobs is None else max(1, min(MAX_JOBS, options.jobs))
+        jobs = (
+            parts.default_jobs()
+            if options.jobs is None
+            else max(1, min(parts.MAX_JOBS, options.jobs))
+        )
         # Helpers parse with `LogParser`: a split only when the ingest's parser is one too.
         split = jobs > 1 and type(ingest.parser) is LogParser
-        cuts = cut_points(path, follower.size, options.min_bytes, jobs) if split else []
-        marks = [fingerprint(path, cut) for cut in cuts]
+        cuts = parts.cut_points(path, follower.size, options.min_bytes, jobs) if split else []
+        marks = [parts.fingerprint(path, cut) for cut in cuts]
         if any(m is None or (m[0], m[1]) != follower.identity for m in marks):
             cuts = []  # the path already names another file than the one followed
         starts = [0, *cuts[:-1]] if cuts else []
         slots = mmap.mmap(-1, _SLOT.size * max(1, len(cuts)))
-        children: list[Helper] = []
-        earlier: list[Part | None] = []
+        children: list[parts.Helper] = []
+        earlier: list[parts.Part | None] = []
         try:
             for i, (start, stop) in enumerate(zip(starts, cuts, strict=True)):
-                request = PartRequest(path, start, stop, self.arrival_s, options.max_series)
+                request = parts.PartRequest(path, start, stop, self.arrival_s, options.max_series)
                 try:
-                    child = fork_part(request, _slot_writer(slots, i))
+                    child = parts.fork_part(request, _slot_writer(slots, i))
                 except OSError:  # no process to spare (EAGAIN, ENOMEM): this one reads it all
                     child = None
                 if child is None:  # or no fork on this platform
@@ -180,7 +164,7 @@ class _Loader:
                 children.append(child)
             if len(children) < len(cuts):
                 for child in children:
-                    abandon(child)
+                    parts.abandon(child)
                 children, cuts = [], []
             live_start = cuts[-1] if cuts else 0
             if live_start:
@@ -197,21 +181,21 @@ class _Loader:
                 return HistoryRead(None if live.part is None else live.part.store, 1, live.rest)
             while children:  # in file order; each is reaped as it is collected
                 _wait_for(children[0], tick, self.cancelled)
-                earlier.append(collect(children.pop(0)))
+                earlier.append(parts.collect(children.pop(0)))
             tick()  # everything read: the count says so before the merge
         finally:
             for child in children:  # cancelled, or a bug
-                abandon(child)
+                parts.abandon(child)
             slots.close()
-        parts = [*earlier, live.part]
-        summary = _merged(path, parts, [m for m in marks if m is not None])
+        pieces = [*earlier, live.part]
+        summary = _merged(path, pieces, [m for m in marks if m is not None])
         if summary is None:
             if not follower.regular:  # deleted meanwhile: no second read (see `reread`)
                 return HistoryRead(None, 1, live.rest)
             return self.reread(live.rest)
         ingest.before = _read_before(summary)
         summary.store.absorb(live.part.store)
-        return HistoryRead(summary.store, len(parts), live.rest)
+        return HistoryRead(summary.store, len(pieces), live.rest)
 
     def reread(self, rest: list[Item]) -> HistoryRead:
         """The whole file again in this process, when the parts could not be trusted.
@@ -251,7 +235,7 @@ class _Loader:
                         return _Live(None, [*rest, *items[k:]])
                     rest.append(item)
                 elif item:
-                    untrusted += untrusted_records(item, first_key is None)
+                    untrusted += parts.untrusted_records(item, first_key is None)
                     if first_key is None:
                         first_key = (item[0].kind, item[0].step)
                     last = item[-1]
@@ -259,7 +243,7 @@ class _Loader:
             if ingest.caught_up or ingest.finished:
                 break
         errors = [e.detail for e in rest if isinstance(e, FollowEvent) and e.kind == "error"]
-        part = Part(
+        part = parts.Part(
             store,
             ingest.parser,
             follower.long_lines,
@@ -274,19 +258,21 @@ class _Loader:
         return _Live(part, rest)
 
 
-def _merged(path: str, parts: list[Part | None], marks: list[Mark]) -> LogSummary | None:
+def _merged(
+    path: str, pieces: list[parts.Part | None], marks: list[parts.Mark]
+) -> parts.LogSummary | None:
     """The parts before the last merged in order (report's checks); None when the split
     cannot be trusted."""
-    if changed_under(parts, marks) or not trusted_split(parts):
+    if parts.changed_under(pieces, marks) or not parts.trusted_split(pieces):
         return None
-    ready = [part for part in parts if part is not None]
-    summary = summary_of(path, ready[0])
+    ready = [part for part in pieces if part is not None]
+    summary = parts.summary_of(path, ready[0])
     for part in ready[1:-1]:
-        merge_part(summary, part)
+        parts.merge_part(summary, part)
     return summary
 
 
-def _read_before(summary: LogSummary) -> ReadBefore:
+def _read_before(summary: parts.LogSummary) -> ReadBefore:
     return ReadBefore(
         lines=summary.lines,
         unparsed_lines=summary.unparsed_lines,
@@ -308,7 +294,9 @@ def _slot_writer(slots: mmap.mmap, i: int) -> Callable[[int], None]:
     return write
 
 
-def _wait_for(child: Helper, tick: Callable[[], object], cancelled: Callable[[], bool]) -> None:
+def _wait_for(
+    child: parts.Helper, tick: Callable[[], object], cancelled: Callable[[], bool]
+) -> None:
     """Until a helper starts sending its part (or ends), saying progress as it reads."""
     while not select.select([child[1]], [], [], WAIT_S)[0]:
         if cancelled():
