@@ -19,13 +19,18 @@ command line does:
 - merge: the parts' stores and counters into one;
 - advice: the advice pass over the merged history (what is left of it after the early one);
 - output: the JSON object, encoded and written;
-- helpers: each helper's reading (wall, CPU) and the time it takes to serialise its result.
+- helpers: each helper's reading (wall, CPU) and the time it takes to serialise its result;
+- the critical path: the parent's serial CPU plus the slowest of the branches that run side
+  by side (its own part and the advice begun over it, each helper's reading), which is what
+  the run takes with a free core per process: on a shared machine, where a second process
+  often finds no free core, it compares trees where wall time cannot.
 
 Runs alternate between trees (`--tree DIR`, repeatable: each is put first on PYTHONPATH) and
 `--jobs` values; medians per phase are printed, with `grep -c` timed in the same run as the
 floor. The log must exist (`bench_report.py --keep --out-dir /tmp/x` makes one).
 
 Usage: python bench/bench_report_phases.py LOG [--tree DIR ...] [--jobs 1,2] [--runs 3]
+       python bench/bench_report_phases.py LOG --advice-curve 32
 """
 
 from __future__ import annotations
@@ -218,6 +223,46 @@ def run_once(tree: str, log: str, jobs: int) -> dict[str, Any]:
     return result
 
 
+def critical_path(run: dict[str, Any]) -> float:
+    """What the run would take with a free core per process: the parent's serial CPU plus
+    the slowest branch run side by side (the parent's part and advice, or a helper's reading
+    and sending); a load-independent stand-in for wall time on a busy machine."""
+    cpu = run["cpu"]
+    serial = sum(v for k, v in cpu.items() if k not in ("first part", "early advice", "wait"))
+    helpers = [h["read_cpu"] + h.get("send_wall", 0.0) for h in run["helpers"]]
+    return serial + max([cpu["first part"] + cpu["early advice"], *helpers])
+
+
+def advice_curve(log: str, parts: int) -> None:
+    """The advice pass's CPU over the first k/parts of the records, k = 1..parts: what is
+    left of the pass once the first part is judged, for a box that reads in that many parts.
+
+    The file is read in `parts` parts in this process, merged one after another, and the
+    engine brought up to date after each (its findings do not depend on the batching)."""
+    from trainmon import parts as reading
+    from trainmon.report import summary_run
+
+    size = os.path.getsize(log)
+    cuts = reading.cut_points(log, size, 1, parts)
+    bounds = list(zip([0, *cuts], [*cuts, None], strict=True))
+    read = [reading.read_part(reading.PartRequest(log, a, b, 0.0, 256)) for a, b in bounds]
+    summary = reading.summary_of(log, read[0])
+    run = summary_run(summary)
+    spent = 0.0
+    print(f"advice CPU over the first k/{parts} of {log} (records: CPU s, the rest after it):")
+    rows = []
+    for k, part in enumerate(read):
+        if k:
+            reading.merge_part(summary, part)
+        run.mark_stale()  # records came in through the store, not through `Run.take`
+        c = time.process_time()
+        run.advise()
+        spent += time.process_time() - c
+        rows.append((k + 1, summary.store.records, spent))
+    for k, records, cpu in rows:
+        print(f"  {k:>3}/{parts}: {records:>9,} records: {cpu:.3f} s; rest {spent - cpu:.3f} s")
+
+
 def grep_s(log: str, runs: int = 5) -> float:
     """Median wall time of `LC_ALL=C grep -c 'loss' LOG > file` (the floor)."""
     env = dict(os.environ, LC_ALL="C")
@@ -236,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tree", action="append", default=[], help="source tree (repeatable)")
     p.add_argument("--jobs", default="1,2")
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--advice-curve", type=int, default=0, help="parts: see `advice_curve`")
     p.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--popen-s", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--helpers-dir", default="", help=argparse.SUPPRESS)
@@ -243,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [int(j) for j in args.jobs.split(",")]
     if args.inner:
         inner(args.log, jobs[0], args.popen_s, args.helpers_dir)
+        return 0
+    if args.advice_curve:
+        advice_curve(args.log, args.advice_curve)
         return 0
     trees = args.tree or [str(Path(__file__).resolve().parent.parent)]
     floor = grep_s(args.log)
@@ -268,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
             sum(v for k, v in r["cpu"].items() if k not in overlapped) for r in runs
         )
         print(f"  serial CPU (all but {', '.join(overlapped)}): {serial:.3f} s")
+        path = statistics.median(critical_path(r) for r in runs)
+        print(
+            f"  critical path in CPU seconds (serial + the slowest of the parent's part and "
+            f"the helpers'): {path:.3f} s, {path / floor:.1f}x grep"
+        )
         for k in range(max(len(r["helpers"]) for r in runs)):
             hs = [r["helpers"][k] for r in runs if len(r["helpers"]) > k]
             print(
