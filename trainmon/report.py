@@ -25,16 +25,13 @@ from trainmon.advice.engine import DENSE_CHECKPOINTS, PER_DOUBLING, whole_store_
 from trainmon.i18n import N_, _, cell_width, language, pad_cells
 from trainmon.parts import (
     MAX_JOBS,
-    SPLIT_BYTES,
     Helper,
-    LogSummary,
     Part,
     PartRequest,
     abandon,
     changed_under,
     collect,
     cut_points,
-    default_jobs,
     fingerprint,
     fork_part,
     gc_paused,
@@ -43,13 +40,13 @@ from trainmon.parts import (
     summary_of,
     trusted_split,
 )
+from trainmon.parts import SPLIT_BYTES as SPLIT_BYTES  # these three are asked of `report` too
+from trainmon.parts import LogSummary as LogSummary
+from trainmon.parts import default_jobs as default_jobs
 from trainmon.records import SEVERITY_RANK, Finding, Severity
 from trainmon.run import ParserProgress, Run
 from trainmon.store import DEFAULT_MAX_SERIES, SeriesStats, ignored_series_note
 from trainmon.text import display_name, terminal_safe, terminal_safe_lines
-
-__all__ = ["SPLIT_BYTES", "LogSummary", "default_jobs"]
-"""Also what the command line and the dashboard ask of `report` (defined in `parts`)."""
 
 READ_ATTEMPTS: Final = 3
 """Reads of a file that keeps being rewritten under the reader, before the report settles for
