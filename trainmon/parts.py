@@ -554,10 +554,10 @@ def summary_of(path: str, part: Part) -> LogSummary:
 def merge_part(summary: LogSummary, part: Part) -> None:
     """A later part's records and counters after the summary's, in file order."""
     summary.store.absorb(part.store)
-    merge_counts(summary, part)
+    _merge_counts(summary, part)
 
 
-def merge_counts(summary: LogSummary, part: Part) -> None:
+def _merge_counts(summary: LogSummary, part: Part) -> None:
     """Add a later part's parser counters to the summary."""
     parser = part.parser
     summary.lines += parser.lines

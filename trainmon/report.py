@@ -135,6 +135,7 @@ class _Reader:
         self.early = early
 
     def request(self, start: int, stop: int | None) -> PartRequest:
+        """Bytes [start, stop) of this file, as one part reads them."""
         return PartRequest(self.path, start, stop, self.arrival_s, self.max_series)
 
     def read(self, split_bytes: int, jobs: int) -> tuple[LogSummary, bool]:
@@ -149,7 +150,8 @@ class _Reader:
         children: list[Helper] = []
         later: list[Part | None] = []
         try:
-            for start, stop in zip(cuts, [*cuts[1:], None], strict=False):  # none: no cuts
+            stops = [*cuts[1:], None][: len(cuts)]  # the last part runs to the end
+            for start, stop in zip(cuts, stops, strict=True):
                 child = fork_part(self.request(start, stop))
                 if child is None:  # no fork on this platform: one process
                     break
