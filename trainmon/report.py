@@ -51,8 +51,8 @@ from trainmon.text import display_name, terminal_safe, terminal_safe_lines
 READ_ATTEMPTS: Final = 3
 """Reads of a file that keeps being rewritten under the reader, before the report settles for
 the part of the last version read before it changed (and says so)."""
-ADVICE_NS_PER_CHECKPOINT: Final = 0.85e6
-ADVICE_NS_PER_LINE: Final = 600.0
+ADVICE_NS_PER_CHECKPOINT: Final = 1.15e6
+ADVICE_NS_PER_LINE: Final = 800.0
 """Estimated cost of the advice pass over a history's first lines: its rules at each
 checkpoint, and the scans over every record; in the units of `parts.NS_PER_LINE` (the same
 VM, `bench/README.md`). `report_log` reads that much less itself, as it judges its part
