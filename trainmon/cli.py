@@ -471,9 +471,8 @@ def _report(argv: Sequence[str]) -> int:
         as_json,
         as_text,
         fails,
-        findings_for,
         no_metrics_message,
-        read_log,
+        report_log,
         write_stdout,
     )
 
@@ -502,14 +501,13 @@ def _report(argv: Sequence[str]) -> int:
         return report_runs(args.path, args)
     try:
         with _unwind_on_termination():
-            summary = read_log(
-                args.path, max_series=args.max_series, jobs=args.jobs
+            summary, findings = report_log(
+                args.path, dict(args.context), max_series=args.max_series, jobs=args.jobs
             )  # a FIFO, `<(zcat run.log.gz)`: a stream to EOF
     except _Terminated as exc:  # the helper is reaped by now; end as the signal asked
         signal.signal(exc.signum, signal.SIG_DFL)
         os.kill(os.getpid(), exc.signum)
         return 128 + exc.signum  # only where the signal does not end the process
-    findings = findings_for(summary, dict(args.context))
     if args.json:
         # Exact names; the characters orjson leaves raw are written as \u escapes.
         write_stdout(json_terminal_safe(orjson.dumps(as_json(summary, findings))).decode() + "\n")

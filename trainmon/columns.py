@@ -28,6 +28,9 @@ CHUNK_SHIFT: Final = 16
 CHUNK: Final = 1 << CHUNK_SHIFT
 """Values per sealed chunk: decoding one costs well under a millisecond."""
 
+CACHED_CHUNKS: Final = 2
+"""Decoded chunks a column keeps (each costs up to 512 KiB)."""
+
 Typecode = Literal["q", "i", "d"]
 """`q`: int64 (steps); `i`: int32 (a series' record index); `d`: float64 (times)."""
 
@@ -307,8 +310,9 @@ class Column:
         self._highs: list[Any] = []
         """Each sealed chunk's max, for `bisect_left`."""
         self._tail: array[Any] = array(typecode)
-        self._cache: tuple[int, Numbers] | None = None
-        """The last decoded chunk (scalar reads tend to hit the same one)."""
+        self._cache: tuple[tuple[int, Numbers], ...] = ()
+        """The last decoded chunks, newest first (scalar reads tend to hit the same one, and
+        the advice rules read the same window over two chunks one rule after another)."""
 
     @property
     def _dtype(self) -> Any:
@@ -386,11 +390,11 @@ class Column:
 
         if k == len(self._sealed):
             return np.array(self._tail, dtype=self._dtype)
-        cache = self._cache
-        if cache is not None and cache[0] == k:
-            return cache[1]
+        for cached, values in self._cache:
+            if cached == k:
+                return values
         values = self._sealed[k].decode(self._dtype)
-        self._cache = (k, values)
+        self._cache = ((k, values), *self._cache[: CACHED_CHUNKS - 1])
         return values
 
     @property

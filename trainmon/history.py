@@ -2,7 +2,7 @@
 
 The dashboard follows each log with an `Ingest` (a follower and a parser). When the file it
 opens is a regular log of `SPLIT_BYTES` or more, what the file holds is first read the way
-`trainmon report` reads a file: the same cuts at record boundaries (`report._cuts`), the same
+`trainmon report` reads a file (`trainmon.parts`): the same cuts at record boundaries, the same
 helper processes (`--jobs`, default one fewer than the cores, at most 8), the same checks that
 the parts give the records and steps of a single read, and the parts merged into one store in
 file order (`MetricStore.absorb`).
@@ -35,29 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from trainmon import parts
 from trainmon.follow import Follower
 from trainmon.ingest import NEW_SEGMENT_EVENTS, Ingest, Item, ReadBefore
 from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent, MetricRecord
-from trainmon.report import (
-    MAX_JOBS,
-    SPLIT_BYTES,
-    LogSummary,
-    _abandon,
-    _collect,
-    _cuts,
-    _fingerprint,
-    _fork_part,
-    _gc_paused,
-    _joined_cleanly,
-    _merge_counts,
-    _Part,
-    _split_changed,
-    _summary,
-    _trusted,
-    _untrusted,
-    default_jobs,
-)
 from trainmon.store import DEFAULT_MAX_SERIES, MetricStore
 
 WAIT_S: Final = 0.1
@@ -73,7 +55,7 @@ class HistoryOptions:
     jobs: int | None = None
     """Processes at most, this one included (None: `default_jobs()`; 1: this one alone)."""
     max_series: int = DEFAULT_MAX_SERIES
-    min_bytes: int = SPLIT_BYTES
+    min_bytes: int = parts.SPLIT_BYTES
     """Files at least this big are read this way, and in parts when `jobs` allows (a
     smaller history is read by the live path, a chunk per poll, in well under a second)."""
 
@@ -124,9 +106,10 @@ def load_history(
         progress: told (bytes read by all processes, file size) after each chunk.
         cancelled: polled between chunks; True stops the read and its helpers.
     """
+    loader = _Loader(ingest, options, arrival_s, progress, cancelled)
     try:
-        with _gc_paused():
-            return _load(ingest, options, arrival_s, progress, cancelled)
+        with parts.gc_paused():
+            return loader.load()
     except _Cancelled:
         return None
 
@@ -135,178 +118,161 @@ def load_history(
 class _Live:
     """The part the ingest read itself."""
 
-    part: _Part | None
+    part: parts.Part | None
     """None when the file restarted during the read."""
     rest: list[Item]
 
 
-def _load(
-    ingest: Ingest,
-    options: HistoryOptions,
-    arrival_s: float,
-    progress: Callable[[int, int], object],
-    cancelled: Callable[[], bool],
-) -> HistoryRead:
-    follower = ingest.follower
-    path = follower.path
-    jobs = default_jobs() if options.jobs is None else max(1, min(MAX_JOBS, options.jobs))
-    # Helpers parse with `LogParser`: a split only when the ingest's parser is one too.
-    split = jobs > 1 and type(ingest.parser) is LogParser
-    cuts = _cuts(path, follower.size, options.min_bytes, jobs) if split else []
-    marks = [_fingerprint(path, cut) for cut in cuts]
-    if any(m is None or (m[0], m[1]) != follower.identity for m in marks):
-        cuts = []  # the path already names another file than the one followed
-    starts = [0, *cuts[:-1]] if cuts else []
-    slots = mmap.mmap(-1, _SLOT.size * max(1, len(cuts)))
-    children: list[tuple[int, int]] = []
-    earlier: list[_Part | None] = []
-    try:
-        for i, (start, stop) in enumerate(zip(starts, cuts, strict=True)):
-            try:
-                child = _fork_part(
-                    path, start, stop, arrival_s, options.max_series, _slot_writer(slots, i)
-                )
-            except OSError:  # no process to spare (EAGAIN, ENOMEM): this one reads it all
-                child = None
-            if child is None:  # or no fork on this platform
+@dataclass(slots=True)
+class _Loader:
+    """One history read: the ingest that goes on following, and the caller's callbacks."""
+
+    ingest: Ingest
+    options: HistoryOptions
+    arrival_s: float
+    progress: Callable[[int, int], object]
+    cancelled: Callable[[], bool]
+
+    def load(self) -> HistoryRead:
+        ingest, options = self.ingest, self.options
+        follower = ingest.follower
+        path = follower.path
+        jobs = (
+            parts.default_jobs()
+            if options.jobs is None
+            else max(1, min(parts.MAX_JOBS, options.jobs))
+        )
+        # Helpers parse with `LogParser`: a split only when the ingest's parser is one too.
+        split = jobs > 1 and type(ingest.parser) is LogParser
+        cuts = parts.cut_points(path, follower.size, options.min_bytes, jobs) if split else []
+        marks = [parts.fingerprint(path, cut) for cut in cuts]
+        if any(m is None or (m[0], m[1]) != follower.identity for m in marks):
+            cuts = []  # the path already names another file than the one followed
+        starts = [0, *cuts[:-1]] if cuts else []
+        slots = mmap.mmap(-1, _SLOT.size * max(1, len(cuts)))
+        children: list[parts.Helper] = []
+        earlier: list[parts.Part | None] = []
+        try:
+            for i, (start, stop) in enumerate(zip(starts, cuts, strict=True)):
+                request = parts.PartRequest(path, start, stop, self.arrival_s, options.max_series)
+                try:
+                    child = parts.fork_part(request, _slot_writer(slots, i))
+                except OSError:  # no process to spare (EAGAIN, ENOMEM): this one reads it all
+                    child = None
+                if child is None:  # or no fork on this platform
+                    break
+                children.append(child)
+            if len(children) < len(cuts):
+                for child in children:
+                    parts.abandon(child)
+                children, cuts = [], []
+            live_start = cuts[-1] if cuts else 0
+            if live_start:
+                follower.resume_at(live_start)
+
+            def tick() -> None:
+                done = follower.offset - live_start
+                for i in range(len(cuts)):
+                    done += max(0, _SLOT.unpack_from(slots, i * _SLOT.size)[0] - starts[i])
+                self.progress(done, follower.size)
+
+            live = self.read_live(tick)
+            if live.part is None or not cuts:
+                return HistoryRead(None if live.part is None else live.part.store, 1, live.rest)
+            while children:  # in file order; each is reaped as it is collected
+                _wait_for(children[0], tick, self.cancelled)
+                earlier.append(parts.collect(children.pop(0)))
+            tick()  # everything read: the count says so before the merge
+        finally:
+            for child in children:  # cancelled, or a bug
+                parts.abandon(child)
+            slots.close()
+        pieces = [*earlier, live.part]
+        summary = _merged(path, pieces, [m for m in marks if m is not None])
+        if summary is None:
+            if not follower.regular:  # deleted meanwhile: no second read (see `reread`)
+                return HistoryRead(None, 1, live.rest)
+            return self.reread(live.rest)
+        ingest.before = _read_before(summary)
+        summary.store.absorb(live.part.store)
+        return HistoryRead(summary.store, len(pieces), live.rest)
+
+    def reread(self, rest: list[Item]) -> HistoryRead:
+        """The whole file again in this process, when the parts could not be trusted.
+
+        Only while the follower still has the file open: a file deleted during the load (its
+        `waiting` event is in `rest`) cannot be read again, and its history is then not shown
+        rather than shown with steps that may be wrong.
+        """
+        self.ingest.reread()
+        follower = self.ingest.follower
+        live = self.read_live(lambda: self.progress(follower.offset, follower.size))
+        store = None if live.part is None else live.part.store
+        return HistoryRead(store, 1, [*rest, *live.rest])
+
+    def read_live(self, tick: Callable[[], object]) -> _Live:
+        """Read with the ingest itself until it has caught up with the file (or the file
+        ended).
+
+        Errors and other events are kept for later, in order; a truncation or a replacement
+        ends the read, and everything from that event on is left for the live path."""
+        ingest = self.ingest
+        follower = ingest.follower
+        start_mark = follower.mark
+        store = MetricStore(self.options.max_series)
+        rest: list[Item] = []
+        untrusted = 0
+        first_key: tuple[str, int] | None = None
+        last: MetricRecord | None = None
+        while True:
+            if self.cancelled():
+                raise _Cancelled
+            items = ingest.poll()
+            tick()
+            for k, item in enumerate(items):
+                if isinstance(item, FollowEvent):
+                    if item.kind in NEW_SEGMENT_EVENTS:
+                        return _Live(None, [*rest, *items[k:]])
+                    rest.append(item)
+                elif item:
+                    untrusted += parts.untrusted_records(item, first_key is None)
+                    if first_key is None:
+                        first_key = (item[0].kind, item[0].step)
+                    last = item[-1]
+                    store.extend(item, self.arrival_s)
+            if ingest.caught_up or ingest.finished:
                 break
-            children.append(child)
-        if len(children) < len(cuts):
-            for child in children:
-                _abandon(child)
-            children, cuts = [], []
-        live_start = cuts[-1] if cuts else 0
-        if live_start:
-            follower.resume_at(live_start)
-
-        def tick() -> None:
-            done = follower.offset - live_start
-            for i in range(len(cuts)):
-                done += max(0, _SLOT.unpack_from(slots, i * _SLOT.size)[0] - starts[i])
-            progress(done, follower.size)
-
-        live = _read_live(ingest, options.max_series, arrival_s, tick, cancelled)
-        if live.part is None or not cuts:
-            return HistoryRead(None if live.part is None else live.part.store, 1, live.rest)
-        while children:  # in file order; each is reaped as it is collected
-            _wait_for(children[0], tick, cancelled)
-            earlier.append(_collect(children.pop(0)))
-        tick()  # everything read: the count says so before the merge
-    finally:
-        for child in children:  # cancelled, or a bug
-            _abandon(child)
-        slots.close()
-    parts = [*earlier, live.part]
-    summary = _merged(path, parts, [m for m in marks if m is not None])
-    if summary is None:
-        if not follower.regular:  # deleted meanwhile: no second read (see `_reread`)
-            return HistoryRead(None, 1, live.rest)
-        return _reread(ingest, options, arrival_s, progress, cancelled, live.rest)
-    ingest.before = _read_before(summary)
-    summary.store.absorb(live.part.store)
-    return HistoryRead(summary.store, len(parts), live.rest)
-
-
-def _reread(
-    ingest: Ingest,
-    options: HistoryOptions,
-    arrival_s: float,
-    progress: Callable[[int, int], object],
-    cancelled: Callable[[], bool],
-    rest: list[Item],
-) -> HistoryRead:
-    """The whole file again in this process, when the parts could not be trusted.
-
-    Only while the follower still has the file open: a file deleted during the load (its
-    `waiting` event is in `rest`) cannot be read again, and its history is then not shown
-    rather than shown with steps that may be wrong.
-    """
-    ingest.reread()
-    follower = ingest.follower
-    live = _read_live(
-        ingest,
-        options.max_series,
-        arrival_s,
-        lambda: progress(follower.offset, follower.size),
-        cancelled,
-    )
-    store = None if live.part is None else live.part.store
-    return HistoryRead(store, 1, [*rest, *live.rest])
-
-
-def _read_live(
-    ingest: Ingest,
-    max_series: int,
-    arrival_s: float,
-    tick: Callable[[], object],
-    cancelled: Callable[[], bool],
-) -> _Live:
-    """Read with the ingest itself until it has caught up with the file (or the file ended).
-
-    Errors and other events are kept for later, in order; a truncation or a replacement ends
-    the read, and everything from that event on is left for the live path."""
-    follower = ingest.follower
-    start_mark = follower.mark
-    store = MetricStore(max_series)
-    rest: list[Item] = []
-    untrusted = 0
-    first_key: tuple[str, int] | None = None
-    last: MetricRecord | None = None
-    while True:
-        if cancelled():
-            raise _Cancelled
-        items = ingest.poll()
-        tick()
-        for k, item in enumerate(items):
-            if isinstance(item, FollowEvent):
-                if item.kind in NEW_SEGMENT_EVENTS:
-                    return _Live(None, [*rest, *items[k:]])
-                rest.append(item)
-            elif item:
-                untrusted += _untrusted(item, first_key is None)
-                if first_key is None:
-                    first_key = (item[0].kind, item[0].step)
-                last = item[-1]
-                store.extend(item, arrival_s)
-        if ingest.caught_up or ingest.finished:
-            break
-    errors = [e.detail for e in rest if isinstance(e, FollowEvent) and e.kind == "error"]
-    part = _Part(
-        store,
-        ingest.parser,
-        follower.long_lines,
-        untrusted,
-        errors,
-        identity=follower.identity,
-        head=follower.head,
-        start_mark=start_mark,
-        first_key=first_key,
-        last_key=None if last is None else (last.kind, last.step),
-    )
-    return _Live(part, rest)
+        errors = [e.detail for e in rest if isinstance(e, FollowEvent) and e.kind == "error"]
+        part = parts.Part(
+            store,
+            ingest.parser,
+            follower.long_lines,
+            untrusted,
+            errors,
+            identity=follower.identity,
+            head=follower.head,
+            start_mark=start_mark,
+            first_key=first_key,
+            last_key=None if last is None else (last.kind, last.step),
+        )
+        return _Live(part, rest)
 
 
 def _merged(
-    path: str, parts: list[_Part | None], marks: list[tuple[int, int, bytes, bytes]]
-) -> LogSummary | None:
+    path: str, pieces: list[parts.Part | None], marks: list[parts.Mark]
+) -> parts.LogSummary | None:
     """The parts before the last merged in order (report's checks); None when the split
     cannot be trusted."""
-    if any(part is None for part in parts):
+    if parts.changed_under(pieces, marks) or not parts.trusted_split(pieces):
         return None
-    ready = [part for part in parts if part is not None]
-    for i, mark in enumerate(marks):
-        if _split_changed(mark, ready[i], ready[i + 1]):
-            return None
-    if not all(_trusted(part) for part in ready[1:]) or not _joined_cleanly(parts):
-        return None
-    summary = _summary(path, ready[0])
+    ready = [part for part in pieces if part is not None]
+    summary = parts.summary_of(path, ready[0])
     for part in ready[1:-1]:
-        summary.store.absorb(part.store)
-        _merge_counts(summary, part)
+        parts.merge_part(summary, part)
     return summary
 
 
-def _read_before(summary: LogSummary) -> ReadBefore:
+def _read_before(summary: parts.LogSummary) -> ReadBefore:
     return ReadBefore(
         lines=summary.lines,
         unparsed_lines=summary.unparsed_lines,
@@ -329,7 +295,7 @@ def _slot_writer(slots: mmap.mmap, i: int) -> Callable[[int], None]:
 
 
 def _wait_for(
-    child: tuple[int, int], tick: Callable[[], object], cancelled: Callable[[], bool]
+    child: parts.Helper, tick: Callable[[], object], cancelled: Callable[[], bool]
 ) -> None:
     """Until a helper starts sending its part (or ends), saying progress as it reads."""
     while not select.select([child[1]], [], [], WAIT_S)[0]:

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from tests.trainer_lines import step_lines
-from trainmon import report
+from trainmon import parts, report
 from trainmon.config import DashboardOptions
 from trainmon.follow import Follower
 from trainmon.records import FollowEvent
@@ -34,7 +34,7 @@ def records_in(steps: int) -> int:
 def _read_apart(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small files take the big-history road, in small parts, and say their progress."""
     monkeypatch.setattr(history_messages, "HISTORY_MIN_BYTES", 1)
-    monkeypatch.setattr(report, "PART_MIN_BYTES", 1)
+    monkeypatch.setattr(parts, "PART_MIN_BYTES", 1)
     monkeypatch.setattr(runs, "BACKLOG_SHOWN_BYTES", 1)
 
 

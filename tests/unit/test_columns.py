@@ -7,6 +7,7 @@ import itertools
 import pickle
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -157,3 +158,28 @@ def test_logged_values_seal_into_a_few_bytes_each() -> None:
     assert _sealed_bytes_per_value(with_nan) <= 2.2
     # Noise in all 64 bits has no smaller exact form: raw, never larger.
     assert _sealed_bytes_per_value(rng.standard_normal(n)) <= 8.01
+
+
+def test_a_window_over_two_chunks_read_again_is_not_decoded_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rule after rule reads the same window across a chunk boundary: the two chunks stay
+    decoded, and the values read are the same each time."""
+    from trainmon import columns
+
+    column = Column("d", chunk_shift=4)
+    values = [float(i % 7) / 3 for i in range(16 * 5)]
+    column.fromlist(values)
+    decoded: list[int] = []
+    real = columns._Sealed.decode
+
+    def counted(self: object, dtype: object) -> object:
+        decoded.append(id(self))
+        return real(self, dtype)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(columns._Sealed, "decode", counted)
+    for _ in range(5):
+        assert column.span(10, 22).tolist() == values[10:22]
+    assert len(decoded) == 2
+    assert column.span(34, 40).tolist() == values[34:40]  # a third chunk: decoded once more
+    assert len(decoded) == 3

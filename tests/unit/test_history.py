@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from tests.trainer_lines import step_lines
-from trainmon import report
+from trainmon import parts
 from trainmon.follow import Follower
 from trainmon.history import HistoryOptions, HistoryRead, load_history, wants_history
 from trainmon.ingest import Ingest
@@ -28,7 +28,7 @@ SMALL = HistoryOptions(jobs=3, min_bytes=1)
 
 @pytest.fixture(autouse=True)
 def _small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report, "PART_MIN_BYTES", 1)  # small files are cut in parts too
+    monkeypatch.setattr(parts, "PART_MIN_BYTES", 1)  # small files are cut in parts too
 
 
 def opened(path: Path, chunk_bytes: int = 1 << 20) -> Ingest:

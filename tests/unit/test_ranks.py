@@ -70,3 +70,50 @@ def test_without_rank_tags_a_step_going_back_is_noticed_as_before() -> None:
     lines = [f"step {i * 10} | loss {3.0 - i * 0.01:.3f}" for i in range(1, 40)]
     lines.insert(20, "step 50 | loss 2.9")
     assert _uncertain(lines)
+
+
+def _goes_back_one_by_one(kinds: list[str], steps: list[int], ranks: int) -> bool:
+    """The rule as a loop over every record: what the batched numpy judgement must equal."""
+    from collections import deque
+
+    recent: deque[int] = deque(maxlen=ranks)
+    back = False
+    for kind, step in zip(kinds, steps, strict=True):
+        if kind != "train":
+            continue
+        if recent and step < min(recent):
+            back = True
+        recent.append(step)
+    return back
+
+
+def test_step_going_back_judged_in_batches_equals_the_loop_over_records() -> None:
+    import random
+
+    from trainmon.advice.base import Facts, View
+    from trainmon.advice.context import parse_context
+    from trainmon.advice.facts import FactsUpdater
+
+    rng = random.Random(7)
+    seen: set[bool] = set()
+    for trial in range(300):
+        ranks = rng.choice([1, 1, 2, 3, 8])
+        n = rng.randint(1, 60)
+        kinds = [rng.choice(["train", "train", "train", "eval"]) for _ in range(n)]
+        steps, step = [], 0
+        for _ in range(n):
+            step += rng.choice([1, 1, 1, 0, -1, -3, 5]) if trial % 2 else 1
+            steps.append(step)
+        store = MetricStore()
+        store.extend(
+            [MetricRecord(k, s, {"loss": 1.0}) for k, s in zip(kinds, steps, strict=True)], 0.0
+        )
+        facts = Facts(parse_context({"ranks": ranks}))
+        updater = FactsUpdater(facts)
+        cuts = sorted(rng.sample(range(1, n + 1), min(n, rng.randint(1, 4))))
+        for end in cuts if cuts[-1] == n else [*cuts, n]:
+            updater.advance(View(store, end))
+        expected = _goes_back_one_by_one(kinds, steps, ranks)
+        assert facts.steps_uncertain == expected, (trial, ranks, kinds, steps, cuts)
+        seen.add(expected)
+    assert seen == {True, False}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trainmon.report import SAMPLE_BYTES, SAMPLE_WINDOWS, split_point, work_middle
+from trainmon.parts import SAMPLE_BYTES, SAMPLE_WINDOWS, split_point, work_middle
 
 
 def test_dense_second_half_moves_the_cut_later(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from trainmon import report
+from trainmon import parts, report
 from trainmon.parsing import LogParser
 from trainmon.report import SPLIT_BYTES, read_log
 
@@ -65,7 +65,7 @@ def test_a_rewrite_during_the_read_gives_the_new_version_only(
         return records
 
     monkeypatch.setattr(LogParser, "feed", feed_then_restart)
-    monkeypatch.setattr(report, "READ_CHUNK_BYTES", 2048)  # several polls per part
+    monkeypatch.setattr(parts, "READ_CHUNK_BYTES", 2048)  # several polls per part
     summary = read_log(str(log), split_bytes=split_bytes, jobs=2)
     assert rewritten.exists()
     assert summary.store.records == new_records
@@ -98,7 +98,7 @@ def test_a_file_rewritten_on_every_read_is_reported_once_with_a_note(
         return records
 
     monkeypatch.setattr(LogParser, "feed", feed_then_restart)
-    monkeypatch.setattr(report, "READ_CHUNK_BYTES", 2048)
+    monkeypatch.setattr(parts, "READ_CHUNK_BYTES", 2048)
     summary = read_log(str(log), split_bytes=0)
     assert len(losses(summary)) == 1  # a prefix of one version, never a mix
     assert summary.errors and "rewritten under the reader 3 times" in summary.errors[0]

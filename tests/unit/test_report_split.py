@@ -9,8 +9,9 @@ from types import ModuleType
 
 import pytest
 
+from trainmon.parts import split_point
 from trainmon.records import MetricRecord
-from trainmon.report import as_json, read_log, split_point
+from trainmon.report import as_json, read_log
 from trainmon.store import MetricStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,7 +123,7 @@ def test_interrupted_split_read_leaves_no_helper(
     log = tmp_path / "hf.log"
     load_generator().generate(log, 200_000, seed=1)
     forked: list[int] = []
-    real_fork = report._fork_part
+    real_fork = report.fork_part
 
     def fork(*args: object) -> tuple[int, int] | None:
         child = real_fork(*args)  # type: ignore[arg-type]
@@ -133,8 +134,8 @@ def test_interrupted_split_read_leaves_no_helper(
     def interrupted(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "_fork_part", fork)
-    monkeypatch.setattr(report, "_read_part", interrupted)
+    monkeypatch.setattr(report, "fork_part", fork)
+    monkeypatch.setattr(report, "read_part", interrupted)
     with pytest.raises(KeyboardInterrupt):
         report.read_log(str(log), split_bytes=1, jobs=2)
     assert len(forked) == 1

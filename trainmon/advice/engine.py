@@ -26,7 +26,7 @@ from trainmon.advice.base import Facts, Hit, Rule, View
 from trainmon.advice.context import parse_context
 from trainmon.advice.facts import NORMAL_SUFFIX, FactsUpdater
 from trainmon.advice.lifecycle import ProcessExited
-from trainmon.advice.numerics import SCAN_RULES, Event, ScanRule
+from trainmon.advice.numerics import SCAN_RULES, Event, ScanRule, signed_objective
 from trainmon.advice.recurrence_text import episodes_evidence
 from trainmon.i18n import _
 from trainmon.records import SEVERITY_RANK, Finding
@@ -451,6 +451,17 @@ class AdviceEngine:
 _NUMERIC_IDS = frozenset(
     {"nan-loss", "nan-eval-loss", "nan-grad-norm", "zero-loss", "loss-explosion", "nan-metric"}
 )
+
+
+def whole_store_facts(store: MetricStore) -> tuple[object, ...]:
+    """What the rules read of the whole store rather than of their checkpoint's records: the
+    planned total, whether the log printed times, whether a series names a signed objective.
+
+    A history judged in order as its parts arrive (`report` judges the first part while the
+    rest is still being read) gives the findings of one pass over the whole when these are
+    the same at the end as when the judging began.
+    """
+    return store.total_steps, store.times_printed, signed_objective(store.names())
 
 
 def analyze(store: MetricStore, context: Mapping[str, object] | None = None) -> list[Finding]:

@@ -10,10 +10,12 @@ import math
 from collections import deque
 
 import numpy as np
+import numpy.typing as npt
 
 from trainmon.advice.base import LOSS, LR, Facts, View
 from trainmon.advice.stats import block_baseline, fmt, middle, safe_log
 from trainmon.i18n import N_, _
+from trainmon.store import KIND_NAMES
 
 NORMAL_SUFFIX = N_(": normal")
 """Ends the schedule note of a textbook warm-up; dropped while a problem is active."""
@@ -23,6 +25,20 @@ SPIKE_Z = 6.0
 SPIKE_RATIO = 1.5
 SPIKE_KEEP = 256
 MIN_SPIKE_WINDOW = 8
+TRAIN_CODE = KIND_NAMES.index("train")
+"""A train record's code in the store's kind column."""
+
+
+def _goes_back(recent: npt.NDArray[np.int64], new: npt.NDArray[np.int64], ranks: int) -> bool:
+    """True when a step of `new` is lower than every one of the `ranks` steps before it (the
+    last of `recent` first)."""
+    steps = np.concatenate((recent, new))
+    big = np.iinfo(np.int64).max
+    padded = np.concatenate((np.full(ranks, big, dtype=np.int64), steps[:-1]))
+    # window j: the `ranks` steps before steps[j] (padding where fewer came before)
+    lowest = np.lib.stride_tricks.sliding_window_view(padded, ranks).min(axis=1)
+    judged = slice(max(1, len(recent)), None)  # the very first step has none before it
+    return bool(np.any(steps[judged] < lowest[judged]))
 
 
 class FactsUpdater:
@@ -48,19 +64,27 @@ class FactsUpdater:
         """Notice a train step lower than the one before it (checked on new records only).
 
         With several ranks printing, a rank that lags prints a step the others passed: a step
-        lower than all of the last `ranks` train steps is a step going back.
+        lower than all of the last `ranks` train steps is a step going back. Judged over the
+        new records at once, in numpy: a Python loop per record cost more than every rule
+        together on a long history.
         """
         store = view.store
-        kinds = store.record_kinds
+        lo, hi = self._steps_seen, view.end
+        self._steps_seen = hi
+        if lo >= hi:
+            return
+        kinds = np.frombuffer(store.record_kinds.codes, dtype=np.int8)[lo:hi]
+        train = np.flatnonzero(kinds == TRAIN_CODE)
+        del kinds  # a live view would pin the kinds' buffer and block the next append
+        if not len(train):
+            return
         recent = self._recent_steps
-        for i in range(self._steps_seen, view.end):
-            if kinds[i] != "train":
-                continue
-            step = int(store.record_steps[i])
-            if recent and step < min(recent):
-                self.facts.steps_uncertain = True
-            recent.append(step)
-        self._steps_seen = view.end
+        new = store.record_steps.take(train + lo)
+        if not self.facts.steps_uncertain:
+            self.facts.steps_uncertain = _goes_back(
+                np.array(recent, dtype=np.int64), new, recent.maxlen or 1
+            )
+        recent.extend(new[-(recent.maxlen or 1) :].tolist())
 
     def _learning_rate(self, view: View) -> None:
         f = self.facts

@@ -8,6 +8,7 @@ records were batched.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
@@ -465,7 +466,12 @@ class NegativeLoss(_MaskRule):
 
 def _signed_objective(view: View) -> bool:
     """Logs of objectives that can go negative (RL, preference, contrastive)."""
-    return any(("reward" in n or "logps" in n or n == "kl") for n in view.store.names())
+    return signed_objective(view.store.names())
+
+
+def signed_objective(names: Iterable[str]) -> bool:
+    """Whether series of these names belong to an objective that can go negative."""
+    return any(("reward" in n or "logps" in n or n == "kl") for n in names)
 
 
 GROWTH_FACTOR = 4.0
