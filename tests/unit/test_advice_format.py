@@ -1,8 +1,11 @@
-"""The detected log format reaches the advice engine (rules word their advice for the
-framework that wrote the log)."""
+"""What the log and its folder reveal reaches the advice engine: the detected format (rules
+word their advice for the framework that wrote the log), and the vocabulary size or class
+count of a model config beside the log (the rules that compare a loss with ln(vocab) or
+ln(classes) need them)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from trainmon.advice import parse_context
@@ -36,3 +39,12 @@ def test_format_parsing_is_forgiving() -> None:
     assert parse_context({"format": ""}).log_format is None
     assert parse_context({"format": 3}).log_format is None
     assert not parse_context({}).hf_trainer
+
+
+def test_report_reads_vocab_and_classes_from_a_config_beside_the_log(tmp_path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"step={k} loss=0.69\n" for k in range(1, 5)))
+    (tmp_path / "config.json").write_text(
+        json.dumps({"architectures": ["BertForSequenceClassification"], "num_labels": 2})
+    )
+    assert summary_run(read_log(str(log))).context["num_classes"] == 2

@@ -1,8 +1,11 @@
-"""Plateau rules for excerpts that start mid-training: `frozen-loss` and `short-plateau`.
+"""Plateaus in the logs users hand over: the first records of a run or an excerpt that
+starts mid-training, before the trend rules have history: `flat-loss`, `frozen-loss` and
+`short-plateau`.
 
 Each firing case has a healthy twin that must stay quiet: a loss that still falls slowly, a
-noisy one, warm-up, a fresh start, the end of an LR decay (convergence), a logger that repeats
-values in blocks or prints too few digits, and redraws of one step.
+noisy one, warm-up, a fresh start, a handful of optimizer steps, the end of an LR decay
+(convergence), a logger that repeats values in blocks or prints too few digits, and redraws of
+one step. Findings are the same whether the records arrive one at a time or all at once.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.rule_cases import rules, train_store
+from tests.rule_cases import fired, flat, logged_every_20, train_store
 from trainmon.advice import RULES, AdviceEngine, RunContext, analyze
 from trainmon.advice.base import Facts, View
 from trainmon.advice.plateau import ShortPlateau, frozen_run, print_resolution, repeat_share
@@ -66,6 +69,58 @@ def test_frozen_run_counts_the_newest_identical_values() -> None:
     assert repeat_share(np.array([1.0, 1.0, 2.0, 3.0, 3.0])) == pytest.approx(0.5)
 
 
+# -- flat-loss ---------------------------------------------------------------------------------
+
+
+def test_flat_excerpt_of_eight_records_warns() -> None:
+    # GIVEN an excerpt of 8 records over 140 steps, flat within 1% noise, constant LR
+    store = logged_every_20(flat(8), steps=range(640, 800, 20), lr=[0.01] * 8)
+    # WHEN analysed
+    found = fired(analyze(store), "flat-loss")
+    # THEN the flat loss is a warning from the excerpt's first step
+    assert len(found) == 1
+    assert found[0].severity == "warning"
+    assert found[0].step == 640
+
+
+def test_identical_values_are_reported_as_frozen() -> None:
+    store = logged_every_20([10.37] * 14, lr=[1e-4] * 14)
+    found = fired(analyze(store), "flat-loss")
+    assert found and "frozen" in found[0].title
+
+
+def test_slowly_falling_loss_is_learning() -> None:
+    # GIVEN 12 records falling 1% per record with 1% noise (a steady, slow fine-tune)
+    values = [v * math.exp(-0.01 * k) for k, v in enumerate(flat(12, noise=0.01, seed=3))]
+    assert fired(analyze(logged_every_20(values, lr=[1e-4] * 12)), "flat-loss") == []
+
+
+def test_noisy_short_log_is_not_called_flat() -> None:
+    # a 10% noisy loss hides any trend over a dozen records (healthy short HF excerpts)
+    store = logged_every_20(flat(13, level=0.09, noise=0.1, seed=1), lr=[5e-5] * 13)
+    assert fired(analyze(store), "flat-loss") == []
+
+
+def test_flat_loss_during_warm_up_is_quiet() -> None:
+    # the LR is still rising: a loss that has not moved yet is expected
+    lr = [1e-5 * (k + 1) for k in range(12)]
+    assert fired(analyze(logged_every_20(flat(12), lr=lr)), "flat-loss") == []
+
+
+def test_a_few_optimizer_steps_are_too_few_to_expect_a_drop() -> None:
+    # 12 records logged every step: a from-scratch run barely moves in 12 steps
+    store = logged_every_20(flat(12), steps=range(1, 13), lr=[1e-3] * 12)
+    assert fired(analyze(store), "flat-loss") == []
+
+
+def test_flat_loss_hands_over_to_not_learning_after_twenty_records() -> None:
+    # GIVEN a long healthy run whose first 20 records fall and whose later records are flat
+    falling = [3.0 * math.exp(-0.05 * k) for k in range(20)]
+    values = falling + flat(40, level=falling[-1], noise=0.005)
+    # WHEN analysed THEN flat-loss does not judge the long tail (not-learning's job)
+    assert fired(analyze(logged_every_20(values, lr=[1e-4] * 60)), "flat-loss") == []
+
+
 # -- frozen-loss -------------------------------------------------------------------------------
 
 
@@ -74,7 +129,7 @@ def test_loss_that_stops_changing_is_frozen_after_five_records() -> None:
     values = curve(10, 11.0, -0.05, 0.01, seed=1) + [10.37] * 5
     store = train_store(values, midrun(15), learning_rate=[1e-4] * 15)
     # WHEN analysed
-    found = rules(analyze(store), "frozen-loss")
+    found = fired(analyze(store), "frozen-loss")
     # THEN one warning from the first frozen step, with the value, count and steps as evidence
     assert len(found) == 1
     assert found[0].severity == "warning"
@@ -85,13 +140,13 @@ def test_loss_that_stops_changing_is_frozen_after_five_records() -> None:
 
 def test_four_identical_records_are_not_yet_frozen() -> None:
     values = curve(10, 11.0, -0.05, 0.01, seed=1) + [10.37] * 4
-    assert rules(analyze(train_store(values, midrun(14))), "frozen-loss") == []
+    assert fired(analyze(train_store(values, midrun(14))), "frozen-loss") == []
 
 
 def test_excerpt_that_starts_frozen_needs_eight_records() -> None:
     # nothing before the repeats shows that this logger ever prints a fresh value
-    assert rules(analyze(train_store([0.231] * 7, midrun(7, every=10))), "frozen-loss") == []
-    found = rules(analyze(train_store([0.231] * 8, midrun(8, every=10))), "frozen-loss")
+    assert fired(analyze(train_store([0.231] * 7, midrun(7, every=10))), "frozen-loss") == []
+    found = fired(analyze(train_store([0.231] * 8, midrun(8, every=10))), "frozen-loss")
     assert len(found) == 1
     assert found[0].step == midrun(8, every=10)[0]
 
@@ -101,7 +156,7 @@ def test_logger_that_repeats_values_in_blocks_is_not_frozen() -> None:
     fresh = curve(6, 0.9, -0.08, 0.01, seed=2)
     values = [v for v in fresh for _ in range(5)]
     store = train_store(values, midrun(30, start=2000, every=5))
-    assert rules(analyze(store), "frozen-loss") == []
+    assert fired(analyze(store), "frozen-loss") == []
 
 
 def test_slow_loss_printed_in_stairs_longer_than_the_lookback_is_not_frozen() -> None:
@@ -112,14 +167,14 @@ def test_slow_loss_printed_in_stairs_longer_than_the_lookback_is_not_frozen() ->
         [round(2 / math.sqrt(s), 5) for s in steps], steps, learning_rate=[2e-5] * len(steps)
     )
     # THEN the stair before each stretch shows that this is rounding, not a frozen model
-    assert rules(analyze(store), "frozen-loss") == []
+    assert fired(analyze(store), "frozen-loss") == []
 
 
 def test_a_freeze_longer_than_the_lookback_reports_its_whole_length() -> None:
     # GIVEN a loss that changed on every record for 200 records, then froze for 300
     values = curve(200, 2.0, -0.3, 0.02, seed=5) + [1.4321] * 300
     store = train_store(values, midrun(500), learning_rate=[1e-4] * 500)
-    found = rules(analyze(store), "frozen-loss")
+    found = fired(analyze(store), "frozen-loss")
     # THEN one warning, from the first frozen step, that counts all 300 records
     assert len(found) == 1
     assert found[0].step == midrun(500)[200]
@@ -129,26 +184,26 @@ def test_a_freeze_longer_than_the_lookback_reports_its_whole_length() -> None:
 def test_coarsely_printed_converged_loss_is_not_frozen() -> None:
     # 0.0012 printed to 4 decimals: repeats are rounding, not a frozen model
     values = [0.0013, 0.0012, 0.0013, 0.0011, 0.0012, *[0.0012] * 8]
-    assert rules(analyze(train_store(values, midrun(13))), "frozen-loss") == []
+    assert fired(analyze(train_store(values, midrun(13))), "frozen-loss") == []
 
 
 def test_redraws_of_one_step_are_not_frozen() -> None:
     # tqdm redraws (or duplicated lines from several ranks) carry the same step
     values = [*curve(6, 2.0, -0.3, 0.01, seed=3), *[1.4876] * 8]
     steps = [*midrun(6), *[midrun(7)[-1]] * 8]
-    assert rules(analyze(train_store(values, steps)), "frozen-loss") == []
+    assert fired(analyze(train_store(values, steps)), "frozen-loss") == []
 
 
 def test_noisy_healthy_run_is_never_frozen() -> None:
     values = curve(60, 2.5, -0.5, 0.03, seed=4)
-    assert rules(analyze(train_store(values, midrun(60, start=10, every=10))), "frozen-loss") == []
+    assert fired(analyze(train_store(values, midrun(60, start=10, every=10))), "frozen-loss") == []
 
 
 def test_zero_loss_is_left_to_its_own_rule() -> None:
     values = [*curve(6, 2.0, -0.05, 0.01, seed=5), *[0.0] * 8]
     findings = analyze(train_store(values, midrun(14)))
-    assert rules(findings, "frozen-loss") == []
-    assert rules(findings, "zero-loss")
+    assert fired(findings, "frozen-loss") == []
+    assert fired(findings, "zero-loss")
 
 
 def test_frozen_excerpt_flat_loss_already_reports_is_one_warning() -> None:
@@ -168,7 +223,7 @@ def test_five_record_mid_run_excerpt_flat_at_a_constant_lr_is_reported() -> None
     # GIVEN 5 records pasted from iteration 20400 on, flat within 1%, constant LR
     store = train_store(curve(5, 1110.0, 0.0, 0.01, seed=6), midrun(5), learning_rate=[2e-3] * 5)
     # WHEN analysed
-    found = rules(analyze(store), "short-plateau")
+    found = fired(analyze(store), "short-plateau")
     # THEN an info finding from the first step, with the numbers behind it and a remedy
     assert len(found) == 1
     assert found[0].severity == "info"
@@ -184,7 +239,7 @@ def test_one_record_per_epoch_counts_epochs_not_steps() -> None:
     store = train_store(
         curve(12, 10.3, 0.0, 0.008, seed=7), epochs, learning_rate=[1e-4] * 12, epoch=epochs
     )
-    found = rules(analyze(store), "short-plateau")
+    found = fired(analyze(store), "short-plateau")
     assert len(found) == 1
     assert "epochs 844-" in found[0].evidence
     assert "starts at epoch 844" in found[0].evidence
@@ -193,7 +248,7 @@ def test_one_record_per_epoch_counts_epochs_not_steps() -> None:
 def test_slowly_falling_mid_run_excerpt_is_quiet() -> None:
     # the healthy twin: falls 5% over the same 5 records
     store = train_store(curve(5, 1110.0, -0.05, 0.01, seed=6), midrun(5), learning_rate=[2e-3] * 5)
-    assert rules(analyze(store), "short-plateau") == []
+    assert fired(analyze(store), "short-plateau") == []
 
 
 def test_falling_epoch_excerpt_is_quiet() -> None:
@@ -201,7 +256,7 @@ def test_falling_epoch_excerpt_is_quiet() -> None:
     store = train_store(
         curve(12, 10.3, -0.06, 0.008, seed=7), epochs, learning_rate=[1e-4] * 12, epoch=epochs
     )
-    assert rules(analyze(store), "short-plateau") == []
+    assert fired(analyze(store), "short-plateau") == []
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -209,21 +264,21 @@ def test_noisy_but_falling_excerpt_is_quiet(seed: int) -> None:
     # 5% noise hides a 10% fall over 15 records: too noisy to call it a plateau
     store = train_store(curve(15, 3.2, -0.1, 0.05, seed=seed), midrun(15, every=100))
     findings = analyze(store)
-    assert rules(findings, "short-plateau") == []
+    assert fired(findings, "short-plateau") == []
 
 
 def test_fresh_start_is_not_a_mid_run_excerpt() -> None:
     # the first records of a run that logs every 10 steps: flat-loss's case, not this rule's
     store = train_store(curve(12, 2.5, 0.0, 0.01, seed=8), midrun(12, start=10, every=10))
-    assert rules(analyze(store), "short-plateau") == []
+    assert fired(analyze(store), "short-plateau") == []
 
 
-def test_flat_loss_during_warm_up_is_quiet() -> None:
+def test_flat_mid_run_excerpt_during_warm_up_is_quiet() -> None:
     lr = [1e-5 * (k + 1) for k in range(10)]
     store = train_store(curve(10, 5.2, 0.0, 0.01, seed=9), midrun(10), learning_rate=lr)
     findings = analyze(store)
-    assert rules(findings, "short-plateau") == []
-    assert rules(findings, "flat-loss") == []
+    assert fired(findings, "short-plateau") == []
+    assert fired(findings, "flat-loss") == []
 
 
 def test_flat_loss_at_the_end_of_an_lr_decay_is_convergence() -> None:
@@ -234,14 +289,14 @@ def test_flat_loss_at_the_end_of_an_lr_decay_is_convergence() -> None:
     )
     findings = analyze(store)
     # THEN neither the info nor the warning rule calls it a plateau
-    assert rules(findings, "short-plateau") == []
-    assert rules(findings, "flat-loss") == []
+    assert fired(findings, "short-plateau") == []
+    assert fired(findings, "flat-loss") == []
 
 
 def test_too_few_steps_to_expect_any_movement() -> None:
     # one record per iteration: 11 iterations mid-run are no evidence of a plateau
     store = train_store(curve(12, 3.9, 0.0, 0.02, seed=11), midrun(12, start=5000, every=1))
-    assert rules(analyze(store), "short-plateau") == []
+    assert fired(analyze(store), "short-plateau") == []
 
 
 def test_a_new_low_breaks_the_plateau() -> None:
@@ -266,8 +321,8 @@ def test_first_records_of_an_excerpt_are_quiet() -> None:
     # four records are too few for any verdict, however flat
     store = train_store([2.0, 2.001, 1.999, 2.0], midrun(4), learning_rate=[1e-3] * 4)
     findings = analyze(store)
-    assert rules(findings, "short-plateau") == []
-    assert rules(findings, "frozen-loss") == []
+    assert fired(findings, "short-plateau") == []
+    assert fired(findings, "frozen-loss") == []
 
 
 def test_live_and_whole_log_analysis_agree() -> None:
