@@ -331,8 +331,10 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
             self._update_status(self._clock())
             # New records on the plot within a second, not at a tick, and when it is due in
             # the same screen update as the status line: one compositor pass, not two (a
-            # rebuild costs a few ms; the plot's budget spaces them out).
+            # rebuild costs a few ms; the plot's budget spaces them out). A GPU / CPU sample
+            # taken meanwhile rides along instead of waiting for the tick's own pass.
             self._update_plots()
+            self._update_system()
 
     @on(FollowStateChanged)
     def _follow_state_changed(self, message: FollowStateChanged) -> None:

@@ -181,6 +181,8 @@ def matrix_lines(
     rows whose cells did not change: a new record moves the dots of a few rows only."""
     lines: list[Strip] = []
     old = previous[0] if previous is not None and len(previous[1]) == len(matrix.chars) else None
+    styles: dict[Hashable, Style] = {}
+    """The screen style of each (colour, style, background) met in this figure."""
     for y, (chars, fg, st, bg) in enumerate(
         zip(matrix.chars, matrix.foreground, matrix.style, matrix.background, strict=True)
     ):
@@ -194,17 +196,20 @@ def matrix_lines(
             assert previous is not None
             lines.append(previous[1][y])
             continue
+        keys = list(zip(fg, st, bg, strict=True))
+        cells = len(keys)
+        ends = [col for col in range(1, cells) if keys[col] != keys[col - 1]]
+        ends.append(cells)
         segments: list[Segment] = []
         start = 0
-        cells = len(chars)
-        for col in range(1, cells + 1):
-            same = col < cells and fg[col] == fg[start] and bg[col] == bg[start]
-            if same and st[col] == st[start]:
-                continue
-            style = style_of(fg[start], st[start], bg[start])
-            text = "".join(chars[start:col])
-            segments.append(Segment(text, base + style if style is not None else base))
-            start = col
+        for end in ends:
+            key = keys[start]
+            style = styles.get(key)
+            if style is None:
+                cell = style_of(*key)
+                style = styles[key] = base + cell if cell is not None else base
+            segments.append(Segment("".join(chars[start:end]), style))
+            start = end
         lines.append(Strip(segments).adjust_cell_length(width, base))
     return lines
 
