@@ -51,6 +51,7 @@ from trainmon.ui.plotext_adapter import (
     has_raster_path,
     matrix_lines,
     plotext_theme_name,
+    reset_figure,
     set_plot_size,
 )
 from trainmon.ui.widgets.counts import WorkCounts
@@ -536,9 +537,7 @@ class LossPlot(PlotextPlot):
             self._schedule(immediate=True)
 
     def _replot(self) -> None:
-        plt = self.plt
-        plt.clear_figure()
-        plt.clear_data()
+        reset_figure(self.plt)
         self._traces, self._vlines = [], []
         self._frame_calls, self._ticks, self._limits = [], {}, None
         runs = self._runs
