@@ -95,7 +95,7 @@ LegendEntry = tuple[str, str, Rgb]
 CPU_BUDGET: Final = 0.01
 """Default share of one core for rebuilding the plot: 1 %. The cost counted is the whole
 rebuild: plotext's frame, the series, the conversion to screen lines and painting the changed
-rows; how often new data is drawn follows from it, at most once a second (`MIN_INTERVAL_S`).
+rows; how often new data is drawn follows from it, about once a second at most (`MIN_INTERVAL_S`).
 With the series drawn by the raster a rebuild costs a few ms, so at one record per second
 every record is drawn and the plot uses well under its budget (bench/README.md has the
 figures); a costlier plot (many runs, a huge terminal) is drawn less often. The grad-norm pane
