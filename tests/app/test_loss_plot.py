@@ -16,6 +16,7 @@ from trainmon.plotdata import LossPlotData, loss_plot_data
 from trainmon.records import Finding, MetricRecord
 from trainmon.store import MetricStore
 from trainmon.ui.widgets.loss_plot import (
+    EARLY_SHARE,
     MIN_INTERVAL_S,
     RUN_COLOURS,
     STARTUP_INTERVAL_S,
@@ -215,6 +216,57 @@ async def test_cpu_budget_coalesces_changes_and_draws_the_newest() -> None:
         assert plot.counts.builds == builds + 1  # three changes, one build
         newest = loss_plot_data(store, width=plot.data_width)
         assert plot.show([("run.log", newest)]) is False  # what is drawn is the newest input
+
+
+async def test_records_a_little_early_are_drawn_at_once_and_paid_back() -> None:
+    """Records read on a 0.25 s grid at one a second come 0.75-1.25 s apart: one that comes
+    early is drawn at once; what it took early makes the next wait, so the average holds."""
+    app = Host(cpu_budget=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([2.0, 1.0, 0.5])
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        plot.end_startup()
+        plot.render_cost_s = 0.003  # a raster rebuild: the interval rules, not the budget
+        interval = plot.min_interval_s
+        early = interval * EARLY_SHARE
+
+        def record(step: int, since_last_build_s: float) -> bool:
+            plot._last_render_at -= since_last_build_s  # as if that long has passed
+            store.extend([MetricRecord("train", step, {"loss": 1.0 / step})], 0.0)
+            renders = plot.counts.renders
+            plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+            return plot.counts.renders == renders + 1  # drawn at once
+
+        assert record(10, interval + 1.0)  # due: drawn, nothing taken early
+        assert record(11, interval - 0.8 * early)  # a little early: drawn at once
+        assert not record(12, interval - 0.5 * early)  # early again: the first is paid back
+        assert plot.pending and 0 < plot.ready_in_s <= interval
+        await pilot.pause()
+
+
+async def test_a_flood_is_drawn_at_most_once_per_interval_on_average() -> None:
+    app = Host(cpu_budget=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(LossPlot)
+        store = store_with([2.0, 1.0, 0.5])
+        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+        await pilot.pause()
+        plot.end_startup()
+        plot.render_cost_s = 0.003
+        interval = plot.min_interval_s
+        renders = plot.counts.renders
+        for step in range(10, 90):  # 80 reads 0.25 s apart: 20 s of a flood
+            plot._last_render_at -= 0.25
+            store.extend([MetricRecord("train", step, {"loss": 1.0 / step})], 0.0)
+            plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+            if plot.pending:  # no timer fires here: a draw waits for the next read
+                plot._deferred.stop()  # type: ignore[union-attr]
+                plot._deferred = None
+        drawn = plot.counts.renders - renders
+        assert 20 / interval - 2 <= drawn <= 20 / interval + 1
+        await pilot.pause()
 
 
 async def test_no_budget_means_every_change_is_drawn() -> None:

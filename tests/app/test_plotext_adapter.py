@@ -200,3 +200,72 @@ async def test_kept_rows_and_frames_give_the_figure_a_fresh_build_gives() -> Non
             assert cells(shown) == cells(expected), step
         assert plot._frame_cache.hits > 20  # most records moved no tick
         assert fresh.renderer == "plotext" and plot._figure is not None
+
+
+def _ticks_labels_lines(plt: object) -> None:
+    """A plot that sets everything a loss plot sets: labels, ticks, limits, a marker line."""
+    from typing import Any
+
+    fig: Any = plt
+    fig.plot([1, 2, 3, 4], [4.0, 2.0, 3.0, 1.0], color=(200, 80, 80), marker="braille")
+    fig.plot([1, 4], [0.1, 0.3], yside="right", marker="braille")
+    fig.xlim(0, 5)
+    fig.ylim(0, 5)
+    fig.xticks([1, 3], ["one", "three"])
+    fig.yticks([2, 4], ["2", "4"])
+    fig.yticks([0.1, 0.3], ["1e-1", "3e-1"], yside="right")
+    fig.xlabel("step")
+    fig.ylabel("loss")
+    fig.ylabel("lr", yside="right")
+    fig.title("3 NaN/inf")
+    fig.vline(2.5, color=(240, 200, 0))
+
+
+def _bare(plt: object) -> None:
+    """A plot that sets none of it: what plotext chooses by itself."""
+    from typing import Any
+
+    fig: Any = plt
+    fig.scatter([10, 20, 30], [0.5, 0.25, 0.125], marker="●")
+
+
+def test_a_kept_figure_reset_builds_what_a_new_figure_builds() -> None:
+    from textual_plotext.plot import Plot
+
+    kept = Plot()
+    for scene in (_ticks_labels_lines, _bare, _ticks_labels_lines, _bare):
+        plotext_adapter.reset_figure(kept)
+        scene(kept)
+        fresh = Plot()
+        scene(fresh)
+        for fig in (kept, fresh):
+            plotext_adapter.set_plot_size(fig, 70, 20)
+            fig.theme("pro")
+        assert kept.build() == fresh.build(), scene.__name__
+
+
+def test_a_figure_without_the_resets_is_cleared_through_the_public_path() -> None:
+    class PublicOnly:
+        def __init__(self) -> None:
+            self.cleared: list[str] = []
+
+        def clear_figure(self) -> None:
+            self.cleared.append("figure")
+
+        def clear_data(self) -> None:
+            self.cleared.append("data")
+
+    plt = PublicOnly()
+    plotext_adapter.reset_figure(plt)
+    assert plt.cleared == ["figure", "data"]
+
+
+def test_a_figure_of_subplots_is_cleared_through_the_public_path() -> None:
+    from textual_plotext.plot import Plot
+
+    plt = Plot()
+    plt.subplots(1, 2)
+    plt.subplot(1, 1)
+    _bare(plt)
+    plotext_adapter.reset_figure(plt)
+    assert plt._no_plots  # plotext's clear_figure: one plot again

@@ -317,9 +317,9 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
     def _status_soon(self) -> None:
         """Show new records' step in the status line now, not at the next tick.
 
-        The status line, and the plots when their CPU budget allows (otherwise as soon as it
-        does: `PlotView`); advice waits for the tick. Several messages handled in a row share
-        one update.
+        The status line, and in the same screen update the plots when their CPU budget allows
+        (otherwise as soon as it does: `PlotView`); advice waits for the tick. Several
+        messages handled in a row share one update.
         """
         if not self._status_queued:
             self._status_queued = True
@@ -329,9 +329,12 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         self._status_queued = False
         if self.is_running and self.layout_mode != "tiny":
             self._update_status(self._clock())
-            # New records on the plot within a second, not at a tick; after the status line
-            # is on screen, so that it never waits for a plot rebuild.
-            self.call_after_refresh(self._update_plots)
+            # New records on the plot within a second, not at a tick, and when it is due in
+            # the same screen update as the status line: one compositor pass, not two (a
+            # rebuild costs a few ms; the plot's budget spaces them out). A GPU / CPU sample
+            # taken meanwhile rides along instead of waiting for the tick's own pass.
+            self._update_plots()
+            self._update_system()
 
     @on(FollowStateChanged)
     def _follow_state_changed(self, message: FollowStateChanged) -> None:

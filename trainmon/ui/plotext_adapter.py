@@ -36,6 +36,17 @@ try:
 except ImportError:  # a plotext without the helper: cells are styled through the public path
     _colors_to_ansi = None
 
+try:
+    from plotext._default import (  # type: ignore[import-untyped]
+        default_monitor_class as _default_monitor,
+    )
+except ImportError:  # a plotext without it: the figure is cleared through the public path
+    _default_monitor = None
+
+_MONITOR_RESETS = ("labels_init", "axes_init", "data_init")
+"""What a plotext monitor resets for a new plot: titles and labels, axes and ticks, data,
+limits and marker lines (its colours follow the theme set at every build)."""
+
 
 @dataclass(frozen=True, slots=True)
 class CellMatrix:
@@ -54,6 +65,32 @@ def has_fast_path(plt: object) -> bool:
         and callable(getattr(plt, "_set_sizes", None))
         and callable(getattr(plt, "_build_matrix", None))
     )
+
+
+def reset_figure(plt: Any) -> None:
+    """Empty a single-plot figure for the next build, keeping the figure itself.
+
+    plotext's `clear_figure` builds a new figure, deep-copying a default plot into it (a
+    tenth of a rebuild's cost); the monitor's own resets give the same empty plot. Where they
+    are missing, or the figure holds subplots, the public `clear_figure` and `clear_data`."""
+    monitor: Any = getattr(plt, "monitor", None)
+    resets: list[Callable[[], None]] = [
+        reset for name in _MONITOR_RESETS if callable(reset := getattr(monitor, name, None))
+    ]
+    if _default_monitor is None or len(resets) < len(_MONITOR_RESETS) or not _single(plt):
+        plt.clear_figure()
+        plt.clear_data()
+        return
+    # The resets copy their defaults by reference (ticks, frequencies): set, they would keep
+    # the last plot's, so the defaults are fresh too.
+    monitor.default = _default_monitor()
+    for reset in resets:
+        reset()
+
+
+def _single(plt: Any) -> bool:
+    """True when the figure is one plot (`plotext.subplots` not used)."""
+    return getattr(plt, "_no_plots", False) is True and getattr(plt, "_active", None) is plt
 
 
 RasterDraw = Callable[[int, int], Cells]
@@ -181,6 +218,8 @@ def matrix_lines(
     rows whose cells did not change: a new record moves the dots of a few rows only."""
     lines: list[Strip] = []
     old = previous[0] if previous is not None and len(previous[1]) == len(matrix.chars) else None
+    styles: dict[Hashable, Style] = {}
+    """The screen style of each (colour, style, background) met in this figure."""
     for y, (chars, fg, st, bg) in enumerate(
         zip(matrix.chars, matrix.foreground, matrix.style, matrix.background, strict=True)
     ):
@@ -194,17 +233,20 @@ def matrix_lines(
             assert previous is not None
             lines.append(previous[1][y])
             continue
+        keys = list(zip(fg, st, bg, strict=True))
+        cells = len(keys)
+        ends = [col for col in range(1, cells) if keys[col] != keys[col - 1]]
+        ends.append(cells)
         segments: list[Segment] = []
         start = 0
-        cells = len(chars)
-        for col in range(1, cells + 1):
-            same = col < cells and fg[col] == fg[start] and bg[col] == bg[start]
-            if same and st[col] == st[start]:
-                continue
-            style = style_of(fg[start], st[start], bg[start])
-            text = "".join(chars[start:col])
-            segments.append(Segment(text, base + style if style is not None else base))
-            start = col
+        for end in ends:
+            key = keys[start]
+            style = styles.get(key)
+            if style is None:
+                cell = style_of(*key)
+                style = styles[key] = base + cell if cell is not None else base
+            segments.append(Segment("".join(chars[start:end]), style))
+            start = end
         lines.append(Strip(segments).adjust_cell_length(width, base))
     return lines
 

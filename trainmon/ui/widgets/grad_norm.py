@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
@@ -24,7 +23,7 @@ from textual.widget import Widget
 from trainmon.i18n import N_, _, ngettext
 from trainmon.plotdata import GradNormData
 from trainmon.ui.widgets.counts import WorkCounts
-from trainmon.ui.widgets.rows import repaint_rows
+from trainmon.ui.widgets.rows import repaint_rows, text_strip
 from trainmon.ui.widgets.spark import rebucket_max, spark_rows, styled_rows
 
 ABSENT_TEXT = N_("no grad_norm in this log")
@@ -129,14 +128,7 @@ class GradNormPane(Widget):
             assert isinstance(text, Text)
             console = self.app.console
             for line in text.split("\n", allow_blank=True)[: size.height]:
-                if line.cell_len > width:  # as Textual draws it: up to the last word that fits
-                    line = line.wrap(console, width, no_wrap=False)[0]
-                    line.rstrip()
-                segments = [
-                    Segment(seg.text, base + seg.style if seg.style else base)
-                    for seg in line.render(console, end="")
-                ]
-                lines.append(Strip(segments).adjust_cell_length(width, base))
+                lines.append(text_strip(line, width, base, console))
             blank = Strip.blank(width, base)
             lines.extend(blank for _ in range(size.height - len(lines)))
         self._lines, self._lines_size = lines, size

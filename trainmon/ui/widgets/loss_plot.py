@@ -51,6 +51,7 @@ from trainmon.ui.plotext_adapter import (
     has_raster_path,
     matrix_lines,
     plotext_theme_name,
+    reset_figure,
     set_plot_size,
 )
 from trainmon.ui.widgets.counts import WorkCounts
@@ -94,16 +95,26 @@ LegendEntry = tuple[str, str, Rgb]
 CPU_BUDGET: Final = 0.01
 """Default share of one core for rebuilding the plot: 1 %. The cost counted is the whole
 rebuild: plotext's frame, the series, the conversion to screen lines and painting the changed
-rows; how often new data is drawn follows from it, at most once a second (`MIN_INTERVAL_S`).
+rows; how often new data is drawn follows from it, about once a second at most (`MIN_INTERVAL_S`).
 With the series drawn by the raster a rebuild costs a few ms, so at one record per second
 every record is drawn and the plot uses well under its budget (bench/README.md has the
 figures); a costlier plot (many runs, a huge terminal) is drawn less often. The grad-norm pane
 is redrawn with it."""
 
-MIN_INTERVAL_S: Final = 1.0
-"""New data is drawn at most once a second (a change of view at once): at one record per
-second every record reaches the plot, and a flood of records costs one rebuild a second at
-most, whatever the budget would allow."""
+MIN_INTERVAL_S: Final = 0.9
+"""New data is drawn at most about once a second (a change of view at once): on average one
+rebuild per 0.9 s at most, so a run that logs once a second never meets the limit and every
+record reaches the plot as it is read; a flood of records costs about one rebuild a second,
+whatever the budget would allow."""
+
+EARLY_SHARE: Final = 0.3
+"""New records may be drawn up to this share of the interval early (a leaky bucket): records
+read on the poller's 0.25 s grid at one a second arrive 0.75-1.25 s apart, and each is then
+drawn in the screen update that shows its status line instead of in one of its own a fraction
+of a second later (one compositor pass per record, not two). What a rebuild took early is
+paid back by the next ones (their interval counts from when it was due), so the average stays
+within the interval; a deferred rebuild waits for the whole interval, which brings the
+rebuilds back in step with the records after a change drawn between two of them."""
 
 STARTUP_S: Final = 5.0
 STARTUP_INTERVAL_S: Final = 0.5
@@ -280,6 +291,9 @@ class LossPlot(PlotextPlot):
         self._markers: tuple[Marker, ...] = ()
         self._deferred: Timer | None = None
         self._last_render_at = -math.inf
+        self._early_s = 0.0
+        """How much before it was due the last rebuild came (`EARLY_SHARE`): the next one is
+        due that much later than an interval after it."""
         self.render_cost_s = 0.0
         """Smoothed CPU seconds of one rebuild of the figure: plotext's build, Textual's
         conversion to screen lines (`_build_lines`) and painting them (`render_lines`)."""
@@ -333,12 +347,16 @@ class LossPlot(PlotextPlot):
 
     @property
     def ready_in_s(self) -> float:
-        """Seconds until the CPU budget allows the next rebuild (0.0: now).
+        """Seconds until the CPU budget allows the next rebuild (0.0: now, up to a share of
+        the interval before it is due: `EARLY_SHARE`; otherwise the wait until it is due).
 
         A caller that computes the plot's input (decimation, EMA) can wait for this instead of
         computing input that would only be deferred.
         """
-        return max(0.0, self._last_render_at + self.min_interval_s - time.monotonic())
+        interval = self.min_interval_s
+        due = self._last_render_at + self._early_s + interval
+        wait = due - time.monotonic()
+        return 0.0 if wait <= interval * EARLY_SHARE else wait
 
     def show(
         self,
@@ -450,7 +468,10 @@ class LossPlot(PlotextPlot):
         self.render_cost_s = (
             cost if not self.render_cost_s else 0.7 * self.render_cost_s + 0.3 * cost
         )
-        self._last_render_at = time.monotonic()
+        now, interval = time.monotonic(), self.min_interval_s
+        due = self._last_render_at + self._early_s + interval
+        self._early_s = min(interval * EARLY_SHARE, max(0.0, due - now))
+        self._last_render_at = now
         if self._startup_until is None:
             self._startup_until = self._last_render_at + STARTUP_S
         return previous
@@ -473,7 +494,7 @@ class LossPlot(PlotextPlot):
         return cached
 
     def _schedule(self, immediate: bool = False) -> None:
-        wait = self._last_render_at + self.min_interval_s - time.monotonic()
+        wait = self.ready_in_s
         if wait <= 0 or immediate:
             if self._deferred is not None:
                 self._deferred.stop()
@@ -516,9 +537,7 @@ class LossPlot(PlotextPlot):
             self._schedule(immediate=True)
 
     def _replot(self) -> None:
-        plt = self.plt
-        plt.clear_figure()
-        plt.clear_data()
+        reset_figure(self.plt)
         self._traces, self._vlines = [], []
         self._frame_calls, self._ticks, self._limits = [], {}, None
         runs = self._runs
