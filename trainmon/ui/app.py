@@ -315,12 +315,9 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
                 self._own_threads.batch_taken(message.run)
 
     def _status_soon(self) -> None:
-        """Show new records' step in the status line now, not at the next tick.
-
-        The status line, and in the same screen update the plots when their CPU budget allows
-        (otherwise as soon as it does: `PlotView`); advice waits for the tick. Several
-        messages handled in a row share one update.
-        """
+        """New records' step in the status line now, not at the next tick, and the plots in
+        the same screen update when their budget allows; advice waits for the tick. Several
+        messages handled in a row share one update."""
         if not self._status_queued:
             self._status_queued = True
             self.call_later(self._status_now)
@@ -329,10 +326,8 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         self._status_queued = False
         if self.is_running and self.layout_mode != "tiny":
             self._update_status(self._clock())
-            # New records on the plot within a second, not at a tick, and when it is due in
-            # the same screen update as the status line: one compositor pass, not two (a
-            # rebuild costs a few ms; the plot's budget spaces them out). A GPU / CPU sample
-            # taken meanwhile rides along instead of waiting for the tick's own pass.
+            # One compositor pass for the status line, a due plot rebuild (spaced out by the
+            # plot's budget) and a GPU / CPU sample taken meanwhile, not one pass each.
             self._update_plots()
             self._update_system()
 
