@@ -67,8 +67,8 @@ NS_PER_LINE: Final = 5000.0
 reference VM; only their ratio matters."""
 READ_CHUNK_BYTES: Final = 256 << 10
 """Bytes per parser feed when reading a whole file. Each feed's records live until the
-store has taken them, about 350 bytes per record: short lines made 4 MiB feeds cost 160 MB
-at once; 256 KiB feeds cost the same time (`bench/README.md`)."""
+store has taken them: with short lines, large feeds held a lot of memory at once for no gain
+in time (`bench/README.md`)."""
 MIN_FIRST_SHARE: Final = 0.25
 """A first part that does other work too is never given less than this share of an even
 part's reading."""
@@ -260,8 +260,8 @@ def work_cuts(
 
     Work follows lines more than bytes (each parsed line costs microseconds, a byte of tqdm
     redraw a fraction of a nanosecond), and a log's lines grow longer as its step counters
-    grow: on a 1 GB Hugging Face log the byte middle gave the first process 53 % of the
-    records and left the second one idle for the difference.
+    grow: the byte middle gives the first process more records than the second, which then
+    idles for the difference.
     """
     if size < SAMPLE_WINDOWS * SAMPLE_BYTES * 4:
         return [size * i // parts for i in range(1, parts)]
@@ -457,8 +457,8 @@ def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a file is read (the helper process too).
 
     Every record allocates a dict and a tuple, and the parser and store make no reference
-    cycles (refcounting frees everything): the collector's passes were about 6 % of a read
-    and found nothing to collect.
+    cycles (refcounting frees everything): the collector's passes cost time and find nothing
+    to collect.
     """
     enabled = gc.isenabled()
     gc.disable()
