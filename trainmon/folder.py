@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from trainmon.i18n import _
 from trainmon.inputs.discover import Discovery, RunEntry, _mtime
 from trainmon.records import SEVERITY_RANK, Finding
 from trainmon.report import LogSummary, as_json, findings_for, read_log
@@ -227,10 +228,11 @@ def report_runs(path: str, args: argparse.Namespace) -> int:
             sys.stderr.write(f"trainmon: {terminal_safe(problem)}\n")
             return 2
     if not discovery.runs:
-        sys.stderr.write(
-            f"trainmon: {terminal_safe(path)}: no runs found (logs, metrics.csv, "
-            "trainer_state.json, TensorBoard event files, W&B run folders)\n"
+        found = _(
+            "no runs found (logs, metrics.csv, trainer_state.json, TensorBoard event files, "
+            "W&B run folders)"
         )
+        sys.stderr.write(f"trainmon: {terminal_safe(path)}: {found}\n")
         return 1
     rows = read_rows(discovery, max_series=args.max_series, user_context=context)
     if args.csv:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from trainmon.alert_options import AlertOptions
+from trainmon.i18n import _
 from trainmon.ingest import NEW_SEGMENT_EVENTS, Ingest
 from trainmon.outbound import Outbound, RunState
 from trainmon.records import FollowEvent
@@ -103,17 +104,27 @@ def serve(
     clock: Callable[[], float] = time.time,
 ) -> int:
     """Follow `paths` until `stop` is set (or Ctrl-C); returns the exit code."""
-    say = say or (lambda text: print(f"trainmon: {text}", file=sys.stderr, flush=True))
+    say = say or (
+        lambda text: print(f"trainmon: {terminal_safe(text)}", file=sys.stderr, flush=True)
+    )
     stop = stop or threading.Event()
     outbound = Outbound(options)
     try:
         outbound.start()
     except OSError as exc:
         host, port = options.serve_metrics or ("", 0)
-        say(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}")
+        say(
+            _("cannot serve metrics on {host}:{port}: {error}").format(
+                host=host, port=port, error=exc.strerror or exc
+            )
+        )
         return 2
     if outbound.exporter is not None:
-        say(f"serving metrics on http://{outbound.exporter.host}:{outbound.exporter.port}/metrics")
+        say(
+            _("serving metrics on {url}").format(
+                url=f"http://{outbound.exporter.host}:{outbound.exporter.port}/metrics"
+            )
+        )
     served = [
         _Served(
             label,

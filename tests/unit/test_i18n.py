@@ -168,6 +168,11 @@ def test_cli_errors_and_help_in_the_language(tmp_path: Path) -> None:
         env={k: v for k, v in os.environ.items() if k not in i18n.ENV_VARS},
     )
     assert english.stdout.startswith("usage: trainmon report")
+    # a folder's report too
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = _report(str(empty), "--lang", "ru")
+    assert r.returncode == 1 and "запуски не найдены" in r.stderr
 
 
 def test_cell_width_counts_wide_characters_twice() -> None:

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterator
 
 from trainmon.config import DashboardOptions
+from trainmon.i18n import _
 from trainmon.pipe import StdinCopy, default_log_path
 from trainmon.playback import Playback, start_demo, start_replay
 from trainmon.sources import CpuSource, GpuSource
@@ -79,17 +80,23 @@ def _release_stdin(copy: StdinCopy, choice: QuitChoice) -> None:
     try:
         pid = copy.detach()
     except OSError as exc:
-        _stderr(f"could not start the background copy ({exc.strerror or exc}): the pipe closes")
+        _stderr(
+            _("could not start the background copy ({error}): the pipe closes").format(
+                error=exc.strerror or exc
+            )
+        )
         copy.close()
         return
     copy.close()
     with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
         if pid is None:
-            _stderr(f"standard input ended; it is saved in {copy.path}")
+            _stderr(_("standard input ended; it is saved in {path}").format(path=copy.path))
         else:
             _stderr(
-                f"standard input goes on into {copy.path} in the background (pid {pid}); "
-                f"`trainmon {copy.path}` picks the run up again"
+                _(
+                    "standard input goes on into {path} in the background (pid {pid}); "
+                    "`trainmon {path}` picks the run up again"
+                ).format(path=copy.path, pid=pid)
             )
 
 
@@ -99,13 +106,21 @@ def _start_command(options: DashboardOptions) -> WrappedCommand | int:
     try:
         command = WrappedCommand(options.command, options.log_path)
     except OSError as exc:
-        _stderr(f"cannot save the output to {options.log_path}: {exc.strerror or exc}")
+        _stderr(
+            _("cannot save the output to {path}: {error}").format(
+                path=options.log_path, error=exc.strerror or exc
+            )
+        )
         return 2
     try:
         return command.start()
     except OSError as exc:
         command.close()
-        _stderr(f"cannot run {options.command[0]}: {exc.strerror or exc}")
+        _stderr(
+            _("cannot run {command}: {error}").format(
+                command=options.command[0], error=exc.strerror or exc
+            )
+        )
         return 127
 
 
@@ -123,18 +138,21 @@ def _release_command(command: WrappedCommand, choice: QuitChoice) -> int | None:
     try:
         copier = command.detach()
     except OSError as exc:
-        _stderr(f"could not start the background copy ({exc.strerror or exc})")
+        _stderr(
+            _("could not start the background copy ({error})").format(error=exc.strerror or exc)
+        )
         command.close()
         return None
     command.close()
     with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
         if copier is None:
-            _stderr(f"the command's output is saved in {command.path}")
+            _stderr(_("the command's output is saved in {path}").format(path=command.path))
         else:
             _stderr(
-                f"the command goes on (pid {command.pid}); its output goes on into "
-                f"{command.path} in the background (pid {copier}); "
-                f"`trainmon {command.path}` picks the run up again"
+                _(
+                    "the command goes on (pid {pid}); its output goes on into {path} in the "
+                    "background (pid {copier}); `trainmon {path}` picks the run up again"
+                ).format(pid=command.pid, path=command.path, copier=copier)
             )
     return None
 
@@ -157,7 +175,7 @@ def make_sources(
         else:
             gpu = make_gpu_source(no_gpu=options.no_gpu)
     except Exception as exc:  # a broken binding: say so and run without GPU panes
-        _stderr(f"GPU sampling unavailable ({exc})")
+        _stderr(_("GPU sampling unavailable ({error})").format(error=exc))
     try:
         # trainmon writes the copy of standard input itself: its writer is the pipe's.
         saved = stdin_copy.path if stdin_copy is not None else None
@@ -165,7 +183,7 @@ def make_sources(
         pipe = stdin_copy.pipe_name() if stdin_copy is not None else None
         cpu = PsutilCpuSource(log_paths=files, pid=options.pid, pipe=pipe)
     except Exception as exc:  # psutil refusing (e.g. no /proc): the CPU pane stays empty
-        _stderr(f"CPU sampling unavailable ({exc})")
+        _stderr(_("CPU sampling unavailable ({error})").format(error=exc))
     return gpu, cpu
 
 
@@ -190,13 +208,19 @@ def run(options: DashboardOptions) -> int:
                     playback = start_demo(directory)
                 else:
                     if not options.paths:
-                        _stderr("replay needs a log file")
+                        _stderr(_("replay needs a log file"))
                         return 2
                     source = options.paths[0]
                     playback = start_replay(source, options.replay_speed, directory)
                     labels = (os.path.basename(source),)
             except OSError as exc:
-                _stderr(f"cannot start the {options.mode}: {exc}")
+                _stderr(
+                    (
+                        _("cannot start the demo: {error}")
+                        if options.mode == "demo"
+                        else _("cannot start the replay: {error}")
+                    ).format(error=exc)
+                )
                 return 2
             stack.callback(playback.stop)
             description = playback.description
@@ -204,7 +228,7 @@ def run(options: DashboardOptions) -> int:
                 labels = (playback.path.name,)
             options = dataclasses.replace(options, paths=(str(playback.path),))
         if not options.paths:
-            _stderr("no log to follow (try `trainmon --demo`)")
+            _stderr(_("no log to follow (try `trainmon --demo`)"))
             return 2
         stdin_copy: StdinCopy | None = None
         command: WrappedCommand | None = None
@@ -223,7 +247,11 @@ def run(options: DashboardOptions) -> int:
                 stdin_copy = _copy_stdin(pipe_fd, options.log_path)
             except OSError as exc:
                 os.close(pipe_fd)
-                _stderr(f"cannot save standard input to {exc.filename}: {exc.strerror or exc}")
+                _stderr(
+                    _("cannot save standard input to {path}: {error}").format(
+                        path=exc.filename, error=exc.strerror or exc
+                    )
+                )
                 return 2
             log_path = stdin_copy.path
             if labels is None:
@@ -241,7 +269,11 @@ def run(options: DashboardOptions) -> int:
                 outbound.start()
             except OSError as exc:
                 host, port = options.alerts.serve_metrics or ("", 0)
-                _stderr(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}")
+                _stderr(
+                    _("cannot serve metrics on {host}:{port}: {error}").format(
+                        host=host, port=port, error=exc.strerror or exc
+                    )
+                )
                 return 2
             stack.callback(outbound.close)
         saved = command.copy if command is not None else stdin_copy
