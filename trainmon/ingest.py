@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from trainmon.follow import CHUNK_BYTES, MAX_LINE_BYTES, POLL_INTERVAL_S, Follower
+from trainmon.i18n import _
 from trainmon.inputs import open_follower, parser_for
 from trainmon.parsing import LogParser
 from trainmon.parsing.text_events import TextEvent
@@ -112,7 +113,7 @@ class Ingest:
         try:
             records = call(*args)
         except Exception as exc:
-            detail = f"parser failed: {type(exc).__name__}: {exc}"
+            detail = _("parser failed: {error}").format(error=f"{type(exc).__name__}: {exc}")
             errors.append(FollowEvent("error", self.path, detail))
             return
         if records:

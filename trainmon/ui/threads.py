@@ -35,6 +35,7 @@ from textual.message import Message
 from trainmon.follow import Follower
 from trainmon.heap import map_large_blocks
 from trainmon.history import HistoryOptions, HistoryRead, load_history, wants_history
+from trainmon.i18n import _
 from trainmon.parsing import LogParser
 from trainmon.records import FollowEvent
 from trainmon.run import ParserProgress, Run
@@ -264,7 +265,10 @@ class LogPoller(OwnedThread):
                 try:
                     self._turn(log)
                 except Exception as exc:  # a bug in one log's follower ends that log only
-                    self._give_up(log, f"follower failed: {type(exc).__name__}: {exc}")
+                    self._give_up(
+                        log,
+                        _("follower failed: {error}").format(error=f"{type(exc).__name__}: {exc}"),
+                    )
             if not log.done:
                 next_due = min(next_due, log.due_s)
         return next_due
