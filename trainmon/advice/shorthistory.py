@@ -29,6 +29,10 @@ SHORT_MAX = 20
 """From here on `not-learning` has enough history and takes over."""
 FLAT_STEPS = 100
 """Fewest optimizer steps the window must span: over a few steps no loss is expected to move."""
+FLAT_SHARE = 0.05
+"""Smallest share of a planned run the window must span: the first records of a long
+fine-tune (a pre-trained model starts near its floor) say nothing of a stall; `not-learning`
+judges it once it has history."""
 FLAT_CHANGE = 0.02
 """Largest fitted relative change over the window that still counts as flat."""
 FLAT_NOISE = 0.03
@@ -143,7 +147,9 @@ class FlatExcerpt(Rule):
         if values is None:
             return None
         n = len(values)
-        if view.step_of(LOSS, n - 1) - view.step_of(LOSS, 0) < FLAT_STEPS:
+        span = view.step_of(LOSS, n - 1) - view.step_of(LOSS, 0)
+        planned = facts.planned()
+        if span < FLAT_STEPS or (planned and span < FLAT_SHARE * planned):
             return None
         logs = safe_log(values)
         change = theil_sen_slope(logs) * (n - 1)

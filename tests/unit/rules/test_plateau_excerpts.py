@@ -83,6 +83,15 @@ def test_flat_excerpt_of_eight_records_warns() -> None:
     assert found[0].step == 640
 
 
+def test_the_first_records_of_a_long_planned_run_are_not_called_flat() -> None:
+    # GIVEN the flat excerpt that warns, as the start of a run planned for 10,000 steps
+    # (a pre-trained model fine-tuned starts near its floor): 140 steps are 1.4 % of it
+    store = logged_every_20(flat(8), steps=range(640, 800, 20), lr=[0.01] * 8)
+    assert not fired(analyze(store, {"max_steps": 10_000}), "flat-loss")
+    # AND planned for 2,000 steps the same window (7 %) still warns
+    assert fired(analyze(store, {"max_steps": 2_000}), "flat-loss")
+
+
 def test_identical_values_are_reported_as_frozen() -> None:
     store = logged_every_20([10.37] * 14, lr=[1e-4] * 14)
     found = fired(analyze(store), "flat-loss")
