@@ -218,22 +218,30 @@ async def test_cpu_budget_coalesces_changes_and_draws_the_newest() -> None:
         assert plot.show([("run.log", newest)]) is False  # what is drawn is the newest input
 
 
+async def _steady_plot(app: Host, pilot: Pilot[None]) -> tuple[LossPlot, MetricStore]:
+    """The plot past its start-up allowance, showing three records, a rebuild costing what a
+    raster's does (the interval rules, not the budget)."""
+    plot = app.query_one(LossPlot)
+    store = store_with([2.0, 1.0, 0.5])
+    plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
+    await pilot.pause()
+    plot.end_startup()
+    plot.render_cost_s = 0.003
+    return plot, store
+
+
 async def test_records_a_little_early_are_drawn_at_once_and_paid_back() -> None:
     """Records read on a 0.25 s grid at one a second come 0.75-1.25 s apart: one that comes
     early is drawn at once; what it took early makes the next wait, so the average holds."""
     app = Host(cpu_budget=0.01)
     async with app.run_test(size=(80, 24)) as pilot:
-        plot = app.query_one(LossPlot)
-        store = store_with([2.0, 1.0, 0.5])
-        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
-        await pilot.pause()
-        plot.end_startup()
-        plot.render_cost_s = 0.003  # a raster rebuild: the interval rules, not the budget
+        plot, store = await _steady_plot(app, pilot)
         interval = plot.min_interval_s
         early = interval * EARLY_SHARE
 
         def record(step: int, since_last_build_s: float) -> bool:
             plot._last_render_at -= since_last_build_s  # as if that long has passed
+            plot.render_cost_s = 0.003  # each build measures its own cost: keep it a raster's
             store.extend([MetricRecord("train", step, {"loss": 1.0 / step})], 0.0)
             renders = plot.counts.renders
             plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
@@ -249,16 +257,12 @@ async def test_records_a_little_early_are_drawn_at_once_and_paid_back() -> None:
 async def test_a_flood_is_drawn_at_most_once_per_interval_on_average() -> None:
     app = Host(cpu_budget=0.01)
     async with app.run_test(size=(80, 24)) as pilot:
-        plot = app.query_one(LossPlot)
-        store = store_with([2.0, 1.0, 0.5])
-        plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
-        await pilot.pause()
-        plot.end_startup()
-        plot.render_cost_s = 0.003
+        plot, store = await _steady_plot(app, pilot)
         interval = plot.min_interval_s
         renders = plot.counts.renders
         for step in range(10, 90):  # 80 reads 0.25 s apart: 20 s of a flood
             plot._last_render_at -= 0.25
+            plot.render_cost_s = 0.003  # each build measures its own cost: keep it a raster's
             store.extend([MetricRecord("train", step, {"loss": 1.0 / step})], 0.0)
             plot.show([("run.log", loss_plot_data(store, width=plot.data_width))])
             if plot.pending:  # no timer fires here: a draw waits for the next read
