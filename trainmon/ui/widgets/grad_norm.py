@@ -16,14 +16,11 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
-from textual.geometry import Size
-from textual.strip import Strip
-from textual.widget import Widget
 
 from trainmon.i18n import N_, _, ngettext
 from trainmon.plotdata import GradNormData
 from trainmon.ui.widgets.counts import WorkCounts
-from trainmon.ui.widgets.rows import repaint_rows, text_strip
+from trainmon.ui.widgets.rows import KeptLines, repaint_rows
 from trainmon.ui.widgets.spark import rebucket_max, spark_rows, styled_rows
 
 ABSENT_TEXT = N_("no grad_norm in this log")
@@ -38,7 +35,7 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-class GradNormPane(Widget):
+class GradNormPane(KeptLines):
     """Sparkline of the grad norm over the run, and its summary numbers on the last line."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -71,9 +68,6 @@ class GradNormPane(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self._data = GradNormData()
         self.counts = WorkCounts()
-        self._lines: list[Strip] | None = None
-        """The screen lines of `_data`, drawn at `_lines_size`; None: to be drawn."""
-        self._lines_size = Size(0, 0)
         self.line_repaints = 0
         """Rows sent to be repainted by `show` (for tests and benches)."""
 
@@ -93,46 +87,13 @@ class GradNormPane(Widget):
 
     def _repaint_changed(self) -> None:
         """Draw the new lines now and repaint only the rows that differ from the screen's."""
-        size = self.content_size
-        before = self._lines if self._lines_size == size else None
-        self._lines = None
+        before = self.take_kept()
         if not self.is_mounted or before is None:
             self.refresh()
             return
-        after = self._build_lines()
-        changed = repaint_rows(self, before, after, size.width)
+        after = self.draw_kept()
+        changed = repaint_rows(self, before, after, self.content_size.width)
         self.line_repaints += len(after) if changed is None else len(changed)
-
-    def notify_style_update(self) -> None:
-        """A new theme or style: the kept lines hold the old colours."""
-        self._lines = None
-        super().notify_style_update()
-
-    def render_line(self, y: int) -> Strip:
-        """One row of the pane, from the lines kept since the data last changed."""
-        lines = self._lines
-        if lines is None or self._lines_size != self.content_size:
-            lines = self._build_lines()
-        if 0 <= y < len(lines):
-            return lines[y]
-        return Strip.blank(self.content_size.width, self.visual_style.rich_style)
-
-    def _build_lines(self) -> list[Strip]:
-        """`render()`'s text as screen lines on the pane's own style, kept for `render_line`."""
-        size = self.content_size
-        width = size.width
-        base = self.visual_style.rich_style
-        lines: list[Strip] = []
-        if width > 0 and size.height > 0:
-            text = self.render()
-            assert isinstance(text, Text)
-            console = self.app.console
-            for line in text.split("\n", allow_blank=True)[: size.height]:
-                lines.append(text_strip(line, width, base, console))
-            blank = Strip.blank(width, base)
-            lines.extend(blank for _ in range(size.height - len(lines)))
-        self._lines, self._lines_size = lines, size
-        return lines
 
     def summary(self) -> Text:
         """The one-line summary under the sparkline (plain text, never markup)."""

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -96,3 +96,55 @@ def repaint_spans(widget: Widget, before: Sequence[Strip], after: Sequence[Strip
             widget.refresh(Region(span[0], y, span[1] - span[0], 1))
             rows += 1
     return rows
+
+
+class KeptLines(Widget):
+    """A widget whose `render()` text is drawn into screen lines once and kept: `render_line`
+    reads them, so a change can repaint only the rows or cells that differ (`take_kept`, then
+    `draw_kept`, then `repaint_rows` / `repaint_spans`); a new size or theme draws them again.
+    """
+
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._kept: list[Strip] | None = None
+        """The screen lines last drawn, at `_kept_size`; None: to be drawn."""
+        self._kept_size = Size(0, 0)
+
+    def take_kept(self) -> list[Strip] | None:
+        """The kept lines when they fit the current size (else None), forgotten: the caller
+        draws the new ones and compares."""
+        before = self._kept if self._kept_size == self.content_size else None
+        self._kept = None
+        return before
+
+    def notify_style_update(self) -> None:
+        """A new theme or style: the kept lines hold the old colours."""
+        self._kept = None
+        super().notify_style_update()
+
+    def render_line(self, y: int) -> Strip:
+        """One row, from the kept lines (drawn first when there are none at this size)."""
+        lines = self._kept
+        if lines is None or self._kept_size != self.content_size:
+            lines = self.draw_kept()
+        if 0 <= y < len(lines):
+            return lines[y]
+        return Strip.blank(self.content_size.width, self.visual_style.rich_style)
+
+    def draw_kept(self) -> list[Strip]:
+        """`render()`'s lines as screen lines on the widget's own style, kept."""
+        size = self.content_size
+        width, height = size
+        base = self.visual_style.rich_style
+        lines: list[Strip] = []
+        if width > 0 and height > 0:
+            text = self.render()
+            assert isinstance(text, Text)
+            console = self.app.console
+            for line in text.split("\n", allow_blank=True)[:height]:
+                lines.append(text_strip(line, width, base, console))
+            lines.extend(Strip.blank(width, base) for _ in range(height - len(lines)))
+        self._kept, self._kept_size = lines, size
+        return lines

@@ -21,14 +21,11 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
 from textual.color import Color
-from textual.geometry import Size
-from textual.strip import Strip
-from textual.widget import Widget
 
 from trainmon.i18n import N_, _, ngettext
 from trainmon.records import Progress
 from trainmon.ui.widgets.counts import WorkCounts
-from trainmon.ui.widgets.rows import repaint_spans, text_strip
+from trainmon.ui.widgets.rows import KeptLines, repaint_spans
 
 Level = Literal["ok", "info", "warning", "error"]
 
@@ -225,7 +222,7 @@ def rows_to_show(
     return counts, tuple(rows[i] for i in chosen)
 
 
-class StatusBar(Widget):
+class StatusBar(KeptLines):
     """One status row per run, fitted to the width by dropping the least useful fields."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -262,9 +259,6 @@ class StatusBar(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self._rows: tuple[RunStatus, ...] = ()
         self.counts = WorkCounts()
-        self._strips: list[Strip] | None = None
-        """The rows as screen lines, drawn when they last changed (`render_line` reads them)."""
-        self._strips_size = Size(0, 0)
 
     @property
     def rows(self) -> tuple[RunStatus, ...]:
@@ -278,48 +272,16 @@ class StatusBar(Widget):
         resize = len(rows) != len(self._rows)
         self._rows = rows
         self.counts.updates += 1
-        size = self.content_size
-        before = self._strips if self._strips_size == size else None
-        self._strips = None
+        before = self.take_kept()
         if resize or before is None or not self.is_mounted:
             self.refresh(layout=resize)
             return True
-        after = self._build_strips()
+        after = self.draw_kept()
         if len(after) != len(before):
             self.refresh()
         else:  # only the cells that changed: a new step moves a few digits
             repaint_spans(self, before, after)
         return True
-
-    def notify_style_update(self) -> None:
-        """A new theme or style: the kept lines hold the old colours."""
-        self._strips = None
-        super().notify_style_update()
-
-    def render_line(self, y: int) -> Strip:
-        """One row, from the lines drawn when the rows last changed."""
-        strips = self._strips
-        if strips is None or self._strips_size != self.content_size:
-            strips = self._build_strips()
-        if 0 <= y < len(strips):
-            return strips[y]
-        return Strip.blank(self.content_size.width, self.visual_style.rich_style)
-
-    def _build_strips(self) -> list[Strip]:
-        """`render()`'s lines as screen lines on the bar's own style, kept for `render_line`."""
-        size = self.content_size
-        width, height = size
-        base = self.visual_style.rich_style
-        strips: list[Strip] = []
-        if width > 0 and height > 0:
-            console = self.app.console
-            text = self.render()
-            assert isinstance(text, Text)
-            lines = text.split("\n", allow_blank=True)[:height]
-            strips = [text_strip(line, width, base, console) for line in lines]
-            strips.extend(Strip.blank(width, base) for _ in range(height - len(strips)))
-        self._strips, self._strips_size = strips, size
-        return strips
 
     @property
     def row_limit(self) -> int:
