@@ -296,7 +296,9 @@ class LossPlot(PlotextPlot):
         due that much later than an interval after it."""
         self.render_cost_s = 0.0
         """Smoothed CPU seconds of one rebuild of the figure: plotext's build, Textual's
-        conversion to screen lines (`_build_lines`) and painting them (`render_lines`)."""
+        conversion to screen lines (`_build_lines`) and painting them (`render_lines`). The UI
+        thread's own time (`time.thread_time`): the poller's and samplers' work meanwhile is
+        not the plot's, and counting it would space the rebuilds out for nothing."""
         self.counts = WorkCounts()
         self._lines: list[Strip] | None = None
         self._lines_size = Size(0, 0)
@@ -415,9 +417,9 @@ class LossPlot(PlotextPlot):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Paint the figure's rows; the time counts towards the next rebuild's cost."""
-        started = time.process_time()
+        started = time.thread_time()
         lines = super().render_lines(crop)
-        self._paint_cost_s += time.process_time() - started
+        self._paint_cost_s += time.thread_time() - started
         return lines
 
     def _build_lines(self) -> list[Strip] | None:
@@ -427,7 +429,7 @@ class LossPlot(PlotextPlot):
         on the widget's own style: printing it with ANSI codes, parsing those back and laying
         out the text is most of a rebuild's cost (bench/README.md has the figures).
         """
-        started = time.process_time()
+        started = time.thread_time()
         size = self.size
         width, height = size
         previous = self._lines if self._lines_size == size else None
@@ -463,7 +465,7 @@ class LossPlot(PlotextPlot):
         lines.extend(Strip([blank], width) for _ in range(height - len(lines)))
         self._lines = lines
         # The cost of a rebuild: this build, and painting the previous one onto the screen.
-        cost = time.process_time() - started + self._paint_cost_s
+        cost = time.thread_time() - started + self._paint_cost_s
         self._paint_cost_s = 0.0
         self.render_cost_s = (
             cost if not self.render_cost_s else 0.7 * self.render_cost_s + 0.3 * cost
