@@ -123,7 +123,6 @@ class _Episodes:
         )
         if last.evidence != first.evidence:
             evidence += "; " + _("latest: {evidence}").format(evidence=last.evidence)
-
         return replace(worst, step=first.step, evidence=evidence)
 
 

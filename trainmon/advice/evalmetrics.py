@@ -93,7 +93,6 @@ def eval_improved_since(view: View, step: float) -> str:
         return _("{name} {before}→{after} improving").format(
             name="eval_loss", before=fmt(float(values[i])), after=fmt(float(values[-1]))
         )
-
     return ""
 
 

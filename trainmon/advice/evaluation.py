@@ -221,19 +221,20 @@ class GeneralisationGap(Rule):
             return self._component_gap(view) if not view.count(EVAL_LOSS) else None
         best_i = int(np.argmin(values))
         last = float(values[-1])
-        t_now = self._train_before_eval(view, recs, len(recs) - 1)
-        metric = metric_near_best(view)
         if last <= 1.01 * float(values[best_i]):
-            stalled = self._stalled(view, values, steps, recs, t_now)
+            stalled = self._stalled(view, values, steps, recs)
             if stalled is None:
                 return None  # eval loss still at its best and still moving with train
             since = stalled
-        elif metric is not None and metric[3]:
-            return None  # the task metric still at its best
+            metric = metric_near_best(view)
         else:
+            metric = metric_near_best(view)
+            if metric is not None and metric[3]:
+                return None  # the task metric still at its best
             since = _("best eval_loss {value} at step {step}").format(
                 value=fmt(float(values[best_i])), step=int(steps[best_i])
             )
+        t_now = self._train_before_eval(view, recs, len(recs) - 1)
         if metric is not None:
             since += "; " + _("{name} {value} (best {best})").format(
                 name=metric[0], value=fmt(metric[1]), best=fmt(metric[2])
@@ -316,7 +317,7 @@ class GeneralisationGap(Rule):
 
     @classmethod
     def _stalled(
-        cls, view: View, values: np.ndarray, steps: np.ndarray, recs: np.ndarray, t_now: float
+        cls, view: View, values: np.ndarray, steps: np.ndarray, recs: np.ndarray
     ) -> str | None:
         """Evidence when an eval loss at its best has stopped moving while training goes on
         improving (the onset of overfitting, before any eval gets worse), else None.
@@ -330,6 +331,7 @@ class GeneralisationGap(Rule):
         if first - float(np.min(values[-STALL_EVALS + 1 :])) >= STALL_GAIN * first:
             return None
         t_then = cls._train_before_eval(view, recs, len(recs) - STALL_EVALS)
+        t_now = cls._train_before_eval(view, recs, len(recs) - 1)
         if not (np.isfinite(t_then) and np.isfinite(t_now) and t_then > 0):
             return None
         if t_now > (1.0 - STALL_TRAIN_DROP) * t_then:

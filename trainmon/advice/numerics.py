@@ -608,7 +608,6 @@ class NanMetric(ScanRule):
             for name, n in self.flagged.items()
             if n
         ]
-
         if not parts:
             return None
         return _("non-finite: {counts} record(s)").format(counts=", ".join(parts))

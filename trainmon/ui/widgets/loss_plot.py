@@ -356,9 +356,13 @@ class LossPlot(PlotextPlot):
         computing input that would only be deferred.
         """
         interval = self.min_interval_s
-        due = self._last_render_at + self._early_s + interval
-        wait = due - time.monotonic()
+        wait = self._due_at(interval) - time.monotonic()
         return 0.0 if wait <= interval * EARLY_SHARE else wait
+
+    def _due_at(self, interval: float) -> float:
+        """When the next rebuild is due: an interval after the last one, plus what that one
+        took early."""
+        return self._last_render_at + self._early_s + interval
 
     def show(
         self,
@@ -471,8 +475,7 @@ class LossPlot(PlotextPlot):
             cost if not self.render_cost_s else 0.7 * self.render_cost_s + 0.3 * cost
         )
         now, interval = time.monotonic(), self.min_interval_s
-        due = self._last_render_at + self._early_s + interval
-        self._early_s = min(interval * EARLY_SHARE, max(0.0, due - now))
+        self._early_s = min(interval * EARLY_SHARE, max(0.0, self._due_at(interval) - now))
         self._last_render_at = now
         if self._startup_until is None:
             self._startup_until = self._last_render_at + STARTUP_S
