@@ -150,22 +150,17 @@ class _Loader:
             cuts = []  # the path already names another file than the one followed
         starts = [0, *cuts[:-1]] if cuts else []
         slots = mmap.mmap(-1, _SLOT.size * max(1, len(cuts)))
+        requests = [
+            parts.PartRequest(path, start, stop, self.arrival_s, options.max_series)
+            for start, stop in zip(starts, cuts, strict=True)
+        ]
         children: list[parts.Helper] = []
         earlier: list[parts.Part | None] = []
         try:
-            for i, (start, stop) in enumerate(zip(starts, cuts, strict=True)):
-                request = parts.PartRequest(path, start, stop, self.arrival_s, options.max_series)
-                try:
-                    child = parts.fork_part(request, _slot_writer(slots, i))
-                except OSError:  # no process to spare (EAGAIN, ENOMEM): this one reads it all
-                    child = None
-                if child is None:  # or no fork on this platform
-                    break
-                children.append(child)
-            if len(children) < len(cuts):
-                for child in children:
-                    parts.abandon(child)
-                children, cuts = [], []
+            writers = [_slot_writer(slots, i) for i in range(len(cuts))]
+            children = parts.fork_all(requests, writers)
+            if not children:  # no fork here, or no process to spare: this one reads it all
+                cuts = []
             live_start = cuts[-1] if cuts else 0
             if live_start:
                 follower.resume_at(live_start)

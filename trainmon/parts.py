@@ -31,7 +31,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 
@@ -347,12 +347,21 @@ def _record_cut(path: str, size: int, cut: int) -> int:
 def fork_part(
     request: PartRequest, on_read: Callable[[int], object] | None = None
 ) -> Helper | None:
-    """Read a part in a forked helper process, for `collect` (None: no fork here)."""
+    """Read a part in a forked helper process, for `collect` (None: no fork here, or no
+    process or pipe to spare: EAGAIN, ENOMEM, EMFILE)."""
     if not hasattr(os, "fork"):
         return None
     parent = os.getpid()
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
     if pid == 0:  # child: parse, pickle, exit without running the parent's cleanup
         code = 1
         try:
@@ -368,6 +377,30 @@ def fork_part(
             os._exit(code)
     os.close(write_fd)
     return pid, read_fd
+
+
+def fork_all(
+    requests: Sequence[PartRequest],
+    on_read: Sequence[Callable[[int], object] | None] | None = None,
+) -> list[Helper]:
+    """A helper process per part (`on_read[i]` told part i's progress), or none at all when
+    one cannot be forked: the caller then reads the whole file itself."""
+    children: list[Helper] = []
+    try:
+        for i, request in enumerate(requests):
+            child = fork_part(request, None if on_read is None else on_read[i])
+            if child is None:
+                break
+            children.append(child)
+    except BaseException:  # Ctrl-C, SIGTERM between two forks
+        for child in children:
+            abandon(child)
+        raise
+    if len(children) < len(requests):
+        for child in children:
+            abandon(child)
+        return []
+    return children
 
 
 def _default_signals() -> None:

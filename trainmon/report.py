@@ -33,7 +33,7 @@ from trainmon.parts import (
     collect,
     cut_points,
     fingerprint,
-    fork_part,
+    fork_all,
     gc_paused,
     merge_part,
     read_part,
@@ -147,19 +147,14 @@ class _Reader:
         marks = [fingerprint(path, cut) for cut in cuts]
         if any(mark is None for mark in marks):
             cuts, marks = [], []
+        stops = [*cuts[1:], None][: len(cuts)]  # the last part runs to the end
+        requests = [self.request(start, stop) for start, stop in zip(cuts, stops, strict=True)]
         children: list[Helper] = []
         later: list[Part | None] = []
         try:
-            stops = [*cuts[1:], None][: len(cuts)]  # the last part runs to the end
-            for start, stop in zip(cuts, stops, strict=True):
-                child = fork_part(self.request(start, stop))
-                if child is None:  # no fork on this platform: one process
-                    break
-                children.append(child)
-            if len(children) < len(cuts):
-                for child in children:
-                    abandon(child)
-                children, cuts, marks = [], [], []
+            children = fork_all(requests)
+            if not children:  # no fork here, or no process to spare: one process
+                cuts, marks = [], []
             first = read_part(self.request(0, cuts[0] if cuts else None))
             summary = summary_of(path, first)
             if not children:

@@ -118,12 +118,12 @@ def test_interrupted_split_read_leaves_no_helper(
 ) -> None:
     import os
 
-    from trainmon import report
+    from trainmon import parts, report
 
     log = tmp_path / "hf.log"
     load_generator().generate(log, 200_000, seed=1)
     forked: list[int] = []
-    real_fork = report.fork_part
+    real_fork = parts.fork_part
 
     def fork(*args: object) -> tuple[int, int] | None:
         child = real_fork(*args)  # type: ignore[arg-type]
@@ -134,10 +134,35 @@ def test_interrupted_split_read_leaves_no_helper(
     def interrupted(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "fork_part", fork)
+    monkeypatch.setattr(parts, "fork_part", fork)
     monkeypatch.setattr(report, "read_part", interrupted)
     with pytest.raises(KeyboardInterrupt):
         report.read_log(str(log), split_bytes=1, jobs=2)
     assert len(forked) == 1
     with pytest.raises(ChildProcessError):  # already reaped: no zombie, no orphan
         os.waitpid(forked[0], os.WNOHANG)
+
+
+@pytest.mark.parametrize("failing", ["pipe", "fork"])
+def test_no_process_to_spare_reads_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    import errno
+    import os
+
+    log = tmp_path / "hf.log"
+    load_generator().generate(log, 200_000, seed=2)
+    single = read_log(str(log), split_bytes=0)
+    fds_before = len(os.listdir("/proc/self/fd"))
+
+    def refused(*args: object) -> None:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, failing, refused)
+    # GIVEN a box out of processes (or of file descriptors) WHEN the log is read in parts
+    fallback = read_log(str(log), split_bytes=1, jobs=2)
+    monkeypatch.undo()
+    # THEN one process reads it all, with the same records, and no pipe is left open
+    assert fallback.parts == 1
+    same(as_json(single, []), as_json(fallback, []))
+    assert len(os.listdir("/proc/self/fd")) == fds_before
