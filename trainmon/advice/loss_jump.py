@@ -7,10 +7,14 @@ slowly if at all. The trend rules see that after a window of records (`loss-risi
 medians of 8 or more); this rule sees it at the second record after the jump, and names what
 changed with it (the LR, the grad norm) when the log prints it. Candidate jumps are the loss
 spikes the run's facts already hold (far outside the noise of the block before), so a noisy
-loss that wanders up within its noise is left to the trend rules.
+loss that wanders up within its noise is left to the trend rules; and the first records after
+the printed LR jumped many-fold, where the cause is in the log and a jump that a noisy loss
+(a small batch, a fine-tune) hides in its noise is still the update that broke the model.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from trainmon.advice.base import GRAD, LOSS, LR, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.stats import fmt, median, middle
@@ -29,6 +33,8 @@ LOOKBACK = 64
 CAUSE_RATIO = 3.0
 """An LR or grad norm this many times its value before the jump is named as what changed
 (the LR may have changed one record earlier: the loss shows a new LR at the next record)."""
+LR_FOLLOW_RECORDS = 4
+"""Loss records after an LR jump of `CAUSE_RATIO` or more judged as candidate jumps."""
 
 JUMP_EVIDENCE = N_("loss {level} → {jump} at step {step} (x{ratio:.1f}), {now} now")
 CAUSE_EVIDENCE = N_("; {label} {before} → {value} by the jump")
@@ -42,7 +48,9 @@ class LossJump(Rule):
 
     def check(self, view: View, facts: Facts) -> Hit | None:
         n = view.count(LOSS)
-        for pos, _value, _base in reversed(facts.spike_positions):
+        candidates = {pos for pos, _value, _base in facts.spike_positions}
+        candidates.update(self._after_lr_jumps(view, n))
+        for pos in sorted(candidates, reverse=True):
             if pos >= n:
                 continue
             if pos < n - LOOKBACK or pos < BASE_RECORDS:
@@ -51,6 +59,22 @@ class LossJump(Rule):
             if hit is not None:
                 return hit
         return None
+
+    @staticmethod
+    def _after_lr_jumps(view: View, n: int) -> set[int]:
+        """Loss positions in the first records after the LR rose `CAUSE_RATIO`-fold."""
+        m = view.count(LR)
+        if m < 3:
+            return set()
+        lo = max(0, m - LOOKBACK)
+        lr = view.values(LR, lo, m)
+        # two prints back, as `_causes` reads it: the loss shows a new LR one record later
+        jumped = np.flatnonzero((lr[:-2] > 0) & (lr[2:] >= CAUSE_RATIO * lr[:-2])) + 2 + lo
+        found: set[int] = set()
+        for at in jumped.tolist():
+            first = view.count_at(LOSS, view.record_of(LR, at))
+            found.update(range(max(first, n - LOOKBACK), min(n, first + LR_FOLLOW_RECORDS)))
+        return found
 
     def _judge(self, view: View, pos: int, n: int) -> Hit | None:
         if n - pos <= STAY_RECORDS:
@@ -94,10 +118,11 @@ class LossJump(Rule):
             at = view.count_at(name, record + 1)
             if at < 3 or at > view.count(name):
                 continue
-            # the LR is exact: the value two prints back (a new LR shows in the loss one record
-            # later); a grad norm is noisy: the median of the values before
+            # the LR is exact: its lowest in the prints before the last two (a new LR shows in
+            # the loss one record later, or up to `LR_FOLLOW_RECORDS` later when the loss hid
+            # it in its noise); a grad norm is noisy: the median of the values before
             before = (
-                float(view.values(name, at - 3, at - 2)[0])
+                float(view.values(name, at - 2 - LR_FOLLOW_RECORDS, at - 2).min())
                 if name == LR
                 else median(view.values(name, at - 1 - BASE_RECORDS, at - 1))
             )

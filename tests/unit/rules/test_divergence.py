@@ -163,6 +163,40 @@ def test_the_jump_moves_to_earlier_once_the_loss_is_back_down() -> None:
     assert "loss-jump" in [f.rule for f in state.history]
 
 
+def noisy_fine_tune(lr_jump_at: int | None, loss_up_at: int | None) -> MetricStore:
+    """120 records of a small-batch fine-tune, its loss 0.3 with +-35 % noise (a jump to 0.7
+    is within its noise for the spike test); the LR x30 from `lr_jump_at`, the loss up at
+    0.7-0.8 from `loss_up_at` (a model knocked back to chance) when given."""
+    rng = np.random.default_rng(3)
+    n = 120
+    loss = list(0.3 * np.exp(0.3 * rng.standard_normal(n)))
+    lr = warmup_lr(n, 1e-3)
+    if lr_jump_at is not None:
+        lr[lr_jump_at:] = [30 * v for v in lr[lr_jump_at:]]
+    if loss_up_at is not None:
+        loss[loss_up_at:] = list(0.75 * np.exp(0.05 * rng.standard_normal(n - loss_up_at)))
+    return logged_every_5(loss, lr)
+
+
+def test_a_jump_the_noise_hides_is_seen_after_the_lr_jumped() -> None:
+    # GIVEN the LR x30 at record 48 (step 240) and the loss up from the third record after
+    store = noisy_fine_tune(lr_jump_at=48, loss_up_at=50)
+    # WHEN replayed record by record THEN loss-jump is active two records after the rise,
+    # and names the LR jump as what changed
+    assert detected_by(store, HF, "loss-jump") == 260
+    found = fired(analyze(store, HF), "loss-jump")
+    assert found[0].step == 250 and "LR" in found[0].evidence
+
+
+def test_the_same_rise_without_an_lr_jump_is_left_to_the_trend_rules() -> None:
+    # GIVEN the same rise inside the noise but no LR jump THEN no loss-jump (no spike)
+    assert detected_by(noisy_fine_tune(lr_jump_at=None, loss_up_at=50), HF, "loss-jump") is None
+
+
+def test_an_lr_jump_the_loss_takes_in_its_stride_is_no_loss_jump() -> None:
+    assert detected_by(noisy_fine_tune(lr_jump_at=48, loss_up_at=None), HF, "loss-jump") is None
+
+
 # -- live and whole-log analysis ---------------------------------------------------------------
 
 
