@@ -27,6 +27,8 @@ import threading
 from datetime import datetime
 from typing import Final
 
+from trainmon.i18n import _, ngettext
+
 DEFAULT_DIR: Final = "trainmon-logs"
 CHUNK_BYTES: Final = 1 << 16
 """Bytes read from the pipe at a time (a Linux pipe buffer holds 64 KiB)."""
@@ -106,7 +108,9 @@ class StdinCopy:
                     data = os.read(self._pipe_fd, CHUNK_BYTES)
                 except OSError as exc:
                     if exc.errno != errno.EIO:  # a pty's master: its end of input
-                        self.error = f"standard input: {exc.strerror or exc}"
+                        self.error = _("standard input: {reason}").format(
+                            reason=exc.strerror or exc
+                        )
                     self.closed = True
                     return
                 if not data:
@@ -122,7 +126,14 @@ class StdinCopy:
             self.bytes_copied += len(data)
         except OSError as exc:
             self.bytes_lost += len(data)
-            self.error = f"{self.path}: {exc.strerror or exc} ({self.bytes_lost} bytes lost)"
+            lost = ngettext(
+                "{path}: {reason} ({count} byte lost)",
+                "{path}: {reason} ({count} bytes lost)",
+                self.bytes_lost,
+            )
+            self.error = lost.format(
+                path=self.path, reason=exc.strerror or exc, count=self.bytes_lost
+            )
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Wait until the writer has closed its end and everything is copied; True if so."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from trainmon import i18n
 from trainmon.pipe import StdinCopy, default_log_path, drain
 
 TIMEOUT_S = 30.0
@@ -143,3 +144,24 @@ def test_drain_reads_to_the_end_even_when_the_log_cannot_be_written(tmp_path: Pa
     assert drain(source_r, broken_w) == 0
     os.close(source_r)
     os.close(broken_w)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (every write fails)")
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_log_that_cannot_be_written_counts_and_says_the_bytes_lost(lang: str) -> None:
+    # GIVEN a copy into a file where every write fails (a full disk), in the user's language
+    i18n.set_language(lang)
+    try:
+        read_fd, write_fd = os.pipe()
+        copy = StdinCopy(read_fd, "/dev/full").start()
+        os.write(write_fd, b"step=1 loss=2\n")
+        os.close(write_fd)
+        # WHEN the writer ends THEN the reading reached the end, and the error names the
+        # file and the 14 bytes lost, translated
+        wait_for(lambda: copy.closed, "the end of input")
+        assert copy.bytes_lost == 14 and copy.error is not None
+        assert copy.error.startswith("/dev/full: ") and "14" in copy.error
+        assert ("bytes lost" in copy.error) == (lang == "en")
+        copy.close()
+    finally:
+        i18n.set_language(i18n.ENGLISH)
