@@ -129,6 +129,14 @@ def _key_value(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def _add_context_option(p: argparse.ArgumentParser, help_text: str) -> None:
+    """`--context KEY=VALUE` (repeatable): run facts for the advice rules."""
+    p.add_argument(
+        "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
+        help=help_text,
+    )  # fmt: skip
+
+
 def version_text() -> str:
     """trainmon's version and Textual's, without importing Textual (metadata only)."""
     from importlib import metadata
@@ -206,10 +214,7 @@ def _add_dashboard_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--mute", action="append", default=[], metavar="RULE", help=_("hide an advice rule")
     )
-    p.add_argument(
-        "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
-        help=_("a run fact for the advice rules, e.g. vocab_size=32000 (repeatable)"),
-    )  # fmt: skip
+    _add_context_option(p, _("a run fact for the advice rules, e.g. vocab_size=32000 (repeatable)"))
     p.add_argument(
         "--metrics", default=None, metavar="NAME,...",
         help=_("chart these series in the metric plot (any logged name; key M lists them)"),
@@ -293,10 +298,7 @@ def _report_parser() -> _Parser:
         "--fail-on", choices=("warning", "critical"), default=None,
         help=_("exit 3 when a finding of this severity or higher exists"),
     )  # fmt: skip
-    p.add_argument(
-        "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
-        help=_("a run fact for the advice rules (repeatable)"),
-    )  # fmt: skip
+    _add_context_option(p, _("a run fact for the advice rules (repeatable)"))
     p.add_argument(
         "--explain", action="store_true",
         help=_("print how the first lines were read (format, step, values) or why not"),
@@ -735,10 +737,7 @@ def _serve(argv: Sequence[str]) -> int:
         ),
     )
     add_serve_arguments(p)
-    p.add_argument(
-        "--context", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
-        help=_("a run fact for the advice rules (repeatable)"),
-    )  # fmt: skip
+    _add_context_option(p, _("a run fact for the advice rules (repeatable)"))
     _add_pattern_option(p)
     _add_max_series(p)
     add_alert_options(p, cluster=False)

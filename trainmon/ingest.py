@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from trainmon.follow import CHUNK_BYTES, MAX_LINE_BYTES, POLL_INTERVAL_S, Follower
+from trainmon.follow import Follower
 from trainmon.i18n import _
 from trainmon.inputs import open_follower, parser_for
 from trainmon.parsing import LogParser
@@ -37,28 +37,14 @@ class Ingest:
         self,
         path: str,
         *,
-        from_end: bool = False,
-        follow: bool = True,
-        chunk_bytes: int = CHUNK_BYTES,
-        max_line_bytes: int = MAX_LINE_BYTES,
-        poll_interval_s: float = POLL_INTERVAL_S,
-        start: int = 0,
-        stop: int | None = None,
         parser_factory: Callable[[], LogParser] = LogParser,
         follower: Follower | None = None,
+        **follow_options: Any,
     ) -> None:
-        """Follow `path` (or drive the given `follower`) into parsers from `parser_factory`."""
+        """Follow `path` (or drive the given `follower`) into parsers from `parser_factory`;
+        `follow_options` are `Follower`'s (from_end, follow, chunk_bytes, start, stop, ...)."""
         self.path = path
-        self.follower = follower or open_follower(
-            path,
-            from_end=from_end,
-            follow=follow,
-            chunk_bytes=chunk_bytes,
-            max_line_bytes=max_line_bytes,
-            poll_interval_s=poll_interval_s,
-            start=start,
-            stop=stop,
-        )
+        self.follower = follower or open_follower(path, **follow_options)
         self._parser_factory = parser_for(self.follower, parser_factory)
         self.parser = self._parser_factory()
         self.before: ReadBefore | None = None

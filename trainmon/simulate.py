@@ -75,46 +75,45 @@ class _Walk:
     window_losses: list[float] = field(default_factory=list)
 
 
+@dataclass(eq=False, slots=True)
 class SimulatedRun:
     """A seeded synthetic run; `lines()` for timed playback, `text()` for a whole log."""
 
-    def __init__(
-        self,
-        seed: int = 0,
-        steps: int = 1000,
-        faults: tuple[Fault, ...] = (),
-        logging_steps: int = 10,
-        eval_steps: int | None = 100,
-        warmup_ratio: float = 0.05,
-        peak_lr: float = 5e-5,
-        initial_loss: float = 2.5,
-        final_loss: float = 0.6,
-        noise: float = 0.04,
-        seconds_per_step: float = 0.2,
-        tqdm: bool = True,
-        grad_norm: bool = True,
-        task_metric: bool = True,
-        epochs: int = 3,
-    ) -> None:
-        self.seed = seed
-        self.steps = max(1, steps)
-        self.faults = faults
-        self.logging_steps = max(1, logging_steps)
-        self.eval_steps = eval_steps
-        self.warmup_steps = int(warmup_ratio * self.steps)
-        self.peak_lr = peak_lr
-        self.initial_loss = initial_loss
-        self.final_loss = final_loss
-        self.noise = noise
-        self.seconds_per_step = seconds_per_step
-        self.tqdm = tqdm
-        self.grad_norm = grad_norm
-        self.task_metric = task_metric
-        self.epochs = max(1, epochs)
-        self._rows: list[_Row] | None = None
-        self.tau = 0.3 * self.steps
+    seed: int = 0
+    steps: int = 1000
+    faults: tuple[Fault, ...] = ()
+    logging_steps: int = 10
+    eval_steps: int | None = 100
+    warmup_ratio: float = 0.05
+    peak_lr: float = 5e-5
+    initial_loss: float = 2.5
+    final_loss: float = 0.6
+    noise: float = 0.04
+    seconds_per_step: float = 0.2
+    tqdm: bool = True
+    grad_norm: bool = True
+    task_metric: bool = True
+    epochs: int = 3
+    _rows: list[_Row] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # at least one step, one record interval and one epoch: the schedule divides by them
+        self.steps = max(1, self.steps)
+        self.logging_steps = max(1, self.logging_steps)
+        self.epochs = max(1, self.epochs)
+
+    @property
+    def warmup_steps(self) -> int:
+        return int(self.warmup_ratio * self.steps)
+
+    @property
+    def tau(self) -> float:
         """Progress (in steps at peak LR) over which the loss falls by a factor e."""
-        self.steps_per_epoch = self.steps / self.epochs
+        return 0.3 * self.steps
+
+    @property
+    def steps_per_epoch(self) -> float:
+        return self.steps / self.epochs
 
     # -- public --------------------------------------------------------------------------
 

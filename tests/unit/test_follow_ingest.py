@@ -28,12 +28,17 @@ def flat(items: list[Item]) -> list[object]:
     return seq
 
 
+def following(log: Path, text: str) -> tuple[Ingest, list[Item]]:
+    """`text` written to `log`, and an `Ingest` of it with what it read up to the end."""
+    log.write_text(text)
+    ingest = Ingest(str(log))
+    return ingest, drain(ingest)
+
+
 def test_truncation_starts_a_new_segment(tmp_path: Path) -> None:
     log = tmp_path / "run.log"
-    log.write_text("step=1 loss=3.0\nstep=2 loss=2.5\n")
-    ingest = Ingest(str(log))
+    ingest, items = following(log, "step=1 loss=3.0\nstep=2 loss=2.5\n")
     store = MetricStore()
-    items = drain(ingest)
     assert flat(items) == ["opened", (1, 3.0), (2, 2.5)]
     apply(store, items, 0.0)
     assert store.records == 2 and store.segment == 0
@@ -49,9 +54,7 @@ def test_truncation_starts_a_new_segment(tmp_path: Path) -> None:
 
 def test_rotation_parses_the_old_tail_first(tmp_path: Path) -> None:
     log = tmp_path / "run.log"
-    log.write_text("step=1 loss=3.0\n")
-    ingest = Ingest(str(log))
-    drain(ingest)
+    ingest, _ = following(log, "step=1 loss=3.0\n")
     with log.open("a") as f:
         f.write("step=2 loss=2.0\nstep=3 loss=1.5")  # last line unterminated
     log.rename(tmp_path / "run.log.1")
@@ -82,10 +85,8 @@ CSV_V2 = (
 
 def test_a_table_rewritten_in_place_adds_only_its_new_rows(tmp_path: Path) -> None:
     log = tmp_path / "metrics.csv"
-    log.write_text(CSV_V1)
-    ingest = Ingest(str(log))
+    ingest, items = following(log, CSV_V1)
     store = MetricStore()
-    items = drain(ingest)
     apply(store, items, 0.0)
     assert store.records == 3
     log.write_text(CSV_V2)  # shorter than before here, so the follower sees it shrink
@@ -101,9 +102,7 @@ def test_a_table_rewritten_in_place_adds_only_its_new_rows(tmp_path: Path) -> No
 
 def test_a_restarted_text_log_is_still_a_new_segment(tmp_path: Path) -> None:
     log = tmp_path / "run.log"
-    log.write_text("step=1 loss=3.0\nstep=2 loss=2.5\n")
-    ingest = Ingest(str(log))
-    drain(ingest)
+    ingest, _ = following(log, "step=1 loss=3.0\nstep=2 loss=2.5\n")
     log.write_text("step=1 loss=9.0\n")
     assert "truncated" in flat(drain(ingest))
 
@@ -113,10 +112,11 @@ def test_a_trainer_state_saved_again_adds_only_new_entries(tmp_path: Path) -> No
 
     history = [{"loss": 2.0 - i / 10, "step": 10 * (i + 1), "epoch": i / 10} for i in range(3)]
     state = tmp_path / "trainer_state.json"
-    state.write_text(json.dumps({"log_history": history[:2], "max_steps": 100}, indent=8) + "\n")
-    ingest = Ingest(str(state))
+    ingest, items = following(
+        state, json.dumps({"log_history": history[:2], "max_steps": 100}, indent=8) + "\n"
+    )
     store = MetricStore()
-    apply(store, drain(ingest), 0.0)
+    apply(store, items, 0.0)
     assert store.records == 2
     state.write_text(json.dumps({"log_history": history, "max_steps": 100}) + "\n")  # shorter
     events = apply(store, drain(ingest), 1.0)

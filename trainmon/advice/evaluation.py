@@ -10,7 +10,7 @@ import numpy as np
 
 from trainmon.advice.base import EVAL_LOSS, LOSS, Facts, Hit, Rule, RuleInfo, View
 from trainmon.advice.evalmetrics import metric_change, metric_near_best, train_accuracy
-from trainmon.advice.stats import fmt, median
+from trainmon.advice.stats import figures, fmt, median
 from trainmon.i18n import N_, _
 
 MAX_EVALS = 400
@@ -45,12 +45,9 @@ def eval_and_train_moves(
         "eval_loss {best}→{now} over {count} evals (best at step {step}); "
         "train {train_then}→{train_now}"
     ).format(
-        best=fmt(then),
-        now=fmt(now),
+        **figures(best=then, now=now, train_then=train_then, train_now=train_now),
         count=evals,
         step=best_step,
-        train_then=fmt(train_then),
-        train_now=fmt(train_now),
     )
 
 
@@ -252,8 +249,7 @@ class GeneralisationGap(Rule):
                         "eval_loss {eval} vs train loss {train} (ratio {ratio:.1f}) at step "
                         "{step}; {since}"
                     ).format(
-                        eval=fmt(last),
-                        train=fmt(t_now),
+                        **figures(eval=last, train=t_now),
                         ratio=ratio,
                         step=int(steps[-1]),
                         since=since,

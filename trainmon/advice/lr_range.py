@@ -23,8 +23,8 @@ import math
 import numpy as np
 
 from trainmon.advice.base import LOSS, LR, Facts, Hit, Rule, RuleInfo, View
-from trainmon.advice.stats import fmt, middle
-from trainmon.i18n import N_, _
+from trainmon.advice.stats import figures, middle
+from trainmon.i18n import _
 
 ADAM_FORMATS = frozenset({"hf-trainer", "trainer-state", "nanogpt"})
 """Log formats of trainers whose optimizer is AdamW unless the script picked another."""
@@ -46,15 +46,6 @@ LOW_MIN_STEPS = 20
 then: see the real runs in bench/README.md)."""
 UNMOVED = 0.05
 """Largest fall of the loss from its first records that still counts as not moving."""
-
-HIGH_EVIDENCE = N_(
-    "LR {lr} since step {step} (peak so far {peak}); {trainer} uses AdamW unless the script "
-    "chose another optimizer, and transformers train at 1e-5 to 3e-3 under it"
-)
-LOW_EVIDENCE = N_(
-    "loss {start} → {now} over steps {lo}-{hi}, from ln(vocab {vocab}) = {ln}: not moving; "
-    "LR at most {peak} so far"
-)
 
 
 class LrTooHigh(Rule):
@@ -90,9 +81,10 @@ class LrTooHigh(Rule):
             "warning",
             step,
             _("Learning rate is far above the usual range for AdamW"),
-            _(HIGH_EVIDENCE).format(
-                lr=fmt(newest), step=step, peak=fmt(facts.peak_lr), trainer=trainer
-            ),
+            _(
+                "LR {lr} since step {step} (peak so far {peak}); {trainer} uses AdamW unless the "
+                "script chose another optimizer, and transformers train at 1e-5 to 3e-3 under it"
+            ).format(**figures(lr=newest, peak=facts.peak_lr), step=step, trainer=trainer),
             _(
                 "Expect a loss that collapses to a constant prediction or diverges: lower the LR "
                 "10-100x (1e-4 to 1e-3 from scratch, 1e-5 to 1e-4 to fine-tune) and check for a "
@@ -136,14 +128,11 @@ class LrTooLow(Rule):
             "warning",
             lo,
             _("Learning rate is far too low to train from scratch"),
-            _(LOW_EVIDENCE).format(
-                start=fmt(start),
-                now=fmt(now),
-                lo=lo,
-                hi=hi,
-                vocab=vocab,
-                ln=fmt(ln_vocab),
-                peak=fmt(peak),
+            _(
+                "loss {start} → {now} over steps {lo}-{hi}, from ln(vocab {vocab}) = {ln}: not "
+                "moving; LR at most {peak} so far"
+            ).format(
+                **figures(start=start, now=now, ln=ln_vocab, peak=peak), lo=lo, hi=hi, vocab=vocab
             ),
             _(
                 "A model trained from random weights needs 1e-4 to 1e-3 under AdamW (the largest "

@@ -114,3 +114,8 @@ def fmt(value: float | None) -> str:
     if a != 0 and (a < 1e-3 or a >= 1e5):
         return f"{value:.3g}"
     return f"{value:.4g}"
+
+
+def figures(**values: float) -> dict[str, str]:
+    """Evidence's numbers, each as `fmt` writes it, to fill a message: `.format(**figures(...))`."""
+    return {name: fmt(value) for name, value in values.items()}

@@ -187,7 +187,7 @@ class PrometheusGpuSource:
             util_name = DCGM_FIELDS["util"]
             times = self._ask(f"timestamp({util_name}{{{self.selector}}})")
         except QueryError as exc:
-            return self._state(now, started, str(exc))
+            return self._snapshot(now, started, reason=str(exc))
         devices, evaluated, host_age = self._devices(readings, times)
         stale = self._stale_hosts(host_age, evaluated)
         fresh = [d for d in devices if d.host not in dict(stale)]
@@ -199,24 +199,28 @@ class PrometheusGpuSource:
                 reason = "GPU (Prometheus): no DCGM series match " + (
                     f"{{{self.selector}}}" if self.selector else "(no selector)"
                 )
-            return self._state(now, started, reason)
+            return self._snapshot(now, started, reason=reason)
+        return self._snapshot(now, started, devices=tuple(fresh), stale=stale)
+
+    def _snapshot(
+        self,
+        now: float,
+        started: float,
+        *,
+        reason: str | None = None,
+        devices: tuple[GpuDeviceSample, ...] = (),
+        stale: tuple[tuple[str, float], ...] = (),
+    ) -> GpuSnapshot:
+        """Status "ok" with the fresh `devices`, or "unavailable" for `reason`."""
         return GpuSnapshot(
             time_s=now,
-            status="ok",
-            devices=tuple(fresh),
+            status="ok" if reason is None else "unavailable",
+            reason="" if reason is None else terminal_safe(reason),
+            devices=devices,
             took_s=time.monotonic() - started,
             source=self.source_text,
             stale_hosts=stale,
-            host_ram_pct=self._host_ram(),
-        )
-
-    def _state(self, now: float, started: float, reason: str) -> GpuSnapshot:
-        return GpuSnapshot(
-            time_s=now,
-            status="unavailable",
-            reason=terminal_safe(reason),
-            took_s=time.monotonic() - started,
-            source=self.source_text,
+            host_ram_pct=self._host_ram() if reason is None else (),
         )
 
     def _host_ram(self) -> tuple[tuple[str, float], ...]:

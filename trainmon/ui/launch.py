@@ -17,7 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from trainmon.config import DashboardOptions
 from trainmon.i18n import _
@@ -77,27 +77,15 @@ def _release_stdin(copy: StdinCopy, choice: QuitChoice) -> None:
     if choice == "close":
         copy.close()
         return
-    try:
-        pid = copy.detach()
-    except OSError as exc:
-        _stderr(
-            _("could not start the background copy ({error}): the pipe closes").format(
-                error=exc.strerror or exc
-            )
-        )
-        copy.close()
-        return
-    copy.close()
-    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
-        if pid is None:
-            _stderr(_("standard input ended; it is saved in {path}").format(path=copy.path))
-        else:
-            _stderr(
-                _(
-                    "standard input goes on into {path} in the background (pid {pid}); "
-                    "`trainmon {path}` picks the run up again"
-                ).format(path=copy.path, pid=pid)
-            )
+    _hand_to_background(
+        copy,
+        _("could not start the background copy ({error}): the pipe closes"),
+        _("standard input ended; it is saved in {path}").format(path=copy.path),
+        lambda pid: _(
+            "standard input goes on into {path} in the background (pid {pid}); "
+            "`trainmon {path}` picks the run up again"
+        ).format(path=copy.path, pid=pid),
+    )
 
 
 def _start_command(options: DashboardOptions) -> WrappedCommand | int:
@@ -135,26 +123,36 @@ def _release_command(command: WrappedCommand, choice: QuitChoice) -> int | None:
     if choice == "close":  # not offered for a command; kept for a second signal's clean-up
         command.close()
         return None
-    try:
-        copier = command.detach()
-    except OSError as exc:
-        _stderr(
-            _("could not start the background copy ({error})").format(error=exc.strerror or exc)
-        )
-        command.close()
-        return None
-    command.close()
-    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
-        if copier is None:
-            _stderr(_("the command's output is saved in {path}").format(path=command.path))
-        else:
-            _stderr(
-                _(
-                    "the command goes on (pid {pid}); its output goes on into {path} in the "
-                    "background (pid {copier}); `trainmon {path}` picks the run up again"
-                ).format(pid=command.pid, path=command.path, copier=copier)
-            )
+    _hand_to_background(
+        command,
+        _("could not start the background copy ({error})"),
+        _("the command's output is saved in {path}").format(path=command.path),
+        lambda copier: _(
+            "the command goes on (pid {pid}); its output goes on into {path} in the "
+            "background (pid {copier}); `trainmon {path}` picks the run up again"
+        ).format(pid=command.pid, path=command.path, copier=copier),
+    )
     return None
+
+
+def _hand_to_background(
+    output: StdinCopy | WrappedCommand,
+    cannot_start: str,
+    nothing_left: str,
+    goes_on: Callable[[int], str],
+) -> None:
+    """Hand `output` to a background copier (or close it, when none can start), and say
+    where the output goes: `nothing_left` when there was nothing to copy, else `goes_on`
+    of the copier's pid. `cannot_start` takes the `{error}`."""
+    try:
+        copier = output.detach()
+    except OSError as exc:
+        _stderr(cannot_start.format(error=exc.strerror or exc))
+        output.close()
+        return
+    output.close()
+    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+        _stderr(nothing_left if copier is None else goes_on(copier))
 
 
 def make_sources(

@@ -2,10 +2,13 @@
 
 Workers never touch widgets or stores; they post one of these (thread-safe) and the UI
 thread applies it. Data messages (`RecordsParsed`) are never coalesced; sample messages
-(`GpuSampled`, `CpuSampled`) are: only the latest sample matters.
+(`GpuSampled`, `CpuSampled`) are: only the latest sample matters. The others are dataclasses,
+as Textual's own messages are (`Message.__post_init__` sets up the message).
 """
 
 from __future__ import annotations
+
+from dataclasses import KW_ONLY, dataclass
 
 from textual.message import Message
 
@@ -16,7 +19,8 @@ from trainmon.store import MetricStore
 
 
 class RecordsParsed(Message):
-    """A worker parsed new complete lines of run `run` into records."""
+    """A worker parsed new complete lines of run `run` into records (its own `__init__`:
+    a `progress` of None stands for a parser that has read nothing)."""
 
     def __init__(
         self,
@@ -38,39 +42,37 @@ class RecordsParsed(Message):
         start; None from the first time it caught up on (the records are live)."""
 
 
+@dataclass(eq=False)
 class FollowStateChanged(Message):
     """The follower noticed something about run `run`'s file (waiting, truncated, ...)."""
 
-    def __init__(self, run: int, event: FollowEvent) -> None:
-        super().__init__()
-        self.run = run
-        self.event = event
+    run: int
+    event: FollowEvent
 
 
+@dataclass(eq=False)
 class GpuSampled(Message):
     """A new GPU snapshot; only the newest one matters, so queued ones are replaced."""
 
-    def __init__(self, snapshot: GpuSnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
+    snapshot: GpuSnapshot
 
     def can_replace(self, message: Message) -> bool:
         """A newer sample supersedes an older one still in the queue."""
         return isinstance(message, GpuSampled)
 
 
+@dataclass(eq=False)
 class CpuSampled(Message):
     """A new CPU snapshot; only the newest one matters, so queued ones are replaced."""
 
-    def __init__(self, snapshot: CpuSnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
+    snapshot: CpuSnapshot
 
     def can_replace(self, message: Message) -> bool:
         """A newer sample supersedes an older one still in the queue."""
         return isinstance(message, CpuSampled)
 
 
+@dataclass(eq=False)
 class HistoryLoaded(Message):
     """A big log's history at start was read in one go (`trainmon.history`).
 
@@ -78,40 +80,29 @@ class HistoryLoaded(Message):
     UI thread is its only owner from here on (copying a million records to make the hand-over
     immutable would cost more than the read)."""
 
-    def __init__(
-        self,
-        run: int,
-        store: MetricStore,
-        progress: ParserProgress,
-        backlog: tuple[int, int],
-        *,
-        judged: Run | None = None,
-        bell: bool = False,
-    ) -> None:
-        super().__init__()
-        self.run = run
-        self.store = store
-        """The history's records, oldest first (the receiver takes them)."""
-        self.progress = progress
-        """The parser's state after the history, counted from the file's start."""
-        self.backlog = backlog
-        """(bytes read, file size) when the history was read."""
-        self.judged = judged
-        """A run holding `store`, its first advice pass done on the history thread (handed
-        over whole, like the store), or None."""
-        self.bell = bell
-        """That pass found a critical finding: the bell rings once."""
+    run: int
+    store: MetricStore
+    """The history's records, oldest first (the receiver takes them)."""
+    progress: ParserProgress
+    """The parser's state after the history, counted from the file's start."""
+    backlog: tuple[int, int]
+    """(bytes read, file size) when the history was read."""
+    _: KW_ONLY
+    judged: Run | None = None
+    """A run holding `store`, its first advice pass done on the history thread (handed
+    over whole, like the store), or None."""
+    bell: bool = False
+    """That pass found a critical finding: the bell rings once."""
 
 
+@dataclass(eq=False)
 class HistoryProgress(Message):
     """How far the read of a big log's history got; only the newest one matters."""
 
-    def __init__(self, run: int, done: int, size: int) -> None:
-        super().__init__()
-        self.run = run
-        self.done = done
-        """Bytes read so far, by every process reading it."""
-        self.size = size
+    run: int
+    done: int
+    """Bytes read so far, by every process reading it."""
+    size: int
 
     def can_replace(self, message: Message) -> bool:
         """A newer count supersedes an older one of the same run still in the queue."""

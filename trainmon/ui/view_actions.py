@@ -35,6 +35,10 @@ NO_TIMES_TEXT: Final = N_(
     "once (records that arrive from now on get their arrival time)"
 )
 
+SIDE_PANES: Final = frozenset({"show_system", "show_advice"})
+VIEW_SWITCHES: Final = SIDE_PANES | {"log_y", "show_eval"}
+"""The view's on/off settings a key flips (`toggle_view`)."""
+
 NOT_IN_PALETTE: Final = frozenset({"quit", "help"})
 """Actions the palette already offers in its own words."""
 
@@ -58,15 +62,23 @@ class ViewActions(TranslatedBindings, App[None]):
         Binding(
             "S", "smoothing(1)", N_("more smoothing"), show=False, tooltip=N_("more smoothing")
         ),
-        Binding("l", "toggle_log_y", N_("log-y"), tooltip=N_("log-y: plot log10 of the loss")),
-        Binding("x", "cycle_x_axis", N_("x axis"), tooltip=N_("x axis: step / epoch / time")),
-        Binding("e", "toggle_eval", N_("eval"), tooltip=N_("show / hide the eval loss")),
         Binding(
-            "g", "toggle_gpu", N_("GPU pane"), show=False, tooltip=N_("show / hide the GPU pane")
+            "l", "toggle_view('log_y')", N_("log-y"), tooltip=N_("log-y: plot log10 of the loss")
+        ),
+        Binding("x", "cycle_x_axis", N_("x axis"), tooltip=N_("x axis: step / epoch / time")),
+        Binding(
+            "e", "toggle_view('show_eval')", N_("eval"), tooltip=N_("show / hide the eval loss")
+        ),
+        Binding(
+            "g",
+            "toggle_view('show_system')",
+            N_("GPU pane"),
+            show=False,
+            tooltip=N_("show / hide the GPU pane"),
         ),
         Binding(
             "a",
-            "toggle_advice",
+            "toggle_view('show_advice')",
             N_("advice pane"),
             show=False,
             tooltip=N_("show / hide the advice pane"),
@@ -141,11 +153,6 @@ class ViewActions(TranslatedBindings, App[None]):
         self.notify(f"smoothing {self.smoothing:g}", timeout=1.5)
         self.refresh_now()
 
-    def action_toggle_log_y(self) -> None:
-        """Plot log10 of the losses, or the losses."""
-        self.log_y = not self.log_y
-        self.refresh_now()
-
     def action_cycle_x_axis(self) -> None:
         """Step, epoch, wall time, and back; wall time is skipped while no run has times."""
         self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
@@ -157,22 +164,17 @@ class ViewActions(TranslatedBindings, App[None]):
         self.notify(f"x axis: {self.x_axis}", timeout=1.5)
         self.refresh_now()
 
-    def action_toggle_eval(self) -> None:
-        """Show or hide the eval loss."""
-        self.show_eval = not self.show_eval
-        self.refresh_now()
-
-    def action_toggle_gpu(self) -> None:
-        """Show or hide the system (GPU / CPU) pane."""
-        self.show_system = not self.show_system
-        self._sync_side()
-        self.call_after_refresh(self.refresh_now)
-
-    def action_toggle_advice(self) -> None:
-        """Show or hide the advice pane."""
-        self.show_advice = not self.show_advice
-        self._sync_side()
-        self.call_after_refresh(self.refresh_now)
+    def action_toggle_view(self, setting: str) -> None:
+        """Flip one of the view's switches: log-y, the eval loss, or a side pane (the system
+        (GPU / CPU) pane or the advice pane, laid out before the plots redraw)."""
+        if setting not in VIEW_SWITCHES:
+            return
+        setattr(self, setting, not getattr(self, setting))
+        if setting in SIDE_PANES:
+            self._sync_side()
+            self.call_after_refresh(self.refresh_now)
+        else:
+            self.refresh_now()
 
     def _sync_side(self) -> None:
         """Show the panes the user wants, and no empty box where nothing was sampled."""

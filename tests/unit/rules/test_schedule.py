@@ -12,6 +12,7 @@ like the real-run benchmark's logs (600 steps logged every 5, a 30-step warm-up)
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.rule_cases import HF, Run, detected_by, fired, flat, learning, logged_every_5, warmup_lr
 from trainmon.advice import AdviceEngine, analyze
@@ -92,27 +93,6 @@ def test_adamw_at_a_far_too_high_lr_warns_within_the_first_records() -> None:
     assert detected_by(store, HF, "lr-too-high") == 5
 
 
-def test_a_usual_lr_is_quiet() -> None:
-    n = 40
-    store = logged_every_5(learning(n), warmup_lr(n, 1e-3))
-    assert fired(analyze(store, HF), "lr-too-high") == []
-
-
-def test_a_high_lr_from_an_unknown_optimizer_is_quiet() -> None:
-    # SGD at 0.1 is the usual LR for a CNN: a log that does not say AdamW is not judged
-    n = 40
-    store = logged_every_5(learning(n), [0.1] * n)
-    assert fired(analyze(store, {"format": "key-value"}), "lr-too-high") == []
-    assert fired(analyze(store, {}), "lr-too-high") == []
-
-
-def test_one_odd_lr_print_is_not_the_runs_lr() -> None:
-    n = 40
-    lr = warmup_lr(n, 1e-3)
-    lr[20] = 0.05
-    assert fired(analyze(logged_every_5(learning(n), lr), HF), "lr-too-high") == []
-
-
 def test_the_finding_moves_to_earlier_once_the_lr_has_decayed_under_the_limit() -> None:
     # GIVEN AdamW warmed up to 0.05 and then decayed to 1e-3 (a finished cosine)
     n = 60
@@ -141,39 +121,68 @@ def test_a_language_model_from_scratch_at_lr_1e_6_warns_within_30_steps() -> Non
     assert "ln(vocab 30)" in found[0].evidence and "1e-06" in found[0].evidence
 
 
-def test_a_healthy_run_from_scratch_is_quiet() -> None:
-    n = 40
-    store = logged_every_5(learning(n), warmup_lr(n, 1e-3))
-    assert fired(analyze(store, LM), "lr-too-low") == []
+# -- the healthy twins of lr-too-high and lr-too-low -------------------------------------------
+
+N = 40
+ODD_PRINT = warmup_lr(N, 1e-3)
+ODD_PRINT[20] = 0.05
+LONG_WARM_UP = list(range(1, 31))
+MID_RUN = [5000 + 5 * k for k in range(30)]
 
 
-def test_a_fine_tune_at_lr_1e_6_is_quiet() -> None:
-    # a pretrained model starts far below ln(vocab): 1e-6 is a (low) fine-tuning LR
-    n = 40
-    store = logged_every_5(flat(n, 1.2, noise=0.002), warmup_lr(n, 1e-6))
-    assert fired(analyze(store, LM), "lr-too-low") == []
-
-
-def test_a_classifier_at_chance_with_lr_1e_6_is_left_to_the_plateau_rules() -> None:
-    # a classifier starts at ln(classes) whether fine-tuned or not: nothing says "from scratch"
-    n = 40
-    store = logged_every_5(flat(n, 0.693, noise=0.002), warmup_lr(n, 1e-6))
-    context = {"format": "hf-trainer", "vocab_size": 30522, "num_classes": 2}
-    assert fired(analyze(store, context), "lr-too-low") == []
-
-
-def test_a_long_warm_up_past_3e_6_is_quiet() -> None:
-    # llm.c's GPT-2: 700 warm-up steps to 6e-4, so 1.7e-5 by step 20; a loss that has not
-    # moved yet is no sign of a tiny LR
-    steps = list(range(1, 31))
-    lr = [6e-4 * s / 700 for s in steps]
-    store = logged_every_5(flat(30, 10.9, noise=0.002), lr, steps=steps)
-    assert fired(analyze(store, {"format": "nanogpt", "vocab_size": 50257}), "lr-too-low") == []
-
-
-def test_a_log_that_starts_mid_run_is_not_judged() -> None:
-    # the first record at step 5000: nothing says the loss was ever at its start
-    n = 30
-    steps = [5000 + 5 * k for k in range(n)]
-    store = logged_every_5(flat(n, 3.3), [1e-6] * n, steps=steps)
-    assert fired(analyze(store, LM), "lr-too-low") == []
+@pytest.mark.parametrize(
+    ("rule", "loss", "lr", "steps", "context"),
+    [
+        pytest.param("lr-too-high", learning(N), warmup_lr(N, 1e-3), None, HF, id="a usual lr"),
+        # SGD at 0.1 is the usual LR for a CNN: a log that does not say AdamW is not judged
+        pytest.param(
+            "lr-too-high", learning(N), [0.1] * N, None, {"format": "key-value"},
+            id="a high lr from an optimizer a key-value log does not name",
+        ),
+        pytest.param(
+            "lr-too-high", learning(N), [0.1] * N, None, {},
+            id="a high lr from an optimizer an unknown log does not name",
+        ),
+        pytest.param(
+            "lr-too-high", learning(N), ODD_PRINT, None, HF,
+            id="one odd lr print is not the run's lr",
+        ),
+        pytest.param(
+            "lr-too-low", learning(N), warmup_lr(N, 1e-3), None, LM,
+            id="a healthy run from scratch",
+        ),
+        # a pretrained model starts far below ln(vocab): 1e-6 is a (low) fine-tuning LR
+        pytest.param(
+            "lr-too-low", flat(N, 1.2, noise=0.002), warmup_lr(N, 1e-6), None, LM,
+            id="a fine-tune at lr 1e-6",
+        ),
+        # a classifier starts at ln(classes) whether fine-tuned or not: nothing says "from
+        # scratch", so it is left to the plateau rules
+        pytest.param(
+            "lr-too-low", flat(N, 0.693, noise=0.002), warmup_lr(N, 1e-6), None,
+            {"format": "hf-trainer", "vocab_size": 30522, "num_classes": 2},
+            id="a classifier at chance with lr 1e-6",
+        ),
+        # llm.c's GPT-2: 700 warm-up steps to 6e-4, so 1.7e-5 by step 20; a loss that has not
+        # moved yet is no sign of a tiny LR
+        pytest.param(
+            "lr-too-low", flat(30, 10.9, noise=0.002), [6e-4 * s / 700 for s in LONG_WARM_UP],
+            LONG_WARM_UP, {"format": "nanogpt", "vocab_size": 50257},
+            id="a long warm-up past 3e-6",
+        ),
+        # the first record at step 5000: nothing says the loss was ever at its start
+        pytest.param(
+            "lr-too-low", flat(30, 3.3), [1e-6] * 30, MID_RUN, LM,
+            id="a log that starts mid-run is not judged",
+        ),
+    ],
+)  # fmt: skip
+def test_the_healthy_twin_is_quiet(
+    rule: str,
+    loss: list[float],
+    lr: list[float],
+    steps: list[int] | None,
+    context: dict[str, object],
+) -> None:
+    store = logged_every_5(loss, lr, steps=steps)
+    assert fired(analyze(store, context), rule) == []
