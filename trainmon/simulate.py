@@ -9,13 +9,16 @@ show up in the loss the way they do in real runs.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import numpy as np
 
 from trainmon.records import MetricRecord
+
+TimedRecord = tuple[float, MetricRecord]
+"""A record and when the run logged it (seconds since its start)."""
 
 FaultKind = Literal[
     "lr_x10", "nan", "frozen", "overfit", "lr_zero", "lr_jump", "spike", "explosion", "stall"
@@ -52,14 +55,6 @@ class Fault:
     stall_s: float = 900.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    time_s: float
-    step: int
-    kind: Literal["train", "eval", "summary"]
-    values: dict[str, float]
-
-
 @dataclass(slots=True)
 class _Walk:
     """The state of a run being generated, carried from step to step."""
@@ -94,7 +89,7 @@ class SimulatedRun:
     grad_norm: bool = True
     task_metric: bool = True
     epochs: int = 3
-    _rows: list[_Row] | None = field(default=None, init=False, repr=False)
+    _rows: list[TimedRecord] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # at least one step, one record interval and one epoch: the schedule divides by them
@@ -129,20 +124,17 @@ class SimulatedRun:
             "num_train_epochs": self.epochs,
         }
 
-    def records(self) -> list[tuple[float, MetricRecord]]:
+    def records(self) -> list[TimedRecord]:
         """(seconds since start, record) pairs, without going through text."""
-        return [
-            (r.time_s, MetricRecord(r.kind, r.step, r.values, True, 0, None))
-            for r in self._generate()
-        ]
+        return list(self._generate())
 
     def lines(self) -> Iterator[tuple[float, str]]:
         """(seconds since start, line text with its terminator), in log order."""
         total = self.steps
-        for row in self._generate():
-            if self.tqdm and row.kind == "train":
-                yield row.time_s, self._bar(row.step, total, row.time_s)
-            yield row.time_s, _format_dict(row.values) + "\n"
+        for time_s, record in self._generate():
+            if self.tqdm and record.kind == "train":
+                yield time_s, self._bar(record.step, total, time_s)
+            yield time_s, _format_dict(record.values) + "\n"
 
     def text(self) -> str:
         """The whole log."""
@@ -176,23 +168,23 @@ class SimulatedRun:
             lr *= x10.factor
         return lr
 
-    def _generate(self) -> list[_Row]:
+    def _generate(self) -> list[TimedRecord]:
         if self._rows is not None:
             return self._rows
         walk = _Walk(np.random.default_rng(self.seed), last_clean=self.initial_loss)
         walk.accuracy0 = 0.55 + 0.1 * walk.rng.random()
-        rows: list[_Row] = []
+        rows: list[TimedRecord] = []
         for step in range(1, self.steps + 1):
             self._advance(walk, step)
             if step % self.logging_steps and step != self.steps:
                 continue
             loss = float(np.mean(walk.window_losses))
             walk.window_losses.clear()
-            rows.append(_Row(walk.t, step, "train", self._train_values(walk, step, loss)))
+            rows.append((walk.t, MetricRecord("train", step, self._train_values(walk, step, loss))))
             if self.eval_steps and step % self.eval_steps == 0:
                 values = self._eval_values(walk, step)
                 walk.t += 12.5
-                rows.append(_Row(walk.t, step, "eval", values))
+                rows.append((walk.t, MetricRecord("eval", step, values)))
         rows.append(self._summary_row(rows, walk.t))
         self._rows = rows
         return rows
@@ -282,14 +274,13 @@ class SimulatedRun:
         )
         return values
 
-    def _summary_row(self, rows: list[_Row], t: float) -> _Row:
+    def _summary_row(self, rows: list[TimedRecord], t: float) -> TimedRecord:
         """The Trainer's closing dict: runtime, throughput, mean train loss."""
-        train = [r.values["loss"] for r in rows if r.kind == "train"]
+        train = [r.values["loss"] for _, r in rows if r.kind == "train"]
         finite = [v for v in train if math.isfinite(v)]
-        return _Row(
-            t,
-            self.steps,
+        return t, MetricRecord(
             "summary",
+            self.steps,
             {
                 "train_runtime": round(t, 4),
                 "train_samples_per_second": round(8 * self.steps / max(t, 1e-9), 3),
@@ -317,7 +308,7 @@ def _clock(seconds: float) -> str:
     )
 
 
-def _format_dict(values: dict[str, float]) -> str:
+def _format_dict(values: Mapping[str, float]) -> str:
     """A dict line as the Trainer prints it (Python repr: `nan`, `inf`, quotes)."""
     return "{" + ", ".join(f"'{k}': {v!r}" for k, v in values.items()) + "}"
 
