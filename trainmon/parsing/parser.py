@@ -31,6 +31,7 @@ from orjson import JSONDecodeError
 from orjson import loads as _loads
 
 from trainmon.parsing import lines as line_formats
+from trainmon.parsing.dict_runs import read_run
 from trainmon.parsing.dicts import (
     numeric_items,
     parse_json_object,
@@ -178,6 +179,8 @@ class LogParser:
         """Launcher ranks whose tags records carried (`context["ranks"]` counts them)."""
         self.text_events = TextEventScanner()
         """Failure signatures (tracebacks, OOM, NCCL, ...) in the lines that held no record."""
+        self._run_keys: tuple[str, ...] | None = None
+        """The keys of the last plain train dict the scan inlined (what a run may repeat)."""
         self._reset_segment()
 
     # ------------------------------------------------------------------ public
@@ -445,6 +448,7 @@ class LogParser:
                             self._flush_held(out)
                             held = False
                         values = _hot_dict_values(text)
+                        run_keys = None
                         if values:
                             keys = tuple(values)
                             plan = plans.get(keys)
@@ -470,6 +474,7 @@ class LogParser:
                                 )
                                 if not fast:
                                     fast = self._dict_records + pending > 4 * self._other_records
+                                run_keys = self._run_keys = keys
                             elif plan[0] is not None:
                                 pending, pending_lines = self._flush_pending(
                                     pending, pending_lines, base
@@ -477,11 +482,23 @@ class LogParser:
                                 self._hf_record(data, s, prev_end, values, plan, out)
                                 base = self.lines - self._seg_lines
                                 fast = self._dict_records > 4 * self._other_records
+                                run_keys = self._run_keys  # train lines may follow an eval
                             else:
                                 self._dict_context(values)
                         prev_end = close
                         region = close + 2
                         pending_lines += 1
+                        if run_keys is not None and fast:
+                            # the lines after it may be just like it: read them in one loop
+                            n, end = self._dict_run(
+                                data, region, run_keys, base + pending_lines, out
+                            )
+                            if n:
+                                hf_count += n
+                                pending += n
+                                pending_lines += n
+                                region = end
+                                prev_end = end - 2
                         s = find(b"{", region)
                         continue
             pending, pending_lines = self._flush_pending(pending, pending_lines, base)
@@ -505,6 +522,21 @@ class LogParser:
         self._scan_prev_end = prev_end
         self._add_format("hf-trainer", hf_count)
         return size
+
+    def _dict_run(
+        self, data: bytes, pos: int, keys: tuple[str, ...], lines: int, out: list[MetricRecord]
+    ) -> tuple[int, int]:
+        """The plain train dict lines like the one just read, from `pos` on (`dict_runs`):
+        how many were read, and where they end. `lines`: line number of the one just read."""
+        total = self._seg_total
+        last = self._last_exact
+        interval = self._interval
+        if total is None or last is None or interval is None or self.text_events.open_tracebacks:
+            return 0, pos
+        n, end = read_run(data, pos, keys, total, last, interval, lines + 1, out)
+        if n:
+            self._last_exact = self._last_step = out[-1].step
+        return n, end
 
     def _flush_pending(self, pending: int, pending_lines: int, base: int) -> tuple[int, int]:
         """Add the dict scan's pending records and lines to the counters (when there are
@@ -788,7 +820,7 @@ class LogParser:
         elif total != known:
             return None  # an eval bar, or another progress bar
         epoch = values.get("epoch") if values is not None else None
-        if isinstance(epoch, (int, float)) and epoch >= 1 and epoch == int(epoch):
+        if isinstance(epoch, (int, float)) and epoch >= 1 and float(epoch).is_integer():
             # tqdm redraws at most every 0.1 s, so the last bar drawn can lag the step the
             # record was logged at; a whole epoch in the record is its own evidence
             per_epoch = self._steps_per_epoch()
