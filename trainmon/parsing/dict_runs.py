@@ -65,10 +65,10 @@ def read_run(
         if s < 0 or s + 1 >= size or data[s + 1] != 39 or data[s - 1] not in (10, 13):
             break  # `{'` right after a terminator, or not a line for the hot path
         close = find(b"}", s)
-        if close < 0 or close + 1 >= size or data[close + 1] != 10:
-            break
+        if close < 0 or find(b"\n", pos) != close + 1:
+            break  # the line's first `}` must end it, and no newline come before it
         text = data[s : close + 1]
-        if 10 in text or 13 in text or find(b"l", pos, s) >= 0 or find(b"\n", pos, s) >= 0:
+        if 13 in text or find(b"l", pos, s) >= 0:
             break
         try:
             values = _loads(text.replace(b"'", b'"'))

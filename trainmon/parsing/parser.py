@@ -6,6 +6,10 @@ Why it is shaped this way (figures in the performance notes, §2-3):
   by one. The dict lines are found with `find(b"{")` (memchr) and parsed with orjson, with a
   regex fallback (`dicts.py`). The step of a dict comes from the tqdm `N/TOTAL` counter in a
   bounded look-back window, never from a pass over every `\\r` segment.
+* Most of those dict lines repeat the one before: the same keys, the step one logging interval
+  on. After the scan has read one, the lines just like it are read by `dict_runs.read_run`, one
+  loop doing only the scan's own tests for such a line; the first line that differs goes on
+  here.
 * Everything else goes through the line path (`lines.py`, `tables.py`): every `\\r` or `\\n`
   terminated segment is offered to the format matchers. While dict records outnumber all
   other records four to one, the text between dicts is only searched for `loss` at C speed
