@@ -32,7 +32,8 @@ from orjson import loads as _loads
 from trainmon.records import MetricRecord
 
 LOOKBACK: Final = 640
-"""Bytes before a dict searched for its tqdm counter (`parser.LOOKBACK`)."""
+"""Bytes before a dict that are searched for the tqdm counter that gives its step (here and
+in `LogParser._tqdm_step`)."""
 _new_record = tuple.__new__
 
 

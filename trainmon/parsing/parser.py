@@ -35,7 +35,7 @@ from orjson import JSONDecodeError
 from orjson import loads as _loads
 
 from trainmon.parsing import lines as line_formats
-from trainmon.parsing.dict_runs import read_run
+from trainmon.parsing.dict_runs import LOOKBACK, read_run
 from trainmon.parsing.dicts import (
     numeric_items,
     parse_json_object,
@@ -61,8 +61,6 @@ REWRITTEN_FORMATS: Final = frozenset({"csv", "trainer-state", "fastai", "yolov5-
 """Formats whose files are rewritten in place, not appended to."""
 MAX_REWRITE_KEYS: Final = 1 << 20
 """Records remembered to recognise the rows a rewritten file kept (bounded memory)."""
-LOOKBACK: Final = 640
-"""Bytes before a dict that are searched for the tqdm counter that gives its step."""
 
 _SQ: Final = 39  # '
 _TERMINATORS: Final = (10, 13)
