@@ -12,10 +12,11 @@ CPU per line (figures: bench/README.md, "Runs of plain train dict lines").
 `read_run` reads a line only when the scan would read it on its inlined path and take the
 same branch at every test: the dict `{'...}` alone after the line's last `\\r`, closed by the
 first `}` right before `\\n`; no `l` and no newline in the text before it (so nothing for the
-text-event scanner or the line formats); decoded by orjson with exactly the run's keys, two
-quotes per key and no list; and the step the scan predicts (last step + interval) confirmed
-by the scan's look-up: the last `| STEP/TOTAL [` in its 640-byte look-back, with one `<`
-after it. The first line that differs in any way ends the run and goes the scan's way.
+text-event scanner or the line formats); decoded by the scan's own `hot_dict_values` (odd
+values such as `nan` or `np.float64(...)` included) into exactly the run's keys, so the scan
+would take the same plan; and the step the scan predicts (last step + interval) confirmed by
+the scan's look-up: the last `| STEP/TOTAL [` in its 640-byte look-back, with one `<` after
+it. The first line that differs in any way ends the run and goes the scan's way.
 `LogParser._scan` calls it only in the state in which those lines take the inlined path
 (dict records dominate, no multi-line record held, no traceback open, the total, last step
 and interval known). `tests/unit/test_dict_runs.py` compares records, counters, line numbers
@@ -26,9 +27,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from orjson import JSONDecodeError
-from orjson import loads as _loads
-
+from trainmon.parsing.dicts import hot_dict_values
 from trainmon.records import MetricRecord
 
 LOOKBACK: Final = 640
@@ -57,7 +56,6 @@ def read_run(
     rfind = data.rfind
     append = out.append
     size = len(data)
-    quotes = 2 * len(keys)
     needle_of = b"| %%d/%d [" % total
     step = last
     n = 0
@@ -71,12 +69,9 @@ def read_run(
         text = data[s : close + 1]
         if 13 in text or find(b"l", pos, s) >= 0:
             break
-        try:
-            values = _loads(text.replace(b"'", b'"'))
-        except JSONDecodeError:
-            break
-        if text.count(b"'") != quotes or 91 in text or tuple(values) != keys:  # 91: `[`
-            break
+        values = hot_dict_values(text)  # the scan's own decode, odd values included
+        if tuple(values) != keys:
+            break  # another key signature: another plan, or none
         predicted = step + interval
         needle = needle_of % predicted
         lo = s - LOOKBACK

@@ -31,15 +31,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from orjson import JSONDecodeError
-from orjson import loads as _loads
-
 from trainmon.parsing import lines as line_formats
 from trainmon.parsing.dict_runs import LOOKBACK, read_run
 from trainmon.parsing.dicts import (
+    hot_dict_values,
     numeric_items,
     parse_json_object,
-    parse_pairs,
     parse_repr_dict,
 )
 from trainmon.parsing.formats import parse_segment
@@ -449,7 +446,7 @@ class LogParser:
                         if held:  # a multi-line record ends before a dict
                             self._flush_held(out)
                             held = False
-                        values = _hot_dict_values(text)
+                        values = hot_dict_values(text)
                         run_keys = None
                         if values:
                             keys = tuple(values)
@@ -1223,18 +1220,6 @@ def _canonical_names(keys: tuple[str, ...], kind: str) -> tuple[tuple[str, str],
         taken.add(name)
         pairs.append((raw, name))
     return tuple(pairs)
-
-
-def _hot_dict_values(text: bytes) -> dict[str, float]:
-    """Numeric items of a `{'...}` dict line; a dict of plain numbers (two quotes per key,
-    no list) is used as decoded, skipping the per-item filter."""
-    try:
-        obj = _loads(text.replace(b"'", b'"'))
-    except JSONDecodeError:
-        return parse_pairs(text)
-    if text.count(b"'") == 2 * len(obj) and b"[" not in text:
-        return obj  # type: ignore[no-any-return]
-    return numeric_items(obj)
 
 
 def _without_redraws(line: bytes) -> bytes:
