@@ -6,8 +6,9 @@ the same keys, each logged `logging_steps` after the last. `LogParser._scan` rea
 line through its general loop: the checks that pick the hot path, a call to decode it, the
 key-signature plan, two calls to find its step, the counters. Once one such line has been read
 (its keys, step, logging interval and the run's total known), the lines after it that are
-exactly like it need only the scan's own tests for that case, in one loop: about 40 % less
-CPU per line (figures: bench/README.md, "Runs of plain train dict lines").
+exactly like it need only the scan's own tests for that case, in one loop: a line in about
+2.7 µs instead of 4.6, the parser a fifth cheaper on such logs (figures: bench/README.md,
+"Runs of plain train dict lines").
 
 `read_run` reads a line only when the scan would read it on its inlined path and take the
 same branch at every test: the dict `{'...}` alone after the line's last `\\r`, closed by the
