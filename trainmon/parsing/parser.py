@@ -6,6 +6,10 @@ Why it is shaped this way (figures in the performance notes, §2-3):
   by one. The dict lines are found with `find(b"{")` (memchr) and parsed with orjson, with a
   regex fallback (`dicts.py`). The step of a dict comes from the tqdm `N/TOTAL` counter in a
   bounded look-back window, never from a pass over every `\\r` segment.
+* Most of those dict lines repeat the one before: the same keys, the step one logging interval
+  on. After the scan has read one, the lines just like it are read by `dict_runs.read_run`, one
+  loop doing only the scan's own tests for such a line; the first line that differs goes on
+  here.
 * Everything else goes through the line path (`lines.py`, `tables.py`): every `\\r` or `\\n`
   terminated segment is offered to the format matchers. While dict records outnumber all
   other records four to one, the text between dicts is only searched for `loss` at C speed
@@ -27,14 +31,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from orjson import JSONDecodeError
-from orjson import loads as _loads
-
 from trainmon.parsing import lines as line_formats
+from trainmon.parsing.dict_runs import LOOKBACK, read_run
 from trainmon.parsing.dicts import (
+    hot_dict_values,
     numeric_items,
     parse_json_object,
-    parse_pairs,
     parse_repr_dict,
 )
 from trainmon.parsing.formats import parse_segment
@@ -56,8 +58,6 @@ REWRITTEN_FORMATS: Final = frozenset({"csv", "trainer-state", "fastai", "yolov5-
 """Formats whose files are rewritten in place, not appended to."""
 MAX_REWRITE_KEYS: Final = 1 << 20
 """Records remembered to recognise the rows a rewritten file kept (bounded memory)."""
-LOOKBACK: Final = 640
-"""Bytes before a dict that are searched for the tqdm counter that gives its step."""
 
 _SQ: Final = 39  # '
 _TERMINATORS: Final = (10, 13)
@@ -178,6 +178,8 @@ class LogParser:
         """Launcher ranks whose tags records carried (`context["ranks"]` counts them)."""
         self.text_events = TextEventScanner()
         """Failure signatures (tracebacks, OOM, NCCL, ...) in the lines that held no record."""
+        self._run_keys: tuple[str, ...] | None = None
+        """The keys of the last plain train dict the scan inlined (what a run may repeat)."""
         self._reset_segment()
 
     # ------------------------------------------------------------------ public
@@ -444,7 +446,8 @@ class LogParser:
                         if held:  # a multi-line record ends before a dict
                             self._flush_held(out)
                             held = False
-                        values = _hot_dict_values(text)
+                        values = hot_dict_values(text)
+                        run_keys = None
                         if values:
                             keys = tuple(values)
                             plan = plans.get(keys)
@@ -470,6 +473,7 @@ class LogParser:
                                 )
                                 if not fast:
                                     fast = self._dict_records + pending > 4 * self._other_records
+                                run_keys = self._run_keys = keys
                             elif plan[0] is not None:
                                 pending, pending_lines = self._flush_pending(
                                     pending, pending_lines, base
@@ -477,11 +481,23 @@ class LogParser:
                                 self._hf_record(data, s, prev_end, values, plan, out)
                                 base = self.lines - self._seg_lines
                                 fast = self._dict_records > 4 * self._other_records
+                                run_keys = self._run_keys  # train lines may follow an eval
                             else:
                                 self._dict_context(values)
                         prev_end = close
                         region = close + 2
                         pending_lines += 1
+                        if run_keys is not None and fast:
+                            # the lines after it may be just like it: read them in one loop
+                            n, end = self._dict_run(
+                                data, region, run_keys, base + pending_lines, out
+                            )
+                            if n:
+                                hf_count += n
+                                pending += n
+                                pending_lines += n
+                                region = end
+                                prev_end = end - 2
                         s = find(b"{", region)
                         continue
             pending, pending_lines = self._flush_pending(pending, pending_lines, base)
@@ -505,6 +521,21 @@ class LogParser:
         self._scan_prev_end = prev_end
         self._add_format("hf-trainer", hf_count)
         return size
+
+    def _dict_run(
+        self, data: bytes, pos: int, keys: tuple[str, ...], lines: int, out: list[MetricRecord]
+    ) -> tuple[int, int]:
+        """The plain train dict lines like the one just read, from `pos` on (`dict_runs`):
+        how many were read, and where they end. `lines`: line number of the one just read."""
+        total = self._seg_total
+        last = self._last_exact
+        interval = self._interval
+        if total is None or last is None or interval is None or self.text_events.open_tracebacks:
+            return 0, pos
+        n, end = read_run(data, pos, keys, total, last, interval, lines + 1, out)
+        if n:
+            self._last_exact = self._last_step = out[-1].step
+        return n, end
 
     def _flush_pending(self, pending: int, pending_lines: int, base: int) -> tuple[int, int]:
         """Add the dict scan's pending records and lines to the counters (when there are
@@ -788,7 +819,7 @@ class LogParser:
         elif total != known:
             return None  # an eval bar, or another progress bar
         epoch = values.get("epoch") if values is not None else None
-        if isinstance(epoch, (int, float)) and epoch >= 1 and epoch == int(epoch):
+        if isinstance(epoch, (int, float)) and epoch >= 1 and float(epoch).is_integer():
             # tqdm redraws at most every 0.1 s, so the last bar drawn can lag the step the
             # record was logged at; a whole epoch in the record is its own evidence
             per_epoch = self._steps_per_epoch()
@@ -1189,18 +1220,6 @@ def _canonical_names(keys: tuple[str, ...], kind: str) -> tuple[tuple[str, str],
         taken.add(name)
         pairs.append((raw, name))
     return tuple(pairs)
-
-
-def _hot_dict_values(text: bytes) -> dict[str, float]:
-    """Numeric items of a `{'...}` dict line; a dict of plain numbers (two quotes per key,
-    no list) is used as decoded, skipping the per-item filter."""
-    try:
-        obj = _loads(text.replace(b"'", b'"'))
-    except JSONDecodeError:
-        return parse_pairs(text)
-    if text.count(b"'") == 2 * len(obj) and b"[" not in text:
-        return obj  # type: ignore[no-any-return]
-    return numeric_items(obj)
 
 
 def _without_redraws(line: bytes) -> bytes:
