@@ -18,25 +18,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import trainmon.parsing.parser as parser_module
 from trainmon.parsing import LogParser
 
 
 def parse(data: bytes, chunk: int, runs: bool) -> tuple[float, str, int]:
     """CPU seconds, everything the parser reported (as text), and the record count."""
-    original = parser_module.read_run
-    if not runs:
-        parser_module.read_run = lambda data, pos, *args: (0, pos)  # type: ignore[assignment]
-    try:
-        parser = LogParser()
-        records = []
-        t0 = time.process_time()
-        for at in range(0, len(data), chunk):
-            records += parser.feed(data[at : at + chunk])
-        records += parser.finish()
-        seconds = time.process_time() - t0
-    finally:
-        parser_module.read_run = original
+    parser = LogParser(dict_runs=runs)
+    records = []
+    t0 = time.process_time()
+    for at in range(0, len(data), chunk):
+        records += parser.feed(data[at : at + chunk])
+    records += parser.finish()
+    seconds = time.process_time() - t0
     reported = repr(
         (
             records,

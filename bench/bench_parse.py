@@ -20,16 +20,16 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from floors import grep_seconds
 
 from trainmon.parsing import LogParser
 
@@ -120,18 +120,6 @@ def generate(path: Path, target_bytes: int, logging_steps: int = 20, seed: int =
     return dicts
 
 
-def time_grep(path: Path) -> float:
-    with tempfile.TemporaryFile() as sink:
-        t0 = time.perf_counter()
-        subprocess.run(
-            ["grep", "-c", "'loss'", str(path)],
-            stdout=sink,
-            check=False,
-            env={**os.environ, "LC_ALL": "C"},
-        )
-        return time.perf_counter() - t0
-
-
 def time_parser(path: Path) -> tuple[float, int]:
     gc.collect()
     parser = LogParser()
@@ -211,11 +199,11 @@ def main() -> int:
             f"in {time.perf_counter() - t0:.1f} s"
         )
     size = path.stat().st_size
-    time_grep(path)  # warm the page cache
+    grep_seconds(path, runs=1)  # warm the page cache
     greps, parses, floors = [], [], []
     records = 0
     for _ in range(args.repeat):
-        greps.append(time_grep(path))
+        greps.append(grep_seconds(path, runs=1))
         dt, records = time_parser(path)
         parses.append(dt)
         floors.append(time_floor(path))

@@ -37,6 +37,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import plotext  # noqa: E402
+from floors import cpu_times  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 
 from trainmon.plotdata import loss_plot_data  # noqa: E402
@@ -63,12 +64,7 @@ def history(records: int) -> MetricStore:
 
 def cpu_ms(func: Callable[[], object], repeats: int) -> float:
     """Median CPU milliseconds of one call."""
-    times = []
-    for _ in range(repeats):
-        started = time.process_time()
-        func()
-        times.append(time.process_time() - started)
-    return 1e3 * statistics.median(times)
+    return 1e3 * statistics.median(cpu_times(func, repeats))
 
 
 def plotext_series(series: int, points: int = 200) -> Callable[[], object]:

@@ -48,6 +48,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from floors import grep_seconds
+
 PHASES = (
     "start",
     "imports",
@@ -263,18 +265,6 @@ def advice_curve(log: str, parts: int) -> None:
         print(f"  {k:>3}/{parts}: {records:>9,} records: {cpu:.3f} s; rest {spent - cpu:.3f} s")
 
 
-def grep_s(log: str, runs: int = 5) -> float:
-    """Median wall time of `LC_ALL=C grep -c 'loss' LOG > file` (the floor)."""
-    env = dict(os.environ, LC_ALL="C")
-    times = []
-    with tempfile.TemporaryFile() as out:
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            subprocess.run(["grep", "-c", "'loss'", log], stdout=out, env=env, check=True)
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("log")
@@ -294,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         advice_curve(args.log, args.advice_curve)
         return 0
     trees = args.tree or [str(Path(__file__).resolve().parent.parent)]
-    floor = grep_s(args.log)
+    floor = grep_seconds(args.log)
     results: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for _ in range(args.runs):  # alternating, so load drifts hit every tree and job count
         for tree in trees:

@@ -19,13 +19,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import re
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from itertools import repeat
 from pathlib import Path
@@ -36,6 +32,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from floors import cpu_times, grep_seconds
 from gen_hf_log import generate
 
 from trainmon.parsing import LogParser
@@ -58,37 +55,12 @@ def chunks(path: Path) -> list[bytes]:
     return out
 
 
-def best(fn: Callable[[], object], repeat_: int) -> float:
-    """The least CPU time of `repeat_` calls."""
-    times = []
-    for _ in range(repeat_):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return min(times)
-
-
 def _decodes(text: bytes) -> bool:
     try:
         orjson.loads(text)
     except orjson.JSONDecodeError:
         return False
     return True
-
-
-def grep_seconds(path: Path, runs: int = 5) -> float:
-    times = []
-    with tempfile.TemporaryFile() as sink:
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            subprocess.run(
-                ["grep", "-c", "'loss'", str(path)],
-                stdout=sink,
-                check=False,
-                env={**os.environ, "LC_ALL": "C"},
-            )
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> int:
@@ -127,7 +99,7 @@ def main() -> int:
     }
     print("\nwhole-buffer pass | GB/s | seconds per GB / grep's")
     for name, fn in passes.items():
-        seconds = best(lambda fn=fn: [fn(part) for part in parts], args.repeat)
+        seconds = min(cpu_times(lambda fn=fn: [fn(part) for part in parts], args.repeat))
         print(f"{name} | {size / seconds / 1e9:.2f} | {seconds / grep:.2f}")
 
     def loop() -> None:
@@ -147,7 +119,7 @@ def main() -> int:
     }
     print("\nper line | µs")
     for name, (fn, n) in per_line.items():
-        print(f"{name} | {best(fn, args.repeat) / n * 1e6:.3f}")
+        print(f"{name} | {min(cpu_times(fn, args.repeat)) / n * 1e6:.3f}")
 
     def scan() -> int:
         parser = LogParser()
@@ -155,7 +127,7 @@ def main() -> int:
         return records + len(parser.finish())
 
     records = scan()
-    seconds = best(scan, args.repeat)
+    seconds = min(cpu_times(scan, args.repeat))
     print(f"LogParser.feed | {seconds / records * 1e6:.3f} per record ({records:,} records)")
     if tmp is not None:
         tmp.cleanup()

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import trainmon.parsing.parser as parser_module
+from tests.pieces import parse_in_pieces
 from trainmon.parsing import LogParser
 from trainmon.parsing.dict_runs import read_run
 
@@ -22,20 +23,8 @@ TOTAL = 4000
 
 def _parse(data: bytes, cuts: list[int], runs: bool) -> tuple[object, ...]:
     """Everything the parser reports about `data` fed in the pieces `cuts` make."""
-    original = parser_module.read_run
-    if not runs:
-        parser_module.read_run = lambda data, pos, *args: (0, pos)  # type: ignore[assignment]
-    try:
-        parser = LogParser()
-        records = []
-        prev = 0
-        for cut in sorted({min(c, len(data)) for c in cuts}):
-            records += parser.feed(data[prev:cut])
-            prev = cut
-        records += parser.feed(data[prev:])
-        records += parser.finish()
-    finally:
-        parser_module.read_run = original
+    parser = LogParser(dict_runs=runs)
+    records = parse_in_pieces(parser, data, cuts)
     return (
         repr(records),  # repr: a nan value equals itself
         parser.lines,

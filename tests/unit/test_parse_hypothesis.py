@@ -7,6 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.pieces import parse_in_pieces
 from trainmon.parsing import LogParser
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -87,13 +88,7 @@ def _key(records: list) -> list:  # type: ignore[type-arg]
 
 def _run(data: bytes, cuts: list[int]) -> tuple[list, int, int | None]:  # type: ignore[type-arg]
     parser = LogParser()
-    records = []
-    prev = 0
-    for cut in sorted({min(c, len(data)) for c in cuts}):
-        records += parser.feed(data[prev:cut])
-        prev = cut
-    records += parser.feed(data[prev:])
-    records += parser.finish()
+    records = parse_in_pieces(parser, data, cuts)
     return _key(records), parser.lines, parser.total_steps
 
 

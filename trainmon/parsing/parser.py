@@ -154,7 +154,10 @@ class LogParser:
     `lines`, `unparsed_lines`, `records` and the revealed `context` accumulate over segments.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, dict_runs: bool = True) -> None:
+        """`dict_runs=False`: every line goes through the general scan, without the run
+        reader of plain train dict lines (what its tests and benchmark compare it with)."""
+        self._dict_runs = dict_runs
         self.lines = 0
         """Lines seen (`\\n`-terminated, plus a final unterminated one at `finish`)."""
         self.records = 0
@@ -530,7 +533,13 @@ class LogParser:
         total = self._seg_total
         last = self._last_exact
         interval = self._interval
-        if total is None or last is None or interval is None or self.text_events.open_tracebacks:
+        if (
+            not self._dict_runs
+            or total is None
+            or last is None
+            or interval is None
+            or self.text_events.open_tracebacks
+        ):
             return 0, pos
         n, end = read_run(data, pos, keys, total, last, interval, lines + 1, out)
         if n:
