@@ -40,6 +40,7 @@ from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 from trainmon.text import terminal_safe
 from trainmon.ui.advice_rounds import AdviceRounds, advice_items
+from trainmon.ui.compositor import render_sent_rows_only
 from trainmon.ui.driver_choice import quiet_driver
 from trainmon.ui.history_messages import HistoryMessages
 from trainmon.ui.layout import Layout, layout_for, too_small_text
@@ -243,6 +244,7 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         self.query_one("#advice", AdvicePanel).border_title = _("advice")
         self.query_one("#grad-norm", GradNormPane).border_title = _("grad norm")
         self.query_one("#system", SystemPane).border_title = _("system")
+        render_sent_rows_only(self.screen)  # a record's or a sample's update: its rows only
         self._apply_layout(self.size.width, self.size.height)
         self._sync_side()
         if self.options.metrics:
