@@ -10,6 +10,7 @@ import pytest
 
 from tests.app.helpers import NanEngine, make_app, status_lines, wait_until
 from trainmon.records import MetricRecord
+from trainmon.ui.app import ADVICE_IN_UPDATE_RECORDS
 from trainmon.ui.messages import RecordsParsed
 from trainmon.ui.runs import RunView
 from trainmon.ui.widgets.advice_panel import AdvicePanel
@@ -77,3 +78,22 @@ async def test_a_tick_with_nothing_new_computes_no_status_row(
         app.tick()
         assert made == [now[0]]
         assert "1 min ago" in status_lines(app)[0]
+
+
+async def test_a_history_read_at_start_is_shown_before_its_advice_is_judged() -> None:
+    """A batch larger than `ADVICE_IN_UPDATE_RECORDS` (a history read at start) is left to
+    the tick: the first screen with its step does not wait for the advice's first pass."""
+    app = make_app(["old.log"], start_workers=False, refresh_s=3600, advice_factory=NanEngine)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        history = [MetricRecord("train", 3, {"loss": math.nan})]
+        count = ADVICE_IN_UPDATE_RECORDS + 50
+        history += [MetricRecord("train", step, {"loss": 1.0}) for step in range(4, 4 + count)]
+        app.inject(0, history)
+        last = f"step {3 + count}"
+        await wait_until(pilot, lambda: last in status_lines(app)[0], "the history's last step")
+        panel = app.query_one("#advice", AdvicePanel)
+        assert panel.active == ()
+        app.tick()
+        await pilot.pause()
+        assert [f.rule for _label, f in panel.active] == ["nan-loss"]

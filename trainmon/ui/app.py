@@ -71,6 +71,11 @@ SYSTEM_HISTORY: Final = 600
 ADVICE_EVERY_TICKS: Final = 5
 """Advice is re-evaluated on new records, and at least this often for time-based rules."""
 
+ADVICE_IN_UPDATE_RECORDS: Final = 100
+"""New records up to this many are judged in the update that shows them (a live run's record
+or two: no pass of the tick's own); a larger batch (a history read at start) is left to the
+tick, so the first screen with its step does not wait for the advice's first pass."""
+
 GC_FREEZE_AFTER_TICKS: Final = 3
 """Once the dashboard has started and read what the logs held (this many ticks), everything
 alive then is moved out of the cyclic garbage collector's way (`gc.freeze`): its full passes
@@ -195,6 +200,8 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         self._gpu_dirty = False
         self._cpu_dirty = False
         self._status_queued = False
+        self._judged_records = 0
+        """Records held by the runs at the last advice pass (`ADVICE_IN_UPDATE_RECORDS`)."""
         self._status_keys: tuple[tuple[object, ...], ...] | None = None
         """What the status rows were drawn from (`_update_status`)."""
         self._ticks = 0
@@ -334,7 +341,9 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
             # are the plot's markers), a due plot rebuild (spaced out by the plot's budget)
             # and a GPU / CPU sample taken meanwhile, not one pass each; the tick after it
             # then finds nothing left to do.
-            self._update_advice(now, timed=False)
+            unjudged = self._records() - self._judged_records
+            if unjudged <= ADVICE_IN_UPDATE_RECORDS:
+                self._update_advice(now, timed=False)
             self._update_status(now)
             self._update_plots()
             self._update_system()
@@ -401,9 +410,15 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         """How many refreshes gave the plots new input (for tests and benches)."""
         return self._plots.redraws
 
+    def _records(self) -> int:
+        """Records held by every run (new records since the last advice: this minus
+        `_judged_records`)."""
+        return sum(view.run.store.records for view in self.runs)
+
     def _update_advice(self, now: float, *, timed: bool) -> None:
         """Advice on new records, and when `timed` (every few ticks) for the clock and
         hardware rules too."""
+        self._judged_records = self._records()
         runs = [*(view.run for view in self.runs), self.host]
         bell, failed = self._advice.advise(runs, now, timed=timed)
         for run, exc in failed:  # an advice bug must not take the dashboard down: say it
