@@ -25,8 +25,10 @@ from trainmon.ui.widgets.loss_plot import (
     linear_ticks,
     log_ticks,
     nice_ticks,
+    nice_x_axis,
     pack_legend,
     tick_label,
+    tick_labels,
 )
 
 
@@ -310,6 +312,67 @@ def test_tick_labels_stay_short() -> None:
     ]
     assert tick_label(1.463e11) == "1.46e11" and tick_label(12_345) == "12.3k"
     assert tick_label(3e-5) == "3e-5" and tick_label(-2.5e9) == "-2.5e9"
+
+
+def test_tick_labels_take_the_digits_that_tell_them_apart() -> None:
+    assert tick_labels([250, 500, 1000]) == ["250", "500", "1k"]
+    assert tick_labels([1_000_000, 1_001_000, 1_002_000]) == ["1M", "1.001M", "1.002M"]
+    assert tick_labels([2e9, 2.0005e9]) == ["2e9", "2.0005e9"]
+
+
+def test_the_x_axis_ends_at_the_next_tick() -> None:
+    assert nice_x_axis(1, 1030, integer=True) == (1250, [250, 500, 750, 1000, 1250])
+    assert nice_x_axis(1, 1000, integer=True) == (1000, [250, 500, 750, 1000])  # on a tick
+    assert nice_x_axis(0.0, 0.34) == (0.4, [0.0, 0.1, 0.2, 0.3, 0.4])
+    assert nice_x_axis(1e6, 1_002_990, integer=True)[0] == 1_003_000
+    assert nice_x_axis(5, 5) == (5, [])  # one point: no range, plotext's own ticks
+
+
+def schedule_store(steps: int) -> MetricStore:
+    """A run whose every value depends on its step alone (noisy loss, warm-up LR, evals):
+    appending a record leaves the earlier points as they were."""
+    store = MetricStore()
+    for step in range(1, steps + 1):
+        loss = 1.0 + 0.5 * math.sin(step * 1.7) + 0.3 * math.cos(step * 0.37)
+        values = {"loss": loss, "learning_rate": 1e-4 * min(1.0, step / 40)}
+        store.extend([MetricRecord("train", step, values)], float(step))
+        if step % 10 == 0:
+            store.extend([MetricRecord("eval", step, {"eval_loss": loss})], float(step))
+    return store
+
+
+async def test_a_record_within_the_axis_moves_no_dot_and_no_tick() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        before = figure_rows_of(await show_run(pilot, schedule_store(131)))
+        after = figure_rows_of(await show_run(pilot, schedule_store(132)))
+        # The axis runs to 150: the last record's dots, then the new ones, at the right.
+        assert before[-2] == after[-2] and "150" in before[-2]  # the tick labels
+        last_dot = max(
+            col for row in before for col, char in enumerate(row) if 0x2800 < ord(char) < 0x2900
+        )
+        changed = {
+            col
+            for old, new in zip(before, after, strict=True)
+            for col, (a, b) in enumerate(zip(old, new, strict=True))
+            if a != b
+        }
+        assert changed, "the new record is drawn"
+        assert min(changed) >= last_dot - 1  # the cell of the last point, and right of it
+
+
+async def test_a_record_past_the_end_moves_the_end_to_the_next_tick() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        before = figure_rows_of(await show_run(pilot, schedule_store(150)))
+        after = figure_rows_of(await show_run(pilot, schedule_store(151)))
+        assert before[-2].split()[-1] == "150"
+        assert after[-2].split()[-1] == "200" and "150" in after[-2].split()
+
+
+def figure_rows_of(text: str) -> list[str]:
+    """The plot's rows below its legend row."""
+    return text.split("\n")[1:]
 
 
 async def test_large_losses_get_engineering_tick_labels() -> None:

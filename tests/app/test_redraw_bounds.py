@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.geometry import Region
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 
 from trainmon.plotdata import loss_plot_data
 from trainmon.records import Finding, MetricRecord
@@ -184,3 +184,33 @@ async def test_new_evidence_of_the_same_height_repaints_without_a_layout() -> No
         panel.show([("", finding("loss 1.20 -> 1.60\n" * 4 + "over 32 steps"))])  # taller
         await pilot.pause()
         assert any(layouts)
+
+
+async def test_a_finding_row_whose_text_changed_is_replaced_in_place() -> None:
+    """The same findings at a later step: the rows' text changes, the options stay (no
+    clear and add, which lays out the whole screen), and the highlight stays on its rule."""
+    app = AdviceHost()
+    async with app.run_test(size=(60, 30)) as pilot:
+        panel = app.query_one(AdvicePanel)
+        options = panel.query_one("#advice-list", OptionList)
+
+        def findings(step: int) -> list[tuple[str, Finding]]:
+            return [
+                ("", Finding("loss-rising", "warning", step, "loss rising", "e", "a")),
+                ("", Finding("grad-norm-spike", "warning", 7, "grad spike", "e", "a")),
+            ]
+
+        panel.show(findings(40))
+        await pilot.pause()
+        rows = [options.get_option_at_index(i) for i in range(options.option_count)]
+        rising = next(i for i, row in enumerate(rows) if "loss rising" in str(row.prompt))
+        options.highlighted = 1 - rising  # the other finding
+        panel.show(findings(55))
+        await pilot.pause()
+        assert [options.get_option_at_index(i) for i in range(2)] == rows
+        assert "step 55" in str(rows[rising].prompt)
+        assert options.highlighted == 1 - rising and panel.selected is not None
+        assert panel.selected[1].rule == "grad-norm-spike"
+        panel.show(findings(55)[:1])  # one row fewer: the options are replaced
+        await pilot.pause()
+        assert options.option_count == 1

@@ -40,6 +40,7 @@ from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 from trainmon.text import terminal_safe
 from trainmon.ui.advice_rounds import AdviceRounds, advice_items
+from trainmon.ui.compositor import render_sent_rows_only
 from trainmon.ui.driver_choice import quiet_driver
 from trainmon.ui.history_messages import HistoryMessages
 from trainmon.ui.layout import Layout, layout_for, too_small_text
@@ -69,6 +70,11 @@ SYSTEM_HISTORY: Final = 600
 
 ADVICE_EVERY_TICKS: Final = 5
 """Advice is re-evaluated on new records, and at least this often for time-based rules."""
+
+ADVICE_IN_UPDATE_RECORDS: Final = 100
+"""New records up to this many are judged in the update that shows them (a live run's record
+or two: no pass of the tick's own); a larger batch (a history read at start) is left to the
+tick, so the first screen with its step does not wait for the advice's first pass."""
 
 GC_FREEZE_AFTER_TICKS: Final = 3
 """Once the dashboard has started and read what the logs held (this many ticks), everything
@@ -194,6 +200,10 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         self._gpu_dirty = False
         self._cpu_dirty = False
         self._status_queued = False
+        self._judged_records = 0
+        """Records held by the runs at the last advice pass (`ADVICE_IN_UPDATE_RECORDS`)."""
+        self._status_keys: tuple[tuple[object, ...], ...] | None = None
+        """What the status rows were drawn from (`_update_status`)."""
         self._ticks = 0
         self.bells = 0
         """How many times the bell rang (for tests)."""
@@ -241,6 +251,7 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         self.query_one("#advice", AdvicePanel).border_title = _("advice")
         self.query_one("#grad-norm", GradNormPane).border_title = _("grad norm")
         self.query_one("#system", SystemPane).border_title = _("system")
+        render_sent_rows_only(self.screen)  # a record's or a sample's update: its rows only
         self._apply_layout(self.size.width, self.size.height)
         self._sync_side()
         if self.options.metrics:
@@ -315,9 +326,9 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
                 self._own_threads.batch_taken(message.run)
 
     def _status_soon(self) -> None:
-        """New records' step in the status line now, not at the next tick, and the plots in
-        the same screen update when their budget allows; advice waits for the tick. Several
-        messages handled in a row share one update."""
+        """New records' step in the status line now, not at the next tick, with their advice,
+        and the plots in the same screen update when their budget allows. Several messages
+        handled in a row share one update."""
         if not self._status_queued:
             self._status_queued = True
             self.call_later(self._status_now)
@@ -325,9 +336,15 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
     def _status_now(self) -> None:
         self._status_queued = False
         if self.is_running and self.layout_mode != "tiny":
-            self._update_status(self._clock())
-            # One compositor pass for the status line, a due plot rebuild (spaced out by the
-            # plot's budget) and a GPU / CPU sample taken meanwhile, not one pass each.
+            now = self._clock()
+            # One compositor pass for the status line, the new records' advice (its findings
+            # are the plot's markers), a due plot rebuild (spaced out by the plot's budget)
+            # and a GPU / CPU sample taken meanwhile, not one pass each; the tick after it
+            # then finds nothing left to do.
+            unjudged = self._records() - self._judged_records
+            if unjudged <= ADVICE_IN_UPDATE_RECORDS:
+                self._update_advice(now, timed=False)
+            self._update_status(now)
             self._update_plots()
             self._update_system()
 
@@ -371,7 +388,7 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         now = self._clock()
         with self.batch_update():
             # Advice first: its findings are the plot's markers.
-            self._update_advice(now)
+            self._update_advice(now, timed=self._ticks % ADVICE_EVERY_TICKS == 0)
             self._update_plots()
             self._update_status(now)
             self._update_system()
@@ -393,9 +410,15 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         """How many refreshes gave the plots new input (for tests and benches)."""
         return self._plots.redraws
 
-    def _update_advice(self, now: float) -> None:
-        """Advice on new records, and every few ticks for the clock and hardware rules."""
-        timed = self._ticks % ADVICE_EVERY_TICKS == 0
+    def _records(self) -> int:
+        """Records held by every run (new records since the last advice: this minus
+        `_judged_records`)."""
+        return sum(view.run.store.records for view in self.runs)
+
+    def _update_advice(self, now: float, *, timed: bool) -> None:
+        """Advice on new records, and when `timed` (every few ticks) for the clock and
+        hardware rules too."""
+        self._judged_records = self._records()
         runs = [*(view.run for view in self.runs), self.host]
         bell, failed = self._advice.advise(runs, now, timed=timed)
         for run, exc in failed:  # an advice bug must not take the dashboard down: say it
@@ -422,7 +445,14 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
             panel.border_title = title
 
     def _update_status(self, now: float) -> None:
-        rows = tuple(run.status(now, paused=self.paused) for run in self.runs)
+        """The status rows, when anything they show may have changed (`RunView.status_key`:
+        an idle tick costs a comparison)."""
+        paused = self.paused
+        keys = tuple(run.status_key(now, paused=paused) for run in self.runs)
+        if keys == self._status_keys:
+            return
+        self._status_keys = keys
+        rows = tuple(run.status(now, paused=paused) for run in self.runs)
         self.query_one("#status", StatusBar).show(rows)
 
     # -- actions -------------------------------------------------------------------------------

@@ -45,6 +45,13 @@ class SystemSamples(App[None]):
 
     @on(GpuSampled)
     def _gpu_sampled(self, message: GpuSampled) -> None:
+        shown = self.gpu_snapshot
+        if (
+            message.snapshot.status == "disabled"
+            and shown is not None
+            and shown.status == "disabled"
+        ):
+            return  # --no-gpu: the first sample said so, the next ones say nothing new
         self.gpu_snapshot = message.snapshot
         self._gpu_dirty = True
         self.system.add_gpu(message.snapshot)
@@ -75,5 +82,7 @@ class SystemSamples(App[None]):
         gpu = self.gpu_snapshot if self._gpu_dirty else None
         cpu = self.cpu_snapshot if self._cpu_dirty else None
         self._gpu_dirty = self._cpu_dirty = False
+        if gpu is None and cpu is None:
+            return  # no new sample: the panes and the side column stay as they are
         self.query_one("#system", SystemPane).show(gpu, cpu)
         self._sync_side()

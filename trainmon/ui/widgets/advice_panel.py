@@ -327,9 +327,16 @@ class AdvicePanel(Vertical):
         lines += [self.muted_line(rule) for rule in self._muted]
         key = tuple(line.markup for line in lines)
         if key != self._lines_key:
-            self._lines_key = key
-            option_list.clear_options()
-            option_list.add_options([Option(line) for line in lines])
+            old, self._lines_key = self._lines_key, key
+            if old is not None and len(old) == len(key) == option_list.option_count:
+                # The same number of rows (new evidence, a later step): their text only,
+                # without the layout that replacing the options costs.
+                for index, (was, line) in enumerate(zip(old, lines, strict=True)):
+                    if was != line.markup:
+                        option_list.replace_option_prompt_at_index(index, line)
+            else:
+                option_list.clear_options()
+                option_list.add_options([Option(line) for line in lines])
             if lines:
                 index = 0
                 if previous is not None:
@@ -340,7 +347,8 @@ class AdvicePanel(Vertical):
                     else:
                         if previous[1] in self._muted:
                             index = len(self._active) + self._muted.index(previous[1])
-                option_list.highlighted = index
+                if option_list.highlighted != index:
+                    option_list.highlighted = index
         has_findings = bool(lines)
         if option_list.display != has_findings:
             option_list.display = has_findings

@@ -120,7 +120,7 @@ class CpuPanel(TextPane):
         self.refresh_changed()
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"cpu--{name}", partial=True)
+        return self.component_style(f"cpu--{name}")
 
     def render_text(self) -> Text:
         """Host lines and the trainer block for the current width."""

@@ -133,7 +133,7 @@ class GpuPanel(TextPane):
     # -- rendering --------------------------------------------------------------------------
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"gpu--{name}", partial=True)
+        return self.component_style(f"gpu--{name}")
 
     def render_text(self) -> Text:
         """The pane for the current width."""

@@ -98,7 +98,7 @@ class GradNormPane(KeptLines):
     def summary(self) -> Text:
         """The one-line summary under the sparkline (plain text, never markup)."""
         d = self._data
-        label = self.get_component_rich_style("grad-norm--label", partial=True)
+        label = self.component_style("grad-norm--label")
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append("grad_norm ", style=label)
         for name, value in (
@@ -112,13 +112,13 @@ class GradNormPane(KeptLines):
             if name == "max" and d.scale_top is not None:  # the scale, beside the true max
                 text.append(f"({ABOVE_GLYPH}>{fmt(d.scale_top)})  ", style=label)
         if d.spikes:
-            spike = self.get_component_rich_style("grad-norm--spike", partial=True)
+            spike = self.component_style("grad-norm--spike")
             n = len(d.spikes)
             text.append(
                 ngettext("{count} spike", "{count} spikes", n).format(count=n) + "  ", style=spike
             )
         if d.clip is not None:
-            clipped = self.get_component_rich_style("grad-norm--clipped", partial=True)
+            clipped = self.component_style("grad-norm--clipped")
             finite = d.count - d.nonfinite
             share = (
                 " (" + _("{percent}% above").format(percent=f"{100 * d.clipped / finite:.0f}") + ")"
@@ -129,7 +129,7 @@ class GradNormPane(KeptLines):
                 _("clip") + f" {fmt(d.clip)}{share}  ", style=clipped if d.clipped else label
             )
         if d.nonfinite:
-            spike = self.get_component_rich_style("grad-norm--spike", partial=True)
+            spike = self.component_style("grad-norm--spike")
             text.append(f"{d.nonfinite} NaN/inf", style=spike)
         text.rstrip()
         return text
@@ -142,7 +142,7 @@ class GradNormPane(KeptLines):
         if width <= 0 or height <= 0:
             return Text("")
         if not d.present:
-            dim = self.get_component_rich_style("grad-norm--dim", partial=True)
+            dim = self.component_style("grad-norm--dim")
             return Text(_(ABSENT_TEXT), style=dim, no_wrap=True, overflow="ellipsis", end="")
         summary = self.summary()
         spark_height = height - 1
@@ -150,9 +150,9 @@ class GradNormPane(KeptLines):
             return summary
         values = rebucket_max(d.values, width)
         spikes = self._cell_flags(d.spikes, len(d.values), len(values))
-        bar = self.get_component_rich_style("grad-norm--bar", partial=True)
-        spike = self.get_component_rich_style("grad-norm--spike", partial=True)
-        clipped = self.get_component_rich_style("grad-norm--clipped", partial=True)
+        bar = self.component_style("grad-norm--bar")
+        spike = self.component_style("grad-norm--spike")
+        clipped = self.component_style("grad-norm--clipped")
         styles: list[Style | None] = []
         for i, v in enumerate(values):
             if spikes[i]:

@@ -166,8 +166,16 @@ def nice_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> l
     Axis labels such as 27.5 or 62.5 on a step axis read as noise; 20, 40, 60 read at once.
     `integer` keeps the spacing at a whole number (steps, records).
     """
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+    step = tick_spacing(lo, hi, count, integer)
+    if step is None:
         return []
+    return _multiples(lo, hi, step)
+
+
+def tick_spacing(lo: float, hi: float, count: int = 5, integer: bool = False) -> float | None:
+    """The spacing of `nice_ticks` over [lo, hi] (None: no range to tick)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return None
     raw = (hi - lo) / max(1, count - 1)
     power = 10.0 ** math.floor(math.log10(raw))
     step = min(
@@ -175,21 +183,50 @@ def nice_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> l
     )
     if integer:  # whole steps: 0.5 becomes 1, 2.5 becomes 2
         step = 2.0 if step == 2.5 else max(1.0, step)
+    return step
+
+
+def _multiples(lo: float, hi: float, step: float) -> list[float]:
+    """The multiples of `step` in [lo, hi], written without float noise (0.3, not
+    0.30000000000000004)."""
     first = math.ceil(lo / step - 1e-9)
     last = math.floor(hi / step + 1e-9)
     return [float(f"{k * step:.12g}") for k in range(first, last + 1)]
 
 
-def tick_label(value: float) -> str:
-    """A short axis label: 800, 12.3k, 1.5M, 1.46e11, 3e-5; fractions with three digits."""
+def nice_x_axis(lo: float, hi: float, integer: bool = False) -> tuple[float, list[float]]:
+    """Where the x axis ends for data over [lo, hi], and its ticks: the axis runs on to the
+    next tick at or above `hi` (the tick spacing of the data's range), so a new point short
+    of that tick moves no dot and no label; a point past it moves the end to the next tick.
+    Without a range (one point, or none), the end is `hi` and there are no ticks."""
+    step = tick_spacing(lo, hi, integer=integer)
+    if step is None:
+        return hi, []
+    end = float(f"{math.ceil(hi / step - 1e-9) * step:.12g}")
+    return max(end, hi), _multiples(lo, end, step)
+
+
+def tick_label(value: float, digits: int = 3) -> str:
+    """A short axis label: 800, 12.3k, 1.5M, 1.46e11, 3e-5; `digits` significant digits."""
     size = abs(value)
     if size >= 1e9 or 0 < size < 1e-3:
-        mantissa, _, exponent = f"{value:.3g}".partition("e")
+        mantissa, _, exponent = f"{value:.{digits}g}".partition("e")
         return f"{mantissa}e{int(exponent)}" if exponent else mantissa
     for limit, suffix in ((1e6, "M"), (1e3, "k")):
         if size >= limit:
-            return f"{value / limit:.3g}{suffix}"
-    return f"{value:.3g}"
+            return f"{value / limit:.{digits}g}{suffix}"
+    return f"{value:.{digits}g}"
+
+
+def tick_labels(values: Sequence[float]) -> list[str]:
+    """Short labels for ticks, with the digits it takes to tell them apart: steps 1,000,250
+    and 1,000,500 read 1.00025M and 1.0005M, not 1M twice."""
+    labels = [tick_label(v) for v in values]
+    for digits in range(4, 13):
+        if len(set(labels)) == len(labels):
+            break
+        labels = [tick_label(v, digits) for v in values]
+    return labels
 
 
 LegendPiece = tuple[str, Rgb | None]
@@ -282,6 +319,8 @@ class LossPlot(PlotextPlot):
         them)."""
         self._traces: list[Trace] = []
         self._vlines: list[float] = []
+        self._x_ticks: list[float] = []
+        """The x ticks of the last `_replot` (`nice_x_axis`; none: plotext places its own)."""
         self._frame_calls: list[tuple[object, ...]] = []
         """The plotext calls that made the frame (`_fig`), for the frame cache's key."""
         self._ticks: dict[str, list[float]] = {}
@@ -543,7 +582,7 @@ class LossPlot(PlotextPlot):
 
     def _replot(self) -> None:
         reset_figure(self.plt)
-        self._traces, self._vlines = [], []
+        self._traces, self._vlines, self._x_ticks = [], [], []
         self._frame_calls, self._ticks, self._limits = [], {}, None
         runs = self._runs
         self._legend_rows = self.legend_rows
@@ -569,7 +608,7 @@ class LossPlot(PlotextPlot):
         if not math.isfinite(extent.y_lo):
             extent.y_lo, extent.y_hi = 0.0, 1.0
         self._plot_markers(first, extent.y_hi)
-        self._draw_traces()
+        self._draw_traces(x_range=extent.x_hi > extent.x_lo, integer=first.x_axis == "step")
         self._plot_axes(first, extent)
         if not runs or all(data.empty for _label, data in runs):
             self._fig("title", _("waiting for loss records"))
@@ -693,12 +732,14 @@ class LossPlot(PlotextPlot):
         """A series to draw, in drawing order (a later one wins a cell both touch)."""
         self._traces.append(Trace(x, y, colour, marker, lines, right))
 
-    def _draw_traces(self) -> None:
+    def _draw_traces(self, *, x_range: bool, integer: bool) -> None:
         """Hand the series to plotext, or draw them with the raster into plotext's frame.
 
         For the raster, plotext gets a stand-in per series (a lone NaN: the same axes, sides,
         colours and styles, no dots) and the limits its data would give; the frame it builds
-        is the same, and `build_matrix` writes the raster's cells into it.
+        is the same, and `build_matrix` writes the raster's cells into it. When the data
+        spans a range of x (`x_range`), the x axis runs on to the next tick (`nice_x_axis`):
+        a new record then adds dots at the right and moves nothing already drawn.
         """
         plt = self.plt
         traces = self._traces
@@ -709,12 +750,16 @@ class LossPlot(PlotextPlot):
             draw = plt.plot if trace.lines else plt.scatter
             side = "right" if trace.right else "left"
             draw(x, y, color=trace.colour, marker=trace.marker, yside=side)
+        xlim = _sorted(data_limits([*(t.x for t in traces), self._vlines]))
+        if x_range:
+            end, self._x_ticks = nice_x_axis(*xlim, integer=integer)
+            xlim = (xlim[0], end)
+        if x_range or raster:
+            plt.xlim(*xlim)
         if not raster:
             return
-        xlim = _sorted(data_limits([*(t.x for t in traces), self._vlines]))
         ylim = _sorted(data_limits([t.y for t in traces if not t.right]))
         self._limits = (xlim, ylim, None)
-        plt.xlim(*xlim)
         plt.ylim(*ylim)
         right = [t.y for t in traces if t.right]
         ylim_right = _sorted(data_limits(right)) if right else None
@@ -725,9 +770,9 @@ class LossPlot(PlotextPlot):
 
     def _plot_axes(self, first: LossPlotData, extent: _Extent) -> None:
         """Round x ticks, log-y labels in original values, and the LR's right-hand axis."""
-        x_ticks = nice_ticks(extent.x_lo, extent.x_hi, integer=first.x_axis == "step")
+        x_ticks = self._x_ticks
         if len(x_ticks) >= 2:
-            self._fig("xticks", x_ticks, [tick_label(t) for t in x_ticks])
+            self._fig("xticks", x_ticks, tick_labels(x_ticks))
             self._ticks["x"] = x_ticks
         self._fig("ylabel", first.y_label)
         if first.log_y:
@@ -738,7 +783,7 @@ class LossPlot(PlotextPlot):
         else:  # plotext's own labels read 146300000000.0; these read 1.46e11
             y_ticks = nice_ticks(extent.y_lo, extent.y_hi)
             if len(y_ticks) >= 2:
-                self._fig("yticks", y_ticks, [tick_label(t) for t in y_ticks])
+                self._fig("yticks", y_ticks, tick_labels(y_ticks))
                 self._ticks["left"] = y_ticks
         if math.isfinite(extent.lr_lo):
             # plotext writes small LRs as 0.0000300; scientific labels are shorter and clearer.

@@ -98,7 +98,29 @@ def repaint_spans(widget: Widget, before: Sequence[Strip], after: Sequence[Strip
     return rows
 
 
-class KeptLines(Widget):
+class CachedStyles(Widget):
+    """Component styles looked up once per theme: Textual forgets its own cache on every
+    refresh, so a pane repainted on each sample or record asked for every style again."""
+
+    _styles_by_name: dict[str, Style] | None = None
+
+    def component_style(self, name: str) -> Style:
+        """The partial Rich style of component class `name` (cached until a style change)."""
+        cache = self._styles_by_name
+        if cache is None:
+            cache = self._styles_by_name = {}
+        style = cache.get(name)
+        if style is None:
+            style = cache[name] = self.get_component_rich_style(name, partial=True)
+        return style
+
+    def notify_style_update(self) -> None:
+        """A new theme or style: the cached styles are the old ones."""
+        self._styles_by_name = None
+        super().notify_style_update()
+
+
+class KeptLines(CachedStyles):
     """A widget whose `render()` text is drawn into screen lines once and kept: `render_line`
     reads them, so a change can repaint only the rows or cells that differ (`take_kept`, then
     `draw_kept`, then `repaint_rows` / `repaint_spans`); a new size or theme draws them again.

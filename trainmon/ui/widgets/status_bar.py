@@ -335,7 +335,7 @@ class StatusBar(KeptLines):
         return lines + [self.row_text(row, width) for row in rows]
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"status-bar--{name}", partial=True)
+        return self.component_style(f"status-bar--{name}")
 
     def _run_style(self, colour: str) -> Style:
         try:

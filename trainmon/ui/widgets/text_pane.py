@@ -5,12 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import RenderResult
 from textual.reactive import reactive
-from textual.widget import Widget
 
-from trainmon.ui.widgets.rows import repaint_rows
+from trainmon.ui.widgets.rows import CachedStyles, repaint_rows
 
 
-class TextPane(Widget):
+class TextPane(CachedStyles):
     """Base for `height: auto` panes that redraw often but rarely change their line count.
 
     A `refresh(layout=True)` on every sample makes Textual lay out the whole screen again
