@@ -1,6 +1,7 @@
 """The dashboard's own words in each language: the footer's keys, the loss plot's legend and
-axis, the grad-norm summary, the metric browser and the log view (the panes whose words are
-not in the advice snapshots), in a narrow terminal where CJK words take two cells."""
+axis, the grad-norm summary, the advice pane's title, the metric browser and the log view (the
+panes whose words are not in the advice snapshots), in a narrow terminal where CJK words take
+two cells."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rich.cells import cell_len
 from tests.app.helpers import jsonl, make_app, screen_text, wait_until
 from trainmon import i18n
 from trainmon.ui.metric_browser import MetricBrowser
+from trainmon.ui.widgets.advice_panel import AdvicePanel
 from trainmon.ui.widgets.grad_norm import GradNormPane
 from trainmon.ui.widgets.loss_plot import LossPlot
 from trainmon.ui.widgets.raw_log import RawLogView
@@ -66,6 +68,10 @@ async def test_the_dashboard_speaks_the_language(lang: str, tmp_path: Path) -> N
         assert smoothed in shown and eval_word in shown and step in shown
         summary = app.query_one(GradNormPane).summary().plain
         assert low in summary and high in summary
+        # the advice pane's title, after the records were judged (with its count when any)
+        advice = app.query_one("#advice", AdvicePanel)
+        await wait_until(pilot, lambda: not app.runs[0].run.stale, "the advice")
+        assert str(advice.border_title).startswith(i18n._("advice"))
         await wait_until(pilot, lambda: help_word in screen_text(app), "the footer")
         screen = screen_text(app)
         assert pause in screen

@@ -10,7 +10,7 @@ import pytest
 
 from tests.app.helpers import NanEngine, make_app, status_lines, wait_until
 from trainmon.records import MetricRecord
-from trainmon.ui.app import ADVICE_IN_UPDATE_RECORDS
+from trainmon.ui.advice_updates import ADVICE_IN_UPDATE_RECORDS
 from trainmon.ui.messages import RecordsParsed
 from trainmon.ui.runs import RunView
 from trainmon.ui.widgets.advice_panel import AdvicePanel

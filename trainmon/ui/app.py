@@ -39,7 +39,8 @@ from trainmon.sources import CpuSource, GpuSource
 from trainmon.sources.history import SystemHistory
 from trainmon.sources.samples import CpuSnapshot, GpuSnapshot
 from trainmon.text import terminal_safe
-from trainmon.ui.advice_rounds import AdviceRounds, advice_items
+from trainmon.ui.advice_rounds import AdviceRounds
+from trainmon.ui.advice_updates import AdviceUpdates
 from trainmon.ui.compositor import render_sent_rows_only
 from trainmon.ui.driver_choice import quiet_driver
 from trainmon.ui.history_messages import HistoryMessages
@@ -68,14 +69,6 @@ if TYPE_CHECKING:
 SYSTEM_HISTORY: Final = 600
 """GPU / CPU samples kept: the hardware rules' longest window with room (20 min at 2 s)."""
 
-ADVICE_EVERY_TICKS: Final = 5
-"""Advice is re-evaluated on new records, and at least this often for time-based rules."""
-
-ADVICE_IN_UPDATE_RECORDS: Final = 100
-"""New records up to this many are judged in the update that shows them (a live run's record
-or two: no pass of the tick's own); a larger batch (a history read at start) is left to the
-tick, so the first screen with its step does not wait for the advice's first pass."""
-
 GC_FREEZE_AFTER_TICKS: Final = 3
 """Once the dashboard has started and read what the logs held (this many ticks), everything
 alive then is moved out of the cyclic garbage collector's way (`gc.freeze`): its full passes
@@ -96,7 +89,9 @@ def _follow_log(path: str, from_end: bool) -> Follower:
     return follower
 
 
-class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, HistoryMessages):
+class TrainmonApp(
+    AdviceUpdates, QuitHandling, ViewActions, MetricActions, SystemSamples, HistoryMessages
+):
     """The live training dashboard."""
 
     CSS_PATH = "trainmon.tcss"
@@ -201,7 +196,6 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         self._cpu_dirty = False
         self._status_queued = False
         self._judged_records = 0
-        """Records held by the runs at the last advice pass (`ADVICE_IN_UPDATE_RECORDS`)."""
         self._status_keys: tuple[tuple[object, ...], ...] | None = None
         """What the status rows were drawn from (`_update_status`)."""
         self._ticks = 0
@@ -341,8 +335,7 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
             # are the plot's markers), a due plot rebuild (spaced out by the plot's budget)
             # and a GPU / CPU sample taken meanwhile, not one pass each; the tick after it
             # then finds nothing left to do.
-            unjudged = self._records() - self._judged_records
-            if unjudged <= ADVICE_IN_UPDATE_RECORDS:
+            if self._advice_due_in_update():
                 self._update_advice(now, timed=False)
             self._update_status(now)
             self._update_plots()
@@ -388,7 +381,7 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
         now = self._clock()
         with self.batch_update():
             # Advice first: its findings are the plot's markers.
-            self._update_advice(now, timed=self._ticks % ADVICE_EVERY_TICKS == 0)
+            self._update_advice(now, timed=self._advice_timed())
             self._update_plots()
             self._update_status(now)
             self._update_system()
@@ -409,40 +402,6 @@ class TrainmonApp(QuitHandling, ViewActions, MetricActions, SystemSamples, Histo
     def redraws(self) -> int:
         """How many refreshes gave the plots new input (for tests and benches)."""
         return self._plots.redraws
-
-    def _records(self) -> int:
-        """Records held by every run (new records since the last advice: this minus
-        `_judged_records`)."""
-        return sum(view.run.store.records for view in self.runs)
-
-    def _update_advice(self, now: float, *, timed: bool) -> None:
-        """Advice on new records, and when `timed` (every few ticks) for the clock and
-        hardware rules too."""
-        self._judged_records = self._records()
-        runs = [*(view.run for view in self.runs), self.host]
-        bell, failed = self._advice.advise(runs, now, timed=timed)
-        for run, exc in failed:  # an advice bug must not take the dashboard down: say it
-            text = f"advice failed: {type(exc).__name__}: {exc}"
-            for view in self.runs:
-                if view.run is run or run is self.host:
-                    view.set_state(text, "error", now, transient=True)
-        if bell and self.options.bell:
-            self.bells += 1
-            self.bell()
-        self._show_advice()
-
-    def _show_advice(self) -> None:
-        several = len(self.runs) > 1
-        labelled = [(view.label if several else "", view.run) for view in self.runs]
-        labelled.append(("host" if several else "", self.host))
-        active, history, notes = advice_items(labelled)
-        panel = self.query_one("#advice", AdvicePanel)
-        judged = any(r.store.records for r in self.runs)
-        closest = next((r.closest for r in self.runs if r.closest), None)
-        panel.show(active, history, self.muted, notes, judged=judged, closest=closest)
-        title = f"advice ({len(active)})" if active else "advice"
-        if panel.border_title != title:  # assigning repaints the whole pane, even if equal
-            panel.border_title = title
 
     def _update_status(self, now: float) -> None:
         """The status rows, when anything they show may have changed (`RunView.status_key`:
