@@ -478,3 +478,16 @@ async def test_new_data_is_drawn_at_most_once_a_second_however_cheap() -> None:
         assert plot.min_interval_s == MIN_INTERVAL_S
         plot.render_cost_s = 0.03  # 30 ms: at 1 %, one per 3 s
         assert plot.min_interval_s == pytest.approx(3.0)
+
+
+async def test_a_constant_loss_gets_round_labels_around_it() -> None:
+    # GIVEN one record, and a constant loss whose smoothed curve differs in the last bit
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for losses in ([1.5], [0.1] * 7):
+            text = await show_run(pilot, store_with(losses, lr=False, evals=False))
+            # THEN the loss axis spans half the value either side, with round labels, and no
+            # label runs into float rounding (1.50000000000000022)
+            labels = [row.split("┤")[0].strip() for row in text.splitlines() if "┤" in row]
+            assert labels and all(len(label) <= 5 for label in labels), labels
+            assert f"{losses[0]:g}" in labels

@@ -756,16 +756,15 @@ class LossPlot(PlotextPlot):
             xlim = (xlim[0], end)
         if x_range or raster:
             plt.xlim(*xlim)
-        if not raster:
-            return
-        ylim = _sorted(data_limits([t.y for t in traces if not t.right]))
-        self._limits = (xlim, ylim, None)
+        ylim = _sorted(_widened(*data_limits([t.y for t in traces if not t.right])))
         plt.ylim(*ylim)
         right = [t.y for t in traces if t.right]
-        ylim_right = _sorted(data_limits(right)) if right else None
+        ylim_right = _sorted(_widened(*data_limits(right))) if right else None
         if ylim_right is not None:
             plt.ylim(*ylim_right, yside="right")  # type: ignore[arg-type]
-            self._limits = (xlim, ylim, ylim_right)
+        if not raster:
+            return
+        self._limits = (xlim, ylim, ylim_right)
         self._raster = partial(rasterise, list(traces), xlim=xlim, ylim=ylim, ylim_right=ylim_right)
 
     def _plot_axes(self, first: LossPlotData, extent: _Extent) -> None:
@@ -781,7 +780,7 @@ class LossPlot(PlotextPlot):
                 self._fig("yticks", ticks, labels)
                 self._ticks["left"] = ticks
         else:  # plotext's own labels read 146300000000.0; these read 1.46e11
-            y_ticks = nice_ticks(extent.y_lo, extent.y_hi)
+            y_ticks = nice_ticks(*_widened(extent.y_lo, extent.y_hi))
             if len(y_ticks) >= 2:
                 self._fig("yticks", y_ticks, tick_labels(y_ticks))
                 self._ticks["left"] = y_ticks
@@ -792,6 +791,15 @@ class LossPlot(PlotextPlot):
             self._fig("yticks", ticks, [f"{t:.2g}" for t in ticks], yside="right")
             self._ticks["right"] = ticks
             self._fig("ylabel", "lr", yside="right")
+
+
+def _widened(lo: float, hi: float) -> tuple[float, float]:
+    """A range no wider than float rounding (one value, or a constant loss and its smoothed
+    curve apart in the last bit) spans (0.5 v, 1.5 v), as one value does in plotext: ticks
+    one rounding step apart would read 1.50000000000000022 and 1.5."""
+    if math.isfinite(lo) and math.isfinite(hi) and hi - lo <= 1e-9 * max(abs(lo), abs(hi)):
+        return data_limits([[lo]])
+    return lo, hi
 
 
 def _sorted(limits: tuple[float, float]) -> tuple[float, float]:
