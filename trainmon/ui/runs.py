@@ -210,22 +210,24 @@ class RunView:
             self.exited = None
             self.run.observe_process_exit(None)
 
+    def _note_expired(self, now_s: float) -> bool:
+        """A transient note has been shown its time (`status` then clears it)."""
+        since = self.state_since_s
+        return self.transient and since is not None and now_s - since > TRANSIENT_STATE_S
+
     def status_key(self, now_s: float, *, paused: bool) -> tuple[object, ...]:
         """What `status` is made of, cheap to gather: equal keys give equal rows (the age as
         the row rounds it, whether a transient note has expired), so a tick with nothing new
         computes no row."""
         last = self.store.last_arrival_s
-        since = self.state_since_s
-        expired = self.transient and since is not None and now_s - since > TRANSIENT_STATE_S
         age = round_age(now_s - last) if last is not None else None
         run = self.run
-        state = (self.state, self.level, expired, self.exited, self.saved_to)
+        state = (self.state, self.level, self._note_expired(now_s), self.exited, self.saved_to)
         return (run, run.data_version, run.progress, state, paused, age)
 
     def status(self, now_s: float, *, paused: bool) -> RunStatus:
         """The status row at time `now_s` (a transient note expires here)."""
-        expired = self.state_since_s is not None and now_s - self.state_since_s > TRANSIENT_STATE_S
-        if self.transient and expired:
+        if self._note_expired(now_s):
             self.state, self.level, self.transient = "", "ok", False
         store = self.store
         last = store.last_arrival_s
