@@ -9,8 +9,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal
 from textual.geometry import Region
 from textual.widget import Widget
+from textual.widgets import Static
 
 from tests.app.helpers import make_app, status_lines, wait_until
 from trainmon.records import MetricRecord
@@ -89,6 +92,39 @@ async def test_a_one_row_change_renders_a_few_rows_not_the_screen(
         await wait_until(pilot, lambda: bool(rendered), "the CPU pane repainted")
         await pilot.pause()
         assert 0 < sum(rendered) <= 40  # a row or two of each widget over them
+
+
+async def test_a_container_behind_its_children_is_not_asked_for_their_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+    render_lines = Widget.render_lines
+
+    def counting(widget: Widget, crop: Region) -> Any:
+        asked.append(widget.id or type(widget).__name__)
+        return render_lines(widget, crop)
+
+    class Panes(App[None]):
+        CSS = "Static { width: 1fr; height: 1fr; }"
+
+        def compose(self) -> ComposeResult:
+            with Horizontal(id="row"):
+                yield Static("left", id="left")
+                yield Static("right", id="right")
+
+    app = Panes()
+    async with app.run_test(size=(40, 10)) as pilot:
+        assert render_sent_rows_only(app.screen)
+        await pilot.pause()
+        monkeypatch.setattr(Widget, "render_lines", counting)
+        app.query_one("#left", Static).update("changed")
+        await wait_until(pilot, lambda: "left" in asked, "the changed pane repainted")
+        await pilot.pause()
+        assert "row" not in asked and "Screen" not in asked, asked
+        compositor = app.screen._compositor
+        crop = Region(0, 0, 40, 10)
+        theirs = type(compositor)._render_chops(compositor, crop, lambda y: True)
+        assert render_chops(compositor, crop, lambda y: True) == theirs
 
 
 def test_textuals_path_is_kept_where_the_method_is_not_the_expected_one() -> None:

@@ -5,7 +5,8 @@ release without those internals changes cost, not looks."""
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import pytest
 from rich.style import Style
@@ -187,6 +188,18 @@ async def test_kept_rows_and_frames_give_the_figure_a_fresh_build_gives() -> Non
     app, other = Host(), PlotextHost()
     async with app.run_test(size=(100, 30)) as pilot, other.run_test(size=(100, 30)) as pilot2:
         plot, fresh = app.query_one(LossPlot), other.query_one(LossPlot)
+        calls = {"given": 0, "built": 0}
+        figure: Any = plot.plt
+        xlabel, build = figure.xlabel, figure._build_matrix
+
+        def counted(name: str, method: Callable[..., object]) -> Callable[..., object]:
+            def call(*args: object, **kwargs: object) -> object:
+                calls[name] += 1
+                return method(*args, **kwargs)
+
+            return call
+
+        figure.xlabel, figure._build_matrix = counted("given", xlabel), counted("built", build)
         for step in range(300, 360):
             loss = 1.0 + (step % 3) / 10
             store.extend([MetricRecord("train", step, {"loss": loss, "learning_rate": 0.03})], 0)
@@ -199,12 +212,13 @@ async def test_kept_rows_and_frames_give_the_figure_a_fresh_build_gives() -> Non
             expected = [fresh.render_line(y) for y in range(fresh.size.height)]
             assert cells(shown) == cells(expected), step
         assert plot._frame_cache.hits > 20  # most records moved no tick
+        # plotext is given a figure's calls only to build its frame, not for a copied one.
+        assert calls["given"] == calls["built"] <= 60 - plot._frame_cache.hits
         assert fresh.renderer == "plotext" and plot._figure is not None
 
 
 def _ticks_labels_lines(plt: object) -> None:
     """A plot that sets everything a loss plot sets: labels, ticks, limits, a marker line."""
-    from typing import Any
 
     fig: Any = plt
     fig.plot([1, 2, 3, 4], [4.0, 2.0, 3.0, 1.0], color=(200, 80, 80), marker="braille")
@@ -223,7 +237,6 @@ def _ticks_labels_lines(plt: object) -> None:
 
 def _bare(plt: object) -> None:
     """A plot that sets none of it: what plotext chooses by itself."""
-    from typing import Any
 
     fig: Any = plt
     fig.scatter([10, 20, 30], [0.5, 0.25, 0.125], marker="●")

@@ -5,9 +5,10 @@ takes one rectangle around everything that changed and asks every widget whose c
 for all of its visible rows, then sends only the changed rows: a pane that repaints one row
 had the screen, the containers and the side panes render each of their rows (a few hundred)
 to keep one (bench/README.md). Here each widget is asked for the rows the update sends, and
-nothing else. Textual keeps each widget's rows and renders them one at a time, so the rows
-asked for are the same strips either way (a test compares them); a full update asks for
-every row, as before.
+nothing else; a widget whose pieces of those rows the widgets in front of it already gave (a
+container behind its children) is not asked at all. Textual keeps each widget's rows and
+renders them one at a time, so the rows asked for are the same strips either way (a test
+compares them); a full update asks for every row, as before.
 
 This replaces one private method of the screen's compositor (`Compositor._render_chops`,
 which reads `cuts` and `visible_widgets`). `render_sent_rows_only` leaves a compositor that
@@ -69,7 +70,7 @@ def render_chops(compositor: Any, crop: Region, is_rendered_line: Callable[[int]
         shown = region.intersection(clip)
         for top, bottom in bands:
             band = shown.intersection(Region(shown.x, top, shown.width, bottom - top))
-            if not band.area:
+            if not band.area or _covered(chops, cuts, band):
                 continue
             strips = widget.render_lines(band.translate((-region.x, -region.y)))
             left, right = band.column_span
@@ -81,6 +82,18 @@ def render_chops(compositor: Any, crop: Region, is_rendered_line: Callable[[int]
                     if row.get(cut) is None:
                         row[cut] = piece
     return chops
+
+
+def _covered(chops: Chops, cuts: list[list[int]], band: Region) -> bool:
+    """Whether widgets in front already gave every piece of `band` (a container behind its
+    children): its own strips would be thrown away."""
+    left, right = band.column_span
+    return all(
+        chops[y].get(cut) is not None
+        for y in band.line_range
+        for cut in cuts[y]
+        if left <= cut < right
+    )
 
 
 def _bands(rows: Iterable[int]) -> Iterable[tuple[int, int]]:

@@ -136,14 +136,14 @@ def build_matrix(
     frame is copied from the cache when it would be the same."""
     if not has_fast_path(plt):
         return None
-    if draw is not None and frame is not None:
-        cache, key, positions = frame
-        area = cache.canvas
-        if cache.rows and cache.key == key and cache.positions == positions(*map(len, area)):
-            cache.hits += 1
-            copied = [[list(r) for r in m] for m in cache.rows]
-            _write_cells(plt, (copied[0], copied[1], copied[2]), *area, draw)
-            return CellMatrix(*(m[::-1] for m in copied))
+    if draw is not None and frame is not None and frame_cached(frame):
+        cache = frame[0]
+        # The rows the series write into are copied when first written (`_write_cells`);
+        # the others stay the cache's own, which nothing writes to.
+        written = ([*cache.rows[0]], [*cache.rows[1]], [*cache.rows[2]])
+        _write_cells(plt, written, *cache.canvas, draw, copy_rows=True)
+        cache.hits += 1
+        return CellMatrix(*(m[::-1] for m in (*written, cache.rows[3])))
     plt._set_sizes()
     plt._build_matrix()
     matrix = getattr(getattr(plt, "monitor", None), "matrix", None)
@@ -167,23 +167,41 @@ def build_matrix(
     return CellMatrix(chars[::-1], foreground[::-1], style[::-1], background[::-1])
 
 
+def frame_cached(frame: FrameRequest) -> bool:
+    """True when the cache holds this frame: `build_matrix` then copies it, and plotext
+    builds nothing (it need not even be given the figure's calls)."""
+    cache, key, positions = frame
+    return (
+        bool(cache.rows)
+        and cache.key == key
+        and cache.positions == positions(*map(len, cache.canvas))
+    )
+
+
 def _write_cells(
     plt: Any,
     matrix: tuple[list[list[Any]], list[list[Any]], list[list[Any]]],
     columns: range,
     rows: range,
     draw: RasterDraw,
+    *,
+    copy_rows: bool = False,
 ) -> None:
     """Write the series' cells into a frame's characters, colours and styles (bottom row
-    first, as plotext keeps them)."""
+    first, as plotext keeps them); with `copy_rows`, each row is copied before its first
+    write (the rows are shared with the frame cache)."""
     monitor = plt.monitor
     cells = draw(len(columns), len(rows))
     markers, colours, styles = monitor.marker, monitor.color, monitor.style
     chars, foreground, style = matrix
     left, bottom = columns.start, rows.start
+    row_list = cells.rows.tolist()
+    if copy_rows:
+        for y in {bottom + row for row in row_list}:
+            chars[y], foreground[y], style[y] = [*chars[y]], [*foreground[y]], [*style[y]]
     for col, row, owner, code in zip(
         cells.cols.tolist(),
-        cells.rows.tolist(),
+        row_list,
         cells.owners.tolist(),
         cells.codes.tolist(),
         strict=True,
@@ -225,10 +243,10 @@ def matrix_lines(
     ):
         if (
             old is not None
-            and chars == old.chars[y]
-            and fg == old.foreground[y]
-            and st == old.style[y]
-            and bg == old.background[y]
+            and _same(chars, old.chars[y])
+            and _same(fg, old.foreground[y])
+            and _same(st, old.style[y])
+            and _same(bg, old.background[y])
         ):
             assert previous is not None
             lines.append(previous[1][y])
@@ -249,6 +267,12 @@ def matrix_lines(
             start = end
         lines.append(Strip(segments).adjust_cell_length(width, base))
     return lines
+
+
+def _same(row: Sequence[object], old: Sequence[object]) -> bool:
+    """Whether a row's cells are the old row's: a row of a copied frame that no series
+    touched is the very same list."""
+    return row is old or row == old
 
 
 _CONSOLE = Console(width=1 << 14, color_system="truecolor", force_terminal=True)

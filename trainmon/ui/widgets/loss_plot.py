@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Final, Literal
 
 from rich.cells import cell_len, set_cell_size
@@ -48,6 +48,7 @@ from trainmon.ui.plotext_adapter import (
     ansi_lines,
     build_matrix,
     cell_style,
+    frame_cached,
     has_raster_path,
     matrix_lines,
     plotext_theme_name,
@@ -85,6 +86,9 @@ Rgb = palette.Rgb
 
 Limits = tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None]
 """The raster's limits: x, the left y axis, the right one (None: no right axis)."""
+
+PlotextCall = tuple[str, tuple[object, ...], dict[str, object]]
+"""A plotext method's name and its arguments."""
 
 Renderer = Literal["raster", "plotext"]
 """Who draws the series into plotext's frame: numpy (`trainmon.ui.braille`) or plotext."""
@@ -323,6 +327,12 @@ class LossPlot(PlotextPlot):
         """The x ticks of the last `_replot` (`nice_x_axis`; none: plotext places its own)."""
         self._frame_calls: list[tuple[object, ...]] = []
         """The plotext calls that made the frame (`_fig`), for the frame cache's key."""
+        self._plotext_calls: list[PlotextCall] = []
+        """Every call plotext is to be given for the figure of the last `_replot` (frame and
+        series, in order): given only when plotext builds the figure, not when its frame is
+        copied from the cache (`_give_plotext`)."""
+        self._plotext_given = False
+        """Whether plotext's figure holds `_plotext_calls` now."""
         self._ticks: dict[str, list[float]] = {}
         self._limits: Limits | None = None
         self._frame_cache = FrameCache()
@@ -487,12 +497,15 @@ class LossPlot(PlotextPlot):
             for row in pack_legend(self._legend, width, self._legend_rows)
         ][: max(0, height - 5)]  # a very short plot keeps its rows for the data
         self._legend_lines = len(legend)
-        set_plot_size(plt, width, height - len(legend))
         theme = plotext_theme_name(self, self.app.theme)
-        plt.theme(theme)
         self.counts.renders += 1
         blank = Segment(" " * width, base)
         frame = self._frame_request((width, height - len(legend)), theme)
+        if frame is None or not frame_cached(frame):
+            # plotext builds this figure: it needs the calls, the size and the theme.
+            self._give_plotext()
+            set_plot_size(plt, width, height - len(legend))
+            plt.theme(theme)
         matrix = build_matrix(plt, self._raster, frame)
         if matrix is None and self._raster is not None:  # the frame's layout was not found
             self.renderer = "plotext"
@@ -581,7 +594,7 @@ class LossPlot(PlotextPlot):
             self._schedule(immediate=True)
 
     def _replot(self) -> None:
-        reset_figure(self.plt)
+        self._plotext_calls, self._plotext_given = [], False
         self._traces, self._vlines, self._x_ticks = [], [], []
         self._frame_calls, self._ticks, self._limits = [], {}, None
         runs = self._runs
@@ -614,6 +627,8 @@ class LossPlot(PlotextPlot):
             self._fig("title", _("waiting for loss records"))
         elif notes:
             self._fig("title", " · ".join(notes))
+        if self._raster is None:
+            self._give_plotext()  # plotext draws the series: its own render reads the figure
         self.counts.builds += 1
         if not self.is_mounted or self.size.area == 0:
             self._lines = None  # built on the first render_line, once there is a size
@@ -673,11 +688,21 @@ class LossPlot(PlotextPlot):
         return entries
 
     def _fig(self, name: str, *args: object, **kwargs: object) -> None:
-        """Call plotext's `name` for the frame, and note the call: the frame is built again
-        only when these calls, or where their ticks and lines fall, change."""
-        getattr(self.plt, name)(*args, **kwargs)
+        """A plotext call for the frame, noted for the frame cache's key too: the frame is
+        built again only when these calls, or where their ticks and lines fall, change."""
+        self._plotext_calls.append((name, args, kwargs))
         frozen = tuple(tuple(a) if isinstance(a, list) else a for a in args)
         self._frame_calls.append((name, frozen, tuple(sorted(kwargs.items()))))
+
+    def _give_plotext(self) -> None:
+        """Empty plotext's figure and give it this figure's calls (once per `_replot`)."""
+        if self._plotext_given:
+            return
+        plt = self.plt
+        reset_figure(plt)
+        for name, args, kwargs in self._plotext_calls:
+            getattr(plt, name)(*args, **kwargs)
+        self._plotext_given = True
 
     def _frame_request(self, size: tuple[int, int], theme: str) -> FrameRequest | None:
         """What decides the raster's frame: the calls, the size and theme, and where the
@@ -692,18 +717,13 @@ class LossPlot(PlotextPlot):
             None if "left" in ticks else ylim,
             None if "right" in ticks else ylim_right,
         )
-        sides = (any(not t.right for t in self._traces), any(t.right for t in self._traces))
-        key = (tuple(self._frame_calls), size, theme, own, sides)
+        # The series' sides, colours and markers: a copied frame's cells take them from what
+        # plotext was last given.
+        series = tuple((t.colour, t.marker, t.lines, t.right) for t in self._traces)
+        key = (tuple(self._frame_calls), size, theme, own, series)
 
-        def positions(width: int, height: int) -> tuple[tuple[float, ...], ...]:
-            right = ylim_right or ylim
-            return (
-                tuple(to_dots(ticks.get("x", []), xlim, width).tolist()),
-                tuple(to_dots(ticks.get("left", []), ylim, height).tolist()),
-                tuple(to_dots(ticks.get("right", []), right, height).tolist()),
-                tuple(to_dots(vlines, xlim, width).tolist()),
-            )
-
+        marks = tuple(tuple(ticks.get(side, ())) for side in ("x", "left", "right"))
+        positions = partial(_positions, self._limits, marks, tuple(vlines))
         return (self._frame_cache, key, positions)
 
     def _plot_markers(self, first: LossPlotData, top: float) -> None:
@@ -741,27 +761,27 @@ class LossPlot(PlotextPlot):
         spans a range of x (`x_range`), the x axis runs on to the next tick (`nice_x_axis`):
         a new record then adds dots at the right and moves nothing already drawn.
         """
-        plt = self.plt
         traces = self._traces
+        calls = self._plotext_calls
         self._raster = None
-        raster = self.renderer == "raster" and has_raster_path(plt) and bool(traces)
+        raster = self.renderer == "raster" and has_raster_path(self.plt) and bool(traces)
         for trace in traces:
             x, y = ([math.nan], [math.nan]) if raster else (list(trace.x), list(trace.y))
-            draw = plt.plot if trace.lines else plt.scatter
+            draw = "plot" if trace.lines else "scatter"
             side = "right" if trace.right else "left"
-            draw(x, y, color=trace.colour, marker=trace.marker, yside=side)
+            calls.append((draw, (x, y), dict(color=trace.colour, marker=trace.marker, yside=side)))
         xlim = _sorted(data_limits([*(t.x for t in traces), self._vlines]))
         if x_range:
             end, self._x_ticks = nice_x_axis(*xlim, integer=integer)
             xlim = (xlim[0], end)
         if x_range or raster:
-            plt.xlim(*xlim)
+            calls.append(("xlim", xlim, {}))
         ylim = _sorted(_widened(*data_limits([t.y for t in traces if not t.right])))
-        plt.ylim(*ylim)
+        calls.append(("ylim", ylim, {}))
         right = [t.y for t in traces if t.right]
         ylim_right = _sorted(_widened(*data_limits(right))) if right else None
         if ylim_right is not None:
-            plt.ylim(*ylim_right, yside="right")  # type: ignore[arg-type]
+            calls.append(("ylim", ylim_right, {"yside": "right"}))
         if not raster:
             return
         self._limits = (xlim, ylim, ylim_right)
@@ -791,6 +811,26 @@ class LossPlot(PlotextPlot):
             self._fig("yticks", ticks, [f"{t:.2g}" for t in ticks], yside="right")
             self._ticks["right"] = ticks
             self._fig("ylabel", "lr", yside="right")
+
+
+@lru_cache(maxsize=4)
+def _positions(
+    limits: Limits,
+    ticks: tuple[tuple[float, ...], ...],
+    vlines: tuple[float, ...],
+    width: int,
+    height: int,
+) -> tuple[tuple[float, ...], ...]:
+    """The dots the x, left and right ticks and the marker lines fall on in a plot area of
+    (width, height) cells (asked twice per rebuild, and most records move none)."""
+    xlim, ylim, ylim_right = limits
+    x, left, right = ticks
+    return (
+        tuple(to_dots(x, xlim, width).tolist()),
+        tuple(to_dots(left, ylim, height).tolist()),
+        tuple(to_dots(right, ylim_right or ylim, height).tolist()),
+        tuple(to_dots(vlines, xlim, width).tolist()),
+    )
 
 
 def _widened(lo: float, hi: float) -> tuple[float, float]:
