@@ -213,7 +213,8 @@ async def test_new_records_wait_for_the_plot_budget_but_show_in_the_status_line_
         assert plot.ready_in_s > 0
         assert app.redraws == redraws and data_calls == []  # no plot data computed meanwhile
         plot.render_cost_s = 0.0  # the budget allows a rebuild again,
-        plot._last_render_at -= 5.0  # and a second has passed since the last one
+        plot._last_render_at -= 5.0  # and a second has passed since the last one,
+        app._updated_at -= 1.0  # and since the last record's update
         app.tick()
         await pilot.pause()
         assert app.redraws == redraws + 1 and data_calls == [5]  # the newest data, once

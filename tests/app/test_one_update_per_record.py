@@ -10,10 +10,12 @@ import pytest
 
 from tests.app.helpers import NanEngine, make_app, status_lines, wait_until
 from trainmon.records import MetricRecord
-from trainmon.ui.advice_updates import ADVICE_IN_UPDATE_RECORDS
-from trainmon.ui.messages import RecordsParsed
+from trainmon.sources.samples import CpuSnapshot
+from trainmon.ui.advice_updates import ADVICE_EVERY_TICKS, ADVICE_IN_UPDATE_RECORDS
+from trainmon.ui.messages import CpuSampled, RecordsParsed
 from trainmon.ui.runs import RunView
 from trainmon.ui.widgets.advice_panel import AdvicePanel
+from trainmon.ui.widgets.cpu_panel import CpuPanel
 from trainmon.ui.widgets.loss_plot import LossPlot
 
 
@@ -97,3 +99,35 @@ async def test_a_history_read_at_start_is_shown_before_its_advice_is_judged() ->
         app.tick()
         await pilot.pause()
         assert [f.rule for _label, f in panel.active] == ["nan-loss"]
+
+
+async def test_a_tick_right_after_a_records_update_adds_nothing_to_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At one record a second every tick falls within half a second of a record's update,
+    which brought everything up to date: such a tick does not pass over it all again. A
+    later tick, and every tick that judges the runs for the clock, still do."""
+    now = [1000.0]
+    app = make_app(["tick.log"], start_workers=False, refresh_s=3600, clock=lambda: now[0])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        app.inject(0, [MetricRecord("train", 1, {"loss": 1.0})])
+        await wait_until(pilot, lambda: "step 1" in status_lines(app)[0], "step 1 shown")
+        passes: list[float] = []
+        monkeypatch.setattr(app, "refresh_now", lambda: passes.append(now[0]))
+        app._ticks = ADVICE_EVERY_TICKS  # the next tick is not one that judges for the clock
+        app._status_now()  # a record's update, as its message queues it
+        now[0] += 0.3
+        app.post_message(CpuSampled(CpuSnapshot(2000.0, (50.0, 30.0), 47.5, (1.0, 1.0, 1.0))))
+        await pilot.pause()
+        app.tick()
+        assert passes == []
+        shown = app.query_one("#cpu", CpuPanel).snapshot
+        assert shown is not None and shown.total_pct == 47.5  # the sample since is shown
+        now[0] += 0.5  # 0.8 s after the update
+        app.tick()
+        assert passes == [now[0]]
+        app._status_now()
+        app._ticks = 2 * ADVICE_EVERY_TICKS - 1  # the next tick judges for the clock
+        app.tick()
+        assert passes == [now[0], now[0]]

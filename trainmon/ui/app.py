@@ -13,6 +13,7 @@ sources, follower and parser are injected, which makes tests and snapshots deter
 from __future__ import annotations
 
 import gc
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -74,6 +75,13 @@ GC_FREEZE_AFTER_TICKS: Final = 3
 alive then is moved out of the cyclic garbage collector's way (`gc.freeze`): its full passes
 then scan only what was created since, not Textual's long-lived widgets, styles and modules
 (a full pass was a visible share of the dashboard's CPU while records flow: bench/README.md)."""
+
+
+UPDATE_STANDS_FOR_TICK_S: Final = 0.5
+"""A tick this soon after a record's screen update has nothing to add but a GPU / CPU sample
+that came since: that update brought the advice, plots, status rows and panes up to date (at
+one record a second every tick would be a second pass over the same state). Ticks that judge
+the runs for the clock and hardware rules, or that find records left to judge, run in full."""
 
 
 FollowerFactory = Callable[[str, bool], Follower]
@@ -195,6 +203,8 @@ class TrainmonApp(
         self._gpu_dirty = False
         self._cpu_dirty = False
         self._status_queued = False
+        self._updated_at = -math.inf
+        """When a record's screen update last ran (`_status_now`)."""
         self._judged_records = 0
         self._status_keys: tuple[tuple[object, ...], ...] | None = None
         """What the status rows were drawn from (`_update_status`)."""
@@ -340,6 +350,7 @@ class TrainmonApp(
             self._update_status(now)
             self._update_plots()
             self._update_system()
+            self._updated_at = now
 
     @on(FollowStateChanged)
     def _follow_state_changed(self, message: FollowStateChanged) -> None:
@@ -356,9 +367,20 @@ class TrainmonApp(
             gc.freeze()  # not in tests (headless): the freeze is process-wide
         if self._note_stdin():
             self._status_soon()
-        self.refresh_now()
+        if not self._tick_covered():
+            self.refresh_now()
+        elif self.is_running and self.layout_mode != "tiny":
+            self._update_system()  # a GPU / CPU sample that came after the record's update
         if self._outbound is not None:
             self._send_outbound()
+
+    def _tick_covered(self) -> bool:
+        """Whether a record's update just did this tick's work (`UPDATE_STANDS_FOR_TICK_S`)."""
+        return (
+            not self._advice_timed()
+            and self._records() == self._judged_records
+            and self._clock() - self._updated_at < UPDATE_STANDS_FOR_TICK_S
+        )
 
     def _send_outbound(self) -> None:
         """Hand every run's state, and the machine's (its hardware findings, as `host`), to

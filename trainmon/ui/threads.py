@@ -489,13 +489,17 @@ class SystemSampler(OwnedThread):
             gpu_interval_s=self._interval_s,
             cpu_interval_s=self._interval_s,
         )
+        said_disabled = False
         try:
             while not self._stop.is_set():
                 self._wake.clear()
                 update = runner.step()
                 if update.cpu is not None:
                     self._post(CpuSampled(update.cpu))
-                if update.gpu is not None:
+                if update.gpu is not None and not said_disabled:
+                    # --no-gpu: the first sample says the pane is off; the next ones would
+                    # only wake the UI thread to say it again.
+                    said_disabled = update.gpu.status == "disabled"
                     self._post(GpuSampled(update.gpu))
                 wait = min(runner.seconds_until_due(), self._interval_s)
                 self._sleep(max(MIN_SAMPLE_WAIT_S, wait))

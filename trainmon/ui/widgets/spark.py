@@ -73,23 +73,30 @@ def spark_rows(
     rows: list[str] = []
     for row in range(height - 1, -1, -1):
         base = row * 8
-        rows.append("".join(BLOCKS[min(8, max(0, h - base))] for h in heights))
+        glyphs = [BLOCKS[min(8, max(0, h - base))] for h in range(levels + 1)]
+        rows.append("".join(map(glyphs.__getitem__, heights)))  # a glyph per level, looked up
     return rows
 
 
 def styled_rows(rows: Sequence[str], cell_styles: Sequence[Style | None]) -> Text:
     """Join rows into one Text, styling cells column by column with one span per run."""
+    runs: list[tuple[int, int, Style | None]] = []
+    """Columns [start, end) of one style: the same in every row (the styles are per column,
+    each the same object where its meaning is)."""
+    width = max((len(row) for row in rows), default=0)
+    start = 0
+    while start < width:
+        style = cell_styles[start] if start < len(cell_styles) else None
+        end = start + 1
+        while end < width and (cell_styles[end] if end < len(cell_styles) else None) is style:
+            end += 1
+        runs.append((start, end, style))
+        start = end
     text = Text(no_wrap=True, overflow="crop", end="")
     for r, row in enumerate(rows):
         if r:
             text.append("\n")
-        start = 0
-        n = len(row)
-        while start < n:
-            style = cell_styles[start] if start < len(cell_styles) else None
-            end = start + 1
-            while end < n and (cell_styles[end] if end < len(cell_styles) else None) == style:
-                end += 1
-            text.append(row[start:end], style=style)
-            start = end
+        for start, end, style in runs:
+            if start < len(row):
+                text.append(row[start:end], style=style)
     return text
