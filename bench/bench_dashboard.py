@@ -94,7 +94,8 @@ def parse_line(line: str, fallback_step: int) -> MetricRecord | None:
 
 
 def run_probe(args: argparse.Namespace) -> None:
-    """The probe app: `empty`, `static` (1 Hz text) or `dash` (plot + sparkline + status)."""
+    """The probe app: `empty`, `static` (1 Hz text), `row` (1 Hz text that keeps its size: no
+    layout) or `dash` (plot + sparkline + status)."""
     from textual.app import App, ComposeResult
     from textual.widgets import Static
 
@@ -127,12 +128,13 @@ def run_probe(args: argparse.Namespace) -> None:
                     self.store.extend(synthetic_records(args.preload), time.time())
                 self.redraw()
                 self.set_interval(args.refresh, self.follow)
-            elif args.mode == "static":
+            elif args.mode in ("static", "row"):
                 self.set_interval(1.0, self.tick)
 
         def tick(self) -> None:
             self.ticks += 1
-            self.query_one("#status", Static).update(f"tick {self.ticks}")
+            status = self.query_one("#status", Static)
+            status.update(f"tick {self.ticks}", layout=args.mode == "static")
 
         def follow(self) -> None:
             """Read what was appended; redraw only when records arrived (as the app must)."""

@@ -9,9 +9,13 @@ then read back (SIGUSR2) after an idle window and after a window of one record p
 The process' own CPU (from /proc) is printed beside them: what the parts leave out is the
 event loop, Textual's messages and the other threads.
 
-    python bench/bench_dashboard_cpu.py              # 30 s idle, 30 s of records
+    python bench/bench_dashboard_cpu.py              # two 30 s floors, 30 s idle, 30 s of records
     python bench/bench_dashboard_cpu.py --window 15
     python bench/bench_dashboard_cpu.py --plain      # the process only, nothing wrapped
+
+The floors are measured first, in the same pane: an empty Textual app (idle) and one whose
+one text row changes once a second without a layout (the least a screen that shows one new
+record a second can cost: `bench_dashboard.py`'s probe, `--mode row`).
 
 The wrappers cost a few hundredths of a point themselves: `--plain` gives the figure a user
 sees (the README's), the default where it goes.
@@ -37,7 +41,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench_dashboard import Tmux, append_every_second, cpu_ticks, write_log  # noqa: E402
+from bench_dashboard import (  # noqa: E402
+    Tmux,
+    append_every_second,
+    cpu_ticks,
+    measure_pane,
+    write_log,
+)
 
 
 def serve(log: str, out: str, plain: bool = False) -> None:
@@ -72,6 +82,7 @@ def serve(log: str, out: str, plain: bool = False) -> None:
     if not plain:
         timed(Widget, "render_lines", lambda w: f"paint {type(w).__name__}#{w.id or ''}")
         timed(Screen, "_compositor_refresh")
+        timed(Screen, "_refresh_layout")
         timed(plot_view, "loss_plot_data")
         timed(plot_view, "grad_norm_data")
         timed(LossPlot, "_replot")
@@ -122,6 +133,11 @@ def main() -> None:
     hz = os.sysconf("SC_CLK_TCK")
     tmux = Tmux()
     me = f"{sys.executable} {Path(__file__).resolve()}"
+    probe = f"{sys.executable} {REPO / 'bench' / 'bench_dashboard.py'} --serve-probe"
+    floors = {
+        mode: measure_pane(tmux, f"{probe} --mode {mode}", args.window, 8.0).cpu_pct
+        for mode in ("empty", "row")
+    }
     with tempfile.TemporaryDirectory() as tmp:
         log, out = Path(tmp) / "run.log", Path(tmp) / "totals.json"
         write_log(log, 1000)
@@ -142,6 +158,8 @@ def main() -> None:
                 seconds = time.monotonic() - t0
                 process = 100 * (cpu_ticks(pid) - c0) / hz / seconds
                 table(title, read(pid, out), process, seconds)
+                floor = floors["empty" if during is None else "row"]
+                print(f"  {process / floor:.1f}x the floor ({floor:.2f} %)" if floor else "")
         finally:
             tmux.kill()
     print(f"\nload average: {os.getloadavg()[0]:.1f}")
