@@ -43,6 +43,19 @@ def cpu_sample(busy: float) -> CpuSnapshot:
     )
 
 
+def count_renders(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """From now on, each widget asked for rows: its id (or class) and how many rows."""
+    rendered: list[tuple[str, int]] = []
+    render_lines = Widget.render_lines
+
+    def counting(widget: Widget, crop: Region) -> Any:
+        rendered.append((widget.id or type(widget).__name__, crop.height))
+        return render_lines(widget, crop)
+
+    monkeypatch.setattr(Widget, "render_lines", counting)
+    return rendered
+
+
 async def test_the_rows_sent_are_the_strips_textual_renders() -> None:
     app = make_app(["run.log"], start_workers=False, refresh_s=3600, cpu_source=object())
     async with app.run_test(size=(160, 48)) as pilot:
@@ -72,38 +85,25 @@ async def test_the_rows_sent_are_the_strips_textual_renders() -> None:
 async def test_a_one_row_change_renders_a_few_rows_not_the_screen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rendered: list[int] = []
-    render_lines = Widget.render_lines
-
-    def counting(widget: Widget, crop: Region) -> Any:
-        rendered.append(crop.height)
-        return render_lines(widget, crop)
-
     app = make_app(["run.log"], start_workers=False, refresh_s=3600, cpu_source=object())
     async with app.run_test(size=(160, 48)) as pilot:
         app.inject(0, records(1, 300))
         app.post_message(CpuSampled(cpu_sample(30.0)))
         await wait_until(pilot, lambda: "step 300" in status_lines(app)[0], "step 300 shown")
         await pilot.pause()
-        monkeypatch.setattr(Widget, "render_lines", counting)
+        rendered = count_renders(monkeypatch)
         app.post_message(CpuSampled(cpu_sample(70.0)))  # the total: one row changes
         await pilot.pause()
         app.tick()
         await wait_until(pilot, lambda: bool(rendered), "the CPU pane repainted")
         await pilot.pause()
-        assert 0 < sum(rendered) <= 40  # a row or two of each widget over them
+        # A row or two of each widget over them:
+        assert 0 < sum(rows for _name, rows in rendered) <= 40
 
 
 async def test_a_container_behind_its_children_is_not_asked_for_their_rows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    asked: list[str] = []
-    render_lines = Widget.render_lines
-
-    def counting(widget: Widget, crop: Region) -> Any:
-        asked.append(widget.id or type(widget).__name__)
-        return render_lines(widget, crop)
-
     class Panes(App[None]):
         CSS = "Static { width: 1fr; height: 1fr; }"
 
@@ -116,11 +116,12 @@ async def test_a_container_behind_its_children_is_not_asked_for_their_rows(
     async with app.run_test(size=(40, 10)) as pilot:
         assert render_sent_rows_only(app.screen)
         await pilot.pause()
-        monkeypatch.setattr(Widget, "render_lines", counting)
+        rendered = count_renders(monkeypatch)
         app.query_one("#left", Static).update("changed")
-        await wait_until(pilot, lambda: "left" in asked, "the changed pane repainted")
+        await wait_until(pilot, lambda: bool(rendered), "the changed pane repainted")
         await pilot.pause()
-        assert "row" not in asked and "Screen" not in asked, asked
+        asked = {name for name, _rows in rendered}
+        assert "left" in asked and not asked & {"row", "Screen"}, asked
         compositor = app.screen._compositor
         crop = Region(0, 0, 40, 10)
         theirs = type(compositor)._render_chops(compositor, crop, lambda y: True)

@@ -4,6 +4,8 @@ screen once for both (bench/README.md, bench_dashboard_cpu.py, has the figures).
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -12,11 +14,23 @@ from tests.app.helpers import NanEngine, make_app, status_lines, wait_until
 from trainmon.records import MetricRecord
 from trainmon.sources.samples import CpuSnapshot
 from trainmon.ui.advice_updates import ADVICE_EVERY_TICKS, ADVICE_IN_UPDATE_RECORDS
+from trainmon.ui.app import TrainmonApp
 from trainmon.ui.messages import CpuSampled, RecordsParsed
 from trainmon.ui.runs import RunView
 from trainmon.ui.widgets.advice_panel import AdvicePanel
 from trainmon.ui.widgets.cpu_panel import CpuPanel
 from trainmon.ui.widgets.loss_plot import LossPlot
+
+
+@asynccontextmanager
+async def step_one_shown(name: str, now: list[float]) -> AsyncIterator[tuple[TrainmonApp, Any]]:
+    """The dashboard on a clock the test sets (`now[0]`), with step 1 in its status line."""
+    app = make_app([name], start_workers=False, refresh_s=3600, clock=lambda: now[0])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        app.inject(0, [MetricRecord("train", 1, {"loss": 1.0})])
+        await wait_until(pilot, lambda: "step 1" in status_lines(app)[0], "step 1 shown")
+        yield app, pilot
 
 
 async def test_a_due_record_reaches_the_status_line_and_the_plot_in_one_screen_update() -> None:
@@ -59,11 +73,7 @@ async def test_a_tick_with_nothing_new_computes_no_status_row(
     """An idle tick compares what the rows are made of and stops there; the age moving to
     the next value the row shows redraws it."""
     now = [1000.0]
-    app = make_app(["idle.log"], start_workers=False, refresh_s=3600, clock=lambda: now[0])
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
-        app.inject(0, [MetricRecord("train", 1, {"loss": 1.0})])
-        await wait_until(pilot, lambda: "step 1" in status_lines(app)[0], "step 1 shown")
+    async with step_one_shown("idle.log", now) as (app, _pilot):
         made: list[float] = []
         status = RunView.status
 
@@ -108,11 +118,7 @@ async def test_a_tick_right_after_a_records_update_adds_nothing_to_it(
     which brought everything up to date: such a tick does not pass over it all again. A
     later tick, and every tick that judges the runs for the clock, still do."""
     now = [1000.0]
-    app = make_app(["tick.log"], start_workers=False, refresh_s=3600, clock=lambda: now[0])
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
-        app.inject(0, [MetricRecord("train", 1, {"loss": 1.0})])
-        await wait_until(pilot, lambda: "step 1" in status_lines(app)[0], "step 1 shown")
+    async with step_one_shown("tick.log", now) as (app, pilot):
         passes: list[float] = []
         monkeypatch.setattr(app, "refresh_now", lambda: passes.append(now[0]))
         app._ticks = ADVICE_EVERY_TICKS  # the next tick is not one that judges for the clock
