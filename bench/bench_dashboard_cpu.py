@@ -41,13 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench_dashboard import (  # noqa: E402
-    Tmux,
-    append_every_second,
-    cpu_ticks,
-    measure_pane,
-    write_log,
-)
+import bench_dashboard  # noqa: E402
+from bench_dashboard import Tmux, append_every_second, cpu_ticks, write_log  # noqa: E402
 
 
 def serve(log: str, out: str, plain: bool = False) -> None:
@@ -135,7 +130,7 @@ def main() -> None:
     me = f"{sys.executable} {Path(__file__).resolve()}"
     probe = f"{sys.executable} {REPO / 'bench' / 'bench_dashboard.py'} --serve-probe"
     floors = {
-        mode: measure_pane(tmux, f"{probe} --mode {mode}", args.window, 8.0).cpu_pct
+        mode: bench_dashboard.measure_pane(tmux, f"{probe} --mode {mode}", args.window, 8.0).cpu_pct
         for mode in ("empty", "row")
     }
     with tempfile.TemporaryDirectory() as tmp:
