@@ -85,3 +85,25 @@ async def test_the_dashboard_speaks_the_language(lang: str, tmp_path: Path) -> N
         await wait_until(pilot, lambda: app.query_one(RawLogView).display, "the log view")
         await pilot.pause()
         assert str(app.query_one(RawLogView).border_title).startswith(i18n._("log") + " · ")
+
+
+SAID = {
+    # what `x` (to the epoch axis) and `S` (more smoothing, from 0.6) say
+    "en": ("x axis: epoch", "smoothing 0.8"),
+    "nb": ("x-akse: epoke", "glatting 0.8"),
+    "ru": ("ось x: эпоха", "сглаживание 0.8"),
+    "zh_CN": ("x 轴：epoch", "平滑 0.8"),
+}
+
+
+async def test_the_view_keys_say_what_they_changed_in_the_language(
+    lang: str, tmp_path: Path
+) -> None:
+    axis, smoothing = SAID[lang]
+    app = make_app([_log(tmp_path / "run.log")])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.runs[0].store.records == 63, "the records")
+        await pilot.press("x", "S")
+        await pilot.pause()
+        said = [str(n.message) for n in app._notifications]
+        assert axis in said and smoothing in said, said

@@ -35,6 +35,13 @@ NO_TIMES_TEXT: Final = N_(
     "once (records that arrive from now on get their arrival time)"
 )
 
+X_AXIS_NAMES: Final[dict[XAxis, str]] = {
+    "step": N_("step"),
+    "epoch": N_("epoch"),
+    "time": N_("wall time"),
+}
+"""How the x axes are named when the key `x` moves to one."""
+
 SIDE_PANES: Final = frozenset({"show_system", "show_advice"})
 VIEW_SWITCHES: Final = SIDE_PANES | {"log_y", "show_eval"}
 """The view's on/off settings a key flips (`toggle_view`)."""
@@ -150,7 +157,7 @@ class ViewActions(TranslatedBindings, App[None]):
         current = min(range(len(levels)), key=lambda i: abs(levels[i] - self.smoothing))
         index = max(0, min(len(levels) - 1, current + (1 if direction > 0 else -1)))
         self.smoothing = levels[index]
-        self.notify(f"smoothing {self.smoothing:g}", timeout=1.5)
+        self.notify(_("smoothing {weight}").format(weight=f"{self.smoothing:g}"), timeout=1.5)
         self.refresh_now()
 
     def action_cycle_x_axis(self) -> None:
@@ -161,7 +168,8 @@ class ViewActions(TranslatedBindings, App[None]):
             if not self._said_no_times:  # said once: the key keeps cycling without it
                 self._said_no_times = True
                 self.notify(_(NO_TIMES_TEXT), timeout=6)
-        self.notify(f"x axis: {self.x_axis}", timeout=1.5)
+        axis = _(X_AXIS_NAMES[self.x_axis])
+        self.notify(_("x axis: {axis}").format(axis=axis), timeout=1.5)
         self.refresh_now()
 
     def action_toggle_view(self, setting: str) -> None:
@@ -197,7 +205,7 @@ class ViewActions(TranslatedBindings, App[None]):
             return
         selected = panel.selected
         if selected is None:
-            self.notify("no finding selected", timeout=2)
+            self.notify(_("no finding selected"), timeout=2)
             return
         self.set_rule_muted(selected[1].rule, True)
 
@@ -212,7 +220,8 @@ class ViewActions(TranslatedBindings, App[None]):
                 run.mute(rule)
             else:
                 run.unmute(rule)
-        self.notify(f"{'muted' if muted else 'unmuted'} {rule}", timeout=2, markup=False)
+        said = _("muted {rule}") if muted else _("unmuted {rule}")
+        self.notify(terminal_safe(said.format(rule=rule)), timeout=2, markup=False)
         self._show_advice()
         self.refresh_now()
 
@@ -229,7 +238,7 @@ class ViewActions(TranslatedBindings, App[None]):
         item = panel.muted_item(rule) if rule is not None else panel.selected
         if rule is None:
             if item is None:
-                self.notify("no finding to show", timeout=2)
+                self.notify(_("no finding to show"), timeout=2)
                 return
             rule = item[1].rule
         run, finding = item if item is not None else ("", None)
@@ -244,9 +253,11 @@ class ViewActions(TranslatedBindings, App[None]):
         try:
             path = self.save_screenshot(path=os.getcwd())
         except OSError as exc:
-            self.notify(terminal_safe(f"screenshot failed: {exc}"), severity="error", markup=False)
+            failed = _("screenshot failed: {error}").format(error=exc)
+            self.notify(terminal_safe(failed), severity="error", markup=False)
             return
-        self.notify(terminal_safe(f"screenshot saved to {path}"), timeout=4, markup=False)
+        saved = _("screenshot saved to {path}").format(path=path)
+        self.notify(terminal_safe(saved), timeout=4, markup=False)
 
     def _key_bindings(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
