@@ -37,6 +37,8 @@ async def test_k_does_not_close_a_command_and_i_interrupts_it(tmp_path: Path) ->
             await wait_until(pilot, lambda: command.end is not None, "the command to end")
             assert command.end is not None and command.end.signal_name == "SIGINT"
             assert app.is_running  # interrupting keeps the dashboard
+            said = [str(n.message) for n in app._notifications]
+            assert any(m.startswith("SIGINT sent to ") and "python" in m for m in said), said
             await wait_until(pilot, lambda: "exit code 130" in status_lines(app)[0], "the end")
             await pilot.press("q")  # the run ended: q quits without asking
             await wait_until(pilot, lambda: not app.is_running, "the app to end")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from textual.app import App
 
+from trainmon.i18n import _
 from trainmon.pipe import StdinCopy
 from trainmon.text import shorten, terminal_safe
 from trainmon.ui.quit_dialog import DialogChoice, QuitChoice, QuitDialog
@@ -96,7 +97,8 @@ class QuitHandling(App[None]):
         if choice == "interrupt":
             if self.command is not None:
                 self.command.interrupt()
-                self.notify(f"SIGINT sent to {self._command_name()}", timeout=3, markup=False)
+                sent = _("SIGINT sent to {command}").format(command=self._command_name())
+                self.notify(sent, timeout=3, markup=False)
             return
         self.quit_choice = choice
         self.exit()
