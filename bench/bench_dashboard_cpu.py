@@ -6,8 +6,8 @@ this file (`--serve`), which wraps the parts of an update (the screen's composit
 widget's painting, the plot data, the plot rebuilds, the advice, the status line) to add up
 their thread CPU time; nothing else changes. After a settle the totals are reset (SIGUSR1),
 then read back (SIGUSR2) after an idle window and after a window of one record per second.
-The process' own CPU (from /proc) is printed beside them: what the parts leave out is the
-event loop, Textual's messages and the other threads.
+The process' own CPU (from /proc) is printed beside them, and each thread's (by name): what the
+parts leave out is the event loop, Textual's messages and the other threads.
 
     python bench/bench_dashboard_cpu.py              # two 30 s floors, 30 s idle, 30 s of records
     python bench/bench_dashboard_cpu.py --window 15
@@ -26,11 +26,13 @@ Nothing here passes or fails: it prints the figures for bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -90,22 +92,33 @@ def serve(log: str, out: str, plain: bool = False) -> None:
         totals.clear()
 
     def dump(*_args: object) -> None:
-        Path(out).write_text(json.dumps(dict(totals)))
+        names = {str(t.native_id): t.name for t in threading.enumerate()}
+        Path(out).write_text(json.dumps({"parts": dict(totals), "threads": names}))
 
     signal.signal(signal.SIGUSR1, reset)
     signal.signal(signal.SIGUSR2, dump)
     sys.exit(cli.main(["--no-gpu", log]))
 
 
-def read(pid: int, out: Path) -> dict[str, list[float]]:
+def read(pid: int, out: Path) -> dict[str, Any]:
+    """The parts' totals (`parts`) and the threads' names by native id (`threads`)."""
     out.unlink(missing_ok=True)
     os.kill(pid, signal.SIGUSR2)
     deadline = time.monotonic() + 10
     while not out.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.1)
-    data: dict[str, list[float]] = json.loads(out.read_text())
+    data: dict[str, Any] = json.loads(out.read_text())
     return data
+
+
+def thread_ticks(pid: int) -> dict[str, int]:
+    """utime + stime of each thread of `pid`, by native thread id."""
+    ticks: dict[str, int] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            ticks[tid] = cpu_ticks(int(tid), f"/proc/{pid}/task/{tid}/stat")
+    return ticks
 
 
 def table(title: str, totals: dict[str, list[float]], process_pct: float, seconds: float) -> None:
@@ -145,14 +158,23 @@ def main() -> None:
                 ("one record per second", append_every_second(log, 2000)),
             ):
                 os.kill(pid, signal.SIGUSR1)
-                c0, t0 = cpu_ticks(pid), time.monotonic()
+                c0, t0, threads0 = cpu_ticks(pid), time.monotonic(), thread_ticks(pid)
                 if during is None:
                     time.sleep(args.window)
                 else:
                     during(args.window)
                 seconds = time.monotonic() - t0
                 process = 100 * (cpu_ticks(pid) - c0) / hz / seconds
-                table(title, read(pid, out), process, seconds)
+                threads = thread_ticks(pid)
+                data = read(pid, out)
+                table(title, data["parts"], process, seconds)
+                used = {tid: n - threads0.get(tid, 0) for tid, n in threads.items()}
+                shares = [
+                    f"{data['threads'].get(tid, tid)} {100 * n / hz / seconds:.2f}"
+                    for tid, n in sorted(used.items(), key=lambda kv: -kv[1])
+                    if n > 0
+                ]
+                print("  threads (% of a core): " + ", ".join(shares))
                 floor = floors["empty" if during is None else "row"]
                 print(f"  {process / floor:.1f}x the floor ({floor:.2f} %)" if floor else "")
         finally:
