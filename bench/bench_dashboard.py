@@ -378,9 +378,10 @@ class Tmux:
         subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True)
 
 
-def cpu_ticks(pid: int, stat: str | None = None) -> int:
-    """utime + stime of a process (or of one of its threads, given its `stat` file)."""
-    fields = Path(stat or f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_ticks(pid: int, thread: str | None = None) -> int:
+    """utime + stime of a process, or of one of its threads (its id under /proc/PID/task)."""
+    stat = f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat"
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 

@@ -117,7 +117,7 @@ def thread_ticks(pid: int) -> dict[str, int]:
     ticks: dict[str, int] = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         with contextlib.suppress(OSError):
-            ticks[tid] = cpu_ticks(int(tid), f"/proc/{pid}/task/{tid}/stat")
+            ticks[tid] = cpu_ticks(pid, tid)
     return ticks
 
 

@@ -339,7 +339,7 @@ class TrainmonApp(
 
     def _status_now(self) -> None:
         self._status_queued = False
-        if self.is_running and self.layout_mode != "tiny":
+        if self._panes_shown():
             now = self._clock()
             # One compositor pass for the status line, the new records' advice (its findings
             # are the plot's markers), a due plot rebuild (spaced out by the plot's budget)
@@ -369,10 +369,15 @@ class TrainmonApp(
             self._status_soon()
         if not self._tick_covered():
             self.refresh_now()
-        elif self.is_running and self.layout_mode != "tiny":
+        elif self._panes_shown():
             self._update_system()  # a GPU / CPU sample that came after the record's update
         if self._outbound is not None:
             self._send_outbound()
+
+    def _panes_shown(self) -> bool:
+        """Whether there are panes to bring up to date (running, and not the tiny layout,
+        which shows a line of text only)."""
+        return self.is_running and self.layout_mode != "tiny"
 
     def _tick_covered(self) -> bool:
         """Whether a record's update just did this tick's work (`UPDATE_STANDS_FOR_TICK_S`)."""
@@ -398,7 +403,7 @@ class TrainmonApp(
 
     def refresh_now(self) -> None:
         """Bring every widget up to date with the state; unchanged widgets are not touched."""
-        if not self.is_running or self.layout_mode == "tiny":
+        if not self._panes_shown():
             return
         now = self._clock()
         with self.batch_update():

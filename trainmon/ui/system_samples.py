@@ -45,13 +45,6 @@ class SystemSamples(App[None]):
 
     @on(GpuSampled)
     def _gpu_sampled(self, message: GpuSampled) -> None:
-        shown = self.gpu_snapshot
-        if (
-            message.snapshot.status == "disabled"
-            and shown is not None
-            and shown.status == "disabled"
-        ):
-            return  # --no-gpu: the first sample said so, the next ones say nothing new
         self.gpu_snapshot = message.snapshot
         self._gpu_dirty = True
         self.system.add_gpu(message.snapshot)

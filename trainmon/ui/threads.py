@@ -463,8 +463,9 @@ class SystemSampler(OwnedThread):
     """Samples CPU and GPU on one thread, so a slow driver never blocks the keys or the logs.
 
     `SamplerRunner` sets the cadence (a slow driver stretches it) and links the trainer's
-    processes to GPU rows. Without a GPU source it samples a disabled one, whose snapshots
-    keep the GPU pane hidden. NVML is initialised, used and shut down on this thread only.
+    processes to GPU rows. Without a GPU source it samples a disabled one, whose first
+    snapshot keeps the GPU pane hidden (it is posted once: the next ones would say the same).
+    NVML is initialised, used and shut down on this thread only.
     """
 
     def __init__(
